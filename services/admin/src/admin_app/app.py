@@ -1,0 +1,22 @@
+"""Back office API and web console (port 8004)."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from admin_app.auth import AnyStaff
+from shared.auth.principals import Audience
+from shared.settings import Settings
+from shared.web.app import create_service_app
+from shared.web.auth_routes import staff_auth_router
+from shared.web.staff_me import staff_me_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        name="admin",
+        title="Tenure back office API",
+        description="Data import, tags, tiers, strategies, campaigns, merchants, models, reports, audit.",
+        audience=Audience.ADMIN,
+        settings=settings,
+        routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff)],
+    )

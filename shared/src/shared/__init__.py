@@ -1,0 +1,1 @@
+"""Code the four Tenure services share: models, database, settings, auth, errors, domain logic."""

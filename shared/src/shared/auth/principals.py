@@ -1,0 +1,48 @@
+"""Who is calling: one principal type for every audience, with the fields scoping rules need."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Audience(StrEnum):
+    CUSTOMER = "customer-app"
+    MANAGER = "manager-app"
+    ALLIANCE = "alliance"
+    ADMIN = "admin"
+
+
+CUSTOMER_ROLE = "customer"
+MERCHANT_ROLE = "merchant"
+MANAGER_APP_ROLES = frozenset({"account_manager", "branch_head", "hall_staff"})
+ADMIN_ROLES = frozenset({"admin", "analyst", "strategist", "operator", "auditor", "branch_head"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: str  # customer / staff / merchant
+    id: int
+    role: str
+    audience: str
+    org_unit_id: int | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == "customer"
+
+
+def audience_for_staff_role(role: str, requested: Audience) -> Audience:
+    """Staff log in to the app their role belongs to; branch heads may use both."""
+    if requested == Audience.MANAGER and role in MANAGER_APP_ROLES:
+        return requested
+    if requested == Audience.ADMIN and role in ADMIN_ROLES:
+        return requested
+    from shared.errors import Forbidden
+
+    raise Forbidden("this role cannot sign in to this application", role=role)

@@ -1,0 +1,65 @@
+"""Signed JWTs (joserfc): HS256 pinned, issuer, per-service audience, expiry with 30 s leeway."""
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from shared.auth.principals import Principal
+from shared.errors import Unauthorized
+from shared.settings import Settings
+
+ALGORITHM = "HS256"
+LEEWAY_S = 30
+
+
+def _key(settings: Settings) -> OctKey:
+    return OctKey.import_key(settings.jwt_secret.encode())
+
+
+def issue_access_token(settings: Settings, principal: Principal, *, ttl_s: int | None = None) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": principal.audience,
+        "sub": principal.subject,
+        "role": principal.role,
+        "iat": now,
+        "exp": now + (ttl_s if ttl_s is not None else settings.access_ttl_s),
+        "jti": secrets.token_urlsafe(12),
+    }
+    if principal.org_unit_id is not None:
+        claims["org"] = principal.org_unit_id
+    return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(settings), algorithms=[ALGORITHM])
+
+
+def decode_access_token(settings: Settings, token: str, *, audience: str) -> Principal:
+    """Raises Unauthorized for any bad signature, algorithm, issuer, audience or expiry."""
+    try:
+        decoded = jwt.decode(token, _key(settings), algorithms=[ALGORITHM])
+        registry = jwt.JWTClaimsRegistry(
+            leeway=LEEWAY_S,
+            iss={"essential": True, "value": settings.jwt_issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError, TypeError) as exc:
+        raise Unauthorized("invalid or expired token") from exc
+    claims = decoded.claims
+    kind, _, raw_id = str(claims["sub"]).partition(":")
+    if not raw_id.isdigit() or "role" not in claims:
+        raise Unauthorized("invalid or expired token")
+    return Principal(
+        kind=kind,
+        id=int(raw_id),
+        role=str(claims["role"]),
+        audience=audience,
+        org_unit_id=claims.get("org"),
+        claims=dict(claims),
+    )

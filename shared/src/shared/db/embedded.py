@@ -1,0 +1,63 @@
+"""Resolve the database URL: DATABASE_URL when set, otherwise an embedded PostgreSQL (pgserver).
+
+The embedded server lives under `<repo>/.data/pg` (git-ignored) and is shared by every process
+that asks for it; pgserver reference-counts its users.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+_server = None
+
+
+def embedded_data_dir() -> Path:
+    return Path(os.environ.get("TENURE_DATA_DIR", REPO_ROOT / ".data")) / "pg"
+
+
+def start_embedded() -> str:
+    """Start (or join) the embedded server and return a plain libpq URL for it."""
+    global _server
+    import pgserver  # imported lazily: production never needs it
+
+    data = embedded_data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    _server = pgserver.get_server(str(data), cleanup_mode="stop")
+    uri = _server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+    host = uri.split("host=", 1)[1]
+    return f"postgresql://postgres@/postgres?host={quote(host, safe='/')}"
+
+
+def resolve_database_url(url: str | None) -> str:
+    return url or os.environ.get("DATABASE_URL") or start_embedded()
+
+
+def to_async_url(url: str) -> str:
+    """postgresql://... → postgresql+asyncpg://... (asyncpg accepts host=/socket/dir as a query arg)."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def to_sync_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def to_libpq_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+def with_database(url: str, dbname: str) -> str:
+    """Same server, another database name."""
+    base, _, query = url.partition("?")
+    head, _, _old = base.rpartition("/")
+    return f"{head}/{dbname}" + (f"?{query}" if query else "")

@@ -1,0 +1,33 @@
+"""Engine and sessionmaker factories. Engines are created in each app's lifespan, never at import."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.db.embedded import resolve_database_url, to_async_url
+from shared.settings import Settings
+
+
+def create_engine(settings: Settings, *, process: str, url: str | None = None) -> AsyncEngine:
+    """Every connection carries statement/lock/idle timeouts and an application_name per process."""
+    return create_async_engine(
+        to_async_url(resolve_database_url(url or settings.database_url)),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": 2,
+            "command_timeout": settings.statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "application_name": f"{settings.env}.{process}",
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "lock_timeout": str(settings.lock_timeout_ms),
+                "idle_in_transaction_session_timeout": str(settings.idle_in_tx_timeout_ms),
+                "timezone": "UTC",
+            },
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

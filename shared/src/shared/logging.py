@@ -1,0 +1,62 @@
+"""Structured JSON logs. A processor masks phone numbers, ID numbers and tokens in every field."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+from shared.masking import scrub_text
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _mask_pii(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {k: _scrub(v) for k, v in event_dict.items()}
+
+
+class _ScrubFilter(logging.Filter):
+    """Masks PII in stdlib records too (uvicorn access logs, SQLAlchemy warnings)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub_text(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ScrubFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _mask_pii,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

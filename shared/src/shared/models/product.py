@@ -1,0 +1,67 @@
+"""The product library (plans, add-ons, contracts, broadband, memberships) and subscriptions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.base import Base, CreatedAt
+from shared.models._types import JSON, BigPK, IntPK, Money
+
+
+class ProductKind(StrEnum):
+    PLAN = "plan"
+    DATA_PACK = "data_pack"
+    VOICE_PACK = "voice_pack"
+    CONTRACT = "contract"          # e.g. deposit and get 40–50% back monthly
+    RECHARGE_BONUS = "recharge_bonus"
+    BROADBAND = "broadband"
+    FAMILY = "family"
+    MEMBERSHIP = "membership"      # video memberships and the like
+
+
+class Product(CreatedAt, Base):
+    __tablename__ = "products"
+    id: Mapped[IntPK]
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    monthly_fee_fen: Mapped[Money]
+    one_time_fee_fen: Mapped[Money]
+    data_mb: Mapped[int] = mapped_column(default=0, server_default="0")
+    voice_min: Mapped[int] = mapped_column(default=0, server_default="0")
+    sms: Mapped[int] = mapped_column(default=0, server_default="0")
+    duration_months: Mapped[int | None] = mapped_column()
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    """e.g. {"min_tier": "star3", "plan_kinds": [...], "max_per_customer": 1}"""
+    selling_points: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
+
+class Subscription(CreatedAt, Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index(
+            "uq_subscriptions_customer_key",
+            "customer_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index("ix_subscriptions_customer_id_status", "customer_id", "status"),
+    )
+    id: Mapped[BigPK]
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active / cancelled / ended
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(20), default="app")
+    placed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    charge_fen: Mapped[Money]
+    idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    last_used_on: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,47 @@
+"""Settings read from the environment. Nothing else in the code base reads os.environ.
+
+Defaults are for development only; `TENURE_ENV=prod` refuses to start with them.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+
+    env: str = "dev"
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout_s: float = 5.0
+    statement_timeout_ms: int = 15_000
+    lock_timeout_ms: int = 5_000
+    idle_in_tx_timeout_ms: int = 30_000
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "tenure"
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 14 * 24 * 3600
+    otp_ttl_s: int = 300
+    otp_max_attempts: int = 5
+    otp_per_phone_per_day: int = 10
+    login_max_failures: int = 5
+    login_window_s: int = 900
+    timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_prod(self) -> "Settings":
+        if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("TENURE_JWT_SECRET must be set in prod")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

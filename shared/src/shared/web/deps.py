@@ -1,0 +1,82 @@
+"""FastAPI dependencies shared by the services: sessions, settings, the calling principal."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.auth.principals import Principal
+from shared.auth.tokens import decode_access_token
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import Settings
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessionmaker
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker.begin() as session:  # commit on success, rollback on raise
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+# scope="function": the commit happens before the response leaves, never after a 2xx was sent.
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(_read_session)]
+SessionMaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def authenticated(*roles: str) -> Callable[..., Principal]:
+    """Dependency factory: a valid token for *this* service's audience with one of `roles`.
+
+    A token minted for another service fails the audience check (401); a token for the right
+    service but the wrong role gets 403.
+    """
+    allowed: frozenset[str] = frozenset(roles)
+
+    def dependency(
+        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Principal:
+        if creds is None or creds.scheme.lower() != "bearer":
+            raise Unauthorized("missing bearer token")
+        principal = decode_access_token(
+            request.app.state.settings, creds.credentials, audience=request.app.state.audience
+        )
+        if allowed and principal.role not in allowed:
+            raise Forbidden("your role may not do this", role=principal.role)
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"authenticated_{'_'.join(sorted(allowed)) or 'any'}"
+    dependency.roles = allowed  # type: ignore[attr-defined]  (read by the route-role test)
+    return dependency
+
+
+def require(*roles: str) -> type[Principal]:
+    return Annotated[Principal, Depends(authenticated(*roles))]  # type: ignore[return-value]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def roles_of(dependencies: Iterable[object]) -> set[str]:
+    out: set[str] = set()
+    for dep in dependencies:
+        out |= set(getattr(dep, "roles", ()))
+    return out

@@ -1,0 +1,101 @@
+"""One JSON error shape for every 4xx/5xx: {"error", "detail", "context"}."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import AppError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def error_response(status: int, code: str, detail: str, context: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        content={"error": code, "detail": detail, "context": jsonable_encoder(context or {})},
+        headers=headers,
+    )
+
+
+def _validation_context(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for e in exc.errors():
+        errors.append({"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": str(e.get("type"))})
+    return {"errors": errors}
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """Database down, connection lost or pool exhausted: the caller should retry later."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)):
+            return True
+        if isinstance(seen, OperationalError) and not isinstance(seen, IntegrityError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+        if seen is exc:
+            break
+    return False
+
+
+def _pg_code(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        headers = None
+        if exc.status_code == 429:
+            headers = {"Retry-After": str(exc.context.get("retry_after_s", 60))}
+        if exc.status_code == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        return error_response(exc.status_code, exc.code, exc.message, exc.context, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "validation_error", "the request is not valid", _validation_context(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError):
+            state = _pg_code(exc)
+            if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
+                return error_response(409, "retry", "concurrent update; retry with the same idempotency key")
+            if state == "57014":  # statement timeout
+                return error_response(503, "timeout", "the request took too long", headers={"Retry-After": "1"})
+            if state in ("23505", "23514", "23503"):
+                log.warning("db.integrity", path=request.url.path, sqlstate=state)
+                return error_response(409, "conflict", "the change conflicts with existing data")
+        if _is_unavailable(exc):
+            log.warning("db.unavailable", path=request.url.path, error=type(exc).__name__)
+            return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"})
+        log.exception("unhandled", path=request.url.path, error=type(exc).__name__)
+        return error_response(500, "internal_error", "internal error")

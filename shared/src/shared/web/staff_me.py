@@ -1,0 +1,42 @@
+"""`GET /v1/me` for staff audiences (manager app and back office)."""
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from shared.auth.principals import Principal
+from shared.errors import NotFound
+from shared.models import OrgUnit, StaffUser
+from shared.web.deps import ReadSession
+
+
+class StaffMeOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    org_unit_id: int | None
+    org_unit_name: str | None
+
+
+def staff_me_router(current: object) -> APIRouter:
+    """`current` is the service's principal alias (an Annotated dependency)."""
+    router = APIRouter(prefix="/v1", tags=["account"])
+
+    @router.get("/me", response_model=StaffMeOut, summary="Who am I")
+    async def me(principal: current, session: ReadSession) -> StaffMeOut:  # type: ignore[valid-type]
+        row = (
+            await session.execute(
+                select(StaffUser, OrgUnit.name)
+                .outerjoin(OrgUnit, OrgUnit.id == StaffUser.org_unit_id)
+                .where(StaffUser.id == principal.id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("staff user not found")
+        user, org_name = row
+        return StaffMeOut(
+            id=user.id, username=user.username, full_name=user.full_name, role=user.role,
+            org_unit_id=user.org_unit_id, org_unit_name=org_name,
+        )
+
+    return router
