@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from admin_app import routers
 from admin_app.auth import AnyStaff
 from shared.auth.principals import Audience
 from shared.settings import Settings
 from shared.web.app import create_service_app
 from shared.web.auth_routes import staff_auth_router
+from shared.web.discovery import discover_routers
 from shared.web.staff_me import staff_me_router
 
 
@@ -18,5 +20,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Data import, tags, tiers, strategies, campaigns, merchants, models, reports, audit.",
         audience=Audience.ADMIN,
         settings=settings,
-        routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff)],
+        routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff), *discover_routers(routers)],
     )

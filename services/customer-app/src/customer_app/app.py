@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from customer_app.routers import me
+from customer_app import routers
 from shared.auth.principals import Audience
 from shared.notify.sms import DevSmsSender
 from shared.settings import Settings
 from shared.web.app import create_service_app
 from shared.web.auth_routes import customer_auth_router
+from shared.web.discovery import discover_routers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Account queries, business handling, offers, check-in, treasure hunt, coupons.",
         audience=Audience.CUSTOMER,
         settings=settings,
-        routers=[customer_auth_router(), me.router],
+        routers=[customer_auth_router(), *discover_routers(routers)],
     )
     app.state.sms_sender = DevSmsSender()
     return app

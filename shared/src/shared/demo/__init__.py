@@ -1,0 +1,1 @@
+"""Synthetic operator data: the city generator and demo seeders."""

@@ -1,0 +1,7 @@
+"""Domain seeders run after the base city is loaded. Each module defines
+
+    ORDER: int                                   # lower runs first
+    async def seed(session: AsyncSession) -> None  # idempotent; reads the base city from the DB
+
+and is discovered by `shared.demo.seed.run_seeders`.
+"""
