@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -33,12 +33,15 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """JSON logs to `stream` (stderr by default), PII masked in structlog and stdlib records alike."""
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.addFilter(_ScrubFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
@@ -52,7 +55,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             _mask_pii,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)

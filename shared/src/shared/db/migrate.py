@@ -1,6 +1,7 @@
 """Run Alembic programmatically (used by the dev launcher, the test harness and the compose job)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -8,7 +9,8 @@ from alembic.config import Config
 
 from shared.db.embedded import REPO_ROOT, resolve_database_url
 
-MIGRATIONS_DIR = REPO_ROOT / "infra" / "migrations"
+# Installed (non-editable) images set TENURE_MIGRATIONS_DIR; a checkout finds them beside shared/.
+MIGRATIONS_DIR = Path(os.environ.get("TENURE_MIGRATIONS_DIR", REPO_ROOT / "infra" / "migrations"))
 
 
 def alembic_config(url: str | None = None) -> Config:

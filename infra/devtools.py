@@ -1,0 +1,191 @@
+"""Developer commands, run inside the venv by `python3 dev.py <command>`.
+
+    up [--customers N] [--fresh] [--no-seed]   migrate, load demo data, run the four services
+    test [pytest args]                          the whole test suite (installs chromium if it can)
+    migrate                                     alembic upgrade head on the dev database
+    seed [--customers N]                        load the demo city and domain seed data
+    url                                         print the dev database URL
+
+Database: DATABASE_URL if set, else an embedded PostgreSQL under .data/ (git-ignored) with a
+database named `tenure`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = [
+    ("customer-app", "customer_app.app:create_app", 8001),
+    ("manager-app", "manager_app.app:create_app", 8002),
+    ("alliance", "alliance_app.app:create_app", 8003),
+    ("admin", "admin_app.app:create_app", 8004),
+]
+DEMO_LOGINS = """\
+Demo sign-ins (development data only):
+  back office   http://127.0.0.1:8004/console/   admin / tenure-admin-dev   (also analyst, strategist, operator, auditor / tenure-dev)
+  manager app   POST :8002/v1/auth/login         mgr0001 / tenure-dev  (branch head head01, hall staff hall01, same password)
+  customer app  POST :8001/v1/auth/otp {"phone": "13800000001"}, the code is printed in this log, then POST /v1/auth/login
+  alliance      POST :8003/v1/oauth/token         client_id demo-merchant-1 / client_secret demo-merchant-secret-dev
+"""
+
+
+def dev_database_url() -> str:
+    from shared.db.embedded import start_embedded, to_libpq_url, with_database
+
+    if os.environ.get("DATABASE_URL"):
+        return to_libpq_url(os.environ["DATABASE_URL"])
+    server = start_embedded()
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'tenure'").fetchone():
+            conn.execute('CREATE DATABASE "tenure"')
+    return with_database(server, "tenure")
+
+
+def recreate(url: str) -> None:
+    import psycopg
+
+    from shared.db.embedded import with_database
+
+    name = url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def migrate(url: str) -> None:
+    from shared.db.migrate import upgrade
+
+    upgrade(url)
+    print("· schema migrated to head", flush=True)
+
+
+def is_empty(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
+
+
+def seed(url: str, customers: int) -> None:
+    from shared.db.embedded import to_async_url
+    from shared.demo.generator import load_city
+    from shared.demo.seed import run_seeders
+
+    t0 = time.perf_counter()
+    result = load_city(url, customers=customers)
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+    from shared.db.engine import create_engine, create_sessionmaker
+    from shared.settings import Settings
+
+    async def _seeders() -> list[str]:
+        engine = create_engine(Settings(DATABASE_URL=url, statement_timeout_ms=600_000), process="seed", url=to_async_url(url))
+        try:
+            return await run_seeders(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(_seeders())
+    print(f"· demo data loaded in {time.perf_counter() - t0:.1f}s (seeders: {', '.join(done) or 'none'})", flush=True)
+
+
+def up(args: argparse.Namespace) -> None:
+    url = dev_database_url()
+    if args.fresh:
+        recreate(url)
+    migrate(url)
+    if not args.no_seed and is_empty(url):
+        seed(url, args.customers)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen[bytes]] = []
+    for name, target, port in SERVICES:
+        cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", args.host, "--port", str(port),
+               "--no-access-log", "--log-level", "warning"]
+        procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
+    print("\nTenure is running:", flush=True)
+    for name, _, port in SERVICES:
+        print(f"  {name:<13} http://127.0.0.1:{port}   docs http://127.0.0.1:{port}/docs")
+    print("\n" + DEMO_LOGINS + "\nPress Ctrl-C to stop.", flush=True)
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    failed = [p.returncode for p in procs if p.returncode not in (0, -15, None)]
+    sys.exit(1 if failed else 0)
+
+
+def ensure_chromium() -> None:
+    """The console tests drive Debian's chromium; install it where we can, else they skip."""
+    if shutil.which("chromium") or os.environ.get("TENURE_NO_BROWSER_INSTALL"):
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print("· installing chromium for the browser tests (apt-get)", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=False, stdout=subprocess.DEVNULL)
+    if not shutil.which("chromium"):
+        print("· chromium not available: browser tests will be skipped", flush=True)
+
+
+def test(extra: list[str]) -> None:
+    ensure_chromium()
+    cmd = [sys.executable, "-m", "pytest", *extra]
+    sys.exit(subprocess.call(cmd, cwd=ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="dev.py")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_up = sub.add_parser("up")
+    p_up.add_argument("--customers", type=int, default=3000)
+    p_up.add_argument("--fresh", action="store_true", help="drop and recreate the dev database first")
+    p_up.add_argument("--no-seed", action="store_true")
+    p_up.add_argument("--host", default="127.0.0.1")
+    sub.add_parser("test", add_help=False)
+    sub.add_parser("migrate")
+    p_seed = sub.add_parser("seed")
+    p_seed.add_argument("--customers", type=int, default=3000)
+    sub.add_parser("url")
+    if len(sys.argv) > 1 and sys.argv[1] == "test":
+        test(sys.argv[2:])
+        return
+    args = parser.parse_args()
+    if args.cmd == "up":
+        up(args)
+    elif args.cmd == "migrate":
+        migrate(dev_database_url())
+    elif args.cmd == "seed":
+        url = dev_database_url()
+        migrate(url)
+        seed(url, args.customers)
+    elif args.cmd == "url":
+        print(dev_database_url())
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
