@@ -15,7 +15,7 @@ from sqlalchemy import text
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
-from shared.web.errors import error_response, install_error_handlers
+from shared.web.errors import error_response, install_error_handlers, render_unexpected
 
 log = get_logger(__name__)
 
@@ -76,9 +76,8 @@ def create_service_app(
         structlog.contextvars.bind_contextvars(request_id=request_id, service=name)
         try:
             response: Response = await call_next(request)
-        except Exception:  # pragma: no cover - the exception handler renders the body
-            log.exception("request.crashed", path=request.url.path)
-            response = error_response(500, "internal_error", "internal error")
+        except Exception as exc:  # raised past the routers' handlers (e.g. from a dependency)
+            response = render_unexpected(request, exc)
         elapsed = time.perf_counter() - started
         route = request.scope.get("route")
         route_path = getattr(route, "path", "unmatched")

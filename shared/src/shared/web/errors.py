@@ -85,17 +85,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError):
-            state = _pg_code(exc)
-            if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
-                return error_response(409, "retry", "concurrent update; retry with the same idempotency key")
-            if state == "57014":  # statement timeout
-                return error_response(503, "timeout", "the request took too long", headers={"Retry-After": "1"})
-            if state in ("23505", "23514", "23503"):
-                log.warning("db.integrity", path=request.url.path, sqlstate=state)
-                return error_response(409, "conflict", "the change conflicts with existing data")
-        if _is_unavailable(exc):
-            log.warning("db.unavailable", path=request.url.path, error=type(exc).__name__)
-            return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"})
-        log.exception("unhandled", path=request.url.path, error=type(exc).__name__)
-        return error_response(500, "internal_error", "internal error")
+        return render_unexpected(request, exc)
+
+
+def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
+    """Map an exception no handler claimed: database states to 409/503, anything else to a bare 500."""
+    if isinstance(exc, DBAPIError):
+        state = _pg_code(exc)
+        if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
+            return error_response(409, "retry", "concurrent update; retry with the same idempotency key")
+        if state == "57014":  # statement timeout
+            return error_response(503, "timeout", "the request took too long", headers={"Retry-After": "1"})
+        if state in ("23505", "23514", "23503"):
+            log.warning("db.integrity", path=request.url.path, sqlstate=state)
+            return error_response(409, "conflict", "the change conflicts with existing data")
+    if _is_unavailable(exc):
+        log.warning("db.unavailable", path=request.url.path, error=type(exc).__name__)
+        return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"})
+    log.error("unhandled", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return error_response(500, "internal_error", "internal error")
