@@ -12,7 +12,6 @@ database named `tenure`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import signal
@@ -77,26 +76,11 @@ def is_empty(url: str) -> bool:
 
 
 def seed(url: str, customers: int) -> None:
-    from shared.db.embedded import to_async_url
-    from shared.demo.generator import load_city
-    from shared.demo.seed import run_seeders
+    from shared.demo.seed import seed_demo
 
     t0 = time.perf_counter()
-    result = load_city(url, customers=customers)
-    if asyncio.iscoroutine(result):
-        asyncio.run(result)
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.settings import Settings
-
-    async def _seeders() -> list[str]:
-        engine = create_engine(Settings(DATABASE_URL=url, statement_timeout_ms=600_000), process="seed", url=to_async_url(url))
-        try:
-            return await run_seeders(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    done = asyncio.run(_seeders())
-    print(f"· demo data loaded in {time.perf_counter() - t0:.1f}s (seeders: {', '.join(done) or 'none'})", flush=True)
+    result = seed_demo(url, customers=customers, progress=lambda line: print(f"  {line}", flush=True))
+    print(f"· demo data loaded in {time.perf_counter() - t0:.1f}s (seeders: {', '.join(result['seeders']) or 'none'})", flush=True)
 
 
 def up(args: argparse.Namespace) -> None:

@@ -34,6 +34,19 @@ def upgrade() -> None:
     op.create_index(op.f('ix_audit_log_action'), 'audit_log', ['action'], unique=False)
     op.create_index(op.f('ix_audit_log_actor'), 'audit_log', ['actor'], unique=False)
     op.create_index(op.f('ix_audit_log_at'), 'audit_log', ['at'], unique=False)
+    op.create_table('behaviour_clusters',
+    sa.Column('cluster_id', sa.Integer(), nullable=False),
+    sa.Column('features', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('scaler', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('centroid', postgresql.ARRAY(sa.Float()), nullable=False),
+    sa.Column('description', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('label_edited', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('sample_size', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('population', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('fitted_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('cluster_id', name=op.f('pk_behaviour_clusters'))
+    )
     op.create_table('churn_models',
     sa.Column('id', sa.Integer(), sa.Identity(always=False), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -48,6 +61,67 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_churn_models')),
     sa.UniqueConstraint('version', name=op.f('uq_churn_models_version'))
+    )
+    op.create_table('customer_features',
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('branch_id', sa.Integer(), nullable=True),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('tier', sa.String(length=12), nullable=True),
+    sa.Column('gender', sa.String(length=1), nullable=True),
+    sa.Column('age_years', sa.Integer(), nullable=True),
+    sa.Column('tenure_months', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('months_of_usage', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('plan_fee_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('arpu_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('arpu_6m_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('last_bill_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('arpu_trend_3m', sa.Float(), server_default='0', nullable=False),
+    sa.Column('arpu_trend_6m', sa.Float(), server_default='0', nullable=False),
+    sa.Column('voice_min', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('data_mb', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('sms', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('voice_trend_3m', sa.Float(), server_default='0', nullable=False),
+    sa.Column('data_trend_3m', sa.Float(), server_default='0', nullable=False),
+    sa.Column('voice_use_ratio', sa.Float(), server_default='0', nullable=False),
+    sa.Column('data_use_ratio', sa.Float(), server_default='0', nullable=False),
+    sa.Column('unused_voice_min', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('unused_data_mb', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('active_days', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('active_subscriptions', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('silent_services', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('payg_data_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('payg_data_3m_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('roaming_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('long_distance_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('roaming_ld_3m_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('balance_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('topup_3m_fen', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('topup_count_3m', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('broadband_gb', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('complaints_90d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('complaints_network_90d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('complaints_tariff_90d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('complaints_service_90d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('unresolved_complaints', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('min_satisfaction', sa.Integer(), nullable=True),
+    sa.Column('competitor_calls_30d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('competitor_calls_90d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('handset_brand', sa.String(length=40), nullable=True),
+    sa.Column('handset_price_band', sa.String(length=12), nullable=True),
+    sa.Column('handset_age_months', sa.Integer(), nullable=True),
+    sa.Column('dual_sim', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('handset_changes_12m', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('days_to_contract_end', sa.Integer(), nullable=True),
+    sa.Column('days_to_birthday', sa.Integer(), nullable=True),
+    sa.Column('touches_180d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('touch_successes_180d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('touches_this_month', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('refusals_30d', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('best_channel', sa.String(length=20), nullable=True),
+    sa.Column('do_not_disturb', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_features')),
+    prefixes=['UNLOGGED']
     )
     op.create_table('engine_runs',
     sa.Column('id', sa.Integer(), sa.Identity(always=False), nullable=False),
@@ -84,6 +158,7 @@ def upgrade() -> None:
     sa.Column('rows_total', sa.BigInteger(), nullable=False),
     sa.Column('rows_ok', sa.BigInteger(), nullable=False),
     sa.Column('rows_bad', sa.BigInteger(), nullable=False),
+    sa.Column('rows_changed', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('errors', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
@@ -285,6 +360,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
     sa.UniqueConstraint('phone', name=op.f('uq_customers_phone'))
     )
+    op.create_index('ix_customers_branch_id_id', 'customers', ['branch_id', 'id'], unique=False)
     op.create_index('ix_customers_branch_id_tier', 'customers', ['branch_id', 'tier'], unique=False)
     op.create_index('ix_customers_phone_last4', 'customers', ['phone_last4'], unique=False)
     op.create_index(op.f('ix_customers_updated_at'), 'customers', ['updated_at'], unique=False)
@@ -586,6 +662,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hunt_prizes'))
     )
     op.create_index(op.f('ix_hunt_prizes_hunt_id'), 'hunt_prizes', ['hunt_id'], unique=False)
+    op.create_table('incentive_statements',
+    sa.Column('manager_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('rules', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('lines', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('txn_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['manager_id'], ['staff_users.id'], name=op.f('fk_incentive_statements_manager_id_staff_users')),
+    sa.ForeignKeyConstraint(['txn_id'], ['ledger_txns.id'], name=op.f('fk_incentive_statements_txn_id_ledger_txns')),
+    sa.PrimaryKeyConstraint('manager_id', 'month', name=op.f('pk_incentive_statements'))
+    )
     op.create_table('key_moment_events',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('customer_id', sa.BigInteger(), nullable=False),
@@ -628,6 +716,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_manager_assignments'))
     )
     op.create_index(op.f('ix_manager_assignments_manager_id'), 'manager_assignments', ['manager_id'], unique=False)
+    op.create_index('ix_manager_assignments_manager_id_customer_id', 'manager_assignments', ['manager_id', 'customer_id'], unique=False)
     op.create_table('monthly_usage',
     sa.Column('customer_id', sa.BigInteger(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -737,6 +826,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_care_tasks_dedupe_key'))
     )
     op.create_index(op.f('ix_care_tasks_customer_id'), 'care_tasks', ['customer_id'], unique=False)
+    op.create_index('ix_care_tasks_manager_id_updated_at', 'care_tasks', ['manager_id', 'updated_at'], unique=False)
     op.create_index('ix_care_tasks_manager_status_due', 'care_tasks', ['manager_id', 'status', 'due_on'], unique=False)
     op.create_index(op.f('ix_care_tasks_updated_at'), 'care_tasks', ['updated_at'], unique=False)
     op.create_table('hunt_plays',
@@ -817,6 +907,29 @@ def upgrade() -> None:
     op.create_index(op.f('ix_redemptions_coupon_id'), 'redemptions', ['coupon_id'], unique=False)
     op.create_index(op.f('ix_redemptions_customer_id'), 'redemptions', ['customer_id'], unique=False)
     op.create_index(op.f('ix_redemptions_merchant_id'), 'redemptions', ['merchant_id'], unique=False)
+    op.create_index('uq_redemptions_live_coupon', 'redemptions', ['coupon_id'], unique=True, postgresql_where=sa.text('reversed_at IS NULL'))
+    op.create_table('reassignment_requests',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('task_id', sa.BigInteger(), nullable=True),
+    sa.Column('branch_id', sa.Integer(), nullable=True),
+    sa.Column('requested_by', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), server_default='pending', nullable=False),
+    sa.Column('to_manager_id', sa.Integer(), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['branch_id'], ['org_units.id'], name=op.f('fk_reassignment_requests_branch_id_org_units')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_reassignment_requests_customer_id_customers')),
+    sa.ForeignKeyConstraint(['decided_by'], ['staff_users.id'], name=op.f('fk_reassignment_requests_decided_by_staff_users')),
+    sa.ForeignKeyConstraint(['requested_by'], ['staff_users.id'], name=op.f('fk_reassignment_requests_requested_by_staff_users')),
+    sa.ForeignKeyConstraint(['task_id'], ['care_tasks.id'], name=op.f('fk_reassignment_requests_task_id_care_tasks')),
+    sa.ForeignKeyConstraint(['to_manager_id'], ['staff_users.id'], name=op.f('fk_reassignment_requests_to_manager_id_staff_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reassignment_requests'))
+    )
+    op.create_index('ix_reassignment_requests_branch_id_status', 'reassignment_requests', ['branch_id', 'status'], unique=False)
+    op.create_index('uq_reassignment_requests_pending', 'reassignment_requests', ['customer_id'], unique=True, postgresql_where=sa.text("status = 'pending'"))
     op.create_table('touches',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('customer_id', sa.BigInteger(), nullable=False),
@@ -845,6 +958,48 @@ def upgrade() -> None:
     op.create_index('ix_touches_customer_id_occurred_at', 'touches', ['customer_id', 'occurred_at'], unique=False)
     op.create_index(op.f('ix_touches_staff_id'), 'touches', ['staff_id'], unique=False)
     op.create_index('uq_touches_key', 'touches', ['idempotency_key'], unique=True, postgresql_where=sa.text('idempotency_key IS NOT NULL'))
+    op.create_table('greetings',
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('occasion', sa.String(length=40), nullable=False),
+    sa.Column('occasion_date', sa.Date(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('touch_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_greetings_customer_id_customers')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_users.id'], name=op.f('fk_greetings_staff_id_staff_users')),
+    sa.ForeignKeyConstraint(['touch_id'], ['touches.id'], name=op.f('fk_greetings_touch_id_touches')),
+    sa.PrimaryKeyConstraint('customer_id', 'occasion', name=op.f('pk_greetings'))
+    )
+    op.create_index('ix_greetings_staff_id_occasion_date', 'greetings', ['staff_id', 'occasion_date'], unique=False)
+    op.create_table('manager_contacts',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('task_id', sa.BigInteger(), nullable=True),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('outcome', sa.String(length=30), nullable=False),
+    sa.Column('touch_id', sa.BigInteger(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('subscription_id', sa.BigInteger(), nullable=True),
+    sa.Column('consent_ref', sa.String(length=80), nullable=True),
+    sa.Column('benefits_explained', sa.Boolean(), server_default='false', nullable=False),
+    sa.Column('satisfaction', sa.SmallInteger(), nullable=True),
+    sa.Column('follow_up_task_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5', name=op.f('ck_manager_contacts_satisfaction_range')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_manager_contacts_customer_id_customers')),
+    sa.ForeignKeyConstraint(['follow_up_task_id'], ['care_tasks.id'], name=op.f('fk_manager_contacts_follow_up_task_id_care_tasks')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_manager_contacts_product_id_products')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_users.id'], name=op.f('fk_manager_contacts_staff_id_staff_users')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_manager_contacts_subscription_id_subscriptions')),
+    sa.ForeignKeyConstraint(['task_id'], ['care_tasks.id'], name=op.f('fk_manager_contacts_task_id_care_tasks')),
+    sa.ForeignKeyConstraint(['touch_id'], ['touches.id'], name=op.f('fk_manager_contacts_touch_id_touches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_manager_contacts')),
+    sa.UniqueConstraint('task_id', name=op.f('uq_manager_contacts_task_id'))
+    )
+    op.create_index('ix_manager_contacts_customer_id_created_at', 'manager_contacts', ['customer_id', 'created_at'], unique=False)
+    op.create_index('ix_manager_contacts_staff_id_created_at', 'manager_contacts', ['staff_id', 'created_at'], unique=False)
 
     # --- hand-written: ledger guards, append-only tables, usage partitions ---
     op.execute("""
@@ -901,11 +1056,20 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
     op.execute("DROP FUNCTION IF EXISTS forbid_change()")
     # autogenerated
+    op.drop_index('ix_manager_contacts_staff_id_created_at', table_name='manager_contacts')
+    op.drop_index('ix_manager_contacts_customer_id_created_at', table_name='manager_contacts')
+    op.drop_table('manager_contacts')
+    op.drop_index('ix_greetings_staff_id_occasion_date', table_name='greetings')
+    op.drop_table('greetings')
     op.drop_index('uq_touches_key', table_name='touches', postgresql_where=sa.text('idempotency_key IS NOT NULL'))
     op.drop_index(op.f('ix_touches_staff_id'), table_name='touches')
     op.drop_index('ix_touches_customer_id_occurred_at', table_name='touches')
     op.drop_index(op.f('ix_touches_campaign_id'), table_name='touches')
     op.drop_table('touches')
+    op.drop_index('uq_reassignment_requests_pending', table_name='reassignment_requests', postgresql_where=sa.text("status = 'pending'"))
+    op.drop_index('ix_reassignment_requests_branch_id_status', table_name='reassignment_requests')
+    op.drop_table('reassignment_requests')
+    op.drop_index('uq_redemptions_live_coupon', table_name='redemptions', postgresql_where=sa.text('reversed_at IS NULL'))
     op.drop_index(op.f('ix_redemptions_merchant_id'), table_name='redemptions')
     op.drop_index(op.f('ix_redemptions_customer_id'), table_name='redemptions')
     op.drop_index(op.f('ix_redemptions_coupon_id'), table_name='redemptions')
@@ -922,6 +1086,7 @@ def downgrade() -> None:
     op.drop_table('hunt_plays')
     op.drop_index(op.f('ix_care_tasks_updated_at'), table_name='care_tasks')
     op.drop_index('ix_care_tasks_manager_status_due', table_name='care_tasks')
+    op.drop_index('ix_care_tasks_manager_id_updated_at', table_name='care_tasks')
     op.drop_index(op.f('ix_care_tasks_customer_id'), table_name='care_tasks')
     op.drop_table('care_tasks')
     op.drop_index(op.f('ix_campaign_members_customer_id'), table_name='campaign_members')
@@ -935,6 +1100,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_pack_gifts_customer_id'), table_name='pack_gifts')
     op.drop_table('pack_gifts')
     op.drop_table('monthly_usage')
+    op.drop_index('ix_manager_assignments_manager_id_customer_id', table_name='manager_assignments')
     op.drop_index(op.f('ix_manager_assignments_manager_id'), table_name='manager_assignments')
     op.drop_table('manager_assignments')
     op.drop_index('uq_ledger_accounts_owner', table_name='ledger_accounts', postgresql_where=sa.text('owner_id IS NOT NULL'))
@@ -942,6 +1108,7 @@ def downgrade() -> None:
     op.drop_table('ledger_accounts')
     op.drop_index(op.f('ix_key_moment_events_customer_id'), table_name='key_moment_events')
     op.drop_table('key_moment_events')
+    op.drop_table('incentive_statements')
     op.drop_index(op.f('ix_hunt_prizes_hunt_id'), table_name='hunt_prizes')
     op.drop_table('hunt_prizes')
     op.drop_index(op.f('ix_handsets_customer_id'), table_name='handsets')
@@ -987,6 +1154,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_customers_updated_at'), table_name='customers')
     op.drop_index('ix_customers_phone_last4', table_name='customers')
     op.drop_index('ix_customers_branch_id_tier', table_name='customers')
+    op.drop_index('ix_customers_branch_id_id', table_name='customers')
     op.drop_table('customers')
     op.drop_index(op.f('ix_customer_tag_history_customer_id'), table_name='customer_tag_history')
     op.drop_table('customer_tag_history')
@@ -1016,7 +1184,9 @@ def downgrade() -> None:
     op.drop_table('holidays')
     op.drop_index(op.f('ix_engine_runs_run_date'), table_name='engine_runs')
     op.drop_table('engine_runs')
+    op.drop_table('customer_features')
     op.drop_table('churn_models')
+    op.drop_table('behaviour_clusters')
     op.drop_index(op.f('ix_audit_log_at'), table_name='audit_log')
     op.drop_index(op.f('ix_audit_log_actor'), table_name='audit_log')
     op.drop_index(op.f('ix_audit_log_action'), table_name='audit_log')

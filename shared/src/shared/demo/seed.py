@@ -24,3 +24,26 @@ async def run_seeders(sm: async_sessionmaker[AsyncSession]) -> list[str]:
             await module.seed(session)
         done.append(module.__name__.rsplit(".", 1)[1])
     return done
+
+
+def seed_demo(database_url: str, *, customers: int, progress=print) -> dict:  # type: ignore[no-untyped-def]
+    """Load the city into an empty database, then every domain seeder (dev launcher and compose)."""
+    import asyncio
+
+    from shared.db.embedded import to_async_url
+    from shared.db.engine import create_engine, create_sessionmaker
+    from shared.demo.generator import load_city
+    from shared.settings import Settings
+
+    result = load_city(database_url, customers=customers, progress=progress)
+
+    async def _seeders() -> list[str]:
+        settings = Settings(DATABASE_URL=database_url, statement_timeout_ms=900_000)
+        engine = create_engine(settings, process="seed", url=to_async_url(database_url))
+        try:
+            return await run_seeders(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    result["seeders"] = asyncio.run(_seeders())
+    return result

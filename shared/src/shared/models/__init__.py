@@ -22,8 +22,10 @@ from shared.models.customer import (
     Handset,
     Tier,
 )
+from shared.models.engine import BehaviourCluster, CustomerFeatures
 from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, ProgrammeSetting, TreasureHunt
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
+from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
 from shared.models.org import AssignmentHistory, ManagerAssignment, OrgKind, OrgUnit, StaffRole, StaffUser
 from shared.models.product import Product, ProductKind, Subscription
 from shared.models.retention import (

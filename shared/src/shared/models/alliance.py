@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,7 +104,11 @@ class Coupon(CreatedAt, Base):
 
 class Redemption(CreatedAt, Base):
     __tablename__ = "redemptions"
-    __table_args__ = (UniqueConstraint("merchant_id", "request_key"),)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "request_key"),
+        # backstop for "redeemed at most once": one live (unreversed) redemption per coupon
+        Index("uq_redemptions_live_coupon", "coupon_id", unique=True, postgresql_where=text("reversed_at IS NULL")),
+    )
     id: Mapped[BigPK]
     coupon_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("coupons.id"), index=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)

@@ -41,6 +41,7 @@ class Customer(CreatedAt, Base):
     __table_args__ = (
         Index("ix_customers_branch_id_tier", "branch_id", "tier"),
         Index("ix_customers_phone_last4", "phone_last4"),
+        Index("ix_customers_branch_id_id", "branch_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
@@ -55,6 +55,7 @@ class ManagerAssignment(CreatedAt, Base):
     """Which account manager owns a customer now (one row per assigned customer)."""
 
     __tablename__ = "manager_assignments"
+    __table_args__ = (Index("ix_manager_assignments_manager_id_customer_id", "manager_id", "customer_id"),)
     customer_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )

@@ -195,6 +195,7 @@ class CareTask(CreatedAt, Base):
     __tablename__ = "care_tasks"
     __table_args__ = (
         Index("ix_care_tasks_manager_status_due", "manager_id", "status", "due_on"),
+        Index("ix_care_tasks_manager_id_updated_at", "manager_id", "updated_at"),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)

@@ -70,6 +70,8 @@ class ImportJob(CreatedAt, Base):
     rows_total: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_ok: Mapped[int] = mapped_column(BigInteger, default=0)
     rows_bad: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_changed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Rows inserted or actually updated; 0 when a file is imported again unchanged."""
     errors: Mapped[list] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,147 @@
+"""Benchmark: the full nightly engine run over N generated subscribers (default 1,000,000).
+
+    python bench/nightly.py [--customers 1000000] [--months 6] [--reuse DBNAME] [--keep] [--no-churn]
+
+Creates a scratch database `tenure_bench_nightly_<hex>` on DATABASE_URL's server (or the embedded
+PostgreSQL), migrates it, loads the city with `shared.demo.generator.load_city` (or, when the
+generator is missing, with `shared.engine.synthetic`), then runs the nightly run twice in this
+process: the first ("cold") builds everything from nothing — every customer's features, profile
+and tags are new rows; the second ("steady") is what a normal night costs (only changes are
+written). Prints per-stage seconds and rows, total seconds and the peak RSS of this process
+(the engine streams nothing per customer into Python, so it stays flat), records the machine's
+load average (other processes on a shared box skew the figures), writes
+bench/results/nightly.json, and drops the database unless --keep.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import text
+
+from shared.db.embedded import resolve_database_url, to_libpq_url, to_sync_url, with_database
+from shared.db.engine import create_engine
+from shared.db.migrate import upgrade
+from shared.engine.__main__ import engine_settings
+from shared.engine.jobs import local_today
+from shared.engine.runner import STAGE_NAMES, run_nightly
+
+RESULTS = Path(__file__).resolve().parent / "results" / "nightly.json"
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _admin(server: str, sql: str) -> None:
+    eng = create_sync_engine(to_sync_url(server), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(sql))
+    eng.dispose()
+
+
+def _load(url: str, customers: int, months: int, as_of: date) -> dict:
+    try:
+        from shared.demo.generator import load_city
+    except ImportError:
+        load_city = None
+    if load_city is not None:
+        info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, flush=True))
+        return {"loader": "shared.demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
+    from shared.engine.synthetic import load_synthetic
+
+    async def go() -> dict:
+        eng = create_engine(engine_settings(), process="bench-load", url=url)
+        async with eng.begin() as conn:
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            s = AsyncSession(bind=conn)
+            await load_synthetic(s, n=customers, run_date=as_of, months=months)
+            await s.flush()
+        await eng.dispose()
+        return {"loader": "shared.engine.synthetic"}
+
+    t = time.perf_counter()
+    out = asyncio.run(go())
+    out["elapsed_s"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int) -> dict:
+    eng = create_engine(engine_settings(), process="bench-nightly", url=url)
+    t = time.perf_counter()
+    run_id = await run_nightly(eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk)
+    total = round(time.perf_counter() - t, 1)
+    async with eng.connect() as c:
+        rows = (await c.execute(text(
+            "SELECT stage, status, rows, seconds FROM engine_run_stages WHERE run_id = :r"), {"r": run_id})).all()
+    await eng.dispose()
+    by = {r.stage: {"seconds": round(r.seconds, 1), "rows": int(r.rows), "status": r.status} for r in rows}
+    return {"run_id": run_id, "total_s": total, "stages": {s: by[s] for s in STAGE_NAMES if s in by}}
+
+
+def _print(name: str, res: dict) -> None:
+    print(f"\n{name}: total {res['total_s']} s")
+    for stage, v in res["stages"].items():
+        print(f"  {stage:<12} {v['seconds']:>8.1f} s  {v['rows']:>12,} rows")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=6)
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--chunk", type=int, default=50_000)
+    ap.add_argument("--no-churn", action="store_true", help="skip the churn stage (measured separately)")
+    ap.add_argument("--reuse", default=None, help="an existing loaded database to run on (not dropped)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = ap.parse_args()
+
+    server = to_libpq_url(resolve_database_url(None))
+    name = args.reuse or f"tenure_bench_nightly_{uuid.uuid4().hex[:6]}"
+    url = with_database(server, name)
+    run_date = local_today()
+    stages = [s for s in STAGE_NAMES if not (args.no_churn and s == "churn")]
+    result: dict = {
+        "benchmark": "nightly", "customers": args.customers, "months": args.months, "run_date": run_date.isoformat(),
+        "parallel": args.parallel, "chunk": args.chunk, "stages_run": stages,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_before": os.getloadavg()},
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    try:
+        if not args.reuse:
+            _admin(server, f'CREATE DATABASE "{name}"')
+            upgrade(url)
+            print(f"loading {args.customers:,} customers × {args.months} months into {name} …", flush=True)
+            result["load"] = _load(url, args.customers, args.months, run_date)
+        cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
+        _print("cold run (everything new)", cold)
+        result["cold"] = cold
+        steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
+        _print("steady run (rerun, nothing changed)", steady)
+        result["steady"] = steady
+        result["peak_rss_mb"] = _rss_mb()
+        result["machine"]["load_avg_after"] = os.getloadavg()
+        print(f"\npeak RSS of this process: {result['peak_rss_mb']} MB; load average before "
+              f"{result['machine']['load_avg_before']}, after {result['machine']['load_avg_after']}")
+    finally:
+        if not (args.keep or args.reuse):
+            _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Managers' customer assignments: view, move by hand (reason kept in assignment_history), unassign."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from admin_app.auth import can
+from admin_app.routers._backoffice import Limit, Page, Strict, page, record
+from shared.backoffice import assignments as assignment_service
+from shared.backoffice.permissions import branch_scope
+from shared.masking import mask_name, mask_phone
+from shared.web.deps import ReadSession, WriteSession
+
+router = APIRouter(prefix="/v1", tags=["assignments"])
+
+
+class AssignmentOut(BaseModel):
+    customer_id: int
+    customer_name: str | None
+    customer_phone: str | None
+    branch_id: int | None
+    manager_id: int
+    manager_username: str
+    reason: str
+    since: datetime
+
+
+class MoveIn(Strict):
+    customer_ids: list[int] = Field(min_length=1, max_length=1000)
+    to_manager_id: int = Field(ge=1)
+    reason: str = Field(min_length=3, max_length=200)
+    force: bool = Field(False, description="Assign even if the manager goes over capacity")
+
+
+class UnassignIn(Strict):
+    customer_ids: list[int] = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class MoveOut(BaseModel):
+    moved: list[int]
+    unchanged: list[int]
+    manager_load: int | None
+
+
+class HistoryOut(BaseModel):
+    id: int
+    customer_id: int
+    from_manager_id: int | None
+    to_manager_id: int | None
+    reason: str
+    actor_id: int | None
+    at: datetime
+
+
+@router.get("/assignments", response_model=Page[AssignmentOut], summary="Who owns which customer")
+async def list_assignments(
+    principal: can("assignments.read"), session: ReadSession,
+    manager_id: int | None = Query(None, ge=1), customer_id: int | None = Query(None, ge=1),
+    after: int = Query(0, ge=0), limit: int = Limit,
+) -> Page[AssignmentOut]:
+    rows = await assignment_service.list_assignments(
+        session, manager_id=manager_id, customer_id=customer_id, branch=branch_scope(principal), after=after, limit=limit
+    )
+    items = [
+        AssignmentOut(
+            customer_id=a.customer_id, customer_name=mask_name(c.name), customer_phone=mask_phone(c.phone),
+            branch_id=c.branch_id, manager_id=a.manager_id, manager_username=s.username, reason=a.reason,
+            since=a.created_at,
+        )
+        for a, c, s in rows
+    ]
+    return page(items, limit, key="customer_id")
+
+
+@router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")
+async def assignment_history(
+    principal: can("assignments.read"), session: ReadSession,
+    customer_id: int | None = Query(None, ge=1), manager_id: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1), limit: int = Limit,
+) -> list[HistoryOut]:
+    rows = await assignment_service.history(
+        session, customer_id=customer_id, manager_id=manager_id, branch=branch_scope(principal), before=before,
+        limit=limit,
+    )
+    return [
+        HistoryOut(id=h.id, customer_id=h.customer_id, from_manager_id=h.from_manager_id, to_manager_id=h.to_manager_id,
+                   reason=h.reason, actor_id=h.actor_id, at=h.created_at)
+        for h in rows
+    ]
+
+
+@router.post("/assignments/move", response_model=MoveOut, summary="Move customers to a manager, with a reason")
+async def move(body: MoveIn, request: Request, principal: can("assignments.write"), session: WriteSession) -> MoveOut:
+    result = await assignment_service.reassign(
+        session, customer_ids=body.customer_ids, to_manager_id=body.to_manager_id, reason=body.reason,
+        actor_id=principal.id, branch=branch_scope(principal), force=body.force,
+    )
+    if result.moved:
+        await record(session, request, principal, "assignment.move", "manager", body.to_manager_id,
+                     {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason,
+                      "forced": body.force})
+    return MoveOut(moved=result.moved, unchanged=result.unchanged, manager_load=result.manager_load)
+
+
+@router.post("/assignments/unassign", response_model=MoveOut, summary="Remove customers from their manager")
+async def unassign(body: UnassignIn, request: Request, principal: can("assignments.write"), session: WriteSession) -> MoveOut:
+    result = await assignment_service.unassign(
+        session, customer_ids=body.customer_ids, reason=body.reason, actor_id=principal.id,
+        branch=branch_scope(principal),
+    )
+    if result.moved:
+        await record(session, request, principal, "assignment.unassign", "customer", None,
+                     {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason})
+    return MoveOut(moved=result.moved, unchanged=result.unchanged, manager_load=None)

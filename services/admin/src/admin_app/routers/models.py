@@ -1,0 +1,106 @@
+"""Churn early-warning models: list with metrics, train in the background, compare, activate.
+
+Training reads history and fits for seconds to minutes, so POST /models/train answers 202 at once
+and the fit runs after the response (CPU in a worker thread, one training at a time through the
+registry's advisory lock); the new version shows up in GET /models when done. Activation switches
+which model the nightly run scores with; every start and switch leaves an audit row.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin_app.auth import Analysts
+from admin_app.routers._backoffice import Strict, record
+from shared.churn import registry
+from shared.churn.pipeline import CANDIDATE_BY_NAME
+from shared.logging import get_logger
+from shared.web.deps import ReadSession, SessionMaker, WriteSession
+
+router = APIRouter(prefix="/v1", tags=["churn models"])
+log = get_logger(__name__)
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such model"},
+                                           409: {"description": "A training is already running"}}
+CandidateName = Literal[("auto", *CANDIDATE_BY_NAME)]  # type: ignore[valid-type]
+
+
+class ModelOut(BaseModel):
+    version: int
+    algorithm: str
+    active: bool
+    created_at: datetime
+    train_from: date | None
+    train_to: date | None
+    features: list[str]
+    metrics: dict[str, Any] = Field(description="Out-of-time roc_auc, top_decile_lift, precision_at_capacity, ...")
+    factor_ranking: list[dict[str, Any]] = Field(description="Top churn factors by information gain")
+
+
+class TrainIn(Strict):
+    horizon: int = Field(2, ge=1, le=6, description="Label: churned within this many months after the cut-off")
+    candidate: CandidateName = Field("auto", description="Model family; auto picks by CV on the training window")
+    activate: bool = Field(False, description="Activate the new model when training succeeds")
+    capacity: float = Field(0.05, gt=0, le=1, description="Contact capacity as a share of the base")
+    as_of: date | None = Field(None, description="Last complete usage month (default: the latest loaded)")
+
+
+class TrainAccepted(BaseModel):
+    status: Literal["started"]
+    detail: str
+
+
+class CompareOut(BaseModel):
+    versions: list[int]
+    models: list[dict[str, Any]]
+
+
+async def _train_in_background(sm: async_sessionmaker[AsyncSession], body: TrainIn, actor: str) -> None:
+    try:
+        version = await registry.train(sm, horizon=body.horizon, candidate=body.candidate, activate=body.activate,
+                                       capacity=body.capacity, latest=body.as_of)
+        log.info("models.train.done", version=version, actor=actor)
+    except Exception as exc:  # a background task has no caller to raise to: log it
+        log.warning("models.train.failed", error=type(exc).__name__, detail=str(exc), actor=actor)
+
+
+@router.get("/models", response_model=list[ModelOut], summary="Churn models, newest first, with their metrics")
+async def list_models(principal: Analysts, session: ReadSession) -> list[ModelOut]:
+    return [ModelOut(**m) for m in await registry.list_models(session)]
+
+
+@router.get("/models/compare", response_model=CompareOut, responses=ERRORS,
+            summary="Metrics of several models side by side, with differences from the first")
+async def compare_models(
+    principal: Analysts, session: ReadSession,
+    versions: list[int] = Query(..., min_length=2, max_length=10, description="Repeat: ?versions=1&versions=2"),
+) -> CompareOut:
+    return CompareOut(**await registry.compare(session, [int(v) for v in versions]))
+
+
+@router.get("/models/{version}", response_model=ModelOut, responses=ERRORS, summary="One model")
+async def get_model(version: int, principal: Analysts, session: ReadSession) -> ModelOut:
+    return ModelOut(**await registry.get(session, version))
+
+
+@router.post("/models/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainAccepted, responses=ERRORS,
+             summary="Train a new model from history in the background")
+async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker,
+                      background: BackgroundTasks) -> TrainAccepted:
+    async with sm.begin() as s:
+        if await registry.training_in_progress(s):
+            raise registry.TrainingInProgress("a churn model is being trained already")
+        await record(s, request, principal, "models.train", "churn_model", None, body.model_dump(mode="json"))
+    background.add_task(_train_in_background, sm, body, principal.subject)
+    return TrainAccepted(status="started", detail="the new version appears in GET /v1/models when training ends")
+
+
+@router.post("/models/{version}/activate", response_model=ModelOut, responses=ERRORS,
+             summary="Make this model the one the nightly run scores with")
+async def activate_model(version: int, principal: Analysts, request: Request, session: WriteSession) -> ModelOut:
+    await registry.activate(session, version)
+    await record(session, request, principal, "models.activate", "churn_model", version, None)
+    return ModelOut(**await registry.get(session, version))

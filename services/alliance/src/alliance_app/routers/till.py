@@ -1,0 +1,151 @@
+"""The till: verify a code, redeem it exactly once, list and reverse redemptions.
+
+Refused codes (unknown, expired, used, another merchant's) get one byte-identical 404 and count
+against this merchant's per-minute budget (429 beyond it); the real reason is only logged.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from shared.alliance import redemption as till
+from shared.alliance import webhooks
+from shared.alliance.errors import CouponNotRedeemable
+from shared.models import Offer, Redemption
+from shared.web.deps import ReadSession, SessionMaker, WriteSession
+from shared.web.idempotency import IdempotencyKey, run_once
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alliance_app.auth import CurrentMerchant
+
+router = APIRouter(prefix="/v1", tags=["till"])
+
+CODE_PATTERN = r"^[A-Za-z0-9 :\-]{8,60}$"
+REFUSALS = {
+    404: {"description": "coupon not redeemable here (one answer for every reason)"},
+    409: {"description": "already redeemed / key reused"},
+    429: {"description": "too many refused codes this minute"},
+}
+
+
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=CODE_PATTERN, description="the code or the scanned QR payload")
+
+
+class RedeemIn(CodeIn):
+    store_id: int | None = Field(default=None, ge=1)
+
+
+class VerifyOut(BaseModel):
+    coupon_id: int
+    offer_id: int
+    title: str
+    kind: str
+    face_value_fen: int
+    expires_at: datetime
+    customer_phone_masked: str | None
+
+
+class RedemptionOut(BaseModel):
+    redemption_id: int
+    coupon_id: int
+    offer_id: int
+    title: str
+    face_value_fen: int
+    settlement_fen: int
+    store_id: int | None
+    redeemed_at: datetime
+    reversed_at: datetime | None
+
+    @classmethod
+    def of(cls, r: Redemption, o: Offer) -> RedemptionOut:
+        return cls(
+            redemption_id=r.id, coupon_id=r.coupon_id, offer_id=o.id, title=o.title, face_value_fen=o.face_value_fen,
+            settlement_fen=r.settlement_fen, store_id=r.store_id, redeemed_at=r.created_at, reversed_at=r.reversed_at,
+        )
+
+
+async def _refused(sm: async_sessionmaker[AsyncSession], merchant_id: int, code: str) -> None:
+    """Log the real reason and count the refusal. Runs after the request's own session is closed,
+    so a request never holds two pooled connections at once (no pool deadlock under a burst)."""
+    async with sm() as s:
+        reason = await till.refusal_reason(s, merchant_id=merchant_id, code=code)
+    await till.record_refusal(sm, merchant_id=merchant_id, code=code, reason=reason)
+
+
+@router.post("/coupons/verify", response_model=VerifyOut, responses=REFUSALS,
+             summary="What a code is worth (masked phone only); changes nothing")
+async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker) -> VerifyOut:
+    await till.check_guess_budget(sm, merchant_id=principal.id)
+    try:
+        async with sm() as session:
+            view = await till.verify(session, merchant_id=principal.id, code=body.code)
+    except CouponNotRedeemable:
+        await _refused(sm, principal.id, body.code)
+        raise
+    return VerifyOut(**asdict(view))
+
+
+@router.post("/coupons/redeem", response_model=RedemptionOut, responses=REFUSALS,
+             summary="Redeem a code once; the Idempotency-Key is the till's request key")
+async def redeem(
+    body: RedeemIn, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
+    sm: SessionMaker, key: str = IdempotencyKey,
+) -> Response:
+    await till.check_guess_budget(sm, merchant_id=principal.id)
+    notify: list[bool] = []
+    try:
+        # one explicit unit of work: committed here, before the response is returned
+        async with sm.begin() as session:
+
+            async def handler() -> RedemptionOut:
+                done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)
+                notify.append(done.notify)
+                return RedemptionOut.of(done.redemption, done.offer)
+
+            response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
+    except CouponNotRedeemable:
+        await _refused(sm, principal.id, body.code)
+        raise
+    if any(notify):
+        background.add_task(
+            webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
+        )
+    return response
+
+
+@router.get("/redemptions", response_model=list[RedemptionOut], summary="This merchant's redemptions, newest first")
+async def list_redemptions(
+    principal: CurrentMerchant, session: ReadSession,
+    before_id: int | None = Query(None, ge=1), limit: int = Query(50, ge=1, le=100),
+) -> list[RedemptionOut]:
+    rows = await till.list_own(session, merchant_id=principal.id, before_id=before_id, limit=limit)
+    return [RedemptionOut.of(r, o) for r, o in rows]
+
+
+@router.get("/redemptions/{redemption_id}", response_model=RedemptionOut, responses=REFUSALS, summary="One redemption")
+async def get_redemption(redemption_id: int, principal: CurrentMerchant, session: ReadSession) -> RedemptionOut:
+    r, o = await till.get_own(session, merchant_id=principal.id, redemption_id=redemption_id)
+    return RedemptionOut.of(r, o)
+
+
+@router.post("/redemptions/{redemption_id}/reverse", response_model=RedemptionOut, responses=REFUSALS,
+             summary="Undo a redemption within the reversal window; the coupon is live again")
+async def reverse(
+    redemption_id: int, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
+    session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey,
+):
+    async def handler() -> RedemptionOut:
+        await till.reverse(session, merchant_id=principal.id, redemption_id=redemption_id, key=key)
+        r, o = await till.get_own(session, merchant_id=principal.id, redemption_id=redemption_id)
+        return RedemptionOut.of(r, o)
+
+    response = await run_once(session, principal=principal, key=key, payload={"reverse": redemption_id}, handler=handler)
+    background.add_task(
+        webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
+    )
+    return response

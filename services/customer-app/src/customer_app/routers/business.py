@@ -1,0 +1,106 @@
+"""Business handling: the add-on catalogue I am eligible for, my subscriptions, order, cancel."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from customer_app.auth import CurrentCustomer
+from shared.business import account as account_service
+from shared.business import orders as order_service
+from shared.engagement.checkin import local_today
+from shared.errors import NotFound
+from shared.models import Subscription
+from shared.web.deps import ReadSession, WriteSession
+from shared.web.idempotency import IdempotencyKey, run_once
+
+router = APIRouter(prefix="/v1", tags=["business"])
+KIND_PATTERN = r"^(data_pack|voice_pack|contract|recharge_bonus|broadband|family|membership)$"
+
+
+class CatalogueItem(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    monthly_fee_fen: int
+    one_time_fee_fen: int
+    charge_now_fen: int
+    data_mb: int
+    voice_min: int
+    sms: int
+    duration_months: int | None
+    selling_points: str | None
+    starts_on: date
+    ends_on: date | None
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    product_id: int
+    status: str
+    starts_on: date
+    ends_on: date | None
+    channel: str
+    charge_fen: int
+    cancelled_at: datetime | None = None
+
+
+class MySubscription(SubscriptionOut):
+    product_code: str
+    product_name: str
+    kind: str
+
+
+class OrderIn(BaseModel):
+    product_id: int = Field(ge=1, le=2_147_483_647)
+
+
+def sub_out(s: Subscription) -> dict:
+    return {"id": s.id, "product_id": s.product_id, "status": s.status, "starts_on": s.starts_on,
+            "ends_on": s.ends_on, "channel": s.channel, "charge_fen": s.charge_fen, "cancelled_at": s.cancelled_at}
+
+
+@router.get("/catalogue", response_model=list[CatalogueItem], summary="Add-ons I can order now")
+async def catalogue(principal: CurrentCustomer, session: ReadSession,
+                    kind: str | None = Query(None, pattern=KIND_PATTERN)) -> list[dict]:
+    customer = await account_service.customer(session, principal.id)
+    if customer is None:
+        raise NotFound("customer not found")
+    return await account_service.catalogue(session, customer, today=local_today(), kind=kind)
+
+
+@router.get("/subscriptions", response_model=list[MySubscription], summary="My add-ons")
+async def subscriptions(principal: CurrentCustomer, session: ReadSession,
+                        status: str = Query("active", pattern=r"^(active|all)$")) -> list[dict]:
+    return await account_service.subscriptions(session, principal.id, active_only=status == "active")
+
+
+@router.post(
+    "/orders", response_model=SubscriptionOut, status_code=201,
+    responses={402: {"description": "balance too low"}, 404: {}, 409: {"description": "not eligible"}},
+    summary="Order an add-on (charged to my balance where the product says so)",
+)
+async def order(body: OrderIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey) -> Response:
+    async def handler() -> dict:
+        sub = await order_service.place_order(session, customer_id=principal.id, product_id=body.product_id,
+                                              key=key, channel="app")
+        return sub_out(sub)
+
+    return await run_once(session, principal=principal, key=key, payload={"op": "order", **body.model_dump()},
+                          handler=handler, status_code=201)
+
+
+@router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionOut, responses={404: {}},
+             summary="Cancel one of my add-ons")
+async def cancel(principal: CurrentCustomer, session: WriteSession,
+                 subscription_id: int = Path(ge=1, le=2**62), key: str = IdempotencyKey) -> Response:
+    async def handler() -> dict:
+        sub = await order_service.cancel_order(session, customer_id=principal.id, subscription_id=subscription_id,
+                                               key=key)
+        return sub_out(sub)
+
+    return await run_once(session, principal=principal, key=key,
+                          payload={"op": "cancel", "subscription_id": subscription_id}, handler=handler)

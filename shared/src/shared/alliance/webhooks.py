@@ -1,0 +1,259 @@
+"""Merchant webhooks through an outbox.
+
+Business code calls `enqueue` inside its own transaction, so a delivery row exists exactly when
+the redemption (or statement) does. Sending happens after commit, never inside a request's
+transaction: an in-process background task (`deliver_soon`) tries right after the response, and
+the worker `python -m shared.alliance.webhooks` picks up everything else.
+
+Claiming is a short transaction (`FOR UPDATE SKIP LOCKED`, attempts + 1, a lease on
+next_attempt_at), so two workers never send the same attempt and no row lock is held while we
+wait on the network. Failures back off exponentially (10 s · 2^(n-1), capped at 1 h) and give up
+after MAX_ATTEMPTS. Receivers check `Tenure-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+"<t>.<body>")>` and de-duplicate on `Tenure-Delivery`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.errors import NotFound, Unprocessable
+from shared.logging import get_logger
+from shared.models import Merchant, WebhookDelivery
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF_S = 10
+MAX_BACKOFF_S = 3600
+LEASE_S = 60
+TIMEOUT_S = 5.0
+SIGNATURE_HEADER = "Tenure-Signature"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+_CLAIM = text(
+    """
+    UPDATE webhook_deliveries d
+       SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => :lease)
+     WHERE d.id IN (
+        SELECT id FROM webhook_deliveries
+         WHERE status = 'pending' AND next_attempt_at <= now()
+           AND (CAST(:merchant_id AS integer) IS NULL OR merchant_id = CAST(:merchant_id AS integer))
+         ORDER BY id LIMIT :limit
+         FOR UPDATE SKIP LOCKED)
+    RETURNING d.id, d.merchant_id, d.event, d.payload, d.attempts, d.created_at
+    """
+)
+
+
+def validate_url(url: str, *, allow_local: bool) -> str:
+    """https to a public host; plain http only to localhost and only outside prod. 422 otherwise.
+
+    IP literals in private, loopback, link-local or reserved ranges are refused (SSRF); redirects
+    are never followed when sending.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise Unprocessable("webhook url is not a valid URL") from exc
+    host = (parts.hostname or "").lower()
+    if not host or parts.username or parts.password or len(url) > 300:
+        raise Unprocessable("webhook url must be an absolute https URL without credentials")
+    if parts.scheme == "http" and allow_local and host in LOCAL_HOSTS:
+        return url.strip()
+    if parts.scheme != "https":
+        raise Unprocessable("webhook url must use https (http://localhost is allowed in development only)")
+    if host in LOCAL_HOSTS:
+        if allow_local:
+            return url.strip()
+        raise Unprocessable("webhook url may not point at this host")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if "." not in host:
+            raise Unprocessable("webhook url needs a fully qualified host name") from None
+        return url.strip()
+    if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        raise Unprocessable("webhook url may not point at a private address")
+    return url.strip()
+
+
+def new_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, *, tolerance_s: int = 300, now: int | None = None) -> bool:
+    """Receiver-side check (used by tests and handed to merchants as reference code)."""
+    try:
+        fields = dict(part.split("=", 1) for part in header.split(","))
+        ts = int(fields["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs((now or int(time.time())) - ts) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, ts, body), header)
+
+
+async def set_endpoint(session: AsyncSession, *, merchant_id: int, url: str, allow_local: bool) -> str:
+    """Set the merchant's webhook URL and a fresh signing secret (returned once)."""
+    clean = validate_url(url, allow_local=allow_local)
+    secret = new_secret()
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound("merchant not found")
+    merchant.webhook_url, merchant.webhook_secret = clean, secret
+    await session.flush()
+    return secret
+
+
+async def clear_endpoint(session: AsyncSession, *, merchant_id: int) -> None:
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound("merchant not found")
+    merchant.webhook_url, merchant.webhook_secret = None, None
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.merchant_id == merchant_id, WebhookDelivery.status == "pending")
+        .values(status="cancelled")
+    )
+
+
+async def enqueue(session: AsyncSession, *, merchant: Merchant, event: str, payload: dict[str, Any]) -> WebhookDelivery | None:
+    """Outbox row in the caller's transaction; nothing when the merchant has no webhook."""
+    if not merchant.webhook_url:
+        return None
+    delivery = WebhookDelivery(
+        merchant_id=merchant.id, event=event, payload=payload, status="pending", next_attempt_at=func.now()
+    )
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+def backoff_s(attempts: int) -> int:
+    return min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** max(0, attempts - 1))
+
+
+def _body(delivery_id: int, event: str, payload: dict[str, Any], created_at: Any) -> bytes:
+    doc = {"id": delivery_id, "event": event, "created_at": created_at.isoformat(), "data": payload}
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+async def _send(client: httpx.AsyncClient, url: str, secret: str, delivery_id: int, event: str, body: bytes) -> str | None:
+    """None on a 2xx; otherwise a short error text."""
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+        "Tenure-Event": event,
+        "Tenure-Delivery": str(delivery_id),
+    }
+    try:
+        resp = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= resp.status_code < 300:
+        return None
+    return f"HTTP {resp.status_code}"
+
+
+async def deliver_due(
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    merchant_id: int | None = None,
+    limit: int = 50,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, int]:
+    """Send every due delivery once (optionally one merchant's); returns counts by outcome."""
+    async with sm.begin() as s:
+        claimed = (await s.execute(_CLAIM, {"lease": LEASE_S, "merchant_id": merchant_id, "limit": limit})).all()
+        targets = {
+            m.id: (m.webhook_url, m.webhook_secret)
+            for m in (await s.scalars(select(Merchant).where(Merchant.id.in_({r.merchant_id for r in claimed})))).all()
+        }
+    counts = {"delivered": 0, "retry": 0, "failed": 0}
+    if not claimed:
+        return counts
+    async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT_S, follow_redirects=False) as client:
+        for row in claimed:
+            url, secret = targets.get(row.merchant_id, (None, None))
+            if not url or not secret:
+                error: str | None = "no webhook configured"
+            else:
+                error = await _send(client, url, secret, row.id, row.event, _body(row.id, row.event, row.payload, row.created_at))
+            async with sm.begin() as s:
+                if error is None:
+                    values: dict[str, Any] = {"status": "delivered", "last_error": None}
+                    counts["delivered"] += 1
+                elif row.attempts >= MAX_ATTEMPTS or not url:
+                    values = {"status": "failed", "last_error": error}
+                    counts["failed"] += 1
+                else:
+                    values = {
+                        "last_error": error,
+                        "next_attempt_at": func.now() + timedelta(seconds=backoff_s(row.attempts)),
+                    }
+                    counts["retry"] += 1
+                await s.execute(update(WebhookDelivery).where(WebhookDelivery.id == row.id).values(**values))
+            if error is not None:
+                log.warning("alliance.webhook_failed", delivery_id=row.id, merchant_id=row.merchant_id, attempt=row.attempts, error=error)
+    return counts
+
+
+async def deliver_soon(
+    sm: async_sessionmaker[AsyncSession], *, merchant_id: int, transport: httpx.AsyncBaseTransport | None = None
+) -> None:
+    """Background task run after the response: one immediate try; the worker does the retries."""
+    try:
+        await deliver_due(sm, merchant_id=merchant_id, limit=10, transport=transport)
+    except Exception as exc:  # noqa: BLE001  a failed notification must never surface to the till
+        log.warning("alliance.webhook_background_failed", merchant_id=merchant_id, error=type(exc).__name__)
+
+
+async def run_worker(*, once: bool, interval_s: float) -> None:
+    from shared.db.engine import create_engine, create_sessionmaker
+    from shared.logging import configure_logging
+    from shared.settings import get_settings
+
+    configure_logging("alliance-webhooks")
+    engine = create_engine(get_settings(), process="alliance-webhooks")
+    sm = create_sessionmaker(engine)
+    try:
+        while True:
+            counts = await deliver_due(sm, limit=100)
+            if any(counts.values()):
+                log.info("alliance.webhooks_round", **counts)
+            if once:
+                break
+            if not any(counts.values()):
+                await asyncio.sleep(interval_s)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Deliver pending merchant webhooks with retries.")
+    parser.add_argument("--once", action="store_true", help="one round, then exit")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between idle polls")
+    args = parser.parse_args()
+    asyncio.run(run_worker(once=args.once, interval_s=args.interval))
+
+
+if __name__ == "__main__":
+    main()

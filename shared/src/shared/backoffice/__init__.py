@@ -1,0 +1,1 @@
+"""Back office domain: organisation, staff, assignments, permissions, data import, catalog, ads."""

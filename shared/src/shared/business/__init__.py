@@ -1,0 +1,1 @@
+"""Business handling for subscribers: airtime balance, add-on orders, account queries."""

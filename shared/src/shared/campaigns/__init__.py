@@ -1,0 +1,1 @@
+"""Campaigns with control groups: audience query, launch with a deterministic hold-out, delivery."""

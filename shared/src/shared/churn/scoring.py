@@ -1,0 +1,129 @@
+"""Nightly churn scoring: every active customer gets a score, warning coefficient, risk level and
+top factors in `customer_profiles`.
+
+Memory stays flat: customers are processed in keyset chunks of `chunk` ids; each chunk is one
+aggregate query (features.sql), a vectorised numpy scoring, a binary COPY into a temp table and
+one INSERT … SELECT … ON CONFLICT that touches only the churn columns (other engine stages own the
+rest of the profile). Each chunk is its own transaction, so a crashed run is simply rerun, and a
+rerun with the same model and data writes the same values.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.churn import features as feat
+from shared.churn import registry
+from shared.churn.model import RISK_LEVELS, ChurnArtifact
+from shared.churn.pipeline import cpu_limits
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+TOP_K = 3
+
+_TEMP = """
+CREATE TEMP TABLE churn_scores_tmp (
+    customer_id bigint, churn_score float8, warning float8, risk text,
+    f1 text, v1 float8, w1 float8, f2 text, v2 float8, w2 float8, f3 text, v3 float8, w3 float8
+) ON COMMIT DROP
+"""
+_COLUMNS = ("customer_id", "churn_score", "warning", "risk", "f1", "v1", "w1", "f2", "v2", "w2", "f3", "v3", "w3")
+_UPSERT = """
+INSERT INTO customer_profiles (customer_id, churn_score, warning_coefficient, risk_level, top_factors,
+                               model_version, updated_at, four_high)
+SELECT t.customer_id, t.churn_score, t.warning, t.risk,
+       to_jsonb(array_remove(ARRAY[
+           CASE WHEN t.f1 IS NOT NULL THEN jsonb_build_object('factor', t.f1, 'value', t.v1, 'weight', t.w1) END,
+           CASE WHEN t.f2 IS NOT NULL THEN jsonb_build_object('factor', t.f2, 'value', t.v2, 'weight', t.w2) END,
+           CASE WHEN t.f3 IS NOT NULL THEN jsonb_build_object('factor', t.f3, 'value', t.v3, 'weight', t.w3) END
+       ], NULL)),
+       :version, now(), '[]'::jsonb
+FROM churn_scores_tmp t
+ON CONFLICT (customer_id) DO UPDATE SET
+    churn_score = EXCLUDED.churn_score,
+    warning_coefficient = EXCLUDED.warning_coefficient,
+    risk_level = EXCLUDED.risk_level,
+    top_factors = EXCLUDED.top_factors,
+    model_version = EXCLUDED.model_version,
+    updated_at = EXCLUDED.updated_at
+"""
+
+
+def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
+    """Score a chunk and lay it out as COPY records (CPU only; runs in a worker thread)."""
+    with cpu_limits():
+        raw, warning, level = art.score(frame.X)
+        idx, w = art.top_factors(frame.X, TOP_K)
+    names = np.array(art.feature_names, dtype=object)
+    values = np.round(np.take_along_axis(frame.X, idx, axis=1), 3)
+    keep = w > 0
+    fnames = np.where(keep, names[idx], None)
+    vals = values.astype(object)
+    vals[np.isnan(values) | ~keep] = None  # NaN is not JSON: an unknown value is null
+    weights = np.round(w, 3).astype(object)
+    weights[~keep] = None
+    risk = np.array(RISK_LEVELS, dtype=object)[level]
+    cols = [frame.ids.tolist(), np.round(raw, 6).tolist(), warning.tolist(), risk.tolist()]
+    for k in range(idx.shape[1]):
+        cols += [fnames[:, k].tolist(), vals[:, k].tolist(), weights[:, k].tolist()]
+    for _ in range(idx.shape[1], TOP_K):
+        cols += [[None] * len(frame)] * 3
+    return list(zip(*cols))
+
+
+async def _write(session: AsyncSession, records: list[tuple], version: int) -> None:
+    await session.execute(text(_TEMP))
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table("churn_scores_tmp", records=records, columns=_COLUMNS)
+    await session.execute(text(_UPSERT), {"version": version})
+
+
+async def score_all(
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    run_id: int | None = None,
+    cutoff: date | None = None,
+    chunk: int = 100_000,
+) -> int:
+    """Score every active customer with the active model (training and activating one first if
+    none is active); returns the number of profiles written.
+
+    `cutoff` is the usage month the features describe (default: the latest month in
+    monthly_usage). Raises registry.NoChurnHistory when no model is active and none can be
+    trained. Safe to rerun; concurrent runs only repeat the same writes.
+    """
+    started = time.perf_counter()
+    async with sm() as s:
+        active = await registry.load_active(s)
+        last = cutoff or await feat.latest_month(s)
+    if active is None:
+        await registry.train(sm, activate=True, latest=last)
+        async with sm() as s:
+            active = await registry.load_active(s)
+        if active is None:  # another process activated nothing in between: nothing to score with
+            raise registry.NoChurnHistory("no active churn model after training")
+    version, art = active
+    if last is None:
+        return 0
+    written, lo = 0, -(2**62)
+    while True:
+        async with sm.begin() as s:
+            await s.execute(text("SET LOCAL statement_timeout = '300s'"))
+            hi = await feat.next_bound(s, after=lo, chunk=chunk)
+            if hi is None:
+                break
+            frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=last, mode="score")
+            if len(frame):
+                records = await asyncio.to_thread(_records, art, frame)
+                await _write(s, records, version)
+                written += len(records)
+        lo = hi
+    log.info("churn.scored", rows=written, model_version=version, run_id=run_id, cutoff=str(last),
+             seconds=round(time.perf_counter() - started, 1))
+    return written

@@ -1,0 +1,301 @@
+"""Treasure hunts (寻宝): spots to find, a prize pool with fixed budgets, secure draws.
+
+Budgets are ledger-visible: when a points / data_mb / airtime_fen prize is created, its whole
+budget (budget x amount) moves from the asset's issuance account into a prize-pool account
+(kind prize_pool, owner = prize id, may not go negative). A win moves `amount` from that pool to
+the customer. Coupon prizes take stock through `shared.alliance.coupons.issue_coupon`.
+
+A play, in one transaction:
+1. per (hunt, customer) advisory lock, then the daily play limit (Asia/Shanghai day) is checked;
+2. the draw uses `secrets.randbelow` against the prizes' weights (parts per million per play);
+3. the drawn prize's `remaining` is decremented by one guarded UPDATE (`remaining > 0`), so a
+   pool can never pay beyond its budget however many plays race (the CHECK is the backstop);
+4. the award goes through the ledger (or issue_coupon) and the play row is written with it.
+For points / data / airtime prizes, steps 3-4 are one statement (sql/hunt_award.sql) run last,
+so the popular prize row is locked only for that statement and the commit. A replayed
+idempotency key returns the first play's result (UNIQUE (customer_id, key)).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import (
+    Conflict,
+    Gone,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+)
+from shared.ledger import service as ledger
+from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
+from shared.points import rules
+
+PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
+LEDGER_PRIZES = {"points": Asset.POINTS, "data_mb": Asset.DATA, "airtime_fen": Asset.AIRTIME}
+ISSUANCE = {"points": "points:issuance", "data_mb": "data:issuance", "airtime_fen": "airtime:issuance"}
+ODDS_SCALE = 1_000_000
+_AWARD = text((Path(__file__).parent / "sql" / "hunt_award.sql").read_text())
+
+
+class CouponPrizesUnavailable(Conflict):
+    code = "coupon_prizes_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class PrizeSpec:
+    prize_type: str
+    amount: int
+    budget: int
+    weight: int
+    offer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpotSpec:
+    kind: str  # app_page / merchant_code
+    clue: str | None = None
+    merchant_id: int | None = None
+    code: str | None = None
+
+
+def new_spot_code() -> str:
+    return "H" + secrets.token_urlsafe(12)
+
+
+async def pool_account(session: AsyncSession, prize: HuntPrize) -> int:
+    asset = LEDGER_PRIZES[prize.prize_type]
+    return await ledger.owner_account(session, asset=asset, kind=AccountKind.PRIZE_POOL, owner_id=prize.id)
+
+
+async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpec, actor: str) -> HuntPrize:
+    """Add a prize type and fund its pool from issuance (key hunt_fund:<prize id>)."""
+    if spec.prize_type not in PRIZE_TYPES:
+        raise Unprocessable("unknown prize type", prize_type=spec.prize_type)
+    if spec.prize_type == "coupon":
+        if spec.offer_id is None or await session.get(Offer, spec.offer_id) is None:
+            raise NotFound("offer not found", offer_id=spec.offer_id)
+        try:
+            from shared.alliance.coupons import issue_coupon  # noqa: F401
+        except ImportError as exc:  # the alliance package is optional for this domain
+            raise CouponPrizesUnavailable("coupon prizes unavailable") from exc
+    prize = HuntPrize(
+        hunt_id=hunt.id, prize_type=spec.prize_type, amount=1 if spec.prize_type == "coupon" else spec.amount,
+        offer_id=spec.offer_id, budget=spec.budget, remaining=spec.budget, weight=spec.weight,
+    )
+    session.add(prize)
+    await session.flush()
+    if spec.prize_type in LEDGER_PRIZES:
+        asset = LEDGER_PRIZES[spec.prize_type]
+        pool = await pool_account(session, prize)
+        source = await ledger.system_account(session, ISSUANCE[spec.prize_type])
+        await ledger.transfer(
+            session, key=f"hunt_fund:{prize.id}", kind="hunt_fund", asset=asset, from_account=source,
+            to_account=pool, amount=prize.budget * prize.amount, reference=f"hunt:{hunt.id}", actor=actor,
+            memo={"prize_id": prize.id, "budget": prize.budget, "amount": prize.amount},
+        )
+    return prize
+
+
+async def add_spot(session: AsyncSession, *, hunt: TreasureHunt, spec: SpotSpec) -> HuntSpot:
+    spot = HuntSpot(hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue,
+                    merchant_id=spec.merchant_id)
+    session.add(spot)
+    await session.flush()
+    return spot
+
+
+async def create_hunt(
+    session: AsyncSession,
+    *,
+    name: str,
+    description: str | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    daily_play_limit: int,
+    spots: list[SpotSpec],
+    prizes: list[PrizeSpec],
+    actor: str,
+) -> TreasureHunt:
+    """Create an active hunt with its spots and funded prize pools (all or nothing)."""
+    if ends_at <= starts_at:
+        raise Unprocessable("a hunt must end after it starts")
+    if sum(p.weight for p in prizes) > ODDS_SCALE:
+        raise Unprocessable("prize odds add up to more than 100%")
+    hunt = TreasureHunt(name=name, description=description, starts_at=starts_at, ends_at=ends_at,
+                        daily_play_limit=daily_play_limit, status="active")
+    session.add(hunt)
+    await session.flush()
+    for s in spots:
+        await add_spot(session, hunt=hunt, spec=s)
+    for p in prizes:
+        await add_prize(session, hunt=hunt, spec=p, actor=actor)
+    return hunt
+
+
+async def close_hunt(session: AsyncSession, *, hunt_id: int, actor: str) -> TreasureHunt:
+    """Close a hunt and return every unspent pool to issuance (key hunt_refund:<prize id>)."""
+    hunt = await session.scalar(select(TreasureHunt).where(TreasureHunt.id == hunt_id).with_for_update())
+    if hunt is None:
+        raise NotFound("hunt not found")
+    hunt.status = "closed"
+    prizes = (await session.scalars(select(HuntPrize).where(HuntPrize.hunt_id == hunt_id).with_for_update())).all()
+    for prize in prizes:
+        await session.execute(update(HuntPrize).where(HuntPrize.id == prize.id).values(remaining=0))
+        if prize.prize_type not in LEDGER_PRIZES:
+            continue
+        pool = await pool_account(session, prize)
+        left = await ledger.balance_of(session, asset=LEDGER_PRIZES[prize.prize_type], kind=AccountKind.PRIZE_POOL,
+                                       owner_id=prize.id)
+        if left > 0:
+            source = await ledger.system_account(session, ISSUANCE[prize.prize_type])
+            await ledger.transfer(
+                session, key=f"hunt_refund:{prize.id}", kind="hunt_refund", asset=LEDGER_PRIZES[prize.prize_type],
+                from_account=pool, to_account=source, amount=left, reference=f"hunt:{hunt_id}", actor=actor,
+            )
+    await session.flush()
+    return hunt
+
+
+def draw(prizes: list[HuntPrize], roll: int | None = None) -> HuntPrize | None:
+    """Pick a prize by weight from a uniform roll in [0, ODDS_SCALE) (secrets when not given)."""
+    roll = secrets.randbelow(ODDS_SCALE) if roll is None else roll
+    edge = 0
+    for prize in sorted(prizes, key=lambda p: p.id):
+        edge += prize.weight
+        if roll < edge:
+            return prize
+    return None
+
+
+async def live_hunt(session: AsyncSession, hunt_id: int, now: datetime) -> TreasureHunt:
+    hunt = await session.get(TreasureHunt, hunt_id)
+    if hunt is None or hunt.status == "draft":
+        raise NotFound("hunt not found")
+    if hunt.status != "active" or now >= hunt.ends_at:
+        raise Gone("this hunt has ended", hunt_id=hunt_id)
+    if now < hunt.starts_at:
+        raise Conflict("this hunt has not started yet", starts_at=hunt.starts_at.isoformat())
+    return hunt
+
+
+async def _award_coupon(session: AsyncSession, *, prize: HuntPrize, customer_id: int, play_key: str) -> dict[str, Any]:
+    try:
+        from shared.alliance.coupons import issue_coupon
+    except ImportError as exc:
+        raise CouponPrizesUnavailable("coupon prizes unavailable") from exc
+    coupon = await issue_coupon(session, offer_id=prize.offer_id, customer_id=customer_id, key=play_key, source="hunt")
+    return {"prize_type": "coupon", "offer_id": prize.offer_id, "coupon_id": coupon.id,
+            "expires_at": coupon.expires_at.isoformat()}
+
+
+async def play(
+    session: AsyncSession, *, hunt_id: int, customer_id: int, spot_code: str, key: str, now: datetime, today: date,
+    roll: int | None = None,
+) -> HuntPlay:
+    """One play at a spot; see the module docstring for the guarantees.
+
+    Raises NotFound (hunt or spot), Gone (ended), Conflict (not started), TooManyRequests (daily
+    limit), IdempotencyKeyReused, CouponPrizesUnavailable.
+    """
+    hunt = await live_hunt(session, hunt_id, now)
+    spot = await session.scalar(select(HuntSpot).where(HuntSpot.code == spot_code, HuntSpot.hunt_id == hunt_id))
+    if spot is None:
+        raise NotFound("spot not found")
+    play_key = f"hunt:{hunt_id}:{customer_id}:{key}"[:120]
+    # Queueing behind a popular prize row (or one's own parallel plays) is expected in a burst:
+    # wait for it, within the statement timeout, rather than fail the play.
+    await session.execute(text("SET LOCAL lock_timeout = '12s'"))
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"hunt:{hunt_id}:{customer_id}"})
+    done = await session.scalar(select(HuntPlay).where(HuntPlay.customer_id == customer_id, HuntPlay.idempotency_key == key))
+    if done is not None:
+        if done.hunt_id != hunt_id or done.spot_id != spot.id:
+            raise IdempotencyKeyReused("this key was used for another play", key=key)
+        return done
+    played = await session.scalar(
+        select(func.count()).select_from(HuntPlay).where(
+            HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt_id, HuntPlay.local_date == today)
+    )
+    if int(played or 0) >= hunt.daily_play_limit:
+        raise TooManyRequests("no plays left today", limit=hunt.daily_play_limit, retry_after_s=3600)
+    prizes = list((await session.scalars(
+        select(HuntPrize).where(HuntPrize.hunt_id == hunt_id, HuntPrize.remaining > 0))).all())
+    picked = draw(prizes, roll)
+    if picked is not None and picked.prize_type in LEDGER_PRIZES:
+        return await _ledger_win(session, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot.id, key=key,
+                                 play_key=play_key, prize=picked, today=today)
+    result: dict[str, Any] = {"won": False}
+    prize_id = None
+    if picked is not None:
+        try:
+            # A savepoint, so a merchant coupon that cannot be issued (sold out, limit) becomes
+            # "no win" with the pool untouched instead of failing the play.
+            async with session.begin_nested():
+                taken = await session.scalar(
+                    update(HuntPrize).where(HuntPrize.id == picked.id, HuntPrize.remaining > 0)
+                    .values(remaining=HuntPrize.remaining - 1).returning(HuntPrize.id)
+                )
+                if taken is not None:  # else the last one went to a concurrent play: no win
+                    result = {"won": True, "prize_id": picked.id, **await _award_coupon(
+                        session, prize=picked, customer_id=customer_id, play_key=play_key)}
+                    prize_id = picked.id
+        except Conflict as exc:
+            if isinstance(exc, CouponPrizesUnavailable):
+                raise
+            result = {"won": False}
+    row = HuntPlay(hunt_id=hunt_id, customer_id=customer_id, spot_id=spot.id, local_date=today, prize_id=prize_id,
+                   idempotency_key=key, result=result)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row, ["created_at"])
+    return row
+
+
+async def _ledger_win(
+    session: AsyncSession, *, hunt_id: int, customer_id: int, spot_id: int, key: str, play_key: str,
+    prize: HuntPrize, today: date,
+) -> HuntPlay:
+    """Open the destination account first (cold rows), then run the one hot statement."""
+    asset = LEDGER_PRIZES[prize.prize_type]
+    pool = await pool_account(session, prize)
+    if prize.prize_type == "airtime_fen":
+        from shared.business.balance import airtime_account
+
+        dest = await airtime_account(session, customer_id)
+    else:
+        dest = await ledger.customer_account(session, customer_id, asset)
+    expires = None
+    if prize.prize_type == "points":
+        expires = rules.expires_on(await rules.get_setting(session, rules.POINTS_EXPIRY), today)
+    row = (await session.execute(_AWARD, {
+        "prize_id": prize.id, "lkey": f"hunt_win:{play_key}", "hunt_id": hunt_id, "ikey": key, "pool": pool,
+        "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,
+        "day": today, "prize_type": prize.prize_type,
+    })).one()
+    if row.txn_id is not None and (row.pool_moved, row.dest_moved, row.legs) != (1, 1, 2):
+        # The pool holds less than its remaining count promises: refuse rather than overpay.
+        raise InsufficientFunds("prize pool exhausted", prize_id=prize.id)
+    # Built from RETURNING (no further round trip while the prize row is locked).
+    return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
+                    prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,
+                    created_at=row.created_at)
+
+
+async def plays_left(session: AsyncSession, *, hunt: TreasureHunt, customer_id: int, today: date) -> int:
+    played = await session.scalar(
+        select(func.count()).select_from(HuntPlay).where(
+            HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt.id, HuntPlay.local_date == today)
+    )
+    return max(0, hunt.daily_play_limit - int(played or 0))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,76 @@
+"""Care tasks for account managers (seed 001/002): monthly routine care, birthday and holiday
+greetings (holiday calendar in `holidays`, editable in the back office), churn-risk retention and
+four-high care; each with due date, reason, suggested product and script. `dedupe_key` is UNIQUE,
+so a rerun never duplicates a task. Open tasks follow their customer to a new manager and are
+cancelled when the customer no longer has one.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.engine import config
+from shared.engine.fourhigh import month_period
+from shared.engine.jobs import RunContext, sql, tune
+
+GREETINGS = {
+    "元旦": "{name},新年快乐!感谢您一年来的陪伴,祝您新的一年万事顺意。",
+    "春节": "{name},春节快乐!给您拜年了,祝您阖家幸福、龙马精神。",
+    "元宵节": "{name},元宵节快乐!愿您团团圆圆、甜甜蜜蜜。",
+    "清明节": "{name},清明时节,出行请注意安全,愿您和家人平安顺遂。",
+    "端午节": "{name},端午安康!祝您和家人健康平安。",
+    "中秋节": "{name},中秋快乐!月圆人团圆,祝您阖家幸福。",
+    "国庆节": "{name},国庆快乐!假期出行流量不够可随时找我办理。",
+}
+HOLIDAYS: list[tuple[date, str]] = [
+    (date(2026, 1, 1), "元旦"), (date(2026, 2, 17), "春节"), (date(2026, 3, 3), "元宵节"), (date(2026, 4, 5), "清明节"),
+    (date(2026, 6, 19), "端午节"), (date(2026, 9, 25), "中秋节"), (date(2026, 10, 1), "国庆节"),
+    (date(2027, 1, 1), "元旦"), (date(2027, 2, 6), "春节"), (date(2027, 2, 20), "元宵节"), (date(2027, 4, 5), "清明节"),
+    (date(2027, 6, 9), "端午节"), (date(2027, 9, 15), "中秋节"), (date(2027, 10, 1), "国庆节"),
+    (date(2028, 1, 1), "元旦"), (date(2028, 1, 26), "春节"), (date(2028, 2, 9), "元宵节"), (date(2028, 4, 4), "清明节"),
+    (date(2028, 5, 28), "端午节"), (date(2028, 10, 3), "中秋节"), (date(2028, 10, 1), "国庆节"),
+]
+
+
+async def seed_holidays(session: AsyncSession) -> int:
+    """Insert the festival calendar days that are missing; edited rows are left alone."""
+    n = 0
+    for day, name in HOLIDAYS:
+        result = await session.execute(
+            text("INSERT INTO holidays (day, name, greeting_template) VALUES (:d, :n, :g) ON CONFLICT (day) DO NOTHING"),
+            {"d": day, "n": name, "g": GREETINGS[name]},
+        )
+        n += result.rowcount or 0
+    return n
+
+
+_FOLLOW = """
+UPDATE care_tasks t SET manager_id = a.manager_id, updated_at = now()
+FROM manager_assignments a
+WHERE a.customer_id = t.customer_id AND t.status IN ('open', 'in_progress') AND t.manager_id IS DISTINCT FROM a.manager_id
+"""
+_CANCEL = """
+UPDATE care_tasks t SET status = 'cancelled', updated_at = now()
+WHERE t.status = 'open' AND t.manager_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM manager_assignments a WHERE a.customer_id = t.customer_id)
+"""
+
+
+async def run(ctx: RunContext) -> int:
+    from shared.engine.features import latest_usage_month
+
+    async with ctx.sm.begin() as s:
+        await seed_holidays(s)
+        await tune(s)
+        cfg = await config.get(s, "care")
+        last = await latest_usage_month(s, ctx.run_date)
+        moved = (await s.execute(text(_FOLLOW))).rowcount or 0
+        cancelled = (await s.execute(text(_CANCEL))).rowcount or 0
+        created = (await s.execute(text(sql("care_tasks")), {
+            "run_date": ctx.run_date, "month_start": ctx.month_start, "month_period": month_period(last),
+            "birthday_lead_days": int(cfg["birthday_lead_days"]), "holiday_lead_days": int(cfg["holiday_lead_days"]),
+        })).rowcount or 0
+    ctx.notes["care"] = {"created": created, "moved": moved, "cancelled": cancelled}
+    return created + moved + cancelled

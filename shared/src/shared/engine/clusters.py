@@ -1,0 +1,151 @@
+"""Stage: behavioural clusters (seed 003: "根据消费行为聚类进行有效的市场细分").
+
+k-means (scikit-learn) over log-scaled, standardised usage features, fitted on a deterministic
+sample of at most `clusters.sample` customers (every n-th id). Only the sample (≤ 50k × 10
+floats) is ever in Python. Assignment of every customer to its nearest centroid happens in SQL in
+the profiles stage (`nearest_cluster_sql`). A refit starts from the previous centroids, so cluster
+ids keep their meaning from night to night and a rerun on unchanged data changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+from sqlalchemy import text
+
+from shared.engine import config
+from shared.engine.jobs import RunContext
+
+# (name, SQL over customer_features f, Chinese label for descriptions)
+FEATURES: list[tuple[str, str, str]] = [
+    ("arpu", "ln(1 + f.arpu_fen)", "月消费"),
+    ("voice", "ln(1 + f.voice_min)", "通话分钟"),
+    ("data", "ln(1 + f.data_mb)", "流量"),
+    ("sms", "ln(1 + f.sms)", "短信"),
+    ("payg_data", "ln(1 + f.payg_data_3m_fen)", "套外流量费"),
+    ("roaming_ld", "ln(1 + f.roaming_ld_3m_fen)", "漫游长途费"),
+    ("broadband", "ln(1 + f.broadband_gb)", "宽带用量"),
+    ("active_days", "f.active_days", "活跃天数"),
+    ("data_use", "least(f.data_use_ratio, 3)", "流量饱和度"),
+    ("voice_use", "least(f.voice_use_ratio, 3)", "语音饱和度"),
+]
+
+
+def scaled_vector_sql() -> str:
+    """SQL array of the customer's scaled features; `:cl_mean_j` / `:cl_std_j` are bound."""
+    parts = [f"(({expr}) - :cl_mean_{j}) / :cl_std_{j}" for j, (_, expr, _) in enumerate(FEATURES)]
+    return "ARRAY[" + ", ".join(f"CAST({p} AS float8)" for p in parts) + "]"
+
+
+def nearest_cluster_sql(vector: str) -> str:
+    """Scalar subquery: id of the centroid nearest to `vector` (a float8[] expression)."""
+    dist = " + ".join(f"power({vector}[{j + 1}] - k.centroid[{j + 1}], 2)" for j in range(len(FEATURES)))
+    return f"(SELECT k.cluster_id FROM behaviour_clusters k ORDER BY {dist}, k.cluster_id LIMIT 1)"
+
+
+async def scaler_params(session) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
+    row = (await session.execute(text("SELECT scaler FROM behaviour_clusters ORDER BY cluster_id LIMIT 1"))).first()
+    if row is None:
+        return None
+    scaler = row[0]
+    out: dict[str, float] = {}
+    for j in range(len(FEATURES)):
+        out[f"cl_mean_{j}"] = float(scaler["mean"][j])
+        out[f"cl_std_{j}"] = float(scaler["std"][j])
+    return out
+
+
+def describe(centroid: np.ndarray) -> tuple[list[dict[str, object]], str]:
+    """Distinguishing features: z-score of the centroid against the population, largest first."""
+    items = sorted(
+        ({"feature": FEATURES[j][0], "label": FEATURES[j][2], "z": round(float(z), 2),
+          "direction": "high" if z > 0 else "low"} for j, z in enumerate(centroid)),
+        key=lambda d: -abs(d["z"]),  # type: ignore[arg-type]
+    )
+    strong = [d for d in items if abs(d["z"]) >= 0.5][:3] or items[:2]  # type: ignore[arg-type]
+    label = "、".join(f"{'高' if d['direction'] == 'high' else '低'}{d['label']}" for d in strong)
+    return items, label
+
+
+async def run(ctx: RunContext) -> int:
+    from sklearn.cluster import KMeans
+
+    async with ctx.sm() as s:
+        cfg = await config.get(s, "clusters")
+        total = int(await s.scalar(text("SELECT count(*) FROM customer_features")) or 0)
+        k = int(cfg["k"])
+        if total < k * 5:
+            ctx.notes["clusters"] = "too few customers to cluster"
+            return 0
+        step = max(1, math.ceil(total / int(cfg["sample"])))
+        cols = ", ".join(f"CAST({expr} AS float8)" for _, expr, _ in FEATURES)
+        rows = (await s.execute(
+            text(f"SELECT {cols} FROM customer_features f WHERE f.customer_id % :step = 0 ORDER BY f.customer_id"),
+            {"step": step},
+        )).all()
+        previous = (await s.execute(
+            text("SELECT cluster_id, centroid, features, scaler, label, label_edited FROM behaviour_clusters ORDER BY cluster_id")
+        )).all()
+    x = np.asarray(rows, dtype=float)
+    if len(x) < k * 5:
+        ctx.notes["clusters"] = "sample too small"
+        return 0
+    names = [name for name, _, _ in FEATURES]
+    fingerprint = hashlib.sha256(np.round(x, 6).tobytes() + str(k).encode()).hexdigest()[:32]
+    if previous and len(previous) == k and previous[0].scaler.get("sample_sha") == fingerprint:
+        ctx.notes["clusters"] = "sample unchanged: centroids kept"
+        return 0
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std < 1e-9] = 1.0
+    z = (x - mean) / std
+    if len(previous) == k and all(p.features == names for p in previous):
+        # Warm start in the previous run's scaled space mapped into today's: ids keep their meaning.
+        old_mean = np.asarray(previous[0].scaler["mean"])
+        old_std = np.asarray(previous[0].scaler["std"])
+        init = (np.asarray([p.centroid for p in previous]) * old_std + old_mean - mean) / std
+        model = KMeans(n_clusters=k, init=init, n_init=1, random_state=0, max_iter=300).fit(z)
+    else:
+        model = KMeans(n_clusters=k, n_init=4, random_state=0, max_iter=300).fit(z)
+    centroids = np.round(model.cluster_centers_, 6)
+    edited = {p.cluster_id: p.label for p in previous if p.label_edited}
+    scaler = {"mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std],
+              "sample_sha": fingerprint}
+    async with ctx.sm.begin() as s:
+        await s.execute(text("DELETE FROM behaviour_clusters WHERE cluster_id >= :k"), {"k": k})
+        for cid, centroid in enumerate(centroids):
+            desc, label = describe(centroid)
+            await s.execute(
+                text(
+                    """
+                    INSERT INTO behaviour_clusters (cluster_id, features, scaler, centroid, description, label, sample_size)
+                    VALUES (:id, CAST(:features AS jsonb), CAST(:scaler AS jsonb), :centroid, CAST(:description AS jsonb), :label, :n)
+                    ON CONFLICT (cluster_id) DO UPDATE SET features = EXCLUDED.features, scaler = EXCLUDED.scaler,
+                        centroid = EXCLUDED.centroid, description = EXCLUDED.description, sample_size = EXCLUDED.sample_size,
+                        label = CASE WHEN behaviour_clusters.label_edited THEN behaviour_clusters.label ELSE EXCLUDED.label END,
+                        fitted_at = now()
+                    WHERE (behaviour_clusters.centroid, behaviour_clusters.scaler, behaviour_clusters.features)
+                          IS DISTINCT FROM (EXCLUDED.centroid, EXCLUDED.scaler, EXCLUDED.features)
+                    """
+                ),
+                {"id": cid, "features": json.dumps(names), "scaler": json.dumps(scaler),
+                 "centroid": [float(v) for v in centroid], "description": json.dumps(desc, ensure_ascii=False),
+                 "label": edited.get(cid, label), "n": len(x)},
+            )
+    ctx.notes["clusters"] = {"k": k, "sample": len(x)}
+    return k
+
+
+async def refresh_populations(ctx: RunContext) -> None:
+    async with ctx.sm.begin() as s:
+        await s.execute(text(
+            """
+            UPDATE behaviour_clusters k SET population = coalesce(x.n, 0)
+            FROM behaviour_clusters k2
+            LEFT JOIN (SELECT cluster_id, count(*) AS n FROM customer_profiles GROUP BY cluster_id) x
+              ON x.cluster_id = k2.cluster_id
+            WHERE k.cluster_id = k2.cluster_id AND k.population IS DISTINCT FROM coalesce(x.n, 0)
+            """
+        ))

@@ -1,0 +1,42 @@
+"""Stage: customer_profiles (stage, segment, cluster, four-high, channel), one upsert per chunk.
+
+Reads the churn stage's `risk_level` when present; with no churn scores yet, the segment and
+stage rules fall back on the raw signals (falling ARPU, competitor calls, complaints).
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.engine import clusters, config
+from shared.engine.jobs import RunContext, run_chunks, sql
+
+_DELETE_GONE = text(
+    """
+    DELETE FROM customer_profiles p
+    WHERE p.customer_id > :lo AND p.customer_id <= :hi
+      AND NOT EXISTS (SELECT 1 FROM customer_features f WHERE f.customer_id = p.customer_id)
+    """
+)
+
+
+async def run(ctx: RunContext) -> int:
+    async with ctx.sm() as s:
+        thresholds = await config.get(s, "segments")
+        scaler = await clusters.scaler_params(s)
+    if scaler is None:
+        cluster_expr, vector_expr = "CAST(NULL AS int)", "CAST(NULL AS float8[])"
+        scaler = {}
+    else:
+        cluster_expr, vector_expr = clusters.nearest_cluster_sql("zv.z"), clusters.scaled_vector_sql()
+    stmt = text(sql("profiles").replace("{cluster_expr}", cluster_expr).replace("{vector_expr}", vector_expr))
+    params = {**thresholds, **scaler, "run_date": ctx.run_date}
+
+    async def work(s: AsyncSession, lo: int, hi: int) -> int:
+        await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})
+        result = await s.execute(stmt, {**params, "lo": lo, "hi": hi})
+        return max(result.rowcount or 0, 0)
+
+    n = await run_chunks(ctx, work)
+    await clusters.refresh_populations(ctx)
+    return n

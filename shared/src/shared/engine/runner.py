@@ -1,0 +1,182 @@
+"""The nightly run: every stage in order, each recorded in engine_run_stages (status, rows,
+seconds), the run in engine_runs. A cluster-wide advisory lock, held on a dedicated connection,
+keeps two runs from overlapping. Every stage is idempotent, so a failed run is repaired by
+starting another one (for the same date): nothing is duplicated and nothing is lost.
+"""
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
+from shared.engine.jobs import LOCK_KEY, RunContext, Stopwatch, analyze_if_stale, id_range, local_today
+from shared.errors import Conflict
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def churn_stage(ctx: RunContext) -> int:
+    """Churn scores from `shared.churn` (`score_all(sm, run_id=...)`, built separately).
+
+    Skipped with a logged note when the module is not importable, or when there is no churn
+    history to train a first model on; any other failure fails the run.
+    """
+    score_all = None
+    for module_name in ("shared.churn.scoring", "shared.churn"):
+        try:
+            score_all = getattr(importlib.import_module(module_name), "score_all", None)
+        except ImportError:
+            score_all = None
+        if score_all is not None:
+            break
+    if score_all is None:
+        ctx.notes["churn"] = "skipped: shared.churn.score_all not importable"
+        log.warning("engine.churn.skipped", reason="score_all not importable")
+        return 0
+    try:
+        return int(await score_all(ctx.sm, run_id=ctx.run_id) or 0)
+    except Exception as exc:
+        if type(exc).__name__ != "NoChurnHistory":
+            raise
+        ctx.notes["churn"] = f"skipped: {exc}"
+        log.warning("engine.churn.skipped", reason=str(exc))
+        return 0
+
+
+SOURCE_TABLES = ["customers", "monthly_usage", "complaints", "competitor_calls", "handsets", "subscriptions",
+                 "touches", "products"]
+OUTPUT_TABLES = {"features": ["customer_features"], "profiles": ["customer_profiles", "four_high_flags"],
+                 "tags": ["customer_tags"], "strategies": ["recommendations"], "assignment": ["manager_assignments"]}
+
+
+async def features_stage(ctx: RunContext) -> int:
+    await analyze_if_stale(ctx.sm, SOURCE_TABLES)
+    return await features.run(ctx)
+
+
+Stage = tuple[str, Callable[[RunContext], Awaitable[int]]]
+STAGES: list[Stage] = [
+    ("features", features_stage),
+    ("tiers", tiers.run),
+    ("churn", churn_stage),
+    ("clusters", clusters.run),
+    ("four_high", fourhigh.run),
+    ("profiles", profiles.run),
+    ("tags", tags.run),
+    ("strategies", strategies.run),
+    ("assignment", assignment.run),
+    ("care_tasks", care.run),
+]
+STAGE_NAMES = [name for name, _ in STAGES]
+
+
+class RunInProgress(Conflict):
+    code = "engine_run_in_progress"
+
+
+async def create_run(session: AsyncSession, run_date: date, status: str = "queued") -> int:
+    return int(await session.scalar(
+        text("INSERT INTO engine_runs (run_date, status) VALUES (:d, :s) RETURNING id"), {"d": run_date, "s": status}
+    ))
+
+
+async def run_nightly(
+    engine: AsyncEngine,
+    *,
+    run_date: date | None = None,
+    run_id: int | None = None,
+    chunk: int = 50_000,
+    parallel: int = 2,
+    only: list[str] | None = None,
+) -> int:
+    """Run the stages (all, or `only`) for `run_date` (default: today, Asia/Shanghai); return the run id.
+
+    Raises RunInProgress if another run holds the lock (the run row, if given, is marked failed).
+    A stage that raises marks the stage and the run failed and re-raises; later stages don't run.
+    """
+    sm = async_sessionmaker(engine, expire_on_commit=False)
+    day = run_date or local_today()
+    async with engine.connect() as lock_conn:
+        lock_conn = await lock_conn.execution_options(isolation_level="AUTOCOMMIT")
+        got = await lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+        if not got:
+            if run_id is not None:
+                async with sm.begin() as s:
+                    await s.execute(text("UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() "
+                                         "WHERE id = :id"), {"id": run_id, "e": "another run was in progress"})
+            raise RunInProgress("another engine run is in progress")
+        try:
+            async with sm.begin() as s:
+                if run_id is None:
+                    run_id = await create_run(s, day, "running")
+                else:
+                    await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
+                                    {"id": run_id, "d": day})
+                lo, hi = await id_range(s)
+            await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
+        finally:
+            await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+    return run_id
+
+
+async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: date, lo: int, hi: int,
+                      chunk: int, parallel: int, only: list[str] | None) -> None:
+    log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi)
+    for name, stage in STAGES:
+        if only and name not in only:
+            continue
+        async with sm.begin() as s:
+            await s.execute(text(
+                "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
+                "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
+            ), {"r": run_id, "st": name})
+
+        async def progress(n: int, _name: str = name) -> None:
+            async with sm.begin() as s:
+                await s.execute(text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
+                                {"n": n, "r": run_id, "st": _name})
+
+        ctx = RunContext(sm=sm, run_id=run_id, run_date=day, lo=lo, hi=hi, chunk=chunk, parallel=parallel,
+                         progress=progress)
+        watch = Stopwatch()
+        try:
+            rows = await stage(ctx)
+        except Exception as exc:
+            async with sm.begin() as s:
+                await s.execute(text("UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
+                                     "WHERE run_id = :r AND stage = :st"), {"sec": watch.seconds, "r": run_id, "st": name})
+                await s.execute(text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
+                                {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]})
+            log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
+            raise
+        await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
+        async with sm.begin() as s:
+            await s.execute(text("UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
+                                 "WHERE run_id = :r AND stage = :st"),
+                            {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name})
+        log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
+    async with sm.begin() as s:
+        await s.execute(text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
+                        {"r": run_id})
+    log.info("engine.run.done", run_id=run_id)
+
+
+async def run_status(session: AsyncSession, run_id: int) -> dict | None:
+    run = (await session.execute(text(
+        "SELECT id, run_date, status, created_at, finished_at, error FROM engine_runs WHERE id = :id"), {"id": run_id}
+    )).first()
+    if run is None:
+        return None
+    stages = await session.execute(text(
+        "SELECT stage, status, rows, seconds, started_at FROM engine_run_stages WHERE run_id = :id"), {"id": run_id})
+    by_name = {r.stage: dict(r._mapping) for r in stages}
+    ordered = [by_name.get(n, {"stage": n, "status": "pending", "rows": 0, "seconds": 0.0, "started_at": None})
+               for n in STAGE_NAMES]
+    done = sum(1 for s in ordered if s["status"] == "done")
+    return {**dict(run._mapping), "stages": ordered, "progress": round(done / len(STAGE_NAMES), 3)}

@@ -1,0 +1,209 @@
+"""Strategy matching (seed 002: two lists mapped onto each other — customer groups and the
+product/service library — each match with a channel and a script).
+
+A strategy's `condition` is JSON with optional keys: segment, sub_segment, stage, tier, risk,
+four_high, cluster (lists of values), tags_all / tags_any (tag codes) and rule (a tag rule tree).
+It is compiled by the same whitelist compiler as tags; values are bound, never interpolated.
+Each customer gets the first matching active strategy by ascending `priority`; a recommendation
+is written only under the contact-pressure rules (monthly cap, do-not-disturb on outbound
+channels, cool-off after a refusal or a dismissal of the same strategy).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.engine import config
+from shared.engine.jobs import RunContext, run_chunks
+from shared.engine.rules import FROM_CLAUSE, Compiler, RuleError
+from shared.logging import get_logger
+from shared.touches import CHANNELS, OUTBOUND_CHANNELS
+
+log = get_logger(__name__)
+_LIST_KEYS = {"segment": "segment", "sub_segment": "sub_segment", "stage": "lifecycle_stage", "tier": "tier",
+              "risk": "risk_level", "cluster": "cluster_id"}
+ALLOWED_KEYS = set(_LIST_KEYS) | {"four_high", "tags_all", "tags_any", "rule"}
+
+
+def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int]) -> str:
+    """SQL predicate over FROM_CLAUSE for a strategy condition. Raises RuleError."""
+    if not isinstance(condition, dict):
+        raise RuleError("condition must be an object")
+    unknown = set(condition) - ALLOWED_KEYS
+    if unknown:
+        raise RuleError("unknown condition keys", keys=sorted(str(k)[:40] for k in unknown), allowed=sorted(ALLOWED_KEYS))
+    nodes: list[dict[str, Any]] = []
+    for key, field in _LIST_KEYS.items():
+        if key in condition:
+            nodes.append({"field": field, "op": "in", "value": condition[key]})
+    if "four_high" in condition:
+        nodes.append({"field": "four_high", "op": "contains_any", "value": condition["four_high"]})
+    if "rule" in condition:
+        nodes.append(condition["rule"])
+    parts = [compiler.compile({"all": nodes})] if nodes else []
+    for key in ("tags_all", "tags_any"):
+        if key not in condition:
+            continue
+        codes = condition[key]
+        if not isinstance(codes, list) or not codes or len(codes) > 50 or not all(isinstance(c, str) for c in codes):
+            raise RuleError(f"'{key}' must be a list of 1..50 tag codes")
+        missing = [c for c in codes if c not in tag_ids]
+        if missing:
+            raise RuleError("unknown tag codes", codes=missing[:20])
+        ids = compiler._bind([tag_ids[c] for c in codes], "int[]")
+        if key == "tags_any":
+            parts.append(f"EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = f.customer_id AND ct.tag_id = ANY({ids}))")
+        else:
+            parts.append(f"((SELECT count(*) FROM customer_tags ct WHERE ct.customer_id = f.customer_id AND ct.tag_id = ANY({ids})) = {len(codes)})")
+    return " AND ".join(parts) if parts else "TRUE"
+
+
+async def tag_codes(session: AsyncSession) -> dict[str, int]:
+    return {code: tid for tid, code in (await session.execute(text("SELECT id, code FROM tag_definitions WHERE active"))).all()}
+
+
+async def validate_condition(session: AsyncSession, condition: Any) -> None:
+    compile_condition(Compiler("v"), condition, await tag_codes(session))
+
+
+DEFAULTS: list[dict[str, Any]] = [
+    {"name": "高危客户挽留:充值送费", "priority": 5, "channel": "outbound_call", "product_kind": "recharge_bonus",
+     "condition": {"risk": ["high"]},
+     "script": "您好,感谢您多年来的支持。为回馈老客户,现在充值即可连续 6 个月获赠话费和流量,您看需要为您办理吗?"},
+    {"name": "网络待修复:宽带提速与上门优化", "priority": 10, "channel": "outbound_call", "product_kind": "broadband",
+     "condition": {"segment": ["potential_loss"], "sub_segment": ["network"]},
+     "script": "了解到您近期网络体验不佳,我们已安排工程师检测。同时可为您免费提速并优化家庭 WiFi 覆盖。"},
+    {"name": "合约到期续约", "priority": 12, "channel": "outbound_call", "product_kind": "contract",
+     "condition": {"tags_any": ["contract_end_30d"]},
+     "script": "您的合约即将到期,续约可继续享受每月话费返还和专属优惠,需要为您介绍续约方案吗?"},
+    {"name": "四高-高套外流量:推荐流量包", "priority": 15, "channel": "sms", "product_kind": "data_pack",
+     "condition": {"four_high": ["payg_data"]},
+     "script": "您上月产生了较多套外流量费,办理流量包每月可节省不少费用,回复 1 立即办理。"},
+    {"name": "四高-高资费:长途漫游优惠", "priority": 16, "channel": "sms", "product_kind": "voice_pack",
+     "condition": {"four_high": ["tariff"]},
+     "script": "您近期长途/漫游费用较高,推荐您办理优惠可选包,长话长聊更省心。"},
+    {"name": "四高-高沉默:资源使用提醒", "priority": 17, "channel": "sms", "product_kind": None,
+     "condition": {"four_high": ["silence"]},
+     "script": "温馨提示:您的套餐内还有大量通话分钟和流量未使用,别浪费哦。"},
+    {"name": "四高-高ARPU:套餐迁移", "priority": 18, "channel": "outbound_call", "product_kind": "plan",
+     "condition": {"four_high": ["arpu_mismatch"]},
+     "script": "根据您的使用情况,我们为您匹配了更合适的套餐,每月可节省费用且满足日常需要。"},
+    {"name": "资费待修复:存费送费合约", "priority": 20, "channel": "outbound_call", "product_kind": "contract",
+     "condition": {"segment": ["potential_loss"], "sub_segment": ["tariff"]},
+     "script": "现在预存话费签约,合约期内每月返还 40%–50%,比现在更划算,需要为您办理吗?"},
+    {"name": "服务满意度待修复:专人回访", "priority": 30, "channel": "outbound_call", "product_kind": None,
+     "condition": {"segment": ["potential_loss"], "sub_segment": ["service"]},
+     "script": "您好,针对您之前反映的问题,我是专门负责跟进的客户经理,想了解问题是否已解决。"},
+    {"name": "资源紧张型:流量包/套餐升档", "priority": 40, "channel": "app", "product_kind": "data_pack",
+     "condition": {"sub_segment": ["resource_shortage"]},
+     "script": "您的流量经常不够用,推荐加装流量包,比套外计费省一半以上。"},
+    {"name": "资源充裕型:亲情共享", "priority": 50, "channel": "app", "product_kind": "family",
+     "condition": {"sub_segment": ["resource_surplus"]},
+     "script": "您的套餐资源充裕,可以开通亲情共享,把用不完的流量分给家人。"},
+    {"name": "低频使用型:视频会员权益", "priority": 60, "channel": "app", "product_kind": "membership",
+     "condition": {"sub_segment": ["low_frequency"]},
+     "script": "开通视频会员权益,追剧看球更畅快,会员期内定向流量免费。"},
+    {"name": "高价值稳态:合约优惠", "priority": 70, "channel": "outbound_call", "product_kind": "contract",
+     "condition": {"segment": ["stable"], "sub_segment": ["high_value"]},
+     "script": "作为我们的高价值客户,您可以享受专属合约优惠:承诺在网即享话费/购机优惠。"},
+    {"name": "稳态客户:宽带融合", "priority": 80, "channel": "app", "product_kind": "broadband",
+     "condition": {"segment": ["stable"], "tags_any": ["pref_broadband"]},
+     "script": "手机用户加装宽带,融合套餐月费更低,还送智慧家庭服务。"},
+    {"name": "考察期:首单体验", "priority": 90, "channel": "app", "product_kind": "data_pack",
+     "condition": {"stage": ["exploration"]},
+     "script": "欢迎加入!首次办理流量包享体验价,小额尝试,随时退订。"},
+]
+
+
+async def seed_defaults(session: AsyncSession) -> int:
+    """Seed the default strategies when none exist; products are looked up by kind (cheapest active)."""
+    if await session.scalar(text("SELECT EXISTS (SELECT 1 FROM strategies)")):
+        return 0
+    for s in DEFAULTS:
+        product_id = None
+        if s["product_kind"]:
+            product_id = await session.scalar(
+                text("SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"),
+                {"k": s["product_kind"]},
+            )
+        await session.execute(
+            text(
+                "INSERT INTO strategies (name, condition, product_id, channel, script, priority, active) "
+                "VALUES (:name, CAST(:condition AS jsonb), :product_id, :channel, :script, :priority, true)"
+            ),
+            {"name": s["name"], "condition": json.dumps(s["condition"], ensure_ascii=False), "product_id": product_id,
+             "channel": s["channel"], "script": s["script"], "priority": s["priority"]},
+        )
+    return len(DEFAULTS)
+
+
+_ELIGIBLE = """
+CREATE TEMP TABLE engine_rec_pick ON COMMIT DROP AS
+SELECT x.customer_id, s.id AS strategy_id, s.product_id, s.channel, s.script, s.name, x.score
+FROM (
+    SELECT f.customer_id, coalesce(p.churn_score, 0) AS score,
+           f.do_not_disturb, f.refusals_30d, f.touches_this_month,
+           CASE {cases} END AS strategy_id
+    FROM {from_clause}
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+) x
+JOIN strategies s ON s.id = x.strategy_id
+WHERE NOT (x.do_not_disturb AND s.channel = ANY(CAST(:outbound AS text[])))
+  AND x.refusals_30d = 0
+  AND x.touches_this_month < :max_per_month
+  AND NOT EXISTS (SELECT 1 FROM recommendations r
+                  WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
+                    AND r.responded_at > CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days))
+"""
+_EXPIRE = """
+UPDATE recommendations r SET status = 'expired'
+WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' AND r.campaign_id IS NULL
+  AND (r.expires_at <= now()
+       OR (r.strategy_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM engine_rec_pick e WHERE e.customer_id = r.customer_id AND e.strategy_id = r.strategy_id)))
+"""
+_INSERT = """
+INSERT INTO recommendations (customer_id, strategy_id, product_id, channel, script, reason, score, status, expires_at)
+SELECT customer_id, strategy_id, product_id, channel, script, left(name, 200), score, 'open',
+       CAST(:as_of AS timestamptz) + interval '30 days'
+FROM engine_rec_pick
+ON CONFLICT (customer_id, strategy_id) WHERE status = 'open' DO NOTHING
+"""
+
+
+async def run(ctx: RunContext) -> int:
+    async with ctx.sm.begin() as s:
+        await seed_defaults(s)
+    async with ctx.sm() as s:
+        rules = await config.get(s, "contact_pressure")
+        codes = await tag_codes(s)
+        strategies = (await s.execute(
+            text("SELECT id, name, condition, channel FROM strategies WHERE active ORDER BY priority, id")
+        )).all()
+    compiler = Compiler("s")
+    cases = []
+    for sid, name, condition, channel in strategies:
+        if channel not in CHANNELS:
+            log.warning("engine.strategy.bad_channel", strategy_id=sid)
+            continue
+        try:
+            cases.append(f"WHEN {compile_condition(compiler, condition, codes)} THEN {int(sid)}")
+        except RuleError:
+            log.warning("engine.strategy.skipped", strategy_id=sid, name=name)
+    if not cases:
+        cases = ["WHEN FALSE THEN NULL"]
+    eligible = text(_ELIGIBLE.format(cases=" ".join(cases), from_clause=FROM_CLAUSE))
+    params = {**compiler.params, "outbound": sorted(OUTBOUND_CHANNELS), "max_per_month": int(rules["max_per_month"]),
+              "cool_off_days": int(rules["cool_off_days"]), "as_of": ctx.as_of}
+    expire, insert = text(_EXPIRE), text(_INSERT)
+
+    async def work(s: AsyncSession, lo: int, hi: int) -> int:
+        await s.execute(eligible, {**params, "lo": lo, "hi": hi})
+        expired = await s.execute(expire, {"lo": lo, "hi": hi})
+        inserted = await s.execute(insert, {"as_of": ctx.as_of})
+        return (expired.rowcount or 0) + (inserted.rowcount or 0)
+
+    return await run_chunks(ctx, work)

@@ -1,0 +1,196 @@
+"""Tags: seeding the built-in catalogue, back-office edits, previews, and the bulk stage.
+
+The stage compiles every active definition (whitelist compiler, bound values) into ONE statement
+per id chunk: each customer's tag ids are an array of `CASE WHEN <rule> THEN <id> END`; new
+pairs are inserted into customer_tags and old ones deleted, each with a customer_tag_history row
+(gained / lost). A customer's very first tagging writes no history rows (`customer_tags.since`
+records it), so the initial backfill does half the writes. A rerun with unchanged data inserts
+and deletes nothing.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.engine.catalogue import catalogue
+from shared.engine.jobs import RunContext, run_chunks
+from shared.engine.rules import FROM_CLAUSE, Compiler, RuleError, compile_rule
+from shared.errors import Conflict, NotFound
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+FAMILIES = ("basic", "stability", "preference", "channel")
+
+
+async def seed_catalogue(session: AsyncSession) -> int:
+    """Insert built-in tags that are missing (by code). Existing rows — edited or not — are kept."""
+    inserted = 0
+    for tag in catalogue():
+        result = await session.execute(
+            text(
+                "INSERT INTO tag_definitions (code, name, family, description, rule, builtin, active, version) "
+                "VALUES (:code, :name, :family, :description, CAST(:rule AS jsonb), true, true, 1) "
+                "ON CONFLICT (code) DO NOTHING"
+            ),
+            {**tag, "rule": json.dumps(tag["rule"], ensure_ascii=False)},
+        )
+        inserted += result.rowcount or 0
+    return inserted
+
+
+async def create_tag(session: AsyncSession, *, code: str, name: str, family: str, rule: Any,
+                     description: str | None = None) -> dict[str, Any]:
+    """Add a tag definition; the rule is validated by compiling it. Raises RuleError, Conflict."""
+    compile_rule(rule)
+    row = (await session.execute(
+        text(
+            "INSERT INTO tag_definitions (code, name, family, description, rule, builtin, active, version) "
+            "VALUES (:code, :name, :family, :description, CAST(:rule AS jsonb), false, true, 1) "
+            "ON CONFLICT (code) DO NOTHING RETURNING id"
+        ),
+        {"code": code, "name": name, "family": family, "description": description,
+         "rule": json.dumps(rule, ensure_ascii=False)},
+    )).first()
+    if row is None:
+        raise Conflict("a tag with this code exists", code=code)
+    return await get_tag(session, row[0])
+
+
+async def update_tag(session: AsyncSession, tag_id: int, *, changes: dict[str, Any]) -> dict[str, Any]:
+    """Edit name/description/family/rule/active; a new rule bumps `version`. Raises NotFound, RuleError."""
+    current = await get_tag(session, tag_id)
+    if "rule" in changes:
+        compile_rule(changes["rule"])
+    fields = {k: v for k, v in changes.items() if k in ("name", "description", "family", "rule", "active")}
+    if not fields:
+        return current
+    assignments = []
+    params: dict[str, Any] = {"id": tag_id}
+    for key, value in fields.items():
+        if key == "rule":
+            assignments.append("rule = CAST(:rule AS jsonb), version = version + 1")
+            params["rule"] = json.dumps(value, ensure_ascii=False)
+        else:
+            assignments.append(f"{key} = :{key}")
+            params[key] = value
+    await session.execute(text(f"UPDATE tag_definitions SET {', '.join(assignments)} WHERE id = :id"), params)
+    return await get_tag(session, tag_id)
+
+
+async def get_tag(session: AsyncSession, tag_id: int) -> dict[str, Any]:
+    row = (await session.execute(
+        text(
+            "SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version, "
+            "(SELECT count(*) FROM customer_tags ct WHERE ct.tag_id = t.id) AS customers "
+            "FROM tag_definitions t WHERE t.id = :id"
+        ),
+        {"id": tag_id},
+    )).first()
+    if row is None:
+        raise NotFound("tag not found", tag_id=tag_id)
+    return dict(row._mapping)
+
+
+async def list_tags(session: AsyncSession, *, family: str | None, active: bool | None,
+                    limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        text(
+            """
+            SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version,
+                   coalesce(n.customers, 0) AS customers
+            FROM tag_definitions t
+            LEFT JOIN (SELECT tag_id, count(*) AS customers FROM customer_tags GROUP BY tag_id) n ON n.tag_id = t.id
+            WHERE (CAST(:family AS text) IS NULL OR t.family = :family)
+              AND (CAST(:active AS boolean) IS NULL OR t.active = :active)
+            ORDER BY t.family, t.code LIMIT :limit OFFSET :offset
+            """
+        ),
+        {"family": family, "active": active, "limit": limit, "offset": offset},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def preview_count(session: AsyncSession, rule: Any) -> int:
+    """How many customers a rule matches right now (over the feature view). Raises RuleError."""
+    compiled = compile_rule(rule, prefix="pv")
+    await session.execute(text("SET LOCAL statement_timeout = '60s'"))
+    return int(await session.scalar(
+        text(f"SELECT count(*) FROM {FROM_CLAUSE} WHERE {compiled.sql}"), compiled.params
+    ) or 0)
+
+
+_DIFF = """
+WITH cur AS MATERIALIZED (
+    SELECT f.customer_id,
+           array_remove(ARRAY[{cases}]::int[], NULL) AS tags
+    FROM {from_clause}
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+),
+old AS MATERIALIZED (
+    SELECT customer_id, array_agg(tag_id) AS tags
+    FROM customer_tags WHERE customer_id > :lo AND customer_id <= :hi
+    GROUP BY customer_id
+),
+diff AS MATERIALIZED (
+    SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
+           coalesce(c.tags, '{{}}') AS new_tags, coalesce(o.tags, '{{}}') AS old_tags
+    FROM cur c FULL JOIN old o ON o.customer_id = c.customer_id
+    -- set comparison (no sorting): arrays hold distinct tag ids
+    WHERE NOT (coalesce(c.tags, '{{}}') @> coalesce(o.tags, '{{}}') AND coalesce(o.tags, '{{}}') @> coalesce(c.tags, '{{}}'))
+),
+ins AS (
+    INSERT INTO customer_tags (customer_id, tag_id, since)
+    SELECT d.customer_id, t.tag_id, now()
+    FROM diff d CROSS JOIN LATERAL unnest(d.new_tags) AS t(tag_id)
+    WHERE NOT (t.tag_id = ANY(d.old_tags))
+    ON CONFLICT (customer_id, tag_id) DO NOTHING
+    RETURNING customer_id, tag_id
+),
+del AS (
+    DELETE FROM customer_tags ct
+    USING (SELECT d.customer_id, t.tag_id FROM diff d CROSS JOIN LATERAL unnest(d.old_tags) AS t(tag_id)
+           WHERE NOT (t.tag_id = ANY(d.new_tags))) l
+    WHERE ct.customer_id = l.customer_id AND ct.tag_id = l.tag_id
+    RETURNING ct.customer_id, ct.tag_id
+),
+hist AS (
+    INSERT INTO customer_tag_history (customer_id, tag_id, event, run_id)
+    SELECT i.customer_id, i.tag_id, 'gained', CAST(:run_id AS int)
+    FROM ins i JOIN diff d ON d.customer_id = i.customer_id
+    WHERE cardinality(d.old_tags) > 0  -- a customer's first tagging is recorded by customer_tags.since
+    UNION ALL
+    SELECT customer_id, tag_id, 'lost', CAST(:run_id AS int) FROM del
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM del)
+"""
+
+
+async def run(ctx: RunContext) -> int:
+    async with ctx.sm.begin() as s:
+        await seed_catalogue(s)
+    async with ctx.sm() as s:
+        defs = (await s.execute(text("SELECT id, code, rule FROM tag_definitions WHERE active ORDER BY id"))).all()
+    compiler = Compiler("t")
+    cases: list[str] = []
+    skipped: list[str] = []
+    for tag_id, code, rule in defs:
+        try:
+            cases.append(f"CASE WHEN {compiler.compile(rule)} THEN {int(tag_id)} END")
+        except RuleError:
+            skipped.append(code)  # a stored rule that no longer compiles is skipped, never run
+    if skipped:
+        log.warning("engine.tags.skipped", codes=skipped)
+        ctx.notes["tags_skipped"] = skipped
+    ctx.notes["tags_active"] = len(cases)
+    # A customer keeps no tag that is not active and compiling: those rows are removed as 'lost'.
+    stmt = text(_DIFF.format(from_clause=FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL"))
+    params = {**compiler.params, "run_id": ctx.run_id}
+
+    async def work(s: AsyncSession, lo: int, hi: int) -> int:
+        return int(await s.scalar(stmt, {**params, "lo": lo, "hi": hi}) or 0)
+
+    return await run_chunks(ctx, work)

@@ -1,0 +1,72 @@
+"""Stage 2: tiers (seed 000: ordinary 1–4 stars; VIP five-star, gold, diamond) from `tier_rules`.
+
+A customer gets the highest-ranked tier whose every threshold (tenure months, 6-month average
+bill) they meet. Rules are seeded when the table is empty and edited in the back office.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.engine.jobs import RunContext, run_chunks, statement_work
+
+DEFAULT_RULES = [
+    # tier, rank, min tenure months, min 6-month average bill (fen), benefits
+    ("star1", 1, 0, 0, ["积分兑换"]),
+    ("star2", 2, 12, 3000, ["积分兑换", "生日祝福"]),
+    ("star3", 3, 24, 5000, ["积分兑换", "生日祝福", "营业厅优先办理"]),
+    ("star4", 4, 36, 8000, ["积分兑换", "生日祝福", "营业厅优先办理", "免费补卡"]),
+    ("star5", 5, 48, 12000, ["专属客户经理", "机场贵宾厅 2 次/年", "营业厅优先办理"]),
+    ("gold", 6, 60, 20000, ["专属客户经理", "机场贵宾厅 4 次/年", "免费停机保号"]),
+    ("diamond", 7, 72, 30000, ["专属客户经理", "机场贵宾厅不限次", "免费停机保号", "高铁贵宾室"]),
+]
+
+
+async def seed_default_rules(session: AsyncSession) -> int:
+    """Insert the default rules only when there are none (an admin's edits are never overwritten)."""
+    if await session.scalar(text("SELECT EXISTS (SELECT 1 FROM tier_rules)")):
+        return 0
+    import json
+
+    for tier, rank, months, bill, benefits in DEFAULT_RULES:
+        await session.execute(
+            text(
+                "INSERT INTO tier_rules (tier, rank, min_tenure_months, min_avg_bill_fen, benefits) "
+                "VALUES (:t, :r, :m, :b, CAST(:bf AS jsonb)) ON CONFLICT (tier) DO NOTHING"
+            ),
+            {"t": tier, "r": rank, "m": months, "b": bill, "bf": json.dumps(benefits, ensure_ascii=False)},
+        )
+    return len(DEFAULT_RULES)
+
+
+_ASSIGN = """
+UPDATE customers c SET tier = x.tier, updated_at = now()
+FROM (
+    SELECT f.customer_id,
+        coalesce((SELECT r.tier FROM tier_rules r
+                  WHERE f.tenure_months >= r.min_tenure_months AND f.arpu_6m_fen >= r.min_avg_bill_fen
+                  ORDER BY r.rank DESC LIMIT 1), 'star1') AS tier
+    FROM customer_features f
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+) x
+WHERE c.id = x.customer_id AND c.tier IS DISTINCT FROM x.tier
+"""
+_SYNC_FEATURE = """
+UPDATE customer_features f SET tier = c.tier
+FROM customers c
+WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi AND f.tier IS DISTINCT FROM c.tier
+"""
+
+
+async def run(ctx: RunContext) -> int:
+    async with ctx.sm.begin() as s:
+        await seed_default_rules(s)
+    assign = statement_work(_ASSIGN, {})
+    sync = statement_work(_SYNC_FEATURE, {})
+
+    async def work(s: AsyncSession, lo: int, hi: int) -> int:
+        n = await assign(s, lo, hi)
+        await sync(s, lo, hi)
+        return n
+
+    return await run_chunks(ctx, work)

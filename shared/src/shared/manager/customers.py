@@ -1,0 +1,189 @@
+"""My customers: the scoped, filtered, priority-sorted list with keyset pagination.
+
+Index use (no sequential scan of a customer-sized table): an account manager's rows come from
+`manager_assignments(manager_id, customer_id)` (a few hundred), each joined by primary key to
+`customers` and `customer_profiles`; last contact is a backward index scan of
+`touches(customer_id, occurred_at)`, overdue tasks an index scan of `care_tasks(customer_id)`,
+tags the `customer_tags` primary key. A branch head's rows come from `customers(branch_id, id)`.
+Sorting by priority therefore sorts at most the scope, never the table.
+
+Priority = churn_score × ARPU (the monthly revenue at risk, in fen; without a model score the
+risk level stands in: high 0.6, medium 0.3, low 0.1) + 5000 fen for every overdue open task, so
+a high-value customer about to leave, or one the manager has let slide, comes first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, case, cast, exists, extract, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import scoping
+from shared.auth.principals import Principal
+from shared.manager import clock, cursor
+from shared.masking import mask_name, mask_phone
+from shared.models import CareTask, Customer, CustomerProfile, CustomerTag, TagDefinition, Touch
+
+OPEN_TASK = ("open", "in_progress")
+OVERDUE_TASK_WEIGHT_FEN = 5000
+SORTS = ("priority", "id")
+FOUR_HIGH_KINDS = ("tariff", "payg_data", "silence", "arpu_mismatch")
+RISK_FALLBACK = {"high": 0.6, "medium": 0.3, "low": 0.1}
+"""Churn probability assumed from the risk level when the model has not scored the customer."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFilters:
+    tiers: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    risk_levels: list[str] = field(default_factory=list)
+    four_high: str | None = None  # "any" or one kind
+    tags: list[str] = field(default_factory=list)  # every code must be held
+    min_days_since_contact: int | None = None
+    birthday_this_month: bool = False
+    q: str | None = None  # name fragment, or trailing phone digits
+
+
+def _search_clause(q: str) -> Any:
+    q = q.strip()
+    if q.isdigit():
+        if len(q) == 4:
+            return Customer.phone_last4 == q
+        if len(q) < 4:
+            return Customer.phone_last4.like(f"%{q}")
+        return Customer.phone.like(f"%{q}")
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Customer.name.ilike(f"%{escaped}%", escape="\\")
+
+
+def _filter_clauses(f: CustomerFilters, *, today: date, now: datetime) -> list[Any]:
+    out: list[Any] = []
+    if f.tiers:
+        out.append(Customer.tier.in_(f.tiers))
+    if f.stages:
+        out.append(CustomerProfile.lifecycle_stage.in_(f.stages))
+    if f.risk_levels:
+        out.append(CustomerProfile.risk_level.in_(f.risk_levels))
+    if f.four_high == "any":
+        out.append(func.jsonb_array_length(CustomerProfile.four_high) > 0)
+    elif f.four_high:
+        out.append(CustomerProfile.four_high.contains([f.four_high]))
+    for code in f.tags:
+        out.append(
+            exists()
+            .where(CustomerTag.customer_id == Customer.id, CustomerTag.tag_id == TagDefinition.id)
+            .where(TagDefinition.code == code)
+        )
+    if f.min_days_since_contact is not None:
+        since = now - timedelta(days=f.min_days_since_contact)
+        out.append(~exists().where(Touch.customer_id == Customer.id, Touch.occurred_at >= since))
+    if f.birthday_this_month:
+        out.append(extract("month", Customer.birthday) == today.month)
+    if f.q:
+        out.append(_search_clause(f.q))
+    return out
+
+
+async def list_customers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: CustomerFilters,
+    sort: str = "priority",
+    after: str | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """One page of the principal's customers and the cursor of the next page (None at the end)."""
+    today = today or clock.today()
+    now = datetime.now(clock.TZ)
+    last_contact = (
+        select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == Customer.id).lateral("lc")
+    )
+    overdue = (
+        select(func.count().label("n"))
+        .select_from(CareTask)
+        .where(CareTask.customer_id == Customer.id, CareTask.status.in_(OPEN_TASK), CareTask.due_on < today)
+        .lateral("ov")
+    )
+    risk = func.coalesce(
+        CustomerProfile.churn_score,
+        case(RISK_FALLBACK, value=CustomerProfile.risk_level, else_=0.0),
+    )
+    priority = cast(
+        func.round(risk * func.coalesce(CustomerProfile.arpu_fen, 0) + literal(OVERDUE_TASK_WEIGHT_FEN) * overdue.c.n),
+        BigInteger,
+    )
+    base = (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.phone,
+            Customer.tier,
+            Customer.birthday,
+            Customer.do_not_disturb,
+            CustomerProfile.lifecycle_stage,
+            CustomerProfile.segment,
+            CustomerProfile.risk_level,
+            CustomerProfile.churn_score,
+            CustomerProfile.arpu_fen,
+            CustomerProfile.four_high,
+            last_contact.c.at.label("last_contact_at"),
+            overdue.c.n.label("overdue_tasks"),
+            priority.label("priority"),
+        )
+        .select_from(Customer)
+        .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
+    )
+    base = (
+        scoping.scope_customers(base, principal)
+        .join(last_contact, true())
+        .join(overdue, true())
+        .where(*_filter_clauses(filters, today=today, now=now))
+    )
+    inner = base.subquery("mine")
+    stmt = select(inner)
+    position = cursor.decode(after, f"customers:{sort}")
+    if sort == "priority":
+        if position is not None:
+            p, i = int(position[0]), int(position[1])
+            stmt = stmt.where(or_(inner.c.priority < p, and_(inner.c.priority == p, inner.c.id > i)))
+        stmt = stmt.order_by(inner.c.priority.desc(), inner.c.id)
+    else:
+        if position is not None:
+            stmt = stmt.where(inner.c.id > int(position[0]))
+        stmt = stmt.order_by(inner.c.id)
+    rows = (await session.execute(stmt.limit(limit + 1))).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [_item(r, today) for r in rows]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        key = [int(last["priority"]), last["id"]] if sort == "priority" else [last["id"]]
+        next_cursor = cursor.encode(f"customers:{sort}", key)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _item(r: Any, today: date) -> dict[str, Any]:
+    last = r["last_contact_at"]
+    return {
+        "id": r["id"],
+        "name": mask_name(r["name"]),
+        "phone": mask_phone(r["phone"]),
+        "tier": r["tier"],
+        "lifecycle_stage": r["lifecycle_stage"],
+        "segment": r["segment"],
+        "risk_level": r["risk_level"],
+        "churn_score": r["churn_score"],
+        "arpu_fen": r["arpu_fen"],
+        "four_high": list(r["four_high"] or []),
+        "do_not_disturb": r["do_not_disturb"],
+        "birthday_this_month": bool(r["birthday"] and r["birthday"].month == today.month),
+        "last_contact_at": last,
+        "days_since_contact": (today - last.astimezone(clock.TZ).date()).days if last else None,
+        "overdue_tasks": r["overdue_tasks"],
+        "priority": int(r["priority"]),
+    }

@@ -1,0 +1,165 @@
+"""Set-based points jobs: expiry (daily) and accrual by tier and bill (monthly).
+
+Both walk customer/account id ranges in chunks, one short transaction per chunk, and are
+idempotent per chunk (ledger keys per account per day / per customer per month), so a crashed run
+is simply restarted. A session-level advisory lock per job skips a run while another is in flight.
+Run as a process: `python -m shared.points.jobs expire [YYYY-MM-DD]` or `accrue YYYY-MM`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import calendar
+import json
+from datetime import date, datetime
+from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.errors import Conflict
+from shared.ledger import service as ledger
+from shared.points import rules
+
+SQL = Path(__file__).parent / "sql"
+_EXPIRE = text((SQL / "expire.sql").read_text())
+_ACCRUE = text((SQL / "accrue.sql").read_text())
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    return datetime.now(TZ).date()
+
+
+@asynccontextmanager
+async def job_lock(sm: async_sessionmaker[AsyncSession], name: str) -> AsyncIterator[None]:
+    """Session-level advisory lock on a dedicated autocommit connection (no idle transaction).
+
+    Raises Conflict when another run holds it. The lock dies with the connection, so a crashed
+    run never leaves it behind.
+    """
+    engine = sm.kw["bind"]
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:n))"), {"n": name})
+        if not got:
+            raise Conflict("this job is already running", job=name)
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": name})
+
+
+async def _chunk_settings(session: AsyncSession) -> None:
+    # CTE row estimates are 1, so the planner would join txns to amounts with a nested loop:
+    # quadratic in the chunk size. Batch statements hash-join instead.
+    await session.execute(text("SET LOCAL statement_timeout = '120s'"))
+    await session.execute(text("SET LOCAL enable_nestloop = off"))
+
+
+async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk: int = 5000) -> dict[str, Any]:
+    """Expire every customer's points whose expires_on < today. Raises Conflict if a run is in flight."""
+    totals = {"accounts": 0, "points": 0, "chunks": 0, "as_of": today.isoformat()}
+    async with job_lock(sm, "jobs.points.expiry"):
+        async with sm.begin() as s:
+            sink = await ledger.system_account(s, "points:expiry")
+            max_id = int(await s.scalar(text("SELECT coalesce(max(id), 0) FROM ledger_accounts")) or 0)
+        for lo in range(0, max_id, chunk):
+            async with sm.begin() as s:
+                await _chunk_settings(s)
+                # Lock first (in id order) so the next statement's snapshot sees every
+                # committed spend of these accounts; concurrent spends wait for the chunk.
+                await s.execute(
+                    text(
+                        "SELECT id FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
+                        "AND balance > 0 AND id > :lo AND id <= :hi ORDER BY id FOR UPDATE"
+                    ),
+                    {"lo": lo, "hi": lo + chunk},
+                )
+                row = (
+                    await s.execute(
+                        _EXPIRE,
+                        {"lo": lo, "hi": lo + chunk, "today": today, "today_s": today.isoformat(), "sink": sink},
+                    )
+                ).one()
+            totals["accounts"] += int(row.accounts)
+            totals["points"] += int(row.points)
+            totals["chunks"] += 1
+    return totals
+
+
+async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chunk: int = 5000) -> dict[str, Any]:
+    """Credit points for `month` (first day) by tier and bill. Raises Conflict if a run is in flight."""
+    month = month.replace(day=1)
+    month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    totals = {"customers": 0, "points": 0, "chunks": 0, "month": month.strftime("%Y-%m")}
+    async with job_lock(sm, "jobs.points.accrual"):
+        async with sm.begin() as s:
+            src = await ledger.system_account(s, "points:issuance:accrual")
+            rule = await rules.get_setting(s, rules.POINTS_ACCRUAL)
+            expiry_rule = await rules.get_setting(s, rules.POINTS_EXPIRY)
+            max_id = int(await s.scalar(text("SELECT coalesce(max(id), 0) FROM customers")) or 0)
+        until = rules.expires_on(expiry_rule, month_end)
+        for lo in range(0, max_id, chunk):
+            params = {"lo": lo, "hi": lo + chunk}
+            async with sm.begin() as s:
+                await _chunk_settings(s)
+                await s.execute(
+                    text(
+                        """
+                        INSERT INTO ledger_accounts (asset, kind, owner_id, customer_id, balance, allow_negative)
+                        SELECT 'points', 'customer', c.id, c.id, 0, false FROM customers c
+                        JOIN monthly_usage u ON u.customer_id = c.id AND u.month = :month
+                        WHERE c.id > :lo AND c.id <= :hi AND c.status = 'active'
+                        ON CONFLICT (asset, kind, owner_id) WHERE owner_id IS NOT NULL DO NOTHING
+                        """
+                    ),
+                    {**params, "month": month},
+                )
+                row = (
+                    await s.execute(
+                        _ACCRUE,
+                        {
+                            **params, "month": month, "month_end": month_end, "month_s": month.strftime("%Y-%m"),
+                            "rule": json.dumps(rule), "src": src, "expires_on": until,
+                        },
+                    )
+                ).one()
+            totals["customers"] += int(row.customers)
+            totals["points"] += int(row.points)
+            totals["chunks"] += 1
+    return totals
+
+
+def _main() -> None:  # pragma: no cover - CLI wrapper
+    from shared.db.engine import create_engine, create_sessionmaker
+    from shared.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m shared.points.jobs")
+    sub = parser.add_subparsers(dest="job", required=True)
+    e = sub.add_parser("expire")
+    e.add_argument("day", nargs="?", type=date.fromisoformat)
+    a = sub.add_parser("accrue")
+    a.add_argument("month", type=lambda s: date.fromisoformat(f"{s}-01"))
+    args = parser.parse_args()
+
+    async def go() -> None:
+        engine = create_engine(get_settings(), process=f"jobs.points.{args.job}")
+        sm = create_sessionmaker(engine)
+        try:
+            if args.job == "expire":
+                print(await run_expiry(sm, today=args.day or local_today()))
+            else:
+                print(await run_accrual(sm, month=args.month))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

@@ -1,0 +1,1 @@
+"""Tracking reports (seed 002): campaign uplift against the hold-out, touches, KPIs, model quality."""

@@ -1,0 +1,195 @@
+"""Real-browser fixtures: Debian's chromium driven by Playwright against a live admin service.
+
+- The admin app runs under uvicorn in a background thread on a free loopback port, on a database
+  of its own (created and migrated here, dropped at the end), so the rows these tests commit never
+  leak into other tests of the same process.
+- Chromium is the distribution's binary (`/usr/bin/chromium`, or `TENURE_CHROMIUM`); Playwright's
+  own browser download is never used. Without a binary every `browser` test is skipped with the
+  reason; `apt-get install -y chromium` provides it.
+- Screenshots go to tests/artifacts/screenshots/ (git-ignored).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db.embedded import with_database
+from shared.db.engine import create_engine as create_async_engine_for
+from shared.db.engine import create_sessionmaker
+from shared.db.migrate import upgrade
+from shared.settings import Settings
+from tests.browser.seed import City, seed_city
+from tests.fixtures.db import _admin_exec
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("TENURE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _playwright_missing() -> str | None:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "playwright (python) is not installed: pip install playwright"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = None
+    if chromium_path() is None:
+        reason = "no chromium binary found (install it with `apt-get install -y chromium`, or set TENURE_CHROMIUM)"
+    else:
+        reason = _playwright_missing()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def console_database_url(server_url: str) -> Iterator[str]:
+    name = f"tenure_console_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _admin_exec(server_url, f'CREATE DATABASE "{name}"')
+    url = with_database(server_url, name)
+    upgrade(url)
+    yield url
+    _admin_exec(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def console_settings(console_database_url: str) -> Settings:
+    return Settings(DATABASE_URL=console_database_url, env="test", pool_size=5, max_overflow=5)
+
+
+@pytest.fixture(scope="session")
+async def console_engine(console_settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine_for(console_settings, process="browser-tests")
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def console_sm(console_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Committing sessionmaker on the console's database, for seeding and for checking effects."""
+    return create_sessionmaker(console_engine)
+
+
+@pytest.fixture(scope="session")
+async def city(console_sm: async_sessionmaker[AsyncSession]) -> City:
+    """The seeded, committed city every console test reads (see seed.py)."""
+    async with console_sm.begin() as session:
+        return await seed_city(session)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def console_url(console_settings: Settings) -> Iterator[str]:
+    """Base URL of a live admin service (uvicorn in a thread) on the console database."""
+    import uvicorn
+
+    from admin_app.app import create_app
+
+    port = _free_port()
+    app = create_app(console_settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the admin service did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+async def page(browser, console_url: str, request: pytest.FixtureRequest) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh browser context per test (its own sessionStorage) that refuses any off-host request.
+
+    When the test fails, a screenshot of the moment is saved as FAILED-<test>.png.
+    """
+    context = await browser.new_context(viewport={"width": 1400, "height": 900}, base_url=console_url, locale="en-US")
+    context.set_default_timeout(10_000)
+    offhost: list[str] = []
+
+    async def guard(route):  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url.startswith(console_url) or url.startswith("data:") or url.startswith("blob:"):
+            await route.continue_()
+        else:
+            offhost.append(url)
+            await route.abort()
+
+    await context.route("**/*", guard)
+    pg = await context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    pg.offhost_requests = offhost  # type: ignore[attr-defined]
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    call_report = getattr(request.node, "report_call", None)
+    if call_report is not None and call_report.failed:
+        await shot(pg, f"FAILED-{request.node.name}", check_layout=False)
+    await context.close()
+    assert not offhost, f"the console tried to load from outside: {offhost}"
+    assert not errors, f"JavaScript errors or CSP violations in the console: {errors}"
+
+
+async def shot(pg, name: str, *, check_layout: bool = True) -> Path:  # type: ignore[no-untyped-def]
+    """Save a full-page screenshot; first check nothing pushes the page wider than the window
+    (a long unbroken error or value would otherwise make the whole console scroll sideways)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await pg.screenshot(path=str(path), full_page=True)
+    if check_layout:
+        width, viewport = await pg.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= viewport, f"{name}: the page is {width}px wide in a {viewport}px window"
+    return path

@@ -1,0 +1,354 @@
+"""The back-office console in a real headless chromium: sign in, open each main screen, check
+that what it shows is what the database holds, and save a screenshot of every screen.
+
+Every test runs with a request guard that aborts (and fails the test on) any request leaving the
+admin service's origin, and fails on any uncaught JavaScript error.
+"""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from shared.models import Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer
+from tests.browser.conftest import shot
+from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
+
+pytestmark = pytest.mark.browser
+
+
+_tokens: dict[str, dict] = {}
+
+
+async def signed_in(page, console_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Open the console already signed in: tokens from one API sign-in per user are put in
+    sessionStorage before the page's scripts run (the sign-in form itself is tested separately)."""
+    if username not in _tokens:
+        async with httpx.AsyncClient(base_url=console_url) as client:
+            resp = await client.post("/v1/auth/login", json={"username": username, "password": password})
+            resp.raise_for_status()
+            _tokens[username] = resp.json()
+    access = _tokens[username]["access_token"]
+    await page.add_init_script(f"if (!sessionStorage.getItem('tenure.access')) sessionStorage.setItem('tenure.access', '{access}');")
+    await page.goto("/console/")
+    await page.wait_for_selector("#whoami")
+
+
+async def sign_in(page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the form, as a person would."""
+    await page.goto("/console/")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#signin-button")
+    await page.wait_for_selector("#whoami")
+
+
+async def open_screen(page, hash_: str, ready: str) -> None:  # type: ignore[no-untyped-def]
+    """Navigate by hash and wait until `ready` (a selector) is visible and nothing is loading."""
+    await page.evaluate("h => { window.location.hash = h; }", hash_)
+    await page.wait_for_selector(ready)
+    await page.wait_for_function("() => !document.querySelector('#main .loading')")
+
+
+def nav_labels_js() -> str:
+    return "() => [...document.querySelectorAll('.nav-item')].map(a => a.textContent.trim())"
+
+
+async def test_wrong_password_shows_an_error_and_no_session(page, city: City) -> None:  # type: ignore[no-untyped-def]
+    await page.goto("/console/")
+    await page.fill("#username", "admin")
+    await page.fill("#password", "not-the-password")
+    await page.click("#signin-button")
+    error = page.locator("#signin-status .notice.error")
+    await error.wait_for()
+    assert "wrong username or password" in (await error.inner_text()).lower()
+    assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") is None
+    assert await page.locator("#whoami").count() == 0
+    await shot(page, "01-sign-in-wrong-password")
+
+
+async def test_sign_in_shows_dashboard_for_admin(page, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(page)
+    assert "Console Admin" in await page.inner_text("#whoami")
+    labels = await page.evaluate(nav_labels_js())
+    for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers", "Churn models",
+                   "Data imports", "Staff & assignments", "Audit log"):
+        assert any(screen in label for label in labels), (screen, labels)
+    await page.wait_for_selector("#dash-tiers h2")
+    await page.wait_for_function("() => !document.querySelector('#main .loading')")
+    async with console_sm() as s:  # the seeded city, plus anything an import test loaded before
+        active = await s.scalar(select(func.count()).select_from(Customer).where(Customer.status != "churned"))
+    assert await page.inner_text("#stat-customers .value") == str(active)
+    assert await page.locator("#dash-tiers svg rect").count() >= len(city.tier_counts)
+    four = await page.inner_text("#dash-fourhigh")
+    assert "High pay-per-use data" in four
+    assert "potential loss" in await page.inner_text("#dash-segments")
+    assert "Spring retention wave" in await page.inner_text("#dash-campaigns")
+    assert "1 customer left" in await page.inner_text("#churn-total")
+    assert "high risk" in await page.inner_text("#dash-tiers"), "tier bars are split by churn risk"
+    assert await page.inner_text("#stat-high-risk .value") == str(city.risk_counts["high"] - 1)  # one high-risk customer churned
+    await shot(page, "02-dashboard")
+
+
+async def test_auditor_sees_only_what_the_role_allows(page, city: City) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(page, "auditor", STAFF_PASSWORD)
+    labels = [re.sub(r"^\W+", "", label).strip() for label in await page.evaluate(nav_labels_js())]
+    assert "Audit log" in labels and "Dashboard" in labels
+    for hidden in ("Customers", "Strategies", "Tags", "Tiers", "Merchants & offers", "Churn models"):
+        assert hidden not in labels, labels
+    await open_screen(page, "#/customers", ".notice.error")
+    assert "not available to the Auditor role" in await page.inner_text("#main")
+    await open_screen(page, "#/audit?action=campaign.", "table.data tbody tr")
+    actions = await page.locator("table.data tbody tr td:nth-child(5)").all_inner_texts()
+    assert actions and all(a.startswith("campaign.") for a in actions), actions
+    await shot(page, "20-audit-auditor-filtered")
+
+
+async def test_operator_launches_but_does_not_design_campaigns(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url, "operator", STAFF_PASSWORD)
+    labels = " | ".join(await page.evaluate(nav_labels_js()))
+    assert "Merchants & offers" in labels and "Campaigns" in labels
+    assert "Strategies" not in labels and "Churn models" not in labels and "Audit log" not in labels
+    await open_screen(page, "#/campaigns", "table.data tbody tr")
+    assert await page.locator("#new-campaign").count() == 0
+    await open_screen(page, f"#/campaigns/{city.draft_campaign_id}", ".card h2")
+    assert await page.locator("#launch").count() == 1
+
+
+async def test_session_survives_reload_and_sign_out_ends_it(page, city: City) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(page)
+    await page.reload()
+    await page.wait_for_selector("#whoami")
+    await page.click("#signout")
+    await page.wait_for_selector("#signin-button")
+    assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") is None
+
+
+async def test_expired_access_token_is_refreshed(page, city: City) -> None:  # type: ignore[no-untyped-def]
+    await sign_in(page)
+    await page.evaluate("() => sessionStorage.setItem('tenure.access', 'expired.or.garbage')")
+    await open_screen(page, "#/imports", "table.data")
+    assert await page.locator("#whoami").count() == 1
+    assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") != "expired.or.garbage"
+
+
+async def test_customers_list_filters_and_masks(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/customers", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "欧**" in text, "masked name of the first customer is listed"
+    assert "欧阳锋" not in text, "full names are never listed"
+    assert "139****9000" in text and "13900009000" not in text
+    await shot(page, "03-customers")
+    await open_screen(page, "#/customers?tier=diamond", "table.data tbody tr")
+    assert await page.locator("table.data tbody tr").count() == city.tier_counts["diamond"]
+    assert "Diamond" in await page.inner_text("table.data tbody")
+    await page.fill("input[name=q]", "9003")
+    await page.select_option("select[name=tier]", "")
+    await page.click(".filters button[type=submit]")
+    await page.wait_for_function("() => location.hash.includes('q=9003')")
+    await page.wait_for_selector("table.data tbody tr")
+    await page.wait_for_function("() => !document.querySelector('#main .loading')")
+    assert await page.locator("table.data tbody tr").count() == 1
+    assert "139****9003" in await page.inner_text("table.data tbody")
+
+
+async def test_customer_360_and_audited_unmask(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, f"#/customers/{city.star_customer}", ".pii-name")
+    text = await page.inner_text("#main")
+    assert "欧**" in text and "欧阳锋" not in text
+    assert "Xihu county branch" in text and "Family 88 plan" in text and "Mei Manager" in text
+    assert "VIP customer" in text and "Answers app pushes" in text, "tags of the customer"
+    assert "Top churn factors" in text and "competitor_calls_90d" in text
+    assert "Usage and bill by month" in text and await page.locator("#main svg polyline").count() >= 1
+    await shot(page, "04-customer-360")
+
+    async def unmask_rows() -> int:
+        async with console_sm() as s:
+            return await s.scalar(select(func.count()).select_from(AuditLog).where(
+                AuditLog.action == "customer.unmask", AuditLog.object_id == str(city.star_customer)))
+
+    before = await unmask_rows()
+    page.once("dialog", lambda d: d.accept())
+    await page.click("#unmask")
+    await page.wait_for_function("() => (document.querySelector('.pii-name') || {}).textContent === '欧阳锋'")
+    assert await page.inner_text(".pii-phone") == "13900009000"
+    assert await unmask_rows() == before + 1, "the unmasked view was written to the audit log"
+    await shot(page, "05-customer-360-unmasked")
+
+
+async def test_campaign_list_and_report(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/campaigns", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "Spring retention wave" in text and "Gold upsell draft" in text
+    await shot(page, "06-campaigns")
+    await open_screen(page, f"#/campaigns/{city.campaign_id}", ".card h2")
+    text = await page.inner_text("#main")
+    assert "Spring retention wave" in text and "20%" in text
+    assert "Contacted" in text and "Hold-out" in text, "member split of the seeded campaign"
+    await page.wait_for_selector("#report-stats")
+    stats = await page.inner_text("#report-stats")
+    assert "8 contacted group · 2 hold-out" in stats
+    assert "100.0% vs 50.0%" in stats and "+50.0 pp" in stats, stats
+    await shot(page, "07-campaign-report")
+
+
+async def test_campaign_create_validate_and_launch(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/campaigns/new", "form.form")
+    await page.click("form.form button[type=submit]")
+    assert "required" in await page.inner_text("form.form .field-error >> nth=0")
+    await page.fill("#f-name", "Diamond care console test")
+    for box in await page.locator(".checks[data-name=tiers] input, .checks[data-name=risk_levels] input").all():
+        await box.set_checked(False)
+    await page.check(".checks[data-name=tiers] input[value=diamond]")
+    await page.fill("#f-holdout_pct", "60")
+    await page.click("form.form button[type=submit]")
+    assert "between 0 and 50" in await page.inner_text("form.form")
+    await page.fill("#f-holdout_pct", "50")
+    await page.click("#preview-audience")
+    await page.wait_for_selector("#audience-preview .notice")
+    assert f"{city.tier_counts['diamond']} customers match" in await page.inner_text("#audience-preview")
+    await shot(page, "08-campaign-new")
+    await page.click("form.form button[type=submit]")
+    await page.wait_for_selector("#launch")
+    assert "Diamond care console test" in await page.inner_text("#main")
+    page.once("dialog", lambda d: d.accept())
+    await page.click("#launch")
+    await page.wait_for_selector(".notice.ok")
+    assert f"Launched: {city.tier_counts['diamond']} members" in await page.inner_text("#main")
+    await shot(page, "08b-campaign-launched")
+
+
+async def test_strategies_tags_tiers(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/strategies", "table.data tbody tr")
+    assert city.strategy_name in await page.inner_text("#main")
+    await shot(page, "09-strategies")
+    await open_screen(page, "#/tags?family=stability", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert city.tag_codes["stability"] in text and city.tag_codes["basic"] not in text
+    await page.click(f"button[data-tag={city.tag_codes['stability']}]")
+    await page.click("#preview-tag")
+    await page.wait_for_selector("#tag-preview .notice")
+    assert f"{city.risk_counts['high']} customers match" in await page.inner_text("#tag-preview")
+    await page.fill("#f-rule", '{"field": "id_number", "op": "=", "value": "1; DROP TABLE customers"}')
+    await page.click("#preview-tag")
+    await page.wait_for_selector("#tag-preview .notice.error")
+    await shot(page, "10-tags")
+    await open_screen(page, "#/tiers", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "Diamond" in text and "¥400.00" in text
+    await page.click("button[data-tier=gold]")
+    await page.fill("#f-min_avg_bill_yuan", "250")
+    await page.click("#tier-editor button[type=submit]")
+    await page.wait_for_selector(".notice.ok")
+    assert "¥250.00" in await page.inner_text("#main")
+    await shot(page, "11-tiers")
+
+
+async def test_merchants_and_offers_approval(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/merchants", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "Lakeside Tea House" in text and "Golden Noodle Bar" in text
+    await shot(page, "12-merchants")
+    await page.click(f"button[data-action=approve][data-id='{city.merchant_applied}']")
+    await page.wait_for_selector(f"button[data-action=suspend][data-id='{city.merchant_applied}']")
+    async with console_sm() as s:
+        merchant = await s.get(Merchant, city.merchant_applied)
+        assert merchant.status == "approved"
+    page.once("dialog", lambda d: d.accept())
+    await page.click(f"button[data-action=credentials][data-id='{city.merchant_applied}']")
+    await page.wait_for_selector("#client-secret")
+    secret = await page.inner_text("#client-secret")
+    assert len(secret) >= 20
+    await shot(page, "12b-merchant-credentials")
+    async with console_sm() as s:
+        stored = (await s.scalars(select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
+    assert len(stored) == 1 and secret not in stored[0], "only a hash of the secret is stored"
+    await open_screen(page, "#/merchants?tab=offers", "table.data tbody tr")
+    assert "Free noodle bowl" in await page.inner_text("#main")
+    assert "Golden Noodle Bar" in await page.inner_text("table.data tbody")
+    await shot(page, "13-offers")
+    await page.click(f"button[data-action=approve][data-id='{city.offer_pending}']")
+    await page.wait_for_function("() => !document.querySelector(\"button[data-action=approve]\")")
+    await open_screen(page, "#/merchants?tab=ads&status=pending", "table.data tbody tr")
+    assert "Noodle Tuesday" in await page.inner_text("#main")
+    await shot(page, "13b-merchant-ads")
+    await page.click(f"button[data-action=approve][data-id='{city.ad_pending}']")
+    await page.wait_for_selector("table.data tr.empty")
+    async with console_sm() as s:
+        offer = await s.get(Offer, city.offer_pending)
+        assert offer.status == "approved"
+        assert (await s.get(Ad, city.ad_pending)).status == "approved"
+        actions = set((await s.scalars(select(AuditLog.action).where(AuditLog.object_kind.in_(("merchant", "offer", "ad"))))).all())
+    assert {"alliance.merchant.approve", "alliance.offer.approve", "ad.approve"} <= actions
+
+
+async def test_models_imports_audit(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/models", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "v2" in text and "0.836" in text
+    await shot(page, "14-models")
+    await open_screen(page, f"#/imports/{city.import_job_id}", ".progress")
+    text = await page.inner_text("#main")
+    assert "not a mobile number" in text and "17" in text
+    await shot(page, "15-import-job")
+    await open_screen(page, "#/audit", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "campaign.create" in text and "tier_rule.update" in text
+    await shot(page, "16-audit")
+
+
+async def test_import_upload_shows_progress_and_bad_rows(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+    csv_text = (
+        "subscriber_id,msisdn,name,join_date,status\n"
+        "880001,13800880001,测试一,2019-03-01,active\n"
+        "880002,12345,测试二,2019-03-01,active\n"
+        "880003,13800880003,测试三,2020-07-15,active\n"
+    )
+    await signed_in(page, console_url)
+    await open_screen(page, "#/imports", "form.form")
+    await page.select_option("#f-kind", "subscribers")
+    await page.set_input_files("#f-file", files=[{"name": "console-upload.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}])
+    await page.click("form.form button[type=submit]")
+    await page.wait_for_selector(".progress")
+    await page.wait_for_function("() => /Finished\\s*\\d{4}-/.test(document.querySelector('#main').innerText)", timeout=30_000)
+    text = await page.inner_text("#main")
+    assert "Bad rows (1)" in text, text
+    assert "console-upload.csv" in text
+    bad = await page.inner_text("table.data tbody")
+    assert "3" in bad and "msisdn" in bad
+    await shot(page, "17-import-upload")
+
+
+async def test_staff_org_and_assignment_move_keeps_reason(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+    await signed_in(page, console_url)
+    await open_screen(page, "#/staff?tab=staff", "table.data tbody tr")
+    text = await page.inner_text("#main")
+    assert "mgr0001" in text and "Mei Manager" in text and "5 / 400" in text
+    await shot(page, "18-staff")
+    await open_screen(page, "#/staff?tab=org", "table.data tbody tr")
+    assert city.branch_name in await page.inner_text("#main")
+    await open_screen(page, f"#/staff?tab=assignments&manager_id={city.manager_a}", "table.data tbody tr")
+    assert await page.locator("table.data tbody tr").count() == 5
+    moved = city.customers[0]
+    await page.fill("#f-customer_ids", str(moved))
+    await page.select_option("#f-to_manager_id", str(city.manager_b))
+    await page.fill("#f-reason", "customer asked for a new manager")
+    await page.click("form.form button[type=submit]")
+    await page.wait_for_selector(".notice.ok")
+    assert "Moved 1" in await page.inner_text(".notice.ok")
+    await shot(page, "19-assignments")
+    async with console_sm() as s:
+        assert (await s.get(ManagerAssignment, moved)).manager_id == city.manager_b
+        reasons = (await s.scalars(select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))).all()
+    assert "customer asked for a new manager" in reasons
+    await open_screen(page, f"#/staff?tab=history&customer_id={moved}", "table.data tbody tr")
+    assert "customer asked for a new manager" in await page.inner_text("#main")

@@ -1,0 +1,134 @@
+"""Account queries, business handling, offers and ads over HTTP, for the signed-in customer."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, text
+
+from shared.models import Touch
+from tests.fixtures.factories import create_branch, create_customer, create_product, create_staff
+from tests.fixtures.factories_customer import create_ad, create_recommendation, create_usage
+from tests.services.customer_app.conftest import assert_error, idem
+
+MONTH = date(2026, 2, 1)
+
+
+async def _customer(s, **kw):  # type: ignore[no-untyped-def]
+    await s.execute(text("SELECT ensure_usage_partition(:m)"), {"m": MONTH})
+    plan = await create_product(s, kind="plan", name="58 yuan plan", monthly_fee_fen=5800, data_mb=10240, voice_min=500)
+    c = await create_customer(s, plan_id=plan.id, **kw)
+    await create_usage(s, c.id, MONTH, balance_end_fen=8000)
+    return c
+
+
+async def test_account_summary_is_masked_and_complete(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s, phone="13912345678", name="王小明")
+    r = await customer_client.get("/v1/account", headers=tokens.customer(c.id))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["phone"] == "139****5678" and body["name"] == "王**"
+    assert body["balance_fen"] == 8000 and body["plan"]["name"] == "58 yuan plan" and body["points"] == 0
+    assert "13912345678" not in r.text and "id_number" not in body
+
+
+async def test_usage_and_bills(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s)
+    h = tokens.customer(c.id)
+    usage = (await customer_client.get("/v1/account/usage?month=2026-02", headers=h)).json()
+    assert usage["data"] == {"used_mb": 8000, "allowance_mb": 10240, "remaining_mb": 2240}
+    bills = (await customer_client.get("/v1/account/bills", headers=h)).json()
+    assert bills[0]["total_fen"] == 7300 and {x["item"] for x in bills[0]["lines"]} >= {"plan_fee", "addon_fee"}
+    assert (await customer_client.get("/v1/account/bills/2026-02", headers=h)).status_code == 200
+    assert_error(await customer_client.get("/v1/account/bills/2026-03", headers=h), 404)
+
+
+async def test_my_manager_and_contacts(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s)
+        branch = await create_branch(s)
+        m = await create_staff(s, org_unit_id=branch.id, full_name="李经理", work_phone="057188881234")
+        await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"),
+                        {"c": c.id, "m": m.id})
+        s.add(Touch(customer_id=c.id, channel="manager_call", outcome="reached", staff_id=m.id))
+        s.add(Touch(customer_id=c.id, channel="outbound_call", outcome="internal", visible_to_customer=False))
+    h = tokens.customer(c.id)
+    mine = (await customer_client.get("/v1/account/manager", headers=h)).json()
+    assert mine == {"assigned": True, "name": "李经理", "work_phone": "057188881234", "branch": branch.name}
+    contacts = (await customer_client.get("/v1/account/contacts", headers=h)).json()
+    assert [x["channel"] for x in contacts] == ["manager_call"]
+
+
+async def test_order_and_cancel_flow(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s, tier="star2")
+        pack = await create_product(s, kind="data_pack", monthly_fee_fen=2000, duration_months=1)
+        vip = await create_product(s, kind="membership", eligibility={"min_tier": "gold"})
+    h = tokens.customer(c.id)
+    ids = {x["id"] for x in (await customer_client.get("/v1/catalogue", headers=h)).json()}
+    assert pack.id in ids and vip.id not in ids
+    r = await customer_client.post("/v1/orders", headers=idem(h), json={"product_id": pack.id})
+    assert r.status_code == 201, r.text
+    sub = r.json()
+    assert (await customer_client.get("/v1/account", headers=h)).json()["balance_fen"] == 6000
+    refused = assert_error(await customer_client.post("/v1/orders", headers=idem(h), json={"product_id": vip.id}), 409)
+    assert refused["error"] == "not_eligible" and refused["context"]["reasons"] == ["tier_too_low"]
+    r = await customer_client.post(f"/v1/subscriptions/{sub['id']}/cancel", headers=idem(h))
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    listed = (await customer_client.get("/v1/subscriptions?status=all", headers=h)).json()
+    assert [x["id"] for x in listed] == [sub["id"]]
+
+
+async def test_order_short_of_balance_is_402(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s)
+        pricey = await create_product(s, kind="voice_pack", monthly_fee_fen=9_000_00)
+    body = assert_error(await customer_client.post("/v1/orders", headers=idem(tokens.customer(c.id)),
+                                                   json={"product_id": pricey.id}), 402)
+    assert body["error"] == "insufficient_funds"
+
+
+async def test_recommendation_answers_are_touches(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s)
+        p = await create_product(s)
+        rec = await create_recommendation(s, c.id, product_id=p.id)
+        other = await create_recommendation(s, c.id, reason="second")
+    h = tokens.customer(c.id)
+    listed = (await customer_client.get("/v1/recommendations", headers=h)).json()
+    assert {x["id"] for x in listed} == {rec.id, other.id} and "script" not in listed[0]
+    r = await customer_client.post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert (await customer_client.post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))).status_code == 200
+    assert_error(await customer_client.post(f"/v1/recommendations/{rec.id}/dismiss", headers=idem(h)), 409)
+    async with sm() as s:
+        touches = (await s.scalars(select(Touch).where(Touch.recommendation_id == rec.id))).all()
+    assert [(t.channel, t.outcome) for t in touches] == [("app", "accepted")]
+
+
+async def test_ads_are_targeted(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s, tier="gold")
+        everyone = await create_ad(s, title="For all")
+        gold = await create_ad(s, title="Gold only", target_tiers=["gold"])
+        star1 = await create_ad(s, title="Star1 only", target_tiers=["star1"])
+        withdrawn = await create_ad(s, title="Old", status="withdrawn")
+    ids = {a["id"] for a in (await customer_client.get("/v1/ads", headers=tokens.customer(c.id))).json()}
+    assert {everyone.id, gold.id} <= ids and not ids & {star1.id, withdrawn.id}
+
+
+async def test_checkin_status_and_points_views(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await _customer(s)
+    h = tokens.customer(c.id)
+    before = (await customer_client.get("/v1/checkin", headers=h)).json()
+    assert before["checked_in_today"] is False and before["next_reward"] == 5
+    done = await customer_client.post("/v1/checkin", headers=idem(h))
+    assert done.status_code == 200 and done.json()["points"] == 5
+    after = (await customer_client.get("/v1/checkin", headers=h)).json()
+    assert after["checked_in_today"] and after["streak"] == 1
+    pts = (await customer_client.get("/v1/points", headers=h)).json()
+    assert pts["balance"] == 5 and pts["next_expiry"]["points"] == 5
+    hist = (await customer_client.get("/v1/points/history", headers=h)).json()
+    assert [(e["amount"], e["kind"]) for e in hist] == [(5, "checkin")]

@@ -1,0 +1,96 @@
+"""Training from the platform's own history, nightly scoring into customer_profiles, the registry."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from shared.churn import features as feat
+from shared.churn import registry, scoring
+from shared.errors import NotFound
+
+
+async def _profiles(sm, ids: list[int]) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+    async with sm() as s:
+        rows = await s.execute(text(
+            "SELECT customer_id, churn_score, warning_coefficient, risk_level, top_factors, model_version, segment "
+            "FROM customer_profiles WHERE customer_id = ANY(:ids)"), {"ids": ids})
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+async def _active_versions(sm) -> list[int]:  # type: ignore[no-untyped-def]
+    async with sm() as s:
+        return list((await s.scalars(text("SELECT version FROM churn_models WHERE active"))).all())
+
+
+class TestTrainingFrame:
+    async def test_one_row_per_customer_with_the_label_in_the_window(self, sm, city) -> None:
+        cutoff = feat.add_months(city["last_month"], -4)
+        async with sm() as s:
+            frame = await feat.fetch_chunk(s, lo=city["first_id"] - 1, hi=city["last_id"], cutoff=cutoff, horizon=2)
+            churned = set((await s.scalars(text(
+                "SELECT id FROM customers WHERE id BETWEEN :lo AND :hi AND churned_on >= :a AND churned_on < :b"),
+                {"lo": city["first_id"], "hi": city["last_id"], "a": feat.add_months(cutoff, 1),
+                 "b": feat.add_months(cutoff, 3)})).all())
+        assert len(set(frame.ids.tolist())) == len(frame) > 1800
+        assert set(frame.ids[frame.y == 1].tolist()) == churned and len(churned) > 30
+        calls = frame.X[:, feat.FEATURES.index("competitor_calls_90d")]
+        assert calls[frame.y == 1].mean() > 5 * max(calls[frame.y == 0].mean(), 0.01)
+
+
+class TestScoreAll:
+    async def test_trains_when_none_active_then_flags_drifters(self, sm, city, monkeypatch) -> None:
+        monkeypatch.setattr(registry, "AUTO_CANDIDATES", ("logreg",))  # keep the file fast
+        keep = city["active_others"][0]
+        async with sm.begin() as s:
+            await s.execute(text("UPDATE churn_models SET active = false"))
+            await s.execute(text("INSERT INTO customer_profiles (customer_id, segment, four_high, top_factors) "
+                                 "VALUES (:c, 'relatively_stable', '[]', '[]')"), {"c": keep})
+        written = await scoring.score_all(sm, cutoff=city["last_month"], chunk=700)
+        assert written >= len(city["active_drifters"]) + len(city["active_others"])
+        assert len(await _active_versions(sm)) == 1
+
+        drift = await _profiles(sm, city["active_drifters"])
+        others = await _profiles(sm, city["active_others"])
+        assert len(drift) == len(city["active_drifters"]) and len(others) == len(city["active_others"])
+        mean = lambda rows, i: sum(r[i] for r in rows.values()) / len(rows)  # noqa: E731
+        assert mean(drift, 1) > 5 * mean(others, 1)  # warning coefficient
+        high = lambda rows: sum(r[2] == "high" for r in rows.values()) / len(rows)  # noqa: E731
+        assert high(drift) > 0.7 and high(others) < 0.05
+        factors = next(iter(drift.values()))[3]
+        assert factors and set(factors[0]) == {"factor", "value", "weight"} and factors[0]["weight"] > 0
+        assert {f["factor"] for r in drift.values() for f in r[3]} & {
+            "competitor_calls_30d", "competitor_calls_90d", "voice_trend", "data_trend", "bill_trend",
+            "active_days_change"}
+        assert others[keep][5] == "relatively_stable"  # other stages' columns untouched
+
+        again = await scoring.score_all(sm, cutoff=city["last_month"])
+        assert again == written and await _profiles(sm, city["active_drifters"]) == drift  # rerun: same values
+
+
+class TestRegistry:
+    async def test_train_compare_and_activate(self, sm, city) -> None:
+        v1 = await registry.train(sm, candidate="logreg", horizon=2, latest=city["last_month"])
+        v2 = await registry.train(sm, candidate="logreg", horizon=1, latest=city["last_month"])
+        async with sm() as s:
+            m1 = await registry.get(s, v1)
+            assert m1["metrics"]["evaluation"] == "out-of-time" and m1["metrics"]["roc_auc"] > 0.7
+            assert m1["metrics"]["top_decile_lift"] > 2 and "precision_at_capacity" in m1["metrics"]
+            assert m1["factor_ranking"][0]["factor"].startswith("competitor_calls")
+            cmp = await registry.compare(s, [v1, v2])
+            assert [m["version"] for m in cmp["models"]] == [v1, v2]
+            assert cmp["models"][0]["delta_vs_first"]["roc_auc"] == 0
+        for v in (v1, v2, v1):
+            async with sm.begin() as s:
+                await registry.activate(s, v)
+            assert await _active_versions(sm) == [v]
+        with pytest.raises(NotFound):
+            async with sm.begin() as s:
+                await registry.activate(s, 10**8)
+        assert await _active_versions(sm) == [v1]  # the failed activation rolled back
+
+    async def test_one_churn_window_falls_back_to_held_out_customers(self, sm, city) -> None:
+        latest = feat.add_months(city["last_month"], -4)  # history too short for a second, earlier window
+        v = await registry.train(sm, candidate="logreg", horizon=2, latest=latest)
+        async with sm() as s:
+            metrics = (await registry.get(s, v))["metrics"]
+        assert metrics["evaluation"].startswith("held-out customers") and metrics["test_rows"] > 300

@@ -1,0 +1,71 @@
+"""Treasure hunts: funded pools, secure draws, budgets that never overpay, limits, closing."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from shared.engagement import hunts
+from shared.errors import Gone, NotFound, TooManyRequests
+from shared.ledger import service as ledger
+from shared.models import AccountKind, Asset, HuntPrize
+from shared.points import service as points_service
+from tests.fixtures.factories import create_customer
+from tests.fixtures.factories_customer import create_hunt
+
+NOW = datetime.now(timezone.utc)
+TODAY = date.today()
+
+
+class TestDraw:
+    def test_weights_partition_the_roll(self) -> None:
+        a = HuntPrize(id=1, weight=100)
+        b = HuntPrize(id=2, weight=50)
+        assert hunts.draw([a, b], 0) is a and hunts.draw([a, b], 99) is a
+        assert hunts.draw([a, b], 100) is b and hunts.draw([a, b], 149) is b
+        assert hunts.draw([a, b], 150) is None
+        assert all(hunts.draw([a, b]) in (a, b, None) for _ in range(100))
+
+
+class TestHunt:
+    async def test_creation_funds_pool_in_ledger(self, db) -> None:
+        hunt, _ = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 5, 1000),
+                                                hunts.PrizeSpec("data_mb", 500, 2, 1000)])
+        prizes = (await db.scalars(HuntPrize.__table__.select().where(HuntPrize.hunt_id == hunt.id).order_by(HuntPrize.id))).all()
+        balances = sorted([
+            await ledger.balance_of(db, asset=Asset.POINTS, kind=AccountKind.PRIZE_POOL, owner_id=prizes[0]),
+            await ledger.balance_of(db, asset=Asset.DATA, kind=AccountKind.PRIZE_POOL, owner_id=prizes[1]),
+        ])
+        assert balances == [50, 1000]
+
+    async def test_win_pays_from_pool_and_records_play(self, db) -> None:
+        c = await create_customer(db)
+        hunt, code = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 1, 1_000_000)])
+        play = await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)
+        assert play.result["won"] and play.result["amount"] == 10
+        assert await points_service.balance(db, c.id) == 10
+        again = await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)
+        assert again.id == play.id
+        empty = await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p2", now=NOW, today=TODAY)
+        assert empty.result == {"won": False}  # budget of 1 spent
+
+    async def test_daily_limit_unknown_spot_and_ended_hunt(self, db) -> None:
+        c = await create_customer(db)
+        hunt, code = await create_hunt(db, daily_play_limit=2, prizes=[])
+        for k in ("a", "b"):
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key=k, now=NOW, today=TODAY)
+        with pytest.raises(TooManyRequests):
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="c", now=NOW, today=TODAY)
+        with pytest.raises(NotFound):
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code="nope", key="d", now=NOW, today=TODAY)
+        with pytest.raises(Gone):
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="e",
+                             now=NOW + timedelta(days=30), today=TODAY)
+
+    async def test_close_returns_unspent_budget(self, db) -> None:
+        hunt, _ = await create_hunt(db, prizes=[hunts.PrizeSpec("airtime_fen", 200, 3, 1000)])
+        prize_id = await db.scalar(HuntPrize.__table__.select().with_only_columns(HuntPrize.id)
+                                   .where(HuntPrize.hunt_id == hunt.id))
+        await hunts.close_hunt(db, hunt_id=hunt.id, actor="test")
+        assert await ledger.balance_of(db, asset=Asset.AIRTIME, kind=AccountKind.PRIZE_POOL, owner_id=prize_id) == 0
+        assert (await ledger.verify(db))["ok"]
