@@ -291,8 +291,11 @@ async def main() -> int:
     tokens = [token(settings, m) for m in managers]
     print(f"· {n_customers:,} customers; {len(managers)} managers; {args.rate:g} req/s for {args.duration:g}s "
           f"(+{args.warmup:g}s warm-up) against {args.url}", flush=True)
+    load_before = os.getloadavg()
     result = await load(args.url, managers, tokens, args.rate, args.duration, args.warmup, args.seed)
-    print(json.dumps({k: result[k] for k in ("requests", "achieved_rps", "status_counts", "error_total", "overall_ms")}, indent=1))
+    result["loadavg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    print(json.dumps({k: result[k] for k in ("requests", "achieved_rps", "status_counts", "error_total", "overall_ms",
+                                             "loadavg_before_after")}, indent=1))
     for k, v in result["endpoints_ms"].items():
         print(f"  {k:9s} n={v['n']:5d}  p50={v['p50']:7.2f} ms  p95={v['p95']:7.2f} ms  p99={v['p99']:7.2f} ms")
     slowest = max(result["endpoints_ms"], key=lambda k: result["endpoints_ms"][k]["p99"] or 0)

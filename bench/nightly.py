@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 import uuid
@@ -56,7 +57,7 @@ def _load(url: str, customers: int, months: int, as_of: date) -> dict:
     except ImportError:
         load_city = None
     if load_city is not None:
-        info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, flush=True))
+        info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, file=sys.stderr, flush=True))
         return {"loader": "shared.demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
     from shared.engine.synthetic import load_synthetic
 
@@ -103,9 +104,14 @@ def main() -> int:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--no-churn", action="store_true", help="skip the churn stage (measured separately)")
-    ap.add_argument("--reuse", default=None, help="an existing loaded database to run on (not dropped)")
+    ap.add_argument("--reuse", default=None, help="an existing loaded database to run on (not dropped): both runs are then steady")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.load_only:
+        info = _load(args.load_only, args.customers, args.months, local_today())
+        print(json.dumps(info, default=str))
+        return 0
 
     server = to_libpq_url(resolve_database_url(None))
     name = args.reuse or f"tenure_bench_nightly_{uuid.uuid4().hex[:6]}"
@@ -123,7 +129,12 @@ def main() -> int:
             _admin(server, f'CREATE DATABASE "{name}"')
             upgrade(url)
             print(f"loading {args.customers:,} customers × {args.months} months into {name} …", flush=True)
-            result["load"] = _load(url, args.customers, args.months, run_date)
+            # In a child process, so the peak RSS below is the engine's alone (the loader holds
+            # numpy arrays for the whole city).
+            out = subprocess.run([sys.executable, __file__, "--load-only", url, "--customers", str(args.customers),
+                                  "--months", str(args.months)], check=True, stdout=subprocess.PIPE, text=True)
+            print(out.stdout, end="")
+            result["load"] = json.loads(out.stdout.strip().splitlines()[-1])
         cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
         _print("cold run (everything new)", cold)
         result["cold"] = cold
@@ -132,7 +143,7 @@ def main() -> int:
         result["steady"] = steady
         result["peak_rss_mb"] = _rss_mb()
         result["machine"]["load_avg_after"] = os.getloadavg()
-        print(f"\npeak RSS of this process: {result['peak_rss_mb']} MB; load average before "
+        print(f"\npeak RSS of the engine process: {result['peak_rss_mb']} MB; load average before "
               f"{result['machine']['load_avg_before']}, after {result['machine']['load_avg_after']}")
     finally:
         if not (args.keep or args.reuse):

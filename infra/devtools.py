@@ -130,7 +130,7 @@ def ensure_chromium() -> None:
         print("· installing chromium for the browser tests (apt-get)", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"], env=env, check=False, stdout=subprocess.DEVNULL)
     if not shutil.which("chromium"):
         print("· chromium not available: browser tests will be skipped", flush=True)
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,6 +31,9 @@ from shared.settings import Settings
 from tests.browser.seed import City, seed_city
 from tests.fixtures.db import _admin_exec
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page, Route
+
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,8 +43,12 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("TENURE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    """TENURE_CHROMIUM if set (only that one), else Debian's /usr/bin/chromium or one on PATH."""
+    override = os.environ.get("TENURE_CHROMIUM")
+    candidates = [override] if override else [
+        "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
+    ]
+    for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -55,16 +63,15 @@ def _playwright_missing() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = None
+    reason = _playwright_missing()
     if chromium_path() is None:
-        reason = "no chromium binary found (install it with `apt-get install -y chromium`, or set TENURE_CHROMIUM)"
-    else:
-        reason = _playwright_missing()
+        reason = ("no chromium binary found: install Debian's with `apt-get install -y chromium` "
+                  "(or point TENURE_CHROMIUM at one)")
     if reason is None:
         return
     skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if "browser" in item.keywords:
+        if item.get_closest_marker("browser") is not None:
             item.add_marker(skip)
 
 
@@ -133,7 +140,7 @@ def console_url(console_settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -150,7 +157,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
 
 
 @pytest.fixture
-async def page(browser, console_url: str, request: pytest.FixtureRequest) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+async def page(browser: Browser, console_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     """A fresh browser context per test (its own sessionStorage) that refuses any off-host request.
 
     When the test fails, a screenshot of the moment is saved as FAILED-<test>.png.
@@ -159,7 +166,7 @@ async def page(browser, console_url: str, request: pytest.FixtureRequest) -> Asy
     context.set_default_timeout(10_000)
     offhost: list[str] = []
 
-    async def guard(route):  # type: ignore[no-untyped-def]
+    async def guard(route: Route) -> None:
         url = route.request.url
         if url.startswith(console_url) or url.startswith("data:") or url.startswith("blob:"):
             await route.continue_()
@@ -171,9 +178,8 @@ async def page(browser, console_url: str, request: pytest.FixtureRequest) -> Asy
     pg = await context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None)
-    pg.offhost_requests = offhost  # type: ignore[attr-defined]
-    pg.js_errors = errors  # type: ignore[attr-defined]
+    pg.on("console", lambda msg: errors.append(msg.text)
+          if msg.type == "error" and "Content Security Policy" in msg.text else None)
     yield pg
     call_report = getattr(request.node, "report_call", None)
     if call_report is not None and call_report.failed:
@@ -183,7 +189,7 @@ async def page(browser, console_url: str, request: pytest.FixtureRequest) -> Asy
     assert not errors, f"JavaScript errors or CSP violations in the console: {errors}"
 
 
-async def shot(pg, name: str, *, check_layout: bool = True) -> Path:  # type: ignore[no-untyped-def]
+async def shot(pg: Page, name: str, *, check_layout: bool = True) -> Path:
     """Save a full-page screenshot; first check nothing pushes the page wider than the window
     (a long unbroken error or value would otherwise make the whole console scroll sideways)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -7,22 +7,29 @@ admin service's origin, and fails on any uncaught JavaScript error.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer
 from tests.browser.conftest import shot
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
 pytestmark = pytest.mark.browser
+SM = async_sessionmaker[AsyncSession]
 
 
 _tokens: dict[str, dict] = {}
 
 
-async def signed_in(page, console_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+async def signed_in(page: Page, console_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
     """Open the console already signed in: tokens from one API sign-in per user are put in
     sessionStorage before the page's scripts run (the sign-in form itself is tested separately)."""
     if username not in _tokens:
@@ -31,12 +38,14 @@ async def signed_in(page, console_url: str, username: str = "admin", password: s
             resp.raise_for_status()
             _tokens[username] = resp.json()
     access = _tokens[username]["access_token"]
-    await page.add_init_script(f"if (!sessionStorage.getItem('tenure.access')) sessionStorage.setItem('tenure.access', '{access}');")
+    await page.add_init_script(
+        f"if (!sessionStorage.getItem('tenure.access')) sessionStorage.setItem('tenure.access', '{access}');"
+    )
     await page.goto("/console/")
     await page.wait_for_selector("#whoami")
 
 
-async def sign_in(page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
     """Sign in through the form, as a person would."""
     await page.goto("/console/")
     await page.fill("#username", username)
@@ -45,7 +54,7 @@ async def sign_in(page, username: str = "admin", password: str = ADMIN_PASSWORD)
     await page.wait_for_selector("#whoami")
 
 
-async def open_screen(page, hash_: str, ready: str) -> None:  # type: ignore[no-untyped-def]
+async def open_screen(page: Page, hash_: str, ready: str) -> None:
     """Navigate by hash and wait until `ready` (a selector) is visible and nothing is loading."""
     await page.evaluate("h => { window.location.hash = h; }", hash_)
     await page.wait_for_selector(ready)
@@ -56,7 +65,7 @@ def nav_labels_js() -> str:
     return "() => [...document.querySelectorAll('.nav-item')].map(a => a.textContent.trim())"
 
 
-async def test_wrong_password_shows_an_error_and_no_session(page, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_password_shows_an_error_and_no_session(page: Page, city: City) -> None:
     await page.goto("/console/")
     await page.fill("#username", "admin")
     await page.fill("#password", "not-the-password")
@@ -69,12 +78,12 @@ async def test_wrong_password_shows_an_error_and_no_session(page, city: City) ->
     await shot(page, "01-sign-in-wrong-password")
 
 
-async def test_sign_in_shows_dashboard_for_admin(page, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console_sm: SM) -> None:
     await sign_in(page)
     assert "Console Admin" in await page.inner_text("#whoami")
     labels = await page.evaluate(nav_labels_js())
-    for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers", "Churn models",
-                   "Data imports", "Staff & assignments", "Audit log"):
+    for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers",
+                   "Churn models", "Data imports", "Staff & assignments", "Audit log"):
         assert any(screen in label for label in labels), (screen, labels)
     await page.wait_for_selector("#dash-tiers h2")
     await page.wait_for_function("() => !document.querySelector('#main .loading')")
@@ -88,11 +97,12 @@ async def test_sign_in_shows_dashboard_for_admin(page, city: City, console_sm) -
     assert "Spring retention wave" in await page.inner_text("#dash-campaigns")
     assert "1 customer left" in await page.inner_text("#churn-total")
     assert "high risk" in await page.inner_text("#dash-tiers"), "tier bars are split by churn risk"
-    assert await page.inner_text("#stat-high-risk .value") == str(city.risk_counts["high"] - 1)  # one high-risk customer churned
+    high_risk_left = city.risk_counts["high"] - 1  # the churned hold-out customer was high risk
+    assert await page.inner_text("#stat-high-risk .value") == str(high_risk_left)
     await shot(page, "02-dashboard")
 
 
-async def test_auditor_sees_only_what_the_role_allows(page, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_auditor_sees_only_what_the_role_allows(page: Page, city: City) -> None:
     await sign_in(page, "auditor", STAFF_PASSWORD)
     labels = [re.sub(r"^\W+", "", label).strip() for label in await page.evaluate(nav_labels_js())]
     assert "Audit log" in labels and "Dashboard" in labels
@@ -106,7 +116,7 @@ async def test_auditor_sees_only_what_the_role_allows(page, city: City) -> None:
     await shot(page, "20-audit-auditor-filtered")
 
 
-async def test_operator_launches_but_does_not_design_campaigns(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_operator_launches_but_does_not_design_campaigns(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url, "operator", STAFF_PASSWORD)
     labels = " | ".join(await page.evaluate(nav_labels_js()))
     assert "Merchants & offers" in labels and "Campaigns" in labels
@@ -117,7 +127,7 @@ async def test_operator_launches_but_does_not_design_campaigns(page, console_url
     assert await page.locator("#launch").count() == 1
 
 
-async def test_session_survives_reload_and_sign_out_ends_it(page, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_session_survives_reload_and_sign_out_ends_it(page: Page, city: City) -> None:
     await sign_in(page)
     await page.reload()
     await page.wait_for_selector("#whoami")
@@ -126,7 +136,7 @@ async def test_session_survives_reload_and_sign_out_ends_it(page, city: City) ->
     assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") is None
 
 
-async def test_expired_access_token_is_refreshed(page, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_access_token_is_refreshed(page: Page, city: City) -> None:
     await sign_in(page)
     await page.evaluate("() => sessionStorage.setItem('tenure.access', 'expired.or.garbage')")
     await open_screen(page, "#/imports", "table.data")
@@ -134,7 +144,7 @@ async def test_expired_access_token_is_refreshed(page, city: City) -> None:  # t
     assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") != "expired.or.garbage"
 
 
-async def test_customers_list_filters_and_masks(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_customers_list_filters_and_masks(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/customers", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -155,7 +165,7 @@ async def test_customers_list_filters_and_masks(page, console_url: str, city: Ci
     assert "139****9003" in await page.inner_text("table.data tbody")
 
 
-async def test_customer_360_and_audited_unmask(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+async def test_customer_360_and_audited_unmask(page: Page, console_url: str, city: City, console_sm: SM) -> None:
     await signed_in(page, console_url)
     await open_screen(page, f"#/customers/{city.star_customer}", ".pii-name")
     text = await page.inner_text("#main")
@@ -180,7 +190,7 @@ async def test_customer_360_and_audited_unmask(page, console_url: str, city: Cit
     await shot(page, "05-customer-360-unmasked")
 
 
-async def test_campaign_list_and_report(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_campaign_list_and_report(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -195,9 +205,15 @@ async def test_campaign_list_and_report(page, console_url: str, city: City) -> N
     assert "8 contacted group · 2 hold-out" in stats
     assert "100.0% vs 50.0%" in stats and "+50.0 pp" in stats, stats
     await shot(page, "07-campaign-report")
+    async with page.expect_download() as download_info:
+        await page.click("#export-csv")
+    download = await download_info.value
+    assert download.suggested_filename == f"campaign-{city.campaign_id}-report.csv"
+    csv_text = Path(await download.path()).read_text(encoding="utf-8-sig")
+    assert csv_text.startswith("group_by,") and "retention_uplift" in csv_text.splitlines()[0]
 
 
-async def test_campaign_create_validate_and_launch(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+async def test_campaign_create_validate_and_launch(page: Page, console_url: str, city: City, console_sm: SM) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns/new", "form.form")
     await page.click("form.form button[type=submit]")
@@ -224,7 +240,7 @@ async def test_campaign_create_validate_and_launch(page, console_url: str, city:
     await shot(page, "08b-campaign-launched")
 
 
-async def test_strategies_tags_tiers(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/strategies", "table.data tbody tr")
     assert city.strategy_name in await page.inner_text("#main")
@@ -251,7 +267,7 @@ async def test_strategies_tags_tiers(page, console_url: str, city: City) -> None
     await shot(page, "11-tiers")
 
 
-async def test_merchants_and_offers_approval(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+async def test_merchants_and_offers_approval(page: Page, console_url: str, city: City, console_sm: SM) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/merchants", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -269,7 +285,8 @@ async def test_merchants_and_offers_approval(page, console_url: str, city: City,
     assert len(secret) >= 20
     await shot(page, "12b-merchant-credentials")
     async with console_sm() as s:
-        stored = (await s.scalars(select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
+        stored = (await s.scalars(
+            select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
     assert len(stored) == 1 and secret not in stored[0], "only a hash of the secret is stored"
     await open_screen(page, "#/merchants?tab=offers", "table.data tbody tr")
     assert "Free noodle bowl" in await page.inner_text("#main")
@@ -286,11 +303,12 @@ async def test_merchants_and_offers_approval(page, console_url: str, city: City,
         offer = await s.get(Offer, city.offer_pending)
         assert offer.status == "approved"
         assert (await s.get(Ad, city.ad_pending)).status == "approved"
-        actions = set((await s.scalars(select(AuditLog.action).where(AuditLog.object_kind.in_(("merchant", "offer", "ad"))))).all())
+        kinds = ("merchant", "offer", "ad")
+        actions = set((await s.scalars(select(AuditLog.action).where(AuditLog.object_kind.in_(kinds)))).all())
     assert {"alliance.merchant.approve", "alliance.offer.approve", "ad.approve"} <= actions
 
 
-async def test_models_imports_audit(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_models_imports_audit(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/models", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -306,7 +324,7 @@ async def test_models_imports_audit(page, console_url: str, city: City) -> None:
     await shot(page, "16-audit")
 
 
-async def test_import_upload_shows_progress_and_bad_rows(page, console_url: str, city: City) -> None:  # type: ignore[no-untyped-def]
+async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url: str, city: City) -> None:
     csv_text = (
         "subscriber_id,msisdn,name,join_date,status\n"
         "880001,13800880001,测试一,2019-03-01,active\n"
@@ -316,10 +334,12 @@ async def test_import_upload_shows_progress_and_bad_rows(page, console_url: str,
     await signed_in(page, console_url)
     await open_screen(page, "#/imports", "form.form")
     await page.select_option("#f-kind", "subscribers")
-    await page.set_input_files("#f-file", files=[{"name": "console-upload.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}])
+    upload = {"name": "console-upload.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    await page.set_input_files("#f-file", files=[upload])
     await page.click("form.form button[type=submit]")
     await page.wait_for_selector(".progress")
-    await page.wait_for_function("() => /Finished\\s*\\d{4}-/.test(document.querySelector('#main').innerText)", timeout=30_000)
+    finished = "() => /Finished\\s*\\d{4}-/.test(document.querySelector('#main').innerText)"
+    await page.wait_for_function(finished, timeout=30_000)
     text = await page.inner_text("#main")
     assert "Bad rows (1)" in text, text
     assert "console-upload.csv" in text
@@ -328,7 +348,9 @@ async def test_import_upload_shows_progress_and_bad_rows(page, console_url: str,
     await shot(page, "17-import-upload")
 
 
-async def test_staff_org_and_assignment_move_keeps_reason(page, console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+async def test_staff_org_and_assignment_move_keeps_reason(
+    page: Page, console_url: str, city: City, console_sm: SM,
+) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/staff?tab=staff", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -348,7 +370,8 @@ async def test_staff_org_and_assignment_move_keeps_reason(page, console_url: str
     await shot(page, "19-assignments")
     async with console_sm() as s:
         assert (await s.get(ManagerAssignment, moved)).manager_id == city.manager_b
-        reasons = (await s.scalars(select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))).all()
+        reasons = (await s.scalars(
+            select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))).all()
     assert "customer asked for a new manager" in reasons
     await open_screen(page, f"#/staff?tab=history&customer_id={moved}", "table.data tbody tr")
     assert "customer asked for a new manager" in await page.inner_text("#main")

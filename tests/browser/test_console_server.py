@@ -6,10 +6,14 @@ import re
 from collections import Counter
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from admin_app.routers.console import STATIC_DIR, resolve_asset
+from shared.errors import NotFound
 from shared.models import Customer
-from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, RISK_PLAN, TIER_PLAN, City
+from tests.browser.seed import ADMIN_PASSWORD, CHURNED_INDEX, RISK_PLAN, STAFF_PASSWORD, TIER_PLAN, City
 
 
 async def _token(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
@@ -45,10 +49,22 @@ async def test_no_file_outside_the_console_directory_is_served(console_url: str)
             assert "APIRouter" not in resp.text and "create_app" not in resp.text, bad
 
 
-async def test_overview_counts_tier_by_risk_and_monthly_churn(console_url: str, city: City, console_sm) -> None:  # type: ignore[no-untyped-def]
+def test_resolve_asset_stays_inside_the_console_directory() -> None:
+    assert resolve_asset("") == STATIC_DIR / "index.html"
+    assert resolve_asset("campaigns/new") == STATIC_DIR / "index.html", "app routes get the page"
+    assert resolve_asset("js/app.js") == STATIC_DIR / "js" / "app.js"
+    for bad in ("../routers/console.py", "js/../../routers/console.py", "..", ".hidden.js", "js/..\\..\\app.py",
+                "js/\x00.js", "js/missing.js"):
+        with pytest.raises(NotFound):
+            resolve_asset(bad)
+
+
+async def test_overview_counts_tier_by_risk_and_monthly_churn(
+    console_url: str, city: City, console_sm: async_sessionmaker[AsyncSession],
+) -> None:
     expected = Counter()
     for i in range(len(city.customers)):
-        if i == 8:  # the churned hold-out customer is not counted
+        if i == CHURNED_INDEX:  # the churned hold-out customer is not counted
             continue
         expected[(TIER_PLAN[i % len(TIER_PLAN)], RISK_PLAN[i % len(RISK_PLAN)])] += 1
     async with console_sm() as s:  # customers other tests imported have no profile yet: not scored

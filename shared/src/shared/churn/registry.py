@@ -29,7 +29,7 @@ from shared.models import ChurnModel
 
 log = get_logger(__name__)
 
-AUTO_CANDIDATES = ("logreg", "hgb_small", "blend")
+AUTO_CANDIDATES = ("logreg", "hgb_fast", "blend_fast")
 SELECTION_ROWS = 30_000
 _LOCK_KEY = 0x43_48_55_52_4E  # "CHURN"
 

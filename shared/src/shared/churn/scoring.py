@@ -4,8 +4,9 @@ top factors in `customer_profiles`.
 Memory stays flat: customers are processed in keyset chunks of `chunk` ids; each chunk is one
 aggregate query (features.sql), a vectorised numpy scoring, a binary COPY into a temp table and
 one INSERT … SELECT … ON CONFLICT that touches only the churn columns (other engine stages own the
-rest of the profile). Each chunk is its own transaction, so a crashed run is simply rerun, and a
-rerun with the same model and data writes the same values.
+rest of the profile). Each chunk's write is its own short transaction (the read and the numpy work
+happen outside it), so a crashed run is simply rerun, and a rerun with the same model and data
+writes the same values.
 """
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ async def score_all(
     chunk: int = 100_000,
 ) -> int:
     """Score every active customer with the active model (training and activating one first if
-    none is active); returns the number of profiles written.
+    none is active, or if the active one was trained on another feature set); returns the number
+    of profiles written.
 
     `cutoff` is the usage month the features describe (default: the latest month in
     monthly_usage). Raises registry.NoChurnHistory when no model is active and none can be
@@ -102,6 +104,9 @@ async def score_all(
     async with sm() as s:
         active = await registry.load_active(s)
         last = cutoff or await feat.latest_month(s)
+    if active is not None and active[1].feature_names != list(feat.FEATURES):
+        log.warning("churn.model_stale", model_version=active[0], reason="feature set changed since training")
+        active = None
     if active is None:
         await registry.train(sm, activate=True, latest=last)
         async with sm() as s:
@@ -113,16 +118,21 @@ async def score_all(
         return 0
     written, lo = 0, -(2**62)
     while True:
-        async with sm.begin() as s:
+        # Read, score and write in separate steps: no transaction stays open while numpy works
+        # (a slow chunk on a busy machine must not trip idle_in_transaction_session_timeout).
+        async with sm() as s:
             await s.execute(text("SET LOCAL statement_timeout = '300s'"))
             hi = await feat.next_bound(s, after=lo, chunk=chunk)
-            if hi is None:
-                break
-            frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=last, mode="score")
-            if len(frame):
-                records = await asyncio.to_thread(_records, art, frame)
+            frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=last, mode="score") if hi is not None else None
+            await s.rollback()
+        if hi is None or frame is None:
+            break
+        if len(frame):
+            records = await asyncio.to_thread(_records, art, frame)
+            async with sm.begin() as s:
+                await s.execute(text("SET LOCAL statement_timeout = '300s'"))
                 await _write(s, records, version)
-                written += len(records)
+            written += len(records)
         lo = hi
     log.info("churn.scored", rows=written, model_version=version, run_id=run_id, cutoff=str(last),
              seconds=round(time.perf_counter() - started, 1))

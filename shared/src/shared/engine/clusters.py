@@ -3,7 +3,7 @@
 k-means (scikit-learn) over log-scaled, standardised usage features, fitted on a deterministic
 sample of at most `clusters.sample` customers (every n-th id). Only the sample (≤ 50k × 10
 floats) is ever in Python. Assignment of every customer to its nearest centroid happens in SQL in
-the profiles stage (`nearest_cluster_sql`). A refit starts from the previous centroids, so cluster
+the profiles stage (`assignment_sql`). A refit starts from the previous centroids, so cluster
 ids keep their meaning from night to night and a rerun on unchanged data changes nothing.
 """
 from __future__ import annotations
@@ -39,22 +39,33 @@ def scaled_vector_sql() -> str:
     return "ARRAY[" + ", ".join(f"CAST({p} AS float8)" for p in parts) + "]"
 
 
-def nearest_cluster_sql(vector: str) -> str:
-    """Scalar subquery: id of the centroid nearest to `vector` (a float8[] expression)."""
-    dist = " + ".join(f"power({vector}[{j + 1}] - k.centroid[{j + 1}], 2)" for j in range(len(FEATURES)))
-    return f"(SELECT k.cluster_id FROM behaviour_clusters k ORDER BY {dist}, k.cluster_id LIMIT 1)"
+async def assignment_sql(session) -> tuple[str, str, dict[str, float]] | None:  # type: ignore[no-untyped-def]
+    """(distance LATERAL clause, nearest-cluster expression, bound params) for the profiles stage.
 
-
-async def scaler_params(session) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
-    row = (await session.execute(text("SELECT scaler FROM behaviour_clusters ORDER BY cluster_id LIMIT 1"))).first()
-    if row is None:
+    Centroids are bound as parameters and each customer's squared distances are computed once in
+    a LATERAL row (`dd`); the nearest is picked with least() — no per-customer subquery. Ties go
+    to the lowest cluster id. None when no clusters were fitted yet.
+    """
+    rows = (await session.execute(text("SELECT cluster_id, centroid, scaler FROM behaviour_clusters ORDER BY cluster_id"))).all()
+    if not rows:
         return None
-    scaler = row[0]
-    out: dict[str, float] = {}
+    scaler = rows[0].scaler
+    params: dict[str, float] = {}
     for j in range(len(FEATURES)):
-        out[f"cl_mean_{j}"] = float(scaler["mean"][j])
-        out[f"cl_std_{j}"] = float(scaler["std"][j])
-    return out
+        params[f"cl_mean_{j}"] = float(scaler["mean"][j])
+        params[f"cl_std_{j}"] = float(scaler["std"][j])
+    dists = []
+    for i, row in enumerate(rows):
+        terms = []
+        for j in range(len(FEATURES)):
+            params[f"cl_c_{i}_{j}"] = float(row.centroid[j])
+            terms.append(f"power(zv.z[{j + 1}] - CAST(:cl_c_{i}_{j} AS float8), 2)")
+        dists.append(f"{' + '.join(terms)} AS d{i}")
+    # OFFSET 0 keeps the planner from inlining the row (it would recompute every distance per use)
+    lateral = "CROSS JOIN LATERAL (SELECT " + ", ".join(dists) + " OFFSET 0) dd"
+    nearest = "least(" + ", ".join(f"dd.d{i}" for i in range(len(rows))) + ")"
+    expr = "CASE " + " ".join(f"WHEN dd.d{i} = {nearest} THEN {int(r.cluster_id)}" for i, r in enumerate(rows)) + " END"
+    return lateral, expr, params
 
 
 def describe(centroid: np.ndarray) -> tuple[list[dict[str, object]], str]:

@@ -23,14 +23,14 @@ _DELETE_GONE = text(
 async def run(ctx: RunContext) -> int:
     async with ctx.sm() as s:
         thresholds = await config.get(s, "segments")
-        scaler = await clusters.scaler_params(s)
-    if scaler is None:
-        cluster_expr, vector_expr = "CAST(NULL AS int)", "CAST(NULL AS float8[])"
-        scaler = {}
+        assign = await clusters.assignment_sql(s)
+    if assign is None:
+        lateral, cluster_expr, vector_expr, cluster_params = "", "CAST(NULL AS int)", "CAST(NULL AS float8[])", {}
     else:
-        cluster_expr, vector_expr = clusters.nearest_cluster_sql("zv.z"), clusters.scaled_vector_sql()
-    stmt = text(sql("profiles").replace("{cluster_expr}", cluster_expr).replace("{vector_expr}", vector_expr))
-    params = {**thresholds, **scaler, "run_date": ctx.run_date}
+        (lateral, cluster_expr, cluster_params), vector_expr = assign, clusters.scaled_vector_sql()
+    stmt = text(sql("profiles").replace("{cluster_expr}", cluster_expr).replace("{vector_expr}", vector_expr)
+                .replace("{distance_lateral}", lateral))
+    params = {**thresholds, **cluster_params, "run_date": ctx.run_date}
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})

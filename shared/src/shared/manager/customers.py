@@ -2,8 +2,9 @@
 
 Index use (no sequential scan of a customer-sized table): an account manager's rows come from
 `manager_assignments(manager_id, customer_id)` (a few hundred), each joined by primary key to
-`customers` and `customer_profiles`; last contact is a backward index scan of
-`touches(customer_id, occurred_at)`, overdue tasks an index scan of `care_tasks(customer_id)`,
+`customers` and `customer_profiles`; overdue tasks are an index scan of `care_tasks(customer_id)`;
+last contact, a backward index scan of `touches(customer_id, occurred_at)`, is read only for the
+rows of the page (and for the scope only when filtering on days since contact);
 tags the `customer_tags` primary key. A branch head's rows come from `customers(branch_id, id)`.
 Sorting by priority therefore sorts at most the scope, never the table.
 
@@ -99,9 +100,6 @@ async def list_customers(
     """One page of the principal's customers and the cursor of the next page (None at the end)."""
     today = today or clock.today()
     now = datetime.now(clock.TZ)
-    last_contact = (
-        select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == Customer.id).lateral("lc")
-    )
     overdue = (
         select(func.count().label("n"))
         .select_from(CareTask)
@@ -130,7 +128,6 @@ async def list_customers(
             CustomerProfile.churn_score,
             CustomerProfile.arpu_fen,
             CustomerProfile.four_high,
-            last_contact.c.at.label("last_contact_at"),
             overdue.c.n.label("overdue_tasks"),
             priority.label("priority"),
         )
@@ -139,7 +136,6 @@ async def list_customers(
     )
     base = (
         scoping.scope_customers(base, principal)
-        .join(last_contact, true())
         .join(overdue, true())
         .where(*_filter_clauses(filters, today=today, now=now))
     )
@@ -150,12 +146,19 @@ async def list_customers(
         if position is not None:
             p, i = int(position[0]), int(position[1])
             stmt = stmt.where(or_(inner.c.priority < p, and_(inner.c.priority == p, inner.c.id > i)))
-        stmt = stmt.order_by(inner.c.priority.desc(), inner.c.id)
+        order = [inner.c.priority.desc(), inner.c.id]
     else:
         if position is not None:
             stmt = stmt.where(inner.c.id > int(position[0]))
-        stmt = stmt.order_by(inner.c.id)
-    rows = (await session.execute(stmt.limit(limit + 1))).mappings().all()
+        order = [inner.c.id]
+    page = stmt.order_by(*order).limit(limit + 1).subquery("page")
+    # last contact only for the rows of the page (a backward index probe each), not the whole scope
+    last_contact = (
+        select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == page.c.id).lateral("lc")
+    )
+    ordered = [page.c.priority.desc(), page.c.id] if sort == "priority" else [page.c.id]
+    stmt = select(page, last_contact.c.at.label("last_contact_at")).join(last_contact, true()).order_by(*ordered)
+    rows = (await session.execute(stmt)).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
     items = [_item(r, today) for r in rows]

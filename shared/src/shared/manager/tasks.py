@@ -47,6 +47,10 @@ class FollowUp:
     reason: str
 
 
+TASK_COLUMNS = ("id", "customer_id", "manager_id", "kind", "due_on", "reason", "product_id", "script", "campaign_id",
+                "status", "outcome", "notes", "completed_at", "updated_at")
+
+
 def task_out(t: CareTask, customer: Customer | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": t.id, "customer_id": t.customer_id, "manager_id": t.manager_id, "kind": t.kind,
@@ -69,9 +73,11 @@ async def list_tasks(
     """Tasks by due date then id (keyset). For a manager this walks
     `care_tasks(manager_id, status, due_on)`; the still-assigned check is a primary-key probe."""
     today = today or clock.today()
-    stmt = select(CareTask, Customer).join(Customer, Customer.id == CareTask.customer_id).where(
-        scoping.task_visible(principal)
-    )
+    cols = [CareTask.__table__.c[name] for name in TASK_COLUMNS]
+    stmt = select(*cols, Customer.name.label("c_name"), Customer.phone.label("c_phone"),
+                  Customer.tier.label("c_tier"), Customer.do_not_disturb.label("c_dnd")).join(
+        Customer, Customer.id == CareTask.customer_id
+    ).where(scoping.task_visible(principal))
     if view == "done":
         stmt = stmt.where(CareTask.status == "done", CareTask.due_on >= today - timedelta(days=UPCOMING_DAYS))
     else:
@@ -86,14 +92,20 @@ async def list_tasks(
     if position is not None:
         d, i = date.fromisoformat(str(position[0])), int(position[1])
         stmt = stmt.where(or_(CareTask.due_on > d, and_(CareTask.due_on == d, CareTask.id > i)))
-    rows = (await session.execute(stmt.order_by(CareTask.due_on, CareTask.id).limit(limit + 1))).all()
+    rows = (await session.execute(stmt.order_by(CareTask.due_on, CareTask.id).limit(limit + 1))).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more:
-        last = rows[-1][0]
-        next_cursor = cursor.encode(f"tasks:{view}", [last.due_on.isoformat(), last.id])
-    return {"items": [task_out(t, c) for t, c in rows], "next_cursor": next_cursor}
+        last = rows[-1]
+        next_cursor = cursor.encode(f"tasks:{view}", [last["due_on"].isoformat(), last["id"]])
+    items = [
+        {**{name: r[name] for name in TASK_COLUMNS},
+         "customer": {"name": mask_name(r["c_name"]), "phone": mask_phone(r["c_phone"]), "tier": r["c_tier"],
+                      "do_not_disturb": r["c_dnd"]}}
+        for r in rows
+    ]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 async def get_visible_task(

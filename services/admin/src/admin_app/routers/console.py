@@ -130,7 +130,8 @@ _CHURN_TREND = text("""
     ), joined AS (
         SELECT date_trunc('month', join_date)::date AS m, count(*) AS n FROM scope GROUP BY 1
     ), left_ AS (
-        SELECT date_trunc('month', churned_on)::date AS m, count(*) AS n FROM scope WHERE churned_on IS NOT NULL GROUP BY 1
+        SELECT date_trunc('month', churned_on)::date AS m, count(*) AS n
+        FROM scope WHERE churned_on IS NOT NULL GROUP BY 1
     ), months AS (
         SELECT generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 month')::date AS m
     )

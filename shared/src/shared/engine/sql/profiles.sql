@@ -34,7 +34,8 @@ FROM (
         f.arpu_fen
     FROM customer_features f
     LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id
-    CROSS JOIN LATERAL (SELECT {vector_expr} AS z) zv
+    CROSS JOIN LATERAL (SELECT {vector_expr} AS z OFFSET 0) zv
+    {distance_lateral}
     CROSS JOIN LATERAL (
         SELECT
             CASE
