@@ -3,7 +3,7 @@
     python bench/churn_eval.py csv PATH.csv --label Churn [--id customerID] [--folds 10]
         same as `python -m shared.churn evaluate …`; writes bench/results/churn_eval.json
     python bench/churn_eval.py city [--customers 100000] [--months 7] [--keep] [--reuse DBNAME]
-        creates a scratch database, loads the city with shared.demo.generator.load_city, trains
+        [--score-only] creates a scratch database, loads the city with shared.demo.generator.load_city, trains
         (registry.train: out-of-time when the history allows, else held-out customers), then
         scores every active customer twice (cold, rerun) with score_all; prints the model's
         ROC AUC / top-decile lift / precision at capacity and the seconds and peak RSS; writes
@@ -46,7 +46,7 @@ def _admin(server: str, sql: str) -> None:
     eng.dispose()
 
 
-async def _train_and_score(url: str, horizon: int) -> dict:
+async def _train_and_score(url: str, horizon: int, score_only: bool = False) -> dict:
     settings = Settings(DATABASE_URL=url, statement_timeout_ms=600_000, idle_in_tx_timeout_ms=600_000)
     eng = create_engine(settings, process="bench-churn")
     sm = create_sessionmaker(eng)
@@ -56,8 +56,12 @@ async def _train_and_score(url: str, horizon: int) -> dict:
             for table in ("customers", "monthly_usage", "competitor_calls", "complaints", "handsets"):
                 await c.execute(text(f"ANALYZE {table}"))
         t = time.perf_counter()
-        version = await registry.train(sm, horizon=horizon, activate=True)
-        out["train_s"] = round(time.perf_counter() - t, 1)
+        if score_only:
+            async with sm() as s:
+                version = (await registry.load_active(s) or (None, None))[0]
+        if not score_only or version is None:
+            version = await registry.train(sm, horizon=horizon, activate=True)
+            out["train_s"] = round(time.perf_counter() - t, 1)
         async with sm() as s:
             model = await registry.get(s, version)
         out["model"] = {k: model[k] for k in ("version", "algorithm", "train_from", "train_to")}
@@ -97,7 +101,7 @@ def _city(args: argparse.Namespace) -> int:
             upgrade(url)
             info = load_city(url, customers=args.customers, months=args.months, progress=lambda m: print(m, flush=True))
             result["load_s"] = info.get("elapsed_s")
-        result.update(asyncio.run(_train_and_score(url, args.horizon)))
+        result.update(asyncio.run(_train_and_score(url, args.horizon, args.score_only)))
         result["peak_rss_mb"] = _rss_mb()
         result["load_avg_after"] = os.getloadavg()
     finally:
@@ -107,7 +111,7 @@ def _city(args: argparse.Namespace) -> int:
     print(f"\nmodel {result['model']['algorithm']} ({m['evaluation']}): ROC AUC {m['roc_auc']:.4f}, top-decile lift "
           f"{m['top_decile_lift']:.2f}, precision at capacity {m['precision_at_capacity']:.3f} "
           f"(test rows {m['test_rows']:,}, churners {m['test_churners']:,})")
-    print(f"train {result['train_s']} s; score_all {result['score_cold_rows']:,} customers in "
+    print(f"train {result.get('train_s', '-')} s; score_all {result['score_cold_rows']:,} customers in "
           f"{result['score_cold_s']} s (rerun {result['score_rerun_s']} s); peak RSS {result['peak_rss_mb']} MB; "
           f"load average {result['load_avg_before']} -> {result['load_avg_after']}")
     print("planted groups:", json.dumps(result["by_planted_group"]))
@@ -127,6 +131,7 @@ def main() -> int:
     ap.add_argument("--horizon", type=int, default=2)
     ap.add_argument("--reuse", default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--score-only", action="store_true", help="with --reuse: score with the active model, no training")
     return _city(ap.parse_args())
 
 

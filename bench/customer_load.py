@@ -128,10 +128,19 @@ class RawHttp:
 
     async def request(self, method: str, path: str, headers: dict[str, str], timeout: float = 10.0) -> int:
         reader, writer = await self.free.get()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        raw = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}Content-Length: 0\r\n\r\n".encode()
         try:
-            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}Content-Length: 0\r\n\r\n".encode())
-            code = await asyncio.wait_for(self._read(reader), timeout)
+            try:
+                writer.write(raw)
+                code = await asyncio.wait_for(self._read(reader), timeout)
+            except (ConnectionResetError, asyncio.IncompleteReadError, BrokenPipeError):
+                # the server closed an idle keep-alive connection: reconnect and send once more
+                # (safe: the request carries its Idempotency-Key)
+                writer.close()
+                reader, writer = await self._connect()
+                writer.write(raw)
+                code = await asyncio.wait_for(self._read(reader), timeout)
         except BaseException:
             writer.close()
             reader, writer = await self._connect()

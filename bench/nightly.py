@@ -104,6 +104,7 @@ def main() -> int:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--no-churn", action="store_true", help="skip the churn stage (measured separately)")
+    ap.add_argument("--skip", default="", help="comma-separated stages to leave out (e.g. tags)")
     ap.add_argument("--reuse", default=None, help="an existing loaded database to run on (not dropped): both runs are then steady")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
@@ -117,7 +118,8 @@ def main() -> int:
     name = args.reuse or f"tenure_bench_nightly_{uuid.uuid4().hex[:6]}"
     url = with_database(server, name)
     run_date = local_today()
-    stages = [s for s in STAGE_NAMES if not (args.no_churn and s == "churn")]
+    skip = {x for x in args.skip.split(",") if x} | ({"churn"} if args.no_churn else set())
+    stages = [s for s in STAGE_NAMES if s not in skip]
     result: dict = {
         "benchmark": "nightly", "customers": args.customers, "months": args.months, "run_date": run_date.isoformat(),
         "parallel": args.parallel, "chunk": args.chunk, "stages_run": stages,
@@ -136,7 +138,7 @@ def main() -> int:
             print(out.stdout, end="")
             result["load"] = json.loads(out.stdout.strip().splitlines()[-1])
         cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
-        _print("cold run (everything new)", cold)
+        _print("first run on a reused database" if args.reuse else "cold run (everything new)", cold)
         result["cold"] = cold
         steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
         _print("steady run (rerun, nothing changed)", steady)

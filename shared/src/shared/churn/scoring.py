@@ -4,9 +4,9 @@ top factors in `customer_profiles`.
 Memory stays flat: customers are processed in keyset chunks of `chunk` ids; each chunk is one
 aggregate query (features.sql), a vectorised numpy scoring, a binary COPY into a temp table and
 one INSERT … SELECT … ON CONFLICT that touches only the churn columns (other engine stages own the
-rest of the profile). Each chunk's write is its own short transaction (the read and the numpy work
-happen outside it), so a crashed run is simply rerun, and a rerun with the same model and data
-writes the same values.
+rest of the profile). Reading the next chunk overlaps scoring the current one (two chunks in
+memory at most). Each chunk's write is its own short transaction, so a crashed run is simply
+rerun, and a rerun with the same model and data writes the same values.
 """
 from __future__ import annotations
 
@@ -85,6 +85,28 @@ async def _write(session: AsyncSession, records: list[tuple], version: int) -> N
     await session.execute(text(_UPSERT), {"version": version})
 
 
+async def _read(sm: async_sessionmaker[AsyncSession], *, after: int, chunk: int,
+                cutoff: date) -> tuple[int | None, feat.Frame | None]:
+    """The next keyset chunk's features, read in its own short transaction."""
+    async with sm() as s:
+        await s.execute(text("SET LOCAL statement_timeout = '300s'"))
+        hi = await feat.next_bound(s, after=after, chunk=chunk)
+        frame = await feat.fetch_chunk(s, lo=after, hi=hi, cutoff=cutoff, mode="score") if hi is not None else None
+        await s.rollback()
+    return hi, frame
+
+
+async def _score_and_write(sm: async_sessionmaker[AsyncSession], art: ChurnArtifact, frame: feat.Frame,
+                           version: int) -> int:
+    """Score outside any transaction (a slow chunk on a busy machine must not trip
+    idle_in_transaction_session_timeout), then write in one short transaction."""
+    records = await asyncio.to_thread(_records, art, frame)
+    async with sm.begin() as s:
+        await s.execute(text("SET LOCAL statement_timeout = '300s'"))
+        await _write(s, records, version)
+    return len(records)
+
+
 async def score_all(
     sm: async_sessionmaker[AsyncSession],
     *,
@@ -116,24 +138,19 @@ async def score_all(
     version, art = active
     if last is None:
         return 0
-    written, lo = 0, -(2**62)
-    while True:
-        # Read, score and write in separate steps: no transaction stays open while numpy works
-        # (a slow chunk on a busy machine must not trip idle_in_transaction_session_timeout).
-        async with sm() as s:
-            await s.execute(text("SET LOCAL statement_timeout = '300s'"))
-            hi = await feat.next_bound(s, after=lo, chunk=chunk)
-            frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=last, mode="score") if hi is not None else None
-            await s.rollback()
-        if hi is None or frame is None:
-            break
-        if len(frame):
-            records = await asyncio.to_thread(_records, art, frame)
-            async with sm.begin() as s:
-                await s.execute(text("SET LOCAL statement_timeout = '300s'"))
-                await _write(s, records, version)
-            written += len(records)
-        lo = hi
+    # Pipelined: while one chunk is scored (numpy, worker thread) and written, the next chunk's
+    # features are already aggregating in Postgres; at most two chunks are in memory.
+    written = 0
+    hi, frame = await _read(sm, after=-(2**62), chunk=chunk, cutoff=last)
+    while hi is not None and frame is not None:
+        nxt = asyncio.create_task(_read(sm, after=hi, chunk=chunk, cutoff=last))
+        try:
+            if len(frame):
+                written += await _score_and_write(sm, art, frame, version)
+        except BaseException:
+            nxt.cancel()
+            raise
+        hi, frame = await nxt
     log.info("churn.scored", rows=written, model_version=version, run_id=run_id, cutoff=str(last),
              seconds=round(time.perf_counter() - started, 1))
     return written
