@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_s: int = 900
     timezone: str = "Asia/Shanghai"
+    access_log: bool = True
+    pool_pre_ping: bool = False
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":

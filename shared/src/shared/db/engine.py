@@ -14,7 +14,10 @@ def create_engine(settings: Settings, *, process: str, url: str | None = None) -
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,
-        pool_pre_ping=True,
+        # pre-ping costs three round trips per checkout with asyncpg; a dead connection instead
+        # fails its request with 503 and the pool invalidates it (TENURE_POOL_PRE_PING=1 restores it).
+        pool_pre_ping=settings.pool_pre_ping,
+        pool_recycle=1800,
         connect_args={
             "timeout": 2,
             "command_timeout": settings.statement_timeout_ms / 1000 + 5,

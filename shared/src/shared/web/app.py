@@ -1,29 +1,21 @@
 """Build one service: lifespan (engine), error handlers, health, metrics, request logging."""
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
-from shared.web.errors import error_response, install_error_handlers, render_unexpected
+from shared.web.errors import error_response, install_error_handlers
+from shared.web.observe import ObserveMiddleware
 
 log = get_logger(__name__)
-
-REQUESTS = Counter("tenure_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
-LATENCY = Histogram(
-    "tenure_http_request_seconds", "HTTP latency", ["service", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
 
 
 def create_service_app(
@@ -69,27 +61,7 @@ def create_service_app(
     app.state.shutdown_hooks = []
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        structlog.contextvars.bind_contextvars(request_id=request_id, service=name)
-        try:
-            response: Response = await call_next(request)
-        except Exception as exc:  # raised past the routers' handlers (e.g. from a dependency)
-            response = render_unexpected(request, exc)
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        route_path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(name, request.method, route_path, response.status_code).inc()
-        LATENCY.labels(name, route_path).observe(elapsed)
-        response.headers["x-request-id"] = request_id
-        if request.url.path.startswith("/v1"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if access_log:
-            log.info("http", method=request.method, path=request.url.path, status=response.status_code, ms=round(elapsed * 1000, 1))
-        structlog.contextvars.unbind_contextvars("request_id")
-        return response
+    app.add_middleware(ObserveMiddleware, service=name, access_log=access_log and settings.access_log)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
