@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db.chunks import id_chunks
 from shared.errors import Conflict
 from shared.ledger import service as ledger
 from shared.points import rules
@@ -67,8 +68,8 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
     async with job_lock(sm, "jobs.points.expiry"):
         async with sm.begin() as s:
             sink = await ledger.system_account(s, "points:expiry")
-            max_id = int(await s.scalar(text("SELECT coalesce(max(id), 0) FROM ledger_accounts")) or 0)
-        for lo in range(0, max_id, chunk):
+            bounds = await id_chunks(s, table="ledger_accounts", size=chunk)
+        for lo, hi in bounds:
             async with sm.begin() as s:
                 await _chunk_settings(s)
                 # Lock first (in id order) so the next statement's snapshot sees every
@@ -78,12 +79,12 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
                         "SELECT id FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
                         "AND balance > 0 AND id > :lo AND id <= :hi ORDER BY id FOR UPDATE"
                     ),
-                    {"lo": lo, "hi": lo + chunk},
+                    {"lo": lo, "hi": hi},
                 )
                 row = (
                     await s.execute(
                         _EXPIRE,
-                        {"lo": lo, "hi": lo + chunk, "today": today, "today_s": today.isoformat(), "sink": sink},
+                        {"lo": lo, "hi": hi, "today": today, "today_s": today.isoformat(), "sink": sink},
                     )
                 ).one()
             totals["accounts"] += int(row.accounts)
@@ -102,10 +103,10 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
             src = await ledger.system_account(s, "points:issuance:accrual")
             rule = await rules.get_setting(s, rules.POINTS_ACCRUAL)
             expiry_rule = await rules.get_setting(s, rules.POINTS_EXPIRY)
-            max_id = int(await s.scalar(text("SELECT coalesce(max(id), 0) FROM customers")) or 0)
+            bounds = await id_chunks(s, table="customers", size=chunk)
         until = rules.expires_on(expiry_rule, month_end)
-        for lo in range(0, max_id, chunk):
-            params = {"lo": lo, "hi": lo + chunk}
+        for lo, hi in bounds:
+            params = {"lo": lo, "hi": hi}
             async with sm.begin() as s:
                 await _chunk_settings(s)
                 await s.execute(
