@@ -15,7 +15,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,13 +22,11 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.db.embedded import with_database
 from shared.db.engine import create_engine as create_async_engine_for
 from shared.db.engine import create_sessionmaker
-from shared.db.migrate import upgrade
 from shared.settings import Settings
 from tests.browser.seed import City, seed_city
-from tests.fixtures.db import _admin_exec
+from tests.fixtures.db import scratch_database
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Route
@@ -77,12 +74,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def console_database_url(server_url: str) -> Iterator[str]:
-    name = f"tenure_console_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    _admin_exec(server_url, f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    upgrade(url)
-    yield url
-    _admin_exec(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server_url, "tenure_console") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
 """The migration history builds the whole schema, tears it down, rebuilds it, and matches the models."""
 from __future__ import annotations
 
-import os
-import uuid
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,20 +11,15 @@ from sqlalchemy import create_engine, inspect, text
 
 import shared.models  # noqa: F401
 from shared.db.base import Base
-from shared.db.embedded import to_sync_url, with_database
+from shared.db.embedded import to_sync_url
 from shared.db.migrate import alembic_config, downgrade, upgrade
+from tests.fixtures.db import scratch_database
 
 
 @pytest.fixture
-def empty_db(server_url: str):  # type: ignore[no-untyped-def]
-    name = f"tenure_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(to_sync_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield with_database(server_url, name)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def empty_db(server_url: str) -> Iterator[str]:
+    with scratch_database(server_url, "tenure_mig", migrate=False) as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:
