@@ -1,7 +1,7 @@
 """Test harness: a fresh real PostgreSQL database per test process, migrated with Alembic.
 
 DATABASE_URL selects the server; without it an embedded PostgreSQL (pgserver) is started.
-Each pytest process creates `tenure_test_<pid>` on that server and drops it at the end.
+Each test module gets a fresh migrated `tenure_test_<pid>_<hex>` database, dropped afterwards.
 """
 from __future__ import annotations
 

@@ -56,12 +56,27 @@ EXTRA_UP = '''
     CREATE FUNCTION ensure_usage_partition(p_month date) RETURNS void LANGUAGE plpgsql AS $$
     DECLARE
         m date := date_trunc('month', p_month)::date;
+        n date := (date_trunc('month', p_month) + interval '1 month')::date;
         name text := 'monthly_usage_' || to_char(m, 'YYYYMM');
     BEGIN
-        IF to_regclass(name) IS NULL THEN
+        IF to_regclass(name) IS NOT NULL THEN
+            RETURN;
+        END IF;
+        -- two sessions creating the same month: the second waits, then finds it
+        PERFORM pg_advisory_xact_lock(hashtext(name));
+        IF to_regclass(name) IS NOT NULL THEN
+            RETURN;
+        END IF;
+        IF EXISTS (SELECT 1 FROM monthly_usage_default WHERE month >= m AND month < n) THEN
+            -- rows already landed in the DEFAULT partition: move them into the new month
+            EXECUTE format('CREATE TABLE %I (LIKE monthly_usage INCLUDING DEFAULTS)', name);
             EXECUTE format(
-                'CREATE TABLE %I PARTITION OF monthly_usage FOR VALUES FROM (%L) TO (%L)',
-                name, m, (m + interval '1 month')::date);
+                'WITH moved AS (DELETE FROM monthly_usage_default WHERE month >= %L AND month < %L RETURNING *) '
+                'INSERT INTO %I SELECT * FROM moved', m, n, name);
+            EXECUTE format('ALTER TABLE monthly_usage ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name, m, n);
+        ELSE
+            EXECUTE format(
+                'CREATE TABLE %I PARTITION OF monthly_usage FOR VALUES FROM (%L) TO (%L)', name, m, n);
         END IF;
     END $$;
     """)

@@ -70,3 +70,20 @@ def test_monthly_usage_is_partitioned(database_url: str) -> None:
         conn.execute(text("DROP TABLE monthly_usage_203102"))
     eng.dispose()
     assert parent == "monthly_usage"
+
+
+def test_partition_created_after_rows_landed_in_default(database_url: str) -> None:
+    """Usage imported before its month's partition exists is moved into it, not refused."""
+    eng = create_engine(to_sync_url(database_url))
+    with eng.begin() as conn:
+        cid = conn.scalar(text(
+            "INSERT INTO customers (phone, phone_last4, name, join_date) "
+            "VALUES ('13700000077', '0077', 'x', DATE '2020-01-01') RETURNING id"))
+        conn.execute(text("INSERT INTO monthly_usage (customer_id, month, voice_min, data_mb, sms, voice_allowance_min, "
+                          "data_allowance_mb, topup_count, active_days, broadband_gb) VALUES (:c, DATE '2032-03-01', 1, 1, 1, 0, 0, 0, 1, 0)"), {"c": cid})
+        assert conn.scalar(text("SELECT count(*) FROM monthly_usage_default WHERE month = DATE '2032-03-01'")) == 1
+        conn.execute(text("SELECT ensure_usage_partition(DATE '2032-03-17')"))
+        assert conn.scalar(text("SELECT count(*) FROM monthly_usage_default WHERE month = DATE '2032-03-01'")) == 0
+        assert conn.scalar(text("SELECT count(*) FROM monthly_usage_203203 WHERE customer_id = :c"), {"c": cid}) == 1
+        conn.execute(text("SELECT ensure_usage_partition(DATE '2032-03-01')"))  # idempotent
+    eng.dispose()

@@ -27,7 +27,7 @@ from customer_app.app import create_app  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def customer_app(settings: Settings):  # type: ignore[no-untyped-def]
     """The customer app with a small, patient pool.
 

@@ -14,7 +14,7 @@ LAST_MONTH = date(2026, 9, 1)
 N = 2000
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 async def city(sm) -> AsyncIterator[dict]:  # type: ignore[no-untyped-def]
     first_id = 5_000_000_000 + secrets.randbelow(90_000) * 10_000  # far from factory ids; phones start "10"
     async with sm.begin() as s:

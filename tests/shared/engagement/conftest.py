@@ -14,7 +14,7 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.settings import Settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def patient_sm(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(settings.model_copy(update={"pool_size": 10, "max_overflow": 0, "pool_timeout_s": 120.0}),
                            process="tests.patient")
