@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from shared.db.engine import create_engine, create_sessionmaker
 from shared.errors import IdempotencyKeyReused, InsufficientFunds
 from shared.ledger import service as ledger
 from shared.ledger.errors import UnbalancedTransaction
@@ -51,7 +52,16 @@ class TestPost:
 
 
 class TestConcurrentSpend:
-    async def test_100_spends_against_balance_for_10(self, sm) -> None:
+    async def test_100_spends_against_balance_for_10(self, settings) -> None:
+        # its own small, patient pool: 100 spends queue for 10 connections instead of timing out
+        engine = create_engine(settings.model_copy(update={"pool_size": 10, "max_overflow": 0, "pool_timeout_s": 120.0}),
+                               process="tests.ledger")
+        try:
+            await self._race(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    async def _race(self, sm) -> None:
         async with sm.begin() as s:
             c = await create_customer(s)
             issuance = await ledger.system_account(s, "points:issuance")
@@ -68,7 +78,7 @@ class TestConcurrentSpend:
 
         results = await gather_concurrently(100, spend)
         assert sum(r is True for r in results) == 10
-        assert all(r is True or isinstance(r, InsufficientFunds) for r in results)
+        assert all(r is True or isinstance(r, InsufficientFunds) for r in results), [r for r in results if r is not True][:3]
         async with sm() as s:
             assert await ledger.balance_of(s, asset=Asset.POINTS, kind="customer", owner_id=c.id) == 0
             report = await ledger.verify(s)
