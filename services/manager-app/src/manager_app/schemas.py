@@ -17,8 +17,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ContactIn(Strict):
-    channel: StaffChannel = "manager_call"
+class _OutcomeIn(Strict):
+    """What a contact achieved; an accepted offer needs the product and the customer's consent."""
+
     outcome: Outcome
     notes: str | None = Field(default=None, max_length=2000)
     product_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -27,12 +28,16 @@ class ContactIn(Strict):
     satisfaction: int | None = Field(default=None, ge=1, le=5)
 
     @model_validator(mode="after")
-    def _offer_needs_product_and_consent(self) -> "ContactIn":
+    def _offer_needs_product_and_consent(self) -> "_OutcomeIn":
         if self.outcome == "accepted_offer" and (self.product_id is None or not self.consent_ref):
             raise ValueError("accepted_offer needs product_id and the customer's consent_ref")
         if self.outcome != "accepted_offer" and self.product_id is not None:
             raise ValueError("product_id is only allowed with outcome accepted_offer")
         return self
+
+
+class ContactIn(_OutcomeIn):
+    channel: StaffChannel = "manager_call"
 
 
 class FollowUpIn(Strict):
@@ -177,22 +182,8 @@ class PhoneIn(Strict):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$", description="the walk-in's full mobile number")
 
 
-class VisitIn(Strict):
+class VisitIn(_OutcomeIn):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
-    outcome: Outcome
-    notes: str | None = Field(default=None, max_length=2000)
-    product_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    consent_ref: str | None = Field(default=None, min_length=4, max_length=80, pattern=r"^[A-Za-z0-9_.:/\-]+$")
-    benefits_explained: bool = False
-    satisfaction: int | None = Field(default=None, ge=1, le=5)
-
-    @model_validator(mode="after")
-    def _offer_needs_product_and_consent(self) -> "VisitIn":
-        if self.outcome == "accepted_offer" and (self.product_id is None or not self.consent_ref):
-            raise ValueError("accepted_offer needs product_id and the customer's consent_ref")
-        if self.outcome != "accepted_offer" and self.product_id is not None:
-            raise ValueError("product_id is only allowed with outcome accepted_offer")
-        return self
 
 
 CustomerId = Annotated[int, Path(ge=1, le=2**53, description="customer id")]
