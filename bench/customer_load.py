@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import sys
 import time
 import uuid
@@ -40,6 +39,7 @@ import httpx
 
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
+from shared.db import native
 from shared.db.embedded import resolve_database_url, to_libpq_url
 from shared.engagement import checkin as checkin_service
 from shared.settings import Settings
@@ -236,18 +236,6 @@ async def closed_loop(name: str, concurrency: int, duration: float, call, ok: se
     return summary(f"{name} c={concurrency}", latencies, codes, time.perf_counter() - t0, ok)
 
 
-def asyncpg_sql(sql: str) -> tuple[str, list[str]]:
-    """Turn SQLAlchemy `:name` parameters into asyncpg `$n` (casts like ::jsonb are left alone)."""
-    names: list[str] = []
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-
-    return re.sub(r"(?<![:\w]):([a-z_]+)\b", sub, sql), names
-
-
 async def raw_checkin(pool: asyncpg.Pool, sql: str, names: list[str], cid: int) -> int:
     """The HTTP handler's statement with the same parameters, as one autocommit transaction."""
     day = checkin_service.local_today()
@@ -309,7 +297,7 @@ async def main() -> None:
         results["saturation_http"] = sat
     await client.close()
     if "raw" not in skip:
-        sql, names = asyncpg_sql(str(checkin_service.CHECKIN_SQL))
+        sql, names = native.to_asyncpg(str(checkin_service.CHECKIN_SQL))
 
         async def raw_call() -> int | None:
             cid = customers.take()

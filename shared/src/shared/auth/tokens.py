@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import lru_cache
 from typing import Any
 
 from joserfc import jwt
@@ -17,8 +18,26 @@ ALGORITHM = "HS256"
 LEEWAY_S = 30
 
 
+@lru_cache(maxsize=8)
+def _key_for(secret: str) -> OctKey:
+    return OctKey.import_key(secret.encode())
+
+
 def _key(settings: Settings) -> OctKey:
-    return OctKey.import_key(settings.jwt_secret.encode())
+    """The signing key, imported once per secret (decoding runs on every request)."""
+    return _key_for(settings.jwt_secret)
+
+
+@lru_cache(maxsize=32)
+def _registry(issuer: str, audience: str) -> jwt.JWTClaimsRegistry:
+    """Claim rules per (issuer, audience); validate() keeps no state, so one instance serves all."""
+    return jwt.JWTClaimsRegistry(
+        leeway=LEEWAY_S,
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        exp={"essential": True},
+        sub={"essential": True},
+    )
 
 
 def issue_access_token(settings: Settings, principal: Principal, *, ttl_s: int | None = None) -> str:
@@ -41,14 +60,7 @@ def decode_access_token(settings: Settings, token: str, *, audience: str) -> Pri
     """Raises Unauthorized for any bad signature, algorithm, issuer, audience or expiry."""
     try:
         decoded = jwt.decode(token, _key(settings), algorithms=[ALGORITHM])
-        registry = jwt.JWTClaimsRegistry(
-            leeway=LEEWAY_S,
-            iss={"essential": True, "value": settings.jwt_issuer},
-            aud={"essential": True, "value": audience},
-            exp={"essential": True},
-            sub={"essential": True},
-        )
-        registry.validate(decoded.claims)
+        _registry(settings.jwt_issuer, audience).validate(decoded.claims)
     except (JoseError, ValueError, TypeError) as exc:
         raise Unauthorized("invalid or expired token") from exc
     claims = decoded.claims

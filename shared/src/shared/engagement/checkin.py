@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from shared.db import native
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.models import CheckIn
 from shared.points import rules
@@ -38,6 +39,7 @@ _SQL = (
     .replace("'{{}}'", "'{}'")
 )
 CHECKIN_SQL = text(_SQL)
+_NATIVE_SQL, _NATIVE_NAMES = native.to_asyncpg(_SQL)
 _READ_IDEM = text(
     "SELECT request_hash, status_code, response_body FROM idempotency_records "
     "WHERE principal = :principal AND key = :key"
@@ -135,21 +137,30 @@ async def _replay_or_refuse(
 
 
 async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: date, idem: Idem) -> CheckInResult:
-    """The HTTP path: the check-in statement as its own transaction on an autocommit connection.
+    """The HTTP path: the check-in statement as its own transaction, one database round trip.
 
     One statement is atomic on its own (the deferred ledger trigger runs at its end), so no
-    BEGIN/COMMIT round trips are needed: a check-in costs one database round trip (plus the
-    pool's liveness ping). A unique violation on the idempotency record means another request
-    holds this key: nothing was written, and the stored response is replayed.
+    BEGIN/COMMIT round trips are needed. The statement runs on the pooled asyncpg connection
+    directly (`shared.db.native`): outside a transaction block asyncpg runs it as its own
+    transaction. A unique violation on the idempotency record means another request holds this
+    key: nothing was written, and the stored response is replayed.
     """
-    async with engine.connect() as raw:
-        conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+    params = checkin_params(customer_id, day, idem)
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
         try:
-            return await check_in(conn, customer_id=customer_id, day=day, idem=idem)
-        except IntegrityError as exc:
-            if "idempotency_records" not in str(exc.orig):
+            row = await driver.fetchrow(_NATIVE_SQL, *native.bind(_NATIVE_NAMES, params))
+        except asyncpg.UniqueViolationError as exc:
+            if exc.table_name != "idempotency_records":
                 raise
             return await _replay_or_refuse(conn, day=day, idem=idem, reward=1)
+        if row["txn_id"] is None and row["shard_id"] is None:
+            # First check-in since the database was created: the slow path opens the shards.
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await check_in(auto, customer_id=customer_id, day=day, idem=idem)
+        if row["txn_id"] is not None:
+            return CheckInResult(200, row["body"], False, row["streak"], row["reward"], int(row["balance"]))
+        return await _replay_or_refuse(conn, day=day, idem=idem, reward=row["reward"])
 
 
 async def status(session: AsyncSession, *, customer_id: int, today: date) -> dict[str, Any]:

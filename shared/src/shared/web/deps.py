@@ -14,11 +14,13 @@ from shared.errors import Forbidden, Unauthorized
 from shared.settings import Settings
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request that the check-in peak pays for.
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessionmaker
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -49,7 +51,7 @@ def authenticated(*roles: str) -> Callable[..., Principal]:
     """
     allowed: frozenset[str] = frozenset(roles)
 
-    def dependency(
+    async def dependency(
         request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
     ) -> Principal:
         if creds is None or creds.scheme.lower() != "bearer":

@@ -60,6 +60,8 @@ def _is_unavailable(exc: BaseException) -> bool:
 
 
 def _pg_code(exc: BaseException) -> str | None:
+    if isinstance(exc, asyncpg.PostgresError):  # raised by a statement run on the driver itself
+        return exc.sqlstate
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
 
@@ -90,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
     """Map an exception no handler claimed: database states to 409/503, anything else to a bare 500."""
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, (DBAPIError, asyncpg.PostgresError)):
         state = _pg_code(exc)
         if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
             return error_response(409, "retry", "concurrent update; retry with the same idempotency key")

@@ -1,0 +1,32 @@
+"""Run a hot statement on the pooled asyncpg connection itself, bypassing SQLAlchemy's cursor layer.
+
+For the one request path that the morning peak is made of (the daily check-in), SQLAlchemy's
+parameter processing, cursor emulation and greenlet hop cost more CPU than the statement does in
+PostgreSQL. The connection still comes from (and returns to) the engine's pool, so timeouts,
+application_name and pool limits are the same as everywhere else.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+
+
+def to_asyncpg(sql: str) -> tuple[str, list[str]]:
+    """Turn SQLAlchemy `:name` parameters into asyncpg `$n`; casts like `::jsonb` are left alone.
+
+    Returns the statement and the parameter names in `$n` order.
+    """
+    names: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return _PARAM.sub(sub, sql), names
+
+
+def bind(names: list[str], params: dict[str, Any]) -> list[Any]:
+    return [params[n] for n in names]
