@@ -1,4 +1,7 @@
-"""Regenerate the initial migration from the models (only while nothing has shipped).
+"""Regenerate the initial migration from the models (only while nothing had shipped).
+
+Frozen since 0001 landed: later schema changes are revisions written by hand (0002 onwards), and
+running this now would fold them into 0001. Kept for the record of how 0001 was produced.
 
 Usage: python infra/migrations/regenerate_initial.py
 Autogenerates the create-table operations against an empty scratch database and appends the

@@ -24,7 +24,7 @@ from shared.models import (
     Customer,
     CustomerFeatures,
     CustomerProfile,
-    CustomerTag,
+    CustomerTagSet,
     FourHighFlag,
     ImportJob,
     ManagerAssignment,
@@ -180,13 +180,15 @@ async def _tags_and_tiers(session: AsyncSession, city: City) -> None:
         ("channel", "console_app_responder", "Answers app pushes",
          {"field": "preferred_channel", "op": "=", "value": "app_push"}),
     ]
+    star_tags: list[int] = []
     for family, code, name, rule in tags:
         tag = TagDefinition(code=code, name=name, family=family, description=f"{name} (console test)", rule=rule,
                             builtin=False, active=True)
         session.add(tag)
         await session.flush()
         city.tag_codes[family] = code
-        session.add(CustomerTag(customer_id=city.star_customer, tag_id=tag.id))
+        star_tags.append(tag.id)
+    session.add(CustomerTagSet(customer_id=city.star_customer, tag_ids=sorted(star_tags)))
     thresholds = [("star1", 0, 0), ("star2", 6, 3000), ("star3", 12, 5000), ("star4", 24, 8000),
                   ("star5", 36, 12000), ("gold", 60, 20000), ("diamond", 96, 40000)]
     for rank, (tier, months_min, bill) in enumerate(thresholds, start=1):

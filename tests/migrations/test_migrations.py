@@ -87,3 +87,32 @@ def test_partition_created_after_rows_landed_in_default(database_url: str) -> No
         assert conn.scalar(text("SELECT count(*) FROM monthly_usage_203203 WHERE customer_id = :c"), {"c": cid}) == 1
         conn.execute(text("SELECT ensure_usage_partition(DATE '2032-03-01')"))  # idempotent
     eng.dispose()
+
+
+def test_tag_rows_carried_into_tag_sets_and_back(empty_db: str) -> None:
+    """0002 folds per-(customer, tag) rows into one sorted array per customer; its downgrade unfolds them."""
+    upgrade(empty_db, "0001")
+    eng = create_engine(to_sync_url(empty_db))
+    try:
+        with eng.begin() as conn:
+            cid = conn.scalar(text(
+                "INSERT INTO customers (phone, phone_last4, name, join_date) "
+                "VALUES ('13700000078', '0078', 'x', DATE '2020-01-01') RETURNING id"))
+            tags = [conn.scalar(text(
+                "INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
+                "VALUES (:c, :c, 'basic', '{}', false, true, 1) RETURNING id"), {"c": f"mig_{k}"}) for k in range(3)]
+            conn.execute(text("INSERT INTO customer_tags (customer_id, tag_id) VALUES (:c, :b), (:c, :a)"),
+                         {"c": cid, "a": tags[0], "b": tags[2]})
+        upgrade(empty_db, "0002")
+        with eng.connect() as conn:
+            assert conn.scalar(text("SELECT tag_ids FROM customer_tag_sets WHERE customer_id = :c"), {"c": cid}) == [
+                tags[0], tags[2]]
+            counts = dict(conn.execute(text("SELECT id, customers FROM tag_definitions")).all())
+            assert counts == {tags[0]: 1, tags[1]: 0, tags[2]: 1}
+        downgrade(empty_db, "0001")
+        with eng.connect() as conn:
+            rows = conn.execute(text("SELECT tag_id FROM customer_tags WHERE customer_id = :c ORDER BY tag_id"),
+                                {"c": cid}).scalars().all()
+            assert rows == [tags[0], tags[2]]
+    finally:
+        eng.dispose()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 
 from shared.manager import clock
-from shared.models import Customer, CustomerProfile, CustomerTag, TagDefinition, Touch
+from shared.models import Customer, CustomerProfile, CustomerTagSet, TagDefinition, Touch
 from tests.fixtures import factories_manager as fm
 
 
@@ -31,7 +31,7 @@ async def test_filters_search_and_priority(manager_client, sm, tokens) -> None:
         tag = TagDefinition(code=f"t_{a[0].id}", name="video lover", family="preference", rule={})
         s.add(tag)
         await s.flush()
-        s.add(CustomerTag(customer_id=a[1].id, tag_id=tag.id))
+        s.add(CustomerTagSet(customer_id=a[1].id, tag_ids=[tag.id]))
         (await s.get(CustomerProfile, a[2].id)).four_high = ["payg_data"]
         (await s.get(CustomerProfile, a[3].id)).lifecycle_stage = "decline"
         (await s.get(Customer, a[4].id)).birthday = date(1990, clock.today().month, 1)
@@ -44,7 +44,7 @@ async def test_filters_search_and_priority(manager_client, sm, tokens) -> None:
         await fm.task(s, a[5].id, w.mgr_a1.id, due_on=clock.today() - timedelta(days=2))
         # another branch's customer with the same tag, four-high and name must never appear
         (await s.get(CustomerProfile, w.b1[0].id)).four_high = ["payg_data"]
-        s.add(CustomerTag(customer_id=w.b1[0].id, tag_id=tag.id))
+        s.add(CustomerTagSet(customer_id=w.b1[0].id, tag_ids=[tag.id]))
     h = tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a)
     assert await _ids(manager_client, h, tag=f"t_{a[0].id}") == [a[1].id]
     assert await _ids(manager_client, h, four_high="payg_data") == [a[2].id]
@@ -78,7 +78,7 @@ async def test_portrait_contents_masked(manager_client, sm, tokens) -> None:
         tag = TagDefinition(code=f"stab_{c.id}", name="network complaints", family="stability", rule={})
         s.add(tag)
         await s.flush()
-        s.add(CustomerTag(customer_id=c.id, tag_id=tag.id))
+        s.add(CustomerTagSet(customer_id=c.id, tag_ids=[tag.id]))
     h = tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a)
     r = await manager_client.get(f"/v1/customers/{c.id}", headers=h)
     assert r.status_code == 200, r.text

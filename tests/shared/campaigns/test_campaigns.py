@@ -108,7 +108,8 @@ class TestQuery:
                 "INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
                 "VALUES (:c || floor(random()*1e9)::text, :c, 'basic', '{}', false, true, 1) RETURNING id"), {"c": code}))
         codes = [await db.scalar(text("SELECT code FROM tag_definitions WHERE id = :i"), {"i": t}) for t in tag_ids]
-        await db.execute(text("INSERT INTO customer_tags (customer_id, tag_id) VALUES (:a, :t1), (:b, :t1), (:b, :t2)"),
+        await db.execute(text("INSERT INTO customer_tag_sets (customer_id, tag_ids) "
+                              "VALUES (:a, ARRAY[CAST(:t1 AS int)]), (:b, ARRAY[CAST(:t1 AS int), CAST(:t2 AS int)])"),
                          {"a": ids[0], "b": ids[1], "t1": tag_ids[0], "t2": tag_ids[1]})
         base = {"branch_ids": [branch.id]}
         assert (await campaigns.preview(db, AudienceQuery.model_validate({**base, "tags": codes})))["audience"] == 2

@@ -35,7 +35,7 @@ from shared.settings import Settings
 N = 2000
 MONTHS = 7
 SEED = 7
-AS_OF = date(2026, 6, 15)  # months 2025-11 .. 2026-05; churn window 2026-05-01 .. 2026-06-14
+AS_OF = date(2026, 6, 15)  # months 2025-11 .. 2026-05; churn window 2026-02-01 .. 2026-06-14
 
 
 def _scratch(server_url: str) -> str:
@@ -77,7 +77,12 @@ def one(url: str, sql: str, *params: object) -> object:
 def test_counts_org_staff_products_merchants(city: tuple[str, dict, list[str]]) -> None:
     url, result, lines = city
     assert one(url, "SELECT count(*) FROM customers") == N == result["rows"]["customers"]
-    assert one(url, "SELECT count(*) FROM monthly_usage") == N * MONTHS == result["rows"]["monthly_usage"]
+    # every customer has a row per month up to the month they left (current-month churners: all months)
+    expected = one(url, "SELECT sum(CASE WHEN churned_on < DATE '2026-06-01' THEN "
+                        "(extract(year FROM churned_on) - 2025) * 12 + extract(month FROM churned_on) - 10 "
+                        "ELSE %s END) FROM customers", MONTHS)
+    assert N * MONTHS - 400 < one(url, "SELECT count(*) FROM monthly_usage") == expected == \
+        result["rows"]["monthly_usage"] < N * MONTHS
     for table in ("handsets", "complaints", "competitor_calls", "subscriptions", "merchants", "merchant_stores"):
         assert one(url, f"SELECT count(*) FROM {table}") == result["rows"][table] > 0
     assert any("customers" in line and "2,000/2,000" in line for line in lines)  # progress was printed
@@ -114,14 +119,23 @@ def test_counts_org_staff_products_merchants(city: tuple[str, dict, list[str]]) 
     assert all(n == 0 for st, n in per_store if st == "applied")
 
 
-def test_every_customer_has_usage_for_every_month(city: tuple[str, dict, list[str]]) -> None:
+def test_every_customer_has_usage_for_every_month_until_churn(city: tuple[str, dict, list[str]]) -> None:
     url, result, _ = city
     months = [str(m) for (m,) in q(url, "SELECT DISTINCT month FROM monthly_usage ORDER BY 1")]
     assert months == result["months"] == [f"{y}-{m:02d}-01" for y, m in
                                           [(2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 4),
                                            (2026, 5)]]
     assert one(url, "SELECT count(*) FROM customers c WHERE (SELECT count(*) FROM monthly_usage u "
-                    "WHERE u.customer_id = c.id) <> %s", MONTHS) == 0
+                    "WHERE u.customer_id = c.id) <> %s AND (c.churned_on IS NULL OR c.churned_on >= '2026-06-01')",
+               MONTHS) == 0
+    # a churner's rows run without a gap from the first month to the churn month, and stop there
+    assert one(url, """SELECT count(*) FROM customers c JOIN LATERAL (
+                           SELECT count(*) AS n, min(month) AS lo, max(month) AS hi FROM monthly_usage u
+                           WHERE u.customer_id = c.id) u ON true
+                       WHERE c.churned_on < DATE '2026-06-01' AND (u.lo <> DATE '2025-11-01'
+                         OR u.hi <> date_trunc('month', c.churned_on)::date
+                         OR u.n <> (extract(year FROM age(u.hi, u.lo)) * 12 + extract(month FROM age(u.hi, u.lo)) + 1))
+                    """) == 0
     assert one(url, "SELECT count(*) FROM monthly_usage_default") == 0
     # bill adds up from its lines; the balance follows top-ups minus bills
     assert one(url, "SELECT count(*) FROM monthly_usage WHERE bill_fen <> plan_fee_fen + addon_fee_fen + "
@@ -192,17 +206,57 @@ def test_drifters_fade_call_competitors_complain_and_many_churn(city: tuple[str,
     assert causes == {"network", "tariff", "service"}
 
 
-def test_churners_have_churned_on_in_the_last_two_months(city: tuple[str, dict, list[str]]) -> None:
-    url, _, _ = city
+def test_churn_is_spread_over_the_last_months_and_everything_leads_up_to_it(
+    city: tuple[str, dict, list[str]]
+) -> None:
+    url, result, _ = city
     assert one(url, "SELECT count(*) FROM customers WHERE (status = 'churned') <> (churned_on IS NOT NULL)") == 0
     lo, hi, n = q(url, "SELECT min(churned_on), max(churned_on), count(*) FROM customers "
                        "WHERE status = 'churned'")[0]
-    assert n > 20 and lo >= date(2026, 5, 1) and hi < AS_OF
-    # a churner leaving during the last month shows a partial last month
+    assert n == result["churned"] and 0.02 * N < n < 0.05 * N
+    assert lo >= date(2026, 2, 1) and hi < AS_OF  # the last 4 complete months and the current partial one
+    per_month = dict(q(url, "SELECT date_trunc('month', churned_on)::date, count(*) FROM customers "
+                            "WHERE status = 'churned' GROUP BY 1"))
+    assert sorted(per_month) == [date(2026, m, 1) for m in (2, 3, 4, 5, 6)]
+    assert all(k >= 0.05 * n for m, k in per_month.items() if m < date(2026, 6, 1))
+    # no usage after the churn month; the churn month itself is partial
+    assert one(url, "SELECT count(*) FROM monthly_usage u JOIN customers c ON c.id = u.customer_id "
+                    "WHERE u.month > c.churned_on") == 0
     assert one(url, """SELECT avg(u.active_days) FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
-                       WHERE c.churned_on < DATE '2026-05-10' AND u.month = DATE '2026-05-01'""") <= 10
-    assert one(url, "SELECT count(*) FROM complaints k JOIN customers c ON c.id = k.customer_id "
-                    "WHERE k.occurred_at >= c.churned_on + 1") == 0
+                       WHERE u.month = date_trunc('month', c.churned_on)
+                         AND extract(day FROM c.churned_on) < 10""") <= 10
+    # events before (or on) the churn day; a churner's subscriptions are over by then
+    for table, at in (("complaints", "occurred_at"), ("competitor_calls", "called_at")):
+        assert one(url, f"SELECT count(*) FROM {table} k JOIN customers c ON c.id = k.customer_id "
+                        f"WHERE k.{at} >= c.churned_on + 1") == 0, table
+    assert one(url, "SELECT count(*) FROM handsets h JOIN customers c ON c.id = h.customer_id "
+                    "WHERE h.started_on > c.churned_on") == 0
+    assert one(url, """SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+                       WHERE c.status = 'churned' AND (s.status = 'active' OR s.starts_on > c.churned_on
+                         OR s.ends_on > c.churned_on OR s.cancelled_at >= c.churned_on + 1
+                         OR s.last_used_on > c.churned_on
+                         OR (s.status = 'ended') <> (s.ends_on IS NOT NULL))""") == 0
+    assert one(url, "SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id "
+                    "WHERE c.status = 'churned' AND s.status = 'ended'") > 0
+
+
+def test_drifters_decline_towards_their_own_churn_month(city: tuple[str, dict, list[str]]) -> None:
+    """A drifter who left in month k fades over k-2..k, not over the last three months of the file:
+    usage in their churn month's predecessor is well below their first months', and their
+    competitor calls come in the 90 days before they left."""
+    url, _, _ = city
+    early, late, k = q(url, """
+        SELECT avg(u.data_mb + u.voice_min) FILTER (WHERE u.month < DATE '2025-12-01'),
+               avg(u.data_mb + u.voice_min) FILTER (WHERE u.month = (date_trunc('month', c.churned_on)
+                                                                      - interval '1 month')::date),
+               count(DISTINCT c.id)
+        FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
+        WHERE c.attributes->>'planted' = 'drifter' AND c.churned_on < DATE '2026-04-01'""")[0]
+    assert k >= 10 and late < 0.75 * early
+    calls = one(url, """SELECT avg((SELECT count(*) FROM competitor_calls k WHERE k.customer_id = c.id
+                                    AND k.called_at >= c.churned_on - 91))
+                        FROM customers c WHERE c.attributes->>'planted' = 'drifter' AND c.status = 'churned'""")
+    assert calls >= 1.5
 
 
 def test_four_high_silent_and_vip_customers_show_their_signal(city: tuple[str, dict, list[str]]) -> None:

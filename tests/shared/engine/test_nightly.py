@@ -51,7 +51,7 @@ class TestPlanted:
                                "WHERE customer_id = ANY(:ids)", ids=city.planted("drifter"))
         assert len(rows) == len(city.planted("drifter"))
         assert all(r.lifecycle_stage == "decline" and r.segment == "potential_loss" and r.sub_segment == "tariff" for r in rows)
-        tagged = await _rows(sm, "SELECT ct.customer_id FROM customer_tags ct JOIN tag_definitions t ON t.id = ct.tag_id "
+        tagged = await _rows(sm, "SELECT ct.customer_id FROM customer_tag_sets ct JOIN tag_definitions t ON t.id = ANY(ct.tag_ids) "
                                  "WHERE t.code = 'competitor_caller' AND ct.customer_id > :lo AND ct.customer_id <= :hi",
                              lo=city.lo, hi=city.hi)
         assert {r[0] for r in tagged} == set(city.planted("drifter"))
@@ -85,9 +85,19 @@ class TestPlanted:
         rows = await _rows(sm, "SELECT family, count(*) FROM tag_definitions WHERE builtin GROUP BY family")
         counts = dict(rows)
         assert sum(counts.values()) >= 150 and set(counts) == {"basic", "stability", "preference", "channel"}
-        rows = await _rows(sm, "SELECT count(DISTINCT customer_id) FROM customer_tags WHERE customer_id > :lo AND customer_id <= :hi",
+        rows = await _rows(sm, "SELECT count(*) FROM customer_tag_sets WHERE customer_id > :lo AND customer_id <= :hi AND cardinality(tag_ids) > 0",
                            lo=city.lo, hi=city.hi)
         assert rows[0][0] == city.n
+        # stored arrays are sorted and duplicate-free (equality in the diff relies on it)
+        rows = await _rows(sm, "SELECT count(*) FROM customer_tag_sets WHERE tag_ids <> "
+                               "ARRAY(SELECT DISTINCT t FROM unnest(tag_ids) t ORDER BY t)")
+        assert rows[0][0] == 0
+        # each definition's count is what the sets hold after the run
+        rows = await _rows(sm, "SELECT d.code, d.customers, d.counted_at IS NOT NULL, "
+                               "(SELECT count(*) FROM customer_tag_sets s WHERE d.id = ANY(s.tag_ids)) "
+                               "FROM tag_definitions d WHERE d.code IN ('competitor_caller', 'arpu_band_1', 'tenure_band_2', 'age_band_3')")
+        assert rows and all(r[1] == r[3] and r[2] for r in rows)
+        assert sum(r[1] for r in rows) > 0
 
     async def test_recommendations_respect_do_not_disturb(self, sm, city: City) -> None:
         dnd = [city.start + k for k in range(1, city.n + 1) if k % 50 == 49]

@@ -52,14 +52,14 @@ def compile_query(q: AudienceQuery) -> tuple[str, dict[str, Any]]:
         params["q_four_high"] = list(q.four_high)
     if q.tags:
         parts.append(
-            "EXISTS (SELECT 1 FROM customer_tags ct JOIN tag_definitions td ON td.id = ct.tag_id "
-            "WHERE ct.customer_id = c.id AND td.code = ANY(CAST(:q_tags AS text[])))"
+            "EXISTS (SELECT 1 FROM customer_tag_sets ts WHERE ts.customer_id = c.id AND ts.tag_ids && "
+            "ARRAY(SELECT td.id FROM tag_definitions td WHERE td.code = ANY(CAST(:q_tags AS text[]))))"
         )
         params["q_tags"] = list(q.tags)
     if q.tags_all:
         parts.append(
-            "(SELECT count(DISTINCT td.code) FROM customer_tags ct JOIN tag_definitions td ON td.id = ct.tag_id "
-            "WHERE ct.customer_id = c.id AND td.code = ANY(CAST(:q_tags_all AS text[]))) = :q_tags_all_n"
+            "(SELECT count(*) FROM customer_tag_sets ts JOIN tag_definitions td ON td.id = ANY(ts.tag_ids) "
+            "WHERE ts.customer_id = c.id AND td.code = ANY(CAST(:q_tags_all AS text[]))) = :q_tags_all_n"
         )
         params["q_tags_all"] = list(q.tags_all)
         params["q_tags_all_n"] = len(set(q.tags_all))

@@ -5,8 +5,15 @@ calls/subscriptions) lets chunk workers run in any order on any thread and still
 same rows and the same ids for a given seed: event ids are prefix sums over these counts.
 
 Planted behaviours (ground truth, written to `customers.attributes.planted`):
-- drifter: usage and bill fall over the last 3 months, plan downgrades, add-ons cancelled,
-  competitor-hotline calls, complaints of one cause; about half have churned.
+- drifter: usage and bill fall over the 3 months up to their end, plan downgrades, add-ons
+  cancelled, contract running out, competitor-hotline calls, complaints of one cause; about half
+  have churned.
+- churn (half the drifters, ~1.5% of ordinary customers) is dated over the last CHURN_MONTHS
+  complete months and the current partial one, so a model can be fitted on earlier churn and
+  evaluated on later churn it never saw (out of time). Each customer's story ends at their own
+  `end_month` / `until` (the churn month / day, else the last month / today): the declines,
+  add-on cancellations, complaints, competitor calls and the newest handset lead up to it, and a
+  churner has no usage after the churn month and no subscription running past the churn day.
 - high_tariff / high_payg / high_silence / high_arpu: the four-high anomalies (seed 004).
 - silent: next to no activity. vip: long tenure, top plans, high bills.
 """
@@ -24,6 +31,7 @@ GROUP_P = [0.82, 0.04, 0.02, 0.02, 0.03, 0.02, 0.02, 0.03]
 G = {name: i for i, name in enumerate(GROUPS)}
 CAUSES = ["network", "tariff", "service"]  # seed 002: potential-loss sub-causes
 STATUS = ["active", "suspended", "churned"]
+CHURN_MONTHS = 4  # churn dates fall in the last 4 complete months or the current partial month
 
 PRODUCT_ID = {p["code"]: i + 1 for i, p in enumerate(catalog.PRODUCTS)}
 PLAN_FEE = np.array([p["fee"] for p in catalog.PLANS], np.int64)
@@ -86,7 +94,9 @@ class Population:
     downgrade_month: np.ndarray  # month index from which plan_now applies (= months when never)
     status: np.ndarray
     churned_on: np.ndarray  # datetime64[D], NaT when not churned
-    churn_month_frac: np.ndarray  # share of the last month still active (1.0 if not churned then)
+    end_month: np.ndarray  # index of the last month with usage: the churn month, else months - 1
+    until: np.ndarray  # datetime64[D], exclusive end of activity: churned_on + 1 day, else as_of
+    churn_month_frac: np.ndarray  # share of end_month still active (1.0 unless churned during it)
     natural_churn_decline: np.ndarray
     contract_end: np.ndarray
     dnd: np.ndarray
@@ -168,16 +178,23 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     plan_early = plan.copy()
     downgrade = is_["drifter"] & (rng.random(n) < 0.7)
     plan_now = np.where(downgrade, np.maximum(0, plan_early - rng.integers(1, 3, n)), plan_early).astype(np.int8)
-    downgrade_month = np.where(downgrade, months - rng.integers(1, 3, n), months).astype(np.int16)
 
-    # churn: half the drifters, ~1.5% of ordinary customers (noise the model must live with)
+    # churn: half the drifters, ~1.5% of ordinary customers (noise the model must live with),
+    # dated uniformly over the last CHURN_MONTHS complete months and the current partial month
     natural = is_["normal"] & (rng.random(n) < 0.015)
     churned = (is_["drifter"] & (rng.random(n) < 0.5)) | natural
-    last_month = mon[-1]
-    span = max(1, int((today - last_month).astype(np.int64)))
+    first_churn_month = mon[max(0, months - CHURN_MONTHS)]
+    span = max(1, int((today - first_churn_month).astype(np.int64)))
     churn_offset = rng.integers(0, span, n)
-    churned_on = np.where(churned, last_month + churn_offset.astype("timedelta64[D]"), np.datetime64("NaT", "D"))
-    frac = np.where(churned & (churn_offset < month_days[-1]), (churn_offset + 1) / month_days[-1], 1.0)
+    churned_on = np.where(churned, first_churn_month + churn_offset.astype("timedelta64[D]"),
+                          np.datetime64("NaT", "D"))
+    churn_month = np.searchsorted(mon, np.where(churned, churned_on, today), side="right") - 1
+    in_history = churned & (churned_on < np.datetime64(as_of.replace(day=1), "D"))
+    end_month = np.where(in_history, churn_month, months - 1).astype(np.int16)
+    day_in_month = (churned_on - mon[end_month]).astype(np.int64)
+    frac = np.where(in_history, (day_in_month + 1) / month_days[end_month], 1.0)
+    until = np.where(churned, churned_on + np.timedelta64(1, "D"), today)
+    downgrade_month = np.where(downgrade, end_month + 1 - rng.integers(1, 3, n), months).astype(np.int16)
     suspended = ~churned & is_["normal"] & (rng.random(n) < 0.004)
     status = np.where(churned, 2, np.where(suspended, 1, 0)).astype(np.int8)
     natural_decline = natural & (rng.random(n) < 0.5)
@@ -188,7 +205,9 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     )
     end_offset = rng.integers(-90, 540, n)
     end_offset = np.where(is_["drifter"], rng.integers(-60, 60, n), end_offset)
-    contract_end = np.where(has_contract, today + end_offset.astype("timedelta64[D]"), np.datetime64("NaT", "D"))
+    contract_base = np.where(is_["drifter"], until, today)  # a drifter's contract runs out around the end
+    contract_end = np.where(has_contract, contract_base + end_offset.astype("timedelta64[D]"),
+                            np.datetime64("NaT", "D"))
 
     slots = np.zeros((n, len(SLOTS)), np.int64)
 
@@ -213,7 +232,7 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     )
     slots[:, SLOT["contract"]] = np.where(has_contract, contract_pid, 0)
     fill("recharge", np.where(is_["drifter"], 0.0, 0.03), ["RECHARGE-100-6", "RECHARGE-200-12"])
-    cancel_month = np.where(is_["drifter"], months - 3, months).astype(np.int16)
+    cancel_month = np.where(is_["drifter"], np.maximum(0, end_month - 2), months).astype(np.int16)
 
     dnd = rng.random(n) < np.where(is_["silent"], 0.05, 0.02)
 
@@ -230,7 +249,8 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
         n=n, as_of=today, months=mon, month_days=month_days, n_branches=n_branches,
         group=group, cause=cause, branch=branch, male=male, birthday=birthday, join_date=join_date,
         plan_early=plan_early, plan_now=plan_now, downgrade_month=downgrade_month,
-        status=status, churned_on=churned_on, churn_month_frac=frac, natural_churn_decline=natural_decline,
+        status=status, churned_on=churned_on, end_month=end_month, until=until, churn_month_frac=frac,
+        natural_churn_decline=natural_decline,
         contract_end=contract_end, dnd=dnd, slots=slots, cancel_month=cancel_month,
         n_handsets=n_handsets.astype(np.int64), n_complaints=n_complaints.astype(np.int64),
         n_calls=n_calls.astype(np.int64),

@@ -1,7 +1,9 @@
 """Rows for one chunk of customers [lo, hi), table by table, as binary-COPY columns.
 
 Each builder takes its own random stream (seeded by seed, chunk and table), so a chunk's rows do
-not depend on which thread built it or on what was built before.
+not depend on which thread built it or on what was built before. Planted timing is relative to
+each customer's own end (`Population.end_month` / `until`: the churn date for churners, today
+otherwise), so the signals lead up to a churn in any month, never past it.
 """
 from __future__ import annotations
 
@@ -169,7 +171,9 @@ USAGE_COLUMNS = [
 
 
 def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[Column]:
-    """n × months of usage and bills; the planted behaviours live here."""
+    """Usage and bills per customer and month up to the customer's end month (a churner has no
+    row after the month they left); the planted behaviours live here. Built as full n × months
+    matrices (one code path, same random draws whatever the churn month), then masked."""
     n, M = hi - lo, pop.m
     s = slice(lo, hi)
     grp = pop.group[s]
@@ -211,13 +215,15 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
     trend = (1.0 + 0.015 * np.arange(M))[None, :]
     mult = np.ones((n, M))
     drift = rng.uniform(0.5, 0.75, n)
-    tail = np.arange(M) - (M - 4)  # 1, 2, 3 for the last three months
-    drifting = np.where(tail > 0, drift[:, None] ** np.maximum(tail, 0)[None, :], 1.0)
+    end = pop.end_month[s].astype(np.int64)
+    tail = midx - (end[:, None] - 3)  # 1, 2, 3 for the three months up to the end month
+    drifting = np.where(tail > 0, drift[:, None] ** np.maximum(tail, 0), 1.0)
     mult = np.where(is_["drifter"][:, None], drifting, mult)
-    mild = np.where(tail > 0, 1.0 - 0.1 * np.maximum(tail, 0), 1.0)[None, :]
+    mild = np.where(tail > 0, 1.0 - 0.1 * np.maximum(tail, 0), 1.0)
     mult = np.where(pop.natural_churn_decline[s][:, None], mild, mult)
-    frac_last = pop.churn_month_frac[s]
-    mult[:, -1] *= frac_last
+    at_end = midx == end[:, None]
+    frac_end = np.where(at_end, pop.churn_month_frac[s][:, None], 1.0)  # the churn month is partial
+    mult = mult * frac_end
 
     def noise(sd: float) -> np.ndarray:
         return np.exp(rng.normal(0.0, sd, (n, M)))
@@ -246,9 +252,8 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
              + np.maximum(0, sms - PLAN_SMS[plan]) * catalog.SMS_OVER_FEN)
     vas = np.where(rng.random(n) < 0.12, rng.choice([500, 600, 1000], n), 0)  # ring-back tones and the like
     other += vas[:, None]
-    plan_fee = PLAN_FEE[plan].copy()
-    plan_fee[:, -1] = np.rint(plan_fee[:, -1] * frac_last).astype(np.int64)
-    addon_fee[:, -1] = np.rint(addon_fee[:, -1] * frac_last).astype(np.int64)
+    plan_fee = np.rint(PLAN_FEE[plan] * frac_end).astype(np.int64)
+    addon_fee = np.rint(addon_fee * frac_end).astype(np.int64)
     bill = plan_fee + addon_fee + other + roaming + long_distance + payg
     floor = np.where(slots[:, SLOT["contract"]] == PRODUCT_ID["CONTRACT-MIN-199"], 19900, 0)
     top_up_diff = np.maximum(0, floor[:, None] - bill)  # 保底补差: minimum-spend contracts pay the gap
@@ -264,8 +269,8 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
     topup_count = np.zeros((n, M), np.int64)
     balance_end = np.zeros((n, M), np.int64)
     stop_from = np.full(n, M)
-    stop_from = np.where(is_["drifter"], M - 2, stop_from)
-    stop_from = np.where(pop.status[s] == 2, np.minimum(stop_from, M - 1), stop_from)
+    stop_from = np.where(is_["drifter"], end - 1, stop_from)
+    stop_from = np.where(pop.status[s] == 2, np.minimum(stop_from, end), stop_from)
     stop_from = np.where(pop.status[s] == 1, M - 2, stop_from)
     stop_from = np.where(is_["silent"] & (rng.random(n) < 0.7), 0, stop_from)
     autopay = is_["vip"] | (rng.random(n) < 0.1)
@@ -288,8 +293,11 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
     active = np.clip(active, 0, days)
     active = np.where((voice == 0) & (data == 0) & (sms == 0), 0, np.maximum(active, 1))
 
+    keep = None if (end == M - 1).all() else np.flatnonzero((midx <= end[:, None]).T)
+
     def flat(a: np.ndarray) -> np.ndarray:  # month-major: each partition receives one ascending run
-        return np.ascontiguousarray(np.asarray(a).T).reshape(-1)
+        out = np.ascontiguousarray(np.asarray(a).T).reshape(-1)
+        return out if keep is None else out[keep]
 
     ids = np.arange(lo + 1, hi + 1, dtype=np.int64)
     return [
@@ -338,7 +346,7 @@ def handsets(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> lis
     drifter = pop.group[owner] == G["drifter"]
     current_age = np.where(drifter, rng.integers(5, 90, k), np.exp(rng.normal(np.log(420), 0.6, k)).astype(np.int64))
     gap = rng.integers(300, 1000, k)
-    started = pop.as_of - (current_age + newest * gap).astype("timedelta64[D]")
+    started = pop.until[owner] - (current_age + newest * gap).astype("timedelta64[D]")
     started = np.maximum(started, pop.join_date[owner])
     age = (pop.as_of - pop.birthday[owner]).astype(np.int64) / 365.25
     band = (pop.plan_now[owner] + 1) // 2 + rng.integers(-1, 2, k) - (age > 60) - (newest > 0)
@@ -361,8 +369,10 @@ def handsets(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> lis
 
 def _recent_or_window(pop: Population, owner: np.ndarray, recent_days: int, recent: np.ndarray,
                       rng: np.random.Generator) -> np.ndarray:
-    start = np.where(recent, pop.as_of - np.timedelta64(recent_days, "D"), pop.months[0])
-    end = np.where(np.isnat(pop.churned_on[owner]), pop.as_of, pop.churned_on[owner] + np.timedelta64(1, "D"))
+    """Days in the `recent_days` before the owner's end (churn day included), or anywhere from the
+    first usage month to the end."""
+    end = pop.until[owner]
+    start = np.where(recent, end - np.timedelta64(recent_days, "D"), pop.months[0])
     start = np.minimum(start, end - np.timedelta64(1, "D"))
     return _days_between(rng, start, end)
 
@@ -432,14 +442,21 @@ def subscriptions(pop: Population, lo: int, hi: int, rng: np.random.Generator) -
     ends = np.where(slot == SLOT["recharge"], start + (dur * 30.4).astype(np.int64).astype("timedelta64[D]"), ends)
 
     cancelled = np.isin(slot, [SLOT["membership"], SLOT["data_pack"]]) & (grp == G["drifter"])
+    until = pop.until[owner]
+    last_day = until - np.timedelta64(1, "D")  # a churner's churn day
     cancel_day = pop.months[np.minimum(pop.cancel_month[owner], pop.m - 1)] + rng.integers(0, 10, k).astype(
         "timedelta64[D]"
     )
+    # a churner's subscriptions end on the churn day (those cancelled before it stay cancelled)
+    churner = pop.status[owner] == 2
+    cancel_day = np.where(churner, np.minimum(cancel_day, last_day), cancel_day)
+    start = np.where(churner, np.minimum(start, last_day), start)
+    ends = np.where(churner & ~cancelled & (np.isnat(ends) | (ends > last_day)), last_day, ends)
     status = np.where(cancelled, 1, np.where(~np.isnat(ends) & (ends < pop.as_of), 2, 0))
     usage_kind = np.isin(slot, [SLOT[s] for s in _USAGE_KINDS])
-    last_used = pop.as_of - rng.integers(1, 20, k).astype("timedelta64[D]")
+    last_used = until - rng.integers(1, 20, k).astype("timedelta64[D]")
     idle = (grp == G["high_silence"]) | (grp == G["silent"])
-    last_used = np.where(idle, pop.as_of - rng.integers(120, 400, k).astype("timedelta64[D]"), last_used)
+    last_used = np.where(idle, until - rng.integers(120, 400, k).astype("timedelta64[D]"), last_used)
     last_used = np.where(cancelled, cancel_day - rng.integers(5, 30, k).astype("timedelta64[D]"), last_used)
     last_used = np.maximum(last_used, start)
     never = ~usage_kind | (idle & (rng.random(k) < 0.6))

@@ -52,7 +52,7 @@ async def churn_stage(ctx: RunContext) -> int:
 SOURCE_TABLES = ["customers", "monthly_usage", "complaints", "competitor_calls", "handsets", "subscriptions",
                  "touches", "products"]
 OUTPUT_TABLES = {"features": ["customer_features"], "profiles": ["customer_profiles", "four_high_flags"],
-                 "tags": ["customer_tags"], "strategies": ["recommendations"], "assignment": ["manager_assignments"]}
+                 "tags": ["customer_tag_sets"], "strategies": ["recommendations"], "assignment": ["manager_assignments"]}
 
 
 async def features_stage(ctx: RunContext) -> int:

@@ -54,10 +54,9 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
         if missing:
             raise RuleError("unknown tag codes", codes=missing[:20])
         ids = compiler._bind([tag_ids[c] for c in codes], "int[]")
-        if key == "tags_any":
-            parts.append(f"EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = f.customer_id AND ct.tag_id = ANY({ids}))")
-        else:
-            parts.append(f"((SELECT count(*) FROM customer_tags ct WHERE ct.customer_id = f.customer_id AND ct.tag_id = ANY({ids})) = {len(codes)})")
+        op = "&&" if key == "tags_any" else "@>"  # overlaps any / contains all
+        parts.append(f"EXISTS (SELECT 1 FROM customer_tag_sets ts WHERE ts.customer_id = f.customer_id "
+                     f"AND ts.tag_ids {op} {ids})")
     return " AND ".join(parts) if parts else "TRUE"
 
 

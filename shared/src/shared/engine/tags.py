@@ -1,11 +1,12 @@
 """Tags: seeding the built-in catalogue, back-office edits, previews, and the bulk stage.
 
 The stage compiles every active definition (whitelist compiler, bound values) into ONE statement
-per id chunk: each customer's tag ids are an array of `CASE WHEN <rule> THEN <id> END`; new
-pairs are inserted into customer_tags and old ones deleted, each with a customer_tag_history row
-(gained / lost). A customer's very first tagging writes no history rows (`customer_tags.since`
-records it), so the initial backfill does half the writes. A rerun with unchanged data inserts
-and deletes nothing.
+per id chunk: each customer's tag ids are an array of `CASE WHEN <rule> THEN <id> END` (sorted,
+as definitions are read in id order), stored as the customer's row in customer_tag_sets. Only
+customers whose set changed are written, with a customer_tag_history row per tag gained or
+lost; a customer's very first tagging writes no history (`customer_tag_sets.since` records it).
+A rerun with unchanged data writes nothing. Afterwards each definition's `customers` count is
+refreshed in one pass.
 """
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ async def get_tag(session: AsyncSession, tag_id: int) -> dict[str, Any]:
     row = (await session.execute(
         text(
             "SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version, "
-            "(SELECT count(*) FROM customer_tags ct WHERE ct.tag_id = t.id) AS customers "
+            "t.customers, t.counted_at "
             "FROM tag_definitions t WHERE t.id = :id"
         ),
         {"id": tag_id},
@@ -100,9 +101,8 @@ async def list_tags(session: AsyncSession, *, family: str | None, active: bool |
         text(
             """
             SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version,
-                   coalesce(n.customers, 0) AS customers
+                   t.customers, t.counted_at
             FROM tag_definitions t
-            LEFT JOIN (SELECT tag_id, count(*) AS customers FROM customer_tags GROUP BY tag_id) n ON n.tag_id = t.id
             WHERE (CAST(:family AS text) IS NULL OR t.family = :family)
               AND (CAST(:active AS boolean) IS NULL OR t.active = :active)
             ORDER BY t.family, t.code LIMIT :limit OFFSET :offset
@@ -129,44 +129,42 @@ WITH cur AS MATERIALIZED (
     FROM {from_clause}
     WHERE f.customer_id > :lo AND f.customer_id <= :hi
 ),
-old AS MATERIALIZED (
-    SELECT customer_id, array_agg(tag_id) AS tags
-    FROM customer_tags WHERE customer_id > :lo AND customer_id <= :hi
-    GROUP BY customer_id
-),
 diff AS MATERIALIZED (
     SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
-           coalesce(c.tags, '{{}}') AS new_tags, coalesce(o.tags, '{{}}') AS old_tags
-    FROM cur c FULL JOIN old o ON o.customer_id = c.customer_id
-    -- set comparison (no sorting): arrays hold distinct tag ids
-    WHERE NOT (coalesce(c.tags, '{{}}') @> coalesce(o.tags, '{{}}') AND coalesce(o.tags, '{{}}') @> coalesce(c.tags, '{{}}'))
+           coalesce(c.tags, '{{}}') AS new_tags, o.tag_ids AS old_tags
+    FROM cur c
+    FULL JOIN (SELECT customer_id, tag_ids FROM customer_tag_sets
+               WHERE customer_id > :lo AND customer_id <= :hi) o ON o.customer_id = c.customer_id
+    WHERE o.tag_ids IS DISTINCT FROM coalesce(c.tags, '{{}}')  -- both sorted: equality is set equality
 ),
-ins AS (
-    INSERT INTO customer_tags (customer_id, tag_id, since)
-    SELECT d.customer_id, t.tag_id, now()
-    FROM diff d CROSS JOIN LATERAL unnest(d.new_tags) AS t(tag_id)
-    WHERE NOT (t.tag_id = ANY(d.old_tags))
-    ON CONFLICT (customer_id, tag_id) DO NOTHING
-    RETURNING customer_id, tag_id
-),
-del AS (
-    DELETE FROM customer_tags ct
-    USING (SELECT d.customer_id, t.tag_id FROM diff d CROSS JOIN LATERAL unnest(d.old_tags) AS t(tag_id)
-           WHERE NOT (t.tag_id = ANY(d.new_tags))) l
-    WHERE ct.customer_id = l.customer_id AND ct.tag_id = l.tag_id
-    RETURNING ct.customer_id, ct.tag_id
+up AS (
+    INSERT INTO customer_tag_sets AS s (customer_id, tag_ids, since, updated_at)
+    SELECT customer_id, new_tags, now(), now() FROM diff
+    ON CONFLICT (customer_id) DO UPDATE SET tag_ids = EXCLUDED.tag_ids, updated_at = EXCLUDED.updated_at
+    RETURNING 1
 ),
 hist AS (
     INSERT INTO customer_tag_history (customer_id, tag_id, event, run_id)
-    SELECT i.customer_id, i.tag_id, 'gained', CAST(:run_id AS int)
-    FROM ins i JOIN diff d ON d.customer_id = i.customer_id
-    WHERE cardinality(d.old_tags) > 0  -- a customer's first tagging is recorded by customer_tags.since
+    SELECT d.customer_id, t.tag_id, 'gained', CAST(:run_id AS int)
+    FROM diff d CROSS JOIN LATERAL unnest(d.new_tags) AS t(tag_id)
+    WHERE d.old_tags IS NOT NULL AND NOT (t.tag_id = ANY(d.old_tags))
     UNION ALL
-    SELECT customer_id, tag_id, 'lost', CAST(:run_id AS int) FROM del
+    SELECT d.customer_id, t.tag_id, 'lost', CAST(:run_id AS int)
+    FROM diff d CROSS JOIN LATERAL unnest(d.old_tags) AS t(tag_id)
+    WHERE NOT (t.tag_id = ANY(d.new_tags))
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM del)
+SELECT (SELECT count(*) FROM up)
 """
+_COUNT = text(
+    """
+    UPDATE tag_definitions d SET customers = coalesce(n.customers, 0), counted_at = now()
+    FROM tag_definitions d2
+    LEFT JOIN (SELECT t AS tag_id, count(*) AS customers
+               FROM customer_tag_sets, unnest(tag_ids) AS t GROUP BY t) n ON n.tag_id = d2.id
+    WHERE d.id = d2.id
+    """
+)
 
 
 async def run(ctx: RunContext) -> int:
@@ -193,4 +191,8 @@ async def run(ctx: RunContext) -> int:
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         return int(await s.scalar(stmt, {**params, "lo": lo, "hi": hi}) or 0)
 
-    return await run_chunks(ctx, work)
+    changed = await run_chunks(ctx, work)
+    async with ctx.sm.begin() as s:
+        await s.execute(text("SET LOCAL statement_timeout = '600s'"))
+        await s.execute(_COUNT)
+    return changed

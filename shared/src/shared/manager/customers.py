@@ -5,7 +5,7 @@ Index use (no sequential scan of a customer-sized table): an account manager's r
 `customers` and `customer_profiles`; overdue tasks are an index scan of `care_tasks(customer_id)`;
 last contact, a backward index scan of `touches(customer_id, occurred_at)`, is read only for the
 rows of the page (and for the scope only when filtering on days since contact);
-tags the `customer_tags` primary key. A branch head's rows come from `customers(branch_id, id)`.
+tags the `customer_tag_sets` primary key. A branch head's rows come from `customers(branch_id, id)`.
 Sorting by priority therefore sorts at most the scope, never the table.
 
 Priority = churn_score × ARPU (the monthly revenue at risk, in fen; without a model score the
@@ -25,7 +25,7 @@ from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.manager import clock, cursor
 from shared.masking import mask_name, mask_phone
-from shared.models import CareTask, Customer, CustomerProfile, CustomerTag, TagDefinition, Touch
+from shared.models import CareTask, Customer, CustomerProfile, CustomerTagSet, TagDefinition, Touch
 
 OPEN_TASK = ("open", "in_progress")
 OVERDUE_TASK_WEIGHT_FEN = 5000
@@ -71,11 +71,12 @@ def _filter_clauses(f: CustomerFilters, *, today: date, now: datetime) -> list[A
         out.append(func.jsonb_array_length(CustomerProfile.four_high) > 0)
     elif f.four_high:
         out.append(CustomerProfile.four_high.contains([f.four_high]))
-    for code in f.tags:
+    if f.tags:  # every listed tag
+        wanted = select(func.array_agg(TagDefinition.id)).where(TagDefinition.code.in_(f.tags)).scalar_subquery()
         out.append(
             exists()
-            .where(CustomerTag.customer_id == Customer.id, CustomerTag.tag_id == TagDefinition.id)
-            .where(TagDefinition.code == code)
+            .where(CustomerTagSet.customer_id == Customer.id, CustomerTagSet.tag_ids.contains(wanted))
+            .where(select(func.count()).where(TagDefinition.code.in_(f.tags)).scalar_subquery() == len(set(f.tags)))
         )
     if f.min_days_since_contact is not None:
         since = now - timedelta(days=f.min_days_since_contact)

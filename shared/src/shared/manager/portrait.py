@@ -63,7 +63,7 @@ _PORTRAIT = text(
                  topup_fen, balance_end_fen, active_days
           FROM monthly_usage WHERE customer_id = :cid AND month >= :first_month) x), '[]'),
       'tags', coalesce((SELECT json_agg(x ORDER BY x.family, x.code) FROM (
-          SELECT d.family, d.code, d.name FROM customer_tags t JOIN tag_definitions d ON d.id = t.tag_id
+          SELECT d.family, d.code, d.name FROM customer_tag_sets t JOIN tag_definitions d ON d.id = ANY(t.tag_ids)
           WHERE t.customer_id = :cid) x), '[]'),
       'four_high_flags', coalesce((SELECT json_agg(x ORDER BY x.period DESC, x.kind) FROM (
           SELECT kind, period, value, cared_at FROM four_high_flags

@@ -34,7 +34,7 @@ from shared.models.retention import (
     CareTask,
     ChurnModel,
     CustomerProfile,
-    CustomerTag,
+    CustomerTagSet,
     CustomerTagHistory,
     EngineRun,
     EngineRunStage,

@@ -122,8 +122,11 @@ async def customer_360(
         "four_high, preferred_channel, arpu_fen, model_version, updated_at FROM customer_profiles WHERE customer_id = :c"),
         p)).first()
     tags = _rows(await session.execute(text(
-        "SELECT td.code, td.name, td.family, ct.since FROM customer_tags ct JOIN tag_definitions td ON td.id = ct.tag_id "
-        "WHERE ct.customer_id = :c ORDER BY td.family, td.code"), p))
+        "SELECT td.code, td.name, td.family, coalesce(h.at, ts.since) AS since "
+        "FROM customer_tag_sets ts JOIN tag_definitions td ON td.id = ANY(ts.tag_ids) "
+        "LEFT JOIN LATERAL (SELECT max(at) AS at FROM customer_tag_history "
+        "                   WHERE customer_id = ts.customer_id AND tag_id = td.id AND event = 'gained') h ON true "
+        "WHERE ts.customer_id = :c ORDER BY td.family, td.code"), p))
     usage = _rows(await session.execute(text(
         "SELECT month, bill_fen, voice_min, data_mb, sms, roaming_fen, payg_data_fen, balance_end_fen, active_days "
         "FROM monthly_usage WHERE customer_id = :c ORDER BY month DESC LIMIT 12"), p))

@@ -5,6 +5,7 @@ always bound parameters. Computation happens in the nightly run.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -48,7 +49,8 @@ class TagOut(BaseModel):
     builtin: bool
     active: bool
     version: int
-    customers: int
+    customers: int = Field(description="customers holding the tag after the last nightly run")
+    counted_at: datetime | None = Field(description="when that count was taken (null: not yet)")
 
 
 class PreviewIn(Strict):
