@@ -12,6 +12,7 @@ from datetime import date
 import numpy as np
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.churn import features as feat
 from shared.churn import registry
@@ -28,7 +29,8 @@ def generated(database_url: str) -> dict:
     return load_city(database_url, customers=N, months=7, seed=SEED, as_of=AS_OF, progress=lambda s: None)
 
 
-async def test_registry_evaluates_out_of_time_on_a_generated_city(sm, generated) -> None:  # type: ignore[no-untyped-def]
+async def test_registry_evaluates_out_of_time_on_a_generated_city(sm: async_sessionmaker[AsyncSession],
+                                                                  generated: dict) -> None:
     version = await registry.train(sm, candidate="logreg", horizon=2)
     async with sm() as s:
         m = (await registry.get(s, version))["metrics"]
@@ -41,7 +43,8 @@ async def test_registry_evaluates_out_of_time_on_a_generated_city(sm, generated)
 
 
 @pytest.mark.parametrize("cutoff", [date(2026, 1, 1), date(2026, 3, 1)])
-async def test_features_see_nothing_after_the_cutoff(sm, generated, cutoff: date) -> None:  # type: ignore[no-untyped-def]
+async def test_features_see_nothing_after_the_cutoff(sm: async_sessionmaker[AsyncSession], generated: dict,
+                                                     cutoff: date) -> None:
     p = feat.params(cutoff, 2)
     async with sm() as s:
         before = await feat.training_frame(s, cutoff=cutoff, horizon=2)

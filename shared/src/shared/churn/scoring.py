@@ -6,7 +6,7 @@ aggregate query (features.sql), a vectorised numpy scoring, a binary COPY into a
 one INSERT … SELECT … ON CONFLICT that touches only the churn columns (other engine stages own the
 rest of the profile). Reading the next chunk overlaps scoring the current one (two chunks in
 memory at most). Each chunk's write is its own short transaction, so a crashed run is simply
-rerun, and a rerun with the same model and data writes the same values.
+rerun; a rerun with the same model and data rewrites nothing (unchanged scores are skipped).
 """
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ ON CONFLICT (customer_id) DO UPDATE SET
     top_factors = EXCLUDED.top_factors,
     model_version = EXCLUDED.model_version,
     updated_at = EXCLUDED.updated_at
+-- an unchanged score is not rewritten: no dead row, no index churn, nothing for the WAL
+WHERE (customer_profiles.churn_score, customer_profiles.warning_coefficient, customer_profiles.risk_level,
+       customer_profiles.top_factors, customer_profiles.model_version)
+      IS DISTINCT FROM
+      (EXCLUDED.churn_score, EXCLUDED.warning_coefficient, EXCLUDED.risk_level, EXCLUDED.top_factors,
+       EXCLUDED.model_version)
 """
 
 
