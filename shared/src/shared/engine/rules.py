@@ -63,10 +63,26 @@ MAX_NODES = 64
 MAX_DEPTH = 8
 MAX_LIST = 200
 MAX_TEXT = 100
-FROM_CLAUSE = (
-    "customer_features f JOIN customers c ON c.id = f.customer_id "
-    "LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id"
-)
+def from_clause(*, chunk: bool = False) -> str:
+    """What rules and strategy conditions read: features `f`, customer `c`, profile `p`, tag set `ts`.
+
+    With `chunk=True` every joined table carries the `:lo < id <= :hi` range itself: Postgres does
+    not carry a range across a join, so without it each chunk of a nightly stage would scan the
+    whole customers, profiles and tag-set tables. Unused LEFT JOINs on primary keys cost nothing
+    (the planner drops them).
+    """
+    def rng(col: str) -> str:
+        return f" AND {col} > :lo AND {col} <= :hi" if chunk else ""
+
+    return (
+        f"customer_features f JOIN customers c ON c.id = f.customer_id{rng('c.id')} "
+        f"LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id{rng('p.customer_id')} "
+        f"LEFT JOIN customer_tag_sets ts ON ts.customer_id = f.customer_id{rng('ts.customer_id')}"
+    )
+
+
+FROM_CLAUSE = from_clause()
+CHUNK_FROM_CLAUSE = from_clause(chunk=True)
 
 
 class RuleError(Unprocessable):

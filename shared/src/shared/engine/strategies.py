@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engine import config
 from shared.engine.jobs import RunContext, run_chunks
-from shared.engine.rules import FROM_CLAUSE, Compiler, RuleError
+from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
 from shared.touches import CHANNELS, OUTBOUND_CHANNELS
 
@@ -29,7 +29,7 @@ ALLOWED_KEYS = set(_LIST_KEYS) | {"four_high", "tags_all", "tags_any", "rule"}
 
 
 def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int]) -> str:
-    """SQL predicate over FROM_CLAUSE for a strategy condition. Raises RuleError."""
+    """SQL predicate over `rules.from_clause()` for a strategy condition. Raises RuleError."""
     if not isinstance(condition, dict):
         raise RuleError("condition must be an object")
     unknown = set(condition) - ALLOWED_KEYS
@@ -55,8 +55,7 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
             raise RuleError("unknown tag codes", codes=missing[:20])
         ids = compiler._bind([tag_ids[c] for c in codes], "int[]")
         op = "&&" if key == "tags_any" else "@>"  # overlaps any / contains all
-        parts.append(f"EXISTS (SELECT 1 FROM customer_tag_sets ts WHERE ts.customer_id = f.customer_id "
-                     f"AND ts.tag_ids {op} {ids})")
+        parts.append(f"coalesce(ts.tag_ids {op} {ids}, false)")
     return " AND ".join(parts) if parts else "TRUE"
 
 
@@ -155,6 +154,7 @@ WHERE NOT (x.do_not_disturb AND s.channel = ANY(CAST(:outbound AS text[])))
   AND x.touches_this_month < :max_per_month
   AND NOT EXISTS (SELECT 1 FROM recommendations r
                   WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
+                    AND r.customer_id > :lo AND r.customer_id <= :hi
                     AND r.responded_at > CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days))
 """
 _EXPIRE = """
@@ -194,7 +194,7 @@ async def run(ctx: RunContext) -> int:
             log.warning("engine.strategy.skipped", strategy_id=sid, name=name)
     if not cases:
         cases = ["WHEN FALSE THEN NULL"]
-    eligible = text(_ELIGIBLE.format(cases=" ".join(cases), from_clause=FROM_CLAUSE))
+    eligible = text(_ELIGIBLE.format(cases=" ".join(cases), from_clause=CHUNK_FROM_CLAUSE))
     params = {**compiler.params, "outbound": sorted(OUTBOUND_CHANNELS), "max_per_month": int(rules["max_per_month"]),
               "cool_off_days": int(rules["cool_off_days"]), "as_of": ctx.as_of}
     expire, insert = text(_EXPIRE), text(_INSERT)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engine.catalogue import catalogue
 from shared.engine.jobs import RunContext, run_chunks
-from shared.engine.rules import FROM_CLAUSE, Compiler, RuleError, compile_rule
+from shared.engine.rules import CHUNK_FROM_CLAUSE, FROM_CLAUSE, Compiler, RuleError, compile_rule
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 
@@ -185,7 +185,7 @@ async def run(ctx: RunContext) -> int:
         ctx.notes["tags_skipped"] = skipped
     ctx.notes["tags_active"] = len(cases)
     # A customer keeps no tag that is not active and compiling: those rows are removed as 'lost'.
-    stmt = text(_DIFF.format(from_clause=FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL"))
+    stmt = text(_DIFF.format(from_clause=CHUNK_FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL"))
     params = {**compiler.params, "run_id": ctx.run_id}
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:

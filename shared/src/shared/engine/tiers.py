@@ -50,11 +50,13 @@ FROM (
     WHERE f.customer_id > :lo AND f.customer_id <= :hi
 ) x
 WHERE c.id = x.customer_id AND c.tier IS DISTINCT FROM x.tier
+  AND c.id > :lo AND c.id <= :hi  -- the range on both sides: Postgres does not carry it across the join
 """
 _SYNC_FEATURE = """
 UPDATE customer_features f SET tier = c.tier
 FROM customers c
 WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi AND f.tier IS DISTINCT FROM c.tier
+  AND c.id > :lo AND c.id <= :hi
 """
 
 

@@ -20,8 +20,7 @@ FROM (
         s.segment,
         s.sub_segment,
         {cluster_expr} AS cluster_id,
-        coalesce((SELECT jsonb_agg(h.kind ORDER BY h.kind) FROM four_high_flags h
-                  WHERE h.customer_id = f.customer_id AND h.period = CAST(:run_date AS date)), '[]'::jsonb) AS four_high,
+        coalesce(fh.kinds, '[]'::jsonb) AS four_high,
         coalesce(f.best_channel,
             CASE
                 WHEN f.do_not_disturb THEN 'app_push'
@@ -33,7 +32,11 @@ FROM (
             END) AS channel,
         f.arpu_fen
     FROM customer_features f
-    LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id
+    -- every joined table carries the chunk's range: Postgres does not carry it across a join
+    LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id AND p.customer_id > :lo AND p.customer_id <= :hi
+    LEFT JOIN (SELECT h.customer_id, jsonb_agg(h.kind ORDER BY h.kind) AS kinds FROM four_high_flags h
+               WHERE h.customer_id > :lo AND h.customer_id <= :hi AND h.period = CAST(:run_date AS date)
+               GROUP BY h.customer_id) fh ON fh.customer_id = f.customer_id
     CROSS JOIN LATERAL (SELECT {vector_expr} AS z OFFSET 0) zv
     {distance_lateral}
     CROSS JOIN LATERAL (
