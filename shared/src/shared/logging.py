@@ -42,10 +42,15 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+    for name in ("uvicorn", "uvicorn.error"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+    # The request middleware (shared.web.observe) writes the access log, with the request id and
+    # masked; uvicorn's own line would repeat it (and costs a log record per request at peak).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

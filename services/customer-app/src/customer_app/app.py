@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Account queries, business handling, offers, check-in, treasure hunt, coupons.",
         audience=Audience.CUSTOMER,
         settings=settings,
-        routers=[customer_auth_router(), *discover_routers(routers)],
+        routers=[*discover_routers(routers), customer_auth_router()],
     )
     app.state.sms_sender = DevSmsSender()
     return app

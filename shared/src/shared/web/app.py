@@ -1,6 +1,7 @@
 """Build one service: lifespan (engine), error handlers, health, metrics, request logging."""
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -38,6 +39,10 @@ def create_service_app(
         app.state.sessionmaker = create_sessionmaker(engine)
         for hook in app.state.startup_hooks:
             await hook(app)
+        # Everything imported and built so far lives as long as the process: moving it out of the
+        # collector's generations keeps each garbage collection short under request load.
+        gc.collect()
+        gc.freeze()
         log.info("service.started", version=app.version)
         yield
         for hook in app.state.shutdown_hooks:
