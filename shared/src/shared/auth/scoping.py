@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.principals import Principal
@@ -61,6 +61,32 @@ def scope_customers(stmt: Select[Any], principal: Principal) -> Select[Any]:
         )
     if is_branch_head(principal):
         return stmt.where(Customer.branch_id == principal.org_unit_id)
+    return stmt.where(false())
+
+
+def scope_kind(principal: Principal) -> str:
+    """"manager", "branch" or "none": which of scope_customers' restrictions applies."""
+    if _is(principal, ACCOUNT_MANAGER):
+        return "manager"
+    return "branch" if is_branch_head(principal) else "none"
+
+
+def scope_params(principal: Principal) -> dict[str, Any]:
+    """Values for the placeholders of `scope_customers_bound`."""
+    return {"scope_manager_id": principal.id, "scope_branch_id": principal.org_unit_id}
+
+
+def scope_customers_bound(stmt: Select[Any], kind: str) -> Select[Any]:
+    """scope_customers with the principal left as placeholders (`scope_params`), so a statement
+    can be built once per shape and reused for every caller of that kind."""
+    if kind == "manager":
+        return stmt.join(
+            ManagerAssignment,
+            and_(ManagerAssignment.customer_id == Customer.id,
+                 ManagerAssignment.manager_id == bindparam("scope_manager_id")),
+        )
+    if kind == "branch":
+        return stmt.where(Customer.branch_id == bindparam("scope_branch_id"))
     return stmt.where(false())
 
 

@@ -15,10 +15,11 @@ a high-value customer about to leave, or one the manager has let slide, comes fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, extract, func, literal, or_, select, true
+from sqlalchemy import BigInteger, Date, and_, bindparam, case, cast, exists, extract, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import scoping
@@ -47,64 +48,84 @@ class CustomerFilters:
     q: str | None = None  # name fragment, or trailing phone digits
 
 
-def _search_clause(q: str) -> Any:
+def _search_kind(q: str) -> tuple[str, str]:
+    """(kind, bound value) of a search: last 4 phone digits, a phone suffix, or a name fragment."""
     q = q.strip()
     if q.isdigit():
         if len(q) == 4:
-            return Customer.phone_last4 == q
+            return "last4", q
         if len(q) < 4:
-            return Customer.phone_last4.like(f"%{q}")
-        return Customer.phone.like(f"%{q}")
+            return "last4_suffix", f"%{q}"
+        return "phone_suffix", f"%{q}"
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Customer.name.ilike(f"%{escaped}%", escape="\\")
+    return "name", f"%{escaped}%"
 
 
-def _filter_clauses(f: CustomerFilters, *, today: date, now: datetime) -> list[Any]:
+_SEARCH = {
+    "last4": lambda: Customer.phone_last4 == bindparam("q"),
+    "last4_suffix": lambda: Customer.phone_last4.like(bindparam("q")),
+    "phone_suffix": lambda: Customer.phone.like(bindparam("q")),
+    "name": lambda: Customer.name.ilike(bindparam("q"), escape="\\"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """Which clauses a list statement has; the values are bound at execution."""
+
+    scope: str
+    sort: str
+    after: bool
+    limit: int
+    tiers: bool
+    stages: bool
+    risks: bool
+    four_high: str | None  # None, "any" or "kind"
+    tags: bool
+    quiet: bool
+    birthday: bool
+    search: str | None
+
+
+def _filter_clauses(shape: _Shape) -> list[Any]:
     out: list[Any] = []
-    if f.tiers:
-        out.append(Customer.tier.in_(f.tiers))
-    if f.stages:
-        out.append(CustomerProfile.lifecycle_stage.in_(f.stages))
-    if f.risk_levels:
-        out.append(CustomerProfile.risk_level.in_(f.risk_levels))
-    if f.four_high == "any":
+    if shape.tiers:
+        out.append(Customer.tier.in_(bindparam("tiers", expanding=True)))
+    if shape.stages:
+        out.append(CustomerProfile.lifecycle_stage.in_(bindparam("stages", expanding=True)))
+    if shape.risks:
+        out.append(CustomerProfile.risk_level.in_(bindparam("risks", expanding=True)))
+    if shape.four_high == "any":
         out.append(func.jsonb_array_length(CustomerProfile.four_high) > 0)
-    elif f.four_high:
-        out.append(CustomerProfile.four_high.contains([f.four_high]))
-    if f.tags:  # every listed tag
-        wanted = select(func.array_agg(TagDefinition.id)).where(TagDefinition.code.in_(f.tags)).scalar_subquery()
+    elif shape.four_high:
+        out.append(CustomerProfile.four_high.contains(bindparam("four_high", type_=CustomerProfile.four_high.type)))
+    if shape.tags:  # every listed tag; an unknown code matches no one
+        codes = bindparam("tags", expanding=True)
+        wanted = select(func.array_agg(TagDefinition.id)).where(TagDefinition.code.in_(codes)).scalar_subquery()
+        known = select(func.count()).where(TagDefinition.code.in_(bindparam("tags_again", expanding=True)))
         out.append(
             exists()
             .where(CustomerTagSet.customer_id == Customer.id, CustomerTagSet.tag_ids.contains(wanted))
-            .where(select(func.count()).where(TagDefinition.code.in_(f.tags)).scalar_subquery() == len(set(f.tags)))
+            .where(known.scalar_subquery() == bindparam("n_tags"))
         )
-    if f.min_days_since_contact is not None:
-        since = now - timedelta(days=f.min_days_since_contact)
-        out.append(~exists().where(Touch.customer_id == Customer.id, Touch.occurred_at >= since))
-    if f.birthday_this_month:
-        out.append(extract("month", Customer.birthday) == today.month)
-    if f.q:
-        out.append(_search_clause(f.q))
+    if shape.quiet:
+        out.append(~exists().where(Touch.customer_id == Customer.id, Touch.occurred_at >= bindparam("since")))
+    if shape.birthday:
+        out.append(extract("month", Customer.birthday) == bindparam("month"))
+    if shape.search:
+        out.append(_SEARCH[shape.search]())
     return out
 
 
-async def list_customers(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    filters: CustomerFilters,
-    sort: str = "priority",
-    after: str | None = None,
-    limit: int = 50,
-    today: date | None = None,
-) -> dict[str, Any]:
-    """One page of the principal's customers and the cursor of the next page (None at the end)."""
-    today = today or clock.today()
-    now = datetime.now(clock.TZ)
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> Any:
+    """The page query for one shape, built once: building a statement of this size costs more
+    Python than the database spends running it."""
     overdue = (
         select(func.count().label("n"))
         .select_from(CareTask)
-        .where(CareTask.customer_id == Customer.id, CareTask.status.in_(OPEN_TASK), CareTask.due_on < today)
+        .where(CareTask.customer_id == Customer.id, CareTask.status.in_(OPEN_TASK),
+               CareTask.due_on < bindparam("today", type_=Date))
         .lateral("ov")
     )
     risk = func.coalesce(
@@ -135,31 +156,73 @@ async def list_customers(
         .select_from(Customer)
         .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
     )
-    base = (
-        scoping.scope_customers(base, principal)
-        .join(overdue, true())
-        .where(*_filter_clauses(filters, today=today, now=now))
-    )
+    base = scoping.scope_customers_bound(base, shape.scope).join(overdue, true()).where(*_filter_clauses(shape))
     inner = base.subquery("mine")
     stmt = select(inner)
-    position = cursor.decode(after, f"customers:{sort}")
-    if sort == "priority":
-        if position is not None:
-            p, i = int(position[0]), int(position[1])
+    if shape.sort == "priority":
+        if shape.after:
+            p, i = bindparam("cur_p", type_=BigInteger), bindparam("cur_i", type_=BigInteger)
             stmt = stmt.where(or_(inner.c.priority < p, and_(inner.c.priority == p, inner.c.id > i)))
         order = [inner.c.priority.desc(), inner.c.id]
     else:
-        if position is not None:
-            stmt = stmt.where(inner.c.id > int(position[0]))
+        if shape.after:
+            stmt = stmt.where(inner.c.id > bindparam("cur_i", type_=BigInteger))
         order = [inner.c.id]
-    page = stmt.order_by(*order).limit(limit + 1).subquery("page")
+    page = stmt.order_by(*order).limit(shape.limit + 1).subquery("page")
     # last contact only for the rows of the page (a backward index probe each), not the whole scope
     last_contact = (
         select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == page.c.id).lateral("lc")
     )
-    ordered = [page.c.priority.desc(), page.c.id] if sort == "priority" else [page.c.id]
-    stmt = select(page, last_contact.c.at.label("last_contact_at")).join(last_contact, true()).order_by(*ordered)
-    rows = (await session.execute(stmt)).mappings().all()
+    ordered = [page.c.priority.desc(), page.c.id] if shape.sort == "priority" else [page.c.id]
+    return select(page, last_contact.c.at.label("last_contact_at")).join(last_contact, true()).order_by(*ordered)
+
+
+async def list_customers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: CustomerFilters,
+    sort: str = "priority",
+    after: str | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """One page of the principal's customers and the cursor of the next page (None at the end)."""
+    today = today or clock.today()
+    now = datetime.now(clock.TZ)
+    f = filters
+    search, q = _search_kind(f.q) if f.q else (None, None)
+    position = cursor.decode(after, f"customers:{sort}")
+    shape = _Shape(
+        scope=scoping.scope_kind(principal), sort=sort, after=position is not None, limit=limit,
+        tiers=bool(f.tiers), stages=bool(f.stages), risks=bool(f.risk_levels),
+        four_high=None if not f.four_high else ("any" if f.four_high == "any" else "kind"),
+        tags=bool(f.tags), quiet=f.min_days_since_contact is not None, birthday=f.birthday_this_month,
+        search=search,
+    )
+    params: dict[str, Any] = {**scoping.scope_params(principal), "today": today}
+    if shape.tiers:
+        params["tiers"] = list(f.tiers)
+    if shape.stages:
+        params["stages"] = list(f.stages)
+    if shape.risks:
+        params["risks"] = list(f.risk_levels)
+    if shape.four_high == "kind":
+        params["four_high"] = [f.four_high]
+    if shape.tags:
+        params.update(tags=list(f.tags), tags_again=list(f.tags), n_tags=len(set(f.tags)))
+    if shape.quiet:
+        params["since"] = now - timedelta(days=int(f.min_days_since_contact or 0))
+    if shape.birthday:
+        params["month"] = today.month
+    if search:
+        params["q"] = q
+    if position is not None:
+        if sort == "priority":
+            params.update(cur_p=int(position[0]), cur_i=int(position[1]))
+        else:
+            params["cur_i"] = int(position[0])
+    rows = (await session.execute(_statement(shape), params)).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
     items = [_item(r, today) for r in rows]

@@ -37,6 +37,8 @@ def create_service_app(
         engine = create_engine(settings, process=name)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # Reads run without BEGIN/ROLLBACK: two round trips fewer per GET, same pool.
+        app.state.read_sessionmaker = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
         for hook in app.state.startup_hooks:
             await hook(app)
         # Everything imported and built so far lives as long as the process: moving it out of the
