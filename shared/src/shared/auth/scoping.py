@@ -14,6 +14,7 @@ indistinguishable from a missing id (404). Nothing here commits.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, select
@@ -38,13 +39,18 @@ def is_branch_head(principal: Principal) -> bool:
 
 def customer_visible(principal: Principal, customer_id: Any) -> ColumnElement[bool]:
     """Boolean clause: the customer whose id is `customer_id` (a column or value) is in scope."""
-    if _is(principal, ACCOUNT_MANAGER):
+    return customer_visible_bound(scope_kind(principal), customer_id).params(scope_params(principal))
+
+
+def customer_visible_bound(kind: str, customer_id: Any) -> ColumnElement[bool]:
+    """customer_visible with the principal left as placeholders (`scope_params`)."""
+    if kind == "manager":
         return exists().where(
-            ManagerAssignment.customer_id == customer_id, ManagerAssignment.manager_id == principal.id
+            ManagerAssignment.customer_id == customer_id, ManagerAssignment.manager_id == bindparam("scope_manager_id")
         )
-    if is_branch_head(principal):
+    if kind == "branch":
         c = Customer.__table__.alias("scope_c")
-        return exists().where(c.c.id == customer_id, c.c.branch_id == principal.org_unit_id)
+        return exists().where(c.c.id == customer_id, c.c.branch_id == bindparam("scope_branch_id"))
     return false()
 
 
@@ -117,14 +123,19 @@ def reassignment_visible(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+@lru_cache(maxsize=16)
+def _visible_customer_statement(kind: str, for_update: bool) -> Select[Any]:
+    """Built once per scope kind: the portrait and every action on a customer start here."""
+    stmt = select(Customer).where(Customer.id == bindparam("customer_id"), customer_visible_bound(kind, Customer.id))
+    return stmt.with_for_update(of=Customer) if for_update else stmt
+
+
 async def get_visible_customer(
     session: AsyncSession, principal: Principal, customer_id: int, *, for_update: bool = False
 ) -> Customer:
     """The customer if in scope, else NotFound (the same answer as for an id that does not exist)."""
-    stmt = select(Customer).where(Customer.id == customer_id, customer_visible(principal, Customer.id))
-    if for_update:
-        stmt = stmt.with_for_update(of=Customer)
-    customer = await session.scalar(stmt)
+    stmt = _visible_customer_statement(scope_kind(principal), for_update)
+    customer = await session.scalar(stmt, {"customer_id": customer_id, **scope_params(principal)})
     if customer is None:
         raise NotFound("customer not found", customer_id=customer_id)
     return customer
