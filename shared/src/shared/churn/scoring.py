@@ -4,8 +4,8 @@ top factors in `customer_profiles`.
 Memory stays flat: customers are processed in keyset chunks of `chunk` ids; each chunk is one
 aggregate query (features.sql), a vectorised numpy scoring, a binary COPY into a temp table and
 one INSERT … SELECT … ON CONFLICT that touches only the churn columns (other engine stages own the
-rest of the profile). Reading the next chunk overlaps scoring the current one (two chunks in
-memory at most). Each chunk's write is its own short transaction, so a crashed run is simply
+rest of the profile). Two chunks run at a time, so one aggregates in Postgres while the other
+is scored (two chunks in memory at most). Each chunk's write is its own short transaction, so a crashed run is simply
 rerun; a rerun with the same model and data rewrites nothing (unchanged scores are skipped).
 """
 from __future__ import annotations
@@ -91,15 +91,27 @@ async def _write(session: AsyncSession, records: list[tuple], version: int) -> N
     await session.execute(text(_UPSERT), {"version": version})
 
 
-async def _read(sm: async_sessionmaker[AsyncSession], *, after: int, chunk: int,
-                cutoff: date) -> tuple[int | None, feat.Frame | None]:
-    """The next keyset chunk's features, read in its own short transaction."""
+async def _bounds(sm: async_sessionmaker[AsyncSession], chunk: int) -> list[tuple[int, int]]:
+    """Keyset chunks (lo, hi] of `chunk` customers each: an index-only walk, a query per chunk."""
+    out: list[tuple[int, int]] = []
+    lo = -(2**62)
+    async with sm() as s:
+        while (hi := await feat.next_bound(s, after=lo, chunk=chunk)) is not None:
+            out.append((lo, hi))
+            lo = hi
+    return out
+
+
+async def _read(sm: async_sessionmaker[AsyncSession], *, lo: int, hi: int, cutoff: date) -> feat.Frame:
+    """One chunk's features, read in its own short transaction. No parallel workers: chunks
+    already run one per core."""
     async with sm() as s:
         await s.execute(text("SET LOCAL statement_timeout = '300s'"))
-        hi = await feat.next_bound(s, after=after, chunk=chunk)
-        frame = await feat.fetch_chunk(s, lo=after, hi=hi, cutoff=cutoff, mode="score") if hi is not None else None
+        await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        await s.execute(text("SET LOCAL work_mem = '64MB'"))
+        frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=cutoff, mode="score")
         await s.rollback()
-    return hi, frame
+    return frame
 
 
 async def _score_and_write(sm: async_sessionmaker[AsyncSession], art: ChurnArtifact, frame: feat.Frame,
@@ -119,6 +131,7 @@ async def score_all(
     run_id: int | None = None,
     cutoff: date | None = None,
     chunk: int = 100_000,
+    parallel: int = 2,
 ) -> int:
     """Score every active customer with the active model (training and activating one first if
     none is active, or if the active one was trained on another feature set); returns the number
@@ -144,19 +157,16 @@ async def score_all(
     version, art = active
     if last is None:
         return 0
-    # Pipelined: while one chunk is scored (numpy, worker thread) and written, the next chunk's
-    # features are already aggregating in Postgres; at most two chunks are in memory.
-    written = 0
-    hi, frame = await _read(sm, after=-(2**62), chunk=chunk, cutoff=last)
-    while hi is not None and frame is not None:
-        nxt = asyncio.create_task(_read(sm, after=hi, chunk=chunk, cutoff=last))
-        try:
-            if len(frame):
-                written += await _score_and_write(sm, art, frame, version)
-        except BaseException:
-            nxt.cancel()
-            raise
-        hi, frame = await nxt
+    # Two chunks at a time (one per core): while one chunk's features aggregate in Postgres, the
+    # other is scored (numpy, worker thread) and written; at most two chunks are in memory.
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(lo: int, hi: int) -> int:
+        async with gate:
+            frame = await _read(sm, lo=lo, hi=hi, cutoff=last)
+            return await _score_and_write(sm, art, frame, version) if len(frame) else 0
+
+    written = sum(await asyncio.gather(*(one(lo, hi) for lo, hi in await _bounds(sm, chunk))))
     log.info("churn.scored", rows=written, model_version=version, run_id=run_id, cutoff=str(last),
              seconds=round(time.perf_counter() - started, 1))
     return written
