@@ -207,6 +207,10 @@ class CareTask(CreatedAt, Base):
     __table_args__ = (
         Index("ix_care_tasks_manager_status_due", "manager_id", "status", "due_on"),
         Index("ix_care_tasks_manager_id_updated_at", "manager_id", "updated_at"),
+        # overdue open tasks per customer, counted for every row of a manager's list: an
+        # index-only probe instead of a heap visit per task
+        Index("ix_care_tasks_open_customer_due", "customer_id", "due_on",
+              postgresql_where=text("status IN ('open', 'in_progress')")),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
