@@ -5,7 +5,7 @@ transaction straight against PostgreSQL, with many simulated customers.
       .venv/bin/python bench/customer_load.py [http://127.0.0.1:8001] [--rate 400] [--duration 30]
 
 Phases (each prints req/s, p50/p95/p99 and errors), after a short warm-up (--warmup seconds of
-check-ins at concurrency 8, reported but not counted):
+check-ins at concurrency 32, which opens every pooled connection; reported, not counted):
 1. open loop, check-in: request k is sent at t0 + k/rate whatever earlier responses did, and its
    latency is measured from that scheduled instant (no coordinated omission);
 2. open loop, account queries (GET /v1/account, /v1/points, /v1/checkin) at the same rate;
@@ -260,7 +260,7 @@ async def main() -> None:
     ap.add_argument("--rate", type=float, default=400.0)
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--query-duration", type=float, default=None, help="open-loop query phase (default --duration)")
-    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of check-ins before the measured phases")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of check-ins before the measured phases")
     ap.add_argument("--levels", default="8,16,32,64", help="saturation concurrencies")
     ap.add_argument("--step", type=float, default=8.0, help="seconds per saturation level")
     ap.add_argument("--raw-pool", type=int, default=20, help="asyncpg connections for the raw run")
@@ -300,7 +300,7 @@ async def main() -> None:
     if args.warmup > 0:
         # A service at the morning peak is warm: pooled connections open, statements prepared
         # and past their first custom-planned executions. Reported, not counted.
-        results["warmup"] = await closed_loop("warm-up check-in", 8, args.warmup, checkin_call, {200})
+        results["warmup"] = await closed_loop("warm-up check-in", 32, args.warmup, checkin_call, {200})
     if "open" not in skip:
         results["open_loop_checkin"] = await open_loop(
             f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200})
