@@ -179,6 +179,22 @@ async def unchecked_customers(pool: asyncpg.Pool, n: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+async def settle(pool: asyncpg.Pool) -> None:
+    """VACUUM (ANALYZE) the tables a check-in writes, as autovacuum would have by the morning peak.
+
+    Autovacuum may be off on a test server (it is off on the benchmark machine). Without fresh
+    statistics the plan PostgreSQL caches for the prepared check-in statement is the plan for
+    the tables as they were at the last ANALYZE: on a new city whose ledger has no customer
+    accounts yet, that is a sequential scan of `ledger_accounts`, which grows by a row per
+    first check-in — measured here as throughput halving within a minute. ANALYZE invalidates
+    the cached plans, so the run settles the tables before measuring and again after the
+    warm-up has written to them (autovacuum's analyze threshold is 50 rows + 10 %).
+    """
+    async with pool.acquire() as conn:
+        await conn.execute("VACUUM (ANALYZE) checkins, ledger_txns, ledger_entries, ledger_accounts, "
+                           "idempotency_records")
+
+
 async def http_checkin(client: RawHttp, tokens: Tokens, cid: int) -> int:
     headers = {**tokens.header(cid), "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
     return await client.request("POST", "/v1/checkin", headers)
@@ -271,11 +287,7 @@ async def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     dsn = to_libpq_url(resolve_database_url(args.database_url)).replace("postgresql+psycopg://", "postgresql://")
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=max(args.raw_pool, 2))
-    # The check-in tables grow by a row or three per check-in; autovacuum keeps their statistics
-    # fresh between two mornings (and may be off on a test server), so the run starts vacuumed.
-    async with pool.acquire() as conn:
-        await conn.execute("VACUUM (ANALYZE) checkins, ledger_txns, ledger_entries, ledger_accounts, "
-                           "idempotency_records")
+    await settle(pool)
     ids = await unchecked_customers(pool, args.customers)
     print(f"{len(ids)} customers without a check-in today (ids <= {args.customers})", flush=True)
     customers = Customers(ids)
@@ -301,6 +313,7 @@ async def main() -> None:
         # A service at the morning peak is warm: pooled connections open, statements prepared
         # and past their first custom-planned executions. Reported, not counted.
         results["warmup"] = await closed_loop("warm-up check-in", 32, args.warmup, checkin_call, {200})
+        await settle(pool)
     if "open" not in skip:
         results["open_loop_checkin"] = await open_loop(
             f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200})
