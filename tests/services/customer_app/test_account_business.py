@@ -1,13 +1,17 @@
 """Account queries, business handling, offers and ads over HTTP, for the signed-in customer."""
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from sqlalchemy import select, text
 
-from shared.models import Touch
+from shared.business import account as account_service
+from shared.business.balance import airtime_account
+from shared.models import Subscription, TierRule, Touch
+from shared.points import service as points_service
 from tests.fixtures.factories import create_branch, create_customer, create_product, create_staff
-from tests.fixtures.factories_customer import create_ad, create_recommendation, create_usage
+from tests.fixtures.factories_customer import create_ad, create_recommendation, create_usage, give_points
 from tests.services.customer_app.conftest import assert_error, idem
 
 MONTH = date(2026, 2, 1)
@@ -30,6 +34,51 @@ async def test_account_summary_is_masked_and_complete(customer_client, sm, token
     assert body["phone"] == "139****5678" and body["name"] == "王**"
     assert body["balance_fen"] == 8000 and body["plan"]["name"] == "58 yuan plan" and body["points"] == 0
     assert "13912345678" not in r.text and "id_number" not in body
+
+
+async def test_account_summary_agrees_with_the_per_part_queries(customer_client, sm, tokens) -> None:
+    """The one-statement summary returns what the eight separate account and points queries do."""
+    tier = f"t{secrets.token_hex(4)}"
+    async with sm.begin() as s:
+        s.add(TierRule(tier=tier, rank=99, benefits=["free data 1GB", {"lounge": 2}]))
+        c = await _customer(s, tier=tier)
+        pack = await create_product(s, kind="data_pack", name="pack A")
+        voice = await create_product(s, kind="voice_pack", name="pack B")
+        s.add_all([
+            Subscription(customer_id=c.id, product_id=pack.id, status="active", starts_on=MONTH, charge_fen=0),
+            Subscription(customer_id=c.id, product_id=voice.id, status="active", starts_on=MONTH,
+                         ends_on=date(2026, 8, 31), charge_fen=0),
+            Subscription(customer_id=c.id, product_id=voice.id, status="cancelled", starts_on=MONTH, charge_fen=0),
+        ])
+        for earned_on, amount in ((date(2025, 3, 1), 40), (date(2025, 9, 1), 25), (date(2026, 1, 5), 100)):
+            await give_points(s, c.id, amount, earned_on=earned_on)
+        await points_service.spend(s, customer_id=c.id, amount=50, key=f"t-spend:{c.id}", kind="test")
+        await airtime_account(s, c.id)  # opened with the latest month's closing balance
+    body = (await customer_client.get("/v1/account", headers=tokens.customer(c.id))).json()
+    async with sm() as s:
+        buckets = [b for b in await points_service.expiring(s, c.id) if b["expires_on"] is not None]
+        expected_addons = [{k: a[k] for k in ("id", "product_name", "kind", "starts_on", "ends_on")}
+                           for a in await account_service.subscriptions(s, c.id)]
+        expected = {
+            "tier_benefits": await account_service.tier_benefits(s, tier),
+            "points": await points_service.balance(s, c.id),
+            "balance_fen": await account_service.airtime_fen(s, c.id),
+            "points_expiring_next": {"expires_on": buckets[0]["expires_on"].isoformat(), "points": buckets[0]["points"]},
+            "addons": [{**a, "starts_on": a["starts_on"].isoformat(),
+                        "ends_on": a["ends_on"] and a["ends_on"].isoformat()} for a in expected_addons],
+        }
+    assert expected["points"] == 115 and len(buckets) >= 2 and len(expected["addons"]) == 2
+    assert {k: body[k] for k in expected} == expected
+    assert body["tier"] == tier and body["status"] == "active"
+
+
+async def test_account_summary_of_a_customer_with_nothing(customer_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        c = await create_customer(s, plan_id=None)
+    body = (await customer_client.get("/v1/account", headers=tokens.customer(c.id))).json()
+    assert {k: body[k] for k in ("plan", "addons", "balance_fen", "points", "points_expiring_next", "tier_benefits")} \
+        == {"plan": None, "addons": [], "balance_fen": 0, "points": 0, "points_expiring_next": None,
+            "tier_benefits": []}
 
 
 async def test_usage_and_bills(customer_client, sm, tokens) -> None:

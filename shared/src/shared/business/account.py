@@ -6,15 +6,29 @@ customer's rows. Personal data of the customer is masked by the routers.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.business.balance import airtime_balance_fen
 from shared.models import Customer, MonthlyUsage, Product, Subscription, TierRule
 
+_SUMMARY = text((Path(__file__).parent / "sql" / "account_summary.sql").read_text()).columns(
+    tier_benefits=JSONB, plan=JSONB, addons=JSONB, points_expiring_next=JSONB
+)
 BILL_LINES = ("plan_fee_fen", "addon_fee_fen", "roaming_fen", "long_distance_fen", "payg_data_fen", "other_fee_fen")
+
+
+async def summary(session: AsyncSession, customer_id: int) -> dict[str, Any] | None:
+    """The account summary (sql/account_summary.sql) in one round trip; None for an unknown id.
+
+    Name and phone come back unmasked: the caller masks them.
+    """
+    row = (await session.execute(_SUMMARY, {"cid": customer_id})).mappings().one_or_none()
+    return dict(row) if row is not None else None
 
 
 async def customer(session: AsyncSession, customer_id: int) -> Customer | None:

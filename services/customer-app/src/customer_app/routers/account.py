@@ -12,7 +12,6 @@ from shared.business import account as account_service
 from shared.engagement.checkin import local_today
 from shared.errors import NotFound
 from shared.masking import mask_name, mask_phone
-from shared.points import service as points_service
 from shared.web.deps import ReadSession
 
 router = APIRouter(prefix="/v1", tags=["account"])
@@ -103,21 +102,14 @@ def _month(value: str) -> date:
 
 @router.get("/account", response_model=AccountOut, summary="My account at a glance (masked)")
 async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
-    c = await account_service.customer(session, principal.id)
-    if c is None:
+    found = await account_service.summary(session, principal.id)
+    if found is None:
         raise NotFound("customer not found")
-    today = local_today()
-    buckets = [b for b in await points_service.expiring(session, c.id) if b["expires_on"] is not None]
+    today, joined = local_today(), found["join_date"]
     return {
-        "name": mask_name(c.name) or "", "phone": mask_phone(c.phone) or "", "tier": c.tier,
-        "tier_benefits": await account_service.tier_benefits(session, c.tier), "status": c.status,
-        "join_date": c.join_date,
-        "tenure_months": (today.year - c.join_date.year) * 12 + today.month - c.join_date.month,
-        "plan": await account_service.plan(session, c.plan_id),
-        "addons": await account_service.subscriptions(session, c.id),
-        "balance_fen": await account_service.airtime_fen(session, c.id),
-        "points": await points_service.balance(session, c.id),
-        "points_expiring_next": buckets[0] if buckets else None,
+        **found,
+        "name": mask_name(found["name"]) or "", "phone": mask_phone(found["phone"]) or "",
+        "tenure_months": (today.year - joined.year) * 12 + today.month - joined.month,
     }
 
 
