@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class Strict(BaseModel):

@@ -146,7 +146,10 @@ async def _occasion_date(session: AsyncSession, customer: Customer, occasion: st
     if kind == "birthday":
         if customer.birthday is None:
             raise NotFound("no birthday on record for this customer")
-        return birthday_in(int(value), customer.birthday)
+        year = int(value)
+        if year < 1:  # `date` has no year 0
+            raise Unprocessable("bad occasion", occasion=occasion)
+        return birthday_in(year, customer.birthday)
     try:
         day = date.fromisoformat(value)
     except ValueError as exc:

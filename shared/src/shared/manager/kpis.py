@@ -34,6 +34,7 @@ from shared.auth.principals import Principal
 from shared.errors import NotFound
 from shared.manager import clock
 from shared.models import StaffUser
+from shared.web.params import first_of_month
 
 INDICATORS: list[tuple[str, str, int]] = [
     ("routine_care", "Monthly routine-care plan completion", 5),
@@ -272,5 +273,5 @@ async def for_manager(
 def parse_month(value: str | None) -> date:
     if not value:
         return clock.month_start(clock.today())
-    return date.fromisoformat(value + "-01")
+    return first_of_month(value)
 

@@ -21,6 +21,7 @@ from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
 from shared.points import rules
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.patch import patch_changes
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
 
@@ -375,7 +376,7 @@ async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session
     ad = await session.get(Ad, ad_id)
     if ad is None:
         raise NotFound("ad not found")
-    changes = body.model_dump(exclude_unset=True)
+    changes = patch_changes(body, clearable={"body"})
     if changes.get("ends_at") is not None and changes["ends_at"] <= ad.starts_at:
         raise Unprocessable("ends_at must be after starts_at")
     for k, v in changes.items():

@@ -11,9 +11,9 @@ from shared.audit import record
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month
 from shared.web.deps import ReadSession, WriteSession, client_ip
+from shared.web.params import MONTH
 
 router = APIRouter(prefix="/v1", tags=["incentives"])
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class RulesIn(BaseModel):

@@ -18,6 +18,7 @@ from shared.points import jobs as points_jobs
 from shared.points import service as points_service
 from shared.web.deps import ReadSession, SessionMaker, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import MONTH, first_of_month
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -35,7 +36,7 @@ class VerifyOut(BaseModel):
 
 class AccrualIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])
+    month: str = Field(pattern=MONTH, examples=["2026-10"])
 
 
 class ExpiryIn(BaseModel):
@@ -57,7 +58,7 @@ async def verify(principal: Auditors, session: ReadSession) -> dict:
 
 @router.post("/ledger/points/accrual-runs", summary="Run the monthly points accrual (idempotent per customer per month)")
 async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
-    result = await points_jobs.run_accrual(sm, month=date.fromisoformat(f"{body.month}-01"))
+    result = await points_jobs.run_accrual(sm, month=first_of_month(body.month))
     async with sm.begin() as s:
         await audit.record(s, principal=principal, action="points.accrual.run", object_kind="job",
                            object_id=body.month, detail=result, ip=client_ip(request))

@@ -18,10 +18,10 @@ from shared.reports import campaigns as campaign_reports
 from shared.reports import tracking
 from shared.touches import LOCAL_TZ
 from shared.web.deps import ReadSession
+from shared.web.params import MONTH, first_of_month
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class CampaignReportRow(BaseModel):
@@ -82,7 +82,7 @@ class TouchReportRow(BaseModel):
 
 
 def _month(value: str | None, default: date) -> date:
-    return date.fromisoformat(value + "-01") if value else default
+    return first_of_month(value) if value else default
 
 
 def _today() -> date:

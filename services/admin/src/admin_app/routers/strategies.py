@@ -17,6 +17,7 @@ from shared.engine.rules import FROM_CLAUSE, Compiler
 from shared.errors import NotFound, Unprocessable
 from shared.touches import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.patch import patch_changes
 
 router = APIRouter(prefix="/v1", tags=["strategies"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 422: {"description": "Invalid condition"}}
@@ -111,7 +112,7 @@ async def create_strategy(body: StrategyIn, principal: Strategists, request: Req
 async def update_strategy(strategy_id: int, body: StrategyPatch, principal: Strategists, request: Request,
                           session: WriteSession) -> StrategyOut:
     await _one(session, strategy_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = patch_changes(body, clearable={"product_id"})
     await _check(session, changes)
     sets, params = [], {"id": strategy_id}
     for key, value in changes.items():

@@ -13,9 +13,9 @@ from shared.engagement.checkin import local_today
 from shared.errors import NotFound
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession
+from shared.web.params import MONTH, first_of_month
 
 router = APIRouter(prefix="/v1", tags=["account"])
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class PlanOut(BaseModel):
@@ -96,10 +96,6 @@ class ContactOut(BaseModel):
     by_staff: bool
 
 
-def _month(value: str) -> date:
-    return date.fromisoformat(f"{value}-01")
-
-
 @router.get("/account", response_model=AccountOut, summary="My account at a glance (masked)")
 async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
     found = await account_service.summary(session, principal.id)
@@ -116,7 +112,7 @@ async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
 @router.get("/account/usage", response_model=UsageOut, responses={404: {}},
             summary="This month's usage against my allowances")
 async def usage(principal: CurrentCustomer, session: ReadSession, month: str | None = Query(None, pattern=MONTH)) -> dict:
-    found = await account_service.usage(session, principal.id, month=_month(month) if month else local_today().replace(day=1))
+    found = await account_service.usage(session, principal.id, month=first_of_month(month) if month else local_today().replace(day=1))
     if found is None:
         raise NotFound("no usage recorded yet")
     return found
@@ -129,7 +125,7 @@ async def bills(principal: CurrentCustomer, session: ReadSession, months: int = 
 
 @router.get("/account/bills/{month}", response_model=BillOut, responses={404: {}}, summary="One month's bill")
 async def bill(principal: CurrentCustomer, session: ReadSession, month: str = Path(pattern=MONTH)) -> dict:
-    found = await account_service.bill(session, principal.id, month=_month(month))
+    found = await account_service.bill(session, principal.id, month=first_of_month(month))
     if found is None:
         raise NotFound("no bill for that month")
     return found

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from manager_app.auth import CurrentManager
-from manager_app.schemas import MONTH, StaffId
+from manager_app.schemas import StaffId
+from shared.web.params import MONTH
 from shared.auth import scoping
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month

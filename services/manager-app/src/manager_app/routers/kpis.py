@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from manager_app.auth import CurrentBranchHead, CurrentManager
-from manager_app.schemas import MONTH, StaffId
+from manager_app.schemas import StaffId
+from shared.web.params import MONTH
 from shared.errors import NotFound
 from shared.manager import kpis as service
 from shared.web.deps import ReadSession
