@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from shared.models import Ad, Product, Strategy
+from shared.models import Ad, Product, Strategy, TagDefinition
 from tests.fixtures.factories import create_branch, create_customer, create_staff
 from tests.fixtures.factories_customer import create_ad
 
@@ -70,6 +70,8 @@ async def test_patch_refuses_null_for_required_fields(clients, tokens, sm) -> No
         strategy = Strategy(name="keep", condition={"all": []}, channel="sms", script="hello", priority=5, active=True)
         s.add(strategy)
         ad = await create_ad(s)
+        tag = TagDefinition(code="nul_check", name="keep", family="basic", rule={"all": []}, active=True)
+        s.add(tag)
     h = tokens.admin(admin.id)
     for field in ("active", "name", "script"):
         body = _error(await clients["admin_client"].patch(f"/v1/strategies/{strategy.id}", headers=h,
@@ -77,10 +79,13 @@ async def test_patch_refuses_null_for_required_fields(clients, tokens, sm) -> No
         assert body["context"]["fields"] == [field]
     for field in ("status", "title", "ends_at"):
         _error(await clients["admin_client"].patch(f"/v1/ads/{ad.id}", headers=h, json={field: None}), 422)
+    for field in ("active", "name", "rule"):
+        _error(await clients["admin_client"].patch(f"/v1/tags/{tag.id}", headers=h, json={field: None}), 422)
     async with sm() as s:
         kept = await s.get(Strategy, strategy.id)
         assert (kept.active, kept.name, kept.priority) == (True, "keep", 5)
         assert (await s.get(Ad, ad.id)).status == "approved"
+        assert (await s.get(TagDefinition, tag.id)).active is True
     # clearable fields still clear
     r = await clients["admin_client"].patch(f"/v1/ads/{ad.id}", headers=h, json={"body": None})
     assert r.status_code == 200 and r.json()["body"] is None

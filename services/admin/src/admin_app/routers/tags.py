@@ -16,6 +16,7 @@ from admin_app.routers._backoffice import Strict, record
 from shared.engine import rules as rule_compiler
 from shared.engine import tags as tag_service
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.patch import patch_changes
 
 router = APIRouter(prefix="/v1", tags=["tags"])
 Family = Literal["basic", "stability", "preference", "channel"]
@@ -95,7 +96,7 @@ async def create_tag(body: TagIn, principal: Strategists, request: Request, sess
 @router.patch("/tags/{tag_id}", response_model=TagOut, responses=ERRORS,
               summary="Edit a tag (name, family, description, rule) or enable/disable it")
 async def update_tag(tag_id: int, body: TagPatch, principal: Strategists, request: Request, session: WriteSession) -> TagOut:
-    changes = body.model_dump(exclude_unset=True)
+    changes = patch_changes(body, clearable={"description"})
     tag = await tag_service.update_tag(session, tag_id, changes=changes)
     await record(session, request, principal, "tag.update", "tag_definition", tag_id, changes)
     return TagOut(**tag)
