@@ -39,13 +39,15 @@ async def seed_default_rules(session: AsyncSession) -> int:
     return len(DEFAULT_RULES)
 
 
+# rank is not unique (the back office may give two tiers the same rank): `r.tier` breaks the tie,
+# else the winner would follow the rules' physical row order and flip after any edit.
 _ASSIGN = """
 UPDATE customers c SET tier = x.tier, updated_at = now()
 FROM (
     SELECT f.customer_id,
         coalesce((SELECT r.tier FROM tier_rules r
                   WHERE f.tenure_months >= r.min_tenure_months AND f.arpu_6m_fen >= r.min_avg_bill_fen
-                  ORDER BY r.rank DESC LIMIT 1), 'star1') AS tier
+                  ORDER BY r.rank DESC, r.tier LIMIT 1), 'star1') AS tier
     FROM customer_features f
     WHERE f.customer_id > :lo AND f.customer_id <= :hi
 ) x

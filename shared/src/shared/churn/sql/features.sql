@@ -5,6 +5,9 @@
 -- days of the months 3 and 5 before it (the 6-month window is [:m_5, :m]); :cutoff_end = :m + 1
 -- month; :label_end = :cutoff_end + horizon months; :sample keeps rows whose id hash falls under
 -- :sample of 10000. The ELIGIBLE placeholder below is one of two fixed fragments from features.py.
+-- Aggregates over non-integer values (ratios, variances) run in numeric, whose sums are exact: a
+-- float8 sum depends on the order rows arrive in, which follows the plan, and a last-bit change
+-- at a tree split moved risk levels on a rerun over unchanged data. Integer float8 sums are exact.
 WITH base AS (
     SELECT c.id, c.join_date, c.contract_end, c.churned_on
     FROM customers c
@@ -21,7 +24,7 @@ u AS (
            avg(mu.bill_fen::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS bill_recent3,
            avg(mu.bill_fen::float8) FILTER (WHERE mu.month <= CAST(:m_3 AS date)) AS bill_prev3,
            avg(mu.bill_fen::float8) AS bill_avg6,
-           stddev_pop(mu.bill_fen::float8) AS bill_sd6,
+           stddev_pop(mu.bill_fen)::float8 AS bill_sd6,
            max(mu.voice_min::float8) FILTER (WHERE mu.month = CAST(:m AS date)) AS voice_last,
            avg(mu.voice_min::float8) FILTER (WHERE mu.month >= CAST(:m_3 AS date) AND mu.month < CAST(:m AS date)) AS voice_prior,
            avg(mu.voice_min::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS voice_recent3,
@@ -30,11 +33,11 @@ u AS (
            avg(mu.data_mb::float8) FILTER (WHERE mu.month >= CAST(:m_3 AS date) AND mu.month < CAST(:m AS date)) AS data_prior,
            avg(mu.data_mb::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS data_recent3,
            avg(mu.data_mb::float8) FILTER (WHERE mu.month <= CAST(:m_3 AS date)) AS data_prev3,
-           stddev_pop(mu.data_mb::float8) / nullif(avg(mu.data_mb::float8), 0) AS data_cv6,
+           (stddev_pop(mu.data_mb) / nullif(avg(mu.data_mb), 0))::float8 AS data_cv6,
            max(mu.active_days::float8) FILTER (WHERE mu.month = CAST(:m AS date)) AS active_days_last,
            avg(mu.active_days::float8) FILTER (WHERE mu.month >= CAST(:m_3 AS date) AND mu.month < CAST(:m AS date)) AS active_days_prior,
-           avg(mu.voice_min::float8 / nullif(mu.voice_allowance_min, 0)) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS voice_use3,
-           avg(mu.data_mb::float8 / nullif(mu.data_allowance_mb, 0)) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS data_use3,
+           avg(mu.voice_min::numeric / nullif(mu.voice_allowance_min, 0)) FILTER (WHERE mu.month > CAST(:m_3 AS date))::float8 AS voice_use3,
+           avg(mu.data_mb::numeric / nullif(mu.data_allowance_mb, 0)) FILTER (WHERE mu.month > CAST(:m_3 AS date))::float8 AS data_use3,
            avg(mu.payg_data_fen::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS payg_data3,
            avg((mu.roaming_fen + mu.long_distance_fen)::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS roam_ld3,
            sum(mu.topup_count::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS topups3,
