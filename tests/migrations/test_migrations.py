@@ -116,3 +116,31 @@ def test_tag_rows_carried_into_tag_sets_and_back(empty_db: str) -> None:
             assert rows == [tags[0], tags[2]]
     finally:
         eng.dispose()
+
+
+def test_warning_high_rule_moves_to_the_coefficients_scale(empty_db: str) -> None:
+    """0004 rewrites the unedited built-in warning_high rule (>= 0.7 -> >= 70); an edited one stays."""
+    upgrade(empty_db, "0003")
+    eng = create_engine(to_sync_url(empty_db))
+    insert = text("INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
+                  "VALUES (:code, '预警系数 ≥0.7', 'stability', CAST(:rule AS jsonb), true, true, 1)")
+    try:
+        with eng.begin() as conn:
+            conn.execute(insert, {"code": "warning_high",
+                                  "rule": '{"field": "warning_coefficient", "op": ">=", "value": 0.7}'})
+        upgrade(empty_db, "0004")
+        rule = "SELECT rule, version FROM tag_definitions WHERE code = 'warning_high'"
+        with eng.connect() as conn:
+            assert tuple(conn.execute(text(rule)).one()) == (
+                {"field": "warning_coefficient", "op": ">=", "value": 70}, 2)
+        downgrade(empty_db, "0003")
+        with eng.begin() as conn:
+            assert conn.execute(text(rule)).one()[0]["value"] == 0.7
+            # a rule the back office edited is not the built-in one any more: left alone
+            conn.execute(text("UPDATE tag_definitions SET rule = CAST(:r AS jsonb) WHERE code = 'warning_high'"),
+                         {"r": '{"field": "warning_coefficient", "op": ">=", "value": 55}'})
+        upgrade(empty_db, "0004")
+        with eng.connect() as conn:
+            assert conn.execute(text(rule)).one()[0]["value"] == 55
+    finally:
+        eng.dispose()

@@ -65,3 +65,27 @@ async def test_injection_value_matches_nothing_and_tables_survive(db) -> None:  
     n = await tag_service.preview_count(db, {"field": "segment", "op": "in", "value": ["'); DROP TABLE customers; --"]})
     assert n == 0
     assert await db.scalar(text("SELECT to_regclass('customers') IS NOT NULL"))
+
+
+def _leaves(rule):  # type: ignore[no-untyped-def]
+    if "field" in rule:
+        yield rule
+    for key in ("all", "any"):
+        for child in rule.get(key, []):
+            yield from _leaves(child)
+    if "not" in rule:
+        yield from _leaves(rule["not"])
+
+
+def test_builtin_thresholds_use_each_scores_scale() -> None:
+    """warning_coefficient runs 0-100 (calibrated probability x 100, shared.churn.model) and
+    churn_score 0-1: a threshold on the wrong scale tags nearly everyone (once: >= 0.7 of 100)."""
+    scales = {"warning_coefficient": (1.0, 100.0), "churn_score": (0.0, 1.0)}
+    checked = 0
+    for tag in catalogue():
+        for leaf in _leaves(tag["rule"]):
+            if leaf["field"] in scales and isinstance(leaf.get("value"), (int, float)):
+                low, high = scales[leaf["field"]]
+                assert low < leaf["value"] <= high, (tag["code"], leaf)
+                checked += 1
+    assert checked >= 1

@@ -141,7 +141,8 @@ def catalogue() -> list[Tag]:
         _tag("four_high_silence", "四高-高沉默", S, _f("four_high", "contains", "silence")),
         _tag("four_high_arpu", "四高-高 ARPU", S, _f("four_high", "contains", "arpu_mismatch")),
         _tag("four_high_any", "四高客户", S, _f("four_high", "not_empty")),
-        _tag("warning_high", "预警系数 ≥0.7", S, _f("warning_coefficient", ">=", 0.7)),
+        # warning_coefficient is the calibrated churn probability on 0-100 (shared.churn.model)
+        _tag("warning_high", "预警系数 ≥70", S, _f("warning_coefficient", ">=", 70)),
         _tag("contract_expiring_risk", "合约将到期且有流失迹象", S,
              _all(_f("days_to_contract_end", "<=", 60), _any(_f("competitor_calls_90d", ">=", 1), _f("arpu_trend_3m", "<=", -0.2)))),
         _tag("dual_sim_risk", "双卡且通话下滑", S, _all(_f("dual_sim", "=", True), _f("voice_trend_3m", "<=", -0.3))),
