@@ -3,7 +3,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from shared.auth.principals import Principal
 from shared.errors import NotFound
 from shared.models import OrgUnit, StaffUser
 from shared.web.deps import ReadSession
