@@ -61,6 +61,14 @@ async def open_screen(page: Page, hash_: str, ready: str) -> None:
     await page.wait_for_function("() => !document.querySelector('#main .loading')")
 
 
+async def expect_rows(page: Page, n: int) -> None:
+    """The table settles on `n` rows (Playwright retries): right after a filter changes, the
+    previous screen's rows or an emptied table can still be there for a moment."""
+    from playwright.async_api import expect
+
+    await expect(page.locator("table.data tbody tr")).to_have_count(n)
+
+
 def nav_labels_js() -> str:
     return "() => [...document.querySelectorAll('.nav-item')].map(a => a.textContent.trim())"
 
@@ -153,7 +161,7 @@ async def test_customers_list_filters_and_masks(page: Page, console_url: str, ci
     assert "139****9000" in text and "13900009000" not in text
     await shot(page, "03-customers")
     await open_screen(page, "#/customers?tier=diamond", "table.data tbody tr")
-    assert await page.locator("table.data tbody tr").count() == city.tier_counts["diamond"]
+    await expect_rows(page, city.tier_counts["diamond"])
     assert "Diamond" in await page.inner_text("table.data tbody")
     await page.fill("input[name=q]", "9003")
     await page.select_option("select[name=tier]", "")
@@ -161,7 +169,7 @@ async def test_customers_list_filters_and_masks(page: Page, console_url: str, ci
     await page.wait_for_function("() => location.hash.includes('q=9003')")
     await page.wait_for_selector("table.data tbody tr")
     await page.wait_for_function("() => !document.querySelector('#main .loading')")
-    assert await page.locator("table.data tbody tr").count() == 1
+    await expect_rows(page, 1)
     assert "139****9003" in await page.inner_text("table.data tbody")
 
 
@@ -359,7 +367,7 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     await open_screen(page, "#/staff?tab=org", "table.data tbody tr")
     assert city.branch_name in await page.inner_text("#main")
     await open_screen(page, f"#/staff?tab=assignments&manager_id={city.manager_a}", "table.data tbody tr")
-    assert await page.locator("table.data tbody tr").count() == 5
+    await expect_rows(page, 5)
     moved = city.customers[0]
     await page.fill("#f-customer_ids", str(moved))
     await page.select_option("#f-to_manager_id", str(city.manager_b))
