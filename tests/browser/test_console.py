@@ -55,8 +55,19 @@ async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PAS
 
 
 async def open_screen(page: Page, hash_: str, ready: str) -> None:
-    """Navigate by hash and wait until `ready` (a selector) is visible and nothing is loading."""
-    await page.evaluate("h => { window.location.hash = h; }", hash_)
+    """Navigate by hash and wait until `ready` (a selector) is visible and nothing is loading.
+
+    The previous screen is emptied first: `hashchange` fires after this evaluate returns, and
+    `ready` must not be matched by the rows of the screen we are leaving.
+    """
+    await page.evaluate(
+        """h => {
+            document.querySelector('#main')?.replaceChildren();
+            if (window.location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+            else window.location.hash = h;
+        }""",
+        hash_,
+    )
     await page.wait_for_selector(ready)
     await page.wait_for_function("() => !document.querySelector('#main .loading')")
 
