@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, text
 
 from shared.business import account as account_service
-from shared.business.balance import airtime_account
+from shared.business.balance import airtime_account, airtime_balance_fen
 from shared.models import Subscription, TierRule, Touch
 from shared.points import service as points_service
 from tests.fixtures.factories import create_branch, create_customer, create_product, create_staff
@@ -60,9 +60,9 @@ async def test_account_summary_agrees_with_the_per_part_queries(customer_client,
         expected_addons = [{k: a[k] for k in ("id", "product_name", "kind", "starts_on", "ends_on")}
                            for a in await account_service.subscriptions(s, c.id)]
         expected = {
-            "tier_benefits": await account_service.tier_benefits(s, tier),
+            "tier_benefits": await s.scalar(select(TierRule.benefits).where(TierRule.tier == tier)),
             "points": await points_service.balance(s, c.id),
-            "balance_fen": await account_service.airtime_fen(s, c.id),
+            "balance_fen": await airtime_balance_fen(s, c.id),
             "points_expiring_next": {"expires_on": buckets[0]["expires_on"].isoformat(), "points": buckets[0]["points"]},
             "addons": [{**a, "starts_on": a["starts_on"].isoformat(),
                         "ends_on": a["ends_on"] and a["ends_on"].isoformat()} for a in expected_addons],

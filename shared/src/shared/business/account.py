@@ -13,8 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.business.balance import airtime_balance_fen
-from shared.models import Customer, MonthlyUsage, Product, Subscription, TierRule
+from shared.models import Customer, MonthlyUsage, Product, Subscription
 
 _SUMMARY = text((Path(__file__).parent / "sql" / "account_summary.sql").read_text()).columns(
     tier_benefits=JSONB, plan=JSONB, addons=JSONB, points_expiring_next=JSONB
@@ -33,10 +32,6 @@ async def summary(session: AsyncSession, customer_id: int) -> dict[str, Any] | N
 
 async def customer(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
-
-
-async def tier_benefits(session: AsyncSession, tier: str) -> list[Any]:
-    return list(await session.scalar(select(TierRule.benefits).where(TierRule.tier == tier)) or [])
 
 
 async def subscriptions(session: AsyncSession, customer_id: int, *, active_only: bool = True) -> list[dict[str, Any]]:
@@ -58,20 +53,6 @@ async def subscriptions(session: AsyncSession, customer_id: int, *, active_only:
             "cancelled_at": sub.cancelled_at,
         })
     return out
-
-
-async def plan(session: AsyncSession, plan_id: int | None) -> dict[str, Any] | None:
-    if plan_id is None:
-        return None
-    p = await session.get(Product, plan_id)
-    if p is None:
-        return None
-    return {"id": p.id, "code": p.code, "name": p.name, "monthly_fee_fen": p.monthly_fee_fen,
-            "data_mb": p.data_mb, "voice_min": p.voice_min, "sms": p.sms}
-
-
-async def airtime_fen(session: AsyncSession, customer_id: int) -> int:
-    return await airtime_balance_fen(session, customer_id)
 
 
 async def usage(session: AsyncSession, customer_id: int, *, month: date) -> dict[str, Any] | None:

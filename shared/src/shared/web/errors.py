@@ -66,25 +66,6 @@ def _pg_code(exc: BaseException) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
 
 
-def _is_invalid_value(exc: BaseException, state: str | None) -> bool:
-    """A value the database cannot take: SQLSTATE class 22 (number out of range, NUL byte in text,
-    bad date...) or a parameter asyncpg refused to encode (an id past the column's int4/int8).
-
-    Both come from request values that passed the schema, so they are the caller's 422; the
-    statement failed, so its transaction rolls back and nothing is half-written.
-    """
-    if state is not None and state.startswith("22"):
-        return True
-    seen: BaseException | None = exc
-    for _ in range(8):  # the cause chain: SQLAlchemy's wrapper -> adapter error -> asyncpg's
-        if seen is None:
-            return False
-        if isinstance(seen, asyncpg.DataError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -122,7 +103,10 @@ def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
         if state in ("23505", "23514", "23503"):
             log.warning("db.integrity", path=request.url.path, sqlstate=state)
             return error_response(409, "conflict", "the change conflicts with existing data")
-        if _is_invalid_value(exc, state):
+        if state is not None and state.startswith("22"):
+            # a value the database cannot take (number out of range, NUL byte in text, a parameter
+            # asyncpg refused to encode: its DataError carries 22000): request values that passed
+            # the schema, so the caller's 422; the statement failed, nothing is half-written
             log.warning("db.invalid_value", path=request.url.path, sqlstate=state)
             return error_response(422, "invalid_value", "a value in the request is out of range or not valid")
     if _is_unavailable(exc):
