@@ -18,14 +18,21 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
-
 from admin_app.app import create_app as create_admin_app
 from alliance_app.app import create_app as create_alliance_app
+from fastapi import FastAPI
 from manager_app.app import create_app as create_manager_app
 from shared.settings import Settings
+
 from tests.fixtures.db import gather_concurrently
-from tests.fixtures.factories import TEST_PASSWORD, create_branch, create_customer, create_merchant, create_merchant_client, create_staff
+from tests.fixtures.factories import (
+    TEST_PASSWORD,
+    create_branch,
+    create_customer,
+    create_merchant,
+    create_merchant_client,
+    create_staff,
+)
 from tests.services.test_platform import assert_error_shape
 
 _hosts = itertools.count(1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from manager_app.app import create_app as create_manager_app
 from shared.settings import Settings
+
 from tests.fixtures.factories import TEST_PASSWORD, create_branch, create_merchant, create_merchant_client, create_staff
 from tests.services.alliance.helpers import with_key
 from tests.services.test_platform import assert_error_shape

@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-
 from shared.auth import ratelimit
 from shared.errors import TooManyRequests
 from shared.models import RateLimitBucket
+from sqlalchemy import select
+
 from tests.fixtures.db import gather_concurrently
 
 # a bucket boundary for 60 s windows (the epoch second is a multiple of 60)
