@@ -22,7 +22,10 @@ from admin_app.app import create_app as create_admin_app
 from alliance_app.app import create_app as create_alliance_app
 from fastapi import FastAPI
 from manager_app.app import create_app as create_manager_app
+from shared.masking import phone_digest
+from shared.models import OtpCode
 from shared.settings import Settings
+from sqlalchemy import select
 
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import (
@@ -202,3 +205,24 @@ async def test_a_fresh_code_works_after_wrong_guesses_killed_the_old_one(custome
         assert (await phone_app.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
         again = await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": _code(customer_app, c.phone)})
         assert again.status_code == 200, again.text
+
+
+async def test_a_concurrent_burst_from_many_addresses_gets_one_code_only_its_attempts(customer_app, sm, settings) -> None:
+    """No per-number lock is needed: the code's own attempt counter holds under concurrency."""
+    async with sm.begin() as s:
+        c = await create_customer(s)
+    async with client_at(customer_app, new_address()) as phone_app:
+        assert (await phone_app.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
+        code = _code(customer_app, c.phone)
+        bots = [client_at(customer_app, new_address()) for _ in range(30)]
+        try:
+            responses = await gather_concurrently(30, lambda i: bots[i].post(
+                "/v1/auth/login", json={"phone": c.phone, "code": f"{(int(code) + i + 1) % 1_000_000:06d}"}))
+        finally:
+            for bot in bots:
+                await bot.aclose()
+        assert {r.status_code for r in responses} == {401}
+        async with sm() as s:
+            otp = await s.scalar(select(OtpCode).where(OtpCode.phone_digest == phone_digest(c.phone)))
+        assert otp.attempts == settings.otp_max_attempts and otp.consumed_at is not None
+        assert_error_shape(await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": code}), 401)
