@@ -32,9 +32,19 @@ class Settings(BaseSettings):
     refresh_ttl_s: int = 14 * 24 * 3600
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
-    otp_per_phone_per_day: int = 10
-    login_max_failures: int = 5
+    # Attempt limits (sliding windows in Postgres, see shared/auth/ratelimit.py and README "Security").
+    # "address" is request.client.host: behind a proxy, uvicorn's --proxy-headers and
+    # --forwarded-allow-ips decide whether that is the caller or the proxy.
+    otp_per_phone_per_day: int = 10  # SMS codes sent to one number per 24 h
+    otp_send_per_address: int = 10  # SMS codes requested from one address (any numbers) per window
+    otp_send_window_s: int = 3600
+    otp_fail_per_address: int = 10  # wrong codes from one address (any numbers) per login window
+    login_max_failures: int = 5  # wrong secrets for one account from one address per window
+    login_account_max_failures: int = 50  # wrong secrets for one account from all addresses per window
+    login_address_max_failures: int = 10  # wrong secrets from one address, any accounts, per window
     login_window_s: int = 900
+    till_guess_limit: int = 10  # refused coupon codes per merchant per window
+    till_guess_window_s: int = 60
     timezone: str = "Asia/Shanghai"
     access_log: bool = True
     pool_pre_ping: bool = False

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from tests.fixtures.factories import create_staff
+
 
 async def test_models_endpoints(admin_client, tokens, sm, city) -> None:
-    analyst, operator = tokens.admin(1, "analyst"), tokens.admin(2, "operator")
+    async with sm.begin() as s:  # real accounts: staff tokens are checked against them
+        staff = {role: await create_staff(s, role=role) for role in ("analyst", "operator")}
+    analyst, operator = tokens.admin(staff["analyst"].id, "analyst"), tokens.admin(staff["operator"].id, "operator")
     assert (await admin_client.get("/v1/models", headers=operator)).status_code == 403
     assert (await admin_client.get("/v1/models")).status_code == 401
 

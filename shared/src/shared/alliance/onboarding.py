@@ -74,7 +74,8 @@ async def stores_of(session: AsyncSession, merchant_id: int) -> list[MerchantSto
 
 
 async def ensure_active(session: AsyncSession, merchant_id: int) -> Merchant:
-    """The merchant behind a token must still be approved (tokens live 15 min after a suspension)."""
+    """The merchant must still be approved (the auth dependency already refuses tokens issued before
+    a suspension; this guards the row inside the business transaction)."""
     merchant = await session.scalar(
         select(Merchant).where(Merchant.id == merchant_id).execution_options(populate_existing=True)
     )
@@ -94,6 +95,8 @@ async def transition(session: AsyncSession, *, merchant_id: int, to: str) -> Mer
     values: dict[str, object] = {"status": to}
     if to == "approved":
         values["approved_at"] = func.coalesce(Merchant.approved_at, func.now())
+    else:  # no longer approved: its live access tokens are refused from commit on
+        values["token_version"] = Merchant.token_version + 1
     merchant_id_done = await session.scalar(
         update(Merchant)
         .where(Merchant.id == merchant_id, Merchant.status.in_(TRANSITIONS[to]))

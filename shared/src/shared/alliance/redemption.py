@@ -9,12 +9,16 @@
   (`CouponNotRedeemable`); verify also treats used codes that way. Only a redeem of a code this
   merchant itself already redeemed says when (the merchant already has that fact in its
   redemption list, so it is no oracle).
-- Refusals count against a per-merchant budget (N per minute, shared across workers through
-  Postgres); beyond it every lookup gets 429 and the attempt is logged.
+- Every lookup reserves a slot in a per-merchant budget (`till_guess_limit` per sliding
+  `till_guess_window_s`, shared across workers through Postgres) BEFORE the code is evaluated,
+  so a concurrent burst gets at most that many evaluations; a refused code keeps its slot, any
+  other outcome gives it back. Beyond the budget every lookup gets 429 and is logged.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,15 +29,14 @@ from shared.alliance import onboarding, webhooks
 from shared.alliance.coupons import normalise_code
 from shared.alliance.errors import AlreadyRedeemed, CouponNotRedeemable
 from shared.auth import ratelimit
-from shared.errors import Conflict, IdempotencyKeyReused, NotFound, TooManyRequests
+from shared.errors import AppError, Conflict, IdempotencyKeyReused, NotFound, TooManyRequests
 from shared.logging import get_logger
 from shared.masking import mask_phone
 from shared.models import Coupon, Customer, Offer, ProgrammeSetting, Redemption
+from shared.settings import Settings
 
 log = get_logger(__name__)
 
-GUESS_LIMIT = 10          # refused lookups per merchant per window before 429
-GUESS_WINDOW_S = 60
 REVERSAL_SETTING = "alliance.reversal_window"
 DEFAULT_REVERSAL_MINUTES = 30
 
@@ -67,17 +70,41 @@ def code_digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()[:12]
 
 
-async def check_guess_budget(sm: async_sessionmaker[AsyncSession], *, merchant_id: int) -> None:
-    """Raise TooManyRequests once this merchant used up its refused-lookup budget this minute."""
-    if await ratelimit.current(sm, _bucket(merchant_id), window_s=GUESS_WINDOW_S) >= GUESS_LIMIT:
+@asynccontextmanager
+async def guess_budget(
+    sm: async_sessionmaker[AsyncSession], settings: Settings, *, merchant_id: int, code: str
+) -> AsyncIterator[None]:
+    """Hold one slot of the merchant's lookup budget around evaluating `code`.
+
+    Raises TooManyRequests (nothing evaluated) when the budget is used up. A refused code keeps
+    its slot and is logged with its real reason; success or any other refusal (already redeemed,
+    key reused, inactive, foreign store) gives the slot back. Use it outside the request's own
+    session, so the reservation and the reason lookup never hold a second pooled connection.
+    """
+    limit = ratelimit.Limit(
+        _bucket(merchant_id), settings.till_guess_limit, settings.till_guess_window_s,
+        "too many refused coupon codes; wait a minute",
+    )
+    try:
+        slots = await ratelimit.reserve(sm, [limit])
+    except TooManyRequests:
         log.warning("alliance.code_bruteforce_blocked", merchant_id=merchant_id)
-        raise TooManyRequests("too many refused coupon codes; wait a minute", retry_after_s=GUESS_WINDOW_S)
+        raise
+    try:
+        yield
+    except CouponNotRedeemable:
+        await _log_refusal(sm, merchant_id=merchant_id, code=code)
+        raise
+    except AppError:
+        await ratelimit.release(sm, slots)
+        raise
+    await ratelimit.release(sm, slots)
 
 
-async def record_refusal(sm: async_sessionmaker[AsyncSession], *, merchant_id: int, code: str, reason: str) -> None:
-    """Count a refused code (own transaction, survives the request's rollback) and log the reason."""
-    count = await ratelimit.hit(sm, _bucket(merchant_id), window_s=GUESS_WINDOW_S)
-    log.warning("alliance.code_refused", merchant_id=merchant_id, reason=reason, code=code_digest(code), window_count=count)
+async def _log_refusal(sm: async_sessionmaker[AsyncSession], *, merchant_id: int, code: str) -> None:
+    async with sm() as s:
+        reason = await refusal_reason(s, merchant_id=merchant_id, code=code)
+    log.warning("alliance.code_refused", merchant_id=merchant_id, reason=reason, code=code_digest(code))
 
 
 async def refusal_reason(session: AsyncSession, *, merchant_id: int, code: str) -> str:

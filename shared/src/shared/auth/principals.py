@@ -17,6 +17,7 @@ CUSTOMER_ROLE = "customer"
 MERCHANT_ROLE = "merchant"
 MANAGER_APP_ROLES = frozenset({"account_manager", "branch_head", "hall_staff"})
 ADMIN_ROLES = frozenset({"admin", "analyst", "strategist", "operator", "auditor", "branch_head"})
+VERSIONED_KINDS = frozenset({"staff", "merchant"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,10 @@ class Principal:
     audience: str
     org_unit_id: int | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    # staff and merchants: the account's token_version when the token was issued; the auth
+    # dependency refuses the token once the account's version moved on (deactivated, demoted,
+    # suspended, password changed)
+    token_version: int = 0
 
     @property
     def subject(self) -> str:
@@ -35,6 +40,11 @@ class Principal:
     @property
     def is_customer(self) -> bool:
         return self.kind == "customer"
+
+    @property
+    def is_versioned(self) -> bool:
+        """Staff and merchant tokens are checked against the account on every request."""
+        return self.kind in VERSIONED_KINDS
 
 
 def audience_for_staff_role(role: str, requested: Audience) -> Audience:

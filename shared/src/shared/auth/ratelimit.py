@@ -1,40 +1,114 @@
-"""Fixed-window counters in Postgres, shared by every worker process.
+"""Sliding-window limits in Postgres, shared by every worker process.
 
-Each call runs in its own short transaction, so a failure is counted even when the request that
-caused it rolls back.
+A limit is "at most N events in any `window_s` seconds", estimated from two fixed buckets: the
+current bucket's count plus the previous bucket's count weighted by how much of it still lies
+inside the sliding window (rounded up, so a burst just before a bucket boundary still counts in
+full just after it).
+
+Callers *reserve* a slot before the work the limit protects (checking a password, evaluating a
+coupon code) in ONE statement that increments only while under the limit and says whether the
+caller got a slot; concurrent reservations serialise on the bucket row, so a burst of N+k
+requests gets exactly N slots. A caller that succeeded gives its slot back (`release`); a failure
+keeps it, so the counter counts failures plus attempts in flight. Reservations commit in their own
+short transaction, so a failure stays counted even when the request that caused it rolls back.
 """
 from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-_HIT = text(
+from shared.errors import TooManyRequests
+
+# $at: the clock (now() unless a test pins it); cur_start: start of the current bucket;
+# carried: the previous bucket's count scaled by its share of the sliding window, rounded up.
+_RESERVE = text(
     """
-    INSERT INTO rate_limit_buckets (bucket, window_start, count)
-    VALUES (:bucket, to_timestamp(floor(extract(epoch FROM now()) / :w) * :w), 1)
-    ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_buckets.count + 1
-    RETURNING count
+    WITH clock AS (
+        SELECT at, to_timestamp(floor(extract(epoch FROM at) / CAST(:w AS integer)) * CAST(:w AS integer)) AS cur_start
+        FROM (SELECT coalesce(CAST(:at AS timestamptz), now()) AS at) AS t
+    ), carried AS (
+        SELECT c.cur_start,
+               CAST(ceil(coalesce(p.count, 0) * (1 - extract(epoch FROM c.at - c.cur_start) / CAST(:w AS integer))) AS integer) AS n
+        FROM clock AS c
+        LEFT JOIN rate_limit_buckets AS p
+          ON p.bucket = :bucket AND p.window_start = c.cur_start - make_interval(secs => CAST(:w AS double precision))
+    )
+    INSERT INTO rate_limit_buckets AS b (bucket, window_start, count)
+    SELECT :bucket, cur_start, 1 FROM carried WHERE n < CAST(:limit AS integer)
+    ON CONFLICT (bucket, window_start) DO UPDATE SET count = b.count + 1
+    WHERE b.count + (SELECT n FROM carried) < CAST(:limit AS integer)
+    RETURNING b.window_start
     """
 )
-_COUNT = text(
-    """
-    SELECT coalesce(sum(count), 0) FROM rate_limit_buckets
-    WHERE bucket = :bucket AND window_start = to_timestamp(floor(extract(epoch FROM now()) / :w) * :w)
-    """
+_RELEASE = text(
+    "UPDATE rate_limit_buckets SET count = count - 1 WHERE bucket = :bucket AND window_start = :ws AND count > 0"
 )
 
 
-async def hit(sm: async_sessionmaker[AsyncSession], bucket: str, *, window_s: int) -> int:
-    """Count one event in the current window and return the window's count."""
+def key(kind: str, *parts: str) -> str:
+    """`kind:<digest of parts>`: bounded length, and no phone, username or address stored in clear."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"{kind}:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `limit` events per sliding `window_s` for `bucket`; `detail` is the 429 message."""
+
+    bucket: str
+    limit: int
+    window_s: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A granted reservation: the bucket row it was counted in, so `release` undoes exactly it."""
+
+    bucket: str
+    window_start: datetime
+
+
+async def _reserve(s: AsyncSession, limit: Limit, at: datetime | None) -> Slot | None:
+    row = (
+        await s.execute(_RESERVE, {"bucket": limit.bucket, "w": limit.window_s, "limit": limit.limit, "at": at})
+    ).first()
+    return Slot(limit.bucket, row[0]) if row else None
+
+
+async def reserve(
+    sm: async_sessionmaker[AsyncSession], limits: Sequence[Limit], *, at: datetime | None = None
+) -> list[Slot]:
+    """Take one slot under every limit, or none: raises TooManyRequests (nothing counted) if any is full.
+
+    All slots are taken in one transaction, in bucket order (so two callers never wait on each
+    other in opposite orders); a refusal rolls the others back.
+    """
+    ordered = sorted(limits, key=lambda lim: lim.bucket)
+    slots: list[Slot] = []
+    async with sm.begin() as s:  # an exception inside rolls every slot taken so far back
+        for limit in ordered:
+            slot = await _reserve(s, limit, at)
+            if slot is None:
+                raise TooManyRequests(limit.detail, retry_after_s=_retry_after(limit))
+            slots.append(slot)
+    return slots
+
+
+async def release(sm: async_sessionmaker[AsyncSession], slots: Sequence[Slot]) -> None:
+    """Give slots back (the attempt succeeded, so it must not count as a failure)."""
+    if not slots:
+        return
     async with sm.begin() as s:
-        return int((await s.execute(_HIT, {"bucket": bucket, "w": window_s})).scalar_one())
+        for slot in sorted(slots, key=lambda sl: sl.bucket):
+            await s.execute(_RELEASE, {"bucket": slot.bucket, "ws": slot.window_start})
 
 
-async def current(sm: async_sessionmaker[AsyncSession], bucket: str, *, window_s: int) -> int:
-    async with sm() as s:
-        return int((await s.execute(_COUNT, {"bucket": bucket, "w": window_s})).scalar_one())
-
-
-async def reset(sm: async_sessionmaker[AsyncSession], bucket: str) -> None:
-    async with sm.begin() as s:
-        await s.execute(text("DELETE FROM rate_limit_buckets WHERE bucket = :b"), {"b": bucket})
+def _retry_after(limit: Limit) -> int:
+    """A slot frees up about every window/limit seconds as the window slides."""
+    return max(1, -(-limit.window_s // max(limit.limit, 1)))

@@ -1,6 +1,12 @@
 """Sign-in flows: customer SMS one-time code, staff password, merchant client credentials, refresh.
 
-Every failure is counted in Postgres-backed windows (see ratelimit) so limits hold across workers.
+Every attempt reserves a slot in Postgres-backed sliding windows (see ratelimit) BEFORE the secret
+is checked, so a concurrent burst cannot outrun the count, and limits hold across workers; a
+success gives its slots back. Secrets are limited per (account, address), per address across
+accounts and, with a much higher ceiling, per account from all addresses: an attacker's failures
+lock the attacker's address, not the victim. SMS codes need no per-number failure lock: each code
+dies after `otp_max_attempts` wrong tries and codes per number per day are capped, which bounds
+guessing, and a fresh code always works.
 """
 from __future__ import annotations
 
@@ -13,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.auth import ratelimit
+from shared.auth import ratelimit, revocation
 from shared.auth.passwords import verify_secret
 from shared.auth.principals import CUSTOMER_ROLE, MERCHANT_ROLE, Audience, Principal, audience_for_staff_role
 from shared.auth.tokens import issue_access_token
-from shared.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from shared.errors import BadRequest, Forbidden, Unauthorized
 from shared.logging import get_logger
 from shared.masking import phone_digest
 from shared.models import Customer, Merchant, MerchantClient, OtpCode, RefreshToken, StaffUser
@@ -46,13 +52,18 @@ def _now() -> datetime:
 
 
 async def request_otp(
-    sm: async_sessionmaker[AsyncSession], settings: Settings, sender: SmsSender, *, phone: str
+    sm: async_sessionmaker[AsyncSession], settings: Settings, sender: SmsSender, *, phone: str, source: str
 ) -> None:
-    """Send a 6-digit code. Unknown numbers get the same answer (no enumeration) but no SMS."""
+    """Send a 6-digit code. Unknown numbers get the same answer (no enumeration) but no SMS.
+
+    Every request counts (known number or not), per number and per calling address."""
     digest = phone_digest(phone)
-    sent = await ratelimit.hit(sm, f"otp.send:{digest}", window_s=DAY_S)
-    if sent > settings.otp_per_phone_per_day:
-        raise TooManyRequests("too many codes requested for this number today", retry_after_s=3600)
+    await ratelimit.reserve(sm, [
+        ratelimit.Limit(ratelimit.key("otp.send", digest), settings.otp_per_phone_per_day, DAY_S,
+                        "too many codes requested for this number today"),
+        ratelimit.Limit(ratelimit.key("otp.send_addr", source), settings.otp_send_per_address, settings.otp_send_window_s,
+                        "too many codes requested from this address; try again later"),
+    ])
     async with sm.begin() as s:
         known = await s.scalar(
             select(Customer.id).where(Customer.phone == phone, Customer.status != "churned")
@@ -77,12 +88,15 @@ async def request_otp(
 
 
 async def verify_otp(
-    sm: async_sessionmaker[AsyncSession], settings: Settings, *, phone: str, code: str
+    sm: async_sessionmaker[AsyncSession], settings: Settings, *, phone: str, code: str, source: str
 ) -> Principal:
-    """One live code per number; 5 wrong tries kill it; failures also count per number per window."""
+    """One live code per number; `otp_max_attempts` wrong tries kill it (the row lock serialises
+    concurrent tries); wrong codes also count per calling address."""
     digest = phone_digest(phone)
-    if await ratelimit.current(sm, f"otp.fail:{digest}", window_s=settings.login_window_s) >= settings.login_max_failures:
-        raise TooManyRequests("too many wrong codes; request a new one later")
+    slots = await ratelimit.reserve(sm, [
+        ratelimit.Limit(ratelimit.key("otp.fail_addr", source), settings.otp_fail_per_address, settings.login_window_s,
+                        "too many wrong codes from this address; try again later"),
+    ])
     async with sm.begin() as s:
         otp = await s.scalar(
             select(OtpCode)
@@ -103,9 +117,19 @@ async def verify_otp(
             await s.scalar(select(Customer.id).where(Customer.phone == phone)) if ok else None
         )
     if not ok or customer_id is None:
-        await ratelimit.hit(sm, f"otp.fail:{digest}", window_s=settings.login_window_s)
-        raise Unauthorized("wrong or expired code")
+        raise Unauthorized("wrong or expired code")  # the slot stays taken: a failure counts
+    await ratelimit.release(sm, slots)
     return Principal(kind="customer", id=customer_id, role=CUSTOMER_ROLE, audience=Audience.CUSTOMER)
+
+
+def secret_limits(settings: Settings, kind: str, account: str, source: str, detail: str) -> list[ratelimit.Limit]:
+    """Failures of one secret-checking flow: per (account, address), per address, per account."""
+    w = settings.login_window_s
+    return [
+        ratelimit.Limit(ratelimit.key(f"{kind}.fail", account, source), settings.login_max_failures, w, detail),
+        ratelimit.Limit(ratelimit.key(f"{kind}.fail_addr", source), settings.login_address_max_failures, w, detail),
+        ratelimit.Limit(ratelimit.key(f"{kind}.fail_all", account), settings.login_account_max_failures, w, detail),
+    ]
 
 
 async def staff_login(
@@ -115,46 +139,52 @@ async def staff_login(
     username: str,
     password: str,
     audience: Audience,
+    source: str,
 ) -> Principal:
-    bucket = f"login.fail:{username.lower()}"
-    if await ratelimit.current(sm, bucket, window_s=settings.login_window_s) >= settings.login_max_failures:
-        raise TooManyRequests("too many failed sign-ins; try again later")
+    slots = await ratelimit.reserve(
+        sm, secret_limits(settings, "login", username.lower(), source, "too many failed sign-ins; try again later")
+    )
     async with sm() as s:
         user = await s.scalar(select(StaffUser).where(StaffUser.username == username))
     ok, new_hash = await verify_secret(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        await ratelimit.hit(sm, bucket, window_s=settings.login_window_s)
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized("wrong username or password")  # the slots stay taken: a failure counts
+    await ratelimit.release(sm, slots)
     if new_hash:
         async with sm.begin() as s:
             await s.execute(update(StaffUser).where(StaffUser.id == user.id).values(password_hash=new_hash))
     aud = audience_for_staff_role(user.role, audience)
-    return Principal(kind="staff", id=user.id, role=user.role, audience=aud, org_unit_id=user.org_unit_id)
+    return Principal(
+        kind="staff", id=user.id, role=user.role, audience=aud, org_unit_id=user.org_unit_id,
+        token_version=user.token_version,
+    )
 
 
 async def merchant_client_login(
-    sm: async_sessionmaker[AsyncSession], settings: Settings, *, client_id: str, client_secret: str
+    sm: async_sessionmaker[AsyncSession], settings: Settings, *, client_id: str, client_secret: str, source: str
 ) -> Principal:
     """OAuth2 client credentials (RFC 6749 §4.4). Only approved merchants with a live client."""
-    bucket = f"client.fail:{client_id[:64]}"
-    if await ratelimit.current(sm, bucket, window_s=settings.login_window_s) >= settings.login_max_failures:
-        raise TooManyRequests("too many failed client authentications")
+    slots = await ratelimit.reserve(
+        sm, secret_limits(settings, "client", client_id[:64], source, "too many failed client authentications")
+    )
     async with sm() as s:
         row = (
             await s.execute(
-                select(MerchantClient, Merchant.status)
+                select(MerchantClient, Merchant.status, Merchant.token_version)
                 .join(Merchant, Merchant.id == MerchantClient.merchant_id)
                 .where(MerchantClient.client_id == client_id)
             )
         ).first()
-    client, status = (row[0], row[1]) if row else (None, None)
+    client, status, version = (row[0], row[1], row[2]) if row else (None, None, 0)
     ok, _ = await verify_secret(client.secret_hash if client else None, client_secret)
     if not ok or client is None or not client.active:
-        await ratelimit.hit(sm, bucket, window_s=settings.login_window_s)
-        raise Unauthorized("invalid client credentials", error="invalid_client")
+        raise Unauthorized("invalid client credentials", error="invalid_client")  # the slots stay taken
+    await ratelimit.release(sm, slots)
     if status != "approved":
         raise Forbidden("merchant is not approved", status=status)
-    return Principal(kind="merchant", id=client.merchant_id, role=MERCHANT_ROLE, audience=Audience.ALLIANCE)
+    return Principal(
+        kind="merchant", id=client.merchant_id, role=MERCHANT_ROLE, audience=Audience.ALLIANCE, token_version=version
+    )
 
 
 async def issue_pair(session: AsyncSession, settings: Settings, principal: Principal, *, family_id: str | None = None) -> TokenPair:
@@ -165,7 +195,7 @@ async def issue_pair(session: AsyncSession, settings: Settings, principal: Princ
             family_id=family_id or secrets.token_urlsafe(12),
             subject=principal.subject,
             audience=principal.audience,
-            claims={"role": principal.role, "org": principal.org_unit_id},
+            claims={"role": principal.role, "org": principal.org_unit_id, "ver": principal.token_version},
             expires_at=_now() + timedelta(seconds=settings.refresh_ttl_s),
         )
     )
@@ -191,8 +221,11 @@ async def refresh(sm: async_sessionmaker[AsyncSession], settings: Settings, *, t
             row.used_at = _now()
             kind, _, raw = row.subject.partition(":")
             principal = Principal(
-                kind=kind, id=int(raw), role=row.claims["role"], audience=audience, org_unit_id=row.claims.get("org")
+                kind=kind, id=int(raw), role=row.claims["role"], audience=audience, org_unit_id=row.claims.get("org"),
+                token_version=int(row.claims.get("ver", 0)),
             )
+            if not await revocation.is_current(s, principal):
+                raise Unauthorized("invalid refresh token")
             pair = await issue_pair(s, settings, principal, family_id=row.family_id)
     if reused:
         log.warning("auth.refresh_reuse", subject=row.subject)

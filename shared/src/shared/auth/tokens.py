@@ -53,6 +53,8 @@ def issue_access_token(settings: Settings, principal: Principal, *, ttl_s: int |
     }
     if principal.org_unit_id is not None:
         claims["org"] = principal.org_unit_id
+    if principal.is_versioned:
+        claims["ver"] = principal.token_version
     return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(settings), algorithms=[ALGORITHM])
 
 
@@ -65,7 +67,8 @@ def decode_access_token(settings: Settings, token: str, *, audience: str) -> Pri
         raise Unauthorized("invalid or expired token") from exc
     claims = decoded.claims
     kind, _, raw_id = str(claims["sub"]).partition(":")
-    if not raw_id.isdigit() or "role" not in claims:
+    version = claims.get("ver", 0)
+    if not raw_id.isdigit() or "role" not in claims or type(version) is not int:
         raise Unauthorized("invalid or expired token")
     return Principal(
         kind=kind,
@@ -74,4 +77,5 @@ def decode_access_token(settings: Settings, token: str, *, audience: str) -> Pri
         audience=audience,
         org_unit_id=claims.get("org"),
         claims=dict(claims),
+        token_version=version,
     )

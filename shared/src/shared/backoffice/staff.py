@@ -1,8 +1,8 @@
 """Staff accounts: create, edit, deactivate, set and reset passwords (argon2id, hashed off the loop).
 
 Roles that work inside a branch (account_manager, hall_staff, branch_head) must belong to a
-branch. Deactivating an account or changing its password revokes its refresh tokens, so a
-stolen session ends within one access-token lifetime.
+branch. Deactivating an account, changing its role or branch, or changing its password revokes
+its refresh tokens and bumps its token version, so its access tokens stop working at commit.
 """
 from __future__ import annotations
 
@@ -99,6 +99,10 @@ async def create_staff(
 
 
 async def revoke_sessions(session: AsyncSession, staff_id: int) -> None:
+    """End every session: refresh tokens revoked, access tokens refused (token version bumped)."""
+    await session.execute(
+        update(StaffUser).where(StaffUser.id == staff_id).values(token_version=StaffUser.token_version + 1)
+    )
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.subject == f"staff:{staff_id}", RefreshToken.revoked_at.is_(None))
@@ -117,7 +121,7 @@ async def update_staff(session: AsyncSession, staff_id: int, **fields: object) -
         if value is not None and value != getattr(user, name):
             changes[name] = [getattr(user, name), value]
             setattr(user, name, value)
-    if changes.get("active") == [True, False] or "role" in changes:
+    if changes.get("active") == [True, False] or "role" in changes or "org_unit_id" in changes:
         await revoke_sessions(session, staff_id)
     await session.flush()
     return user, changes

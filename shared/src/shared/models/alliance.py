@@ -34,6 +34,8 @@ class Merchant(CreatedAt, Base):
     webhook_url: Mapped[str | None] = mapped_column(String(300))
     webhook_secret: Mapped[str | None] = mapped_column(String(80))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped when the merchant stops being approved; its access tokens die with the old version."""
 
 
 class MerchantStore(CreatedAt, Base):

@@ -49,6 +49,9 @@ class StaffUser(CreatedAt, Base):
     password_hash: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     capacity: Mapped[int] = mapped_column(default=400, server_default="400")
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped whenever the account's sessions must end (deactivation, role or branch change,
+    new password); access tokens carry the version they were issued with."""
 
 
 class ManagerAssignment(CreatedAt, Base):

@@ -36,7 +36,8 @@ class RefreshToken(CreatedAt, Base):
 
 
 class RateLimitBucket(Base):
-    """Fixed-window counters in Postgres, so limits hold across every worker process."""
+    """Bucket counters for sliding-window limits (shared/auth/ratelimit.py), in Postgres so
+    limits hold across every worker process."""
 
     __tablename__ = "rate_limit_buckets"
     __table_args__ = (PrimaryKeyConstraint("bucket", "window_start"),)

@@ -1,4 +1,9 @@
-"""Sign-in endpoints, built per audience so each service exposes only its own flow."""
+"""Sign-in endpoints, built per audience so each service exposes only its own flow.
+
+Attempt limits are keyed by the caller's address, `request.client.host`: behind a reverse proxy
+that is the proxy unless uvicorn runs with `--proxy-headers --forwarded-allow-ips=<proxy>`, which
+makes it the address the proxy puts in X-Forwarded-For (and only trusts that header from there).
+"""
 from __future__ import annotations
 
 import base64
@@ -11,7 +16,7 @@ from shared.auth import service as auth_service
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
 from shared.errors import BadRequest, Unauthorized
-from shared.web.deps import AppSettings, SessionMaker
+from shared.web.deps import AppSettings, SessionMaker, client_ip
 
 PHONE_PATTERN = r"^1[3-9]\d{9}$"
 
@@ -41,6 +46,11 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=10, max_length=100)
 
 
+def _source(request: Request) -> str:
+    """The calling address that per-address limits count against."""
+    return client_ip(request) or "unknown"
+
+
 def _pair_out(pair: auth_service.TokenPair) -> TokenOut:
     return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token)
 
@@ -61,12 +71,14 @@ def customer_auth_router() -> APIRouter:
 
     @router.post("/v1/auth/otp", status_code=status.HTTP_202_ACCEPTED, summary="Send a one-time code by SMS")
     async def send_otp(body: OtpRequest, request: Request, sm: SessionMaker, settings: AppSettings) -> dict[str, str]:
-        await auth_service.request_otp(sm, settings, request.app.state.sms_sender, phone=body.phone)
+        await auth_service.request_otp(
+            sm, settings, request.app.state.sms_sender, phone=body.phone, source=_source(request)
+        )
         return {"status": "sent_if_registered"}
 
     @router.post("/v1/auth/login", response_model=TokenOut, summary="Sign in with the SMS code")
-    async def login(body: OtpLogin, sm: SessionMaker, settings: AppSettings) -> TokenOut:
-        principal = await auth_service.verify_otp(sm, settings, phone=body.phone, code=body.code)
+    async def login(body: OtpLogin, request: Request, sm: SessionMaker, settings: AppSettings) -> TokenOut:
+        principal = await auth_service.verify_otp(sm, settings, phone=body.phone, code=body.code, source=_source(request))
         return await _issue(sm, settings, principal)
 
     _refresh_route(router, Audience.CUSTOMER)
@@ -77,9 +89,9 @@ def staff_auth_router(audience: Audience) -> APIRouter:
     router = APIRouter(tags=["auth"])
 
     @router.post("/v1/auth/login", response_model=TokenOut, summary="Staff sign-in with password")
-    async def login(body: PasswordLogin, sm: SessionMaker, settings: AppSettings) -> TokenOut:
+    async def login(body: PasswordLogin, request: Request, sm: SessionMaker, settings: AppSettings) -> TokenOut:
         principal = await auth_service.staff_login(
-            sm, settings, username=body.username, password=body.password, audience=audience
+            sm, settings, username=body.username, password=body.password, audience=audience, source=_source(request)
         )
         return await _issue(sm, settings, principal)
 
@@ -94,6 +106,7 @@ def merchant_token_router() -> APIRouter:
     @router.post("/v1/oauth/token", response_model=TokenOut, response_model_exclude_none=True,
                  summary="OAuth2 client credentials → access token scoped to the merchant")
     async def token(
+        request: Request,
         sm: SessionMaker,
         settings: AppSettings,
         grant_type: Annotated[str, Form(max_length=40)],
@@ -112,7 +125,7 @@ def merchant_token_router() -> APIRouter:
         if not client_id or not client_secret:
             raise Unauthorized("client authentication required", error="invalid_client")
         principal = await auth_service.merchant_client_login(
-            sm, settings, client_id=client_id, client_secret=client_secret
+            sm, settings, client_id=client_id, client_secret=client_secret, source=_source(request)
         )
         return TokenOut(access_token=issue_access_token(settings, principal), expires_in=settings.access_ttl_s)
 

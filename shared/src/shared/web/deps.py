@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.auth import revocation
 from shared.auth.principals import Principal
 from shared.auth.tokens import decode_access_token
 from shared.errors import Forbidden, Unauthorized
@@ -49,7 +50,9 @@ def authenticated(*roles: str) -> Callable[..., Principal]:
     """Dependency factory: a valid token for *this* service's audience with one of `roles`.
 
     A token minted for another service fails the audience check (401); a token for the right
-    service but the wrong role gets 403.
+    service but the wrong role gets 403. Staff and merchant tokens also need their account still
+    live at the token's version (one indexed lookup on a short session of its own, closed before
+    the route opens its own, so a request never holds two pooled connections): 401 otherwise.
     """
     allowed: frozenset[str] = frozenset(roles)
 
@@ -61,6 +64,11 @@ def authenticated(*roles: str) -> Callable[..., Principal]:
         principal = decode_access_token(
             request.app.state.settings, creds.credentials, audience=request.app.state.audience
         )
+        if principal.is_versioned:
+            async with request.app.state.read_sessionmaker() as session:
+                current = await revocation.is_current(session, principal)
+            if not current:
+                raise Unauthorized("this session has ended; sign in again")
         if allowed and principal.role not in allowed:
             raise Forbidden("your role may not do this", role=principal.role)
         request.state.principal = principal

@@ -1,18 +1,25 @@
-"""Public merchant application (no token: a merchant has none before approval)."""
+"""Public merchant application (no token: a merchant has none before approval).
+
+Anonymous callers share no idempotency key space: a key is scoped to a digest of the caller's
+address and the application's identifying fields (name, contact phone, settlement account).
+The same applicant retrying from the same address replays its first answer; anyone else using
+the same key simply files their own application and learns nothing about another's.
+"""
 from __future__ import annotations
+
+import hashlib
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from shared.alliance import onboarding
 from shared.auth import ratelimit
-from shared.errors import TooManyRequests
-from shared.masking import phone_digest
 from shared.web.deps import SessionMaker, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
 
 router = APIRouter(prefix="/v1", tags=["onboarding"])
 
 APPLY_PER_IP_PER_HOUR = 20
+APPLY_LIMIT = "too many applications from this address"
 CATEGORIES = r"^(food|retail|entertainment|travel|education|health|beauty|services|other)$"
 
 
@@ -45,8 +52,7 @@ class ApplicationOut(BaseModel):
 )
 async def apply(body: ApplicationIn, request: Request, session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey):
     ip = client_ip(request) or "unknown"
-    if await ratelimit.hit(sm, f"alliance.apply:{ip}", window_s=3600) > APPLY_PER_IP_PER_HOUR:
-        raise TooManyRequests("too many applications from this address", retry_after_s=3600)
+    await ratelimit.reserve(sm, [ratelimit.Limit(ratelimit.key("alliance.apply", ip), APPLY_PER_IP_PER_HOUR, 3600, APPLY_LIMIT)])
 
     async def handler() -> ApplicationOut:
         m = await onboarding.apply(
@@ -56,6 +62,10 @@ async def apply(body: ApplicationIn, request: Request, session: WriteSession, sm
         )
         return ApplicationOut(merchant_id=m.id, status=m.status, stores=len(body.stores))
 
-    # keys are scoped to the applicant's contact number: a public key space is shared by strangers
-    principal = f"apply:{phone_digest(body.contact_phone)}"
-    return await run_once(session, principal=principal, key=key, payload=body, handler=handler, status_code=201)
+    return await run_once(session, principal=_key_scope(ip, body), key=key, payload=body, handler=handler, status_code=201)
+
+
+def _key_scope(ip: str, body: ApplicationIn) -> str:
+    """The idempotency principal of an anonymous application (see the module docstring)."""
+    who = "\x1f".join((ip, body.name, body.contact_phone, body.settlement_account))
+    return f"apply:{hashlib.sha256(who.encode()).hexdigest()[:40]}"

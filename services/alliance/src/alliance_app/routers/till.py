@@ -1,7 +1,8 @@
 """The till: verify a code, redeem it exactly once, list and reverse redemptions.
 
 Refused codes (unknown, expired, used, another merchant's) get one byte-identical 404 and count
-against this merchant's per-minute budget (429 beyond it); the real reason is only logged.
+against this merchant's per-minute budget (429 beyond it); the real reason is only logged. The
+budget slot is reserved before the code is looked at (see `redemption.guess_budget`).
 """
 from __future__ import annotations
 
@@ -13,11 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from shared.alliance import redemption as till
 from shared.alliance import webhooks
-from shared.alliance.errors import CouponNotRedeemable
 from shared.models import Offer, Redemption
-from shared.web.deps import ReadSession, SessionMaker, WriteSession
+from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance_app.auth import CurrentMerchant
 
@@ -69,24 +68,13 @@ class RedemptionOut(BaseModel):
         )
 
 
-async def _refused(sm: async_sessionmaker[AsyncSession], merchant_id: int, code: str) -> None:
-    """Log the real reason and count the refusal. Runs after the request's own session is closed,
-    so a request never holds two pooled connections at once (no pool deadlock under a burst)."""
-    async with sm() as s:
-        reason = await till.refusal_reason(s, merchant_id=merchant_id, code=code)
-    await till.record_refusal(sm, merchant_id=merchant_id, code=code, reason=reason)
-
-
 @router.post("/coupons/verify", response_model=VerifyOut, responses=REFUSALS,
              summary="What a code is worth (masked phone only); changes nothing")
-async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker) -> VerifyOut:
-    await till.check_guess_budget(sm, merchant_id=principal.id)
-    try:
+async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker, settings: AppSettings) -> VerifyOut:
+    # the budget wraps the request's own session, which is closed before a refusal is counted
+    async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code):
         async with sm() as session:
             view = await till.verify(session, merchant_id=principal.id, code=body.code)
-    except CouponNotRedeemable:
-        await _refused(sm, principal.id, body.code)
-        raise
     return VerifyOut(**asdict(view))
 
 
@@ -94,11 +82,10 @@ async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker) -> 
              summary="Redeem a code once; the Idempotency-Key is the till's request key")
 async def redeem(
     body: RedeemIn, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
-    sm: SessionMaker, key: str = IdempotencyKey,
+    sm: SessionMaker, settings: AppSettings, key: str = IdempotencyKey,
 ) -> Response:
-    await till.check_guess_budget(sm, merchant_id=principal.id)
     notify: list[bool] = []
-    try:
+    async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code):
         # one explicit unit of work: committed here, before the response is returned
         async with sm.begin() as session:
 
@@ -108,9 +95,6 @@ async def redeem(
                 return RedemptionOut.of(done.redemption, done.offer)
 
             response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
-    except CouponNotRedeemable:
-        await _refused(sm, principal.id, body.code)
-        raise
     if any(notify):
         background.add_task(
             webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
