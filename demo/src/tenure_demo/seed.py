@@ -1,4 +1,4 @@
-"""Run every domain seeder in `shared.demo.seeders` in ORDER, each in its own transaction."""
+"""Run every domain seeder in `tenure_demo.seeders` in ORDER, each in its own transaction."""
 from __future__ import annotations
 
 import importlib
@@ -6,7 +6,7 @@ import pkgutil
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.demo import seeders
+from tenure_demo import seeders
 
 
 async def run_seeders(sm: async_sessionmaker[AsyncSession]) -> list[str]:
@@ -32,7 +32,7 @@ def seed_demo(database_url: str, *, customers: int, progress=print) -> dict:  # 
 
     from shared.db.embedded import to_async_url
     from shared.db.engine import create_engine, create_sessionmaker
-    from shared.demo.generator import load_city
+    from tenure_demo.generator import load_city
     from shared.settings import Settings
 
     result = load_city(database_url, customers=customers, progress=progress)
