@@ -15,7 +15,7 @@ from shared.backoffice import ads as ad_service
 from shared.campaigns import service as campaign_service
 from shared.campaigns.query import AudienceQuery
 from shared.models import Ad, Campaign, Merchant, Strategy
-from shared.touches import LOCAL_TZ
+from shared.touches.service import LOCAL_TZ
 
 ORDER = 95
 CAMPAIGN_NAME = "示例：高价值客户流失挽留 (demo)"

@@ -156,7 +156,7 @@ async def lookup_walk_in(
     Only hall staff and branch heads may look up; the lookup is audited whether or not it finds
     someone (the audit row carries the last four digits only, never the full number).
     """
-    from shared.audit import record  # local import: shared.audit imports models at import time
+    from shared.audit.service import record  # local import: shared.audit imports models at import time
 
     if not (_is(principal, HALL_STAFF) or _is(principal, BRANCH_HEAD)):
         raise NotFound("customer not found")

@@ -23,11 +23,11 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.campaigns.query import AudienceQuery, compile_query
-from shared.engine import config as engine_config
+from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Campaign, Customer, Strategy
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
-from shared.touches import LOCAL_TZ
+from shared.touches.service import LOCAL_TZ
 
 CHUNK = 200_000
 FLOW_CHANNELS = {
@@ -198,7 +198,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
     where, qparams = compile_query(AudienceQuery.model_validate(campaign.query or {}))
     await session.execute(text("SET LOCAL statement_timeout = '10min'"))
     start_month = campaign.starts_on.replace(day=1)
-    rules = await engine_config.get(session, "contact_pressure")
+    rules = await programme_settings.get(session, "contact_pressure")
     local_now = now.astimezone(LOCAL_TZ)
     month_start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     expires = datetime.combine(campaign.ends_on + timedelta(days=1), time(0), LOCAL_TZ)

@@ -48,7 +48,7 @@ async def respond(
     Raises NotFound (unknown or another customer's), Conflict (already answered differently or
     expired). The touch key `recommendation:<id>:<status>` makes a retried answer record nothing.
     """
-    from shared.touches import record_touch
+    from shared.touches.service import record_touch
 
     status = RESPONSES[answer]
     rec = await session.scalar(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from shared.engine import config
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, sql, tune
 
 _TARGET = """
@@ -71,7 +71,7 @@ async def run(ctx: RunContext) -> int:
         # advisory lock keeps manual reassignment endpoints (which take the same lock) out.
         await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x7E4E_0003})
         await tune(s)
-        cfg = await config.get(s, "assignment")
+        cfg = await programme_settings.get(s, "assignment")
         params = {"min_per_manager": int(cfg["min_per_manager"]), "max_per_manager": int(cfg["max_per_manager"])}
         await s.execute(text(_TARGET), {"min_arpu_fen": int(cfg["min_arpu_fen"])})
         released = (await s.execute(text(_RELEASE))).rowcount or 0

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import config
+from shared.programme import settings as programme_settings
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
 
@@ -64,7 +64,7 @@ async def run(ctx: RunContext) -> int:
     async with ctx.sm.begin() as s:
         await seed_holidays(s)
         await tune(s)
-        cfg = await config.get(s, "care")
+        cfg = await programme_settings.get(s, "care")
         last = await latest_usage_month(s, ctx.run_date)
         moved = (await s.execute(text(_FOLLOW))).rowcount or 0
         cancelled = (await s.execute(text(_CANCEL))).rowcount or 0

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from sqlalchemy import text
 
-from shared.engine import config
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext
 
 # (name, SQL over customer_features f, Chinese label for descriptions)
@@ -84,7 +84,7 @@ async def run(ctx: RunContext) -> int:
     from sklearn.cluster import KMeans
 
     async with ctx.sm() as s:
-        cfg = await config.get(s, "clusters")
+        cfg = await programme_settings.get(s, "clusters")
         total = int(await s.scalar(text("SELECT count(*) FROM customer_features")) or 0)
         k = int(cfg["k"])
         if total < k * 5:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engine.jobs import local_today
 from shared.errors import Conflict, NotFound
-from shared.touches import ContactPressure, check_contact_pressure
+from shared.touches.service import ContactPressure, check_contact_pressure
 
 KINDS = ("hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call")
 HOTLINE_REASONS = ("broadband_lag", "network", "slow_data", "tariff", "billing", "service", "other")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engine.jobs import LOCAL_TZ, RunContext, run_chunks, sql
 from shared.models import CustomerFeatures
-from shared.touches import SUCCESS_OUTCOMES
+from shared.touches.service import SUCCESS_OUTCOMES
 
 COLUMNS = [c.name for c in CustomerFeatures.__table__.columns if c.name != "computed_at"]
 _VALUES = [c for c in COLUMNS if c != "customer_id"]

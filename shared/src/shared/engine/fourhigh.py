@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import config
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import LOCAL_TZ, RunContext, run_chunks, sql
 from shared.errors import Unprocessable
 
@@ -26,7 +26,7 @@ async def run(ctx: RunContext) -> int:
     from shared.engine.features import latest_usage_month
 
     async with ctx.sm() as s:
-        thresholds = await config.get(s, "four_high")
+        thresholds = await programme_settings.get(s, "four_high")
         last = await latest_usage_month(s, ctx.run_date)
     period = month_period(last)
     params = {

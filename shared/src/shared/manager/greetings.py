@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.manager import clock, cursor
+from shared import clock
+from shared.manager import cursor
 from shared.manager.contacts import ContactInput, record_contact
 from shared.masking import mask_name, mask_phone
 from shared.models import CareTask, Customer, Greeting, Holiday, ProgrammeSetting

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.ledger import service as ledger
-from shared.manager import clock
+from shared import clock
 from shared.models import AccountKind, Asset, IncentiveStatement, ProgrammeSetting, StaffUser
 
 SETTING_KEY = "manager_incentives"

@@ -18,11 +18,11 @@ def _attr(module: str, name: str) -> Callable[..., Awaitable[Any]]:
 
 
 def record_touch() -> Callable[..., Awaitable[Any]]:
-    return _attr("shared.touches", "record_touch")
+    return _attr("shared.touches.service", "record_touch")
 
 
 def check_contact_pressure() -> Callable[..., Awaitable[Any]]:
-    return _attr("shared.touches", "check_contact_pressure")
+    return _attr("shared.touches.service", "check_contact_pressure")
 
 
 def place_order() -> Callable[..., Awaitable[Any]]:

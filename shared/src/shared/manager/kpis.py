@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import NotFound
-from shared.manager import clock
+from shared import clock
 from shared.models import StaffUser
 from shared.web.params import first_of_month
 

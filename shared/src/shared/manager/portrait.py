@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.manager import clock
+from shared import clock
 from shared.masking import mask_name, mask_phone
 from shared.models import Customer
 

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.manager import clock, cursor, integrations
+from shared import clock
+from shared.manager import cursor, integrations
 from shared.manager.contacts import ContactInput, record_contact
 from shared.manager.greetings import mark_greeting_from_task
 from shared.masking import mask_name, mask_phone

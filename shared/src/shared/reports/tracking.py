@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import ChurnModel, OrgUnit
 from shared.reports.campaigns import NOT_CONTACT, OFFLINE_CHANNELS, _rate
-from shared.touches import LOCAL_TZ, SUCCESS_OUTCOMES
+from shared.touches.service import LOCAL_TZ, SUCCESS_OUTCOMES
 
 TOUCH_GROUPS = {
     "month": "to_char(t.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from admin_app.auth import can
 from shared.backoffice.permissions import branch_scope
 from shared.errors import NotFound
-from shared.touches import LOCAL_TZ
+from shared.touches.service import LOCAL_TZ
 from shared.web.deps import ReadSession
 
 STATIC_DIR = (Path(__file__).resolve().parent.parent / "static" / "console").resolve()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from admin_app.auth import AnyStaff, Operators, can
-from shared import audit
+from shared.audit import service as audit
 from shared.engagement import hunts as hunt_service
 from shared.errors import Gone, NotFound, Unprocessable
 from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
-from shared.engine import config as engine_config
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import LOCK_KEY, local_today
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
@@ -176,7 +176,7 @@ SettingKey = Literal["four_high", "contact_pressure", "segments", "assignment", 
 
 @router.get("/engine/settings/{key}", response_model=dict[str, float | int], summary="Engine thresholds (defaults merged)")
 async def get_engine_settings(key: SettingKey, principal: Analysts, session: ReadSession) -> dict[str, Any]:
-    return await engine_config.get(session, key)
+    return await programme_settings.get(session, key)
 
 
 @router.put("/engine/settings/{key}", response_model=dict[str, float | int],
@@ -187,7 +187,7 @@ async def put_engine_settings(key: SettingKey, body: dict[str, float], principal
 
 
 async def put_engine_setting(session, request, principal, key: str, body: dict[str, float]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    allowed = engine_config.DEFAULTS[key]
+    allowed = programme_settings.DEFAULTS[key]
     unknown = sorted(set(body) - set(allowed))
     if unknown or not body:
         raise Unprocessable("unknown or missing settings", unknown=unknown[:20], allowed=sorted(allowed))
@@ -198,7 +198,7 @@ async def put_engine_setting(session, request, principal, key: str, body: dict[s
         clean[name] = int(value) if isinstance(allowed[name], int) and float(value).is_integer() else value
         if isinstance(allowed[name], int) and not float(value).is_integer():
             raise Unprocessable("value must be a whole number", setting=name)
-    out = await engine_config.put(session, key, clean, staff_id=principal.id)
+    out = await programme_settings.put(session, key, clean, staff_id=principal.id)
     await record(session, request, principal, "engine.settings.update", "programme_setting", key, clean)
     return out
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from admin_app.auth import Analysts, Strategists
 from admin_app.routers.engine import put_engine_setting
-from shared.engine import config as engine_config
+from shared.programme import settings as programme_settings
 from shared.engine import fourhigh
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import local_today
@@ -55,7 +55,7 @@ class EffectOut(BaseModel):
 
 @router.get("/four-high/thresholds", response_model=dict[str, float | int], summary="Current thresholds")
 async def thresholds(principal: Analysts, session: ReadSession) -> dict[str, Any]:
-    return await engine_config.get(session, "four_high")
+    return await programme_settings.get(session, "four_high")
 
 
 @router.put("/four-high/thresholds", response_model=dict[str, float | int], summary="Change thresholds (next run applies them)")

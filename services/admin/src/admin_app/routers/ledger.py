@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_app.auth import AdminOnly, Auditors
-from shared import audit
+from shared.audit import service as audit
 from shared.business.account import customer as find_customer
 from shared.engagement.checkin import local_today
 from shared.errors import NotFound, Unprocessable

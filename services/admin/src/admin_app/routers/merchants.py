@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth import AdminOnly, Operators
-from shared import audit
+from shared.audit import service as audit
 
 router = APIRouter(prefix="/v1/alliance", tags=["alliance"])
 Readers = require("admin", "operator", "auditor")

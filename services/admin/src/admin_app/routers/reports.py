@@ -16,7 +16,7 @@ from shared.backoffice.permissions import branch_scope
 from shared.campaigns import service as campaign_service
 from shared.reports import campaigns as campaign_reports
 from shared.reports import tracking
-from shared.touches import LOCAL_TZ
+from shared.touches.service import LOCAL_TZ
 from shared.web.deps import ReadSession
 from shared.web.params import MONTH, first_of_month
 

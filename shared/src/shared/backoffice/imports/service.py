@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit
+from shared.audit import service as audit
 from shared.auth.principals import Principal
 from shared.backoffice.imports import merge as merge_sql
 from shared.backoffice.imports.layouts import LAYOUTS

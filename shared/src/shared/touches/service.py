@@ -80,10 +80,10 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
     the same transaction cannot be overtaken by a concurrent one for the same customer.
     Raises NotFound for an unknown customer.
     """
-    from shared.engine import config
+    from shared.programme import settings as programme_settings
 
     await session.execute(text("SELECT pg_advisory_xact_lock(:ns, CAST(:cid AS int))"), {"ns": _LOCK_NS, "cid": customer_id % 2_000_000_000})
-    rules = await config.get(session, "contact_pressure")
+    rules = await programme_settings.get(session, "contact_pressure")
     now_local = datetime.now(LOCAL_TZ)
     month_start = now_local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     row = (
