@@ -30,11 +30,11 @@ from pathlib import Path
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import text
 
+from shared import clock
 from shared.db.embedded import resolve_database_url, to_libpq_url, to_sync_url, with_database
 from shared.db.engine import create_engine
 from shared.db.migrate import upgrade
 from shared.engine.__main__ import engine_settings
-from shared.engine.jobs import local_today
 from shared.engine.runner import STAGE_NAMES, run_nightly
 from tenure_demo.generator import load_city
 
@@ -96,14 +96,14 @@ def main() -> int:
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.load_only:
-        info = _load(args.load_only, args.customers, args.months, local_today())
+        info = _load(args.load_only, args.customers, args.months, clock.today())
         print(json.dumps(info, default=str))
         return 0
 
     server = to_libpq_url(resolve_database_url(None))
     name = args.reuse or f"tenure_bench_nightly_{uuid.uuid4().hex[:6]}"
     url = with_database(server, name)
-    run_date = local_today()
+    run_date = clock.today()
     skip = {x for x in args.skip.split(",") if x} | ({"churn"} if args.no_churn else set())
     stages = [s for s in STAGE_NAMES if s not in skip]
     result: dict = {

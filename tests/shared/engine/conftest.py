@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.engine.jobs import local_today
+from shared.clock import today as local_today
 from shared.engine.runner import STAGE_NAMES, run_nightly
 from tests.fixtures.planted_engine_city import load_synthetic, planted
 

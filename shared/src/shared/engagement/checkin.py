@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import func, select, text
@@ -28,7 +27,6 @@ from shared.models import CheckIn
 from shared.points import rules
 from shared.points import service as points_service
 
-TZ = ZoneInfo("Asia/Shanghai")
 SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance row over 16
 
 _SQL = (
@@ -44,10 +42,6 @@ _READ_IDEM = text(
     "SELECT request_hash, status_code, response_body FROM idempotency_records "
     "WHERE principal = :principal AND key = :key"
 )
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(TZ)).astimezone(TZ).date()
 
 
 def shard_code(customer_id: int) -> str:

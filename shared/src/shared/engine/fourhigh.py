@@ -6,13 +6,14 @@ month (period = the month's last day), with `cared_at` set when a four-high care
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.programme import settings as programme_settings
-from shared.engine.jobs import LOCAL_TZ, RunContext, run_chunks, sql
+from shared import clock
+from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.errors import Unprocessable
 
 KINDS = ("tariff", "payg_data", "silence", "arpu_mismatch")
@@ -33,7 +34,7 @@ async def run(ctx: RunContext) -> int:
         **{k: v for k, v in thresholds.items()},
         "run_date": ctx.run_date,
         "month_period": period,
-        "month_end_ts": datetime.combine(period + timedelta(days=1), time.min, LOCAL_TZ),
+        "month_end_ts": clock.local_midnight(period + timedelta(days=1)),
     }
     stmt = text(sql("four_high"))
 

@@ -13,8 +13,9 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import clock
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
-from shared.engine.jobs import LOCK_KEY, RunContext, Stopwatch, analyze_if_stale, id_range, local_today
+from shared.engine.jobs import LOCK_KEY, RunContext, Stopwatch, analyze_if_stale, id_range
 from shared.errors import Conflict
 from shared.logging import get_logger
 
@@ -101,7 +102,7 @@ async def run_nightly(
     A stage that raises marks the stage and the run failed and re-raises; later stages don't run.
     """
     sm = async_sessionmaker(engine, expire_on_commit=False)
-    day = run_date or local_today()
+    day = run_date or clock.today()
     async with engine.connect() as lock_conn:
         lock_conn = await lock_conn.execution_options(isolation_level="AUTOCOMMIT")
         got = await lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})

@@ -11,16 +11,16 @@ import argparse
 import asyncio
 import calendar
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import clock
 from shared.db.chunks import id_chunks
 from shared.errors import Conflict
 from shared.ledger import service as ledger
@@ -29,11 +29,6 @@ from shared.points import rules
 SQL = Path(__file__).parent / "sql"
 _EXPIRE = text((SQL / "expire.sql").read_text())
 _ACCRUE = text((SQL / "accrue.sql").read_text())
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> date:
-    return datetime.now(TZ).date()
 
 
 @asynccontextmanager
@@ -153,7 +148,7 @@ def _main() -> None:  # pragma: no cover - CLI wrapper
         sm = create_sessionmaker(engine)
         try:
             if args.job == "expire":
-                print(await run_expiry(sm, today=args.day or local_today()))
+                print(await run_expiry(sm, today=args.day or clock.today()))
             else:
                 print(await run_accrual(sm, month=args.month))
         finally:

@@ -18,8 +18,9 @@ from sqlalchemy import text
 
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
+from shared import clock
 from shared.programme import settings as programme_settings
-from shared.engine.jobs import LOCK_KEY, local_today
+from shared.engine.jobs import LOCK_KEY
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
@@ -83,7 +84,7 @@ async def _spawn(app_state: Any, run_id: int, run_date: date, stages: list[str] 
 @router.post("/engine/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=ERRORS,
              summary="Start a nightly run in the background; poll GET /v1/engine/runs/{id}")
 async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker, settings: AppSettings) -> RunOut:
-    run_date = body.run_date or local_today()
+    run_date = body.run_date or clock.today()
     async with sm.begin() as s:
         # Refuse while a run holds the lock or one was just queued (its process may not have locked yet).
         busy = await s.scalar(text(

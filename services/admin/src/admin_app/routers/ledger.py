@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_app.auth import AdminOnly, Auditors
+from shared import clock
 from shared.audit import service as audit
 from shared.business.account import customer as find_customer
-from shared.engagement.checkin import local_today
 from shared.errors import NotFound, Unprocessable
 from shared.ledger import service as ledger
 from shared.points import jobs as points_jobs
@@ -67,7 +67,7 @@ async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, s
 
 @router.post("/ledger/points/expiry-runs", summary="Expire points past their published expiry (idempotent)")
 async def run_expiry(body: ExpiryIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
-    day = body.as_of or local_today()
+    day = body.as_of or clock.today()
     result = await points_jobs.run_expiry(sm, today=day)
     async with sm.begin() as s:
         await audit.record(s, principal=principal, action="points.expiry.run", object_kind="job",
@@ -86,7 +86,7 @@ async def adjust(body: AdjustIn, request: Request, principal: AdminOnly, session
             raise NotFound("customer not found")
         moved = await points_service.adjust(
             session, customer_id=body.customer_id, delta=body.delta, key=f"points_adjust:{principal.subject}:{key}",
-            reason=body.reason, actor=principal.subject, today=local_today(),
+            reason=body.reason, actor=principal.subject, today=clock.today(),
         )
         await audit.record(session, principal=principal, action="points.adjust", object_kind="customer",
                            object_id=body.customer_id, detail={"delta": body.delta, "reason": body.reason,
