@@ -2,16 +2,13 @@
 greeting text). Idempotent: existing settings are left as the back office set them."""
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.manager.greetings import DEFAULT_BIRTHDAY_TEMPLATE
-from shared.manager.incentives import DEFAULT_RULES, SETTING_KEY
-from shared.models import ProgrammeSetting
+from shared.programme import settings as programme_settings
 
 ORDER = 90
 
 
 async def seed(session: AsyncSession) -> None:
-    for key, value in ((SETTING_KEY, dict(DEFAULT_RULES)), ("birthday_greeting", {"template": DEFAULT_BIRTHDAY_TEMPLATE})):
-        await session.execute(insert(ProgrammeSetting).values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"]))
+    for key in (programme_settings.MANAGER_INCENTIVES, programme_settings.BIRTHDAY_GREETING):
+        await programme_settings.publish_defaults(session, key)

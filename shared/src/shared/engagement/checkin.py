@@ -1,6 +1,6 @@
 """Daily check-in (once per customer per Asia/Shanghai day), streaks and make-up of missed days.
 
-Rules come from programme_settings `checkin_rules` (see shared.points.rules.DEFAULTS): the reward
+Rules come from programme_settings `checkin_rules` (see shared.programme.settings): the reward
 for streak day n is rewards[(n - 1) % len(rewards)], so a 7-entry list pays its last value on day 7
 and then cycles. A missed day breaks the streak (it restarts at 1) unless the customer makes the
 day up within `makeup.max_days_back` days, at `makeup.cost_points`, at most `max_per_month` times.
@@ -25,6 +25,7 @@ from shared.db import native
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.models import CheckIn
 from shared.points import rules
+from shared.programme import settings as programme_settings
 from shared.points import service as points_service
 
 SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance row over 16
@@ -32,8 +33,8 @@ SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance r
 _SQL = (
     (Path(__file__).parent / "sql" / "checkin.sql").read_text()
     .replace("{expires_on}", rules.EXPIRES_ON_SQL.format(r="r.ex", d="CAST(:day AS date)"))
-    .replace("{checkin_defaults}", json.dumps(rules.DEFAULTS[rules.CHECKIN_RULES]))
-    .replace("{expiry_defaults}", json.dumps(rules.DEFAULTS[rules.POINTS_EXPIRY]))
+    .replace("{checkin_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.CHECKIN_RULES]))
+    .replace("{expiry_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.POINTS_EXPIRY]))
     .replace("'{{}}'", "'{}'")
 )
 CHECKIN_SQL = text(_SQL)
@@ -159,7 +160,7 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
 
 async def status(session: AsyncSession, *, customer_id: int, today: date) -> dict[str, Any]:
     """Today's state: checked in or not, the live streak, the next reward, make-up options."""
-    cfg = await rules.get_setting(session, rules.CHECKIN_RULES)
+    cfg = await programme_settings.get(session, programme_settings.CHECKIN_RULES)
     since = today - timedelta(days=40)
     rows = (
         await session.execute(
@@ -221,7 +222,7 @@ async def make_up(
     of the following consecutive days are recomputed; rewards already paid are not changed.
     Raises Unprocessable (window/cap), Conflict (already checked in), InsufficientFunds (cost).
     """
-    cfg = await rules.get_setting(session, rules.CHECKIN_RULES)
+    cfg = await programme_settings.get(session, programme_settings.CHECKIN_RULES)
     makeup = cfg.get("makeup") or {}
     if not makeup.get("enabled"):
         raise Conflict("make-up check-ins are not offered")

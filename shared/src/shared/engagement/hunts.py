@@ -38,6 +38,7 @@ from shared.errors import (
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
 from shared.points import rules
+from shared.programme import settings as programme_settings
 
 PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
 LEDGER_PRIZES = {"points": Asset.POINTS, "data_mb": Asset.DATA, "airtime_fen": Asset.AIRTIME}
@@ -274,7 +275,7 @@ async def _ledger_win(
         dest = await ledger.customer_account(session, customer_id, asset)
     expires = None
     if prize.prize_type == "points":
-        expires = rules.expires_on(await rules.get_setting(session, rules.POINTS_EXPIRY), today)
+        expires = rules.expires_on(await programme_settings.get(session, programme_settings.POINTS_EXPIRY), today)
     row = (await session.execute(_AWARD, {
         "prize_id": prize.id, "lkey": f"hunt_win:{play_key}", "hunt_id": hunt_id, "ikey": key, "pool": pool,
         "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,

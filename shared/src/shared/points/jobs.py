@@ -25,6 +25,7 @@ from shared.db.chunks import id_chunks
 from shared.errors import Conflict
 from shared.ledger import service as ledger
 from shared.points import rules
+from shared.programme import settings as programme_settings
 
 SQL = Path(__file__).parent / "sql"
 _EXPIRE = text((SQL / "expire.sql").read_text())
@@ -96,8 +97,8 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
     async with job_lock(sm, "jobs.points.accrual"):
         async with sm.begin() as s:
             src = await ledger.system_account(s, "points:issuance:accrual")
-            rule = await rules.get_setting(s, rules.POINTS_ACCRUAL)
-            expiry_rule = await rules.get_setting(s, rules.POINTS_EXPIRY)
+            rule = await programme_settings.get(s, programme_settings.POINTS_ACCRUAL)
+            expiry_rule = await programme_settings.get(s, programme_settings.POINTS_EXPIRY)
             bounds = await id_chunks(s, table="customers", size=chunk)
         until = rules.expires_on(expiry_rule, month_end)
         for lo, hi in bounds:

@@ -199,7 +199,7 @@ async def put_engine_setting(session, request, principal, key: str, body: dict[s
         clean[name] = int(value) if isinstance(allowed[name], int) and float(value).is_integer() else value
         if isinstance(allowed[name], int) and not float(value).is_integer():
             raise Unprocessable("value must be a whole number", setting=name)
-    out = await programme_settings.put(session, key, clean, staff_id=principal.id)
+    out = await programme_settings.update(session, key, clean, staff_id=principal.id)
     await record(session, request, principal, "engine.settings.update", "programme_setting", key, clean)
     return out
 
