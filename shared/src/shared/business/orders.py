@@ -20,10 +20,11 @@ import calendar
 import hashlib
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound
 from shared.ledger import service as ledger
 from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
@@ -120,7 +121,7 @@ async def place_order(
     key = _store_key(key)
     if (done := await _replay(session, customer_id=customer_id, key=key, product_id=product_id)) is not None:
         return done
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"orders:{customer_id}"})
+    await advisory_lock(session, Lock.ORDERS, customer_id)
     if (done := await _replay(session, customer_id=customer_id, key=key, product_id=product_id)) is not None:
         return done
     customer = await session.get(Customer, customer_id)

@@ -21,6 +21,7 @@ import asyncpg
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from shared.db.locking import Lock, advisory_lock
 from shared.db import native
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.models import CheckIn
@@ -228,7 +229,7 @@ async def make_up(
         raise Conflict("make-up check-ins are not offered")
     if not (today - timedelta(days=int(makeup.get("max_days_back", 0)))) <= day < today:
         raise Unprocessable("this day cannot be made up", local_date=day.isoformat())
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"checkin-makeup:{customer_id}"})
+    await advisory_lock(session, Lock.CHECKIN_MAKEUP, customer_id)
     exists = await session.scalar(
         select(func.count()).select_from(CheckIn).where(CheckIn.customer_id == customer_id, CheckIn.local_date == day)
     )

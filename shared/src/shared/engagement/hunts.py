@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import (
     Conflict,
     Gone,
@@ -215,7 +216,7 @@ async def play(
     # Queueing behind a popular prize row (or one's own parallel plays) is expected in a burst:
     # wait for it, within the statement timeout, rather than fail the play.
     await session.execute(text("SET LOCAL lock_timeout = '12s'"))
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"hunt:{hunt_id}:{customer_id}"})
+    await advisory_lock(session, Lock.HUNT_PLAY, f"{hunt_id}:{customer_id}")
     done = await session.scalar(select(HuntPlay).where(HuntPlay.customer_id == customer_id, HuntPlay.idempotency_key == key))
     if done is not None:
         if done.hunt_id != hunt_id or done.spot_id != spot.id:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from shared.programme import settings as programme_settings
+from shared.db.locking import Lock, advisory_lock
 from shared.engine.jobs import RunContext, sql, tune
 
 _TARGET = """
@@ -67,9 +68,9 @@ SELECT customer_id, manager_id, NULL, 'engine: manager over capacity' FROM gone
 
 async def run(ctx: RunContext) -> int:
     async with ctx.sm.begin() as s:
-        # One short transaction: the target set is a few percent of customers; a transaction
-        # advisory lock keeps manual reassignment endpoints (which take the same lock) out.
-        await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x7E4E_0003})
+        # One short transaction: the target set is a few percent of customers; the transaction
+        # advisory lock keeps two assignment passes from interleaving.
+        await advisory_lock(s, Lock.ASSIGNMENT)
         await tune(s)
         cfg = await programme_settings.get(s, "assignment")
         params = {"min_per_manager": int(cfg["min_per_manager"]), "max_per_manager": int(cfg["max_per_manager"])}

@@ -21,7 +21,6 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 SQL_DIR = Path(__file__).parent / "sql"
-LOCK_KEY = 0x7E4E_0001  # pg advisory lock: one nightly run at a time, cluster-wide
 
 
 def sql(name: str) -> str:

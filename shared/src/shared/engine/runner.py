@@ -14,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.db.locking import Lock, session_lock
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
-from shared.engine.jobs import LOCK_KEY, RunContext, Stopwatch, analyze_if_stale, id_range
+from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range
 from shared.errors import Conflict
 from shared.logging import get_logger
 
@@ -103,26 +104,21 @@ async def run_nightly(
     """
     sm = async_sessionmaker(engine, expire_on_commit=False)
     day = run_date or clock.today()
-    async with engine.connect() as lock_conn:
-        lock_conn = await lock_conn.execution_options(isolation_level="AUTOCOMMIT")
-        got = await lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+    async with session_lock(engine, Lock.ENGINE_RUN) as got:
         if not got:
             if run_id is not None:
                 async with sm.begin() as s:
                     await s.execute(text("UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() "
                                          "WHERE id = :id"), {"id": run_id, "e": "another run was in progress"})
             raise RunInProgress("another engine run is in progress")
-        try:
-            async with sm.begin() as s:
-                if run_id is None:
-                    run_id = await create_run(s, day, "running")
-                else:
-                    await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
-                                    {"id": run_id, "d": day})
-                lo, hi = await id_range(s)
-            await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
-        finally:
-            await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+        async with sm.begin() as s:
+            if run_id is None:
+                run_id = await create_run(s, day, "running")
+            else:
+                await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
+                                {"id": run_id, "d": day})
+            lo, hi = await id_range(s)
+        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
     return run_id
 
 

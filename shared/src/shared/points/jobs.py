@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.db.locking import Lock, session_lock
 from shared.db.chunks import id_chunks
 from shared.errors import Conflict
 from shared.ledger import service as ledger
@@ -39,16 +40,10 @@ async def job_lock(sm: async_sessionmaker[AsyncSession], name: str) -> AsyncIter
     Raises Conflict when another run holds it. The lock dies with the connection, so a crashed
     run never leaves it behind.
     """
-    engine = sm.kw["bind"]
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:n))"), {"n": name})
+    async with session_lock(sm.kw["bind"], Lock.POINTS_JOB, name) as got:
         if not got:
             raise Conflict("this job is already running", job=name)
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": name})
+        yield
 
 
 async def _chunk_settings(session: AsyncSession) -> None:

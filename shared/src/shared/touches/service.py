@@ -15,13 +15,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, NotFound
 from shared.models import Touch
 
 CHANNELS = ("hall", "outbound_call", "sms", "app_push", "hotline", "partner_app", "manager_call", "manager_visit", "app")
 OUTBOUND_CHANNELS = frozenset({"outbound_call", "sms", "app_push", "manager_call", "manager_visit"})
 SUCCESS_OUTCOMES = ("accepted", "ordered", "subscribed", "success", "completed", "reached", "interested", "renewed", "retained")
-_LOCK_NS = 0x7E4E_0002
 
 
 class ContactPressure(Conflict):
@@ -81,7 +81,7 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
     """
     from shared.programme import settings as programme_settings
 
-    await session.execute(text("SELECT pg_advisory_xact_lock(:ns, CAST(:cid AS int))"), {"ns": _LOCK_NS, "cid": customer_id % 2_000_000_000})
+    await advisory_lock(session, Lock.TOUCHES, customer_id)
     rules = await programme_settings.get(session, "contact_pressure")
     now_local = clock.now()
     month_start = now_local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
 from shared import clock
+from shared.db.locking import Lock, lock_held
 from shared.programme import settings as programme_settings
-from shared.engine.jobs import LOCK_KEY
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
@@ -87,11 +87,8 @@ async def start_run(body: RunIn, principal: Operators, request: Request, sm: Ses
     run_date = body.run_date or clock.today()
     async with sm.begin() as s:
         # Refuse while a run holds the lock or one was just queued (its process may not have locked yet).
-        busy = await s.scalar(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
-            "OR EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"
-        ), {"k": LOCK_KEY})
+        busy = await lock_held(s, Lock.ENGINE_RUN) or await s.scalar(text(
+            "SELECT EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"))
         if busy:
             raise RunInProgress("an engine run is already in progress")
         run_id = await create_run(s, run_date, "queued")
