@@ -52,11 +52,11 @@ async def merchant_prepaid_account(session: AsyncSession, merchant_id: int) -> i
 async def customer_airtime_account(session: AsyncSession, customer_id: int) -> int:
     """The customer's airtime balance account.
 
-    Uses `shared.business.balance.airtime_account` (which posts the opening balance) when the
+    Uses `shared.ledger.airtime.airtime_account` (which posts the opening balance) when the
     customer-app package provides it; until then falls back to the bare ledger account.
     """
     try:
-        from shared.business.balance import airtime_account  # type: ignore[import-not-found]
+        from shared.ledger.airtime import airtime_account  # type: ignore[import-not-found]
     except ImportError:
         return await ledger.customer_account(session, customer_id, Asset.AIRTIME)
     return await airtime_account(session, customer_id)

@@ -28,7 +28,7 @@ from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound
 from shared.ledger import service as ledger
 from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
-from shared.business.balance import airtime_account
+from shared.ledger.airtime import airtime_account
 
 ORDERABLE_KINDS = frozenset(k.value for k in ProductKind) - {ProductKind.PLAN.value}
 PREPAID_KINDS = frozenset({ProductKind.DATA_PACK.value, ProductKind.VOICE_PACK.value, ProductKind.MEMBERSHIP.value})

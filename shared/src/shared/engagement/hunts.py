@@ -269,7 +269,7 @@ async def _ledger_win(
     asset = LEDGER_PRIZES[prize.prize_type]
     pool = await pool_account(session, prize)
     if prize.prize_type == "airtime_fen":
-        from shared.business.balance import airtime_account
+        from shared.ledger.airtime import airtime_account
 
         dest = await airtime_account(session, customer_id)
     else:

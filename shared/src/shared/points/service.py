@@ -183,7 +183,7 @@ async def redeem_for_airtime(session: AsyncSession, *, customer_id: int, points:
     against a balance covering 10 succeed exactly 10 times. Idempotent per `key`. Raises
     InsufficientFunds (402), Conflict (exchange closed), Unprocessable (below the minimum).
     """
-    from shared.business.balance import airtime_account
+    from shared.ledger.airtime import airtime_account
     from shared.errors import Conflict, Unprocessable
 
     rule = await programme_settings.get(session, programme_settings.POINTS_EXCHANGE)
