@@ -10,7 +10,9 @@ import sys
 from datetime import date
 
 from shared.db.embedded import resolve_database_url
+
 from tenure_demo.generator import DatabaseNotEmpty, load_city
+from tenure_demo.seed import seed_demo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     url = resolve_database_url(args.database_url)
     if args.with_seeders:
-        from tenure_demo.seed import seed_demo
 
         try:
             result = seed_demo(url, customers=args.customers, progress=lambda s: print(s, flush=True))

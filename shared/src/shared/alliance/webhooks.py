@@ -29,9 +29,11 @@ import httpx
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db.engine import create_engine, create_sessionmaker
 from shared.errors import NotFound, Unprocessable
-from shared.logging import get_logger
+from shared.logging import configure_logging, get_logger
 from shared.models import Merchant, WebhookDelivery
+from shared.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -227,9 +229,6 @@ async def deliver_soon(
 
 
 async def run_worker(*, once: bool, interval_s: float) -> None:
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.logging import configure_logging
-    from shared.settings import get_settings
 
     configure_logging("alliance-webhooks")
     engine = create_engine(get_settings(), process="alliance-webhooks")

@@ -11,9 +11,10 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.programme import settings as programme_settings
+from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
+from shared.programme import settings as programme_settings
 
 GREETINGS = {
     "元旦": "{name},新年快乐!感谢您一年来的陪伴,祝您新的一年万事顺意。",
@@ -59,7 +60,6 @@ WHERE t.status = 'open' AND t.manager_id IS NOT NULL
 
 
 async def run(ctx: RunContext) -> int:
-    from shared.engine.features import latest_usage_month
 
     async with ctx.sm.begin() as s:
         await seed_holidays(s)

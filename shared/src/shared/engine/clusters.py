@@ -13,10 +13,11 @@ import json
 import math
 
 import numpy as np
+from sklearn.cluster import KMeans
 from sqlalchemy import text
 
-from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext
+from shared.programme import settings as programme_settings
 
 # (name, SQL over customer_features f, Chinese label for descriptions)
 FEATURES: list[tuple[str, str, str]] = [
@@ -81,7 +82,6 @@ def describe(centroid: np.ndarray) -> tuple[list[dict[str, object]], str]:
 
 
 async def run(ctx: RunContext) -> int:
-    from sklearn.cluster import KMeans
 
     async with ctx.sm() as s:
         cfg = await programme_settings.get(s, "clusters")

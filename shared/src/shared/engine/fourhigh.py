@@ -11,10 +11,11 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.programme import settings as programme_settings
 from shared import clock
+from shared.engine.features import latest_usage_month
 from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.errors import Unprocessable
+from shared.programme import settings as programme_settings
 
 KINDS = ("tariff", "payg_data", "silence", "arpu_mismatch")
 
@@ -24,7 +25,6 @@ def month_period(month: date) -> date:
 
 
 async def run(ctx: RunContext) -> int:
-    from shared.engine.features import latest_usage_month
 
     async with ctx.sm() as s:
         thresholds = await programme_settings.get(s, "four_high")

@@ -5,7 +5,6 @@ starting another one (for the same date): nothing is duplicated and nothing is l
 """
 from __future__ import annotations
 
-import importlib
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -14,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.churn.registry import NoChurnHistory
+from shared.churn.scoring import score_all
 from shared.db.locking import Lock, session_lock
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
 from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range
@@ -24,28 +25,11 @@ log = get_logger(__name__)
 
 
 async def churn_stage(ctx: RunContext) -> int:
-    """Churn scores from `shared.churn` (`score_all(sm, run_id=...)`, built separately).
-
-    Skipped with a logged note when the module is not importable, or when there is no churn
-    history to train a first model on; any other failure fails the run.
-    """
-    score_all = None
-    for module_name in ("shared.churn.scoring", "shared.churn"):
-        try:
-            score_all = getattr(importlib.import_module(module_name), "score_all", None)
-        except ImportError:
-            score_all = None
-        if score_all is not None:
-            break
-    if score_all is None:
-        ctx.notes["churn"] = "skipped: shared.churn.score_all not importable"
-        log.warning("engine.churn.skipped", reason="score_all not importable")
-        return 0
+    """Churn scores (`shared.churn.scoring.score_all`). Skipped with a logged note when there is
+    no churn history to train a first model on; any other failure fails the run."""
     try:
         return int(await score_all(ctx.sm, run_id=ctx.run_id) or 0)
-    except Exception as exc:
-        if type(exc).__name__ != "NoChurnHistory":
-            raise
+    except NoChurnHistory as exc:
         ctx.notes["churn"] = f"skipped: {exc}"
         log.warning("engine.churn.skipped", reason=str(exc))
         return 0

@@ -5,6 +5,8 @@ bill) they meet. Rules are seeded when the table is empty and edited in the back
 """
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +28,6 @@ async def seed_default_rules(session: AsyncSession) -> int:
     """Insert the default rules only when there are none (an admin's edits are never overwritten)."""
     if await session.scalar(text("SELECT EXISTS (SELECT 1 FROM tier_rules)")):
         return 0
-    import json
 
     for tier, rank, months, bill, benefits in DEFAULT_RULES:
         await session.execute(

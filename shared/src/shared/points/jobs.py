@@ -11,22 +11,24 @@ import argparse
 import asyncio
 import calendar
 import json
-from datetime import date
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
-from shared.db.locking import Lock, session_lock
 from shared.db.chunks import id_chunks
+from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.locking import Lock, session_lock
 from shared.errors import Conflict
 from shared.ledger import service as ledger
 from shared.points import rules
 from shared.programme import settings as programme_settings
+from shared.settings import get_settings
 
 SQL = Path(__file__).parent / "sql"
 _EXPIRE = text((SQL / "expire.sql").read_text())
@@ -128,8 +130,6 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
 
 
 def _main() -> None:  # pragma: no cover - CLI wrapper
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.settings import get_settings
 
     parser = argparse.ArgumentParser(prog="python -m shared.points.jobs")
     sub = parser.add_subparsers(dest="job", required=True)

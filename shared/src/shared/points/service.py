@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Conflict, Unprocessable
 from shared.ledger import service as ledger
+from shared.ledger.airtime import airtime_account
 from shared.models import AccountKind, Asset
 from shared.points import rules
 from shared.programme import settings as programme_settings
@@ -183,8 +184,6 @@ async def redeem_for_airtime(session: AsyncSession, *, customer_id: int, points:
     against a balance covering 10 succeed exactly 10 times. Idempotent per `key`. Raises
     InsufficientFunds (402), Conflict (exchange closed), Unprocessable (below the minimum).
     """
-    from shared.ledger.airtime import airtime_account
-    from shared.errors import Conflict, Unprocessable
 
     rule = await programme_settings.get(session, programme_settings.POINTS_EXCHANGE)
     if not rule.get("enabled", True):

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.manager import kpis
 from shared.models import ChurnModel, OrgUnit
 from shared.reports.campaigns import NOT_CONTACT, OFFLINE_CHANNELS, _rate
 from shared.touches.service import SUCCESS_OUTCOMES
@@ -88,7 +89,6 @@ async def manager_kpis(session: AsyncSession, *, month: date, branch_id: int | N
     Reuses the manager app's KPI computation (shared.manager.kpis), so both audiences publish
     the same figures.
     """
-    from shared.manager import kpis
 
     stmt = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "branch").order_by(OrgUnit.id)
     if branch_id is not None:

@@ -18,6 +18,7 @@ from shared import clock
 from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, NotFound
 from shared.models import Touch
+from shared.programme import settings as programme_settings
 
 CHANNELS = ("hall", "outbound_call", "sms", "app_push", "hotline", "partner_app", "manager_call", "manager_visit", "app")
 OUTBOUND_CHANNELS = frozenset({"outbound_call", "sms", "app_push", "manager_call", "manager_visit"})
@@ -79,7 +80,6 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
     the same transaction cannot be overtaken by a concurrent one for the same customer.
     Raises NotFound for an unknown customer.
     """
-    from shared.programme import settings as programme_settings
 
     await advisory_lock(session, Lock.TOUCHES, customer_id)
     rules = await programme_settings.get(session, "contact_pressure")
