@@ -5,6 +5,7 @@ import asyncio
 
 from shared.db.embedded import to_async_url
 from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.transactions import own_transaction
 from shared.settings import Settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,7 @@ SEEDERS = sorted((alliance, backoffice, engagement, engine_seeder, manager), key
 async def run_seeders(sm: async_sessionmaker[AsyncSession]) -> list[str]:
     done = []
     for module in SEEDERS:
-        async with sm.begin() as session:
+        async with own_transaction(sm) as session:
             await module.seed(session)
         done.append(module.__name__.rsplit(".", 1)[1])
     return done

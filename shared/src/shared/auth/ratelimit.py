@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from shared.db.transactions import own_transaction
 
 _HIT = text(
     """
@@ -26,7 +27,7 @@ _COUNT = text(
 
 async def hit(sm: async_sessionmaker[AsyncSession], bucket: str, *, window_s: int) -> int:
     """Count one event in the current window and return the window's count."""
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         return int((await s.execute(_HIT, {"bucket": bucket, "w": window_s})).scalar_one())
 
 
@@ -36,5 +37,5 @@ async def current(sm: async_sessionmaker[AsyncSession], bucket: str, *, window_s
 
 
 async def reset(sm: async_sessionmaker[AsyncSession], bucket: str) -> None:
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await s.execute(text("DELETE FROM rate_limit_buckets WHERE bucket = :b"), {"b": bucket})

@@ -17,6 +17,7 @@ from shared.auth import ratelimit
 from shared.auth.passwords import verify_secret
 from shared.auth.principals import CUSTOMER_ROLE, MERCHANT_ROLE, Audience, Principal, audience_for_staff_role
 from shared.auth.tokens import issue_access_token
+from shared.db.transactions import own_transaction
 from shared.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from shared.logging import get_logger
 from shared.masking import phone_digest
@@ -53,7 +54,7 @@ async def request_otp(
     sent = await ratelimit.hit(sm, f"otp.send:{digest}", window_s=DAY_S)
     if sent > settings.otp_per_phone_per_day:
         raise TooManyRequests("too many codes requested for this number today", retry_after_s=3600)
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         known = await s.scalar(
             select(Customer.id).where(Customer.phone == phone, Customer.status != "churned")
         )
@@ -83,7 +84,7 @@ async def verify_otp(
     digest = phone_digest(phone)
     if await ratelimit.current(sm, f"otp.fail:{digest}", window_s=settings.login_window_s) >= settings.login_max_failures:
         raise TooManyRequests("too many wrong codes; request a new one later")
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         otp = await s.scalar(
             select(OtpCode)
             .where(OtpCode.phone_digest == digest, OtpCode.consumed_at.is_(None), OtpCode.expires_at > func.now())
@@ -126,7 +127,7 @@ async def staff_login(
         await ratelimit.hit(sm, bucket, window_s=settings.login_window_s)
         raise Unauthorized("wrong username or password")
     if new_hash:
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(update(StaffUser).where(StaffUser.id == user.id).values(password_hash=new_hash))
     aud = audience_for_staff_role(user.role, audience)
     return Principal(kind="staff", id=user.id, role=user.role, audience=aud, org_unit_id=user.org_unit_id)
@@ -177,7 +178,7 @@ async def refresh(sm: async_sessionmaker[AsyncSession], settings: Settings, *, t
     """Rotate a refresh token. Reusing a rotated token revokes its whole family (theft signal)."""
     if not token or len(token) > 100:
         raise BadRequest("refresh_token is required")
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         row = await s.scalar(select(RefreshToken).where(RefreshToken.jti == token).with_for_update())
         if row is None or row.audience != audience or row.revoked_at is not None or row.expires_at <= _now():
             raise Unauthorized("invalid refresh token")

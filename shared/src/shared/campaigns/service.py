@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
 from shared.campaigns.query import AudienceQuery, compile_query
+from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Campaign, Customer, Strategy
@@ -289,7 +290,7 @@ async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None
     launched = []
     for cid in due:
         try:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await launch(s, cid)
             launched.append(cid)
         except Conflict:
@@ -313,7 +314,7 @@ async def dispatch_outbound(
         strategy = await s.get(Strategy, campaign.strategy_id) if campaign.strategy_id else None
     body = text_template or (strategy.script if strategy else campaign.name)
     while True:
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             claimed = (await s.execute(text(
                 """
                 UPDATE touches t SET outcome = 'sending' FROM customers c
@@ -329,7 +330,7 @@ async def dispatch_outbound(
         )
         ok = [r.touch_id for r in results if r.ok]
         failed = [r.touch_id for r in results if not r.ok]
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             for ids, outcome in ((ok, "sent"), (failed, "failed")):
                 if ids:
                     await s.execute(text("UPDATE touches SET outcome = :o WHERE id = ANY(:ids) AND outcome = 'sending'"),

@@ -20,6 +20,7 @@ from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES
 from shared.churn.tabular import TableError, load_csv
 from shared.db.embedded import REPO_ROOT
 from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.transactions import own_transaction
 from shared.settings import Settings
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "churn_eval.json"
@@ -127,7 +128,7 @@ def _db_command(args: argparse.Namespace) -> int:
             async with sm() as s:
                 print(json.dumps(await registry.list_models(s), indent=2, default=str))
         elif args.command == "activate":
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await registry.activate(s, args.version)
             print(f"model {args.version} active")
         elif args.command == "score":

@@ -24,6 +24,7 @@ from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
 from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cpu_limits, cross_validate, ranking_metrics
 from shared.db.locking import Lock, advisory_lock, lock_held, session_unlock, try_session_lock
+from shared.db.transactions import own_transaction
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.models import ChurnModel
@@ -163,7 +164,7 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
                     "test_cutoff": test_cut.isoformat(),
                     "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut})
     blob = artifact.dumps()
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await advisory_lock(s, Lock.CHURN_VERSION)
         version = int(await s.scalar(select(func.coalesce(func.max(ChurnModel.version), 0))) or 0) + 1
         s.add(ChurnModel(

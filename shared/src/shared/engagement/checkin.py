@@ -137,8 +137,8 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
 
     One statement is atomic on its own (the deferred ledger trigger runs at its end), so no
     BEGIN/COMMIT round trips are needed. The statement runs on the pooled asyncpg connection
-    directly (`shared.db.native`): outside a transaction block asyncpg runs it as its own
-    transaction. A unique violation on the idempotency record means another request holds this
+    directly (`shared.db.native`, the raw-asyncpg style of `shared.db.transactions`): outside a
+    transaction block asyncpg runs it as its own transaction. A unique violation on the idempotency record means another request holds this
     key: nothing was written, and the stored response is replayed.
     """
     params = checkin_params(customer_id, day, idem)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.db.locking import Lock, advisory_lock
 from shared.engine.jobs import RunContext, sql, tune
@@ -67,7 +68,7 @@ SELECT customer_id, manager_id, NULL, 'engine: manager over capacity' FROM gone
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         # One short transaction: the target set is a few percent of customers; the transaction
         # advisory lock keeps two assignment passes from interleaving.
         await advisory_lock(s, Lock.ASSIGNMENT)

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.transactions import own_transaction
 from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
@@ -61,7 +62,7 @@ WHERE t.status = 'open' AND t.manager_id IS NOT NULL
 
 async def run(ctx: RunContext) -> int:
 
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_holidays(s)
         await tune(s)
         cfg = await programme_settings.get(s, "care")

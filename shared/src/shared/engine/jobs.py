@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -77,7 +78,7 @@ async def run_chunks(ctx: RunContext, work: ChunkWork, *, chunk: int | None = No
 
     async def one(a: int, b: int) -> int:
         async with gate:
-            async with ctx.sm.begin() as s:
+            async with own_transaction(ctx.sm) as s:
                 await tune(s)
                 n = await work(s, a, b)
             if ctx.progress is not None:

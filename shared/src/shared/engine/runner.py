@@ -16,6 +16,7 @@ from shared import clock
 from shared.churn.registry import NoChurnHistory
 from shared.churn.scoring import score_all
 from shared.db.locking import Lock, session_lock
+from shared.db.transactions import own_transaction
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
 from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range
 from shared.errors import Conflict
@@ -91,11 +92,11 @@ async def run_nightly(
     async with session_lock(engine, Lock.ENGINE_RUN) as got:
         if not got:
             if run_id is not None:
-                async with sm.begin() as s:
+                async with own_transaction(sm) as s:
                     await s.execute(text("UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() "
                                          "WHERE id = :id"), {"id": run_id, "e": "another run was in progress"})
             raise RunInProgress("another engine run is in progress")
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             if run_id is None:
                 run_id = await create_run(s, day, "running")
             else:
@@ -112,14 +113,14 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
     for name, stage in STAGES:
         if only and name not in only:
             continue
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(text(
                 "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
                 "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
             ), {"r": run_id, "st": name})
 
         async def progress(n: int, _name: str = name) -> None:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await s.execute(text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
                                 {"n": n, "r": run_id, "st": _name})
 
@@ -129,7 +130,7 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
         try:
             rows = await stage(ctx)
         except Exception as exc:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await s.execute(text("UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
                                      "WHERE run_id = :r AND stage = :st"), {"sec": watch.seconds, "r": run_id, "st": name})
                 await s.execute(text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
@@ -137,12 +138,12 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
             log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
             raise
         await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(text("UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
                                  "WHERE run_id = :r AND stage = :st"),
                             {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name})
         log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await s.execute(text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
                         {"r": run_id})
     log.info("engine.run.done", run_id=run_id)

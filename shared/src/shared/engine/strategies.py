@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
@@ -174,7 +175,7 @@ ON CONFLICT (customer_id, strategy_id) WHERE status = 'open' DO NOTHING
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_defaults(s)
     async with ctx.sm() as s:
         rules = await programme_settings.get(s, "contact_pressure")

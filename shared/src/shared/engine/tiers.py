@@ -10,6 +10,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.transactions import own_transaction
 from shared.engine.jobs import RunContext, run_chunks, statement_work
 
 DEFAULT_RULES = [
@@ -64,7 +65,7 @@ WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi AND 
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_default_rules(s)
     assign = statement_work(_ASSIGN, {})
     sync = statement_work(_SYNC_FEATURE, {})

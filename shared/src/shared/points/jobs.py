@@ -24,6 +24,7 @@ from shared import clock
 from shared.db.chunks import id_chunks
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.locking import Lock, session_lock
+from shared.db.transactions import own_transaction
 from shared.errors import Conflict
 from shared.ledger import service as ledger
 from shared.points import rules
@@ -59,11 +60,11 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
     """Expire every customer's points whose expires_on < today. Raises Conflict if a run is in flight."""
     totals = {"accounts": 0, "points": 0, "chunks": 0, "as_of": today.isoformat()}
     async with job_lock(sm, "jobs.points.expiry"):
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             sink = await ledger.system_account(s, "points:expiry")
             bounds = await id_chunks(s, table="ledger_accounts", size=chunk)
         for lo, hi in bounds:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await _chunk_settings(s)
                 # Lock first (in id order) so the next statement's snapshot sees every
                 # committed spend of these accounts; concurrent spends wait for the chunk.
@@ -92,7 +93,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
     month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     totals = {"customers": 0, "points": 0, "chunks": 0, "month": month.strftime("%Y-%m")}
     async with job_lock(sm, "jobs.points.accrual"):
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             src = await ledger.system_account(s, "points:issuance:accrual")
             rule = await programme_settings.get(s, programme_settings.POINTS_ACCRUAL)
             expiry_rule = await programme_settings.get(s, programme_settings.POINTS_EXPIRY)
@@ -100,7 +101,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
         until = rules.expires_on(expiry_rule, month_end)
         for lo, hi in bounds:
             params = {"lo": lo, "hi": hi}
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await _chunk_settings(s)
                 await s.execute(
                     text(

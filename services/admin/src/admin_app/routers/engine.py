@@ -20,6 +20,7 @@ from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
 from shared import clock
 from shared.db.locking import Lock, lock_held
+from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
@@ -85,7 +86,8 @@ async def _spawn(app_state: Any, run_id: int, run_date: date, stages: list[str] 
              summary="Start a nightly run in the background; poll GET /v1/engine/runs/{id}")
 async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker, settings: AppSettings) -> RunOut:
     run_date = body.run_date or clock.today()
-    async with sm.begin() as s:
+    # the queued run row must be committed before the background process that picks it up starts
+    async with own_transaction(sm) as s:
         # Refuse while a run holds the lock or one was just queued (its process may not have locked yet).
         busy = await lock_held(s, Lock.ENGINE_RUN) or await s.scalar(text(
             "SELECT EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"))

@@ -12,6 +12,7 @@ from admin_app.auth import AdminOnly, Auditors
 from shared import clock
 from shared.audit import service as audit
 from shared.business.account import customer as find_customer
+from shared.db.transactions import own_transaction
 from shared.errors import NotFound, Unprocessable
 from shared.ledger import service as ledger
 from shared.points import jobs as points_jobs
@@ -59,7 +60,8 @@ async def verify(principal: Auditors, session: ReadSession) -> dict:
 @router.post("/ledger/points/accrual-runs", summary="Run the monthly points accrual (idempotent per customer per month)")
 async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
     result = await points_jobs.run_accrual(sm, month=first_of_month(body.month))
-    async with sm.begin() as s:
+    # the job committed chunk by chunk; its audit row follows on its own
+    async with own_transaction(sm) as s:
         await audit.record(s, principal=principal, action="points.accrual.run", object_kind="job",
                            object_id=body.month, detail=result, ip=client_ip(request))
     return result
@@ -69,7 +71,8 @@ async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, s
 async def run_expiry(body: ExpiryIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
     day = body.as_of or clock.today()
     result = await points_jobs.run_expiry(sm, today=day)
-    async with sm.begin() as s:
+    # the job committed chunk by chunk; its audit row follows on its own
+    async with own_transaction(sm) as s:
         await audit.record(s, principal=principal, action="points.expiry.run", object_kind="job",
                            object_id=day.isoformat(), detail=result, ip=client_ip(request))
     return result

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.alliance import redemption as till
 from shared.alliance import webhooks
 from shared.alliance.errors import CouponNotRedeemable
+from shared.db.transactions import own_transaction
 from shared.models import Offer, Redemption
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
@@ -99,8 +100,9 @@ async def redeem(
     await till.check_guess_budget(sm, merchant_id=principal.id)
     notify: list[bool] = []
     try:
-        # one explicit unit of work: committed here, before the response is returned
-        async with sm.begin() as session:
+        # one explicit unit of work, committed here before the response is returned, so that a
+        # refusal can still be counted (in its own transaction) after this one rolled back
+        async with own_transaction(sm) as session:
 
             async def handler() -> RedemptionOut:
                 done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)
