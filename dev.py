@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".tenure-install-stamp"
-PACKAGES = ["shared", "services/customer-app", "services/manager-app", "services/alliance", "services/admin"]
+# demo/ (tenure_demo, the synthetic city) is installed here for dev and tests; no service image ships it
+PACKAGES = ["shared", "demo", "services/customer-app", "services/manager-app", "services/alliance", "services/admin"]
 
 
 def _install_fingerprint() -> str:

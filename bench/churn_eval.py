@@ -3,7 +3,7 @@
     python bench/churn_eval.py csv PATH.csv --label Churn [--id customerID] [--folds 10]
         same as `python -m shared.churn evaluate …`; writes bench/results/churn_eval.json
     python bench/churn_eval.py city [--customers 100000] [--months 7] [--keep] [--reuse DBNAME]
-        [--score-only] creates a scratch database, loads the city with shared.demo.generator.load_city, trains
+        [--score-only] creates a scratch database, loads the city with tenure_demo.generator.load_city, trains
         (registry.train: out-of-time when the history allows, else held-out customers), then
         scores every active customer twice (cold, rerun) with score_all; prints the model's
         ROC AUC / top-decile lift / precision at capacity and the seconds and peak RSS; writes
@@ -86,7 +86,7 @@ async def _train_and_score(url: str, horizon: int, score_only: bool = False) -> 
 
 
 def _city(args: argparse.Namespace) -> int:
-    from shared.demo.generator import load_city
+    from tenure_demo.generator import load_city
 
     server = to_libpq_url(resolve_database_url(None))
     name = args.reuse or f"tenure_bench_churn_{uuid.uuid4().hex[:6]}"

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
+from shared import clock
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
 from shared.db import native
@@ -171,7 +172,7 @@ class RawHttp:
 
 
 async def unchecked_customers(pool: asyncpg.Pool, n: int) -> list[int]:
-    day = checkin_service.local_today()
+    day = clock.today()
     rows = await pool.fetch(
         "SELECT c.id FROM customers c WHERE c.id <= $1 AND c.status = 'active' "
         "AND NOT EXISTS (SELECT 1 FROM checkins k WHERE k.customer_id = c.id AND k.local_date = $2) ORDER BY c.id",
@@ -260,7 +261,7 @@ async def closed_loop(name: str, concurrency: int, duration: float, call, ok: se
 
 async def raw_checkin(pool: asyncpg.Pool, sql: str, names: list[str], cid: int) -> int:
     """The HTTP handler's statement with the same parameters, as one autocommit transaction."""
-    day = checkin_service.local_today()
+    day = clock.today()
     params = checkin_service.checkin_params(
         cid, day, checkin_service.Idem(f"customer:{cid}", f"bench-{uuid.uuid4().hex}", request_hash({"op": "checkin"})))
     async with pool.acquire() as conn:

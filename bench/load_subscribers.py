@@ -3,7 +3,7 @@
     python bench/load_subscribers.py [--customers 1000000] [--months 7] [--keep]
 
 Uses DATABASE_URL's server (or the embedded PostgreSQL), creates `tenure_bench_<hex>`, migrates
-it, runs `shared.demo.generator.load_city`, prints per-table rows and rows/s, writes
+it, runs `tenure_demo.generator.load_city`, prints per-table rows and rows/s, writes
 bench/results/load_subscribers.json and drops the database unless --keep. The machine's load
 average is recorded before and after: on a shared box other processes' CPU use skews the figure.
 """
@@ -25,7 +25,7 @@ import psycopg
 
 from shared.db.embedded import resolve_database_url, to_libpq_url, with_database
 from shared.db.migrate import upgrade
-from shared.demo.generator import load_city
+from tenure_demo.generator import load_city
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_subscribers.json"
 

@@ -5,7 +5,7 @@ queries behind each endpoint and a check that none seq-scans a customer-sized ta
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<db with the city> \\
       .venv/bin/python bench/manager_load.py http://127.0.0.1:8002 [--rate 100] [--duration 60]
 
-The database must hold a loaded city (`python -m shared.demo --customers 1000000`) with manager
+The database must hold a loaded city (`python -m tenure_demo --customers 1000000`) with manager
 assignments and care tasks (the engine's nightly run: `python -m shared.engine run`). The server
 must use the same database and the dev JWT secret (tokens are minted here with
 `shared.auth.tokens`). If `touches` is nearly empty, a synthetic contact history (2 per

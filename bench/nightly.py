@@ -3,8 +3,7 @@
     python bench/nightly.py [--customers 1000000] [--months 6] [--reuse DBNAME] [--keep] [--no-churn]
 
 Creates a scratch database `tenure_bench_nightly_<hex>` on DATABASE_URL's server (or the embedded
-PostgreSQL), migrates it, loads the city with `shared.demo.generator.load_city` (or, when the
-generator is missing, with `shared.engine.synthetic`), then runs the nightly run twice in this
+PostgreSQL), migrates it, loads the city with `tenure_demo.generator.load_city`, then runs the nightly run twice in this
 process: the first ("cold") builds everything from nothing — every customer's features, profile
 and tags are new rows; the second ("steady") is what a normal night costs (only changes are
 written; a VACUUM (ANALYZE) between the two stands for the day of autovacuum between two
@@ -31,12 +30,13 @@ from pathlib import Path
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import text
 
+from shared import clock
 from shared.db.embedded import resolve_database_url, to_libpq_url, to_sync_url, with_database
 from shared.db.engine import create_engine
 from shared.db.migrate import upgrade
 from shared.engine.__main__ import engine_settings
-from shared.engine.jobs import local_today
 from shared.engine.runner import STAGE_NAMES, run_nightly
+from tenure_demo.generator import load_city
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nightly.json"
 
@@ -60,30 +60,8 @@ def _vacuum(url: str) -> None:
 
 
 def _load(url: str, customers: int, months: int, as_of: date) -> dict:
-    try:
-        from shared.demo.generator import load_city
-    except ImportError:
-        load_city = None
-    if load_city is not None:
-        info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, file=sys.stderr, flush=True))
-        return {"loader": "shared.demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
-    from shared.engine.synthetic import load_synthetic
-
-    async def go() -> dict:
-        eng = create_engine(engine_settings(), process="bench-load", url=url)
-        async with eng.begin() as conn:
-            from sqlalchemy.ext.asyncio import AsyncSession
-
-            s = AsyncSession(bind=conn)
-            await load_synthetic(s, n=customers, run_date=as_of, months=months)
-            await s.flush()
-        await eng.dispose()
-        return {"loader": "shared.engine.synthetic"}
-
-    t = time.perf_counter()
-    out = asyncio.run(go())
-    out["elapsed_s"] = round(time.perf_counter() - t, 1)
-    return out
+    info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    return {"loader": "tenure_demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
 
 
 async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int) -> dict:
@@ -118,14 +96,14 @@ def main() -> int:
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.load_only:
-        info = _load(args.load_only, args.customers, args.months, local_today())
+        info = _load(args.load_only, args.customers, args.months, clock.today())
         print(json.dumps(info, default=str))
         return 0
 
     server = to_libpq_url(resolve_database_url(None))
     name = args.reuse or f"tenure_bench_nightly_{uuid.uuid4().hex[:6]}"
     url = with_database(server, name)
-    run_date = local_today()
+    run_date = clock.today()
     skip = {x for x in args.skip.split(",") if x} | ({"churn"} if args.no_churn else set())
     stages = [s for s in STAGE_NAMES if s not in skip]
     result: dict = {

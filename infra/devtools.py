@@ -76,7 +76,7 @@ def is_empty(url: str) -> bool:
 
 
 def seed(url: str, customers: int) -> None:
-    from shared.demo.seed import seed_demo
+    from tenure_demo.seed import seed_demo
 
     t0 = time.perf_counter()
     result = seed_demo(url, customers=customers, progress=lambda line: print(f"  {line}", flush=True))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from shared.touches import LOCAL_TZ
+from shared.clock import TZ as LOCAL_TZ
 from tests.fixtures.factories import create_branch
 from tests.fixtures.factories_backoffice import bulk_customers, create_strategy, write_csv
 

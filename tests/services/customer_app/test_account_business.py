@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, text
 
 from shared.business import account as account_service
-from shared.business.balance import airtime_account, airtime_balance_fen
+from shared.ledger.airtime import airtime_account, airtime_balance_fen
 from shared.models import Subscription, TierRule, Touch
 from shared.points import service as points_service
 from tests.fixtures.factories import create_branch, create_customer, create_product, create_staff

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
-from shared.manager import clock
+from shared import clock
 from shared.models import Customer, CustomerProfile, CustomerTagSet, TagDefinition, Touch
 from tests.fixtures import factories_manager as fm
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from shared.ledger import service as ledger
-from shared.manager import clock
+from shared import clock
 from shared.models import CareTask, FourHighFlag, ManagerContact, Subscription, Touch
 from tests.fixtures import factories_manager as fm
 from tests.fixtures.db import gather_concurrently

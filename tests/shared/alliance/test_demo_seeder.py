@@ -1,7 +1,7 @@
 """The alliance demo seeder is idempotent and gives the documented dev credentials."""
 from __future__ import annotations
 
-from shared.demo.seeders import alliance as seeder
+from tenure_demo.seeders import alliance as seeder
 from shared.models import MerchantClient, Offer, OperatorPack
 from sqlalchemy import func, select
 

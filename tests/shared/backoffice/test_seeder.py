@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shared.demo.seeders import backoffice
+from tenure_demo.seeders import backoffice
 from shared.models import Ad, Campaign
 from tests.fixtures.factories import create_merchant
 

@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from shared.business import balance, orders
+from shared.business import orders
+from shared.ledger import airtime as balance
 from shared.errors import IdempotencyKeyReused, InsufficientFunds, NotFound
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset

@@ -11,7 +11,7 @@ from shared.campaigns import service as campaigns
 from shared.campaigns.query import AudienceQuery
 from shared.errors import Conflict, Unprocessable
 from shared.notify.outbound import DevGateway, HttpGateway, OutboundMessage
-from shared.touches import LOCAL_TZ
+from shared.clock import TZ as LOCAL_TZ
 from tests.fixtures.factories import create_branch, create_product, create_staff
 from tests.fixtures.factories_backoffice import bulk_customers, create_strategy, set_profiles, usage_rows
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from shared.churn.synthetic import plant_city
+from tests.fixtures.planted_churn_city import plant_city
 
 LAST_MONTH = date(2026, 9, 1)
 N = 2000

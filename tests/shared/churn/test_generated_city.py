@@ -1,4 +1,4 @@
-"""The churn model on a city from the demo generator (shared.demo.generator.load_city).
+"""The churn model on a city from the demo generator (tenure_demo.generator.load_city).
 
 The generator dates churn over several months, so the registry can fit on earlier churn and
 evaluate on later churn the model never saw (out of time). A frame's features must see nothing
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.churn import features as feat
 from shared.churn import registry
-from shared.demo.generator import load_city
+from tenure_demo.generator import load_city
 
 N = 3000
 SEED = 11

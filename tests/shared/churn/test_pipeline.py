@@ -12,7 +12,7 @@ from shared.churn.evaluate import evaluate_table
 from shared.churn.factors import information_gain, rank_factors
 from shared.churn.model import fit_artifact
 from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cross_validate
-from shared.churn.synthetic import write_csv
+from tests.fixtures.planted_churn_city import write_csv
 from shared.churn.tabular import TableError, build_table, load_csv
 
 # A short boosting run keeps the file fast; the production candidates are exercised by the bench.

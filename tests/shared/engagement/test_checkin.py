@@ -9,6 +9,7 @@ from shared.engagement import checkin
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds
 from shared.ledger import service as ledger
 from shared.points import rules
+from shared.programme import settings as programme_settings
 from shared.points import service as points_service
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import create_customer
@@ -41,8 +42,8 @@ class TestCheckIn:
 
     async def test_rewards_follow_published_rules(self, db) -> None:
         c = await create_customer(db)
-        await rules.put_setting(db, rules.CHECKIN_RULES, {"rewards": [1, 2]}, staff_id=None)
-        await rules.put_setting(db, rules.POINTS_EXPIRY, {"mode": "rolling_months", "months": 3}, staff_id=None)
+        await programme_settings.put(db, programme_settings.CHECKIN_RULES, {"rewards": [1, 2]}, staff_id=None)
+        await programme_settings.put(db, programme_settings.POINTS_EXPIRY, {"mode": "rolling_months", "months": 3}, staff_id=None)
         first = await checkin.check_in(db, customer_id=c.id, day=DAY)
         second = await checkin.check_in(db, customer_id=c.id, day=DAY + timedelta(days=1))
         assert (first.points, second.points) == (1, 2)
@@ -60,7 +61,7 @@ class TestCheckIn:
 
     async def test_sql_expiry_matches_python_rule(self, db) -> None:
         for rule in ({"mode": "end_of_year", "years_after": 2}, {"mode": "rolling_months", "months": 13}):
-            await rules.put_setting(db, rules.POINTS_EXPIRY, rule, staff_id=None)
+            await programme_settings.put(db, programme_settings.POINTS_EXPIRY, rule, staff_id=None)
             for day in (date(2026, 1, 31), date(2026, 12, 31), date(2028, 2, 29)):
                 c = await create_customer(db)
                 await checkin.check_in(db, customer_id=c.id, day=day)

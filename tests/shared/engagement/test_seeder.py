@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shared.demo.seeders import engagement
+from tenure_demo.seeders import engagement
 from shared.ledger import service as ledger
 from shared.models import Ad, HuntPrize, TreasureHunt
 

@@ -1,4 +1,4 @@
-"""A small planted city (shared.engine.synthetic) and a nightly run over it, per test module.
+"""A small planted city (tests/fixtures/planted_engine_city.py) and a nightly run over it, per test module.
 
 Runs skip the churn stage (its own engineer's module, tested there). Every module loads its own
 city with fresh ids; assertions look only at that id range, since the engine covers the whole DB.
@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.engine.jobs import local_today
+from shared.clock import today as local_today
 from shared.engine.runner import STAGE_NAMES, run_nightly
-from shared.engine.synthetic import load_synthetic, planted
+from tests.fixtures.planted_engine_city import load_synthetic, planted
 
 RUN_STAGES = [s for s in STAGE_NAMES if s != "churn"]
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.engine import fourhigh
-from shared.engine.jobs import LOCAL_TZ
+from shared.clock import TZ as LOCAL_TZ
 from tests.shared.engine.conftest import City, load_city, run
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import text
 
-from shared.touches import record_touch
+from shared.touches.service import record_touch
 from tests.fixtures.factories import create_customer, create_org, create_product, create_staff
 
 

@@ -1,11 +1,11 @@
-"""Contact pressure and touch recording (shared.touches)."""
+"""Contact pressure and touch recording (shared.touches.service)."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
 from shared.errors import Conflict, NotFound
-from shared.touches import check_contact_pressure, record_touch
+from shared.touches.service import check_contact_pressure, record_touch
 from tests.fixtures.factories import create_customer
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.manager.clock import TZ
+from shared.clock import TZ
 from shared.models import Complaint, Customer, Greeting, ManagerContact, Subscription, StaffUser, Touch
 from tests.fixtures import factories_manager as fm
 from tests.fixtures.factories import create_branch, create_customer, create_product, create_staff

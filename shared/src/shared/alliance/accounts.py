@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.ledger import service as ledger
+from shared.ledger.airtime import airtime_account
 from shared.models import AccountKind, Asset, LedgerAccount
 
 BUDGET_ASSETS = (Asset.POINTS, Asset.AIRTIME, Asset.DATA)
@@ -50,15 +51,7 @@ async def merchant_prepaid_account(session: AsyncSession, merchant_id: int) -> i
 
 
 async def customer_airtime_account(session: AsyncSession, customer_id: int) -> int:
-    """The customer's airtime balance account.
-
-    Uses `shared.business.balance.airtime_account` (which posts the opening balance) when the
-    customer-app package provides it; until then falls back to the bare ledger account.
-    """
-    try:
-        from shared.business.balance import airtime_account  # type: ignore[import-not-found]
-    except ImportError:
-        return await ledger.customer_account(session, customer_id, Asset.AIRTIME)
+    """The customer's airtime balance account (opened with its opening balance on first use)."""
     return await airtime_account(session, customer_id)
 
 

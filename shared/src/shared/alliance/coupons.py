@@ -15,9 +15,10 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.locking import Lock, advisory_lock
 from shared.alliance import accounts, offers
 from shared.alliance.errors import LimitReached, SoldOut
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound, Unprocessable
@@ -30,7 +31,6 @@ QR_PREFIX = "TENURE-CPN:"
 SOURCES = ("exchange", "hunt", "campaign")
 PAY_WITH = ("points", "airtime")
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 
 
 def new_code() -> str:
@@ -115,7 +115,7 @@ async def _insert(session: AsyncSession, *, offer: Offer, customer_id: int, key:
 
 
 async def _lock(session: AsyncSession, *, offer_id: int, customer_id: int) -> None:
-    await session.execute(_LOCK, {"k": f"alliance.coupon:{offer_id}:{customer_id}"})
+    await advisory_lock(session, Lock.COUPON_LIMIT, f"{offer_id}:{customer_id}")
 
 
 async def issue_coupon(session: AsyncSession, *, offer_id: int, customer_id: int, key: str, source: str) -> Coupon:

@@ -32,13 +32,14 @@ from shared.auth import ratelimit
 from shared.errors import AppError, Conflict, IdempotencyKeyReused, NotFound, TooManyRequests
 from shared.logging import get_logger
 from shared.masking import mask_phone
-from shared.models import Coupon, Customer, Offer, ProgrammeSetting, Redemption
+from shared.models import Coupon, Customer, Offer, Redemption
+from shared.programme import settings as programme_settings
 from shared.settings import Settings
 
 log = get_logger(__name__)
 
-REVERSAL_SETTING = "alliance.reversal_window"
-DEFAULT_REVERSAL_MINUTES = 30
+REVERSAL_SETTING = programme_settings.REVERSAL_WINDOW
+DEFAULT_REVERSAL_MINUTES: int = programme_settings.DEFAULTS[REVERSAL_SETTING]["minutes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +216,7 @@ async def redeem(
 
 async def reversal_window(session: AsyncSession) -> timedelta:
     """Back-office setting `alliance.reversal_window` = {"minutes": N}; 30 minutes by default."""
-    value = await session.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == REVERSAL_SETTING))
-    minutes = int((value or {}).get("minutes", DEFAULT_REVERSAL_MINUTES))
-    return timedelta(minutes=minutes)
+    return timedelta(minutes=int((await programme_settings.get(session, REVERSAL_SETTING))["minutes"]))
 
 
 async def reverse(session: AsyncSession, *, merchant_id: int, redemption_id: int, key: str) -> Redemption:

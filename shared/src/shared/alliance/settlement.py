@@ -20,13 +20,14 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.alliance import onboarding, webhooks
 from shared.alliance.errors import InvalidTransition
 from shared.errors import NotFound, Unprocessable
 from shared.models import Merchant, Settlement
 
 _SQL = text((Path(__file__).parent / "sql" / "settlement.sql").read_text())
-TZ = "Asia/Shanghai"
+TZ = clock.TZ_NAME
 
 
 @dataclass(frozen=True, slots=True)

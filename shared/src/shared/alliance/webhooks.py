@@ -29,9 +29,12 @@ import httpx
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.transactions import own_transaction
 from shared.errors import NotFound, Unprocessable
-from shared.logging import get_logger
+from shared.logging import configure_logging, get_logger
 from shared.models import Merchant, WebhookDelivery
+from shared.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -181,7 +184,7 @@ async def deliver_due(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, int]:
     """Send every due delivery once (optionally one merchant's); returns counts by outcome."""
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         claimed = (await s.execute(_CLAIM, {"lease": LEASE_S, "merchant_id": merchant_id, "limit": limit})).all()
         targets = {
             m.id: (m.webhook_url, m.webhook_secret)
@@ -197,7 +200,7 @@ async def deliver_due(
                 error: str | None = "no webhook configured"
             else:
                 error = await _send(client, url, secret, row.id, row.event, _body(row.id, row.event, row.payload, row.created_at))
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 if error is None:
                     values: dict[str, Any] = {"status": "delivered", "last_error": None}
                     counts["delivered"] += 1
@@ -227,9 +230,6 @@ async def deliver_soon(
 
 
 async def run_worker(*, once: bool, interval_s: float) -> None:
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.logging import configure_logging
-    from shared.settings import get_settings
 
     configure_logging("alliance-webhooks")
     engine = create_engine(get_settings(), process="alliance-webhooks")

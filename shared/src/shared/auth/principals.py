@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.errors import Forbidden
+
 
 class Audience(StrEnum):
     CUSTOMER = "customer-app"
@@ -53,6 +55,5 @@ def audience_for_staff_role(role: str, requested: Audience) -> Audience:
         return requested
     if requested == Audience.ADMIN and role in ADMIN_ROLES:
         return requested
-    from shared.errors import Forbidden
 
     raise Forbidden("this role cannot sign in to this application", role=role)

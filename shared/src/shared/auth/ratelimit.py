@@ -21,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from shared.db.transactions import own_transaction
 
 from shared.errors import TooManyRequests
 
@@ -91,7 +92,7 @@ async def reserve(
     """
     ordered = sorted(limits, key=lambda lim: lim.bucket)
     slots: list[Slot] = []
-    async with sm.begin() as s:  # an exception inside rolls every slot taken so far back
+    async with own_transaction(sm) as s:  # an exception inside rolls every slot taken so far back
         for limit in ordered:
             slot = await _reserve(s, limit, at)
             if slot is None:
@@ -104,7 +105,7 @@ async def release(sm: async_sessionmaker[AsyncSession], slots: Sequence[Slot]) -
     """Give slots back (the attempt succeeded, so it must not count as a failure)."""
     if not slots:
         return
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         for slot in sorted(slots, key=lambda sl: sl.bucket):
             await s.execute(_RELEASE, {"bucket": slot.bucket, "ws": slot.window_start})
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.audit.service import record
 from shared.auth.principals import Principal
 from shared.errors import NotFound
 from shared.models import CareTask, Customer, ManagerAssignment, ReassignmentRequest, StaffUser
@@ -156,7 +157,6 @@ async def lookup_walk_in(
     Only hall staff and branch heads may look up; the lookup is audited whether or not it finds
     someone (the audit row carries the last four digits only, never the full number).
     """
-    from shared.audit import record  # local import: shared.audit imports models at import time
 
     if not (_is(principal, HALL_STAFF) or _is(principal, BRANCH_HEAD)):
         raise NotFound("customer not found")

@@ -23,6 +23,7 @@ from shared.auth import ratelimit, revocation
 from shared.auth.passwords import verify_secret
 from shared.auth.principals import CUSTOMER_ROLE, MERCHANT_ROLE, Audience, Principal, audience_for_staff_role
 from shared.auth.tokens import issue_access_token
+from shared.db.transactions import own_transaction
 from shared.errors import BadRequest, Forbidden, Unauthorized
 from shared.logging import get_logger
 from shared.masking import phone_digest
@@ -64,7 +65,7 @@ async def request_otp(
         ratelimit.Limit(ratelimit.key("otp.send_addr", source), settings.otp_send_per_address, settings.otp_send_window_s,
                         "too many codes requested from this address; try again later"),
     ])
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         known = await s.scalar(
             select(Customer.id).where(Customer.phone == phone, Customer.status != "churned")
         )
@@ -97,7 +98,7 @@ async def verify_otp(
         ratelimit.Limit(ratelimit.key("otp.fail_addr", source), settings.otp_fail_per_address, settings.login_window_s,
                         "too many wrong codes from this address; try again later"),
     ])
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         otp = await s.scalar(
             select(OtpCode)
             .where(OtpCode.phone_digest == digest, OtpCode.consumed_at.is_(None), OtpCode.expires_at > func.now())
@@ -151,7 +152,7 @@ async def staff_login(
         raise Unauthorized("wrong username or password")  # the slots stay taken: a failure counts
     await ratelimit.release(sm, slots)
     if new_hash:
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(update(StaffUser).where(StaffUser.id == user.id).values(password_hash=new_hash))
     aud = audience_for_staff_role(user.role, audience)
     return Principal(
@@ -207,7 +208,7 @@ async def refresh(sm: async_sessionmaker[AsyncSession], settings: Settings, *, t
     """Rotate a refresh token. Reusing a rotated token revokes its whole family (theft signal)."""
     if not token or len(token) > 100:
         raise BadRequest("refresh_token is required")
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         row = await s.scalar(select(RefreshToken).where(RefreshToken.jti == token).with_for_update())
         if row is None or row.audience != audience or row.revoked_at is not None or row.expires_at <= _now():
             raise Unauthorized("invalid refresh token")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth.passwords import hash_secret_async
 from shared.backoffice.permissions import ROLES
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.models import OrgUnit, RefreshToken, StaffUser
+from shared.models import ManagerAssignment, OrgUnit, RefreshToken, StaffUser
 
 BRANCH_ROLES = frozenset({"account_manager", "hall_staff", "branch_head"})
 MIN_PASSWORD = 10
@@ -68,7 +68,6 @@ async def load_counts(session: AsyncSession, staff_ids: list[int]) -> dict[int, 
     """Assigned-customer count per manager (for the capacity column)."""
     if not staff_ids:
         return {}
-    from shared.models import ManagerAssignment
 
     rows = await session.execute(
         select(ManagerAssignment.manager_id, func.count())

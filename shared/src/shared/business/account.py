@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.business.orders import ORDERABLE_KINDS, charge_for, effective_dates, eligibility_problems
 from shared.models import Customer, MonthlyUsage, Product, Subscription
 
 _SUMMARY = text((Path(__file__).parent / "sql" / "account_summary.sql").read_text()).columns(
@@ -163,7 +164,6 @@ async def contact_history(session: AsyncSession, customer_id: int, *, limit: int
 
 async def catalogue(session: AsyncSession, customer: Customer, *, today: date, kind: str | None) -> list[dict[str, Any]]:
     """Active add-ons this customer is eligible for right now (same rules as place_order)."""
-    from shared.business.orders import ORDERABLE_KINDS, charge_for, effective_dates, eligibility_problems
 
     stmt = select(Product).where(Product.active.is_(True), Product.kind.in_(sorted(ORDERABLE_KINDS))).order_by(Product.kind, Product.monthly_fee_fen)
     if kind:

@@ -19,17 +19,17 @@ from __future__ import annotations
 import calendar
 import hashlib
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound
 from shared.ledger import service as ledger
 from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
-from shared.business.balance import airtime_account
+from shared.ledger.airtime import airtime_account
 
-TZ = ZoneInfo("Asia/Shanghai")
 ORDERABLE_KINDS = frozenset(k.value for k in ProductKind) - {ProductKind.PLAN.value}
 PREPAID_KINDS = frozenset({ProductKind.DATA_PACK.value, ProductKind.VOICE_PACK.value, ProductKind.MEMBERSHIP.value})
 NEXT_MONTH_KINDS = frozenset({ProductKind.CONTRACT.value, ProductKind.BROADBAND.value})
@@ -121,7 +121,7 @@ async def place_order(
     key = _store_key(key)
     if (done := await _replay(session, customer_id=customer_id, key=key, product_id=product_id)) is not None:
         return done
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"orders:{customer_id}"})
+    await advisory_lock(session, Lock.ORDERS, customer_id)
     if (done := await _replay(session, customer_id=customer_id, key=key, product_id=product_id)) is not None:
         return done
     customer = await session.get(Customer, customer_id)
@@ -130,7 +130,7 @@ async def place_order(
     product = await session.get(Product, product_id)
     if product is None:
         raise NotFound("product not found", product_id=product_id)
-    today = datetime.now(TZ).date()
+    today = clock.today()
     if problems := await eligibility_problems(session, customer=customer, product=product, today=today):
         raise NotEligible("you are not eligible for this product", reasons=problems, product_id=product_id)
     starts, ends = effective_dates(product, today)
@@ -160,7 +160,7 @@ async def cancel_order(session: AsyncSession, *, customer_id: int, subscription_
     `refund:subscription:<id>`, so at most once whatever the request key); one already running
     ends at the end of the current month without refund. Raises NotFound (not this customer's).
     """
-    today = datetime.now(TZ).date()
+    today = clock.today()
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     sub = await session.scalar(
         select(Subscription)

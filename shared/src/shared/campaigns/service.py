@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import clock
 from shared.campaigns.query import AudienceQuery, compile_query
-from shared.engine import config as engine_config
+from shared.db.transactions import own_transaction
+from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Campaign, Customer, Strategy
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
-from shared.touches import LOCAL_TZ
 
 CHUNK = 200_000
 FLOW_CHANNELS = {
@@ -192,16 +193,16 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
 
     Raises Conflict if the campaign is not draft/scheduled (so launching twice is refused).
     """
-    now = now or datetime.now(LOCAL_TZ)
+    now = now or datetime.now(clock.TZ)
     campaign = await _transition(session, campaign_id, from_=EDITABLE, to="running")
     strategy = await session.get(Strategy, campaign.strategy_id) if campaign.strategy_id else None
     where, qparams = compile_query(AudienceQuery.model_validate(campaign.query or {}))
     await session.execute(text("SET LOCAL statement_timeout = '10min'"))
     start_month = campaign.starts_on.replace(day=1)
-    rules = await engine_config.get(session, "contact_pressure")
-    local_now = now.astimezone(LOCAL_TZ)
+    rules = await programme_settings.get(session, "contact_pressure")
+    local_now = now.astimezone(clock.TZ)
     month_start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    expires = datetime.combine(campaign.ends_on + timedelta(days=1), time(0), LOCAL_TZ)
+    expires = datetime.combine(campaign.ends_on + timedelta(days=1), time(0), clock.TZ)
     counts = dict(recommendations=0, tasks=0, queued=0, pushed=0)
     product_id = strategy.product_id if strategy else None
     script = strategy.script if strategy else None
@@ -281,7 +282,7 @@ async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) ->
 
 async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None = None) -> list[int]:
     """Job: launch every scheduled campaign whose start day has come (one transaction each)."""
-    today = today or datetime.now(LOCAL_TZ).date()
+    today = today or datetime.now(clock.TZ).date()
     async with sm() as s:
         due = (await s.scalars(
             select(Campaign.id).where(Campaign.status == "scheduled", Campaign.starts_on <= today).order_by(Campaign.id)
@@ -289,7 +290,7 @@ async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None
     launched = []
     for cid in due:
         try:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await launch(s, cid)
             launched.append(cid)
         except Conflict:
@@ -313,7 +314,7 @@ async def dispatch_outbound(
         strategy = await s.get(Strategy, campaign.strategy_id) if campaign.strategy_id else None
     body = text_template or (strategy.script if strategy else campaign.name)
     while True:
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             claimed = (await s.execute(text(
                 """
                 UPDATE touches t SET outcome = 'sending' FROM customers c
@@ -329,7 +330,7 @@ async def dispatch_outbound(
         )
         ok = [r.touch_id for r in results if r.ok]
         failed = [r.touch_id for r in results if not r.ok]
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             for ids, outcome in ((ok, "sent"), (failed, "failed")):
                 if ids:
                     await s.execute(text("UPDATE touches SET outcome = :o WHERE id = ANY(:ids) AND outcome = 'sending'"),

@@ -14,7 +14,14 @@ import json
 import sys
 from pathlib import Path
 
+from shared.churn import registry, scoring
+from shared.churn.evaluate import evaluate_table
+from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES
+from shared.churn.tabular import TableError, load_csv
 from shared.db.embedded import REPO_ROOT
+from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.transactions import own_transaction
+from shared.settings import Settings
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "churn_eval.json"
 
@@ -48,9 +55,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from shared.churn.evaluate import evaluate_table
-    from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES
-    from shared.churn.tabular import TableError, load_csv
 
     try:
         table = load_csv(args.path, label=args.label, id_column=args.id_column, positive=args.positive,
@@ -104,8 +108,6 @@ def _print_report(r: dict) -> None:
 
 
 async def _with_sm(fn):  # type: ignore[no-untyped-def]
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.settings import Settings
 
     settings = Settings(statement_timeout_ms=600_000)
     engine = create_engine(settings, process="churn-cli")
@@ -116,7 +118,6 @@ async def _with_sm(fn):  # type: ignore[no-untyped-def]
 
 
 def _db_command(args: argparse.Namespace) -> int:
-    from shared.churn import registry, scoring
 
     async def run(sm):  # type: ignore[no-untyped-def]
         if args.command == "train":
@@ -127,7 +128,7 @@ def _db_command(args: argparse.Namespace) -> int:
             async with sm() as s:
                 print(json.dumps(await registry.list_models(s), indent=2, default=str))
         elif args.command == "activate":
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await registry.activate(s, args.version)
             print(f"model {args.version} active")
         elif args.command == "score":

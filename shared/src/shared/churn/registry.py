@@ -23,6 +23,8 @@ from shared.churn import features as feat
 from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
 from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cpu_limits, cross_validate, ranking_metrics
+from shared.db.locking import Lock, advisory_lock, lock_held, session_unlock, try_session_lock
+from shared.db.transactions import own_transaction
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.models import ChurnModel
@@ -31,7 +33,6 @@ log = get_logger(__name__)
 
 AUTO_CANDIDATES = ("logreg", "hgb_fast", "blend_fast")
 SELECTION_ROWS = 30_000
-_LOCK_KEY = 0x43_48_55_52_4E  # "CHURN"
 
 
 class NoChurnHistory(Conflict):
@@ -47,12 +48,8 @@ class TrainingInProgress(Conflict):
 
 
 async def training_in_progress(session: AsyncSession) -> bool:
-    """Whether some connection to this database holds the training lock (a bigint advisory key
-    shows in pg_locks as classid = high 32 bits, objid = low 32 bits, objsubid = 1)."""
-    return bool(await session.scalar(text(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND classid = :hi AND objid = :lo AND objsubid = 1)"), {"hi": _LOCK_KEY >> 32, "lo": _LOCK_KEY & 0xFFFFFFFF}))
+    """Whether some connection to this database holds the training lock."""
+    return await lock_held(session, Lock.CHURN_TRAINING)
 
 
 def _choose(X: np.ndarray, y: np.ndarray, candidate: str) -> tuple[ModelConfig, np.ndarray | None, dict]:
@@ -122,14 +119,14 @@ async def train(
         raise NotFound("unknown candidate model", candidate=candidate)
     async with sm() as guard:
         conn = await guard.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}):
+        if not await try_session_lock(conn, Lock.CHURN_TRAINING):
             raise TrainingInProgress("a churn model is being trained already")
         try:
             return await _train_locked(sm, horizon=horizon, candidate=candidate, activate=activate, latest=latest,
                                        max_rows=max_rows, capacity=capacity, high_share=high_share,
                                        medium_share=medium_share)
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+            await session_unlock(conn, Lock.CHURN_TRAINING)
 
 
 async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, candidate: str, activate: bool,
@@ -167,8 +164,8 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
                     "test_cutoff": test_cut.isoformat(),
                     "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut})
     blob = artifact.dumps()
-    async with sm.begin() as s:
-        await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY + 1})  # version numbering
+    async with own_transaction(sm) as s:
+        await advisory_lock(s, Lock.CHURN_VERSION)
         version = int(await s.scalar(select(func.coalesce(func.max(ChurnModel.version), 0))) or 0) + 1
         s.add(ChurnModel(
             version=version, algorithm=artifact.config.name, train_from=feat.add_months(test_cut, -5),

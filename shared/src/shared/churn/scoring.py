@@ -22,6 +22,7 @@ from shared.churn import features as feat
 from shared.churn import registry
 from shared.churn.model import RISK_LEVELS, ChurnArtifact
 from shared.churn.pipeline import cpu_limits
+from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -86,7 +87,7 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
 async def _write(session: AsyncSession, records: list[tuple], version: int) -> None:
     await session.execute(text(_TEMP))
     conn = await session.connection()
-    raw = await conn.get_raw_connection()
+    raw = await conn.get_raw_connection()  # raw asyncpg COPY, inside the caller's transaction (shared.db.transactions)
     await raw.driver_connection.copy_records_to_table("churn_scores_tmp", records=records, columns=_COLUMNS)
     await session.execute(text(_UPSERT), {"version": version})
 
@@ -119,7 +120,7 @@ async def _score_and_write(sm: async_sessionmaker[AsyncSession], art: ChurnArtif
     """Score outside any transaction (a slow chunk on a busy machine must not trip
     idle_in_transaction_session_timeout), then write in one short transaction."""
     records = await asyncio.to_thread(_records, art, frame)
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await s.execute(text("SET LOCAL statement_timeout = '300s'"))
         await _write(s, records, version)
     return len(records)

@@ -3,7 +3,8 @@
 For the one request path that the morning peak is made of (the daily check-in), SQLAlchemy's
 parameter processing, cursor emulation and greenlet hop cost more CPU than the statement does in
 PostgreSQL. The connection still comes from (and returns to) the engine's pool, so timeouts,
-application_name and pool limits are the same as everywhere else.
+application_name and pool limits are the same as everywhere else. This is the third transaction
+style of `shared.db.transactions`: use it only where a measured hot path needs it, and say so there.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Daily check-in (once per customer per Asia/Shanghai day), streaks and make-up of missed days.
 
-Rules come from programme_settings `checkin_rules` (see shared.points.rules.DEFAULTS): the reward
+Rules come from programme_settings `checkin_rules` (see shared.programme.settings): the reward
 for streak day n is rewards[(n - 1) % len(rewards)], so a 7-entry list pays its last value on day 7
 and then cycles. A missed day breaks the streak (it restarts at 1) unless the customer makes the
 day up within `makeup.max_days_back` days, at `makeup.cost_points`, at most `max_per_month` times.
@@ -13,29 +13,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from shared.db.locking import Lock, advisory_lock
 from shared.db import native
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.models import CheckIn
 from shared.points import rules
+from shared.programme import settings as programme_settings
 from shared.points import service as points_service
 
-TZ = ZoneInfo("Asia/Shanghai")
 SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance row over 16
 
 _SQL = (
     (Path(__file__).parent / "sql" / "checkin.sql").read_text()
     .replace("{expires_on}", rules.EXPIRES_ON_SQL.format(r="r.ex", d="CAST(:day AS date)"))
-    .replace("{checkin_defaults}", json.dumps(rules.DEFAULTS[rules.CHECKIN_RULES]))
-    .replace("{expiry_defaults}", json.dumps(rules.DEFAULTS[rules.POINTS_EXPIRY]))
+    .replace("{checkin_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.CHECKIN_RULES]))
+    .replace("{expiry_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.POINTS_EXPIRY]))
     .replace("'{{}}'", "'{}'")
 )
 CHECKIN_SQL = text(_SQL)
@@ -44,10 +44,6 @@ _READ_IDEM = text(
     "SELECT request_hash, status_code, response_body FROM idempotency_records "
     "WHERE principal = :principal AND key = :key"
 )
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(TZ)).astimezone(TZ).date()
 
 
 def shard_code(customer_id: int) -> str:
@@ -141,8 +137,8 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
 
     One statement is atomic on its own (the deferred ledger trigger runs at its end), so no
     BEGIN/COMMIT round trips are needed. The statement runs on the pooled asyncpg connection
-    directly (`shared.db.native`): outside a transaction block asyncpg runs it as its own
-    transaction. A unique violation on the idempotency record means another request holds this
+    directly (`shared.db.native`, the raw-asyncpg style of `shared.db.transactions`): outside a
+    transaction block asyncpg runs it as its own transaction. A unique violation on the idempotency record means another request holds this
     key: nothing was written, and the stored response is replayed.
     """
     params = checkin_params(customer_id, day, idem)
@@ -165,7 +161,7 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
 
 async def status(session: AsyncSession, *, customer_id: int, today: date) -> dict[str, Any]:
     """Today's state: checked in or not, the live streak, the next reward, make-up options."""
-    cfg = await rules.get_setting(session, rules.CHECKIN_RULES)
+    cfg = await programme_settings.get(session, programme_settings.CHECKIN_RULES)
     since = today - timedelta(days=40)
     rows = (
         await session.execute(
@@ -227,13 +223,13 @@ async def make_up(
     of the following consecutive days are recomputed; rewards already paid are not changed.
     Raises Unprocessable (window/cap), Conflict (already checked in), InsufficientFunds (cost).
     """
-    cfg = await rules.get_setting(session, rules.CHECKIN_RULES)
+    cfg = await programme_settings.get(session, programme_settings.CHECKIN_RULES)
     makeup = cfg.get("makeup") or {}
     if not makeup.get("enabled"):
         raise Conflict("make-up check-ins are not offered")
     if not (today - timedelta(days=int(makeup.get("max_days_back", 0)))) <= day < today:
         raise Unprocessable("this day cannot be made up", local_date=day.isoformat())
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"checkin-makeup:{customer_id}"})
+    await advisory_lock(session, Lock.CHECKIN_MAKEUP, customer_id)
     exists = await session.scalar(
         select(func.count()).select_from(CheckIn).where(CheckIn.customer_id == customer_id, CheckIn.local_date == day)
     )

@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.alliance.coupons import issue_coupon
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import (
     Conflict,
     Gone,
@@ -36,18 +38,16 @@ from shared.errors import (
     Unprocessable,
 )
 from shared.ledger import service as ledger
+from shared.ledger.airtime import airtime_account
 from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
 from shared.points import rules
+from shared.programme import settings as programme_settings
 
 PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
 LEDGER_PRIZES = {"points": Asset.POINTS, "data_mb": Asset.DATA, "airtime_fen": Asset.AIRTIME}
 ISSUANCE = {"points": "points:issuance", "data_mb": "data:issuance", "airtime_fen": "airtime:issuance"}
 ODDS_SCALE = 1_000_000
 _AWARD = text((Path(__file__).parent / "sql" / "hunt_award.sql").read_text())
-
-
-class CouponPrizesUnavailable(Conflict):
-    code = "coupon_prizes_unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +83,6 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
     if spec.prize_type == "coupon":
         if spec.offer_id is None or await session.get(Offer, spec.offer_id) is None:
             raise NotFound("offer not found", offer_id=spec.offer_id)
-        try:
-            from shared.alliance.coupons import issue_coupon  # noqa: F401
-        except ImportError as exc:  # the alliance package is optional for this domain
-            raise CouponPrizesUnavailable("coupon prizes unavailable") from exc
     prize = HuntPrize(
         hunt_id=hunt.id, prize_type=spec.prize_type, amount=1 if spec.prize_type == "coupon" else spec.amount,
         offer_id=spec.offer_id, budget=spec.budget, remaining=spec.budget, weight=spec.weight,
@@ -188,10 +184,6 @@ async def live_hunt(session: AsyncSession, hunt_id: int, now: datetime) -> Treas
 
 
 async def _award_coupon(session: AsyncSession, *, prize: HuntPrize, customer_id: int, play_key: str) -> dict[str, Any]:
-    try:
-        from shared.alliance.coupons import issue_coupon
-    except ImportError as exc:
-        raise CouponPrizesUnavailable("coupon prizes unavailable") from exc
     coupon = await issue_coupon(session, offer_id=prize.offer_id, customer_id=customer_id, key=play_key, source="hunt")
     return {"prize_type": "coupon", "offer_id": prize.offer_id, "coupon_id": coupon.id,
             "expires_at": coupon.expires_at.isoformat()}
@@ -204,7 +196,7 @@ async def play(
     """One play at a spot; see the module docstring for the guarantees.
 
     Raises NotFound (hunt or spot), Gone (ended), Conflict (not started), TooManyRequests (daily
-    limit), IdempotencyKeyReused, CouponPrizesUnavailable.
+    limit), IdempotencyKeyReused.
     """
     hunt = await live_hunt(session, hunt_id, now)
     spot = await session.scalar(select(HuntSpot).where(HuntSpot.code == spot_code, HuntSpot.hunt_id == hunt_id))
@@ -214,7 +206,7 @@ async def play(
     # Queueing behind a popular prize row (or one's own parallel plays) is expected in a burst:
     # wait for it, within the statement timeout, rather than fail the play.
     await session.execute(text("SET LOCAL lock_timeout = '12s'"))
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"hunt:{hunt_id}:{customer_id}"})
+    await advisory_lock(session, Lock.HUNT_PLAY, f"{hunt_id}:{customer_id}")
     done = await session.scalar(select(HuntPlay).where(HuntPlay.customer_id == customer_id, HuntPlay.idempotency_key == key))
     if done is not None:
         if done.hunt_id != hunt_id or done.spot_id != spot.id:
@@ -247,9 +239,7 @@ async def play(
                     result = {"won": True, "prize_id": picked.id, **await _award_coupon(
                         session, prize=picked, customer_id=customer_id, play_key=play_key)}
                     prize_id = picked.id
-        except Conflict as exc:
-            if isinstance(exc, CouponPrizesUnavailable):
-                raise
+        except Conflict:
             result = {"won": False}
     row = HuntPlay(hunt_id=hunt_id, customer_id=customer_id, spot_id=spot.id, local_date=today, prize_id=prize_id,
                    idempotency_key=key, result=result)
@@ -267,14 +257,13 @@ async def _ledger_win(
     asset = LEDGER_PRIZES[prize.prize_type]
     pool = await pool_account(session, prize)
     if prize.prize_type == "airtime_fen":
-        from shared.business.balance import airtime_account
 
         dest = await airtime_account(session, customer_id)
     else:
         dest = await ledger.customer_account(session, customer_id, asset)
     expires = None
     if prize.prize_type == "points":
-        expires = rules.expires_on(await rules.get_setting(session, rules.POINTS_EXPIRY), today)
+        expires = rules.expires_on(await programme_settings.get(session, programme_settings.POINTS_EXPIRY), today)
     row = (await session.execute(_AWARD, {
         "prize_id": prize.id, "lkey": f"hunt_win:{play_key}", "hunt_id": hunt_id, "ikey": key, "pool": pool,
         "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict, NotFound
 from shared.models import Ad, Customer, CustomerProfile, Product, Recommendation
+from shared.touches.service import record_touch
 
 RESPONSES = {"accept": "accepted", "dismiss": "dismissed"}
 
@@ -48,7 +49,6 @@ async def respond(
     Raises NotFound (unknown or another customer's), Conflict (already answered differently or
     expired). The touch key `recommendation:<id>:<status>` makes a retried answer record nothing.
     """
-    from shared.touches import record_touch
 
     status = RESPONSES[answer]
     rec = await session.scalar(

@@ -11,6 +11,7 @@ import sys
 from datetime import date
 
 from shared.db.engine import create_engine
+from shared.engine.runner import RunInProgress, run_nightly
 from shared.logging import configure_logging
 from shared.settings import get_settings
 
@@ -23,7 +24,6 @@ def engine_settings():  # type: ignore[no-untyped-def]
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from shared.engine.runner import RunInProgress, run_nightly
 
     engine = create_engine(engine_settings(), process="engine")
     try:

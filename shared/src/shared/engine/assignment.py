@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from shared.engine import config
+from shared.db.transactions import own_transaction
+from shared.programme import settings as programme_settings
+from shared.db.locking import Lock, advisory_lock
 from shared.engine.jobs import RunContext, sql, tune
 
 _TARGET = """
@@ -66,12 +68,12 @@ SELECT customer_id, manager_id, NULL, 'engine: manager over capacity' FROM gone
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
-        # One short transaction: the target set is a few percent of customers; a transaction
-        # advisory lock keeps manual reassignment endpoints (which take the same lock) out.
-        await s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 0x7E4E_0003})
+    async with own_transaction(ctx.sm) as s:
+        # One short transaction: the target set is a few percent of customers; the transaction
+        # advisory lock keeps two assignment passes from interleaving.
+        await advisory_lock(s, Lock.ASSIGNMENT)
         await tune(s)
-        cfg = await config.get(s, "assignment")
+        cfg = await programme_settings.get(s, "assignment")
         params = {"min_per_manager": int(cfg["min_per_manager"]), "max_per_manager": int(cfg["max_per_manager"])}
         await s.execute(text(_TARGET), {"min_arpu_fen": int(cfg["min_arpu_fen"])})
         released = (await s.execute(text(_RELEASE))).rowcount or 0

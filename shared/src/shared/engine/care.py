@@ -11,9 +11,11 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import config
+from shared.db.transactions import own_transaction
+from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
+from shared.programme import settings as programme_settings
 
 GREETINGS = {
     "元旦": "{name},新年快乐!感谢您一年来的陪伴,祝您新的一年万事顺意。",
@@ -59,12 +61,11 @@ WHERE t.status = 'open' AND t.manager_id IS NOT NULL
 
 
 async def run(ctx: RunContext) -> int:
-    from shared.engine.features import latest_usage_month
 
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_holidays(s)
         await tune(s)
-        cfg = await config.get(s, "care")
+        cfg = await programme_settings.get(s, "care")
         last = await latest_usage_month(s, ctx.run_date)
         moved = (await s.execute(text(_FOLLOW))).rowcount or 0
         cancelled = (await s.execute(text(_CANCEL))).rowcount or 0

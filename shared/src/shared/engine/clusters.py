@@ -13,10 +13,12 @@ import json
 import math
 
 import numpy as np
+from sklearn.cluster import KMeans
 from sqlalchemy import text
 
-from shared.engine import config
+from shared.db.transactions import own_transaction
 from shared.engine.jobs import RunContext
+from shared.programme import settings as programme_settings
 
 # (name, SQL over customer_features f, Chinese label for descriptions)
 FEATURES: list[tuple[str, str, str]] = [
@@ -81,10 +83,9 @@ def describe(centroid: np.ndarray) -> tuple[list[dict[str, object]], str]:
 
 
 async def run(ctx: RunContext) -> int:
-    from sklearn.cluster import KMeans
 
     async with ctx.sm() as s:
-        cfg = await config.get(s, "clusters")
+        cfg = await programme_settings.get(s, "clusters")
         total = int(await s.scalar(text("SELECT count(*) FROM customer_features")) or 0)
         k = int(cfg["k"])
         if total < k * 5:
@@ -124,7 +125,7 @@ async def run(ctx: RunContext) -> int:
     edited = {p.cluster_id: p.label for p in previous if p.label_edited}
     scaler = {"mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std],
               "sample_sha": fingerprint}
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await s.execute(text("DELETE FROM behaviour_clusters WHERE cluster_id >= :k"), {"k": k})
         for cid, centroid in enumerate(centroids):
             desc, label = describe(centroid)
@@ -150,7 +151,7 @@ async def run(ctx: RunContext) -> int:
 
 
 async def refresh_populations(ctx: RunContext) -> None:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await s.execute(text(
             """
             UPDATE behaviour_clusters k SET population = coalesce(x.n, 0)

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine.jobs import local_today
+from shared import clock
 from shared.errors import Conflict, NotFound
-from shared.touches import ContactPressure, check_contact_pressure
+from shared.touches.service import ContactPressure, check_contact_pressure
 
 KINDS = ("hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call")
 HOTLINE_REASONS = ("broadband_lag", "network", "slow_data", "tariff", "billing", "service", "other")
@@ -133,7 +133,7 @@ async def _act(session: AsyncSession, *, event_id: int, source: str, external_id
     if task_kind and manager_id is not None:
         try:
             await check_contact_pressure(session, customer_id=customer_id, channel="manager_call")
-            due = local_today() + timedelta(days=1)
+            due = clock.today() + timedelta(days=1)
             result["task_id"] = await session.scalar(
                 text(
                     "INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script, status) "

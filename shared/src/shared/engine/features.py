@@ -5,14 +5,15 @@ day writes nothing; customers who churned since the last run are deleted from th
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine.jobs import LOCAL_TZ, RunContext, run_chunks, sql
+from shared import clock
+from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.models import CustomerFeatures
-from shared.touches import SUCCESS_OUTCOMES
+from shared.touches.service import SUCCESS_OUTCOMES
 
 COLUMNS = [c.name for c in CustomerFeatures.__table__.columns if c.name != "computed_at"]
 _VALUES = [c for c in COLUMNS if c != "customer_id"]
@@ -68,7 +69,7 @@ async def run(ctx: RunContext) -> int:
         "m6": _months_back(last, 6),
         "success_outcomes": list(SUCCESS_OUTCOMES),
     }
-    params["month_start_ts"] = datetime.combine(ctx.month_start, datetime.min.time(), LOCAL_TZ)
+    params["month_start_ts"] = clock.local_midnight(ctx.month_start)
     upsert = text(_upsert())
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:

@@ -6,14 +6,16 @@ month (period = the month's last day), with `cared_at` set when a four-high care
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import config
-from shared.engine.jobs import LOCAL_TZ, RunContext, run_chunks, sql
+from shared import clock
+from shared.engine.features import latest_usage_month
+from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.errors import Unprocessable
+from shared.programme import settings as programme_settings
 
 KINDS = ("tariff", "payg_data", "silence", "arpu_mismatch")
 
@@ -23,17 +25,16 @@ def month_period(month: date) -> date:
 
 
 async def run(ctx: RunContext) -> int:
-    from shared.engine.features import latest_usage_month
 
     async with ctx.sm() as s:
-        thresholds = await config.get(s, "four_high")
+        thresholds = await programme_settings.get(s, "four_high")
         last = await latest_usage_month(s, ctx.run_date)
     period = month_period(last)
     params = {
         **{k: v for k, v in thresholds.items()},
         "run_date": ctx.run_date,
         "month_period": period,
-        "month_end_ts": datetime.combine(period + timedelta(days=1), time.min, LOCAL_TZ),
+        "month_end_ts": clock.local_midnight(period + timedelta(days=1)),
     }
     stmt = text(sql("four_high"))
 

@@ -12,25 +12,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import clock
+from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 SQL_DIR = Path(__file__).parent / "sql"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-LOCK_KEY = 0x7E4E_0001  # pg advisory lock: one nightly run at a time, cluster-wide
 
 
 def sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 @dataclass
@@ -50,7 +45,7 @@ class RunContext:
     @property
     def as_of(self) -> datetime:
         """End of the run day, local time: every 'last N days' window ends here."""
-        return datetime.combine(self.run_date + timedelta(days=1), datetime.min.time(), LOCAL_TZ)
+        return clock.local_midnight(self.run_date + timedelta(days=1))
 
     @property
     def month_start(self) -> date:
@@ -83,7 +78,7 @@ async def run_chunks(ctx: RunContext, work: ChunkWork, *, chunk: int | None = No
 
     async def one(a: int, b: int) -> int:
         async with gate:
-            async with ctx.sm.begin() as s:
+            async with own_transaction(ctx.sm) as s:
                 await tune(s)
                 n = await work(s, a, b)
             if ctx.progress is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import clusters, config
+from shared.engine import clusters
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks, sql
 
 _DELETE_GONE = text(
@@ -22,7 +23,7 @@ _DELETE_GONE = text(
 
 async def run(ctx: RunContext) -> int:
     async with ctx.sm() as s:
-        thresholds = await config.get(s, "segments")
+        thresholds = await programme_settings.get(s, "segments")
         assign = await clusters.assignment_sql(s)
     if assign is None:
         lateral, cluster_expr, vector_expr, cluster_params = "", "CAST(NULL AS int)", "CAST(NULL AS float8[])", {}

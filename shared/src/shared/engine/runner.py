@@ -5,7 +5,6 @@ starting another one (for the same date): nothing is duplicated and nothing is l
 """
 from __future__ import annotations
 
-import importlib
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -13,8 +12,13 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import clock
+from shared.churn.registry import NoChurnHistory
+from shared.churn.scoring import score_all
+from shared.db.locking import Lock, session_lock
+from shared.db.transactions import own_transaction
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
-from shared.engine.jobs import LOCK_KEY, RunContext, Stopwatch, analyze_if_stale, id_range, local_today
+from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range
 from shared.errors import Conflict
 from shared.logging import get_logger
 
@@ -22,28 +26,11 @@ log = get_logger(__name__)
 
 
 async def churn_stage(ctx: RunContext) -> int:
-    """Churn scores from `shared.churn` (`score_all(sm, run_id=...)`, built separately).
-
-    Skipped with a logged note when the module is not importable, or when there is no churn
-    history to train a first model on; any other failure fails the run.
-    """
-    score_all = None
-    for module_name in ("shared.churn.scoring", "shared.churn"):
-        try:
-            score_all = getattr(importlib.import_module(module_name), "score_all", None)
-        except ImportError:
-            score_all = None
-        if score_all is not None:
-            break
-    if score_all is None:
-        ctx.notes["churn"] = "skipped: shared.churn.score_all not importable"
-        log.warning("engine.churn.skipped", reason="score_all not importable")
-        return 0
+    """Churn scores (`shared.churn.scoring.score_all`). Skipped with a logged note when there is
+    no churn history to train a first model on; any other failure fails the run."""
     try:
         return int(await score_all(ctx.sm, run_id=ctx.run_id) or 0)
-    except Exception as exc:
-        if type(exc).__name__ != "NoChurnHistory":
-            raise
+    except NoChurnHistory as exc:
         ctx.notes["churn"] = f"skipped: {exc}"
         log.warning("engine.churn.skipped", reason=str(exc))
         return 0
@@ -101,27 +88,22 @@ async def run_nightly(
     A stage that raises marks the stage and the run failed and re-raises; later stages don't run.
     """
     sm = async_sessionmaker(engine, expire_on_commit=False)
-    day = run_date or local_today()
-    async with engine.connect() as lock_conn:
-        lock_conn = await lock_conn.execution_options(isolation_level="AUTOCOMMIT")
-        got = await lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+    day = run_date or clock.today()
+    async with session_lock(engine, Lock.ENGINE_RUN) as got:
         if not got:
             if run_id is not None:
-                async with sm.begin() as s:
+                async with own_transaction(sm) as s:
                     await s.execute(text("UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() "
                                          "WHERE id = :id"), {"id": run_id, "e": "another run was in progress"})
             raise RunInProgress("another engine run is in progress")
-        try:
-            async with sm.begin() as s:
-                if run_id is None:
-                    run_id = await create_run(s, day, "running")
-                else:
-                    await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
-                                    {"id": run_id, "d": day})
-                lo, hi = await id_range(s)
-            await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
-        finally:
-            await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+        async with own_transaction(sm) as s:
+            if run_id is None:
+                run_id = await create_run(s, day, "running")
+            else:
+                await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
+                                {"id": run_id, "d": day})
+            lo, hi = await id_range(s)
+        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
     return run_id
 
 
@@ -131,14 +113,14 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
     for name, stage in STAGES:
         if only and name not in only:
             continue
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(text(
                 "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
                 "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
             ), {"r": run_id, "st": name})
 
         async def progress(n: int, _name: str = name) -> None:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await s.execute(text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
                                 {"n": n, "r": run_id, "st": _name})
 
@@ -148,7 +130,7 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
         try:
             rows = await stage(ctx)
         except Exception as exc:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await s.execute(text("UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
                                      "WHERE run_id = :r AND stage = :st"), {"sec": watch.seconds, "r": run_id, "st": name})
                 await s.execute(text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
@@ -156,12 +138,12 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
             log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
             raise
         await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             await s.execute(text("UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
                                  "WHERE run_id = :r AND stage = :st"),
                             {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name})
         log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await s.execute(text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
                         {"r": run_id})
     log.info("engine.run.done", run_id=run_id)

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engine import config
+from shared.db.transactions import own_transaction
+from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
-from shared.touches import CHANNELS, OUTBOUND_CHANNELS
+from shared.touches.service import CHANNELS, OUTBOUND_CHANNELS
 
 log = get_logger(__name__)
 _LIST_KEYS = {"segment": "segment", "sub_segment": "sub_segment", "stage": "lifecycle_stage", "tier": "tier",
@@ -174,10 +175,10 @@ ON CONFLICT (customer_id, strategy_id) WHERE status = 'open' DO NOTHING
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_defaults(s)
     async with ctx.sm() as s:
-        rules = await config.get(s, "contact_pressure")
+        rules = await programme_settings.get(s, "contact_pressure")
         codes = await tag_codes(s)
         strategies = (await s.execute(
             text("SELECT id, name, condition, channel FROM strategies WHERE active ORDER BY priority, id")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.transactions import own_transaction
 from shared.engine.catalogue import catalogue
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, FROM_CLAUSE, Compiler, RuleError, compile_rule
@@ -168,7 +169,7 @@ _COUNT = text(
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_catalogue(s)
     async with ctx.sm() as s:
         defs = (await s.execute(text("SELECT id, code, rule FROM tag_definitions WHERE active ORDER BY id"))).all()
@@ -192,7 +193,7 @@ async def run(ctx: RunContext) -> int:
         return int(await s.scalar(stmt, {**params, "lo": lo, "hi": hi}) or 0)
 
     changed = await run_chunks(ctx, work)
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await s.execute(text("SET LOCAL statement_timeout = '600s'"))
         await s.execute(_COUNT)
     return changed

@@ -5,9 +5,12 @@ bill) they meet. Rules are seeded when the table is empty and edited in the back
 """
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.transactions import own_transaction
 from shared.engine.jobs import RunContext, run_chunks, statement_work
 
 DEFAULT_RULES = [
@@ -26,7 +29,6 @@ async def seed_default_rules(session: AsyncSession) -> int:
     """Insert the default rules only when there are none (an admin's edits are never overwritten)."""
     if await session.scalar(text("SELECT EXISTS (SELECT 1 FROM tier_rules)")):
         return 0
-    import json
 
     for tier, rank, months, bill, benefits in DEFAULT_RULES:
         await session.execute(
@@ -63,7 +65,7 @@ WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi AND 
 
 
 async def run(ctx: RunContext) -> int:
-    async with ctx.sm.begin() as s:
+    async with own_transaction(ctx.sm) as s:
         await seed_default_rules(s)
     assign = statement_work(_ASSIGN, {})
     sync = statement_work(_SYNC_FEATURE, {})

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.principals import Principal
+from shared.business.orders import place_order
 from shared.errors import Unprocessable
-from shared.manager import integrations
 from shared.models import CareTask, Customer, ManagerContact
+from shared.touches.service import check_contact_pressure, record_touch
 
 OUTCOMES = ("reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number")
 STAFF_CHANNELS = ("manager_call", "manager_visit", "outbound_call", "sms", "hall")
@@ -60,7 +61,7 @@ async def ensure_contact_allowed(session: AsyncSession, *, customer_id: int, cha
     """Raises Conflict (409) with the engine's reason when this contact would break the rules."""
     if channel in INBOUND_CHANNELS:
         return
-    await integrations.check_contact_pressure()(session, customer_id=customer_id, channel=channel)
+    await check_contact_pressure(session, customer_id=customer_id, channel=channel)
 
 
 async def record_contact(
@@ -85,7 +86,7 @@ async def record_contact(
         await ensure_contact_allowed(session, customer_id=customer.id, channel=data.channel)
     subscription_id = None
     if data.product_id is not None:
-        subscription = await integrations.place_order()(
+        subscription = await place_order(
             session,
             customer_id=customer.id,
             product_id=data.product_id,
@@ -95,7 +96,7 @@ async def record_contact(
             consent_ref=data.consent_ref,
         )
         subscription_id = subscription.id
-    touch = await integrations.record_touch()(
+    touch = await record_touch(
         session,
         customer_id=customer.id,
         channel=data.channel,

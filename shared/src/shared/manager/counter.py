@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import record as audit
+from shared.audit.service import record as audit
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import NotFound

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import scoping
 from shared.auth.principals import Principal
-from shared.manager import clock, cursor
+from shared import clock
+from shared.manager import cursor
 from shared.masking import mask_name, mask_phone
 from shared.models import CareTask, Customer, CustomerProfile, CustomerTagSet, TagDefinition, Touch
 

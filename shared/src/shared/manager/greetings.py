@@ -34,12 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.manager import clock, cursor
+from shared import clock
+from shared.manager import cursor
 from shared.manager.contacts import ContactInput, record_contact
 from shared.masking import mask_name, mask_phone
-from shared.models import CareTask, Customer, Greeting, Holiday, ProgrammeSetting
+from shared.models import CareTask, Customer, Greeting, Holiday
+from shared.programme import settings as programme_settings
 
-DEFAULT_BIRTHDAY_TEMPLATE = "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"
+DEFAULT_BIRTHDAY_TEMPLATE: str = programme_settings.DEFAULTS[programme_settings.BIRTHDAY_GREETING]["template"]
 WINDOW_BACK_DAYS = 3
 OCCASION_PATTERN = r"^(birthday:\d{4}|holiday:\d{4}-\d{2}-\d{2})$"
 
@@ -63,10 +65,8 @@ def birthday_in(year: int, birthday: date) -> date:
 
 
 async def birthday_template(session: AsyncSession) -> str:
-    setting = await session.get(ProgrammeSetting, "birthday_greeting")
-    if setting and isinstance(setting.value, dict) and setting.value.get("template"):
-        return str(setting.value["template"])
-    return DEFAULT_BIRTHDAY_TEMPLATE
+    template = (await programme_settings.get(session, programme_settings.BIRTHDAY_GREETING)).get("template")
+    return str(template) if template else DEFAULT_BIRTHDAY_TEMPLATE
 
 
 async def due(

@@ -1,7 +1,7 @@
 """Incentive points for account managers (seed 000): keeping high-risk customers in the network
 and lifting their customers' value, by rules the back office edits.
 
-Rules live in `programme_settings['manager_incentives']` (defaults below):
+Rules live in `programme_settings['manager_incentives']` (defaults in shared.programme.settings):
 - `retained_high_risk_points` for each customer of the manager who was flagged high-risk (a
   `churn` care task was created for them) and is still in network when the risk window
   (`risk_window_days` from the task's due date) ends; credited in the month the window ends,
@@ -26,17 +26,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.ledger import service as ledger
-from shared.manager import clock
-from shared.models import AccountKind, Asset, IncentiveStatement, ProgrammeSetting, StaffUser
+from shared import clock
+from shared.models import AccountKind, Asset, IncentiveStatement, StaffUser
+from shared.programme import settings as programme_settings
 
-SETTING_KEY = "manager_incentives"
-DEFAULT_RULES: dict[str, int] = {
-    "retained_high_risk_points": 50,
-    "risk_window_days": 90,
-    "uplift_points_per_yuan": 1,
-    "uplift_cap_points": 100,
-    "uplift_baseline_months": 3,
-}
+SETTING_KEY = programme_settings.MANAGER_INCENTIVES
+DEFAULT_RULES: dict[str, int] = programme_settings.DEFAULTS[SETTING_KEY]
 CHUNK = 200
 
 _LINES = text(
@@ -76,20 +71,12 @@ _LINES = text(
 
 
 async def get_rules(session: AsyncSession) -> dict[str, int]:
-    setting = await session.get(ProgrammeSetting, SETTING_KEY)
-    rules = dict(DEFAULT_RULES)
-    if setting and isinstance(setting.value, dict):
-        rules.update({k: int(v) for k, v in setting.value.items() if k in DEFAULT_RULES})
-    return rules
+    return {k: int(v) for k, v in (await programme_settings.get(session, SETTING_KEY)).items()}
 
 
 async def set_rules(session: AsyncSession, rules: dict[str, int], *, staff_id: int | None) -> dict[str, int]:
     merged = {**DEFAULT_RULES, **{k: int(v) for k, v in rules.items() if k in DEFAULT_RULES}}
-    await session.execute(
-        insert(ProgrammeSetting)
-        .values(key=SETTING_KEY, value=merged, updated_by=staff_id)
-        .on_conflict_do_update(index_elements=["key"], set_={"value": merged, "updated_by": staff_id})
-    )
+    await programme_settings.put(session, SETTING_KEY, merged, staff_id=staff_id)
     return merged
 
 

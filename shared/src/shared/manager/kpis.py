@@ -32,9 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import NotFound
-from shared.manager import clock
+from shared import clock
 from shared.models import StaffUser
-from shared.web.params import first_of_month
 
 INDICATORS: list[tuple[str, str, int]] = [
     ("routine_care", "Monthly routine-care plan completion", 5),
@@ -271,7 +270,8 @@ async def for_manager(
 
 
 def parse_month(value: str | None) -> date:
+    """YYYY-MM (already checked by the router against shared.web.params.MONTH), default this month."""
     if not value:
         return clock.month_start(clock.today())
-    return first_of_month(value)
+    return date.fromisoformat(f"{value}-01")
 

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.manager import clock
+from shared import clock
 from shared.masking import mask_name, mask_phone
 from shared.models import Customer
+from shared.programme import settings as programme_settings
 
 NEEDS_BY_FOUR_HIGH = {
     "tariff": "roaming / long-distance spend the plan does not cover: a plan with those included",
@@ -89,15 +90,14 @@ _PORTRAIT = text(
     )
     """
 )
-DEFAULT_PRESSURE = {"max_per_month": 4, "cool_off_days": 30}
 MAX_COOL_OFF_DAYS = 365
 
 
 def pressure_preview(doc: dict[str, Any], *, do_not_disturb: bool, now: datetime) -> dict[str, Any]:
     """Would an outbound contact be allowed right now, and why not. A read-only preview of the
-    rules `shared.touches.check_contact_pressure` enforces (settings `contact_pressure`); the
+    rules `shared.touches.service.check_contact_pressure` enforces (settings `contact_pressure`); the
     authoritative check is that function, run (under its lock) when a contact is recorded."""
-    rules = {**DEFAULT_PRESSURE, **(doc.get("pressure_rules") or {})}
+    rules = programme_settings.overlay(programme_settings.CONTACT_PRESSURE, doc.get("pressure_rules"))
     count = int(doc.get("touches_this_month") or 0)
     refused_at = doc.get("refused_at")
     reason = None

@@ -19,10 +19,12 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.auth import scoping
 from shared.auth.principals import Principal
+from shared.engine.fourhigh import mark_cared
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.manager import clock, cursor, integrations
+from shared.manager import cursor
 from shared.manager.contacts import ContactInput, record_contact
 from shared.manager.greetings import mark_greeting_from_task
 from shared.masking import mask_name, mask_phone
@@ -170,10 +172,8 @@ async def complete_task(
     cared = False
     anomaly = four_high_kind(task)
     if anomaly and contact.outcome in CARED_OUTCOMES:
-        fn = integrations.mark_cared()
-        if fn is not None:
-            await fn(session, task.customer_id, anomaly)
-            cared = True
+        await mark_cared(session, task.customer_id, anomaly)
+        cared = True
     if task.kind in ("birthday", "holiday") and contact.outcome in CARED_OUTCOMES:
         await mark_greeting_from_task(session, task, staff_id=principal.id, channel=contact.channel,
                                       touch_id=record.touch_id)

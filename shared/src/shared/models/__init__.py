@@ -12,6 +12,9 @@ from shared.models.alliance import (
     Settlement,
     WebhookDelivery,
 )
+from shared.models.campaign import Campaign, CampaignMember
+from shared.models.care import CareTask, Holiday, KeyMomentEvent
+from shared.models.churn import ChurnModel
 from shared.models.customer import (
     TIER_ORDER,
     VIP_TIERS,
@@ -22,32 +25,18 @@ from shared.models.customer import (
     Handset,
     Tier,
 )
-from shared.models.engine import BehaviourCluster, CustomerFeatures
-from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, ProgrammeSetting, TreasureHunt
+from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, TreasureHunt
+from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, EngineRunStage
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
 from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
 from shared.models.org import AssignmentHistory, ManagerAssignment, OrgKind, OrgUnit, StaffRole, StaffUser
 from shared.models.product import Product, ProductKind, Subscription
-from shared.models.retention import (
-    Campaign,
-    CampaignMember,
-    CareTask,
-    ChurnModel,
-    CustomerProfile,
-    CustomerTagSet,
-    CustomerTagHistory,
-    EngineRun,
-    EngineRunStage,
-    FourHighFlag,
-    Holiday,
-    KeyMomentEvent,
-    Recommendation,
-    Strategy,
-    TagDefinition,
-    TierRule,
-    Touch,
-)
+from shared.models.profile import CustomerProfile, FourHighFlag, TierRule
+from shared.models.programme import ProgrammeSetting
 from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket, RefreshToken
+from shared.models.strategy import Recommendation, Strategy
+from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
+from shared.models.touch import Touch
 from shared.models.usage import MonthlyUsage
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,4 +1,4 @@
-"""Customer-app engagement: daily check-in, treasure hunts and prize pools, programme settings."""
+"""Customer-app engagement: daily check-in, treasure hunts and prize pools."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -18,15 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, BigPK, IntPK
-
-
-class ProgrammeSetting(CreatedAt, Base):
-    """Back-office editable rules: check-in rewards, make-up rules, points expiry, accrual rates."""
-
-    __tablename__ = "programme_settings"
-    key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON)
-    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
 class CheckIn(CreatedAt, Base):

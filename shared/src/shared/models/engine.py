@@ -1,6 +1,8 @@
 """Tables owned by the nightly retention engine: the per-customer feature view and the
 behavioural clusters fitted on a sample of it.
 
+`engine_runs` / `engine_run_stages` record every nightly run and its stages.
+
 `customer_features` is UNLOGGED: it is a derived cache rebuilt from customers, monthly_usage,
 complaints, competitor calls, handsets, subscriptions and touches by every nightly run. After a
 crash PostgreSQL truncates it and the next run (or `python -m shared.engine run`) rebuilds it; in
@@ -8,14 +10,14 @@ exchange the nightly rewrite of a million rows produces no WAL. Nothing else rea
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, PrimaryKeyConstraint, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.base import Base
-from shared.models._types import JSON
+from shared.db.base import Base, CreatedAt
+from shared.models._types import JSON, IntPK
 
 
 def _i(default: int = 0) -> Mapped[int]:
@@ -116,3 +118,23 @@ class BehaviourCluster(Base):
     sample_size: Mapped[int] = _i()
     population: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     fitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class EngineRun(CreatedAt, Base):
+    __tablename__ = "engine_runs"
+    id: Mapped[IntPK]
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EngineRunStage(Base):
+    __tablename__ = "engine_run_stages"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "stage"),)
+    run_id: Mapped[int] = mapped_column(ForeignKey("engine_runs.id"))
+    stage: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

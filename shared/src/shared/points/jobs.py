@@ -11,29 +11,29 @@ import argparse
 import asyncio
 import calendar
 import json
-from datetime import date, datetime
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import clock
 from shared.db.chunks import id_chunks
+from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.locking import Lock, session_lock
+from shared.db.transactions import own_transaction
 from shared.errors import Conflict
 from shared.ledger import service as ledger
 from shared.points import rules
+from shared.programme import settings as programme_settings
+from shared.settings import get_settings
 
 SQL = Path(__file__).parent / "sql"
 _EXPIRE = text((SQL / "expire.sql").read_text())
 _ACCRUE = text((SQL / "accrue.sql").read_text())
-TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> date:
-    return datetime.now(TZ).date()
 
 
 @asynccontextmanager
@@ -43,16 +43,10 @@ async def job_lock(sm: async_sessionmaker[AsyncSession], name: str) -> AsyncIter
     Raises Conflict when another run holds it. The lock dies with the connection, so a crashed
     run never leaves it behind.
     """
-    engine = sm.kw["bind"]
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:n))"), {"n": name})
+    async with session_lock(sm.kw["bind"], Lock.POINTS_JOB, name) as got:
         if not got:
             raise Conflict("this job is already running", job=name)
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": name})
+        yield
 
 
 async def _chunk_settings(session: AsyncSession) -> None:
@@ -66,11 +60,11 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
     """Expire every customer's points whose expires_on < today. Raises Conflict if a run is in flight."""
     totals = {"accounts": 0, "points": 0, "chunks": 0, "as_of": today.isoformat()}
     async with job_lock(sm, "jobs.points.expiry"):
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             sink = await ledger.system_account(s, "points:expiry")
             bounds = await id_chunks(s, table="ledger_accounts", size=chunk)
         for lo, hi in bounds:
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await _chunk_settings(s)
                 # Lock first (in id order) so the next statement's snapshot sees every
                 # committed spend of these accounts; concurrent spends wait for the chunk.
@@ -99,15 +93,15 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
     month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     totals = {"customers": 0, "points": 0, "chunks": 0, "month": month.strftime("%Y-%m")}
     async with job_lock(sm, "jobs.points.accrual"):
-        async with sm.begin() as s:
+        async with own_transaction(sm) as s:
             src = await ledger.system_account(s, "points:issuance:accrual")
-            rule = await rules.get_setting(s, rules.POINTS_ACCRUAL)
-            expiry_rule = await rules.get_setting(s, rules.POINTS_EXPIRY)
+            rule = await programme_settings.get(s, programme_settings.POINTS_ACCRUAL)
+            expiry_rule = await programme_settings.get(s, programme_settings.POINTS_EXPIRY)
             bounds = await id_chunks(s, table="customers", size=chunk)
         until = rules.expires_on(expiry_rule, month_end)
         for lo, hi in bounds:
             params = {"lo": lo, "hi": hi}
-            async with sm.begin() as s:
+            async with own_transaction(sm) as s:
                 await _chunk_settings(s)
                 await s.execute(
                     text(
@@ -137,8 +131,6 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
 
 
 def _main() -> None:  # pragma: no cover - CLI wrapper
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.settings import get_settings
 
     parser = argparse.ArgumentParser(prog="python -m shared.points.jobs")
     sub = parser.add_subparsers(dest="job", required=True)
@@ -153,7 +145,7 @@ def _main() -> None:  # pragma: no cover - CLI wrapper
         sm = create_sessionmaker(engine)
         try:
             if args.job == "expire":
-                print(await run_expiry(sm, today=args.day or local_today()))
+                print(await run_expiry(sm, today=args.day or clock.today()))
             else:
                 print(await run_accrual(sm, month=args.month))
         finally:

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Conflict, Unprocessable
 from shared.ledger import service as ledger
+from shared.ledger.airtime import airtime_account
 from shared.models import AccountKind, Asset
 from shared.points import rules
+from shared.programme import settings as programme_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ async def earn(
     """
     if amount <= 0:
         raise BadRequest("amount must be positive", amount=amount)
-    rule = await rules.get_setting(session, rules.POINTS_EXPIRY)
+    rule = await programme_settings.get(session, programme_settings.POINTS_EXPIRY)
     until = rules.expires_on(rule, earned_on)
     src = await ledger.system_account(session, source)
     acc = await _customer_acc(session, customer_id)
@@ -182,10 +184,8 @@ async def redeem_for_airtime(session: AsyncSession, *, customer_id: int, points:
     against a balance covering 10 succeed exactly 10 times. Idempotent per `key`. Raises
     InsufficientFunds (402), Conflict (exchange closed), Unprocessable (below the minimum).
     """
-    from shared.business.balance import airtime_account
-    from shared.errors import Conflict, Unprocessable
 
-    rule = await rules.get_setting(session, rules.POINTS_EXCHANGE)
+    rule = await programme_settings.get(session, programme_settings.POINTS_EXCHANGE)
     if not rule.get("enabled", True):
         raise Conflict("points exchange is closed")
     if points < int(rule.get("min_points", 1)):

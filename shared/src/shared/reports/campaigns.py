@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.reports.stats import diff_proportions, welch
-from shared.touches import SUCCESS_OUTCOMES
+from shared.touches.service import SUCCESS_OUTCOMES
 
 OFFLINE_CHANNELS = ("hall", "manager_visit", "manager_call")
 NOT_CONTACT = ("queued", "sending", "failed", "cancelled")

@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
+from shared.manager import kpis
 from shared.models import ChurnModel, OrgUnit
 from shared.reports.campaigns import NOT_CONTACT, OFFLINE_CHANNELS, _rate
-from shared.touches import LOCAL_TZ, SUCCESS_OUTCOMES
+from shared.touches.service import SUCCESS_OUTCOMES
 
 TOUCH_GROUPS = {
-    "month": "to_char(t.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+    "month": "to_char(t.occurred_at AT TIME ZONE :tz, 'YYYY-MM')",
     "channel": "t.channel",
     "branch": "coalesce(c.branch_id::text, 'none')",
     "campaign": "coalesce(t.campaign_id::text, 'none')",
@@ -41,7 +43,7 @@ async def touch_report(
     start, end, months = month_bounds(first, last)
     params: dict[str, Any] = {
         "start": start, "end": end, "success": list(SUCCESS_OUTCOMES), "offline": list(OFFLINE_CHANNELS),
-        "not_contact": list(NOT_CONTACT), "branch": branch_id,
+        "not_contact": list(NOT_CONTACT), "branch": branch_id, "tz": clock.TZ_NAME,
     }
     branch_filter = "AND c.branch_id = :branch" if branch_id is not None else ""
     rows = (await session.execute(text(f"""
@@ -51,8 +53,8 @@ async def touch_report(
                count(*) FILTER (WHERE t.channel = ANY(:offline) AND t.outcome = ANY(:success)) AS off_ok,
                sum(t.cost_fen) AS cost
         FROM touches t JOIN customers c ON c.id = t.customer_id
-        WHERE t.occurred_at >= (CAST(:start AS date) AT TIME ZONE 'Asia/Shanghai')
-          AND t.occurred_at < (CAST(:end AS date) AT TIME ZONE 'Asia/Shanghai')
+        WHERE t.occurred_at >= (CAST(:start AS date) AT TIME ZONE :tz)
+          AND t.occurred_at < (CAST(:end AS date) AT TIME ZONE :tz)
           AND t.outcome <> ALL(:not_contact) {branch_filter}
         GROUP BY 1 ORDER BY 1
     """), params)).all()
@@ -87,7 +89,6 @@ async def manager_kpis(session: AsyncSession, *, month: date, branch_id: int | N
     Reuses the manager app's KPI computation (shared.manager.kpis), so both audiences publish
     the same figures.
     """
-    from shared.manager import kpis
 
     stmt = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == "branch").order_by(OrgUnit.id)
     if branch_id is not None:
@@ -112,7 +113,7 @@ async def churn_model_quality(session: AsyncSession) -> list[dict[str, Any]]:
     out = []
     for m in models:
         row: dict[str, Any] = {
-            "version": m.version, "algorithm": m.algorithm, "trained_at": m.created_at.astimezone(LOCAL_TZ).isoformat(),
+            "version": m.version, "algorithm": m.algorithm, "trained_at": m.created_at.astimezone(clock.TZ).isoformat(),
             "train_from": m.train_from, "train_to": m.train_to, "active": m.active,
         }
         for k, v in sorted((m.metrics or {}).items()):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from shared.auth import service as auth_service
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
+from shared.db.transactions import own_transaction
 from shared.errors import BadRequest, Unauthorized
 from shared.web.deps import AppSettings, SessionMaker, client_ip
 
@@ -56,7 +57,7 @@ def _pair_out(pair: auth_service.TokenPair) -> TokenOut:
 
 
 async def _issue(sm: SessionMaker, settings: AppSettings, principal: Principal) -> TokenOut:
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         return _pair_out(await auth_service.issue_pair(s, settings, principal))
 
 

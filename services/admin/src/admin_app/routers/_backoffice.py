@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import audit
+from shared.audit import service as audit
 from shared.auth.principals import Principal
 from shared.web.deps import client_ip
 

@@ -13,6 +13,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared.campaigns import service as campaign_service
 from shared.campaigns.query import AudienceQuery
+from shared.db.transactions import own_transaction
 from shared.models import Campaign, CampaignMember
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
 
@@ -202,7 +203,8 @@ async def dispatch(campaign_id: int, request: Request, principal: can("campaigns
                    sm: SessionMaker) -> DispatchOut:
     gateway = getattr(request.app.state, "outbound_gateway", None)
     totals = await campaign_service.dispatch_outbound(sm, campaign_id=campaign_id, gateway=gateway)
-    async with sm.begin() as session:
+    # the dispatch committed per batch (messages left the gateway); its audit row follows on its own
+    async with own_transaction(sm) as session:
         await record(session, request, principal, "campaign.dispatch", "campaign", campaign_id, totals)
     return DispatchOut(**totals)
 

@@ -14,7 +14,7 @@ branch's figures only.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Query
@@ -23,9 +23,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from admin_app.auth import can
+from shared import clock
 from shared.backoffice.permissions import branch_scope
 from shared.errors import NotFound
-from shared.touches import LOCAL_TZ
 from shared.web.deps import ReadSession
 
 STATIC_DIR = (Path(__file__).resolve().parent.parent / "static" / "console").resolve()
@@ -156,7 +156,7 @@ async def overview(
 ) -> Overview:
     branch = branch_scope(principal)
     rows = (await session.execute(_TIER_RISK, {"branch": branch})).all()
-    today = datetime.now(LOCAL_TZ).date()
+    today = clock.now().date()
     trend = (await session.execute(_CHURN_TREND, {
         "branch": branch, "first": _month_start(today, months - 1), "last": _month_start(today, 0),
     })).all()

@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from admin_app.auth import AnyStaff, Operators, can
-from shared import audit
+from shared.audit import service as audit
 from shared.engagement import hunts as hunt_service
 from shared.errors import Gone, NotFound, Unprocessable
 from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
-from shared.points import rules
+from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
 from shared.web.patch import patch_changes
@@ -79,22 +79,22 @@ class ExchangeRule(Strict):
 
 
 RULE_MODELS: dict[str, type[Strict]] = {
-    rules.CHECKIN_RULES: CheckinRules,
-    rules.POINTS_EXPIRY: ExpiryRule,
-    rules.POINTS_ACCRUAL: AccrualRule,
-    rules.POINTS_EXCHANGE: ExchangeRule,
+    programme_settings.CHECKIN_RULES: CheckinRules,
+    programme_settings.POINTS_EXPIRY: ExpiryRule,
+    programme_settings.POINTS_ACCRUAL: AccrualRule,
+    programme_settings.POINTS_EXCHANGE: ExchangeRule,
 }
 RuleKey = Path(pattern=r"^(checkin_rules|points_expiry|points_accrual|points_exchange)$")
 
 
 @router.get("/programme/rules", summary="All published engagement and points rules")
 async def all_rules(principal: AnyStaff, session: ReadSession) -> dict[str, Any]:
-    return {key: await rules.get_setting(session, key) for key in RULE_MODELS}
+    return {key: await programme_settings.get(session, key) for key in RULE_MODELS}
 
 
 @router.get("/programme/rules/{key}", summary="One published rule")
 async def one_rule(principal: AnyStaff, session: ReadSession, key: str = RuleKey) -> dict[str, Any]:
-    return await rules.get_setting(session, key)
+    return await programme_settings.get(session, key)
 
 
 @router.put("/programme/rules/{key}", summary="Publish a rule (validated per key, audited)")
@@ -104,8 +104,8 @@ async def put_rule(body: dict[str, Any], request: Request, principal: Operators,
         value = RULE_MODELS[key].model_validate(body).model_dump()
     except ValueError as exc:
         raise Unprocessable("invalid rule", errors=_errors(exc)) from exc
-    before = await rules.get_setting(session, key)
-    await rules.put_setting(session, key, value, staff_id=principal.id)
+    before = await programme_settings.get(session, key)
+    await programme_settings.put(session, key, value, staff_id=principal.id)
     await audit.record(session, principal=principal, action="programme.rule.update", object_kind="programme_setting",
                        object_id=key, detail={"before": before, "after": value}, ip=client_ip(request))
     return value

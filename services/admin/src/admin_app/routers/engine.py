@@ -18,8 +18,10 @@ from sqlalchemy import text
 
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
-from shared.engine import config as engine_config
-from shared.engine.jobs import LOCK_KEY, local_today
+from shared import clock
+from shared.db.locking import Lock, lock_held
+from shared.db.transactions import own_transaction
+from shared.programme import settings as programme_settings
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
@@ -83,14 +85,12 @@ async def _spawn(app_state: Any, run_id: int, run_date: date, stages: list[str] 
 @router.post("/engine/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=ERRORS,
              summary="Start a nightly run in the background; poll GET /v1/engine/runs/{id}")
 async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker, settings: AppSettings) -> RunOut:
-    run_date = body.run_date or local_today()
-    async with sm.begin() as s:
+    run_date = body.run_date or clock.today()
+    # the queued run row must be committed before the background process that picks it up starts
+    async with own_transaction(sm) as s:
         # Refuse while a run holds the lock or one was just queued (its process may not have locked yet).
-        busy = await s.scalar(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
-            "OR EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"
-        ), {"k": LOCK_KEY})
+        busy = await lock_held(s, Lock.ENGINE_RUN) or await s.scalar(text(
+            "SELECT EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"))
         if busy:
             raise RunInProgress("an engine run is already in progress")
         run_id = await create_run(s, run_date, "queued")
@@ -176,7 +176,7 @@ SettingKey = Literal["four_high", "contact_pressure", "segments", "assignment", 
 
 @router.get("/engine/settings/{key}", response_model=dict[str, float | int], summary="Engine thresholds (defaults merged)")
 async def get_engine_settings(key: SettingKey, principal: Analysts, session: ReadSession) -> dict[str, Any]:
-    return await engine_config.get(session, key)
+    return await programme_settings.get(session, key)
 
 
 @router.put("/engine/settings/{key}", response_model=dict[str, float | int],
@@ -187,7 +187,7 @@ async def put_engine_settings(key: SettingKey, body: dict[str, float], principal
 
 
 async def put_engine_setting(session, request, principal, key: str, body: dict[str, float]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    allowed = engine_config.DEFAULTS[key]
+    allowed = programme_settings.DEFAULTS[key]
     unknown = sorted(set(body) - set(allowed))
     if unknown or not body:
         raise Unprocessable("unknown or missing settings", unknown=unknown[:20], allowed=sorted(allowed))
@@ -198,7 +198,7 @@ async def put_engine_setting(session, request, principal, key: str, body: dict[s
         clean[name] = int(value) if isinstance(allowed[name], int) and float(value).is_integer() else value
         if isinstance(allowed[name], int) and not float(value).is_integer():
             raise Unprocessable("value must be a whole number", setting=name)
-    out = await engine_config.put(session, key, clean, staff_id=principal.id)
+    out = await programme_settings.update(session, key, clean, staff_id=principal.id)
     await record(session, request, principal, "engine.settings.update", "programme_setting", key, clean)
     return out
 

@@ -11,10 +11,10 @@ from sqlalchemy import text
 
 from admin_app.auth import Analysts, Strategists
 from admin_app.routers.engine import put_engine_setting
-from shared.engine import config as engine_config
+from shared import clock
+from shared.programme import settings as programme_settings
 from shared.engine import fourhigh
 from shared.engine.fourhigh import month_period
-from shared.engine.jobs import local_today
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
 
@@ -55,7 +55,7 @@ class EffectOut(BaseModel):
 
 @router.get("/four-high/thresholds", response_model=dict[str, float | int], summary="Current thresholds")
 async def thresholds(principal: Analysts, session: ReadSession) -> dict[str, Any]:
-    return await engine_config.get(session, "four_high")
+    return await programme_settings.get(session, "four_high")
 
 
 @router.put("/four-high/thresholds", response_model=dict[str, float | int], summary="Change thresholds (next run applies them)")
@@ -75,9 +75,9 @@ async def flags(
     limit: int = Query(50, ge=1, le=500),
 ) -> FlagPage:
     if granularity == "month":
-        day = month_period(period or (local_today().replace(day=1) - timedelta(days=1)))
+        day = month_period(period or (clock.today().replace(day=1) - timedelta(days=1)))
     else:
-        day = period or local_today()
+        day = period or clock.today()
     rows = await session.execute(text(
         """
         SELECT h.customer_id, c.phone, c.name, c.branch_id, h.kind, h.period, h.value, h.cared_at, h.normalised_on
@@ -92,7 +92,7 @@ async def flags(
 @router.get("/four-high/counts", response_model=list[CountOut], summary="Flag counts per period and kind over time")
 async def counts(principal: Analysts, session: ReadSession, granularity: Literal["day", "month"] = "day",
                  since: date | None = None, until: date | None = None) -> list[CountOut]:
-    end = until or local_today()
+    end = until or clock.today()
     start = since or date(end.year - 1, end.month, 1)
     return [CountOut(**r) for r in await fourhigh.counts_over_time(session, granularity=granularity, since=start, until=end)]
 

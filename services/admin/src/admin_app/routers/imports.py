@@ -22,6 +22,7 @@ from admin_app.routers._backoffice import Format, Limit, Page, csv_response, pag
 from shared.auth.principals import Principal
 from shared.backoffice.imports import service as import_service
 from shared.backoffice.imports.layouts import LAYOUTS
+from shared.db.transactions import own_transaction
 from shared.errors import AppError, BadRequest
 from shared.models import ImportJob
 from shared.web.deps import ReadSession, SessionMaker, client_ip
@@ -155,7 +156,8 @@ async def upload(
     path, digest = await _spool(file)
     ip = client_ip(request)
     try:
-        async with sm.begin() as session:
+        # committed before the load starts: the background task and GET /v1/imports/{id} read the job row
+        async with own_transaction(sm) as session:
             job = await import_service.create_job(
                 session, kind=kind, filename=file.filename or "upload.csv", sha256=digest, created_by=principal.id
             )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_app.auth import Operators
-from shared.audit import record
+from shared.audit.service import record
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month
 from shared.web.deps import ReadSession, WriteSession, client_ip

@@ -9,9 +9,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_app.auth import AdminOnly, Auditors
-from shared import audit
+from shared import clock
+from shared.audit import service as audit
 from shared.business.account import customer as find_customer
-from shared.engagement.checkin import local_today
+from shared.db.transactions import own_transaction
 from shared.errors import NotFound, Unprocessable
 from shared.ledger import service as ledger
 from shared.points import jobs as points_jobs
@@ -59,7 +60,8 @@ async def verify(principal: Auditors, session: ReadSession) -> dict:
 @router.post("/ledger/points/accrual-runs", summary="Run the monthly points accrual (idempotent per customer per month)")
 async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
     result = await points_jobs.run_accrual(sm, month=first_of_month(body.month))
-    async with sm.begin() as s:
+    # the job committed chunk by chunk; its audit row follows on its own
+    async with own_transaction(sm) as s:
         await audit.record(s, principal=principal, action="points.accrual.run", object_kind="job",
                            object_id=body.month, detail=result, ip=client_ip(request))
     return result
@@ -67,9 +69,10 @@ async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, s
 
 @router.post("/ledger/points/expiry-runs", summary="Expire points past their published expiry (idempotent)")
 async def run_expiry(body: ExpiryIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
-    day = body.as_of or local_today()
+    day = body.as_of or clock.today()
     result = await points_jobs.run_expiry(sm, today=day)
-    async with sm.begin() as s:
+    # the job committed chunk by chunk; its audit row follows on its own
+    async with own_transaction(sm) as s:
         await audit.record(s, principal=principal, action="points.expiry.run", object_kind="job",
                            object_id=day.isoformat(), detail=result, ip=client_ip(request))
     return result
@@ -86,7 +89,7 @@ async def adjust(body: AdjustIn, request: Request, principal: AdminOnly, session
             raise NotFound("customer not found")
         moved = await points_service.adjust(
             session, customer_id=body.customer_id, delta=body.delta, key=f"points_adjust:{principal.subject}:{key}",
-            reason=body.reason, actor=principal.subject, today=local_today(),
+            reason=body.reason, actor=principal.subject, today=clock.today(),
         )
         await audit.record(session, principal=principal, action="points.adjust", object_kind="customer",
                            object_id=body.customer_id, detail={"delta": body.delta, "reason": body.reason,

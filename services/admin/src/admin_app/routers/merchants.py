@@ -14,18 +14,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.alliance import accounts, onboarding, packs, settlement
 from shared.alliance import offers as offer_service
-from shared.alliance.redemption import DEFAULT_REVERSAL_MINUTES, REVERSAL_SETTING
+from shared.alliance.redemption import REVERSAL_SETTING
 from shared.auth.principals import Principal
 from shared.masking import mask_phone
-from shared.models import LedgerAccount, Merchant, Offer, OperatorPack, ProgrammeSetting, Settlement
+from shared.models import LedgerAccount, Merchant, Offer, OperatorPack, Settlement
+from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip, require
 from shared.web.idempotency import IdempotencyKey, run_once
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth import AdminOnly, Operators
-from shared import audit
+from shared.audit import service as audit
 
 router = APIRouter(prefix="/v1/alliance", tags=["alliance"])
 Readers = require("admin", "operator", "auditor")
@@ -323,17 +323,14 @@ class ReversalWindowIn(BaseModel):
 
 @router.get("/settings/reversal-window", response_model=ReversalWindowIn, summary="How long a till may reverse a redemption")
 async def get_reversal_window(principal: Readers, session: ReadSession) -> ReversalWindowIn:
-    value = await session.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == REVERSAL_SETTING))
-    return ReversalWindowIn(minutes=int((value or {}).get("minutes", DEFAULT_REVERSAL_MINUTES)))
+    return ReversalWindowIn(minutes=int((await programme_settings.get(session, REVERSAL_SETTING))["minutes"]))
 
 
 @router.put("/settings/reversal-window", response_model=ReversalWindowIn, summary="Set the reversal window")
 async def set_reversal_window(body: ReversalWindowIn, request: Request, principal: AdminOnly, session: WriteSession,
                               key: str = IdempotencyKey):
     async def handler() -> ReversalWindowIn:
-        stmt = insert(ProgrammeSetting).values(key=REVERSAL_SETTING, value={"minutes": body.minutes}, updated_by=principal.id)
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=["key"], set_={"value": {"minutes": body.minutes}, "updated_by": principal.id}))
+        await programme_settings.put(session, REVERSAL_SETTING, {"minutes": body.minutes}, staff_id=principal.id)
         await _audit(session, principal, request, "alliance.settings.reversal_window", "setting", REVERSAL_SETTING, minutes=body.minutes)
         return body
 

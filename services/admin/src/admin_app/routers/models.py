@@ -18,6 +18,7 @@ from admin_app.auth import Analysts
 from admin_app.routers._backoffice import Strict, record
 from shared.churn import registry
 from shared.churn.pipeline import CANDIDATE_BY_NAME
+from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
 
@@ -90,7 +91,8 @@ async def get_model(version: int, principal: Analysts, session: ReadSession) -> 
              summary="Train a new model from history in the background")
 async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker,
                       background: BackgroundTasks) -> TrainAccepted:
-    async with sm.begin() as s:
+    # committed before the background training starts (it opens its own transactions)
+    async with own_transaction(sm) as s:
         if await registry.training_in_progress(s):
             raise registry.TrainingInProgress("a churn model is being trained already")
         await record(s, request, principal, "models.train", "churn_model", None, body.model_dump(mode="json"))

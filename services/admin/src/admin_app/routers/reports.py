@@ -12,11 +12,11 @@ from pydantic import BaseModel
 
 from admin_app.auth import can
 from admin_app.routers._backoffice import Format, csv_response
+from shared import clock
 from shared.backoffice.permissions import branch_scope
 from shared.campaigns import service as campaign_service
 from shared.reports import campaigns as campaign_reports
 from shared.reports import tracking
-from shared.touches import LOCAL_TZ
 from shared.web.deps import ReadSession
 from shared.web.params import MONTH, first_of_month
 
@@ -86,9 +86,8 @@ def _month(value: str | None, default: date) -> date:
 
 
 def _today() -> date:
-    from datetime import datetime
 
-    return datetime.now(LOCAL_TZ).date()
+    return clock.now().date()
 
 
 def _maybe_csv(rows: list[dict[str, Any]], format: str, name: str):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from admin_app.routers._backoffice import Strict, record
 from shared.engine import strategies as strategy_service
 from shared.engine.rules import FROM_CLAUSE, Compiler
 from shared.errors import NotFound, Unprocessable
-from shared.touches import CHANNELS
+from shared.touches.service import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.patch import patch_changes
 

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from shared.alliance import redemption as till
 from shared.alliance import webhooks
+from shared.db.transactions import own_transaction
 from shared.models import Offer, Redemption
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
@@ -86,8 +87,9 @@ async def redeem(
 ) -> Response:
     notify: list[bool] = []
     async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code):
-        # one explicit unit of work: committed here, before the response is returned
-        async with sm.begin() as session:
+        # one explicit unit of work, committed here before the response is returned, so that a
+        # refusal can still be counted (in its own transaction) after this one rolled back
+        async with own_transaction(sm) as session:
 
             async def handler() -> RedemptionOut:
                 done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from customer_app.auth import CurrentCustomer
+from shared import clock
 from shared.business import account as account_service
-from shared.engagement.checkin import local_today
 from shared.errors import NotFound
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession
@@ -101,7 +101,7 @@ async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
     found = await account_service.summary(session, principal.id)
     if found is None:
         raise NotFound("customer not found")
-    today, joined = local_today(), found["join_date"]
+    today, joined = clock.today(), found["join_date"]
     return {
         **found,
         "name": mask_name(found["name"]) or "", "phone": mask_phone(found["phone"]) or "",
@@ -112,7 +112,7 @@ async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
 @router.get("/account/usage", response_model=UsageOut, responses={404: {}},
             summary="This month's usage against my allowances")
 async def usage(principal: CurrentCustomer, session: ReadSession, month: str | None = Query(None, pattern=MONTH)) -> dict:
-    found = await account_service.usage(session, principal.id, month=first_of_month(month) if month else local_today().replace(day=1))
+    found = await account_service.usage(session, principal.id, month=first_of_month(month) if month else clock.today().replace(day=1))
     if found is None:
         raise NotFound("no usage recorded yet")
     return found

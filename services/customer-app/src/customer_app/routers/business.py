@@ -8,9 +8,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from customer_app.auth import CurrentCustomer
+from shared import clock
 from shared.business import account as account_service
 from shared.business import orders as order_service
-from shared.engagement.checkin import local_today
 from shared.errors import NotFound
 from shared.models import Subscription
 from shared.web.deps import ReadSession, WriteSession
@@ -69,7 +69,7 @@ async def catalogue(principal: CurrentCustomer, session: ReadSession,
     customer = await account_service.customer(session, principal.id)
     if customer is None:
         raise NotFound("customer not found")
-    return await account_service.catalogue(session, customer, today=local_today(), kind=kind)
+    return await account_service.catalogue(session, customer, today=clock.today(), kind=kind)
 
 
 @router.get("/subscriptions", response_model=list[MySubscription], summary="My add-ons")

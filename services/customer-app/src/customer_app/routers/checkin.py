@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from customer_app.auth import CurrentCustomer
+from shared import clock
 from shared.engagement import checkin as checkin_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, request_hash, run_once
@@ -66,7 +67,7 @@ class StatusOut(BaseModel):
 
 @router.get("/checkin", response_model=StatusOut, summary="Today's check-in status, streak and rewards")
 async def status(principal: CurrentCustomer, session: ReadSession) -> dict:
-    return await checkin_service.status(session, customer_id=principal.id, today=checkin_service.local_today())
+    return await checkin_service.status(session, customer_id=principal.id, today=clock.today())
 
 
 @router.post(
@@ -80,7 +81,7 @@ async def check_in(request: Request, principal: CurrentCustomer, key: str = Idem
     # semantics as run_once), and that one statement runs as its own transaction: the whole
     # request costs one database round trip — the morning peak is made of these.
     result = await checkin_service.check_in_autocommit(
-        request.app.state.engine, customer_id=principal.id, day=checkin_service.local_today(),
+        request.app.state.engine, customer_id=principal.id, day=clock.today(),
         idem=checkin_service.Idem(principal.subject, key, _CHECKIN_HASH),
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
@@ -89,7 +90,7 @@ async def check_in(request: Request, principal: CurrentCustomer, key: str = Idem
 
 @router.post("/checkin/makeup", response_model=MakeupOut, summary="Make up a missed day (costs points)")
 async def make_up(body: MakeupIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey) -> Response:
-    today = checkin_service.local_today()
+    today = clock.today()
     return await run_once(
         session, principal=principal, key=key, payload={"op": "makeup", **body.model_dump(mode="json")},
         handler=lambda: checkin_service.make_up(session, customer_id=principal.id, day=body.local_date, today=today,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from customer_app.auth import CurrentCustomer
-from shared.engagement import checkin as checkin_service
+from shared import clock
 from shared.engagement import hunts as hunt_service
 from shared.errors import NotFound
 from shared.models import HuntPlay, HuntPrize, HuntSpot, TreasureHunt
@@ -65,7 +65,7 @@ async def _hunt_out(session, hunt: TreasureHunt, customer_id: int) -> dict:  # t
         "id": hunt.id, "name": hunt.name, "description": hunt.description, "starts_at": hunt.starts_at,
         "ends_at": hunt.ends_at, "daily_play_limit": hunt.daily_play_limit,
         "plays_left_today": await hunt_service.plays_left(session, hunt=hunt, customer_id=customer_id,
-                                                          today=checkin_service.local_today()),
+                                                          today=clock.today()),
         "spots": [{"id": s.id, "kind": s.kind, "clue": s.clue, "code": s.code if s.kind == "app_page" else None}
                   for s in spots],
         "prizes": [{"prize_type": p.prize_type, "amount": p.amount, "remaining": p.remaining} for p in prizes],
@@ -105,7 +105,7 @@ async def play(body: PlayIn, principal: CurrentCustomer, session: WriteSession, 
     async def handler() -> dict:
         row = await hunt_service.play(
             session, hunt_id=hunt_id, customer_id=principal.id, spot_code=body.spot_code, key=key,
-            now=hunt_service.utcnow(), today=checkin_service.local_today(),
+            now=hunt_service.utcnow(), today=clock.today(),
         )
         return _play_out(row)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.locking import Lock, advisory_lock
 from shared.backoffice.imports.layouts import Layout
 
 MU_INT_COLUMNS = (
@@ -194,7 +195,7 @@ async def _merge_plain(
     A transaction-scoped advisory lock per table serialises concurrent imports of the same kind,
     so two of them cannot both insert the same row.
     """
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"import:{table}"})
+    await advisory_lock(session, Lock.IMPORT, table)
     given = {c: expr for c, expr in cols.items() if expr is not None}
     on = " AND ".join(f"t.{k} = s.{k}" for k in key)
     changed = 0

@@ -21,11 +21,12 @@ from pathlib import Path
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import audit
+from shared.audit import service as audit
 from shared.auth.principals import Principal
 from shared.backoffice.imports import merge as merge_sql
 from shared.backoffice.imports.layouts import LAYOUTS
 from shared.backoffice.imports.validate import MAX_ERRORS_KEPT, HeaderError, LineCounter, RowChecker, process_chunk
+from shared.db.transactions import own_transaction
 from shared.errors import NotFound, Unprocessable
 from shared.logging import get_logger
 from shared.models import ImportJob
@@ -74,7 +75,7 @@ async def same_file_as(session: AsyncSession, job: ImportJob) -> int | None:
 
 
 async def _progress(sm: async_sessionmaker[AsyncSession], job_id: int, **values: object) -> None:
-    async with sm.begin() as s:
+    async with own_transaction(sm) as s:
         await s.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
 
@@ -125,11 +126,12 @@ async def _load(
     lines = LineCounter(reader)
     totals = {"good": 0, "bad": 0}
     errors: list[dict[str, object]] = []
-    async with sm.begin() as session:
+    async with own_transaction(sm) as session:
         await session.execute(text("SET LOCAL statement_timeout = '30min'"))
         cols = ", ".join(f"{c.target} {c.sqltype}" for c in checker.columns)
         await session.execute(text(f"CREATE TEMP TABLE {stage} (line_no bigint NOT NULL, {cols}) ON COMMIT DROP"))
         conn = await session.connection()
+        # raw asyncpg for COPY into the staging table, inside this own_transaction (see shared.db.transactions)
         raw = (await conn.get_raw_connection()).driver_connection
 
         async def source():  # type: ignore[no-untyped-def]

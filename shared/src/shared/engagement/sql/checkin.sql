@@ -7,7 +7,7 @@
 -- then inserts nothing (txn_id NULL). Accounts are locked customer-first then shard, always in
 -- this statement's fixed order, and the shard (customer_id % N) spreads the issuance hot row.
 WITH rules AS (
-    -- published values merged over the defaults, as shared.points.rules.get_setting does
+    -- published values merged over the defaults (shared.programme.settings.DEFAULTS), as programme_settings.get does
     SELECT '{checkin_defaults}'::jsonb || coalesce((SELECT value FROM programme_settings WHERE key = 'checkin_rules'), '{{}}'::jsonb) AS ck,
            '{expiry_defaults}'::jsonb || coalesce((SELECT value FROM programme_settings WHERE key = 'points_expiry'), '{{}}'::jsonb) AS ex
 ), prev AS (

@@ -24,7 +24,7 @@ from datetime import date
 
 import numpy as np
 
-from shared.demo import catalog
+from tenure_demo import catalog
 
 GROUPS = ["normal", "drifter", "high_tariff", "high_payg", "high_silence", "high_arpu", "silent", "vip"]
 GROUP_P = [0.82, 0.04, 0.02, 0.02, 0.03, 0.02, 0.02, 0.03]

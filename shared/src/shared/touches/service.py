@@ -8,21 +8,21 @@ outbound channels; no contact for `cool_off_days` (default 30) after a touch wit
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, NotFound
 from shared.models import Touch
+from shared.programme import settings as programme_settings
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CHANNELS = ("hall", "outbound_call", "sms", "app_push", "hotline", "partner_app", "manager_call", "manager_visit", "app")
 OUTBOUND_CHANNELS = frozenset({"outbound_call", "sms", "app_push", "manager_call", "manager_visit"})
 SUCCESS_OUTCOMES = ("accepted", "ordered", "subscribed", "success", "completed", "reached", "interested", "renewed", "retained")
-_LOCK_NS = 0x7E4E_0002
 
 
 class ContactPressure(Conflict):
@@ -80,11 +80,10 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
     the same transaction cannot be overtaken by a concurrent one for the same customer.
     Raises NotFound for an unknown customer.
     """
-    from shared.engine import config
 
-    await session.execute(text("SELECT pg_advisory_xact_lock(:ns, CAST(:cid AS int))"), {"ns": _LOCK_NS, "cid": customer_id % 2_000_000_000})
-    rules = await config.get(session, "contact_pressure")
-    now_local = datetime.now(LOCAL_TZ)
+    await advisory_lock(session, Lock.TOUCHES, customer_id)
+    rules = await programme_settings.get(session, "contact_pressure")
+    now_local = clock.now()
     month_start = now_local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     row = (
         await session.execute(

@@ -3,5 +3,5 @@
     ORDER: int                                   # lower runs first
     async def seed(session: AsyncSession) -> None  # idempotent; reads the base city from the DB
 
-and is discovered by `shared.demo.seed.run_seeders`.
+and is listed in `tenure_demo.seed.SEEDERS`.
 """

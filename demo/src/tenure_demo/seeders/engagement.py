@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engagement import checkin
 from shared.engagement import hunts as hunt_service
-from shared.models import Ad, Merchant, Offer, ProgrammeSetting, TreasureHunt
-from shared.points import rules
+from shared.models import Ad, Merchant, Offer, TreasureHunt
+from shared.programme import settings as programme_settings
 
 ORDER = 50
 HUNT_NAME = "城市寻宝 · City treasure hunt"
@@ -25,9 +25,9 @@ ADS = [
 
 
 async def seed(session: AsyncSession) -> None:
-    for key in (rules.CHECKIN_RULES, rules.POINTS_EXPIRY, rules.POINTS_ACCRUAL, rules.POINTS_EXCHANGE):
-        if await session.get(ProgrammeSetting, key) is None:
-            await rules.put_setting(session, key, rules.DEFAULTS[key], staff_id=None)
+    for key in (programme_settings.CHECKIN_RULES, programme_settings.POINTS_EXPIRY, programme_settings.POINTS_ACCRUAL,
+                programme_settings.POINTS_EXCHANGE):
+        await programme_settings.publish_defaults(session, key)
     await checkin.ensure_shards(session)
 
     now = datetime.now(timezone.utc)

@@ -6,16 +6,16 @@ too (the audience then falls back to VIP tiers).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.backoffice import ads as ad_service
 from shared.campaigns import service as campaign_service
 from shared.campaigns.query import AudienceQuery
 from shared.models import Ad, Campaign, Merchant, Strategy
-from shared.touches import LOCAL_TZ
 
 ORDER = 95
 CAMPAIGN_NAME = "示例：高价值客户流失挽留 (demo)"
@@ -28,7 +28,7 @@ async def seed(session: AsyncSession) -> None:
     if merchant_id is not None and await session.scalar(
         select(Ad.id).where(Ad.merchant_id == merchant_id, Ad.status == "pending")
     ) is None:
-        now = datetime.now(LOCAL_TZ)
+        now = clock.now()
         await ad_service.submit_merchant_ad(
             session, merchant_id=merchant_id, title="合作商户：会员到店 8 折", body="凭积分券到店消费享 8 折",
             starts_at=now, ends_at=now + timedelta(days=30), target_tiers=["star5", "gold", "diamond"],
@@ -41,7 +41,7 @@ async def _example_campaign(session: AsyncSession) -> None:
     strategy_id = await session.scalar(
         select(Strategy.id).where(Strategy.active.is_(True)).order_by(Strategy.priority, Strategy.id)
     )
-    today = datetime.now(LOCAL_TZ).date()
+    today = clock.now().date()
     campaign = await campaign_service.create_campaign(
         session, name=CAMPAIGN_NAME, query=query, strategy_id=strategy_id, channel="manager_call",
         flow="manager_task", starts_on=today - timedelta(days=30), ends_on=today + timedelta(days=30),

@@ -27,9 +27,9 @@ from shared.auth.passwords import verify_secret
 from shared.db.base import Base
 from shared.db.embedded import to_sync_url, with_database
 from shared.db.migrate import upgrade
-from shared.demo import generator, population, tables
-from shared.demo.copybin import encode
-from shared.demo.generator import DatabaseNotEmpty, load_city
+from tenure_demo import generator, population, tables
+from tenure_demo.copybin import encode
+from tenure_demo.generator import DatabaseNotEmpty, load_city
 from shared.settings import Settings
 
 N = 2000

@@ -1,13 +1,25 @@
-"""Local time for the manager app: days and months are Asia/Shanghai days and months."""
+"""Local time: the programme's days and months are days and months in `settings.timezone`
+(Asia/Shanghai, no daylight saving). Python code turns an instant into a local date only here;
+SQL that needs the zone binds `TZ_NAME` as a parameter.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from shared.settings import get_settings
+
+TZ_NAME: str = get_settings().timezone
+TZ = ZoneInfo(TZ_NAME)
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware, in local time."""
+    return datetime.now(TZ)
 
 
 def today() -> date:
+    """The local calendar day (check-in days, expiry days, run dates, KPI months)."""
     return datetime.now(TZ).date()
 
 

@@ -5,7 +5,7 @@ How it is fast enough (bench/load_subscribers.py: 1,000,000 subscribers × 7 mon
 in 150 s on the shared 2-core box at load average 14-18, i.e. with most of the CPU taken by other
 processes; the load itself costs ~18 CPU-s in Python and ~38 CPU-s in Postgres backends):
 - every column is generated vectorised with numpy (never a Python loop per customer row) and
-  streamed with psycopg 3 **binary COPY** (`shared.demo.copybin`). Chosen by measurement: binary
+  streamed with psycopg 3 **binary COPY** (`tenure_demo.copybin`). Chosen by measurement: binary
   COPY of 1M usage rows took ~3 s against ~5 s for `INSERT … SELECT generate_series`, and only
   client-side generation lets numpy plant correlated behaviours per customer;
 - indexes, unique constraints and unreferenced primary keys of the big tables are dropped before
@@ -47,9 +47,9 @@ from psycopg.types.json import Jsonb
 
 from shared.auth.passwords import hash_secret
 from shared.db.embedded import to_libpq_url
-from shared.demo import catalog, tables
-from shared.demo.copybin import HEADER, TRAILER, Column, encode
-from shared.demo.population import GROUPS, Population, draw
+from tenure_demo import catalog, tables
+from tenure_demo.copybin import HEADER, TRAILER, Column, encode
+from tenure_demo.population import GROUPS, Population, draw
 
 CHUNK = 100_000
 WORKERS = 2

@@ -1,26 +1,26 @@
-"""Run every domain seeder in `shared.demo.seeders` in ORDER, each in its own transaction."""
+"""Run every domain seeder in `tenure_demo.seeders` in ORDER, each in its own transaction."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import asyncio
 
+from shared.db.embedded import to_async_url
+from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.transactions import own_transaction
+from shared.settings import Settings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.demo import seeders
+from tenure_demo.seeders import alliance, backoffice, engagement, manager
+from tenure_demo.seeders import engine as engine_seeder
+from tenure_demo.generator import load_city
+
+# every seeder, listed (a new one is added here), run in ascending ORDER
+SEEDERS = sorted((alliance, backoffice, engagement, engine_seeder, manager), key=lambda m: (m.ORDER, m.__name__))
 
 
 async def run_seeders(sm: async_sessionmaker[AsyncSession]) -> list[str]:
-    modules = []
-    for info in pkgutil.iter_modules(seeders.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{seeders.__name__}.{info.name}")
-        if hasattr(module, "seed"):
-            modules.append(module)
-    modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
     done = []
-    for module in modules:
-        async with sm.begin() as session:
+    for module in SEEDERS:
+        async with own_transaction(sm) as session:
             await module.seed(session)
         done.append(module.__name__.rsplit(".", 1)[1])
     return done
@@ -28,12 +28,6 @@ async def run_seeders(sm: async_sessionmaker[AsyncSession]) -> list[str]:
 
 def seed_demo(database_url: str, *, customers: int, progress=print) -> dict:  # type: ignore[no-untyped-def]
     """Load the city into an empty database, then every domain seeder (dev launcher and compose)."""
-    import asyncio
-
-    from shared.db.embedded import to_async_url
-    from shared.db.engine import create_engine, create_sessionmaker
-    from shared.demo.generator import load_city
-    from shared.settings import Settings
 
     result = load_city(database_url, customers=customers, progress=progress)
 

@@ -6,18 +6,17 @@ Idempotent: every seed is insert-if-missing and the run itself is idempotent.
 """
 from __future__ import annotations
 
+from shared.engine import care, strategies, tags, tiers
+from shared.engine.runner import run_nightly
+from shared.logging import get_logger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from shared.engine import care, strategies, tags, tiers
-from shared.logging import get_logger
 
 ORDER = 80
 log = get_logger(__name__)
 
 
 async def seed(session: AsyncSession) -> None:
-    from shared.engine.runner import run_nightly
 
     engine = session.bind
     # Probe on a separate connection: this session stays unused (no open transaction) while the

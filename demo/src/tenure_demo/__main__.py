@@ -1,4 +1,4 @@
-"""`python -m shared.demo --customers N [--months 7] [--seed 42] [--database-url URL]`
+"""`python -m tenure_demo --customers N [--months 7] [--seed 42] [--database-url URL]`
 
 Loads the synthetic city into an empty migrated database (DATABASE_URL, or the embedded server).
 """
@@ -10,11 +10,13 @@ import sys
 from datetime import date
 
 from shared.db.embedded import resolve_database_url
-from shared.demo.generator import DatabaseNotEmpty, load_city
+
+from tenure_demo.generator import DatabaseNotEmpty, load_city
+from tenure_demo.seed import seed_demo
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m shared.demo", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m tenure_demo", description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=5000)
     ap.add_argument("--months", type=int, default=7)
     ap.add_argument("--seed", type=int, default=42)
@@ -26,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     url = resolve_database_url(args.database_url)
     if args.with_seeders:
-        from shared.demo.seed import seed_demo
 
         try:
             result = seed_demo(url, customers=args.customers, progress=lambda s: print(s, flush=True))

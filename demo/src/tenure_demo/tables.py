@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.demo import catalog
-from shared.demo.copybin import Column, VarBytes, concat, digits, number, vocab
-from shared.demo.population import (
+from tenure_demo import catalog
+from tenure_demo.copybin import Column, VarBytes, concat, digits, number, vocab
+from tenure_demo.population import (
     CAUSES,
     DATA_BY_PID,
     DURATION_BY_PID,

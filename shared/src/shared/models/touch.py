@@ -1,0 +1,49 @@
+"""Touches: every contact with a customer, the basis of contact pressure and tracking reports."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.base import Base, CreatedAt
+from shared.models._types import BigPK, Money
+
+
+
+class Touch(CreatedAt, Base):
+    """Every contact with a customer, whatever the channel: the basis of all tracking reports."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        Index("ix_touches_customer_id_occurred_at", "customer_id", "occurred_at"),
+        Index(
+            "uq_touches_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+    id: Mapped[BigPK]
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(20))  # hall/outbound_call/sms/app_push/hotline/partner_app/manager_visit
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("care_tasks.id"))
+    recommendation_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("recommendations.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    outcome: Mapped[str] = mapped_column(String(30))
+    cost_fen: Mapped[Money]
+    notes: Mapped[str | None] = mapped_column(Text)
+    visible_to_customer: Mapped[bool] = mapped_column(Boolean, default=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(160))

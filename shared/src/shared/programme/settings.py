@@ -1,0 +1,127 @@
+"""Programme settings: the back-office editable rules in `programme_settings`, one JSON object per key.
+
+This module is the one reader and writer of that table. Every key has its defaults below, so a
+fresh database behaves sensibly and adding a member never needs a data migration. A reader gets
+the defaults overlaid with the stored object's members; members the defaults don't name are
+ignored, so a stale or mistyped member never reaches SQL (values only ever go to SQL as bound
+parameters). Writers validate first (the admin schemas) and audit in the same transaction.
+Two one-statement hot paths read the row inside their SQL and overlay the same defaults there
+(engagement/sql/checkin.sql, the manager portrait); they take the defaults from here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.models import ProgrammeSetting
+
+# retention engine thresholds (admin: /v1/engine/settings/{key})
+FOUR_HIGH = "four_high"
+CONTACT_PRESSURE = "contact_pressure"
+SEGMENTS = "segments"
+ASSIGNMENT = "assignment"
+CLUSTERS = "clusters"
+CARE = "care"
+# points and engagement rules (admin: /v1/programme/rules/{key})
+POINTS_EXPIRY = "points_expiry"
+POINTS_ACCRUAL = "points_accrual"
+CHECKIN_RULES = "checkin_rules"
+POINTS_EXCHANGE = "points_exchange"
+# manager app and alliance
+MANAGER_INCENTIVES = "manager_incentives"
+BIRTHDAY_GREETING = "birthday_greeting"
+REVERSAL_WINDOW = "alliance.reversal_window"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    FOUR_HIGH: {
+        "tariff_min_fen": 2000,          # roaming + long distance in the month
+        "tariff_min_share": 0.25,        # ... and at least this share of the bill
+        "payg_min_fen": 2000,            # pay-per-use data in the month
+        "silence_max_use_ratio": 0.15,   # both voice and data use below this share of allowance
+        "silence_min_silent_services": 1,
+        "arpu_min_bill_fen": 15000,      # bill at least this high ...
+        "arpu_max_use_ratio": 0.35,      # ... while using under this share of the allowance
+    },
+    CONTACT_PRESSURE: {"max_per_month": 4, "cool_off_days": 30},
+    SEGMENTS: {
+        "loss_trend": -0.3,              # ARPU or usage falling faster than this over 3 months
+        "loss_complaints": 2,
+        "surplus_max_ratio": 0.3,
+        "shortage_min_ratio": 1.0,
+        "shortage_payg_fen": 1500,
+        "low_freq_active_days": 8,
+        "high_value_arpu_fen": 12000,
+    },
+    ASSIGNMENT: {"min_arpu_fen": 15000, "min_per_manager": 300, "max_per_manager": 500},
+    CLUSTERS: {"k": 6, "sample": 50000},
+    CARE: {"holiday_lead_days": 7, "birthday_lead_days": 7},
+    # Points earned in year Y expire at the end of year Y + years_after ("end_of_year"), or
+    # `months` after the earning month ends ("rolling_months").
+    POINTS_EXPIRY: {"mode": "end_of_year", "years_after": 1, "months": 24},
+    # Monthly accrual: points per yuan billed, by tier, plus a tenure bonus per full year (capped).
+    POINTS_ACCRUAL: {
+        "per_yuan": {"star1": 1, "star2": 1, "star3": 1, "star4": 1.2, "star5": 1.5, "gold": 2, "diamond": 3},
+        "tenure_points_per_year": 5,
+        "tenure_cap_years": 10,
+        "max_points_per_month": 5000,
+    },
+    # Points spent on airtime: fen credited per point, smallest exchange.
+    POINTS_EXCHANGE: {"airtime_fen_per_point": 1, "min_points": 1, "enabled": True},
+    # Check-in: rewards[i] is paid on streak day i+1 (cyclic), make-up of missed days optional.
+    CHECKIN_RULES: {
+        "rewards": [5, 5, 5, 10, 5, 5, 30],
+        "makeup": {"enabled": True, "max_days_back": 3, "cost_points": 20, "max_per_month": 2},
+    },
+    # Manager incentive points per statement line (shared.manager.incentives).
+    MANAGER_INCENTIVES: {
+        "retained_high_risk_points": 50,
+        "risk_window_days": 90,
+        "uplift_points_per_yuan": 1,
+        "uplift_cap_points": 100,
+        "uplift_baseline_months": 3,
+    },
+    BIRTHDAY_GREETING: {"template": "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"},
+    # How long a merchant's till may reverse a redemption.
+    REVERSAL_WINDOW: {"minutes": 30},
+}
+
+
+def overlay(key: str, stored: object) -> dict[str, Any]:
+    """The defaults for `key` overlaid with the members of `stored` they name (top level only).
+    A key without defaults returns the stored object as it is."""
+    merged = dict(DEFAULTS.get(key, {}))
+    if isinstance(stored, dict):
+        merged.update({k: v for k, v in stored.items() if k in merged or key not in DEFAULTS})
+    return merged
+
+
+async def get(session: AsyncSession, key: str) -> dict[str, Any]:
+    """The effective setting: defaults overlaid with the stored object (see `overlay`)."""
+    stored = await session.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == key))
+    return overlay(key, stored)
+
+
+async def put(session: AsyncSession, key: str, value: dict[str, Any], *, staff_id: int | None) -> None:
+    """Publish `value` as the whole setting (upsert; the last writer wins). Callers validate it
+    and audit the change in the same transaction."""
+    stmt = insert(ProgrammeSetting).values(key=key, value=value, updated_by=staff_id)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_by": staff_id})
+    )
+
+
+async def update(session: AsyncSession, key: str, changes: dict[str, Any], *, staff_id: int | None) -> dict[str, Any]:
+    """Publish `changes` merged over the effective setting; returns the new effective object."""
+    current = await get(session, key)
+    current.update(changes)
+    await put(session, key, current, staff_id=staff_id)
+    return current
+
+
+async def publish_defaults(session: AsyncSession, key: str) -> None:
+    """Store the defaults for `key` unless a value is already published (demo seeders)."""
+    stmt = insert(ProgrammeSetting).values(key=key, value=dict(DEFAULTS[key]))
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
