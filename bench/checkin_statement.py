@@ -9,7 +9,7 @@ next to the URL's database, migrates it, adds N bare customers, then per concurr
 one check-in per customer for a fresh day (first check-ins open the points account on the fly;
 later days credit an existing one), each with its idempotency record, as the HTTP path sends it.
 Prints statements/s and p50/p95/p99 per level, and the server-side execution time from
-EXPLAIN ANALYZE (median of 200, each rolled back); --compare runs another version alternately. Drops the database afterwards.
+EXPLAIN ANALYZE (median of 300, each rolled back); --compare runs another version alternately. Drops the database afterwards.
 """
 from __future__ import annotations
 
@@ -64,20 +64,25 @@ async def run_level(
           f"p95 {pct(lat, 95)} ms  p99 {pct(lat, 99)} ms  not credited {bad}", flush=True)
 
 
-async def explain(pool: asyncpg.Pool, sql: str, names: list[str], ids: list[int], day: date, label: str) -> None:
-    times: list[float] = []
+async def explain(pool: asyncpg.Pool, versions: dict[str, str], ids: list[int], day: date, label: str) -> None:
+    """Server-side execution time of each version, interleaved customer by customer (rolled back)."""
+    times: dict[str, list[float]] = {v: [] for v in versions}
+    prepared = {v: native.to_asyncpg(sql) for v, sql in versions.items()}
     async with pool.acquire() as conn:
-        for cid in ids[:200]:
-            params = checkin_service.checkin_params(
-                cid, day, checkin_service.Idem(f"customer:{cid}", f"e-{uuid.uuid4().hex}", request_hash({"op": "ci"})))
-            tr = conn.transaction()
-            await tr.start()
-            plan = await conn.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + sql, *native.bind(names, params))
-            await tr.rollback()
-            text = "\n".join(r[0] for r in plan)
-            times.append(float(re.search(r"Execution Time: ([\d.]+)", text).group(1)))  # type: ignore[union-attr]
-    print(f"{label:<40} EXPLAIN ANALYZE over {len(times)}: median {statistics.median(times):.3f} ms, "
-          f"p90 {pct(times, 90)} ms")
+        for cid in ids[:300]:
+            for version, (sql, names) in prepared.items():
+                params = checkin_service.checkin_params(
+                    cid, day, checkin_service.Idem(f"customer:{cid}", f"e-{uuid.uuid4().hex}", request_hash({})))
+                tr = conn.transaction()
+                await tr.start()
+                plan = await conn.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + sql, *native.bind(names, params))
+                await tr.rollback()
+                found = re.search(r"Execution Time: ([\d.]+)", "\n".join(r[0] for r in plan))
+                assert found is not None
+                times[version].append(float(found.group(1)))
+    for version, values in times.items():
+        print(f"{version:<20} {label:<22} EXPLAIN ANALYZE over {len(values)}: median {statistics.median(values):.3f} ms, "
+              f"p90 {pct(values, 90)} ms")
 
 
 async def main() -> None:
@@ -86,8 +91,8 @@ async def main() -> None:
     ap.add_argument("--customers", type=int, default=3000)
     ap.add_argument("--concurrency", default="1,8")
     ap.add_argument("--days", type=int, default=2, help="days per concurrency level (day 1 opens accounts)")
-    ap.add_argument("--compare", type=Path, default=None,
-                    help="a file holding another version of the statement (same parameters): run both, alternately")
+    ap.add_argument("--compare", type=Path, nargs="*", default=[],
+                    help="files holding other versions of the statement (same parameters): run all, alternately")
     args = ap.parse_args()
     server = to_libpq_url(resolve_database_url(args.database_url))
     name = f"bench_checkin_{os.getpid()}"
@@ -102,28 +107,30 @@ async def main() -> None:
             await conn.execute(
                 "INSERT INTO customers (id, phone, phone_last4, name, join_date, status, tier, attributes) "
                 "SELECT g, '199' || lpad(g::text, 8, '0'), right(lpad(g::text, 8, '0'), 4), 'c', DATE '2020-01-01', "
-                "'active', 'star3', '{}'::jsonb FROM generate_series(1, $1::int) g", args.customers)
+                "'active', 'star3', '{}'::jsonb FROM generate_series(1, $1::int) g", args.customers + 300)
         ids = list(range(1, args.customers + 1))
+        fresh = list(range(args.customers + 1, args.customers + 301))
         versions = {"module": str(checkin_service.CHECKIN_SQL)}
-        if args.compare:
-            versions[args.compare.name] = args.compare.read_text()
+        versions.update({path.name: path.read_text() for path in args.compare})
         # The first check-in ever takes the module's slow path, which opens the issuance shards.
         engine = create_async_engine(to_async_url(url))
         async with engine.begin() as c:
             await checkin_service.check_in(c, customer_id=ids[-1], day=date(2030, 1, 1))
         await engine.dispose()
-        day = date(2030, 1, 2)
+        # Day 2030-01-02 opens every customer's account (a first check-in), so that every version
+        # measured after it credits an existing account; customers N+1..N+300 never check in, for
+        # the EXPLAIN of a first check-in (rolled back).
+        await run_level(pool, *native.to_asyncpg(versions["module"]), ids, date(2030, 1, 2), 8, "warm-up")
+        day = date(2030, 1, 3)
         for conc in [int(x) for x in args.concurrency.split(",")]:
             for _ in range(args.days):
                 for label, statement in versions.items():
                     sql, names = native.to_asyncpg(statement)
                     await run_level(pool, sql, names, ids, day, conc, label)
                     day += timedelta(days=1)
-        for _ in range(2):
-            for label, statement in versions.items():
-                sql, names = native.to_asyncpg(statement)
-                await explain(pool, sql, names, ids, day - timedelta(days=1), f"{label}, day already checked in")
-                await explain(pool, sql, names, ids, day, f"{label}, new day")
+        await explain(pool, versions, ids, day - timedelta(days=1), "day already checked in")
+        await explain(pool, versions, ids, day, "new day")
+        await explain(pool, versions, fresh, day, "first check-in ever")
         await pool.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from shared.engagement import hunts
-from shared.errors import Gone, NotFound, TooManyRequests
+from shared.errors import Conflict, Gone, InsufficientFunds, NotFound, TooManyRequests
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset, HuntPrize
 from shared.points import service as points_service
@@ -69,3 +70,22 @@ class TestHunt:
         await hunts.close_hunt(db, hunt_id=hunt.id, actor="test")
         assert await ledger.balance_of(db, asset=Asset.AIRTIME, kind=AccountKind.PRIZE_POOL, owner_id=prize_id) == 0
         assert (await ledger.verify(db))["ok"]
+
+    async def test_pool_holding_less_than_remaining_refuses_the_win(self, db) -> None:
+        c = await create_customer(db)
+        hunt, code = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 2, 1_000_000)])
+        prize = await db.scalar(select(HuntPrize).where(HuntPrize.hunt_id == hunt.id))
+        pool = await hunts.pool_account(db, prize)
+        await ledger.transfer(db, key=f"drain:{prize.id}", kind="test", asset=Asset.POINTS, from_account=pool,
+                              to_account=await ledger.system_account(db, "points:issuance"), amount=15)
+        with pytest.raises(InsufficientFunds):  # 5 left for a prize of 10: nothing is paid
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)
+
+    async def test_win_whose_ledger_key_was_posted_before_pays_nothing(self, db) -> None:
+        c = await create_customer(db)
+        hunt, code = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 2, 1_000_000)])
+        await ledger.transfer(db, key=f"hunt_win:hunt:{hunt.id}:{c.id}:p1", kind="test", asset=Asset.POINTS,
+                              from_account=await ledger.system_account(db, "points:issuance"),
+                              to_account=await ledger.customer_account(db, c.id), amount=1)
+        with pytest.raises(Conflict):
+            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)

@@ -35,6 +35,7 @@ from shared.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from shared.ledger import bulk
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
 from shared.points import rules
@@ -43,7 +44,7 @@ PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
 LEDGER_PRIZES = {"points": Asset.POINTS, "data_mb": Asset.DATA, "airtime_fen": Asset.AIRTIME}
 ISSUANCE = {"points": "points:issuance", "data_mb": "data:issuance", "airtime_fen": "airtime:issuance"}
 ODDS_SCALE = 1_000_000
-_AWARD = text((Path(__file__).parent / "sql" / "hunt_award.sql").read_text())
+_AWARD = text(bulk.compose((Path(__file__).parent / "sql" / "hunt_award.sql").read_text()))
 
 
 class CouponPrizesUnavailable(Conflict):
@@ -280,9 +281,12 @@ async def _ledger_win(
         "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,
         "day": today, "prize_type": prize.prize_type,
     })).one()
-    if row.txn_id is not None and (row.pool_moved, row.dest_moved, row.legs) != (1, 1, 2):
+    if row.txn_id is not None and (row.moved, row.legs) != (2, 2):
         # The pool holds less than its remaining count promises: refuse rather than overpay.
         raise InsufficientFunds("prize pool exhausted", prize_id=prize.id)
+    if row.txn_id is None and row.prize_taken is not None:
+        # The win's ledger key was posted before (a truncated play key colliding): pay nothing twice.
+        raise Conflict("the change conflicts with existing data", prize_id=prize.id)
     # Built from RETURNING (no further round trip while the prize row is locked).
     return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
                     prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,

@@ -23,12 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.chunks import id_chunks
 from shared.errors import Conflict
+from shared.ledger import bulk
 from shared.ledger import service as ledger
+from shared.models import Asset
 from shared.points import rules
 
 SQL = Path(__file__).parent / "sql"
-_EXPIRE = text((SQL / "expire.sql").read_text())
-_ACCRUE = text((SQL / "accrue.sql").read_text())
+_EXPIRE = text(bulk.compose((SQL / "expire.sql").read_text()))
+_ACCRUE = text(bulk.compose((SQL / "accrue.sql").read_text()))
+_OPEN_ACCRUAL_ACCOUNTS = bulk.open_customer_accounts(
+    "SELECT c.id AS customer_id FROM customers c JOIN monthly_usage u ON u.customer_id = c.id AND u.month = :month "
+    "WHERE c.id > :lo AND c.id <= :hi AND c.status = 'active'",
+    asset=Asset.POINTS,
+)
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -87,6 +94,7 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
                         {"lo": lo, "hi": hi, "today": today, "today_s": today.isoformat(), "sink": sink},
                     )
                 ).one()
+                bulk.raise_if_refused(row.refused, job="points.expiry")
             totals["accounts"] += int(row.accounts)
             totals["points"] += int(row.points)
             totals["chunks"] += 1
@@ -109,18 +117,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
             params = {"lo": lo, "hi": hi}
             async with sm.begin() as s:
                 await _chunk_settings(s)
-                await s.execute(
-                    text(
-                        """
-                        INSERT INTO ledger_accounts (asset, kind, owner_id, customer_id, balance, allow_negative)
-                        SELECT 'points', 'customer', c.id, c.id, 0, false FROM customers c
-                        JOIN monthly_usage u ON u.customer_id = c.id AND u.month = :month
-                        WHERE c.id > :lo AND c.id <= :hi AND c.status = 'active'
-                        ON CONFLICT (asset, kind, owner_id) WHERE owner_id IS NOT NULL DO NOTHING
-                        """
-                    ),
-                    {**params, "month": month},
-                )
+                await s.execute(_OPEN_ACCRUAL_ACCOUNTS, {**params, "month": month})
                 row = (
                     await s.execute(
                         _ACCRUE,
@@ -130,6 +127,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
                         },
                     )
                 ).one()
+                bulk.raise_if_refused(row.refused, job="points.accrual")
             totals["customers"] += int(row.customers)
             totals["points"] += int(row.points)
             totals["chunks"] += 1
