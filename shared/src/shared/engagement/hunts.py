@@ -18,6 +18,7 @@ idempotency key returns the first play's result (UNIQUE (customer_id, key)).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -37,7 +38,7 @@ from shared.errors import (
 )
 from shared.ledger import bulk
 from shared.ledger import service as ledger
-from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
+from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Merchant, Offer, TreasureHunt
 from shared.points import rules
 
 PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
@@ -106,7 +107,34 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
     return prize
 
 
+def odds_fit(weights: Iterable[int]) -> bool:
+    """Whether prizes with these odds (parts per million per play) fit one play: 100% at most together."""
+    return sum(weights) <= ODDS_SCALE
+
+
+async def add_prize_to_hunt(
+    session: AsyncSession, *, hunt_id: int, spec: PrizeSpec, actor: str
+) -> tuple[TreasureHunt, HuntPrize]:
+    """Add a prize to an active hunt and fund its pool, keeping the hunt's odds within 100%.
+
+    The hunt row is locked first, so two additions cannot together push the odds past 100%.
+    Raises NotFound, Gone (the hunt is closed), Unprocessable (odds), CouponPrizesUnavailable.
+    """
+    hunt = await session.scalar(select(TreasureHunt).where(TreasureHunt.id == hunt_id).with_for_update())
+    if hunt is None:
+        raise NotFound("hunt not found")
+    if hunt.status != "active":
+        raise Gone("this hunt is closed")
+    weights = (await session.scalars(select(HuntPrize.weight).where(HuntPrize.hunt_id == hunt_id))).all()
+    if not odds_fit([*weights, spec.weight]):
+        raise Unprocessable("odds add up to more than 100%")
+    return hunt, await add_prize(session, hunt=hunt, spec=spec, actor=actor)
+
+
 async def add_spot(session: AsyncSession, *, hunt: TreasureHunt, spec: SpotSpec) -> HuntSpot:
+    """Add a spot; a merchant-code spot needs an existing merchant (NotFound otherwise)."""
+    if spec.merchant_id is not None and await session.get(Merchant, spec.merchant_id) is None:
+        raise NotFound("merchant not found", merchant_id=spec.merchant_id)
     spot = HuntSpot(hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue,
                     merchant_id=spec.merchant_id)
     session.add(spot)
@@ -129,7 +157,7 @@ async def create_hunt(
     """Create an active hunt with its spots and funded prize pools (all or nothing)."""
     if ends_at <= starts_at:
         raise Unprocessable("a hunt must end after it starts")
-    if sum(p.weight for p in prizes) > ODDS_SCALE:
+    if not odds_fit(p.weight for p in prizes):
         raise Unprocessable("prize odds add up to more than 100%")
     hunt = TreasureHunt(name=name, description=description, starts_at=starts_at, ends_at=ends_at,
                         daily_play_limit=daily_play_limit, status="active")
