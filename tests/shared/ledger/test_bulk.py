@@ -51,6 +51,11 @@ SELECT (SELECT count(*) FROM posted_txns) AS txns, (SELECT count(*) FROM posted_
 """, to_customers=True))
 
 
+_TO_CUSTOMERS_REFUSED = text(str(_TO_CUSTOMERS).replace(
+    "(SELECT coalesce(sum(balance), 0) FROM posted_credits) AS credited_balances",
+    "(SELECT count(*) FROM posted_refused) AS refused"))
+
+
 def _tag() -> str:
     return f"bulk-{secrets.token_hex(4)}"
 
@@ -187,6 +192,31 @@ class TestToCustomers:
                 "SELECT count(*) FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
                 "AND owner_id = ANY(CAST(:c AS bigint[]))"), {"c": customers}) == 25
             assert (await ledger.verify(s))["ok"]
+
+    async def test_a_short_debit_account_is_refused_with_nothing_written(self, sm) -> None:
+        async with sm.begin() as s:
+            customers = await create_customers_bulk(s, 3)
+            budget = await ledger.system_account(s, f"points:budget:{_tag()}", allow_negative=False)
+        tag = _tag()
+        with pytest.raises(InsufficientFunds):
+            async with sm.begin() as s:
+                row = (await s.execute(_TO_CUSTOMERS_REFUSED, {"customers": customers, "amount": 7, "tag": tag,
+                                                               "system": budget})).one()
+                bulk.raise_if_refused(row.refused)
+        async with sm() as s:
+            assert await _balances(s, customers) == {}  # not even the accounts were opened
+            assert await _txns(s, tag) == 0
+
+    async def test_one_customer_twice_fails_the_statement(self, sm) -> None:
+        async with sm.begin() as s:
+            [cid] = await create_customers_bulk(s, 1)
+            system = await ledger.system_account(s, "points:issuance:bulk-test")
+        tag = _tag()
+        with pytest.raises(DBAPIError, match="cannot affect row a second time"):
+            async with sm.begin() as s:
+                await s.execute(_TO_CUSTOMERS, {"customers": [cid, cid], "amount": 7, "tag": tag, "system": system})
+        async with sm() as s:
+            assert await _txns(s, tag) == 0
 
     @staticmethod
     async def _run(sm, customers: list[int], tag: str, system: int) -> int:  # type: ignore[no-untyped-def]

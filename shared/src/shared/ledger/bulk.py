@@ -23,10 +23,11 @@ the statement). The block then defines, for the rest of the statement:
   deferred balance trigger). The caller checks its count with `raise_if_refused`.
 - posted_legs(txn_id, account_id, amount): the entries written.
 
-`to_customers=True` (for paths that create accounts on the fly): the credit leg goes to the
-customer's (asset, customer) account, opened or topped up by one upsert and locked first
-(`credit_id` is ignored); it adds posted_credits(id, asset, customer_id, balance) and
-posted_debits(id, balance).
+`to_customers=True` (the check-in's shape: credits to accounts opened on the fly): the credit leg
+goes to the customer's (asset, customer) account, opened or topped up by one upsert and locked
+first (`credit_id` is ignored), from ONE debit account for the whole statement (an issuance shard),
+locked next; at most one posting per customer and asset. It adds posted_credits(id, asset,
+customer_id, balance) and posted_debits(id, balance), and is kept lean for the check-in hot path.
 
 The invariants stay in the database: the deferred trigger refuses an unbalanced txn, entries are
 append-only, and a CHECK keeps non-negative accounts non-negative. Nothing here commits.
