@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.ledger import service as ledger
@@ -30,16 +29,7 @@ def budget_code(asset: str) -> str:
 
 async def named_account(session: AsyncSession, code: str, *, asset: str, allow_negative: bool) -> int:
     """Id of a named system account with an explicit asset, created on first use (race-safe)."""
-    acc_id = await session.scalar(
-        insert(LedgerAccount)
-        .values(asset=asset, kind=AccountKind.SYSTEM, code=code, allow_negative=allow_negative)
-        .on_conflict_do_nothing(index_elements=["code"])
-        .returning(LedgerAccount.id)
-    )
-    if acc_id is None:
-        acc_id = await session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
-    assert acc_id is not None
-    return acc_id
+    return await ledger.system_account(session, code, asset=asset, allow_negative=allow_negative)
 
 
 async def budget_account(session: AsyncSession, asset: str) -> int:

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from shared.db.locking import Lock, advisory_lock
 from shared.db import native
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
+from shared.ledger import bulk
+from shared.ledger import service as ledger
 from shared.models import CheckIn
 from shared.points import rules
 from shared.programme import settings as programme_settings
@@ -32,7 +34,7 @@ from shared.points import service as points_service
 SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance row over 16
 
 _SQL = (
-    (Path(__file__).parent / "sql" / "checkin.sql").read_text()
+    bulk.compose((Path(__file__).parent / "sql" / "checkin.sql").read_text(), to_customers=True)
     .replace("{expires_on}", rules.EXPIRES_ON_SQL.format(r="r.ex", d="CAST(:day AS date)"))
     .replace("{checkin_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.CHECKIN_RULES]))
     .replace("{expiry_defaults}", json.dumps(programme_settings.DEFAULTS[programme_settings.POINTS_EXPIRY]))
@@ -85,14 +87,7 @@ def checkin_params(customer_id: int, day: date, idem: Idem | None) -> dict[str, 
 
 async def ensure_shards(session: AsyncSession | AsyncConnection) -> None:
     """Open the check-in issuance shards (idempotent upserts)."""
-    for n in range(SHARDS):
-        await session.execute(
-            text(
-                "INSERT INTO ledger_accounts (asset, kind, code, balance, allow_negative) "
-                "VALUES ('points', 'system', :code, 0, true) ON CONFLICT (code) DO NOTHING"
-            ),
-            {"code": f"points:issuance:checkin:{n:02d}"},
-        )
+    await ledger.open_system_accounts(session, [f"points:issuance:checkin:{n:02d}" for n in range(SHARDS)])
 
 
 async def check_in(

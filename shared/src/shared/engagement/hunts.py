@@ -18,6 +18,7 @@ idempotency key returns the first play's result (UNIQUE (customer_id, key)).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -37,9 +38,10 @@ from shared.errors import (
     TooManyRequests,
     Unprocessable,
 )
+from shared.ledger import bulk
 from shared.ledger import service as ledger
 from shared.ledger.airtime import airtime_account
-from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Offer, TreasureHunt
+from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Merchant, Offer, TreasureHunt
 from shared.points import rules
 from shared.programme import settings as programme_settings
 
@@ -47,7 +49,7 @@ PRIZE_TYPES = ("points", "data_mb", "airtime_fen", "coupon")
 LEDGER_PRIZES = {"points": Asset.POINTS, "data_mb": Asset.DATA, "airtime_fen": Asset.AIRTIME}
 ISSUANCE = {"points": "points:issuance", "data_mb": "data:issuance", "airtime_fen": "airtime:issuance"}
 ODDS_SCALE = 1_000_000
-_AWARD = text((Path(__file__).parent / "sql" / "hunt_award.sql").read_text())
+_AWARD = text(bulk.compose((Path(__file__).parent / "sql" / "hunt_award.sql").read_text()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,34 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
     return prize
 
 
+def odds_fit(weights: Iterable[int]) -> bool:
+    """Whether prizes with these odds (parts per million per play) fit one play: 100% at most together."""
+    return sum(weights) <= ODDS_SCALE
+
+
+async def add_prize_to_hunt(
+    session: AsyncSession, *, hunt_id: int, spec: PrizeSpec, actor: str
+) -> tuple[TreasureHunt, HuntPrize]:
+    """Add a prize to an active hunt and fund its pool, keeping the hunt's odds within 100%.
+
+    The hunt row is locked first, so two additions cannot together push the odds past 100%.
+    Raises NotFound, Gone (the hunt is closed), Unprocessable (odds), CouponPrizesUnavailable.
+    """
+    hunt = await session.scalar(select(TreasureHunt).where(TreasureHunt.id == hunt_id).with_for_update())
+    if hunt is None:
+        raise NotFound("hunt not found")
+    if hunt.status != "active":
+        raise Gone("this hunt is closed")
+    weights = (await session.scalars(select(HuntPrize.weight).where(HuntPrize.hunt_id == hunt_id))).all()
+    if not odds_fit([*weights, spec.weight]):
+        raise Unprocessable("odds add up to more than 100%")
+    return hunt, await add_prize(session, hunt=hunt, spec=spec, actor=actor)
+
+
 async def add_spot(session: AsyncSession, *, hunt: TreasureHunt, spec: SpotSpec) -> HuntSpot:
+    """Add a spot; a merchant-code spot needs an existing merchant (NotFound otherwise)."""
+    if spec.merchant_id is not None and await session.get(Merchant, spec.merchant_id) is None:
+        raise NotFound("merchant not found", merchant_id=spec.merchant_id)
     spot = HuntSpot(hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue,
                     merchant_id=spec.merchant_id)
     session.add(spot)
@@ -124,7 +153,7 @@ async def create_hunt(
     """Create an active hunt with its spots and funded prize pools (all or nothing)."""
     if ends_at <= starts_at:
         raise Unprocessable("a hunt must end after it starts")
-    if sum(p.weight for p in prizes) > ODDS_SCALE:
+    if not odds_fit(p.weight for p in prizes):
         raise Unprocessable("prize odds add up to more than 100%")
     hunt = TreasureHunt(name=name, description=description, starts_at=starts_at, ends_at=ends_at,
                         daily_play_limit=daily_play_limit, status="active")
@@ -269,9 +298,12 @@ async def _ledger_win(
         "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,
         "day": today, "prize_type": prize.prize_type,
     })).one()
-    if row.txn_id is not None and (row.pool_moved, row.dest_moved, row.legs) != (1, 1, 2):
+    if row.txn_id is not None and (row.moved, row.legs) != (2, 2):
         # The pool holds less than its remaining count promises: refuse rather than overpay.
         raise InsufficientFunds("prize pool exhausted", prize_id=prize.id)
+    if row.txn_id is None and row.prize_taken is not None:
+        # The win's ledger key was posted before (a truncated play key colliding): pay nothing twice.
+        raise Conflict("the change conflicts with existing data", prize_id=prize.id)
     # Built from RETURNING (no further round trip while the prize row is locked).
     return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
                     prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,

@@ -2,26 +2,17 @@
 
 Opened lazily: the first caller creates the account and posts the opening balance (the latest
 monthly_usage.balance_end_fen, from `airtime:issuance`, key `opening:airtime:<id>`) in its own
-transaction. The INSERT ... ON CONFLICT decides who opens: a concurrent first caller waits on the
-unique index and then finds the account already opened (or, if the opener rolled back, opens it
-itself), so the opening balance is posted exactly once.
+transaction. The ledger's `open_account` (INSERT ... ON CONFLICT) decides who opens: a concurrent
+first caller waits on the unique index and then finds the account already opened (or, if the
+opener rolled back, opens it itself), so the opening balance is posted exactly once.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset, LedgerAccount, MonthlyUsage
-
-_OPEN = text(
-    """
-    INSERT INTO ledger_accounts (asset, kind, owner_id, customer_id, balance, allow_negative)
-    VALUES ('airtime_fen', 'customer', :cid, :cid, 0, false)
-    ON CONFLICT (asset, kind, owner_id) WHERE owner_id IS NOT NULL DO NOTHING
-    RETURNING id
-    """
-)
 
 
 async def opening_balance_fen(session: AsyncSession, customer_id: int) -> int:
@@ -37,7 +28,7 @@ async def opening_balance_fen(session: AsyncSession, customer_id: int) -> int:
 
 async def airtime_account(session: AsyncSession, customer_id: int) -> int:
     """Id of the customer's airtime account, opening it (with its opening balance) if needed."""
-    created = await session.scalar(_OPEN, {"cid": customer_id})
+    created = await ledger.open_account(session, asset=Asset.AIRTIME, kind=AccountKind.CUSTOMER, owner_id=customer_id)
     if created is None:
         return await ledger.customer_account(session, customer_id, Asset.AIRTIME)
     opening = await opening_balance_fen(session, customer_id)

@@ -9,13 +9,14 @@ Callers own the transaction; nothing here commits.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.ledger.errors import IdempotencyKeyReused, InsufficientFunds, UnbalancedTransaction
 from shared.models import AccountKind, Asset, LedgerAccount, LedgerEntry, LedgerTxn
@@ -40,7 +41,8 @@ class Posted:
 # --- accounts ---------------------------------------------------------------------------------
 
 SYSTEM_ACCOUNTS: dict[str, str] = {
-    # code: asset. System accounts may go negative: they are where value is minted or retired.
+    # code: asset. System accounts may go negative (they are where value is minted or retired),
+    # unless created with allow_negative=False (the alliance's operator budgets).
     "points:issuance": Asset.POINTS,
     "points:expiry": Asset.POINTS,
     "points:redemption": Asset.POINTS,       # points spent on coupons, goods, services
@@ -51,12 +53,21 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
 }
 
 
-async def system_account(session: AsyncSession, code: str) -> int:
-    """Id of a named system account, created on first use (race-safe upsert)."""
-    asset = SYSTEM_ACCOUNTS.get(code) or code.split(":", 1)[0]
+def _system_asset(code: str) -> str:
+    return SYSTEM_ACCOUNTS.get(code) or code.split(":", 1)[0]
+
+
+async def system_account(
+    session: AsyncSession, code: str, *, asset: str | None = None, allow_negative: bool = True
+) -> int:
+    """Id of a named system account, created on first use (race-safe upsert).
+
+    The asset defaults to the code's prefix (`points:...`); an account that may not go negative
+    (an operator budget) says so on creation, and an existing account keeps what it was created with.
+    """
     stmt = (
         insert(LedgerAccount)
-        .values(asset=asset, kind=AccountKind.SYSTEM, code=code, allow_negative=True)
+        .values(asset=asset or _system_asset(code), kind=AccountKind.SYSTEM, code=code, allow_negative=allow_negative)
         .on_conflict_do_nothing(index_elements=["code"])
         .returning(LedgerAccount.id)
     )
@@ -65,6 +76,40 @@ async def system_account(session: AsyncSession, code: str) -> int:
         acc_id = await session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
     assert acc_id is not None
     return acc_id
+
+
+async def open_system_accounts(session: AsyncSession | AsyncConnection, codes: Sequence[str]) -> None:
+    """Open several system accounts (that may go negative) in one statement; existing ones are kept."""
+    await session.execute(
+        insert(LedgerAccount)
+        .values([{"asset": _system_asset(c), "kind": AccountKind.SYSTEM, "code": c, "allow_negative": True}
+                 for c in codes])
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+
+
+async def open_account(
+    session: AsyncSession,
+    *,
+    asset: str,
+    kind: str,
+    owner_id: int,
+    allow_negative: bool = False,
+) -> int | None:
+    """Create the (asset, kind, owner) account: its id when this call created it, None if it existed.
+
+    For callers that post an opening balance exactly once: a concurrent opener waits on the
+    unique index and then gets None (or, if the first opener rolled back, creates it itself).
+    """
+    customer_id = owner_id if kind == AccountKind.CUSTOMER else None
+    return await session.scalar(
+        insert(LedgerAccount)
+        .values(asset=asset, kind=kind, owner_id=owner_id, customer_id=customer_id, allow_negative=allow_negative)
+        .on_conflict_do_nothing(
+            index_elements=["asset", "kind", "owner_id"], index_where=text("owner_id IS NOT NULL")
+        )
+        .returning(LedgerAccount.id)
+    )
 
 
 async def owner_account(
@@ -76,16 +121,7 @@ async def owner_account(
     allow_negative: bool = False,
 ) -> int:
     """Id of the (asset, kind, owner) account — a customer's points, a merchant's prepaid airtime…"""
-    customer_id = owner_id if kind == AccountKind.CUSTOMER else None
-    stmt = (
-        insert(LedgerAccount)
-        .values(asset=asset, kind=kind, owner_id=owner_id, customer_id=customer_id, allow_negative=allow_negative)
-        .on_conflict_do_nothing(
-            index_elements=["asset", "kind", "owner_id"], index_where=text("owner_id IS NOT NULL")
-        )
-        .returning(LedgerAccount.id)
-    )
-    acc_id = await session.scalar(stmt)
+    acc_id = await open_account(session, asset=asset, kind=kind, owner_id=owner_id, allow_negative=allow_negative)
     if acc_id is None:
         acc_id = await session.scalar(
             select(LedgerAccount.id).where(

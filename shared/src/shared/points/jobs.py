@@ -26,14 +26,21 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.locking import Lock, session_lock
 from shared.db.transactions import own_transaction
 from shared.errors import Conflict
+from shared.ledger import bulk
 from shared.ledger import service as ledger
+from shared.models import Asset
 from shared.points import rules
 from shared.programme import settings as programme_settings
 from shared.settings import get_settings
 
 SQL = Path(__file__).parent / "sql"
-_EXPIRE = text((SQL / "expire.sql").read_text())
-_ACCRUE = text((SQL / "accrue.sql").read_text())
+_EXPIRE = text(bulk.compose((SQL / "expire.sql").read_text()))
+_ACCRUE = text(bulk.compose((SQL / "accrue.sql").read_text()))
+_OPEN_ACCRUAL_ACCOUNTS = bulk.open_customer_accounts(
+    "SELECT c.id AS customer_id FROM customers c JOIN monthly_usage u ON u.customer_id = c.id AND u.month = :month "
+    "WHERE c.id > :lo AND c.id <= :hi AND c.status = 'active'",
+    asset=Asset.POINTS,
+)
 
 
 @asynccontextmanager
@@ -81,6 +88,7 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
                         {"lo": lo, "hi": hi, "today": today, "today_s": today.isoformat(), "sink": sink},
                     )
                 ).one()
+                bulk.raise_if_refused(row.refused, job="points.expiry")
             totals["accounts"] += int(row.accounts)
             totals["points"] += int(row.points)
             totals["chunks"] += 1
@@ -103,18 +111,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
             params = {"lo": lo, "hi": hi}
             async with own_transaction(sm) as s:
                 await _chunk_settings(s)
-                await s.execute(
-                    text(
-                        """
-                        INSERT INTO ledger_accounts (asset, kind, owner_id, customer_id, balance, allow_negative)
-                        SELECT 'points', 'customer', c.id, c.id, 0, false FROM customers c
-                        JOIN monthly_usage u ON u.customer_id = c.id AND u.month = :month
-                        WHERE c.id > :lo AND c.id <= :hi AND c.status = 'active'
-                        ON CONFLICT (asset, kind, owner_id) WHERE owner_id IS NOT NULL DO NOTHING
-                        """
-                    ),
-                    {**params, "month": month},
-                )
+                await s.execute(_OPEN_ACCRUAL_ACCOUNTS, {**params, "month": month})
                 row = (
                     await s.execute(
                         _ACCRUE,
@@ -124,6 +121,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
                         },
                     )
                 ).one()
+                bulk.raise_if_refused(row.refused, job="points.accrual")
             totals["customers"] += int(row.customers)
             totals["points"] += int(row.points)
             totals["chunks"] += 1

@@ -1,5 +1,5 @@
 """Customer 360 for the back office: search, and one customer's profile, tags, usage trend,
-touches, tasks, subscriptions and complaints.
+touches, tasks, subscriptions and complaints (read by `shared.manager.customer360`).
 
 Personal data is masked unless `unmask=true`, which only roles holding `customers.unmask` may ask
 for and which writes an audit row (who, which customer, when, from where) in the same
@@ -12,14 +12,15 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 
 from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, page, record
 from shared.backoffice.permissions import allows, branch_scope, check_branch
 from shared.errors import Forbidden, NotFound
-from shared.masking import mask_id_number, mask_name, mask_phone
-from shared.models import Customer, OrgUnit, Product
+from shared.manager import customer360
+from shared.masking import mask_name, mask_phone
+from shared.models import Customer
 from shared.web.deps import ReadSession, WriteSession
 
 router = APIRouter(prefix="/v1", tags=["customers"])
@@ -65,10 +66,6 @@ class Customer360(BaseModel):
     handset: dict[str, Any] | None
 
 
-def _rows(result) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    return [dict(r._mapping) for r in result.all()]
-
-
 @router.get("/customers", response_model=Page[CustomerRow],
             summary="Search customers by full phone, last 4 digits or name (always masked)")
 async def search(
@@ -111,61 +108,7 @@ async def customer_360(
     if c is None:
         raise NotFound("customer not found")
     check_branch(principal, c.branch_id, what="customer")
-    p = {"c": customer_id}
-    branch = await session.get(OrgUnit, c.branch_id) if c.branch_id else None
-    plan = await session.get(Product, c.plan_id) if c.plan_id else None
-    manager = (await session.execute(text(
-        "SELECT s.id, s.username, s.full_name, a.reason, a.created_at AS since FROM manager_assignments a "
-        "JOIN staff_users s ON s.id = a.manager_id WHERE a.customer_id = :c"), p)).first()
-    profile = (await session.execute(text(
-        "SELECT lifecycle_stage, segment, sub_segment, churn_score, warning_coefficient, risk_level, top_factors, "
-        "four_high, preferred_channel, arpu_fen, model_version, updated_at FROM customer_profiles WHERE customer_id = :c"),
-        p)).first()
-    tags = _rows(await session.execute(text(
-        "SELECT td.code, td.name, td.family, coalesce(h.at, ts.since) AS since "
-        "FROM customer_tag_sets ts JOIN tag_definitions td ON td.id = ANY(ts.tag_ids) "
-        "LEFT JOIN LATERAL (SELECT max(at) AS at FROM customer_tag_history "
-        "                   WHERE customer_id = ts.customer_id AND tag_id = td.id AND event = 'gained') h ON true "
-        "WHERE ts.customer_id = :c ORDER BY td.family, td.code"), p))
-    usage = _rows(await session.execute(text(
-        "SELECT month, bill_fen, voice_min, data_mb, sms, roaming_fen, payg_data_fen, balance_end_fen, active_days "
-        "FROM monthly_usage WHERE customer_id = :c ORDER BY month DESC LIMIT 12"), p))
-    subs = _rows(await session.execute(text(
-        "SELECT s.id, s.product_id, pr.name AS product, pr.kind, s.status, s.starts_on, s.ends_on, s.channel "
-        "FROM subscriptions s JOIN products pr ON pr.id = s.product_id WHERE s.customer_id = :c "
-        "ORDER BY s.id DESC LIMIT 20"), p))
-    touches = _rows(await session.execute(text(
-        "SELECT id, channel, occurred_at, outcome, staff_id, campaign_id, product_id, cost_fen FROM touches "
-        "WHERE customer_id = :c ORDER BY occurred_at DESC LIMIT 50"), p))
-    tasks = _rows(await session.execute(text(
-        "SELECT id, kind, due_on, status, outcome, manager_id, campaign_id, reason FROM care_tasks "
-        "WHERE customer_id = :c ORDER BY due_on DESC LIMIT 50"), p))
-    complaints = _rows(await session.execute(text(
-        "SELECT occurred_at, category, channel, resolved, satisfaction FROM complaints WHERE customer_id = :c "
-        "ORDER BY occurred_at DESC LIMIT 20"), p))
-    handset = (await session.execute(text(
-        "SELECT brand, model, price_band, dual_sim, started_on FROM handsets WHERE customer_id = :c "
-        "ORDER BY started_on DESC LIMIT 1"), p)).first()
-    today = date.today()
-    tenure = (today.year - c.join_date.year) * 12 + today.month - c.join_date.month
     if unmask:
         await record(session, request, principal, "customer.unmask", "customer", customer_id,
-                     {"fields": ["name", "phone", "id_number", "email", "address", "birthday"]})
-    return Customer360(
-        id=c.id, unmasked=unmask,
-        name=c.name if unmask else mask_name(c.name),
-        phone=c.phone if unmask else mask_phone(c.phone),
-        id_number=c.id_number if unmask else mask_id_number(c.id_number),
-        email=c.email if unmask else (None if not c.email else "***@" + c.email.split("@")[-1]),
-        address=c.address if unmask else (None if not c.address else c.address[:6] + "***"),
-        gender=c.gender, birthday=c.birthday if unmask else None, tier=c.tier, status=c.status,
-        churned_on=c.churned_on, join_date=c.join_date, tenure_months=max(0, tenure),
-        branch=None if branch is None else {"id": branch.id, "code": branch.code, "name": branch.name},
-        plan=None if plan is None else {"id": plan.id, "code": plan.code, "name": plan.name,
-                                        "monthly_fee_fen": plan.monthly_fee_fen},
-        contract_end=c.contract_end, do_not_disturb=c.do_not_disturb,
-        manager=None if manager is None else dict(manager._mapping),
-        profile=None if profile is None else dict(profile._mapping),
-        tags=tags, usage_trend=list(reversed(usage)), subscriptions=subs, touches=touches, tasks=tasks,
-        complaints=complaints, handset=None if handset is None else dict(handset._mapping),
-    )
+                     {"fields": list(customer360.UNMASKABLE)})
+    return Customer360(**await customer360.backoffice_view(session, c, unmask=unmask))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from admin_app.auth import AnyStaff, Operators, can
 from shared.audit import service as audit
 from shared.engagement import hunts as hunt_service
-from shared.errors import Gone, NotFound, Unprocessable
+from shared.errors import NotFound, Unprocessable
 from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
@@ -162,7 +162,7 @@ class HuntIn(Strict):
             raise ValueError("times need a timezone offset")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if sum(p.odds_ppm for p in self.prizes) > hunt_service.ODDS_SCALE:
+        if not hunt_service.odds_fit(p.odds_ppm for p in self.prizes):
             raise ValueError("odds add up to more than 100%")
         return self
 
@@ -210,12 +210,6 @@ async def _hunt_out(session, hunt: TreasureHunt) -> dict:  # type: ignore[no-unt
     }
 
 
-async def _check_merchants(session, spots: list[SpotIn]) -> None:  # type: ignore[no-untyped-def]
-    for s in spots:
-        if s.merchant_id is not None and await session.get(Merchant, s.merchant_id) is None:
-            raise NotFound("merchant not found", merchant_id=s.merchant_id)
-
-
 @router.get("/hunts", response_model=list[HuntOut], summary="Treasure hunts, newest first")
 async def list_hunts(principal: AnyStaff, session: ReadSession,
                      status: str | None = Query(None, pattern=r"^(active|closed)$")) -> list[dict]:
@@ -238,7 +232,6 @@ async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: int = _id
 async def create_hunt(body: HuntIn, request: Request, principal: Operators, session: WriteSession,
                       key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
-        await _check_merchants(session, body.spots)
         hunt = await hunt_service.create_hunt(
             session, name=body.name, description=body.description, starts_at=body.starts_at, ends_at=body.ends_at,
             daily_play_limit=body.daily_play_limit,
@@ -258,15 +251,8 @@ async def create_hunt(body: HuntIn, request: Request, principal: Operators, sess
 async def add_prize(body: PrizeIn, request: Request, principal: Operators, session: WriteSession,
                     hunt_id: int = _id(), key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
-        hunt = await session.scalar(select(TreasureHunt).where(TreasureHunt.id == hunt_id).with_for_update())
-        if hunt is None:
-            raise NotFound("hunt not found")
-        if hunt.status != "active":
-            raise Gone("this hunt is closed")
-        weights = sum((await session.scalars(select(HuntPrize.weight).where(HuntPrize.hunt_id == hunt_id))).all())
-        if weights + body.odds_ppm > hunt_service.ODDS_SCALE:
-            raise Unprocessable("odds add up to more than 100%")
-        prize = await hunt_service.add_prize(session, hunt=hunt, spec=body.spec(), actor=principal.subject)
+        hunt, prize = await hunt_service.add_prize_to_hunt(session, hunt_id=hunt_id, spec=body.spec(),
+                                                           actor=principal.subject)
         await audit.record(session, principal=principal, action="hunt.prize.add", object_kind="hunt", object_id=hunt_id,
                            detail={"prize_id": prize.id, **body.model_dump()}, ip=client_ip(request))
         return await _hunt_out(session, hunt)
@@ -282,7 +268,6 @@ async def add_spot(body: SpotIn, request: Request, principal: Operators, session
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
-    await _check_merchants(session, [body])
     spot = await hunt_service.add_spot(session, hunt=hunt, spec=hunt_service.SpotSpec(
         kind=body.kind, clue=body.clue, merchant_id=body.merchant_id))
     await audit.record(session, principal=principal, action="hunt.spot.add", object_kind="hunt", object_id=hunt_id,

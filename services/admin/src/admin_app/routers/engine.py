@@ -2,27 +2,24 @@
 name the behavioural clusters, see segment sizes, edit engine thresholds and the holiday calendar.
 
 A run executes in its own process (`python -m shared.engine run --run-id N`), never inside this
-API process; the advisory lock in the runner guarantees one run at a time.
+API process (`shared.engine.launch` starts it); the advisory lock in the runner guarantees one run
+at a time.
 """
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
-from shared import clock
-from shared.db.locking import Lock, lock_held
-from shared.db.transactions import own_transaction
+from shared.engine import launch
+from shared.engine.runner import STAGE_NAMES, run_status
 from shared.programme import settings as programme_settings
-from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 
@@ -62,44 +59,16 @@ class RunSummary(BaseModel):
     finished_at: datetime | None
 
 
-async def _spawn(app_state: Any, run_id: int, run_date: date, stages: list[str] | None, database_url: str | None) -> None:
-    args = [sys.executable, "-m", "shared.engine", "run", "--run-id", str(run_id), "--date", run_date.isoformat()]
-    if stages:
-        args += ["--only", ",".join(stages)]
-    env = dict(os.environ)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    proc = await asyncio.create_subprocess_exec(
-        *args, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-    )
-    waiters: set[asyncio.Task[int]] | None = getattr(app_state, "engine_children", None)
-    if waiters is None:
-        waiters = set()
-        app_state.engine_children = waiters
-    task = asyncio.create_task(proc.wait())  # reap the child so it never lingers as a zombie
-    waiters.add(task)
-    task.add_done_callback(waiters.discard)
-
-
 @router.post("/engine/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=ERRORS,
              summary="Start a nightly run in the background; poll GET /v1/engine/runs/{id}")
 async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker, settings: AppSettings) -> RunOut:
-    run_date = body.run_date or clock.today()
-    # the queued run row must be committed before the background process that picks it up starts
-    async with own_transaction(sm) as s:
-        # Refuse while a run holds the lock or one was just queued (its process may not have locked yet).
-        busy = await lock_held(s, Lock.ENGINE_RUN) or await s.scalar(text(
-            "SELECT EXISTS (SELECT 1 FROM engine_runs WHERE status = 'queued' AND created_at > now() - interval '2 minutes')"))
-        if busy:
-            raise RunInProgress("an engine run is already in progress")
-        run_id = await create_run(s, run_date, "queued")
+    async def audit(s: AsyncSession, run_id: int, run_date: date) -> None:
         await record(s, request, principal, "engine.run.start", "engine_run", run_id,
                      {"run_date": run_date.isoformat(), "stages": body.stages})
-    await _spawn(request.app.state, run_id, run_date, list(body.stages) if body.stages else None, settings.database_url)
-    async with sm() as s:
-        out = await run_status(s, run_id)
-    return RunOut(**out)  # type: ignore[arg-type]
+
+    out = await launch.start_run(sm, run_date=body.run_date, stages=list(body.stages) if body.stages else None,
+                                 database_url=settings.database_url, on_queued=audit)
+    return RunOut(**out)
 
 
 @router.get("/engine/runs", response_model=list[RunSummary], summary="Recent engine runs, newest first")
