@@ -1,6 +1,7 @@
 """A customer never reaches another customer's data by changing ids; bad input is a clean 4xx."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -60,6 +61,16 @@ async def test_customer_cannot_touch_another_customers_objects(customer_client, 
         assert await s.scalar(select(Subscription.status).where(Subscription.id == two["sub"].id)) == "active"
         assert await s.scalar(select(Recommendation.status).where(Recommendation.id == two["rec"].id)) == "open"
         assert await s.scalar(select(func.count()).select_from(LedgerTxn)) == txns_before
+
+
+async def test_402_names_asset_balance_and_shortfall_never_account_ids(customer_client, sm, tokens, two) -> None:
+    async with sm.begin() as s:
+        await give_points(s, two["a"].id, 40, key=f"grant-402-{two['a'].id}")
+    body = assert_error(await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id)),
+                                                   json={"points": 100}), 402)
+    assert body["error"] == "insufficient_funds"
+    assert body["context"] == {"asset": "points", "balance": 40, "required": 100, "shortfall": 60}
+    assert "account" not in json.dumps(body)
 
 
 async def test_idempotency_keys_are_scoped_per_customer(customer_client, sm, tokens, two) -> None:

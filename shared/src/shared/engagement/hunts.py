@@ -282,7 +282,7 @@ async def _ledger_win(
     })).one()
     if row.txn_id is not None and (row.pool_moved, row.dest_moved, row.legs) != (1, 1, 2):
         # The pool holds less than its remaining count promises: refuse rather than overpay.
-        raise InsufficientFunds("prize pool exhausted", prize_id=prize.id)
+        raise InsufficientFunds("this prize has run out", prize_type=prize.prize_type)
     # Built from RETURNING (no further round trip while the prize row is locked).
     return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
                     prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,
