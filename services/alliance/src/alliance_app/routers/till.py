@@ -17,6 +17,7 @@ from shared.alliance.errors import CouponNotRedeemable
 from shared.models import Offer, Redemption
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance_app.auth import CurrentMerchant
@@ -37,7 +38,7 @@ class CodeIn(BaseModel):
 
 
 class RedeemIn(CodeIn):
-    store_id: int | None = Field(default=None, ge=1)
+    store_id: Id | None = None
 
 
 class VerifyOut(BaseModel):
