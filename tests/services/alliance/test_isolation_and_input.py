@@ -173,3 +173,34 @@ async def test_reversal_window_is_enforced(alliance_client, tokens, sm) -> None:
         await s.execute(update(Redemption).where(Redemption.id == rid).values(created_at=datetime.now(UTC) - timedelta(hours=2)))
     body = error(await alliance_client.post(f"/v1/redemptions/{rid}/reverse", headers=with_key(mer)), 409)
     assert "window" in body["detail"]
+
+
+OFFER_REFUSALS = [
+    ({"price_points": 0, "price_airtime_fen": 0}, "offer_free"),
+    ({"face_value_fen": 1, "settlement_fen": 10_000_000}, "settlement_above_face_value"),
+    ({"face_value_fen": 10_000_000, "settlement_fen": 100}, "offer_value_too_high"),
+    ({"price_points": 5_000_000}, "offer_value_too_high"),
+    ({"price_airtime_fen": 5_000_000}, "offer_value_too_high"),
+    ({"face_value_fen": 500_000, "settlement_fen": 500_000, "stock_total": 1000}, "offer_exposure_too_high"),
+]
+
+
+@pytest.mark.parametrize(("change", "code"), OFFER_REFUSALS)
+async def test_offer_sanity_rules_refuse_with_their_own_code(alliance_client, sm, tokens, change, code) -> None:
+    async with sm.begin() as s:
+        m = await create_merchant(s)
+    body = error(await alliance_client.post("/v1/offers", json=offer_body(**change), headers=with_key(tokens.merchant(m.id))), 422)
+    assert body["error"] == code, body
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(Offer).where(Offer.merchant_id == m.id)) == 0
+
+
+async def test_restocking_cannot_pass_the_exposure_cap(alliance_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        m = await create_merchant(s)
+    mer = tokens.merchant(m.id)
+    oid = (await alliance_client.post("/v1/offers", json=offer_body(face_value_fen=100_000, settlement_fen=100_000, stock_total=10),
+                                      headers=with_key(mer))).json()["id"]
+    body = error(await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": 1000}, headers=with_key(mer)), 422)
+    assert body["error"] == "offer_exposure_too_high"
+    assert (await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": 990}, headers=with_key(mer))).status_code == 200

@@ -105,3 +105,15 @@ class TestExchange:
         with pytest.raises(NotFound):
             await coupon_service.exchange(db, offer_id=offer.id, customer_id=star.id, key="t-1", pay_with="points")
         assert (await coupon_service.exchange(db, offer_id=offer.id, customer_id=gold.id, key="t-2", pay_with="points")).id
+
+
+class TestOfferApproval:
+    async def test_an_offer_written_before_the_rules_is_not_approved_free(self, db) -> None:
+        from shared.alliance import offers as offer_service
+        from shared.alliance.errors import FreeOffer
+
+        m = await create_merchant(db)
+        offer = await create_offer(db, merchant_id=m.id, price_points=0, price_airtime_fen=0, status="pending")
+        with pytest.raises(FreeOffer):
+            await offer_service.decide(db, offer_id=offer.id, approve=True)
+        assert (await offer_service.decide(db, offer_id=offer.id, approve=False)).status == "rejected"

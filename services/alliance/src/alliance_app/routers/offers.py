@@ -27,10 +27,10 @@ class OfferIn(BaseModel):
     title: str = Field(min_length=2, max_length=120)
     kind: OfferKind
     description: str | None = Field(default=None, max_length=2000)
-    face_value_fen: Annotated[Fen, Field(le=10_000_000)]
-    settlement_fen: Annotated[Fen, Field(le=10_000_000)] = Field(description="paid by the operator per redemption")
+    face_value_fen: Fen
+    settlement_fen: Fen = Field(description="paid by the operator per redemption; at most face_value_fen")
     price_points: Points = 0
-    price_airtime_fen: Annotated[Fen, Field(le=10_000_000)] = 0
+    price_airtime_fen: Fen = 0
     stock_total: Annotated[Count, Field(ge=1)]
     per_customer_limit: Annotated[Count, Field(ge=1, le=100)] = 1
     valid_from: datetime
