@@ -21,6 +21,7 @@ from shared.web.params import Id
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance_app.auth import CurrentMerchant
+from alliance_app.egress import webhook_egress
 
 router = APIRouter(prefix="/v1", tags=["till"])
 
@@ -113,9 +114,7 @@ async def redeem(
         await _refused(sm, principal.id, body.code)
         raise
     if any(notify):
-        background.add_task(
-            webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
-        )
+        background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response
 
 
@@ -146,7 +145,5 @@ async def reverse(
         return RedemptionOut.of(r, o)
 
     response = await run_once(session, principal=principal, key=key, payload={"reverse": redemption_id}, handler=handler)
-    background.add_task(
-        webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
-    )
+    background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response
