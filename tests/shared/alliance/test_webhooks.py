@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from shared.alliance.coupons import code_of
 from shared.alliance import redemption, webhooks
 from shared.errors import Unprocessable
 from shared.models import Merchant, WebhookDelivery
@@ -73,7 +74,7 @@ async def test_outbox_delivery_signed_and_retried(sm) -> None:
         secret = await _endpoint(s, m.id)
         offer = await create_offer(s, merchant_id=m.id)
         c = await create_customer(s)
-        code = (await create_coupon(s, offer_id=offer.id, customer_id=c.id)).code
+        code = code_of(await create_coupon(s, offer_id=offer.id, customer_id=c.id))
         done = await redemption.redeem(s, merchant_id=m.id, code=code, request_key="wh-1")
         assert done.notify
     receiver = Receiver(secret, fail=2)
