@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer
-from tests.fixtures.network import PUBLIC_ADDRESS, FakeResolver
+from tests.fixtures.network import FakeResolver
 
 
 async def _endpoint(s, merchant_id: int, url: str = "https://shop.example.com/hook") -> str:  # type: ignore[no-untyped-def]
