@@ -144,3 +144,40 @@ def test_warning_high_rule_moves_to_the_coefficients_scale(empty_db: str) -> Non
             assert conn.execute(text(rule)).one()[0]["value"] == 55
     finally:
         eng.dispose()
+
+
+def test_coupon_codes_are_hashed_and_sealed_by_the_migration_and_restored_by_its_downgrade(empty_db: str) -> None:
+    from shared.alliance import codes
+
+    upgrade(empty_db, "0004")
+    eng = create_engine(to_sync_url(empty_db))
+    plain = ["ABCDEFGHJKLMNPQRSTUV", "23456789ABCDEFGHJKLM"]
+    try:
+        with eng.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO merchants (name, category, contact_name, contact_phone, settlement_account, status) "
+                "VALUES ('m', 'food', 'c', '13900000000', '6222', 'approved')"))
+            conn.execute(text(
+                "INSERT INTO offers (merchant_id, title, kind, face_value_fen, settlement_fen, price_points, price_airtime_fen,"
+                " stock_total, stock_left, per_customer_limit, valid_from, valid_to, coupon_valid_days, target_tiers,"
+                " target_segments, status) SELECT id, 't', 'voucher', 100, 50, 10, 0, 5, 5, 1, now(), now() + interval '1 day',"
+                " 30, '[]', '[]', 'approved' FROM merchants"))
+            conn.execute(text("INSERT INTO customers (id, phone, phone_last4, name, join_date) VALUES (1, '13800000001', '0001', 'x', current_date)"))
+            for i, code in enumerate(plain):
+                conn.execute(text(
+                    "INSERT INTO coupons (offer_id, merchant_id, customer_id, code, status, paid_points, paid_airtime_fen,"
+                    " expires_at, idempotency_key, source) SELECT o.id, o.merchant_id, 1, :code, 'issued', 0, 0,"
+                    " now() + interval '1 day', :key, 'campaign' FROM offers o"), {"code": code, "key": f"k{i}"})
+        upgrade(empty_db, "0006a")
+        with eng.connect() as conn:
+            rows = conn.execute(text("SELECT code_hash, code_sealed FROM coupons ORDER BY id")).all()
+            columns = {c["name"] for c in inspect(conn).get_columns("coupons")}
+        assert "code" not in columns
+        assert [r.code_hash for r in rows] == [codes.lookup_hash(c) for c in plain]
+        assert [codes.unseal(r.code_sealed) for r in rows] == plain
+        assert all(c.encode() not in bytes(r.code_sealed) for r, c in zip(rows, plain, strict=True))
+        downgrade(empty_db, "0004")
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT code FROM coupons ORDER BY id")).scalars().all() == plain
+    finally:
+        eng.dispose()

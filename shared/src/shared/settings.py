@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_COUPON_CODE_KEY = "dev-only-coupon-code-key-change-me-0123456789"
 
 
 class Settings(BaseSettings):
@@ -48,12 +49,27 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     access_log: bool = True
     pool_pre_ping: bool = False
+    # Keyed hash and encryption of coupon codes (shared.alliance.codes). Never rotate it without
+    # re-keying the coupons table: the till finds a code by its HMAC under this key.
+    coupon_code_key: str = DEV_COUPON_CODE_KEY
+    # Merchant webhooks to loopback (http://localhost…) for local development. Unset: allowed
+    # outside prod; refused in prod. Private and link-local addresses are refused everywhere.
+    webhooks_allow_local: bool | None = None
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":
         if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError("TENURE_JWT_SECRET must be set in prod")
+        if self.env == "prod" and (self.coupon_code_key == DEV_COUPON_CODE_KEY or len(self.coupon_code_key) < 32):
+            raise ValueError("TENURE_COUPON_CODE_KEY (32+ characters) must be set in prod")
+        if self.webhooks_allow_local and self.env == "prod":
+            raise ValueError("TENURE_WEBHOOKS_ALLOW_LOCAL may not be set in prod")
         return self
+
+    @property
+    def webhooks_local_allowed(self) -> bool:
+        """The development exception for webhooks to loopback; never in prod."""
+        return self.env != "prod" and self.webhooks_allow_local is not False
 
 
 @lru_cache

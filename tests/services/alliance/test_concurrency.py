@@ -10,6 +10,7 @@ import httpx
 import pytest
 from alliance_app.app import create_app as create_alliance_app
 from customer_app.app import create_app as create_customer_app
+from shared.alliance.coupons import code_of
 from shared.ledger import service as ledger
 from shared.models import Asset, Coupon, LedgerAccount, Offer, Redemption
 from shared.settings import Settings
@@ -82,7 +83,7 @@ async def test_fifty_tills_redeem_one_code_once(merchant_api, tokens, sm) -> Non
     mer = tokens.merchant(m.id)
 
     async def till(i: int) -> httpx.Response:
-        return await merchant_api.post("/v1/coupons/redeem", json={"code": coupon.code}, headers=with_key(mer, f"till-{m.id}-{i:04d}"))
+        return await merchant_api.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer, f"till-{m.id}-{i:04d}"))
 
     responses = await gather_concurrently(50, till)
     assert not [r for r in responses if isinstance(r, BaseException)], responses
@@ -104,7 +105,7 @@ async def test_same_request_key_fifty_times_is_one_redemption(merchant_api, toke
     headers = with_key(tokens.merchant(m.id), f"till-retry-{m.id}")
 
     responses = await gather_concurrently(
-        50, lambda i: merchant_api.post("/v1/coupons/redeem", json={"code": coupon.code}, headers=headers)
+        50, lambda i: merchant_api.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=headers)
     )
     assert {r.status_code for r in responses} == {200}
     assert len({r.content for r in responses}) == 1  # byte-identical replays
@@ -138,7 +139,7 @@ async def test_three_hundred_customers_race_for_stock_of_one_hundred(customer_ap
             )
         )
         assert spent == 100 * 100  # exactly the winners paid, once each
-        assert len(await s.scalar(select(func.count(func.distinct(Coupon.code))).where(Coupon.offer_id == offer.id)) * "x") == 100
+        assert len(await s.scalar(select(func.count(func.distinct(Coupon.code_hash))).where(Coupon.offer_id == offer.id)) * "x") == 100
         report = await ledger.verify(s)
         assert report["ok"], report
 

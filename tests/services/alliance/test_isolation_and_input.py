@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from shared.alliance.coupons import code_of
 from shared.models import Coupon, Offer, Redemption
 from sqlalchemy import func, select, update
 
@@ -27,7 +28,7 @@ async def two_merchants(sm, alliance_client, admin_client, tokens):
         used = await create_coupon(s, offer_id=offer.id, customer_id=c.id)
         live = await create_coupon(s, offer_id=offer.id, customer_id=c.id)
     ta, tb = tokens.merchant(a.id), tokens.merchant(b.id)
-    r = await alliance_client.post("/v1/coupons/redeem", json={"code": used.code}, headers=with_key(ta))
+    r = await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(used)}, headers=with_key(ta))
     assert r.status_code == 200, r.text
     gen = await admin_client.post("/v1/alliance/statements/generate", json={"period_start": TODAY, "period_end": TODAY, "merchant_id": a.id},
                                   headers=with_key(tokens.admin(admin.id)))
@@ -46,9 +47,9 @@ async def test_second_merchant_cannot_touch_the_first_ones_objects(alliance_clie
         ("GET", f"/v1/redemptions/{rid}", None),
         ("POST", f"/v1/redemptions/{rid}/reverse", None),
         ("GET", f"/v1/statements/{sid}", None),
-        ("POST", "/v1/coupons/verify", {"code": w["live"].code}),
-        ("POST", "/v1/coupons/redeem", {"code": w["live"].code}),
-        ("POST", "/v1/coupons/redeem", {"code": w["used"].code}),
+        ("POST", "/v1/coupons/verify", {"code": code_of(w["live"])}),
+        ("POST", "/v1/coupons/redeem", {"code": code_of(w["live"])}),
+        ("POST", "/v1/coupons/redeem", {"code": code_of(w["used"])}),
     ]
     for method, path, body in attempts:
         resp = await alliance_client.request(method, path, json=body, headers=with_key(tb))
@@ -71,8 +72,8 @@ async def test_other_audiences_are_refused_by_the_merchant_api(alliance_client, 
     for headers in foreign:
         for method, path, body in [
             ("GET", "/v1/offers", None), ("POST", "/v1/offers", offer_body()),
-            ("POST", "/v1/coupons/verify", {"code": two_merchants["live"].code}),
-            ("POST", "/v1/coupons/redeem", {"code": two_merchants["live"].code}),
+            ("POST", "/v1/coupons/verify", {"code": code_of(two_merchants["live"])}),
+            ("POST", "/v1/coupons/redeem", {"code": code_of(two_merchants["live"])}),
             ("GET", "/v1/statements", None), ("PUT", "/v1/webhook", {"url": "https://a.example.com/h"}),
         ]:
             error(await alliance_client.request(method, path, json=body, headers=with_key(headers)), 401)
@@ -88,7 +89,7 @@ async def test_code_refusals_are_byte_identical(alliance_client, sm, two_merchan
         await s.execute(update(Coupon).where(Coupon.id == expired.id).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
         foreign_offer = await create_offer(s, merchant_id=w["b"].id)
         foreign = await create_coupon(s, offer_id=foreign_offer.id, customer_id=w["customer"].id)
-    cases = {"unknown": "ZZZZZZZZZZZZZZZZZZZZ", "expired": expired.code, "foreign": foreign.code, "used": w["used"].code}
+    cases = {"unknown": "ZZZZZZZZZZZZZZZZZZZZ", "expired": code_of(expired), "foreign": code_of(foreign), "used": code_of(w["used"])}
     verify_bodies = {}
     for name, code in cases.items():
         resp = await alliance_client.post("/v1/coupons/verify", json={"code": code}, headers=w["ta"])
@@ -100,7 +101,7 @@ async def test_code_refusals_are_byte_identical(alliance_client, sm, two_merchan
         resp = await alliance_client.post("/v1/coupons/redeem", json={"code": cases[name]}, headers=with_key(w["ta"]))
         redeem_bodies[name] = resp.content
     assert set(redeem_bodies.values()) == set(verify_bodies.values())
-    body = error(await alliance_client.post("/v1/coupons/redeem", json={"code": w["used"].code}, headers=with_key(w["ta"])), 409)
+    body = error(await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(w["used"])}, headers=with_key(w["ta"])), 409)
     assert body["error"] == "already_redeemed"
 
 
@@ -116,7 +117,7 @@ async def test_brute_force_is_limited_per_merchant(alliance_client, tokens, sm) 
         for i in range(12)
     ]
     assert statuses == [404] * 10 + [429] * 2
-    blocked = error(await alliance_client.post("/v1/coupons/redeem", json={"code": good.code}, headers=with_key(mer)), 429)
+    blocked = error(await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(good)}, headers=with_key(mer)), 429)
     assert blocked["error"] == "too_many_requests"
     # the budget is per merchant: another merchant's till is unaffected
     error(await alliance_client.post("/v1/coupons/verify", json={"code": "GUESS000000000000000"}, headers=tokens.merchant(other.id)), 404)
@@ -168,8 +169,39 @@ async def test_reversal_window_is_enforced(alliance_client, tokens, sm) -> None:
         offer = await create_offer(s, merchant_id=m.id)
         coupon = await create_coupon(s, offer_id=offer.id, customer_id=(await create_customer(s)).id)
     mer = tokens.merchant(m.id)
-    rid = (await alliance_client.post("/v1/coupons/redeem", json={"code": coupon.code}, headers=with_key(mer))).json()["redemption_id"]
+    rid = (await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer))).json()["redemption_id"]
     async with sm.begin() as s:
         await s.execute(update(Redemption).where(Redemption.id == rid).values(created_at=datetime.now(UTC) - timedelta(hours=2)))
     body = error(await alliance_client.post(f"/v1/redemptions/{rid}/reverse", headers=with_key(mer)), 409)
     assert "window" in body["detail"]
+
+
+OFFER_REFUSALS = [
+    ({"price_points": 0, "price_airtime_fen": 0}, "offer_free"),
+    ({"face_value_fen": 1, "settlement_fen": 10_000_000}, "settlement_above_face_value"),
+    ({"face_value_fen": 10_000_000, "settlement_fen": 100}, "offer_value_too_high"),
+    ({"price_points": 5_000_000}, "offer_value_too_high"),
+    ({"price_airtime_fen": 5_000_000}, "offer_value_too_high"),
+    ({"face_value_fen": 500_000, "settlement_fen": 500_000, "stock_total": 1000}, "offer_exposure_too_high"),
+]
+
+
+@pytest.mark.parametrize(("change", "code"), OFFER_REFUSALS)
+async def test_offer_sanity_rules_refuse_with_their_own_code(alliance_client, sm, tokens, change, code) -> None:
+    async with sm.begin() as s:
+        m = await create_merchant(s)
+    body = error(await alliance_client.post("/v1/offers", json=offer_body(**change), headers=with_key(tokens.merchant(m.id))), 422)
+    assert body["error"] == code, body
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(Offer).where(Offer.merchant_id == m.id)) == 0
+
+
+async def test_restocking_cannot_pass_the_exposure_cap(alliance_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        m = await create_merchant(s)
+    mer = tokens.merchant(m.id)
+    oid = (await alliance_client.post("/v1/offers", json=offer_body(face_value_fen=100_000, settlement_fen=100_000, stock_total=10),
+                                      headers=with_key(mer))).json()["id"]
+    body = error(await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": 1000}, headers=with_key(mer)), 422)
+    assert body["error"] == "offer_exposure_too_high"
+    assert (await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": 990}, headers=with_key(mer))).status_code == 200

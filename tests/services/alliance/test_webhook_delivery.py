@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import httpx
+from shared.alliance.coupons import code_of
 from shared.alliance import webhooks
 from shared.models import WebhookDelivery
 from sqlalchemy import select
@@ -24,7 +25,7 @@ async def test_redeem_succeeds_while_the_receiver_is_down(alliance_client, allia
 
     alliance_app.state.webhook_transport = httpx.MockTransport(refuse)
     try:
-        resp = await alliance_client.post("/v1/coupons/redeem", json={"code": coupon.code}, headers=with_key(mer))
+        resp = await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer))
     finally:
         del alliance_app.state.webhook_transport
     assert resp.status_code == 200, resp.text

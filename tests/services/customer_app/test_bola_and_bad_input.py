@@ -1,6 +1,7 @@
 """A customer never reaches another customer's data by changing ids; bad input is a clean 4xx."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -55,11 +56,21 @@ async def test_customer_cannot_touch_another_customers_objects(customer_client, 
     assert (await customer_client.get("/v1/points", headers=h)).json()["balance"] == 0
     r = await customer_client.post("/v1/points/redeem-airtime", headers=idem(h),
                                    json={"points": 10, "customer_id": two["b"].id})
-    assert_error(r, 402)
+    assert_error(r, 422)  # an unknown field is refused outright, never bound or ignored
     async with sm() as s:
         assert await s.scalar(select(Subscription.status).where(Subscription.id == two["sub"].id)) == "active"
         assert await s.scalar(select(Recommendation.status).where(Recommendation.id == two["rec"].id)) == "open"
         assert await s.scalar(select(func.count()).select_from(LedgerTxn)) == txns_before
+
+
+async def test_402_names_asset_balance_and_shortfall_never_account_ids(customer_client, sm, tokens, two) -> None:
+    async with sm.begin() as s:
+        await give_points(s, two["a"].id, 40, key=f"grant-402-{two['a'].id}")
+    body = assert_error(await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id)),
+                                                   json={"points": 100}), 402)
+    assert body["error"] == "insufficient_funds"
+    assert body["context"] == {"asset": "points", "balance": 40, "required": 100, "shortfall": 60}
+    assert "account" not in json.dumps(body)
 
 
 async def test_idempotency_keys_are_scoped_per_customer(customer_client, sm, tokens, two) -> None:
@@ -87,11 +98,19 @@ BAD_REQUESTS = [
     ("post", "/v1/orders", {"product_id": 2_000_000_000}, 404),
     ("post", "/v1/orders", {}, 422),
     ("post", "/v1/orders", {"product_id": 10**30}, 422),
+    ("post", "/v1/orders", {"product_id": True}, 422),
+    ("post", "/v1/orders", {"product_id": "12"}, 422),
+    ("post", "/v1/orders", {"product": 12}, 422),
     ("post", "/v1/points/redeem-airtime", {"points": -5}, 422),
     ("post", "/v1/points/redeem-airtime", {"points": 0}, 422),
     ("post", "/v1/points/redeem-airtime", {"points": 1.5}, 422),
     ("post", "/v1/points/redeem-airtime", {"points": "many"}, 422),
     ("post", "/v1/points/redeem-airtime", {"points": 10**12}, 422),
+    ("post", "/v1/points/redeem-airtime", {"points": True}, 422),
+    ("post", "/v1/points/redeem-airtime", {"points": "10"}, 422),
+    ("post", "/v1/points/redeem-airtime", {"point": 10}, 422),
+    ("post", "/v1/checkin/makeup", {"local_date": "2001-01-01", "cost": 0}, 422),
+    ("post", "/v1/hunts/{hunt}/plays", {"spot_code": "UNKNOWNSPOT", "won": True}, 422),
     ("post", "/v1/subscriptions/0/cancel", None, 422),
     ("post", "/v1/subscriptions/abc/cancel", None, 422),
     ("post", "/v1/subscriptions/999999999/cancel", None, 404),

@@ -169,6 +169,8 @@ async def test_foreign_ids_in_bodies_and_cursors(manager_client, sm, tokens) -> 
     import base64
     import json
 
+    from shared.manager import cursor
+
     w, _, _ = await _setup(sm)
     h = tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a)
     before = await snapshot(sm)
@@ -185,5 +187,7 @@ async def test_foreign_ids_in_bodies_and_cursors(manager_client, sm, tokens) -> 
     assert await snapshot(sm) == before
     for key in ([-10**15, 0], [10**15, 0]):
         forged = base64.urlsafe_b64encode(json.dumps({"k": "customers:priority", "v": key}).encode()).decode().rstrip("=")
-        page = (await manager_client.get("/v1/customers", params={"cursor": forged, "limit": 100}, headers=h)).json()
+        assert (await manager_client.get("/v1/customers", params={"cursor": forged}, headers=h)).status_code == 400
+        signed = cursor.encode("customers:priority", key)  # even a valid signature only moves the position
+        page = (await manager_client.get("/v1/customers", params={"cursor": signed, "limit": 100}, headers=h)).json()
         assert {i["id"] for i in page["items"]} <= {c.id for c in w.a1}

@@ -63,4 +63,4 @@ async def test_sync_changes_since_cursor(manager_client, sm, tokens) -> None:
     changed = (await manager_client.get("/v1/sync", params={"cursor": cursor}, headers=h)).json()
     assert [p["customer_id"] for p in changed["portraits"]] == [w.a1[1].id]
     assert [t["id"] for t in changed["tasks"]] == [w.tasks[w.a1[2].id].id]
-    assert (await manager_client.get("/v1/sync", params={"cursor": "garbage"}, headers=h)).status_code == 422
+    assert (await manager_client.get("/v1/sync", params={"cursor": "garbage"}, headers=h)).status_code == 400

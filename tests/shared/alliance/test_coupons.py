@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from shared.alliance.coupons import code_of
 from shared.alliance import coupons as coupon_service
 from shared.alliance.errors import LimitReached, SoldOut
 from shared.errors import IdempotencyKeyReused, InsufficientFunds, NotFound
@@ -21,7 +22,7 @@ class TestIssueCoupon:
         first = await coupon_service.issue_coupon(db, offer_id=offer.id, customer_id=c.id, key="hunt-1", source="hunt")
         again = await coupon_service.issue_coupon(db, offer_id=offer.id, customer_id=c.id, key="hunt-1", source="hunt")
         assert first.id == again.id and first.status == "issued" and first.source == "hunt"
-        assert len(first.code) == coupon_service.CODE_LENGTH and set(first.code) <= set(coupon_service.ALPHABET)
+        assert len(code_of(first)) == coupon_service.CODE_LENGTH and set(code_of(first)) <= set(coupon_service.ALPHABET)
         await db.refresh(offer)
         assert offer.stock_left == 4
         with pytest.raises(IdempotencyKeyReused):
@@ -105,3 +106,34 @@ class TestExchange:
         with pytest.raises(NotFound):
             await coupon_service.exchange(db, offer_id=offer.id, customer_id=star.id, key="t-1", pay_with="points")
         assert (await coupon_service.exchange(db, offer_id=offer.id, customer_id=gold.id, key="t-2", pay_with="points")).id
+
+
+class TestOfferApproval:
+    async def test_an_offer_written_before_the_rules_is_not_approved_free(self, db) -> None:
+        from shared.alliance import offers as offer_service
+        from shared.alliance.errors import FreeOffer
+
+        m = await create_merchant(db)
+        offer = await create_offer(db, merchant_id=m.id, price_points=0, price_airtime_fen=0, status="pending")
+        with pytest.raises(FreeOffer):
+            await offer_service.decide(db, offer_id=offer.id, approve=True)
+        assert (await offer_service.decide(db, offer_id=offer.id, approve=False)).status == "rejected"
+
+
+class TestCodesAtRest:
+    async def test_the_table_holds_no_plain_code_and_the_till_finds_it_by_hash(self, db) -> None:
+        from sqlalchemy import text
+
+        from shared.alliance import codes, redemption
+        from tests.fixtures.factories_alliance import create_coupon
+
+        m = await create_merchant(db)
+        offer = await create_offer(db, merchant_id=m.id)
+        coupon = await create_coupon(db, offer_id=offer.id, customer_id=(await create_customer(db)).id)
+        code = code_of(coupon)
+        row = await db.scalar(text("SELECT CAST(c AS text) FROM coupons c WHERE id = :i"), {"i": coupon.id})
+        assert code not in row and code.lower() not in row
+        assert codes.lookup_hash(code) == coupon.code_hash != codes.lookup_hash(code, secret="another-key-" + "k" * 40)
+        typed = f"{code[:5]}-{code[5:10]} {code[10:].lower()}"
+        assert (await redemption.verify(db, merchant_id=m.id, code=typed)).coupon_id == coupon.id
+        assert (await redemption.redeem(db, merchant_id=m.id, code=typed, request_key="till-hash-1")).coupon.id == coupon.id

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from shared.alliance.coupons import code_of
 from shared.alliance import packs, redemption, settlement
 from shared.errors import InsufficientFunds
 from shared.ledger import service as ledger
@@ -48,7 +49,7 @@ class TestSettlement:
         m = await create_merchant(db)
         offer = await create_offer(db, merchant_id=m.id, settlement_fen=1500, per_customer_limit=5)
         c = await create_customer(db)
-        codes = [(await create_coupon(db, offer_id=offer.id, customer_id=c.id)).code for _ in range(3)]
+        codes = [code_of(await create_coupon(db, offer_id=offer.id, customer_id=c.id)) for _ in range(3)]
         done = [await redemption.redeem(db, merchant_id=m.id, code=code, request_key=f"r-{i}") for i, code in enumerate(codes)]
         await redemption.reverse(db, merchant_id=m.id, redemption_id=done[0].redemption.id, key="rev-0")
         pack = await create_pack(db, asset=Asset.DATA, amount=100, price_fen=250)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from shared.alliance.coupons import code_of
 from shared.alliance import redemption, webhooks
 from shared.errors import Unprocessable
 from shared.models import Merchant, WebhookDelivery
@@ -13,6 +14,12 @@ from sqlalchemy import select, update
 
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer
+from tests.fixtures.network import FakeResolver
+
+
+async def _endpoint(s, merchant_id: int, url: str = "https://shop.example.com/hook") -> str:  # type: ignore[no-untyped-def]
+    target = await webhooks.check_url(url, allow_local=False, resolver=FakeResolver())
+    return await webhooks.set_endpoint(s, merchant_id=merchant_id, target=target)
 
 
 @pytest.mark.parametrize("url", [
@@ -64,26 +71,26 @@ class Receiver:
 async def test_outbox_delivery_signed_and_retried(sm) -> None:
     async with sm.begin() as s:
         m = await create_merchant(s)
-        secret = await webhooks.set_endpoint(s, merchant_id=m.id, url="https://shop.example.com/hook", allow_local=False)
+        secret = await _endpoint(s, m.id)
         offer = await create_offer(s, merchant_id=m.id)
         c = await create_customer(s)
-        code = (await create_coupon(s, offer_id=offer.id, customer_id=c.id)).code
+        code = code_of(await create_coupon(s, offer_id=offer.id, customer_id=c.id))
         done = await redemption.redeem(s, merchant_id=m.id, code=code, request_key="wh-1")
         assert done.notify
     receiver = Receiver(secret, fail=2)
     transport = httpx.MockTransport(receiver)
-    first = await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport)
+    first = await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver())
     assert first == {"delivered": 0, "retry": 1, "failed": 0}
     async with sm() as s:
         row = await s.scalar(select(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id))
         assert row.status == "pending" and row.attempts == 1 and row.last_error == "HTTP 503"
     # not due yet: backoff pushed next_attempt_at into the future
-    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport) == {"delivered": 0, "retry": 0, "failed": 0}
+    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == {"delivered": 0, "retry": 0, "failed": 0}
     for expected in ({"delivered": 0, "retry": 1, "failed": 0}, {"delivered": 1, "retry": 0, "failed": 0}):
         async with sm.begin() as s:  # fast-forward the clock for this row
             await s.execute(update(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id)
                             .values(next_attempt_at=WebhookDelivery.next_attempt_at - timedelta(hours=2)))
-        assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport) == expected
+        assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == expected
     assert receiver.calls == 3 and len(receiver.accepted) == 1
     event = receiver.accepted[0]
     assert event["event"] == "coupon.redeemed" and event["data"]["redemption_id"] == done.redemption.id
@@ -93,12 +100,12 @@ async def test_outbox_delivery_signed_and_retried(sm) -> None:
 async def test_gives_up_after_max_attempts(sm) -> None:
     async with sm.begin() as s:
         m = await create_merchant(s)
-        await webhooks.set_endpoint(s, merchant_id=m.id, url="https://shop.example.com/hook", allow_local=False)
+        await _endpoint(s, m.id)
         merchant = await s.get(Merchant, m.id)
         await webhooks.enqueue(s, merchant=merchant, event="test.ping", payload={})
         await s.execute(update(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id).values(attempts=webhooks.MAX_ATTEMPTS - 1))
     down = httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused")))
-    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=down) == {"delivered": 0, "retry": 0, "failed": 1}
+    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=down, resolver=FakeResolver()) == {"delivered": 0, "retry": 0, "failed": 1}
 
 
 def test_backoff_grows_and_caps() -> None:

@@ -46,6 +46,25 @@ class TestPost:
             await ledger.transfer(db, key=f"o-{c.id}", kind="spend", asset=Asset.POINTS,
                                   from_account=acc, to_account=sink, amount=1)
 
+    async def test_overdraft_says_what_is_missing_not_which_account(self, db) -> None:
+        c = await create_customer(db)
+        issuance = await ledger.system_account(db, "points:issuance")
+        acc = await ledger.customer_account(db, c.id)
+        await ledger.transfer(db, key=f"g-{c.id}", kind="grant", asset=Asset.POINTS,
+                              from_account=issuance, to_account=acc, amount=40)
+        with pytest.raises(InsufficientFunds) as refused:
+            await ledger.transfer(db, key=f"s-{c.id}", kind="spend", asset=Asset.POINTS,
+                                  from_account=acc, to_account=issuance, amount=100)
+        assert refused.value.context == {"asset": "points", "balance": 40, "required": 100, "shortfall": 60}
+
+    async def test_an_operator_budget_short_names_only_the_asset(self, db) -> None:
+        c = await create_customer(db)
+        pool = await ledger.owner_account(db, asset=Asset.DATA, kind="prize_pool", owner_id=c.id + 10**9)
+        dest = await ledger.customer_account(db, c.id, Asset.DATA)
+        with pytest.raises(InsufficientFunds) as refused:
+            await ledger.transfer(db, key=f"p-{c.id}", kind="prize", asset=Asset.DATA, from_account=pool, to_account=dest, amount=5)
+        assert refused.value.context == {"asset": "data_mb"}
+
     async def test_unbalanced_legs_rejected(self, db) -> None:
         with pytest.raises(UnbalancedTransaction):
             await ledger.post(db, key="u-1", kind="x", legs=[ledger.Leg(1, Asset.POINTS, 5), ledger.Leg(2, Asset.POINTS, -4)])

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shared.web.params import BigId, Count, Id
 
 Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
@@ -21,10 +22,10 @@ class _OutcomeIn(Strict):
 
     outcome: Outcome
     notes: str | None = Field(default=None, max_length=2000)
-    product_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    product_id: Id | None = None
     consent_ref: str | None = Field(default=None, min_length=4, max_length=80, pattern=r"^[A-Za-z0-9_.:/\-]+$")
     benefits_explained: bool = False
-    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    satisfaction: Annotated[Count, Field(ge=1, le=5)] | None = None
 
     @model_validator(mode="after")
     def _offer_needs_product_and_consent(self) -> "_OutcomeIn":
@@ -71,7 +72,7 @@ class ContactOut(BaseModel):
 
 
 class OrderIn(Strict):
-    product_id: int = Field(ge=1, le=2**31 - 1)
+    product_id: Id
     consent_ref: str = Field(min_length=4, max_length=80, pattern=r"^[A-Za-z0-9_.:/\-]+$")
     channel: StaffChannel = "manager_call"
     notes: str | None = Field(default=None, max_length=2000)
@@ -142,12 +143,12 @@ class TaskPage(BaseModel):
 
 class ReassignmentIn(Strict):
     reason: str = Field(min_length=2, max_length=500)
-    task_id: int | None = Field(default=None, ge=1)
+    task_id: BigId | None = None
 
 
 class DecisionIn(Strict):
     approve: bool
-    to_manager_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    to_manager_id: Id | None = None
 
 
 class ReassignmentOut(BaseModel):

@@ -8,7 +8,8 @@ Invariants, all inside the caller's one transaction:
   other, and the second sees the first's coupon (different customers never wait on each other);
 - payment is one ledger transaction keyed `coupon:<customer>:<key>`; a replay of the same key
   returns the first coupon and posts nothing;
-- the code carries 100 bits from `secrets` (20 characters of a 32-letter alphabet).
+- the code carries 100 bits from `secrets` (20 characters of a 32-letter alphabet) and is
+  stored only as an HMAC (the till's lookup) and sealed for its owner (`shared.alliance.codes`).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.alliance import accounts, codes, offers
 from shared.db.locking import Lock, advisory_lock
-from shared.alliance import accounts, offers
 from shared.alliance.errors import LimitReached, SoldOut
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound, Unprocessable
 from shared.ledger import service as ledger
@@ -47,6 +48,16 @@ def normalise_code(raw: str) -> str:
 
 def qr_payload(code: str) -> str:
     return f"{QR_PREFIX}{code}"
+
+
+def code_hash(raw: str) -> str:
+    """What the till looks a typed or scanned code up by."""
+    return codes.lookup_hash(normalise_code(raw))
+
+
+def code_of(coupon: Coupon) -> str:
+    """The plain code, for its owner's eyes only (the customer app's coupon views)."""
+    return codes.unseal(coupon.code_sealed)
 
 
 def display_state(coupon: Coupon, now: datetime | None = None) -> str:
@@ -103,8 +114,10 @@ async def _take_one(session: AsyncSession, *, offer: Offer, customer_id: int) ->
 
 
 async def _insert(session: AsyncSession, *, offer: Offer, customer_id: int, key: str, source: str, points: int, airtime: int) -> Coupon:
+    code = new_code()
     coupon = Coupon(
-        offer_id=offer.id, merchant_id=offer.merchant_id, customer_id=customer_id, code=new_code(),
+        offer_id=offer.id, merchant_id=offer.merchant_id, customer_id=customer_id,
+        code_hash=codes.lookup_hash(code), code_sealed=codes.seal(code),
         status="issued", paid_points=points, paid_airtime_fen=airtime,
         expires_at=datetime.now(UTC) + timedelta(days=offer.coupon_valid_days),
         idempotency_key=key, source=source,

@@ -1,7 +1,7 @@
 """Alliance refusals. Code refusals are deliberately uniform: see `CouponNotRedeemable`."""
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 NOT_REDEEMABLE = "coupon code is not redeemable here"
 
@@ -39,13 +39,39 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class FreeOffer(Unprocessable):
+    """Neither points nor airtime: anyone could take the whole stock for nothing."""
+
+    code = "offer_free"
+
+
+class SettlementAboveFaceValue(Unprocessable):
+    """The operator would pay the merchant more per redemption than the coupon is worth."""
+
+    code = "settlement_above_face_value"
+
+
+class OfferValueTooHigh(Unprocessable):
+    code = "offer_value_too_high"
+
+
+class OfferExposureTooHigh(Unprocessable):
+    """settlement × stock: the most the operator can owe for one offer."""
+
+    code = "offer_exposure_too_high"
+
+
 __all__ = [
     "NOT_REDEEMABLE",
     "AlreadyRedeemed",
     "CouponNotRedeemable",
+    "FreeOffer",
     "InvalidTransition",
     "LimitReached",
     "MerchantInactive",
     "NotFound",
+    "OfferExposureTooHigh",
+    "OfferValueTooHigh",
+    "SettlementAboveFaceValue",
     "SoldOut",
 ]

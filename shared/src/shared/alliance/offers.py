@@ -12,11 +12,22 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.alliance.errors import InvalidTransition
+from shared.alliance.errors import (
+    FreeOffer,
+    InvalidTransition,
+    OfferExposureTooHigh,
+    OfferValueTooHigh,
+    SettlementAboveFaceValue,
+)
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Customer, CustomerProfile, Merchant, Offer
 
 KINDS = ("discount", "voucher", "free_item", "membership")
+# Upper bounds of one offer (422 `offer_value_too_high` / `offer_exposure_too_high` beyond them).
+MAX_FACE_VALUE_FEN = 500_000        # ¥5,000 per coupon
+MAX_PRICE_POINTS = 1_000_000
+MAX_PRICE_AIRTIME_FEN = 500_000
+MAX_EXPOSURE_FEN = 100_000_000      # settlement × stock: ¥1,000,000 owed by the operator at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +49,7 @@ class OfferIn:
 
 
 def _check(data: OfferIn) -> None:
-    """Business checks beyond field ranges (the routers validate ranges with pydantic)."""
+    """Business checks beyond field ranges (the routers validate types and ranges with pydantic)."""
     if data.kind not in KINDS:
         raise Unprocessable("unknown offer kind", kind=data.kind)
     if min(data.price_points, data.price_airtime_fen, data.face_value_fen, data.settlement_fen, data.stock_total) < 0:
@@ -47,6 +58,30 @@ def _check(data: OfferIn) -> None:
         raise Unprocessable("stock and per-customer limit must be at least 1")
     if data.valid_to <= data.valid_from:
         raise Unprocessable("valid_to must be after valid_from")
+    check_economics(face_value_fen=data.face_value_fen, settlement_fen=data.settlement_fen, price_points=data.price_points,
+                    price_airtime_fen=data.price_airtime_fen, stock_total=data.stock_total)
+
+
+def check_economics(*, face_value_fen: int, settlement_fen: int, price_points: int, price_airtime_fen: int,
+                    stock_total: int) -> None:
+    """What an offer may cost the operator: never free, settlement within face value, bounded.
+
+    Checked at publish, at approval (offers written before these rules) and, for the exposure,
+    when stock is added. The first rule broken is the error code.
+    """
+    if price_points == 0 and price_airtime_fen == 0:
+        raise FreeOffer("an offer needs a price in points or airtime")
+    if settlement_fen > face_value_fen:
+        raise SettlementAboveFaceValue("settlement_fen may not exceed face_value_fen",
+                                       settlement_fen=settlement_fen, face_value_fen=face_value_fen)
+    for field, value, cap in (("face_value_fen", face_value_fen, MAX_FACE_VALUE_FEN),
+                              ("price_points", price_points, MAX_PRICE_POINTS),
+                              ("price_airtime_fen", price_airtime_fen, MAX_PRICE_AIRTIME_FEN)):
+        if value > cap:
+            raise OfferValueTooHigh(f"{field} may be at most {cap}", field=field, max=cap)
+    if settlement_fen * stock_total > MAX_EXPOSURE_FEN:
+        raise OfferExposureTooHigh(f"settlement_fen × stock_total may be at most {MAX_EXPOSURE_FEN}",
+                                   max_fen=MAX_EXPOSURE_FEN, exposure_fen=settlement_fen * stock_total)
 
 
 async def publish(session: AsyncSession, *, merchant_id: int, data: OfferIn) -> Offer:
@@ -88,18 +123,24 @@ async def adjust_stock(session: AsyncSession, *, merchant_id: int, offer_id: int
     the row lock, so a withdrawal racing a sale can never drive stock_left negative.
     Raises NotFound (not this merchant's), Conflict (would go below zero or offer closed).
     """
-    await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
+    current = await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
+    if delta > 0 and current.settlement_fen * (current.stock_total + delta) > MAX_EXPOSURE_FEN:
+        raise OfferExposureTooHigh(f"settlement_fen × stock_total may be at most {MAX_EXPOSURE_FEN}",
+                                   max_fen=MAX_EXPOSURE_FEN, exposure_fen=current.settlement_fen * (current.stock_total + delta))
     done = await session.scalar(
         update(Offer)
         .where(
             Offer.id == offer_id, Offer.merchant_id == merchant_id,
             Offer.status.in_(("pending", "approved")), Offer.stock_left + delta >= 0,
+            # settlement never changes after publish, so this guard holds under concurrent restocks
+            Offer.settlement_fen * (Offer.stock_total + delta) <= MAX_EXPOSURE_FEN,
         )
         .values(stock_left=Offer.stock_left + delta, stock_total=Offer.stock_total + delta)
         .returning(Offer.id)
     )
     if done is None:
-        raise Conflict("stock cannot go below zero (or the offer is closed)", offer_id=offer_id, delta=delta)
+        raise Conflict("stock cannot go below zero (or the offer is closed, or at its exposure cap)",
+                       offer_id=offer_id, delta=delta)
     offer = await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
     await session.refresh(offer)
     return offer
@@ -118,6 +159,10 @@ async def withdraw(session: AsyncSession, *, merchant_id: int, offer_id: int) ->
 async def decide(session: AsyncSession, *, offer_id: int, approve: bool) -> Offer:
     """Back-office decision on a pending offer (guarded; repeating the same decision is a no-op)."""
     to = "approved" if approve else "rejected"
+    if approve and (pending := await session.get(Offer, offer_id)) is not None and pending.status == "pending":
+        check_economics(face_value_fen=pending.face_value_fen, settlement_fen=pending.settlement_fen,
+                        price_points=pending.price_points, price_airtime_fen=pending.price_airtime_fen,
+                        stock_total=pending.stock_total)
     done = await session.scalar(
         update(Offer).where(Offer.id == offer_id, Offer.status == "pending").values(status=to).returning(Offer.id)
     )

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.alliance import onboarding, webhooks
-from shared.alliance.coupons import normalise_code
+from shared.alliance.coupons import code_hash
 from shared.alliance.errors import AlreadyRedeemed, CouponNotRedeemable
 from shared.auth import ratelimit
 from shared.errors import AppError, Conflict, IdempotencyKeyReused, NotFound, TooManyRequests
@@ -110,7 +111,7 @@ async def _log_refusal(sm: async_sessionmaker[AsyncSession], *, merchant_id: int
 
 async def refusal_reason(session: AsyncSession, *, merchant_id: int, code: str) -> str:
     """Why a code was refused — for the server log only, never for the response."""
-    coupon = await session.scalar(select(Coupon).where(Coupon.code == normalise_code(code)))
+    coupon = await session.scalar(select(Coupon).where(Coupon.code_hash == code_hash(code)))
     if coupon is None:
         return "unknown"
     if coupon.merchant_id != merchant_id:
@@ -131,7 +132,7 @@ async def verify(session: AsyncSession, *, merchant_id: int, code: str) -> Coupo
             .join(Offer, Offer.id == Coupon.offer_id)
             .join(Customer, Customer.id == Coupon.customer_id)
             .where(
-                Coupon.code == normalise_code(code), Coupon.merchant_id == merchant_id,
+                Coupon.code_hash == code_hash(code), Coupon.merchant_id == merchant_id,
                 Coupon.status == "issued", Coupon.expires_at > datetime.now(UTC),
             )
         )
@@ -142,7 +143,7 @@ async def verify(session: AsyncSession, *, merchant_id: int, code: str) -> Coupo
     return CouponView(coupon.id, offer.id, offer.title, offer.kind, offer.face_value_fen, coupon.expires_at, mask_phone(phone))
 
 
-async def _by_request_key(session: AsyncSession, *, merchant_id: int, request_key: str, code: str) -> Redeemed | None:
+async def _by_request_key(session: AsyncSession, *, merchant_id: int, request_key: str, digest: str) -> Redeemed | None:
     row = (
         await session.execute(
             select(Redemption, Coupon, Offer)
@@ -154,7 +155,7 @@ async def _by_request_key(session: AsyncSession, *, merchant_id: int, request_ke
     if row is None:
         return None
     redemption, coupon, offer = row
-    if coupon.code != code:
+    if not hmac.compare_digest(coupon.code_hash, digest):
         raise IdempotencyKeyReused("this request key was used to redeem another code", key=request_key)
     return Redeemed(redemption, coupon, offer, replayed=True)
 
@@ -167,16 +168,16 @@ async def redeem(
     Raises CouponNotRedeemable (404, uniform), AlreadyRedeemed (409, with redeemed_at),
     IdempotencyKeyReused (409), MerchantInactive (403), NotFound (store not this merchant's).
     """
-    code = normalise_code(code)
+    digest = code_hash(code)
     merchant = await onboarding.ensure_active(session, merchant_id)
     await onboarding.ensure_store(session, merchant_id=merchant_id, store_id=store_id)
-    if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, code=code)) is not None:
+    if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)) is not None:
         return prior
     won = (
         await session.execute(
             update(Coupon)
             .where(
-                Coupon.code == code, Coupon.merchant_id == merchant_id,
+                Coupon.code_hash == digest, Coupon.merchant_id == merchant_id,
                 Coupon.status == "issued", Coupon.expires_at > datetime.now(UTC),
             )
             .values(status="redeemed", redeemed_at=func.now())
@@ -185,10 +186,11 @@ async def redeem(
     ).scalar_one_or_none()
     if won is None:
         # a concurrent duplicate of this very request may have committed while we waited
-        if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, code=code)) is not None:
+        if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)) is not None:
             return prior
         used = await session.scalar(
-            select(Coupon.redeemed_at).where(Coupon.code == code, Coupon.merchant_id == merchant_id, Coupon.status == "redeemed")
+            select(Coupon.redeemed_at).where(Coupon.code_hash == digest, Coupon.merchant_id == merchant_id,
+                                             Coupon.status == "redeemed")
         )
         if used is not None:
             raise AlreadyRedeemed("this coupon was already redeemed", redeemed_at=used.isoformat())

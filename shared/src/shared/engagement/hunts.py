@@ -300,10 +300,10 @@ async def _ledger_win(
     })).one()
     if row.txn_id is not None and (row.moved, row.legs) != (2, 2):
         # The pool holds less than its remaining count promises: refuse rather than overpay.
-        raise InsufficientFunds("prize pool exhausted", prize_id=prize.id)
+        raise InsufficientFunds("this prize has run out", prize_type=prize.prize_type)
     if row.txn_id is None and row.prize_taken is not None:
         # The win's ledger key was posted before (a truncated play key colliding): pay nothing twice.
-        raise Conflict("the change conflicts with existing data", prize_id=prize.id)
+        raise Conflict("the change conflicts with existing data")
     # Built from RETURNING (no further round trip while the prize row is locked).
     return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
                     prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shared.ledger.errors import IdempotencyKeyReused, InsufficientFunds, UnbalancedTransaction
+from shared.ledger.errors import IdempotencyKeyReused, UnbalancedTransaction, insufficient_funds
 from shared.models import AccountKind, Asset, LedgerAccount, LedgerEntry, LedgerTxn
 
 
@@ -218,7 +218,10 @@ async def post(
             continue
         new_balance = await session.scalar(_MOVE, {"id": account_id, "amount": amount})
         if new_balance is None:
-            raise InsufficientFunds("balance too low", account_id=account_id, requested=-amount)
+            held = (await session.execute(
+                select(LedgerAccount.asset, LedgerAccount.kind, LedgerAccount.balance).where(LedgerAccount.id == account_id)
+            )).one()
+            raise insufficient_funds(asset=held.asset, kind=held.kind, balance=int(held.balance), required=-amount)
         balances[account_id] = int(new_balance)
     await session.execute(
         insert(LedgerEntry),

@@ -195,7 +195,7 @@ async def list_customers(
     now = datetime.now(clock.TZ)
     f = filters
     search, q = _search_kind(f.q) if f.q else (None, None)
-    position = cursor.decode(after, f"customers:{sort}")
+    position = cursor.decode(after, f"customers:{sort}", (cursor.INT, cursor.INT) if sort == "priority" else (cursor.INT,))
     shape = _Shape(
         scope=scoping.scope_kind(principal), sort=sort, after=position is not None, limit=limit,
         tiers=bool(f.tiers), stages=bool(f.stages), risks=bool(f.risk_levels),
@@ -222,9 +222,9 @@ async def list_customers(
         params["q"] = q
     if position is not None:
         if sort == "priority":
-            params.update(cur_p=int(position[0]), cur_i=int(position[1]))
+            params.update(cur_p=position[0], cur_i=position[1])
         else:
-            params["cur_i"] = int(position[0])
+            params["cur_i"] = position[0]
     rows = (await session.execute(_statement(shape), params)).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]

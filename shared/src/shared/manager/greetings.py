@@ -105,9 +105,9 @@ async def due(
     stmt = select(u).where(
         ~exists().where(Greeting.customer_id == u.c.customer_id, Greeting.occasion == u.c.occasion)
     )
-    position = cursor.decode(after, "greetings")
+    position = cursor.decode(after, "greetings", (cursor.DATE, cursor.INT, cursor.TEXT))
     if position is not None:
-        d, cid, occ = date.fromisoformat(str(position[0])), int(position[1]), str(position[2])
+        d, cid, occ = position
         stmt = stmt.where(
             or_(
                 u.c.on_day > d,

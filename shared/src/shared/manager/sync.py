@@ -36,10 +36,9 @@ _HIGH_WATER = text(
 )
 
 
-def _pos(value: list[Any] | None) -> tuple[datetime, int]:
-    if not value:
-        return datetime.fromisoformat(EPOCH), 0
-    return datetime.fromisoformat(str(value[0])), int(value[1])
+# The cursor holds one keyset position per kind: tasks, customers, portraits.
+_SHAPE = (cursor.DATETIME, cursor.INT) * 3
+_START = (datetime.fromisoformat(EPOCH), 0)
 
 
 def _after(col_t: Any, col_id: Any, pos: tuple[datetime, int]) -> Any:
@@ -47,12 +46,9 @@ def _after(col_t: Any, col_id: Any, pos: tuple[datetime, int]) -> Any:
 
 
 async def changes(session: AsyncSession, principal: Principal, *, after: str | None, limit: int = 200) -> dict[str, Any]:
-    raw = cursor.decode(after, "sync")
-    state = raw[0] if raw else {}
-    if not isinstance(state, dict):
-        state = {}
+    raw = cursor.decode(after, "sync", _SHAPE) or [*_START] * 3
     hwm = await session.scalar(_HIGH_WATER)
-    t_pos, c_pos, p_pos = _pos(state.get("t")), _pos(state.get("c")), _pos(state.get("p"))
+    t_pos, c_pos, p_pos = (raw[0], raw[1]), (raw[2], raw[3]), (raw[4], raw[5])
 
     tasks = (
         await session.scalars(
@@ -116,11 +112,11 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
         # caught up: jump to the high-water mark (anything later is strictly after it)
         return [hwm.isoformat(), 0] if hwm > pos[0] else [pos[0].isoformat(), pos[1]]
 
-    new_state = {
-        "t": nxt(list(tasks), t_pos, lambda t: (t.updated_at, t.id)),
-        "c": nxt(list(customers), c_pos, lambda r: (r.changed_at, r.Customer.id)),
-        "p": nxt(list(profiles), p_pos, lambda p: (p.updated_at, p.customer_id)),
-    }
+    new_state = [
+        *nxt(list(tasks), t_pos, lambda t: (t.updated_at, t.id)),
+        *nxt(list(customers), c_pos, lambda r: (r.changed_at, r.Customer.id)),
+        *nxt(list(profiles), p_pos, lambda p: (p.updated_at, p.customer_id)),
+    ]
     more = any(len(x) == limit for x in (tasks, customers, profiles))
     return {
         "tasks": [task_out(t) for t in tasks],
@@ -143,6 +139,6 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
             for p in profiles
         ],
         "removed_customer_ids": removed,
-        "next_cursor": cursor.encode("sync", [new_state]),
+        "next_cursor": cursor.encode("sync", new_state),
         "has_more": more,
     }

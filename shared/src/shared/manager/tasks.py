@@ -90,9 +90,9 @@ async def list_tasks(
             stmt = stmt.where(CareTask.due_on < today)
         else:
             stmt = stmt.where(CareTask.due_on > today, CareTask.due_on <= today + timedelta(days=UPCOMING_DAYS))
-    position = cursor.decode(after, f"tasks:{view}")
+    position = cursor.decode(after, f"tasks:{view}", (cursor.DATE, cursor.INT))
     if position is not None:
-        d, i = date.fromisoformat(str(position[0])), int(position[1])
+        d, i = position
         stmt = stmt.where(or_(CareTask.due_on > d, and_(CareTask.due_on == d, CareTask.id > i)))
     rows = (await session.execute(stmt.order_by(CareTask.due_on, CareTask.id).limit(limit + 1))).mappings().all()
     more = len(rows) > limit

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -94,7 +95,9 @@ class Coupon(CreatedAt, Base):
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    # never the plain code: an HMAC to find it, AES-GCM to show it to its owner (shared.alliance.codes)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(12), default="issued")  # issued/redeemed/expired/void
     paid_points: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_airtime_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,8 +4,6 @@ Not a router module (the leading underscore keeps it out of auto-discovery).
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import service as audit
 from shared.auth.principals import Principal
+from shared.web.csv_export import to_csv
 from shared.web.deps import client_ip
 
 T = TypeVar("T")
@@ -54,15 +53,9 @@ async def record(
 
 
 def csv_response(rows: Iterable[dict[str, Any]], filename: str, columns: Sequence[str] | None = None) -> Response:
-    rows = list(rows)
-    cols = list(columns or (rows[0].keys() if rows else []))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    """Every CSV export goes through shared.web.csv_export (formula cells neutralised)."""
     return Response(
-        content=buf.getvalue().encode("utf-8-sig"),  # BOM: spreadsheet programs then read Chinese names right
+        content=to_csv(rows, columns),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

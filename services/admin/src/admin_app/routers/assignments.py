@@ -12,6 +12,7 @@ from shared.backoffice import assignments as assignment_service
 from shared.backoffice.permissions import branch_scope
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import BigId, Id
 
 router = APIRouter(prefix="/v1", tags=["assignments"])
 
@@ -28,14 +29,14 @@ class AssignmentOut(BaseModel):
 
 
 class MoveIn(Strict):
-    customer_ids: list[int] = Field(min_length=1, max_length=1000)
-    to_manager_id: int = Field(ge=1)
+    customer_ids: list[BigId] = Field(min_length=1, max_length=1000)
+    to_manager_id: Id
     reason: str = Field(min_length=3, max_length=200)
     force: bool = Field(False, description="Assign even if the manager goes over capacity")
 
 
 class UnassignIn(Strict):
-    customer_ids: list[int] = Field(min_length=1, max_length=1000)
+    customer_ids: list[BigId] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=3, max_length=200)
 
 

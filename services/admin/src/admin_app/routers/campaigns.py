@@ -3,7 +3,7 @@ preview the audience, schedule, launch, dispatch outbound sends, finish, list me
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,6 +16,7 @@ from shared.campaigns.query import AudienceQuery
 from shared.db.transactions import own_transaction
 from shared.models import Campaign, CampaignMember
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
+from shared.web.params import Count, Fen, Id
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
 
@@ -28,13 +29,13 @@ class CampaignIn(Strict):
     name: str = Field(min_length=2, max_length=120)
     query: AudienceQuery = Field(default_factory=AudienceQuery,
                                  description="who: segments, tags, tiers, risk levels, stages, four-high kinds")
-    strategy_id: int | None = Field(None, ge=1, description="the offer and script (strategies table)")
+    strategy_id: Id | None = Field(None, description="the offer and script (strategies table)")
     flow: Flow = Field(description="app: recommendations; manager_task: care tasks; outbound: SMS / call gateway")
     channel: Channel
     starts_on: date
     ends_on: date
-    holdout_pct: int = Field(10, ge=0, le=50, description="share of the audience that gets nothing (control group)")
-    cost_per_touch_fen: int = Field(0, ge=0, le=1_000_000)
+    holdout_pct: Annotated[Count, Field(le=50)] = Field(10, description="share of the audience that gets nothing (control group)")
+    cost_per_touch_fen: Annotated[Fen, Field(le=1_000_000)] = 0
 
     @model_validator(mode="after")
     def _dates(self) -> "CampaignIn":
@@ -46,12 +47,12 @@ class CampaignIn(Strict):
 class CampaignPatch(Strict):
     name: str | None = Field(None, min_length=2, max_length=120)
     query: AudienceQuery | None = None
-    strategy_id: int | None = Field(None, ge=1)
+    strategy_id: Id | None = None
     channel: Channel | None = None
     starts_on: date | None = None
     ends_on: date | None = None
-    holdout_pct: int | None = Field(None, ge=0, le=50)
-    cost_per_touch_fen: int | None = Field(None, ge=0, le=1_000_000)
+    holdout_pct: Annotated[Count, Field(le=50)] | None = None
+    cost_per_touch_fen: Annotated[Fen, Field(le=1_000_000)] | None = None
 
 
 class CampaignOut(BaseModel):
@@ -75,7 +76,7 @@ class CampaignOut(BaseModel):
 
 class PreviewIn(Strict):
     query: AudienceQuery = Field(default_factory=AudienceQuery)
-    holdout_pct: int = Field(10, ge=0, le=50)
+    holdout_pct: Annotated[Count, Field(le=50)] = 10
 
 
 class PreviewOut(BaseModel):

@@ -11,6 +11,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared.backoffice import catalog as catalog_service
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Count, DataMb, Fen, Id
 
 router = APIRouter(prefix="/v1", tags=["products"])
 
@@ -23,21 +24,21 @@ class Eligibility(Strict):
 
     min_tier: TierName | None = None
     tiers: list[TierName] = Field(default=[], max_length=7)
-    plan_ids: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=100)
-    min_tenure_months: int | None = Field(None, ge=0, le=600)
-    max_per_customer: int | None = Field(None, ge=1, le=100)
+    plan_ids: list[Id] = Field(default=[], max_length=100)
+    min_tenure_months: Annotated[Count, Field(le=600)] | None = None
+    max_per_customer: Annotated[Count, Field(ge=1, le=100)] | None = None
 
 
 class ProductIn(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_.\-]{2,40}$")
     name: str = Field(min_length=1, max_length=120)
     kind: Kind
-    monthly_fee_fen: int = Field(0, ge=0, le=100_000_000)
-    one_time_fee_fen: int = Field(0, ge=0, le=100_000_000)
-    data_mb: int = Field(0, ge=0, le=10_000_000)
-    voice_min: int = Field(0, ge=0, le=1_000_000)
-    sms: int = Field(0, ge=0, le=1_000_000)
-    duration_months: int | None = Field(None, ge=1, le=120)
+    monthly_fee_fen: Fen = 0
+    one_time_fee_fen: Fen = 0
+    data_mb: DataMb = 0
+    voice_min: Count = 0
+    sms: Count = 0
+    duration_months: Annotated[Count, Field(ge=1, le=120)] | None = None
     eligibility: Eligibility = Field(default_factory=Eligibility)
     selling_points: str | None = Field(None, max_length=2000)
     description: str | None = Field(None, max_length=4000)
@@ -46,12 +47,12 @@ class ProductIn(Strict):
 
 class ProductPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
-    monthly_fee_fen: int | None = Field(None, ge=0, le=100_000_000)
-    one_time_fee_fen: int | None = Field(None, ge=0, le=100_000_000)
-    data_mb: int | None = Field(None, ge=0, le=10_000_000)
-    voice_min: int | None = Field(None, ge=0, le=1_000_000)
-    sms: int | None = Field(None, ge=0, le=1_000_000)
-    duration_months: int | None = Field(None, ge=1, le=120)
+    monthly_fee_fen: Fen | None = None
+    one_time_fee_fen: Fen | None = None
+    data_mb: DataMb | None = None
+    voice_min: Count | None = None
+    sms: Count | None = None
+    duration_months: Annotated[Count, Field(ge=1, le=120)] | None = None
     eligibility: Eligibility | None = None
     selling_points: str | None = Field(None, max_length=2000)
     description: str | None = Field(None, max_length=4000)

@@ -21,6 +21,7 @@ from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Count, Id, Points
 from shared.web.patch import patch_changes
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
@@ -42,28 +43,28 @@ class Strict(BaseModel):
 
 class MakeupRule(Strict):
     enabled: bool
-    max_days_back: int = Field(ge=0, le=31)
-    cost_points: int = Field(ge=0, le=100_000)
-    max_per_month: int = Field(ge=0, le=31)
+    max_days_back: Annotated[Count, Field(le=31)]
+    cost_points: Annotated[Points, Field(le=100_000)]
+    max_per_month: Annotated[Count, Field(le=31)]
 
 
 class CheckinRules(Strict):
-    rewards: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=1, max_length=31)
+    rewards: list[Annotated[Points, Field(ge=1, le=100_000)]] = Field(min_length=1, max_length=31)
     makeup: MakeupRule
 
 
 class ExpiryRule(Strict):
     mode: Literal["end_of_year", "rolling_months"]
-    years_after: int = Field(1, ge=0, le=10)
-    months: int = Field(24, ge=1, le=120)
+    years_after: Annotated[Count, Field(le=10)] = 1
+    months: Annotated[Count, Field(ge=1, le=120)] = 24
 
 
 class AccrualRule(Strict):
     per_yuan: dict[Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"], float] = Field(
         description="points per yuan billed, by tier")
-    tenure_points_per_year: int = Field(ge=0, le=10_000)
-    tenure_cap_years: int = Field(ge=0, le=50)
-    max_points_per_month: int = Field(ge=0, le=1_000_000)
+    tenure_points_per_year: Annotated[Points, Field(le=10_000)]
+    tenure_cap_years: Annotated[Count, Field(le=50)]
+    max_points_per_month: Annotated[Points, Field(le=1_000_000)]
 
     @model_validator(mode="after")
     def _rates(self) -> "AccrualRule":
@@ -73,8 +74,8 @@ class AccrualRule(Strict):
 
 
 class ExchangeRule(Strict):
-    airtime_fen_per_point: int = Field(ge=1, le=100)
-    min_points: int = Field(ge=1, le=1_000_000)
+    airtime_fen_per_point: Annotated[Count, Field(ge=1, le=100)]
+    min_points: Annotated[Points, Field(ge=1, le=1_000_000)]
     enabled: bool
 
 
@@ -121,7 +122,7 @@ def _errors(exc: Exception) -> list[dict[str, Any]]:
 class SpotIn(Strict):
     kind: Literal["app_page", "merchant_code"]
     clue: str | None = Field(None, max_length=500)
-    merchant_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    merchant_id: Id | None = None
 
     @model_validator(mode="after")
     def _merchant(self) -> "SpotIn":
@@ -132,10 +133,10 @@ class SpotIn(Strict):
 
 class PrizeIn(Strict):
     prize_type: Literal["points", "data_mb", "airtime_fen", "coupon"]
-    amount: int = Field(1, ge=1, le=1_000_000, description="per win: points, MB or fen (1 for coupons)")
-    budget: int = Field(ge=1, le=1_000_000, description="number of wins this prize may pay")
-    odds_ppm: int = Field(ge=0, le=1_000_000, description="chance per play, parts per million")
-    offer_id: int | None = Field(None, ge=1, le=2_147_483_647)
+    amount: Annotated[Count, Field(ge=1)] = Field(1, description="per win: points, MB or fen (1 for coupons)")
+    budget: Annotated[Count, Field(ge=1)] = Field(description="number of wins this prize may pay")
+    odds_ppm: Count = Field(description="chance per play, parts per million")
+    offer_id: Id | None = None
 
     @model_validator(mode="after")
     def _offer(self) -> "PrizeIn":
@@ -152,7 +153,7 @@ class HuntIn(Strict):
     description: str | None = Field(None, max_length=2000)
     starts_at: datetime
     ends_at: datetime
-    daily_play_limit: int = Field(3, ge=1, le=100)
+    daily_play_limit: Annotated[Count, Field(ge=1, le=100)] = 3
     spots: list[SpotIn] = Field(min_length=1, max_length=100)
     prizes: list[PrizeIn] = Field(default_factory=list, max_length=20)
 
@@ -298,8 +299,8 @@ class AdIn(Strict):
     target_segments: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(default_factory=list, max_length=20)
     starts_at: datetime
     ends_at: datetime
-    merchant_id: int | None = Field(None, ge=1, le=2_147_483_647)
-    priority: int = Field(0, ge=0, le=1000)
+    merchant_id: Id | None = None
+    priority: Annotated[Count, Field(le=1000)] = 0
 
     @model_validator(mode="after")
     def _window(self) -> "AdIn":
@@ -311,7 +312,7 @@ class AdIn(Strict):
 class AdPatch(Strict):
     title: str | None = Field(None, min_length=2, max_length=120)
     body: str | None = Field(None, max_length=2000)
-    priority: int | None = Field(None, ge=0, le=1000)
+    priority: Annotated[Count, Field(le=1000)] | None = None
     ends_at: datetime | None = None
     status: Literal["approved", "pending", "withdrawn"] | None = None
 

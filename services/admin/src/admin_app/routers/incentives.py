@@ -11,18 +11,18 @@ from shared.audit.service import record
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month
 from shared.web.deps import ReadSession, WriteSession, client_ip
-from shared.web.params import MONTH
+from shared.web.params import MONTH, Count, Points
 
 router = APIRouter(prefix="/v1", tags=["incentives"])
 
 
 class RulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    retained_high_risk_points: int = Field(ge=0, le=100_000)
-    risk_window_days: int = Field(ge=1, le=365)
-    uplift_points_per_yuan: int = Field(ge=0, le=1000)
-    uplift_cap_points: int = Field(ge=0, le=100_000)
-    uplift_baseline_months: int = Field(ge=1, le=12)
+    retained_high_risk_points: Annotated[Points, Field(le=100_000)]
+    risk_window_days: Annotated[Count, Field(ge=1, le=365)]
+    uplift_points_per_yuan: Annotated[Points, Field(le=1000)]
+    uplift_cap_points: Annotated[Points, Field(le=100_000)]
+    uplift_baseline_months: Annotated[Count, Field(ge=1, le=12)]
 
 
 class RunIn(BaseModel):

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from admin_app.auth import AdminOnly, Auditors
 from shared import clock
@@ -19,7 +19,7 @@ from shared.points import jobs as points_jobs
 from shared.points import service as points_service
 from shared.web.deps import ReadSession, SessionMaker, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import MONTH, first_of_month
+from shared.web.params import MONTH, BigId, first_of_month
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -47,8 +47,8 @@ class ExpiryIn(BaseModel):
 
 class AdjustIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_id: int = Field(ge=1, le=2**62)
-    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    customer_id: BigId
+    delta: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
     reason: str = Field(min_length=3, max_length=200)
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from shared.alliance import accounts, onboarding, packs, settlement
 from shared.alliance import offers as offer_service
 from shared.alliance.redemption import REVERSAL_SETTING
@@ -21,6 +21,7 @@ from shared.models import LedgerAccount, Merchant, Offer, OperatorPack, Settleme
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip, require
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Count, Fen, Id
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,7 +86,7 @@ class CredentialOut(BaseModel):
 
 class TopupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_fen: int = Field(gt=0, le=100_000_000)
+    amount_fen: Annotated[Fen, Field(ge=1)]
 
 
 class BalanceOut(BaseModel):
@@ -259,7 +260,7 @@ async def decide_offer(offer_id: int, decision: Literal["approve", "reject"], re
 class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     asset: Asset
-    amount: int = Field(gt=0, le=10_000_000_000)
+    amount: Annotated[StrictInt, Field(ge=1, le=10_000_000_000)]
 
 
 class PackIn(BaseModel):
@@ -267,8 +268,8 @@ class PackIn(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9_\-]{3,40}$")
     name: str = Field(min_length=2, max_length=120)
     asset: Asset
-    amount: int = Field(gt=0, le=10_000_000)
-    price_fen: int = Field(ge=0, le=100_000_000)
+    amount: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
+    price_fen: Fen
 
 
 class PackOut(BaseModel):
@@ -318,7 +319,7 @@ async def create_pack(body: PackIn, request: Request, principal: AdminOnly, sess
 
 class ReversalWindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    minutes: int = Field(ge=0, le=7 * 24 * 60)
+    minutes: Annotated[Count, Field(le=10_080)]
 
 
 @router.get("/settings/reversal-window", response_model=ReversalWindowIn, summary="How long a till may reverse a redemption")
@@ -343,7 +344,7 @@ class GenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period_start: date
     period_end: date
-    merchant_id: int | None = Field(None, ge=1, description="omit for every merchant")
+    merchant_id: Id | None = Field(None, description="omit for every merchant")
 
     @model_validator(mode="after")
     def _order(self) -> GenerateIn:

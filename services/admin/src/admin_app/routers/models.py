@@ -8,7 +8,7 @@ which model the nightly run scores with; every start and switch leaves an audit 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from pydantic import BaseModel, Field
@@ -21,6 +21,7 @@ from shared.churn.pipeline import CANDIDATE_BY_NAME
 from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
+from shared.web.params import Count
 
 router = APIRouter(prefix="/v1", tags=["churn models"])
 log = get_logger(__name__)
@@ -42,7 +43,7 @@ class ModelOut(BaseModel):
 
 
 class TrainIn(Strict):
-    horizon: int = Field(2, ge=1, le=6, description="Label: churned within this many months after the cut-off")
+    horizon: Annotated[Count, Field(ge=1, le=6)] = Field(2, description="Label: churned within this many months after the cut-off")
     candidate: CandidateName = Field("auto", description="Model family; auto picks by CV on the training window")
     activate: bool = Field(False, description="Activate the new model when training succeeds")
     capacity: float = Field(0.05, gt=0, le=1, description="Contact capacity as a share of the base")

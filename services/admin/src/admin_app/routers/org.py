@@ -12,6 +12,7 @@ from admin_app.routers._backoffice import Strict, record
 from shared.backoffice import org as org_service
 from shared.backoffice.permissions import branch_scope
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Id
 
 router = APIRouter(prefix="/v1", tags=["organisation"])
 
@@ -33,13 +34,13 @@ class OrgUnitIn(Strict):
     kind: Kind
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=100)
-    parent_id: int | None = Field(None, ge=1)
+    parent_id: Id | None = None
 
 
 class OrgUnitPatch(Strict):
     code: str | None = Field(None, pattern=CODE)
     name: str | None = Field(None, min_length=1, max_length=100)
-    parent_id: int | None = Field(None, ge=1)
+    parent_id: Id | None = None
 
 
 @router.get("/org-units", response_model=list[OrgUnitOut], summary="List org units (branch heads see their branch)")

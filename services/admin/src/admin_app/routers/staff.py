@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
@@ -13,6 +13,7 @@ from shared.backoffice import staff as staff_service
 from shared.backoffice.permissions import PERMISSIONS, ROLES, branch_scope, check_branch, permissions_of
 from shared.masking import mask_phone
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Count, Id
 
 router = APIRouter(prefix="/v1", tags=["staff"])
 
@@ -37,18 +38,18 @@ class StaffIn(Strict):
     username: str = Field(pattern=USERNAME)
     full_name: str = Field(min_length=1, max_length=100)
     role: Role
-    org_unit_id: int | None = Field(None, ge=1)
+    org_unit_id: Id | None = None
     work_phone: str | None = Field(None, pattern=r"^\d{5,20}$")
-    capacity: int = Field(400, ge=0, le=5000)
+    capacity: Annotated[Count, Field(le=5000)] = 400
     password: str = Field(min_length=10, max_length=200)
 
 
 class StaffPatch(Strict):
     full_name: str | None = Field(None, min_length=1, max_length=100)
     role: Role | None = None
-    org_unit_id: int | None = Field(None, ge=1)
+    org_unit_id: Id | None = None
     work_phone: str | None = Field(None, pattern=r"^\d{5,20}$")
-    capacity: int | None = Field(None, ge=0, le=5000)
+    capacity: Annotated[Count, Field(le=5000)] | None = None
     active: bool | None = None
 
 

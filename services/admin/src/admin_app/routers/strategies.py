@@ -4,7 +4,7 @@ cluster / tags mapped to a product from the library, a channel and a script, wit
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
@@ -17,6 +17,7 @@ from shared.engine.rules import FROM_CLAUSE, Compiler
 from shared.errors import NotFound, Unprocessable
 from shared.touches.service import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Count, Id
 from shared.web.patch import patch_changes
 
 router = APIRouter(prefix="/v1", tags=["strategies"])
@@ -27,20 +28,20 @@ CHANNEL_PATTERN = "^(" + "|".join(CHANNELS) + ")$"
 class StrategyIn(Strict):
     name: str = Field(min_length=1, max_length=120)
     condition: dict[str, Any]
-    product_id: int | None = Field(None, ge=1)
+    product_id: Id | None = None
     channel: str = Field(pattern=CHANNEL_PATTERN)
     script: str = Field(min_length=1, max_length=2000)
-    priority: int = Field(100, ge=0, le=10_000)
+    priority: Annotated[Count, Field(le=10_000)] = 100
     active: bool = True
 
 
 class StrategyPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
     condition: dict[str, Any] | None = None
-    product_id: int | None = Field(None, ge=1)
+    product_id: Id | None = None
     channel: str | None = Field(None, pattern=CHANNEL_PATTERN)
     script: str | None = Field(None, min_length=1, max_length=2000)
-    priority: int | None = Field(None, ge=0, le=10_000)
+    priority: Annotated[Count, Field(le=10_000)] | None = None
     active: bool | None = None
 
 

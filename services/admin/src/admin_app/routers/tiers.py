@@ -3,7 +3,7 @@ how many customers each tier holds. The nightly run applies them; defaults are s
 table is empty."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -13,15 +13,16 @@ from admin_app.auth import AnyStaff, Strategists
 from admin_app.routers._backoffice import Strict, record
 from shared.engine.tiers import seed_default_rules
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Count, Fen
 
 router = APIRouter(prefix="/v1", tags=["tiers"])
 TierName = Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"]
 
 
 class TierRuleIn(Strict):
-    rank: int = Field(ge=1, le=100)
-    min_tenure_months: int = Field(ge=0, le=1200)
-    min_avg_bill_fen: int = Field(ge=0, le=100_000_000)
+    rank: Annotated[Count, Field(ge=1, le=100)]
+    min_tenure_months: Annotated[Count, Field(le=1200)]
+    min_avg_bill_fen: Fen
     benefits: list[str] = Field(default_factory=list, max_length=30)
 
 

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from shared.alliance import offers as offer_service
 from shared.alliance import onboarding
 from shared.models import Offer, Tier
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Count, Fen, Points
 
 from alliance_app.auth import CurrentMerchant
 
@@ -26,15 +27,15 @@ class OfferIn(BaseModel):
     title: str = Field(min_length=2, max_length=120)
     kind: OfferKind
     description: str | None = Field(default=None, max_length=2000)
-    face_value_fen: int = Field(ge=0, le=10_000_000)
-    settlement_fen: int = Field(ge=0, le=10_000_000, description="paid by the operator per redemption")
-    price_points: int = Field(default=0, ge=0, le=10_000_000)
-    price_airtime_fen: int = Field(default=0, ge=0, le=10_000_000)
-    stock_total: int = Field(ge=1, le=1_000_000)
-    per_customer_limit: int = Field(default=1, ge=1, le=100)
+    face_value_fen: Fen
+    settlement_fen: Fen = Field(description="paid by the operator per redemption; at most face_value_fen")
+    price_points: Points = 0
+    price_airtime_fen: Fen = 0
+    stock_total: Annotated[Count, Field(ge=1)]
+    per_customer_limit: Annotated[Count, Field(ge=1, le=100)] = 1
     valid_from: datetime
     valid_to: datetime
-    coupon_valid_days: int = Field(default=30, ge=1, le=365)
+    coupon_valid_days: Annotated[Count, Field(ge=1, le=365)] = 30
     target_tiers: list[TierName] = Field(default_factory=list, max_length=7)  # type: ignore[valid-type]
     target_segments: list[str] = Field(default_factory=list, max_length=20)
 
@@ -81,7 +82,7 @@ class OfferOut(BaseModel):
 
 class StockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delta: int = Field(ge=-1_000_000, le=1_000_000, description="units to add (negative withdraws unsold stock)")
+    delta: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] = Field(description="units to add (negative withdraws unsold stock)")
 
     @model_validator(mode="after")
     def _non_zero(self) -> StockIn:

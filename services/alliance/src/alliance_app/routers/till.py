@@ -18,8 +18,10 @@ from shared.db.transactions import own_transaction
 from shared.models import Offer, Redemption
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id
 
 from alliance_app.auth import CurrentMerchant
+from alliance_app.egress import webhook_egress
 
 router = APIRouter(prefix="/v1", tags=["till"])
 
@@ -37,7 +39,7 @@ class CodeIn(BaseModel):
 
 
 class RedeemIn(CodeIn):
-    store_id: int | None = Field(default=None, ge=1)
+    store_id: Id | None = None
 
 
 class VerifyOut(BaseModel):
@@ -98,9 +100,7 @@ async def redeem(
 
             response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
     if any(notify):
-        background.add_task(
-            webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
-        )
+        background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response
 
 
@@ -131,7 +131,5 @@ async def reverse(
         return RedemptionOut.of(r, o)
 
     response = await run_once(session, principal=principal, key=key, payload={"reverse": redemption_id}, handler=handler)
-    background.add_task(
-        webhooks.deliver_soon, sm, merchant_id=principal.id, transport=getattr(request.app.state, "webhook_transport", None)
-    )
+    background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from shared.alliance import onboarding, webhooks
 from shared.models import WebhookDelivery
-from shared.web.deps import AppSettings, ReadSession, WriteSession
+from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
 from sqlalchemy import select
 
 from alliance_app.auth import CurrentMerchant
+from alliance_app.egress import webhook_egress
 
 router = APIRouter(prefix="/v1", tags=["webhook"])
 
@@ -38,19 +39,22 @@ class DeliveryOut(BaseModel):
 
 
 @router.put("/webhook", response_model=WebhookOut, responses={422: {"description": "URL refused"}},
-            summary="Set the webhook URL (https; http://localhost in dev) and get a new signing secret")
-async def set_webhook(body: WebhookIn, principal: CurrentMerchant, session: WriteSession, settings: AppSettings,
+            summary="Set the webhook URL (https to a public address; http://localhost in dev) and get a new signing secret")
+async def set_webhook(body: WebhookIn, request: Request, principal: CurrentMerchant, session: WriteSession,
                       key: str = IdempotencyKey) -> Response:
+    egress = webhook_egress(request)
+    # resolved and checked before any database work: a slow DNS answer holds no transaction open
+    target = await webhooks.check_url(body.url, allow_local=egress["allow_local"], resolver=egress["resolver"])
     secret: list[str] = []
 
     async def handler() -> WebhookOut:
         await onboarding.ensure_active(session, principal.id)
-        secret.append(await webhooks.set_endpoint(session, merchant_id=principal.id, url=body.url, allow_local=settings.env != "prod"))
-        return WebhookOut(url=body.url.strip(), secret=None)  # the stored replay never holds the secret
+        secret.append(await webhooks.set_endpoint(session, merchant_id=principal.id, target=target))
+        return WebhookOut(url=target.url, secret=None)  # the stored replay never holds the secret
 
     response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
     if secret:
-        return JSONResponse(WebhookOut(url=body.url.strip(), secret=secret[0]).model_dump())
+        return JSONResponse(WebhookOut(url=target.url, secret=secret[0]).model_dump())
     return response
 
 

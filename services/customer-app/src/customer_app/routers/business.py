@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict
 
 from customer_app.auth import CurrentCustomer
 from shared import clock
@@ -15,6 +15,7 @@ from shared.errors import NotFound
 from shared.models import Subscription
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id
 
 router = APIRouter(prefix="/v1", tags=["business"])
 KIND_PATTERN = r"^(data_pack|voice_pack|contract|recharge_bonus|broadband|family|membership)$"
@@ -55,7 +56,8 @@ class MySubscription(SubscriptionOut):
 
 
 class OrderIn(BaseModel):
-    product_id: int = Field(ge=1, le=2_147_483_647)
+    model_config = ConfigDict(extra="forbid")
+    product_id: Id
 
 
 def sub_out(s: Subscription) -> dict:

@@ -5,7 +5,7 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from customer_app.auth import CurrentCustomer
 from shared import clock
@@ -28,6 +28,7 @@ class CheckInOut(BaseModel):
 
 
 class MakeupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     local_date: date
 
 

@@ -70,9 +70,10 @@ class CouponOut(BaseModel):
 
     @classmethod
     def of(cls, c: Coupon, o: Offer, merchant_name: str) -> CouponOut:
+        code = coupon_service.code_of(c)  # unsealed for its owner only; the database holds no plain code
         return cls(
             id=c.id, offer_id=o.id, merchant_name=merchant_name, title=o.title, kind=o.kind,
-            face_value_fen=o.face_value_fen, code=c.code, qr_payload=coupon_service.qr_payload(c.code),
+            face_value_fen=o.face_value_fen, code=code, qr_payload=coupon_service.qr_payload(code),
             state=coupon_service.display_state(c), paid_points=c.paid_points, paid_airtime_fen=c.paid_airtime_fen,
             source=c.source, expires_at=c.expires_at, redeemed_at=c.redeemed_at, created_at=c.created_at,
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from customer_app.auth import CurrentCustomer
@@ -47,6 +47,7 @@ class HuntOut(BaseModel):
 
 
 class PlayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     spot_code: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from customer_app.auth import CurrentCustomer
 from shared.points import service as points_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Points
 
 router = APIRouter(prefix="/v1", tags=["points"])
 
@@ -35,7 +37,8 @@ class EntryOut(BaseModel):
 
 
 class RedeemIn(BaseModel):
-    points: int = Field(ge=1, le=10_000_000)
+    model_config = ConfigDict(extra="forbid")
+    points: Annotated[Points, Field(ge=1)]
 
 
 class RedeemOut(BaseModel):

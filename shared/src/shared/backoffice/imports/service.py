@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import unicodedata
 from pathlib import Path
 
 from sqlalchemy import func, select, text, update
@@ -35,6 +36,8 @@ log = get_logger(__name__)
 
 CHUNK_ROWS = 50_000
 ENCODINGS = ("utf-8", "gb18030")
+MAX_FILENAME = 100
+DEFAULT_FILENAME = "upload.csv"
 
 
 def file_sha256(path: Path) -> str:
@@ -45,12 +48,30 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def display_name(raw: str | None) -> str:
+    """The client's file name as a label only: base name (either slash), no control, format or
+    line-separator characters, at most MAX_FILENAME characters with the extension kept.
+
+    It is shown in the console and the audit log and never joins a filesystem path (uploads are
+    spooled to `tempfile.mkstemp` names).
+    """
+    name = unicodedata.normalize("NFC", (raw or "").replace("\\", "/")).rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith(("C", "Zl", "Zp"))).strip()
+    if not name.strip("."):
+        return DEFAULT_FILENAME
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        keep = f"{dot}{ext}" if dot and 0 < len(ext) <= 10 else ""
+        name = (stem if keep else name)[: MAX_FILENAME - len(keep)] + keep
+    return name
+
+
 async def create_job(
     session: AsyncSession, *, kind: str, filename: str, sha256: str, created_by: int | None
 ) -> ImportJob:
     if kind not in LAYOUTS:
         raise Unprocessable("unknown import kind", kind=kind, kinds=sorted(LAYOUTS))
-    job = ImportJob(kind=kind, filename=filename[:200], sha256=sha256, status="queued", rows_total=0, rows_ok=0,
+    job = ImportJob(kind=kind, filename=display_name(filename), sha256=sha256, status="queued", rows_total=0, rows_ok=0,
                     rows_bad=0, rows_changed=0, errors=[], created_by=created_by)
     session.add(job)
     await session.flush()
