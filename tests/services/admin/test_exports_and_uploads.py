@@ -38,7 +38,7 @@ async def test_manager_kpi_export_neutralises_a_staff_name(admin_client, sm, org
 
 
 async def test_audit_export_neutralises_text_from_users(admin_client, sm, staff, auth) -> None:
-    from shared import audit
+    from shared.audit import service as audit
     from shared.auth.principals import Audience, Principal
 
     async with sm.begin() as s:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from alliance_app.app import create_app as create_alliance_app
+from shared.alliance.coupons import code_of
 from shared.models import Merchant
 from shared.settings import Settings
 from sqlalchemy import func, select
@@ -45,7 +46,7 @@ async def test_fifty_concurrent_unknown_codes_get_at_most_the_budget(till_api, t
     # the budget is spent on refusals: even a good code waits now
     for _ in range(settings.till_guess_limit - counts[404]):
         error(await till_api.post("/v1/coupons/verify", json={"code": "GUESS-AGAIN-0000000"}, headers=mer), 404)
-    error(await till_api.post("/v1/coupons/verify", json={"code": good.code}, headers=mer), 429)
+    error(await till_api.post("/v1/coupons/verify", json={"code": code_of(good)}, headers=mer), 429)
 
 
 async def test_a_concurrent_burst_of_redeems_is_held_to_the_budget_too(till_api, tokens, sm, settings) -> None:
@@ -70,11 +71,11 @@ async def test_good_lookups_give_their_slot_back(alliance_client, tokens, sm, se
     for i in range(budget - 1):
         error(await alliance_client.post("/v1/coupons/verify", json={"code": f"MISS{i:016d}"}, headers=mer), 404)
     for _ in range(2 * budget):  # far more good lookups than the budget: none is counted
-        assert (await alliance_client.post("/v1/coupons/verify", json={"code": coupons[0].code}, headers=mer)).status_code == 200
+        assert (await alliance_client.post("/v1/coupons/verify", json={"code": code_of(coupons[0])}, headers=mer)).status_code == 200
     for coupon in coupons:
-        assert (await alliance_client.post("/v1/coupons/redeem", json={"code": coupon.code}, headers=with_key(mer))).status_code == 200
+        assert (await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer))).status_code == 200
     # a second redeem of its own code is no guess (409 with the date), so it gives its slot back too
-    error(await alliance_client.post("/v1/coupons/redeem", json={"code": coupons[0].code}, headers=with_key(mer)), 409)
+    error(await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(coupons[0])}, headers=with_key(mer)), 409)
     error(await alliance_client.post("/v1/coupons/verify", json={"code": "MISS-LAST-000000000"}, headers=mer), 404)
     error(await alliance_client.post("/v1/coupons/verify", json={"code": "MISS-OVER-000000000"}, headers=mer), 429)
 
