@@ -46,10 +46,16 @@ def _validation_context(exc: RequestValidationError) -> dict[str, Any]:
 
 
 def _is_unavailable(exc: BaseException) -> bool:
-    """Database down, connection lost or pool exhausted: the caller should retry later."""
+    """Database down, connection lost or pool exhausted, or the driver lost track of its connection
+    (asyncpg's InternalClientError "cannot switch to state …; another operation is in progress" and its
+    raw InterfaceError "connection is closed" from a connection set-up, both seen while backends were
+    being terminated; shared.db.faults discards such a connection): the caller should retry later."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)):
+        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError,
+                             asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
             return True
         if isinstance(seen, OperationalError) and not isinstance(seen, IntegrityError):
             return True
