@@ -20,10 +20,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_app.app import create_app
 from shared.settings import Settings
+from tests.fixtures.db import stray_backends
 from tests.fixtures.factories import create_customer
 from tests.fixtures.factories_customer import give_points
 from tests.services.customer_app.conftest import assert_error, idem
@@ -45,16 +45,6 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as c:
         yield c
-
-
-async def stray_backends(engine: AsyncEngine) -> list[tuple[Any, ...]]:
-    """The app's backends of this database that sit in a transaction or mid-statement."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT pid, state, wait_event FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = :app AND (state LIKE 'idle in transaction%' OR state = 'active')"
-        ), {"app": APP_NAME})
-        return [tuple(r) for r in rows]
 
 
 async def customers_with_points(sm, n: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -94,10 +84,10 @@ async def test_values_the_driver_refuses_leave_no_poisoned_connection(app, clien
 
     await asyncio.gather(*[refused(i) for i in range(50)])
     await asyncio.sleep(STATEMENT_TIMEOUT_MS / 1000 * 2)  # let a pending statement timeout expire
-    assert await stray_backends(engine) == []
+    assert await stray_backends(engine, APP_NAME) == []
     assert await normal_burst(client, tokens, ids[:25], "one") == {200: 50}
     assert await normal_burst(client, tokens, ids[25:], "two") == {200: 50}
-    assert await stray_backends(engine) == []
+    assert await stray_backends(engine, APP_NAME) == []
 
 
 async def test_a_transaction_sqlalchemy_does_not_know_of_is_not_reused(app, client, tokens, sm, engine) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +98,7 @@ async def test_a_transaction_sqlalchemy_does_not_know_of_is_not_reused(app, clie
         async with app.state.engine.connect() as conn:
             await (await conn.get_raw_connection()).driver_connection.execute("BEGIN")
     assert await normal_burst(client, tokens, ids, "three") == {200: 50}
-    assert await stray_backends(engine) == []
+    assert await stray_backends(engine, APP_NAME) == []
 
 
 def _fail_once(monkeypatch: pytest.MonkeyPatch, method: str, victims: list[asyncpg.Connection]) -> None:
@@ -164,4 +154,4 @@ async def test_backends_terminated_during_requests_give_503_never_500(app, clien
 
     await asyncio.gather(killer(), *[traffic(n) for n in range(3)])
     assert await normal_burst(client, tokens, ids[25:], "after-kills") == {200: 50}
-    assert await stray_backends(engine) == []
+    assert await stray_backends(engine, APP_NAME) == []

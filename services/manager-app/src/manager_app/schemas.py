@@ -5,8 +5,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.web.params import Id, IntId
 
 Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
@@ -185,7 +186,7 @@ class VisitIn(_OutcomeIn):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
 
 
-CustomerId = Annotated[int, Path(ge=1, le=2**53, description="customer id")]
-TaskId = Annotated[int, Path(ge=1, le=2**53, description="care task id")]
-StaffId = Annotated[int, Path(ge=1, le=2**31 - 1, description="staff id")]
-RequestId = Annotated[int, Path(ge=1, le=2**53, description="reassignment request id")]
+CustomerId = Annotated[Id, Path(description="customer id")]
+TaskId = Annotated[Id, Path(description="care task id")]
+StaffId = Annotated[IntId, Path(description="staff id")]
+RequestId = Annotated[Id, Path(description="reassignment request id")]

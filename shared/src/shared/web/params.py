@@ -1,7 +1,27 @@
-"""Request-parameter formats shared by the four services."""
+"""Request-parameter formats shared by the four services.
+
+Every integer path or query parameter takes one of the types below (tests/services/test_int_params.py
+walks every route), so a number the database column cannot hold is a 422 `validation_error` before
+any SQL runs. Pick the type by the column the value is compared with: `Id` for bigint keys
+(customers, coupons, subscriptions, care tasks, audit entries, ledger rows…), `IntId` for integer
+keys (products, merchants, offers, staff, org units, campaigns, hunts, ads, runs, imports…). They are
+plain constraints, not Path()/Query(), so one type serves a path, a query, `| None` and `list[...]`.
+"""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
+
+from annotated_types import Ge, Le
+
+INT_MAX = 2**31 - 1  # PostgreSQL integer
+BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint
+
+Id = Annotated[int, Ge(1), Le(BIGINT_MAX)]
+IntId = Annotated[int, Ge(1), Le(INT_MAX)]
+# keyset cursors: "rows after this id", 0 = from the start
+After = Annotated[int, Ge(0), Le(BIGINT_MAX)]
+IntAfter = Annotated[int, Ge(0), Le(INT_MAX)]
 
 # YYYY-MM with a year from 1000: `date` has no year 0, and "0000-01" once reached a handler as a 500.
 MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from admin_app.auth import can
@@ -12,6 +12,7 @@ from shared.backoffice import assignments as assignment_service
 from shared.backoffice.permissions import branch_scope
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import After, Id, IntId
 
 router = APIRouter(prefix="/v1", tags=["assignments"])
 
@@ -58,8 +59,8 @@ class HistoryOut(BaseModel):
 @router.get("/assignments", response_model=Page[AssignmentOut], summary="Who owns which customer")
 async def list_assignments(
     principal: can("assignments.read"), session: ReadSession,
-    manager_id: int | None = Query(None, ge=1), customer_id: int | None = Query(None, ge=1),
-    after: int = Query(0, ge=0), limit: int = Limit,
+    manager_id: IntId | None = None, customer_id: Id | None = None,
+    after: After = 0, limit: int = Limit,
 ) -> Page[AssignmentOut]:
     rows = await assignment_service.list_assignments(
         session, manager_id=manager_id, customer_id=customer_id, branch=branch_scope(principal), after=after, limit=limit
@@ -78,8 +79,8 @@ async def list_assignments(
 @router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")
 async def assignment_history(
     principal: can("assignments.read"), session: ReadSession,
-    customer_id: int | None = Query(None, ge=1), manager_id: int | None = Query(None, ge=1),
-    before: int | None = Query(None, ge=1), limit: int = Limit,
+    customer_id: Id | None = None, manager_id: IntId | None = None,
+    before: Id | None = None, limit: int = Limit,
 ) -> list[HistoryOut]:
     rows = await assignment_service.history(
         session, customer_id=customer_id, manager_id=manager_id, branch=branch_scope(principal), before=before,

@@ -21,6 +21,7 @@ from shared.errors import Forbidden, NotFound
 from shared.masking import mask_id_number, mask_name, mask_phone
 from shared.models import Customer, OrgUnit, Product
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import After, Id, IntId
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 
@@ -74,7 +75,7 @@ def _rows(result) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
 async def search(
     principal: can("customers.read"), session: ReadSession,
     q: str | None = Query(None, min_length=1, max_length=40), tier: str | None = Query(None, max_length=12),
-    branch_id: int | None = Query(None, ge=1), after: int = Query(0, ge=0), limit: int = Limit,
+    branch_id: IntId | None = None, after: After = 0, limit: int = Limit,
 ) -> Page[CustomerRow]:
     stmt = select(Customer).where(Customer.id > after).order_by(Customer.id).limit(limit)
     scope = branch_scope(principal)
@@ -102,7 +103,7 @@ async def search(
 @router.get("/customers/{customer_id}", response_model=Customer360,
             summary="Customer 360 (unmask=true: admin only, audited)")
 async def customer_360(
-    customer_id: int, request: Request, principal: can("customers.read"), session: WriteSession,
+    customer_id: Id, request: Request, principal: can("customers.read"), session: WriteSession,
     unmask: bool = False,
 ) -> Customer360:
     if unmask and not allows(principal, "customers.unmask"):

@@ -22,13 +22,10 @@ from shared.points import rules
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
 from shared.web.patch import patch_changes
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
 
-
-def _id() -> Any:
-    """A fresh Path() per parameter: FastAPI binds a FieldInfo to the first name it is used for."""
-    return Path(ge=1, le=2_147_483_647)
 
 AdsRead = can("ads.read")
 AdsWrite = can("ads.write")
@@ -226,7 +223,7 @@ async def list_hunts(principal: AnyStaff, session: ReadSession,
 
 
 @router.get("/hunts/{hunt_id}", response_model=HuntOut, responses={404: {}}, summary="One hunt")
-async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: int = _id()) -> dict:
+async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
@@ -256,7 +253,7 @@ async def create_hunt(body: HuntIn, request: Request, principal: Operators, sess
 @router.post("/hunts/{hunt_id}/prizes", response_model=HuntOut, status_code=201, responses={404: {}, 410: {}},
              summary="Add a prize (its budget is funded in the ledger)")
 async def add_prize(body: PrizeIn, request: Request, principal: Operators, session: WriteSession,
-                    hunt_id: int = _id(), key: str = IdempotencyKey) -> Response:
+                    hunt_id: IntId, key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
         hunt = await session.scalar(select(TreasureHunt).where(TreasureHunt.id == hunt_id).with_for_update())
         if hunt is None:
@@ -278,7 +275,7 @@ async def add_prize(body: PrizeIn, request: Request, principal: Operators, sessi
 @router.post("/hunts/{hunt_id}/spots", response_model=HuntOut, status_code=201, responses={404: {}},
              summary="Add a spot (an in-app page or a code shown at a merchant's till)")
 async def add_spot(body: SpotIn, request: Request, principal: Operators, session: WriteSession,
-                   hunt_id: int = _id()) -> dict:
+                   hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
@@ -292,7 +289,7 @@ async def add_spot(body: SpotIn, request: Request, principal: Operators, session
 
 @router.post("/hunts/{hunt_id}/close", response_model=HuntOut, responses={404: {}},
              summary="Close a hunt and return unspent prize budgets to issuance")
-async def close_hunt(request: Request, principal: Operators, session: WriteSession, hunt_id: int = _id()) -> dict:
+async def close_hunt(request: Request, principal: Operators, session: WriteSession, hunt_id: IntId) -> dict:
     hunt = await hunt_service.close_hunt(session, hunt_id=hunt_id, actor=principal.subject)
     await audit.record(session, principal=principal, action="hunt.close", object_kind="hunt", object_id=hunt_id,
                        ip=client_ip(request))
@@ -372,7 +369,7 @@ async def create_ad(body: AdIn, request: Request, principal: AdsWrite, session: 
 
 
 @router.patch("/ads/{ad_id}", response_model=AdOut, responses={404: {}}, summary="Edit, approve or withdraw a banner")
-async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session: WriteSession, ad_id: int = _id()) -> dict:
+async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session: WriteSession, ad_id: IntId) -> dict:
     ad = await session.get(Ad, ad_id)
     if ad is None:
         raise NotFound("ad not found")
@@ -388,7 +385,7 @@ async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session
 
 
 @router.delete("/ads/{ad_id}", status_code=204, responses={404: {}}, summary="Withdraw a banner (kept for the record)")
-async def delete_ad(request: Request, principal: AdsWrite, session: WriteSession, ad_id: int = _id()) -> Response:
+async def delete_ad(request: Request, principal: AdsWrite, session: WriteSession, ad_id: IntId) -> Response:
     ad = await session.get(Ad, ad_id)
     if ad is None:
         raise NotFound("ad not found")

@@ -23,6 +23,7 @@ from shared.engine.jobs import LOCK_KEY, local_today
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
+from shared.web.params import IntAfter, IntId
 
 router = APIRouter(prefix="/v1", tags=["engine"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 409: {"description": "A run is in progress"}}
@@ -111,7 +112,7 @@ async def list_runs(principal: AnyStaff, session: ReadSession, limit: int = Quer
 
 @router.get("/engine/runs/{run_id}", response_model=RunOut, responses=ERRORS,
             summary="A run's progress: per stage status, rows and seconds")
-async def get_run(run_id: int, principal: AnyStaff, session: ReadSession) -> RunOut:
+async def get_run(run_id: IntId, principal: AnyStaff, session: ReadSession) -> RunOut:
     out = await run_status(session, run_id)
     if out is None:
         raise NotFound("engine run not found", run_id=run_id)
@@ -143,7 +144,7 @@ async def list_clusters(principal: Analysts, session: ReadSession) -> list[Clust
 
 @router.patch("/engine/clusters/{cluster_id}", response_model=ClusterOut, responses=ERRORS,
               summary="Name a cluster (kept across refits)")
-async def name_cluster(cluster_id: int, body: ClusterLabelIn, principal: Strategists, request: Request,
+async def name_cluster(cluster_id: IntAfter, body: ClusterLabelIn, principal: Strategists, request: Request,
                        session: WriteSession) -> ClusterOut:
     row = (await session.execute(text(
         "UPDATE behaviour_clusters SET label = :l, label_edited = true WHERE cluster_id = :id "

@@ -12,6 +12,7 @@ from admin_app.routers._backoffice import Strict, record
 from shared.backoffice import org as org_service
 from shared.backoffice.permissions import branch_scope
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["organisation"])
 
@@ -57,7 +58,7 @@ async def create_unit(body: OrgUnitIn, request: Request, principal: can("org.wri
 
 @router.patch("/org-units/{unit_id}", response_model=OrgUnitOut, summary="Rename, recode or move an org unit")
 async def update_unit(
-    unit_id: int, body: OrgUnitPatch, request: Request, principal: can("org.write"), session: WriteSession
+    unit_id: IntId, body: OrgUnitPatch, request: Request, principal: can("org.write"), session: WriteSession
 ) -> OrgUnitOut:
     unit, changes = await org_service.update_unit(session, unit_id, **body.model_dump())
     if changes:
@@ -66,6 +67,6 @@ async def update_unit(
 
 
 @router.delete("/org-units/{unit_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an unused org unit")
-async def delete_unit(unit_id: int, request: Request, principal: can("org.write"), session: WriteSession) -> None:
+async def delete_unit(unit_id: IntId, request: Request, principal: can("org.write"), session: WriteSession) -> None:
     unit = await org_service.delete_unit(session, unit_id)
     await record(session, request, principal, "org_unit.delete", "org_unit", unit_id, {"code": unit.code})

@@ -18,6 +18,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.touches import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.patch import patch_changes
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["strategies"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 422: {"description": "Invalid condition"}}
@@ -91,7 +92,7 @@ async def list_strategies(principal: Analysts, session: WriteSession, active: bo
 
 
 @router.get("/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="One strategy")
-async def get_strategy(strategy_id: int, principal: Analysts, session: ReadSession) -> StrategyOut:
+async def get_strategy(strategy_id: IntId, principal: Analysts, session: ReadSession) -> StrategyOut:
     return await _one(session, strategy_id)
 
 
@@ -109,7 +110,7 @@ async def create_strategy(body: StrategyIn, principal: Strategists, request: Req
 
 
 @router.patch("/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="Edit or (de)activate a strategy")
-async def update_strategy(strategy_id: int, body: StrategyPatch, principal: Strategists, request: Request,
+async def update_strategy(strategy_id: IntId, body: StrategyPatch, principal: Strategists, request: Request,
                           session: WriteSession) -> StrategyOut:
     await _one(session, strategy_id)
     changes = patch_changes(body, clearable={"product_id"})
