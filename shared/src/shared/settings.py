@@ -17,11 +17,19 @@ class Settings(BaseSettings):
 
     env: str = "dev"
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Per process (uvicorn worker). The check-in peak (400/s, ~2-4 ms of database time each) keeps
+    # about two connections busy; ten absorb a burst whose requests wait on each other's row locks
+    # (50 check-ins of one customer), and 4 services x 2 workers x 10 stay under PostgreSQL's 100.
     pool_size: int = 10
     # no overflow: an overflow connection is opened and closed per request under load (TLS
     # negotiation included), which costs more than waiting for a pooled one
     max_overflow: int = 0
-    pool_timeout_s: float = 5.0
+    # How long a request waits for a pooled connection. Longer than lock_timeout: when the pool is
+    # full of requests waiting on a row lock, those give up first (409 "retry"), so the requests
+    # queued behind them get a connection instead of a 503. A database that is down still answers
+    # 503 at once (the connect is refused, or gives up after connect_timeout_s).
+    pool_timeout_s: float = 8.0
+    connect_timeout_s: float = 2.0
     statement_timeout_ms: int = 15_000
     lock_timeout_ms: int = 5_000
     idle_in_tx_timeout_ms: int = 30_000

@@ -21,7 +21,7 @@ def create_engine(settings: Settings, *, process: str, url: str | None = None) -
         pool_pre_ping=settings.pool_pre_ping,
         pool_recycle=1800,
         connect_args={
-            "timeout": 2,
+            "timeout": settings.connect_timeout_s,
             "command_timeout": settings.statement_timeout_ms / 1000 + 5,
             "server_settings": {
                 "application_name": f"{settings.env}.{process}",
