@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -14,6 +14,7 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
 from shared.web.errors import error_response, install_error_handlers
+from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
 
 log = get_logger(__name__)
@@ -28,7 +29,9 @@ def create_service_app(
     settings: Settings | None = None,
     description: str = "",
     access_log: bool = True,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`body_limits`: path → bytes, for the few routes that take more than settings.max_body_bytes."""
     settings = settings or get_settings()
     configure_logging(name)
 
@@ -68,6 +71,8 @@ def create_service_app(
     app.state.shutdown_hooks = []
     install_error_handlers(app)
 
+    # the last added runs first: Observe (request id, metrics, headers) wraps the body limit's 413s too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=body_limits)
     app.add_middleware(ObserveMiddleware, service=name, access_log=access_log and settings.access_log)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
