@@ -1,6 +1,8 @@
 """Settings read from the environment. Nothing else in the code base reads os.environ.
 
-Defaults are for development only; `TENURE_ENV=prod` refuses to start with them.
+Defaults are for development only; `TENURE_ENV=prod` refuses to start with them. A refusal names the
+setting and the rule, never its value: pydantic echoes the input in a ValidationError (the database
+URL with its password, the secret), so inputs are hidden from errors and secrets from the repr.
 """
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+MIN_SECRET_BYTES = 32  # HS256 signs with the secret itself: at least its 256-bit output size
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", hide_input_in_errors=True)
 
     env: str = "dev"
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
     # Per process (uvicorn worker). The check-in peak (400/s, ~2-4 ms of database time each) keeps
     # about two connections busy; ten absorb a burst whose requests wait on each other's row locks
     # (50 check-ins of one customer), and 4 services x 2 workers x 10 stay under PostgreSQL's 100.
@@ -36,7 +39,7 @@ class Settings(BaseSettings):
     lock_timeout_ms: int = 5_000
     idle_in_tx_timeout_ms: int = 30_000
 
-    jwt_secret: str = DEV_JWT_SECRET
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, repr=False)
     jwt_issuer: str = "tenure"
     access_ttl_s: int = 900
     refresh_ttl_s: int = 14 * 24 * 3600
@@ -50,11 +53,16 @@ class Settings(BaseSettings):
     pool_pre_ping: bool = False
     # the largest request body any route reads (the CSV import has its own, larger limit)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Bearer token a Prometheus scraper sends to /metrics; in prod /metrics is 404 without one
+    metrics_token: str | None = Field(default=None, min_length=MIN_SECRET_BYTES, repr=False)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":
-        if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("TENURE_JWT_SECRET must be set in prod")
+        if self.env == "prod":
+            if self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError("TENURE_JWT_SECRET must be set in prod (not the development default)")
+            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"TENURE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in prod")
         return self
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import hmac
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
@@ -89,8 +90,19 @@ def create_service_app(
             return error_response(503, "service_unavailable", "database unavailable")
         return JSONResponse({"status": "ready", "service": name})
 
+    # /metrics names every route and its traffic: in prod only a scraper holding TENURE_METRICS_TOKEN
+    # (as a bearer token) reads it, and without a token configured it does not exist there.
+    metrics_token = settings.metrics_token.encode() if settings.metrics_token else None
+
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if metrics_token is None and prod:
+            return error_response(404, "not_found", "Not Found")
+        if metrics_token is not None:
+            scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), metrics_token):
+                return error_response(401, "unauthorized", "a metrics token is required",
+                                      headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
