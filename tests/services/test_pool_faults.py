@@ -1,11 +1,12 @@
 """Whatever fails on a pooled connection, the connection goes back clean or is discarded (issue 18).
 
-The customer app runs here with the production pool (10 connections, no overflow) and a short
-statement_timeout, so a connection left mid-protocol shows its damage within the test: asyncpg
-leaves the server inside an unfinished extended-query sequence when it refuses to encode an
-argument, the pending statement timeout then cancels the next request's first statement (503),
-and a cancelled BEGIN leaves asyncpg's transaction mark behind, after which every transaction on
-that connection is a SAVEPOINT outside a transaction block (500, for good).
+The customer app runs here with the production pool (10 connections, no overflow). The damage a
+connection left mid-protocol does shows within the test because the connections being damaged get
+a short statement_timeout first: asyncpg leaves the server inside an unfinished extended-query
+sequence when it refuses to encode an argument, the pending statement timeout then cancels the
+next request's first statement (503), and a cancelled BEGIN leaves asyncpg's transaction mark
+behind, after which every transaction on that connection is a SAVEPOINT outside a transaction
+block (500, for good).
 """
 from __future__ import annotations
 
@@ -28,14 +29,13 @@ from tests.fixtures.factories import create_customer
 from tests.fixtures.factories_customer import give_points
 from tests.services.customer_app.conftest import assert_error, idem
 
-STATEMENT_TIMEOUT_MS = 1500  # short enough to expire within the test, long for these statements
+SHORT_TIMEOUT = "SET statement_timeout = 300"  # on the connection about to be damaged only
 APP_NAME = "test.customer-app"
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    prod_pool = Settings(DATABASE_URL=settings.database_url, env="test", access_log=False,
-                         statement_timeout_ms=STATEMENT_TIMEOUT_MS)
+    prod_pool = Settings(DATABASE_URL=settings.database_url, env="test", access_log=False)
     application = create_app(prod_pool)
     async with application.router.lifespan_context(application):
         yield application
@@ -79,11 +79,12 @@ async def test_values_the_driver_refuses_leave_no_poisoned_connection(app, clien
 
     async def refused(i: int) -> None:
         async with app.state.read_sessionmaker() as session:
+            await session.execute(text(SHORT_TIMEOUT))
             with pytest.raises(DBAPIError):
                 await session.execute(text("SELECT id FROM customers WHERE id = :id"), {"id": 2**70 + i})
 
     await asyncio.gather(*[refused(i) for i in range(50)])
-    await asyncio.sleep(STATEMENT_TIMEOUT_MS / 1000 * 2)  # let a pending statement timeout expire
+    await asyncio.sleep(0.6)  # let a pending statement timeout expire
     assert await stray_backends(engine, APP_NAME) == []
     assert await normal_burst(client, tokens, ids[:25], "one") == {200: 50}
     assert await normal_burst(client, tokens, ids[25:], "two") == {200: 50}
@@ -99,6 +100,23 @@ async def test_a_transaction_sqlalchemy_does_not_know_of_is_not_reused(app, clie
             await (await conn.get_raw_connection()).driver_connection.execute("BEGIN")
     assert await normal_burst(client, tokens, ids, "three") == {200: 50}
     assert await stray_backends(engine, APP_NAME) == []
+
+
+async def test_a_failed_begin_leaves_no_savepoint_behind(app, client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
+    """A connection left mid-sequence by someone else (a bare Parse/Describe/Flush) meets the pending
+    statement timeout with the next BEGIN. That request is a 503; the connection is then discarded,
+    where asyncpg's stale transaction mark used to turn every later transaction on it into a
+    SAVEPOINT outside a transaction block (500, for good)."""
+    ids = await customers_with_points(sm, 26)
+    async with app.state.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        await driver.execute(SHORT_TIMEOUT)
+        await driver.prepare("SELECT 1")
+    await asyncio.sleep(0.6)
+    h = tokens.customer(ids[-1])
+    first = await client.post("/v1/points/redeem-airtime", headers=idem(h), json={"points": 1})  # the only pooled connection
+    assert assert_error(first, 503)["error"] == "timeout"
+    assert await normal_burst(client, tokens, ids[:25], "after-begin") == {200: 50}
 
 
 def _fail_once(monkeypatch: pytest.MonkeyPatch, method: str, victims: list[asyncpg.Connection]) -> None:

@@ -70,11 +70,20 @@ def _stray_transaction(dbapi_connection: Any) -> bool:
     return driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None
 
 
+def _dbapi_connection(ctx: ExceptionContext) -> Any:
+    conn = ctx.connection
+    if conn is None or conn.closed or conn.invalidated:
+        return None
+    try:
+        return conn.connection.dbapi_connection
+    except Exception:  # no usable connection behind it: nothing to check
+        return None
+
+
 def _on_error(ctx: ExceptionContext) -> None:
     if ctx.is_disconnect:
         return
-    dbapi_connection = ctx.connection.connection.dbapi_connection if ctx.connection is not None else None
-    if state_unknown(ctx.original_exception) or _stray_transaction(dbapi_connection):
+    if state_unknown(ctx.original_exception) or _stray_transaction(_dbapi_connection(ctx)):
         ctx.is_disconnect = True  # SQLAlchemy invalidates this connection (closed, replaced on next checkout)
         ctx.invalidate_pool_on_disconnect = False  # ...and only this one
 
