@@ -10,8 +10,9 @@ import asyncio
 import os
 import sys
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -23,7 +24,7 @@ from shared.engine.jobs import LOCK_KEY, local_today
 from shared.engine.runner import STAGE_NAMES, RunInProgress, create_run, run_status
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
-from shared.web.params import IntAfter, IntId
+from shared.web.params import INT_MAX, IntId
 
 router = APIRouter(prefix="/v1", tags=["engine"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 409: {"description": "A run is in progress"}}
@@ -142,9 +143,12 @@ async def list_clusters(principal: Analysts, session: ReadSession) -> list[Clust
     return [ClusterOut(**dict(r._mapping)) for r in rows]
 
 
+ClusterId = Annotated[int, Ge(0), Le(INT_MAX)]  # k-means clusters are numbered from 0
+
+
 @router.patch("/engine/clusters/{cluster_id}", response_model=ClusterOut, responses=ERRORS,
               summary="Name a cluster (kept across refits)")
-async def name_cluster(cluster_id: IntAfter, body: ClusterLabelIn, principal: Strategists, request: Request,
+async def name_cluster(cluster_id: ClusterId, body: ClusterLabelIn, principal: Strategists, request: Request,
                        session: WriteSession) -> ClusterOut:
     row = (await session.execute(text(
         "UPDATE behaviour_clusters SET label = :l, label_edited = true WHERE cluster_id = :id "
