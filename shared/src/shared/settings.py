@@ -1,6 +1,8 @@
 """Settings read from the environment. Nothing else in the code base reads os.environ.
 
-Defaults are for development only; `TENURE_ENV=prod` refuses to start with them.
+Defaults are for development only; `TENURE_ENV=prod` refuses to start with them. A refusal names the
+setting and the rule, never its value: pydantic echoes the input in a ValidationError (the database
+URL with its password, the secret), so inputs are hidden from errors and secrets from the repr.
 """
 from __future__ import annotations
 
@@ -11,23 +13,34 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_COUPON_CODE_KEY = "dev-only-coupon-code-key-change-me-0123456789"
+MIN_SECRET_BYTES = 32  # HS256 signs with the secret itself: at least its 256-bit output size
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore", hide_input_in_errors=True)
 
     env: str = "dev"
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
+    # Per process (uvicorn worker). The check-in peak (400/s, ~2-4 ms of database time each) keeps
+    # about two connections busy; ten absorb a burst whose requests wait on each other's row locks
+    # (50 check-ins of one customer), and 4 services x 2 workers x 10 stay under PostgreSQL's 100.
     pool_size: int = 10
     # no overflow: an overflow connection is opened and closed per request under load (TLS
     # negotiation included), which costs more than waiting for a pooled one
     max_overflow: int = 0
-    pool_timeout_s: float = 5.0
+    # How long a request waits for a pooled connection. Longer than lock_timeout: when the pool is
+    # full of requests waiting on a row lock, those give up first (409 "retry"), so the requests
+    # queued behind them get a connection instead of a 503. A database that is down still answers
+    # 503 at once (the connect is refused, or gives up after connect_timeout_s).
+    pool_timeout_s: float = 8.0
+    # Opening a connection: on a fresh start a burst opens the whole pool at once, and on a loaded
+    # 2-core box ten concurrent connects took over the old 2 s (asyncpg TimeoutError, a 503).
+    connect_timeout_s: float = 5.0
     statement_timeout_ms: int = 15_000
     lock_timeout_ms: int = 5_000
     idle_in_tx_timeout_ms: int = 30_000
 
-    jwt_secret: str = DEV_JWT_SECRET
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, repr=False)
     jwt_issuer: str = "tenure"
     access_ttl_s: int = 900
     refresh_ttl_s: int = 14 * 24 * 3600
@@ -51,19 +64,26 @@ class Settings(BaseSettings):
     pool_pre_ping: bool = False
     # Keyed hash and encryption of coupon codes (shared.alliance.codes). Never rotate it without
     # re-keying the coupons table: the till finds a code by its HMAC under this key.
-    coupon_code_key: str = DEV_COUPON_CODE_KEY
+    coupon_code_key: str = Field(default=DEV_COUPON_CODE_KEY, repr=False)
     # Merchant webhooks to loopback (http://localhost…) for local development. Unset: allowed
     # outside prod; refused in prod. Private and link-local addresses are refused everywhere.
     webhooks_allow_local: bool | None = None
+    # the largest request body any route reads (the CSV import has its own, larger limit)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Bearer token a Prometheus scraper sends to /metrics; in prod /metrics is 404 without one
+    metrics_token: str | None = Field(default=None, min_length=MIN_SECRET_BYTES, repr=False)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":
-        if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("TENURE_JWT_SECRET must be set in prod")
-        if self.env == "prod" and (self.coupon_code_key == DEV_COUPON_CODE_KEY or len(self.coupon_code_key) < 32):
-            raise ValueError("TENURE_COUPON_CODE_KEY (32+ characters) must be set in prod")
-        if self.webhooks_allow_local and self.env == "prod":
-            raise ValueError("TENURE_WEBHOOKS_ALLOW_LOCAL may not be set in prod")
+        if self.env == "prod":
+            if self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError("TENURE_JWT_SECRET must be set in prod (not the development default)")
+            if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"TENURE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in prod")
+            if self.coupon_code_key == DEV_COUPON_CODE_KEY or len(self.coupon_code_key.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"TENURE_COUPON_CODE_KEY ({MIN_SECRET_BYTES}+ bytes) must be set in prod")
+            if self.webhooks_allow_local:
+                raise ValueError("TENURE_WEBHOOKS_ALLOW_LOCAL may not be set in prod")
         return self
 
     @property

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from admin_app import routers
 from admin_app.auth import AnyStaff
+from admin_app.routers.imports import MAX_UPLOAD_BYTES
 from shared.auth.principals import Audience
 from shared.settings import Settings
 from shared.web.app import create_service_app
@@ -21,4 +22,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audience=Audience.ADMIN,
         settings=settings,
         routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff), *discover_routers(routers)],
+        body_limits={"/v1/imports": MAX_UPLOAD_BYTES},  # streamed to disk, checked again while spooling
     )

@@ -5,9 +5,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from shared.web.params import BigId, Count, Id
+from shared.web.params import BigRefId, Count, Id, RefId
+
+from shared.web.params import Id, IntId
 
 Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
@@ -22,7 +23,7 @@ class _OutcomeIn(Strict):
 
     outcome: Outcome
     notes: str | None = Field(default=None, max_length=2000)
-    product_id: Id | None = None
+    product_id: RefId | None = None
     consent_ref: str | None = Field(default=None, min_length=4, max_length=80, pattern=r"^[A-Za-z0-9_.:/\-]+$")
     benefits_explained: bool = False
     satisfaction: Annotated[Count, Field(ge=1, le=5)] | None = None
@@ -72,7 +73,7 @@ class ContactOut(BaseModel):
 
 
 class OrderIn(Strict):
-    product_id: Id
+    product_id: RefId
     consent_ref: str = Field(min_length=4, max_length=80, pattern=r"^[A-Za-z0-9_.:/\-]+$")
     channel: StaffChannel = "manager_call"
     notes: str | None = Field(default=None, max_length=2000)
@@ -143,12 +144,12 @@ class TaskPage(BaseModel):
 
 class ReassignmentIn(Strict):
     reason: str = Field(min_length=2, max_length=500)
-    task_id: BigId | None = None
+    task_id: BigRefId | None = None
 
 
 class DecisionIn(Strict):
     approve: bool
-    to_manager_id: Id | None = None
+    to_manager_id: RefId | None = None
 
 
 class ReassignmentOut(BaseModel):
@@ -186,7 +187,7 @@ class VisitIn(_OutcomeIn):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
 
 
-CustomerId = Annotated[int, Path(ge=1, le=2**53, description="customer id")]
-TaskId = Annotated[int, Path(ge=1, le=2**53, description="care task id")]
-StaffId = Annotated[int, Path(ge=1, le=2**31 - 1, description="staff id")]
-RequestId = Annotated[int, Path(ge=1, le=2**53, description="reassignment request id")]
+CustomerId = Annotated[Id, Path(description="customer id")]
+TaskId = Annotated[Id, Path(description="care task id")]
+StaffId = Annotated[IntId, Path(description="staff id")]
+RequestId = Annotated[Id, Path(description="reassignment request id")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from shared.web.params import Id
+from shared.web.params import RefId
 
 CodeStr = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,60}$")]
 
@@ -27,7 +27,7 @@ class AudienceQuery(BaseModel):
     risk_levels: list[Literal["low", "medium", "high"]] = Field(default=[], max_length=3)
     lifecycle_stages: list[Literal["exploration", "formation", "stable", "decline"]] = Field(default=[], max_length=4)
     four_high: list[Literal["tariff", "payg_data", "silence", "arpu_mismatch"]] = Field(default=[], max_length=4)
-    branch_ids: list[Id] = Field(default=[], max_length=200)
+    branch_ids: list[RefId] = Field(default=[], max_length=200)
     min_churn_score: float | None = Field(None, ge=0, le=1)
     exclude_do_not_disturb: bool = False
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from shared.db import faults
 from shared.db.embedded import resolve_database_url, to_async_url
 from shared.settings import Settings
 
 
 def create_engine(settings: Settings, *, process: str, url: str | None = None) -> AsyncEngine:
-    """Every connection carries statement/lock/idle timeouts and an application_name per process."""
-    return create_async_engine(
+    """Every connection carries statement/lock/idle timeouts and an application_name per process, and
+    goes back to the pool clean (shared.db.faults)."""
+    engine = create_async_engine(
         to_async_url(resolve_database_url(url or settings.database_url)),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -19,7 +21,7 @@ def create_engine(settings: Settings, *, process: str, url: str | None = None) -
         pool_pre_ping=settings.pool_pre_ping,
         pool_recycle=1800,
         connect_args={
-            "timeout": 2,
+            "timeout": settings.connect_timeout_s,
             "command_timeout": settings.statement_timeout_ms / 1000 + 5,
             "server_settings": {
                 "application_name": f"{settings.env}.{process}",
@@ -32,6 +34,8 @@ def create_engine(settings: Settings, *, process: str, url: str | None = None) -
             },
         },
     )
+    faults.install(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db import faults
+
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
 
@@ -31,3 +36,14 @@ def to_asyncpg(sql: str) -> tuple[str, list[str]]:
 
 def bind(names: list[str], params: dict[str, Any]) -> list[Any]:
     return [params[n] for n in names]
+
+
+async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.Record | None:
+    """`fetchrow` on the pooled driver connection; SQLAlchemy's error hook does not see errors raised
+    here, so a connection left in an unknown state is invalidated on the spot (shared.db.faults)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        return await driver.fetchrow(sql, *args)
+    except Exception as exc:
+        await faults.discard_if_unknown(conn, exc)
+        raise

@@ -138,9 +138,8 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
     """
     params = checkin_params(customer_id, day, idem)
     async with engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
         try:
-            row = await driver.fetchrow(_NATIVE_SQL, *native.bind(_NATIVE_NAMES, params))
+            row = await native.fetchrow(conn, _NATIVE_SQL, native.bind(_NATIVE_NAMES, params))
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name != "idempotency_records":
                 raise

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Sequence
+import hmac
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -14,6 +15,7 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
 from shared.web.errors import error_response, install_error_handlers
+from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
 
 log = get_logger(__name__)
@@ -28,7 +30,9 @@ def create_service_app(
     settings: Settings | None = None,
     description: str = "",
     access_log: bool = True,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`body_limits`: path → bytes, for the few routes that take more than settings.max_body_bytes."""
     settings = settings or get_settings()
     configure_logging(name)
 
@@ -68,6 +72,8 @@ def create_service_app(
     app.state.shutdown_hooks = []
     install_error_handlers(app)
 
+    # the last added runs first: Observe (request id, metrics, headers) wraps the body limit's 413s too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=body_limits)
     app.add_middleware(ObserveMiddleware, service=name, access_log=access_log and settings.access_log)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")
@@ -84,8 +90,19 @@ def create_service_app(
             return error_response(503, "service_unavailable", "database unavailable")
         return JSONResponse({"status": "ready", "service": name})
 
+    # /metrics names every route and its traffic: in prod only a scraper holding TENURE_METRICS_TOKEN
+    # (as a bearer token) reads it, and without a token configured it does not exist there.
+    metrics_token = settings.metrics_token.encode() if settings.metrics_token else None
+
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if metrics_token is None and prod:
+            return error_response(404, "not_found", "Not Found")
+        if metrics_token is not None:
+            scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), metrics_token):
+                return error_response(401, "unauthorized", "a metrics token is required",
+                                      headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

@@ -46,10 +46,16 @@ def _validation_context(exc: RequestValidationError) -> dict[str, Any]:
 
 
 def _is_unavailable(exc: BaseException) -> bool:
-    """Database down, connection lost or pool exhausted: the caller should retry later."""
+    """Database down, connection lost or pool exhausted, or the driver lost track of its connection
+    (asyncpg's InternalClientError "cannot switch to state …; another operation is in progress" and its
+    raw InterfaceError "connection is closed" from a connection set-up, both seen while backends were
+    being terminated; shared.db.faults discards such a connection): the caller should retry later."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)):
+        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError,
+                             asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
             return True
         if isinstance(seen, OperationalError) and not isinstance(seen, IntegrityError):
             return True
@@ -83,7 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "context", None),
+                              headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,7 @@
-"""Pure ASGI middleware: request id, metrics, access log, no-store on API responses.
+"""Pure ASGI middleware: request id, metrics, access log, no-store on API responses, and the
+security headers on every response: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`
+(unless the response set its own; the console adds its CSP) and, when the request came over TLS
+(scheme https, or `X-Forwarded-Proto: https` from the proxy in front), `Strict-Transport-Security`.
 
 A plain ASGI class rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware costs
 measurable CPU per request, and the check-in path is benchmarked against raw Postgres.
@@ -27,6 +30,9 @@ LATENCY = Histogram(
 )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 class ObserveMiddleware:
     def __init__(self, app: ASGIApp, *, service: str, access_log: bool = True) -> None:
         self.app = app
@@ -40,6 +46,7 @@ class ObserveMiddleware:
         started = time.perf_counter()
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
         path: str = scope["path"]
+        tls = scope.get("scheme") == "https" or (_header(scope, b"x-forwarded-proto") or "").startswith("https")
         structlog.contextvars.bind_contextvars(request_id=request_id, service=self.service)
         state: dict[str, Any] = {"status": 500, "started": False}
 
@@ -51,6 +58,12 @@ class ObserveMiddleware:
                 headers["x-request-id"] = request_id
                 if path.startswith("/v1") and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
+                if "x-content-type-options" not in headers:
+                    headers.append("X-Content-Type-Options", "nosniff")
+                if "x-frame-options" not in headers:
+                    headers.append("X-Frame-Options", "DENY")
+                if tls:
+                    headers.append("Strict-Transport-Security", HSTS)
             await send(message)
 
         try:

@@ -10,6 +10,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Strict, record
 from shared.backoffice import ads as ad_service
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["ads"])
 
@@ -39,7 +40,7 @@ async def pending(principal: can("ads.approve"), session: ReadSession) -> list[M
 
 
 @router.post("/ads/{ad_id}/approve", response_model=MerchantAdOut, summary="Approve a pending merchant ad")
-async def approve(ad_id: int, request: Request, principal: can("ads.approve"), session: WriteSession,
+async def approve(ad_id: IntId, request: Request, principal: can("ads.approve"), session: WriteSession,
                   body: DecisionIn | None = None) -> MerchantAdOut:
     ad = await ad_service.decide(session, ad_id, approve=True)
     await record(session, request, principal, "ad.approve", "ad", ad_id,
@@ -48,7 +49,7 @@ async def approve(ad_id: int, request: Request, principal: can("ads.approve"), s
 
 
 @router.post("/ads/{ad_id}/reject", response_model=MerchantAdOut, summary="Reject a pending merchant ad, with a reason")
-async def reject(ad_id: int, body: DecisionIn, request: Request, principal: can("ads.approve"),
+async def reject(ad_id: IntId, body: DecisionIn, request: Request, principal: can("ads.approve"),
                  session: WriteSession) -> MerchantAdOut:
     from shared.errors import Unprocessable
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from admin_app.auth import can
@@ -12,7 +12,7 @@ from shared.backoffice import assignments as assignment_service
 from shared.backoffice.permissions import branch_scope
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import BigId, Id
+from shared.web.params import After, BigRefId, Id, IntId, RefId
 
 router = APIRouter(prefix="/v1", tags=["assignments"])
 
@@ -29,14 +29,14 @@ class AssignmentOut(BaseModel):
 
 
 class MoveIn(Strict):
-    customer_ids: list[BigId] = Field(min_length=1, max_length=1000)
-    to_manager_id: Id
+    customer_ids: list[BigRefId] = Field(min_length=1, max_length=1000)
+    to_manager_id: RefId
     reason: str = Field(min_length=3, max_length=200)
     force: bool = Field(False, description="Assign even if the manager goes over capacity")
 
 
 class UnassignIn(Strict):
-    customer_ids: list[BigId] = Field(min_length=1, max_length=1000)
+    customer_ids: list[BigRefId] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=3, max_length=200)
 
 
@@ -59,8 +59,8 @@ class HistoryOut(BaseModel):
 @router.get("/assignments", response_model=Page[AssignmentOut], summary="Who owns which customer")
 async def list_assignments(
     principal: can("assignments.read"), session: ReadSession,
-    manager_id: int | None = Query(None, ge=1), customer_id: int | None = Query(None, ge=1),
-    after: int = Query(0, ge=0), limit: int = Limit,
+    manager_id: IntId | None = None, customer_id: Id | None = None,
+    after: After = 0, limit: int = Limit,
 ) -> Page[AssignmentOut]:
     rows = await assignment_service.list_assignments(
         session, manager_id=manager_id, customer_id=customer_id, branch=branch_scope(principal), after=after, limit=limit
@@ -79,8 +79,8 @@ async def list_assignments(
 @router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")
 async def assignment_history(
     principal: can("assignments.read"), session: ReadSession,
-    customer_id: int | None = Query(None, ge=1), manager_id: int | None = Query(None, ge=1),
-    before: int | None = Query(None, ge=1), limit: int = Limit,
+    customer_id: Id | None = None, manager_id: IntId | None = None,
+    before: Id | None = None, limit: int = Limit,
 ) -> list[HistoryOut]:
     rows = await assignment_service.history(
         session, customer_id=customer_id, manager_id=manager_id, branch=branch_scope(principal), before=before,

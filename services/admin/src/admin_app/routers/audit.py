@@ -13,6 +13,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Format, csv_response
 from shared.models import AuditLog
 from shared.web.deps import ReadSession
+from shared.web.params import Id
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -42,7 +43,7 @@ async def read_audit(
     action: str | None = Query(None, max_length=60, description="exact action, or a prefix ending in '.' (campaign.)"),
     object_kind: str | None = Query(None, max_length=40), object_id: str | None = Query(None, max_length=60),
     since: datetime | None = None, until: datetime | None = None,
-    before: int | None = Query(None, ge=1), limit: int = Query(50, ge=1, le=500), format: str = Format,
+    before: Id | None = None, limit: int = Query(50, ge=1, le=500), format: str = Format,
 ):  # type: ignore[no-untyped-def]
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if actor:

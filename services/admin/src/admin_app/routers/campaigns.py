@@ -16,7 +16,7 @@ from shared.campaigns.query import AudienceQuery
 from shared.db.transactions import own_transaction
 from shared.models import Campaign, CampaignMember
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
-from shared.web.params import Count, Fen, Id
+from shared.web.params import After, Count, Fen, IntId, RefId
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
 
@@ -29,7 +29,7 @@ class CampaignIn(Strict):
     name: str = Field(min_length=2, max_length=120)
     query: AudienceQuery = Field(default_factory=AudienceQuery,
                                  description="who: segments, tags, tiers, risk levels, stages, four-high kinds")
-    strategy_id: Id | None = Field(None, description="the offer and script (strategies table)")
+    strategy_id: RefId | None = Field(None, description="the offer and script (strategies table)")
     flow: Flow = Field(description="app: recommendations; manager_task: care tasks; outbound: SMS / call gateway")
     channel: Channel
     starts_on: date
@@ -47,7 +47,7 @@ class CampaignIn(Strict):
 class CampaignPatch(Strict):
     name: str | None = Field(None, min_length=2, max_length=120)
     query: AudienceQuery | None = None
-    strategy_id: Id | None = None
+    strategy_id: RefId | None = None
     channel: Channel | None = None
     starts_on: date | None = None
     ends_on: date | None = None
@@ -121,7 +121,7 @@ async def _out(session, campaign: Campaign) -> CampaignOut:  # type: ignore[no-u
 @router.get("/campaigns", response_model=Page[CampaignOut], summary="Campaigns, newest first")
 async def list_campaigns(
     principal: can("campaigns.read"), session: ReadSession, status_: Status | None = Query(None, alias="status"),
-    after: int | None = Query(None, ge=1), limit: int = Limit,
+    after: IntId | None = None, limit: int = Limit,
 ) -> Page[CampaignOut]:
     stmt = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
     if status_:
@@ -146,12 +146,12 @@ async def create_campaign(body: CampaignIn, request: Request, principal: can("ca
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, summary="One campaign with member counts")
-async def get_campaign(campaign_id: int, principal: can("campaigns.read"), session: ReadSession) -> CampaignOut:
+async def get_campaign(campaign_id: IntId, principal: can("campaigns.read"), session: ReadSession) -> CampaignOut:
     return await _out(session, await campaign_service.get_campaign(session, campaign_id))
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut, summary="Edit a draft or scheduled campaign")
-async def update_campaign(campaign_id: int, body: CampaignPatch, request: Request, principal: can("campaigns.write"),
+async def update_campaign(campaign_id: IntId, body: CampaignPatch, request: Request, principal: can("campaigns.write"),
                           session: WriteSession) -> CampaignOut:
     fields = body.model_dump(exclude={"query"})
     fields["query"] = body.query
@@ -170,27 +170,27 @@ async def _transition(action: str, campaign_id: int, request: Request, principal
 
 @router.post("/campaigns/{campaign_id}/schedule", response_model=CampaignOut,
              summary="Draft → scheduled: the launch job starts it on starts_on")
-async def schedule(campaign_id: int, request: Request, principal: can("campaigns.launch"),
+async def schedule(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                    session: WriteSession) -> CampaignOut:
     return await _transition("schedule", campaign_id, request, principal, session)
 
 
 @router.post("/campaigns/{campaign_id}/cancel", response_model=CampaignOut, summary="Cancel before launch")
-async def cancel(campaign_id: int, request: Request, principal: can("campaigns.launch"),
+async def cancel(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                  session: WriteSession) -> CampaignOut:
     return await _transition("cancel", campaign_id, request, principal, session)
 
 
 @router.post("/campaigns/{campaign_id}/finish", response_model=CampaignOut,
              summary="Stop a running campaign (open offers expire, queued sends are dropped)")
-async def finish(campaign_id: int, request: Request, principal: can("campaigns.launch"),
+async def finish(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                  session: WriteSession) -> CampaignOut:
     return await _transition("finish", campaign_id, request, principal, session)
 
 
 @router.post("/campaigns/{campaign_id}/launch", response_model=LaunchOut,
              summary="Select members, hold out the control group, deliver to the rest (once: a relaunch is 409)")
-async def launch(campaign_id: int, request: Request, principal: can("campaigns.launch"),
+async def launch(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                  session: WriteSession) -> LaunchOut:
     result = await campaign_service.launch(session, campaign_id)
     await record(session, request, principal, "campaign.launch", "campaign", campaign_id, result.as_dict())
@@ -200,7 +200,7 @@ async def launch(campaign_id: int, request: Request, principal: can("campaigns.l
 
 @router.post("/campaigns/{campaign_id}/dispatch", response_model=DispatchOut,
              summary="Send the campaign's queued outbound messages through the channel gateway")
-async def dispatch(campaign_id: int, request: Request, principal: can("campaigns.launch"),
+async def dispatch(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                    sm: SessionMaker) -> DispatchOut:
     gateway = getattr(request.app.state, "outbound_gateway", None)
     totals = await campaign_service.dispatch_outbound(sm, campaign_id=campaign_id, gateway=gateway)
@@ -213,8 +213,8 @@ async def dispatch(campaign_id: int, request: Request, principal: can("campaigns
 @router.get("/campaigns/{campaign_id}/members", response_model=Page[MemberOut],
             summary="Members with their hold-out flag and baseline ARPU")
 async def members(
-    campaign_id: int, principal: can("campaigns.read"), session: ReadSession, holdout: bool | None = None,
-    after: int = Query(0, ge=0), limit: int = Limit,
+    campaign_id: IntId, principal: can("campaigns.read"), session: ReadSession, holdout: bool | None = None,
+    after: After = 0, limit: int = Limit,
 ) -> Page[MemberOut]:
     await campaign_service.get_campaign(session, campaign_id)
     stmt = (select(CampaignMember).where(CampaignMember.campaign_id == campaign_id, CampaignMember.customer_id > after)

@@ -11,7 +11,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared.backoffice import catalog as catalog_service
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import Count, DataMb, Fen, Id
+from shared.web.params import Count, DataMb, Fen, IntAfter, IntId, RefId
 
 router = APIRouter(prefix="/v1", tags=["products"])
 
@@ -24,7 +24,7 @@ class Eligibility(Strict):
 
     min_tier: TierName | None = None
     tiers: list[TierName] = Field(default=[], max_length=7)
-    plan_ids: list[Id] = Field(default=[], max_length=100)
+    plan_ids: list[RefId] = Field(default=[], max_length=100)
     min_tenure_months: Annotated[Count, Field(le=600)] | None = None
     max_per_customer: Annotated[Count, Field(ge=1, le=100)] | None = None
 
@@ -85,14 +85,14 @@ def _elig(e: Eligibility | None) -> dict | None:
 @router.get("/products", response_model=Page[ProductOut], summary="The product library")
 async def list_products(
     principal: can("products.read"), session: ReadSession, kind: Kind | None = None, active: bool | None = None,
-    q: str | None = Query(None, max_length=60), after: int = Query(0, ge=0), limit: int = Limit,
+    q: str | None = Query(None, max_length=60), after: IntAfter = 0, limit: int = Limit,
 ) -> Page[ProductOut]:
     rows = await catalog_service.list_products(session, kind=kind, active=active, q=q, after=after, limit=limit)
     return page([ProductOut.model_validate(p) for p in rows], limit)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, summary="One product")
-async def get_product(product_id: int, principal: can("products.read"), session: ReadSession) -> ProductOut:
+async def get_product(product_id: IntId, principal: can("products.read"), session: ReadSession) -> ProductOut:
     return ProductOut.model_validate(await catalog_service.get_product(session, product_id))
 
 
@@ -107,7 +107,7 @@ async def create_product(body: ProductIn, request: Request, principal: can("prod
 
 @router.patch("/products/{product_id}", response_model=ProductOut,
               summary="Edit a product (active=false withdraws it from sale; products are never deleted)")
-async def update_product(product_id: int, body: ProductPatch, request: Request, principal: can("products.write"),
+async def update_product(product_id: IntId, body: ProductPatch, request: Request, principal: can("products.write"),
                          session: WriteSession) -> ProductOut:
     fields = body.model_dump(exclude={"eligibility"})
     fields["eligibility"] = _elig(body.eligibility)

@@ -22,6 +22,7 @@ from shared.manager import customer360
 from shared.masking import mask_name, mask_phone
 from shared.models import Customer
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import After, Id, IntId
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 
@@ -71,7 +72,7 @@ class Customer360(BaseModel):
 async def search(
     principal: can("customers.read"), session: ReadSession,
     q: str | None = Query(None, min_length=1, max_length=40), tier: str | None = Query(None, max_length=12),
-    branch_id: int | None = Query(None, ge=1), after: int = Query(0, ge=0), limit: int = Limit,
+    branch_id: IntId | None = None, after: After = 0, limit: int = Limit,
 ) -> Page[CustomerRow]:
     stmt = select(Customer).where(Customer.id > after).order_by(Customer.id).limit(limit)
     scope = branch_scope(principal)
@@ -99,7 +100,7 @@ async def search(
 @router.get("/customers/{customer_id}", response_model=Customer360,
             summary="Customer 360 (unmask=true: admin only, audited)")
 async def customer_360(
-    customer_id: int, request: Request, principal: can("customers.read"), session: WriteSession,
+    customer_id: Id, request: Request, principal: can("customers.read"), session: WriteSession,
     unmask: bool = False,
 ) -> Customer360:
     if unmask and not allows(principal, "customers.unmask"):

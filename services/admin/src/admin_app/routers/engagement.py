@@ -21,15 +21,12 @@ from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Count, Id, Points
+from shared.web.params import Count, Points, RefId
 from shared.web.patch import patch_changes
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
 
-
-def _id() -> Any:
-    """A fresh Path() per parameter: FastAPI binds a FieldInfo to the first name it is used for."""
-    return Path(ge=1, le=2_147_483_647)
 
 AdsRead = can("ads.read")
 AdsWrite = can("ads.write")
@@ -122,7 +119,7 @@ def _errors(exc: Exception) -> list[dict[str, Any]]:
 class SpotIn(Strict):
     kind: Literal["app_page", "merchant_code"]
     clue: str | None = Field(None, max_length=500)
-    merchant_id: Id | None = None
+    merchant_id: RefId | None = None
 
     @model_validator(mode="after")
     def _merchant(self) -> "SpotIn":
@@ -136,7 +133,7 @@ class PrizeIn(Strict):
     amount: Annotated[Count, Field(ge=1)] = Field(1, description="per win: points, MB or fen (1 for coupons)")
     budget: Annotated[Count, Field(ge=1)] = Field(description="number of wins this prize may pay")
     odds_ppm: Count = Field(description="chance per play, parts per million")
-    offer_id: Id | None = None
+    offer_id: RefId | None = None
 
     @model_validator(mode="after")
     def _offer(self) -> "PrizeIn":
@@ -221,7 +218,7 @@ async def list_hunts(principal: AnyStaff, session: ReadSession,
 
 
 @router.get("/hunts/{hunt_id}", response_model=HuntOut, responses={404: {}}, summary="One hunt")
-async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: int = _id()) -> dict:
+async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
@@ -250,7 +247,7 @@ async def create_hunt(body: HuntIn, request: Request, principal: Operators, sess
 @router.post("/hunts/{hunt_id}/prizes", response_model=HuntOut, status_code=201, responses={404: {}, 410: {}},
              summary="Add a prize (its budget is funded in the ledger)")
 async def add_prize(body: PrizeIn, request: Request, principal: Operators, session: WriteSession,
-                    hunt_id: int = _id(), key: str = IdempotencyKey) -> Response:
+                    hunt_id: IntId, key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
         hunt, prize = await hunt_service.add_prize_to_hunt(session, hunt_id=hunt_id, spec=body.spec(),
                                                            actor=principal.subject)
@@ -265,7 +262,7 @@ async def add_prize(body: PrizeIn, request: Request, principal: Operators, sessi
 @router.post("/hunts/{hunt_id}/spots", response_model=HuntOut, status_code=201, responses={404: {}},
              summary="Add a spot (an in-app page or a code shown at a merchant's till)")
 async def add_spot(body: SpotIn, request: Request, principal: Operators, session: WriteSession,
-                   hunt_id: int = _id()) -> dict:
+                   hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
@@ -278,7 +275,7 @@ async def add_spot(body: SpotIn, request: Request, principal: Operators, session
 
 @router.post("/hunts/{hunt_id}/close", response_model=HuntOut, responses={404: {}},
              summary="Close a hunt and return unspent prize budgets to issuance")
-async def close_hunt(request: Request, principal: Operators, session: WriteSession, hunt_id: int = _id()) -> dict:
+async def close_hunt(request: Request, principal: Operators, session: WriteSession, hunt_id: IntId) -> dict:
     hunt = await hunt_service.close_hunt(session, hunt_id=hunt_id, actor=principal.subject)
     await audit.record(session, principal=principal, action="hunt.close", object_kind="hunt", object_id=hunt_id,
                        ip=client_ip(request))
@@ -299,7 +296,7 @@ class AdIn(Strict):
     target_segments: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(default_factory=list, max_length=20)
     starts_at: datetime
     ends_at: datetime
-    merchant_id: Id | None = None
+    merchant_id: RefId | None = None
     priority: Annotated[Count, Field(le=1000)] = 0
 
     @model_validator(mode="after")
@@ -358,7 +355,7 @@ async def create_ad(body: AdIn, request: Request, principal: AdsWrite, session: 
 
 
 @router.patch("/ads/{ad_id}", response_model=AdOut, responses={404: {}}, summary="Edit, approve or withdraw a banner")
-async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session: WriteSession, ad_id: int = _id()) -> dict:
+async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session: WriteSession, ad_id: IntId) -> dict:
     ad = await session.get(Ad, ad_id)
     if ad is None:
         raise NotFound("ad not found")
@@ -374,7 +371,7 @@ async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session
 
 
 @router.delete("/ads/{ad_id}", status_code=204, responses={404: {}}, summary="Withdraw a banner (kept for the record)")
-async def delete_ad(request: Request, principal: AdsWrite, session: WriteSession, ad_id: int = _id()) -> Response:
+async def delete_ad(request: Request, principal: AdsWrite, session: WriteSession, ad_id: IntId) -> Response:
     ad = await session.get(Ad, ad_id)
     if ad is None:
         raise NotFound("ad not found")

@@ -8,8 +8,9 @@ at a time.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -22,6 +23,7 @@ from shared.engine.runner import STAGE_NAMES, run_status
 from shared.programme import settings as programme_settings
 from shared.errors import NotFound, Unprocessable
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
+from shared.web.params import INT_MAX, IntId
 
 router = APIRouter(prefix="/v1", tags=["engine"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 409: {"description": "A run is in progress"}}
@@ -80,7 +82,7 @@ async def list_runs(principal: AnyStaff, session: ReadSession, limit: int = Quer
 
 @router.get("/engine/runs/{run_id}", response_model=RunOut, responses=ERRORS,
             summary="A run's progress: per stage status, rows and seconds")
-async def get_run(run_id: int, principal: AnyStaff, session: ReadSession) -> RunOut:
+async def get_run(run_id: IntId, principal: AnyStaff, session: ReadSession) -> RunOut:
     out = await run_status(session, run_id)
     if out is None:
         raise NotFound("engine run not found", run_id=run_id)
@@ -110,9 +112,12 @@ async def list_clusters(principal: Analysts, session: ReadSession) -> list[Clust
     return [ClusterOut(**dict(r._mapping)) for r in rows]
 
 
+ClusterId = Annotated[int, Ge(0), Le(INT_MAX)]  # k-means clusters are numbered from 0
+
+
 @router.patch("/engine/clusters/{cluster_id}", response_model=ClusterOut, responses=ERRORS,
               summary="Name a cluster (kept across refits)")
-async def name_cluster(cluster_id: int, body: ClusterLabelIn, principal: Strategists, request: Request,
+async def name_cluster(cluster_id: ClusterId, body: ClusterLabelIn, principal: Strategists, request: Request,
                        session: WriteSession) -> ClusterOut:
     row = (await session.execute(text(
         "UPDATE behaviour_clusters SET label = :l, label_edited = true WHERE cluster_id = :id "

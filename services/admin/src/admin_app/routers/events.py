@@ -14,7 +14,7 @@ from admin_app.auth import Operators
 from admin_app.routers._backoffice import Strict, record
 from shared.engine import events as event_service
 from shared.web.deps import WriteSession
-from shared.web.params import BigId
+from shared.web.params import BigRefId
 
 router = APIRouter(prefix="/v1", tags=["events"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown customer"},
@@ -24,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown custome
 class EventIn(Strict):
     source: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_.\-]+$")
     external_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    customer_id: BigId
+    customer_id: BigRefId
     kind: Literal["hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call"]
     occurred_at: datetime | None = None
     reason: Literal["broadband_lag", "network", "slow_data", "tariff", "billing", "service", "other"] | None = Field(

@@ -17,6 +17,7 @@ from shared.engine import fourhigh
 from shared.engine.fourhigh import month_period
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import After
 
 router = APIRouter(prefix="/v1", tags=["four-high"])
 Kind = Literal["tariff", "payg_data", "silence", "arpu_mismatch"]
@@ -71,7 +72,7 @@ async def flags(
     granularity: Literal["day", "month"] = "day",
     period: date | None = Query(None, description="Day, or any day of the month; default: today / last month"),
     kind: Kind | None = None,
-    after: int = Query(0, ge=0),
+    after: After = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> FlagPage:
     if granularity == "month":

@@ -12,7 +12,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel
@@ -26,6 +26,7 @@ from shared.db.transactions import own_transaction
 from shared.errors import AppError, BadRequest
 from shared.models import ImportJob
 from shared.web.deps import ReadSession, SessionMaker, client_ip
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
@@ -183,7 +184,7 @@ async def upload(
 @router.get("/imports", response_model=Page[ImportOut], summary="Imports, newest first (errors omitted)")
 async def list_imports(
     principal: can("imports.read"), session: ReadSession, kind: Kind | None = None,
-    after: int | None = Query(None, ge=1, description="id of the last item seen (paging goes to older jobs)"),
+    after: Annotated[IntId | None, Query(description="id of the last item seen (paging goes to older jobs)")] = None,
     limit: int = Limit,
 ) -> Page[ImportOut]:
     from sqlalchemy import select
@@ -198,7 +199,7 @@ async def list_imports(
 
 
 @router.get("/imports/{import_id}", response_model=ImportOut, summary="Progress and bad rows of one import")
-async def get_import(import_id: int, principal: can("imports.read"), session: ReadSession) -> ImportOut:
+async def get_import(import_id: IntId, principal: can("imports.read"), session: ReadSession) -> ImportOut:
     job = await import_service.get_job(session, import_id)
     return _out(job, await import_service.same_file_as(session, job))
 
@@ -206,7 +207,7 @@ async def get_import(import_id: int, principal: can("imports.read"), session: Re
 @router.get("/imports/{import_id}/errors", summary="Bad rows of one import (JSON or CSV)",
             response_model=list[dict])
 async def import_errors(
-    import_id: int, principal: can("imports.read"), session: ReadSession, format: str = Format
+    import_id: IntId, principal: can("imports.read"), session: ReadSession, format: str = Format
 ):  # type: ignore[no-untyped-def]
     job = await import_service.get_job(session, import_id)
     rows = job.errors or []

@@ -11,7 +11,7 @@ from shared.audit.service import record
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month
 from shared.web.deps import ReadSession, WriteSession, client_ip
-from shared.web.params import MONTH, Count, Points
+from shared.web.params import MONTH, Count, IntId, Points
 
 router = APIRouter(prefix="/v1", tags=["incentives"])
 
@@ -56,7 +56,7 @@ async def list_statements(
     principal: Operators,
     session: ReadSession,
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
-    manager_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    manager_id: IntId | None = None,
 ) -> list[dict[str, Any]]:
     rows = await service.statements(session, manager_ids=[manager_id] if manager_id else None,
                                     month=parse_month(month) if month else None)

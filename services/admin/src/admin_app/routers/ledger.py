@@ -19,7 +19,7 @@ from shared.points import jobs as points_jobs
 from shared.points import service as points_service
 from shared.web.deps import ReadSession, SessionMaker, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import MONTH, BigId, first_of_month
+from shared.web.params import MONTH, BigRefId, first_of_month
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -47,7 +47,7 @@ class ExpiryIn(BaseModel):
 
 class AdjustIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_id: BigId
+    customer_id: BigRefId
     delta: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
     reason: str = Field(min_length=3, max_length=200)
 

@@ -21,7 +21,7 @@ from shared.models import LedgerAccount, Merchant, Offer, OperatorPack, Settleme
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip, require
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Count, Fen, Id
+from shared.web.params import Count, Fen, IntAfter, IntId, RefId
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,7 +97,7 @@ class BalanceOut(BaseModel):
 async def list_merchants(
     principal: Readers, session: ReadSession,
     status_: str | None = Query(None, alias="status", pattern="^(applied|approved|rejected|suspended|ended)$"),
-    after_id: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100),
+    after_id: IntAfter = 0, limit: int = Query(50, ge=1, le=100),
 ) -> list[MerchantOut]:
     stmt = select(Merchant).where(Merchant.id > after_id)
     if status_:
@@ -106,7 +106,7 @@ async def list_merchants(
 
 
 @router.get("/merchants/{merchant_id}", response_model=MerchantDetailOut, responses=ERRORS, summary="One merchant")
-async def get_merchant(merchant_id: int, principal: Readers, session: ReadSession) -> MerchantDetailOut:
+async def get_merchant(merchant_id: IntId, principal: Readers, session: ReadSession) -> MerchantDetailOut:
     m = await onboarding.get(session, merchant_id)
     stores = await onboarding.stores_of(session, merchant_id)
     clients = await onboarding.clients_of(session, merchant_id)
@@ -143,7 +143,7 @@ async def _credential(
 
 @router.post("/merchants/{merchant_id}/clients", status_code=status.HTTP_201_CREATED, response_model=CredentialOut,
              responses=ERRORS, summary="Issue OAuth2 client credentials (secret shown once)")
-async def issue_client(merchant_id: int, request: Request, principal: AdminOnly, session: WriteSession, key: str = IdempotencyKey):
+async def issue_client(merchant_id: IntId, request: Request, principal: AdminOnly, session: WriteSession, key: str = IdempotencyKey):
     async def make() -> onboarding.IssuedClient:
         issued = await onboarding.issue_client(session, merchant_id=merchant_id)
         await _audit(session, principal, request, "alliance.client.issue", "merchant", merchant_id, client_id=issued.client_id)
@@ -154,7 +154,7 @@ async def issue_client(merchant_id: int, request: Request, principal: AdminOnly,
 
 @router.post("/merchants/{merchant_id}/clients/{client_id}/rotate", status_code=status.HTTP_201_CREATED,
              response_model=CredentialOut, responses=ERRORS, summary="Replace a client's secret (shown once)")
-async def rotate_client(merchant_id: int, client_id: str, request: Request, principal: AdminOnly, session: WriteSession,
+async def rotate_client(merchant_id: IntId, client_id: str, request: Request, principal: AdminOnly, session: WriteSession,
                         key: str = IdempotencyKey):
     async def make() -> onboarding.IssuedClient:
         issued = await onboarding.rotate_client(session, merchant_id=merchant_id, client_id=client_id)
@@ -166,7 +166,7 @@ async def rotate_client(merchant_id: int, client_id: str, request: Request, prin
 
 @router.post("/merchants/{merchant_id}/clients/{client_id}/revoke", response_model=ClientOut, responses=ERRORS,
              summary="Revoke a client: its secret stops working at once")
-async def revoke_client(merchant_id: int, client_id: str, request: Request, principal: AdminOnly, session: WriteSession,
+async def revoke_client(merchant_id: IntId, client_id: str, request: Request, principal: AdminOnly, session: WriteSession,
                         key: str = IdempotencyKey):
     async def handler() -> ClientOut:
         c = await onboarding.revoke_client(session, merchant_id=merchant_id, client_id=client_id)
@@ -178,7 +178,7 @@ async def revoke_client(merchant_id: int, client_id: str, request: Request, prin
 
 @router.post("/merchants/{merchant_id}/topups", response_model=BalanceOut, responses=ERRORS,
              summary="Credit a merchant's prepaid account (funds received)")
-async def topup(merchant_id: int, body: TopupIn, request: Request, principal: AdminOnly, session: WriteSession,
+async def topup(merchant_id: IntId, body: TopupIn, request: Request, principal: AdminOnly, session: WriteSession,
                 key: str = IdempotencyKey):
     async def handler() -> BalanceOut:
         balance = await packs.topup_merchant(session, merchant_id=merchant_id, amount_fen=body.amount_fen, key=key, actor=principal.subject)
@@ -191,7 +191,7 @@ async def topup(merchant_id: int, body: TopupIn, request: Request, principal: Ad
 @router.post("/merchants/{merchant_id}/{action}", response_model=MerchantOut, responses=ERRORS,
              summary="Decide on a merchant: approve, reject, suspend, end")
 async def decide_merchant(
-    merchant_id: int, action: Literal["approve", "reject", "suspend", "end"], request: Request,
+    merchant_id: IntId, action: Literal["approve", "reject", "suspend", "end"], request: Request,
     principal: Operators, session: WriteSession, key: str = IdempotencyKey,
 ):
     to = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "end": "ended"}[action]
@@ -237,7 +237,7 @@ class OfferOut(BaseModel):
 async def list_offers(
     principal: Readers, session: ReadSession,
     status_: str | None = Query(None, alias="status", pattern="^(pending|approved|rejected|ended)$"),
-    merchant_id: int | None = Query(None, ge=1), after_id: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100),
+    merchant_id: IntId | None = None, after_id: IntAfter = 0, limit: int = Query(50, ge=1, le=100),
 ) -> list[OfferOut]:
     rows = await offer_service.list_all(session, status=status_, merchant_id=merchant_id, after_id=after_id, limit=limit)
     return [OfferOut.of(o) for o in rows]
@@ -245,7 +245,7 @@ async def list_offers(
 
 @router.post("/offers/{offer_id}/{decision}", response_model=OfferOut, responses=ERRORS,
              summary="Approve or reject a pending offer")
-async def decide_offer(offer_id: int, decision: Literal["approve", "reject"], request: Request, principal: Operators,
+async def decide_offer(offer_id: IntId, decision: Literal["approve", "reject"], request: Request, principal: Operators,
                        session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> OfferOut:
         o = await offer_service.decide(session, offer_id=offer_id, approve=decision == "approve")
@@ -344,7 +344,7 @@ class GenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period_start: date
     period_end: date
-    merchant_id: Id | None = Field(None, description="omit for every merchant")
+    merchant_id: RefId | None = Field(None, description="omit for every merchant")
 
     @model_validator(mode="after")
     def _order(self) -> GenerateIn:
@@ -392,8 +392,8 @@ async def generate(body: GenerateIn, request: Request, principal: Operators, ses
 @router.get("/statements", response_model=list[StatementOut], summary="All statements, newest first")
 async def list_statements(
     principal: Readers, session: ReadSession,
-    merchant_id: int | None = Query(None, ge=1), status_: str | None = Query(None, alias="status", pattern="^(open|settled)$"),
-    before_id: int | None = Query(None, ge=1), limit: int = Query(50, ge=1, le=100),
+    merchant_id: IntId | None = None, status_: str | None = Query(None, alias="status", pattern="^(open|settled)$"),
+    before_id: IntId | None = None, limit: int = Query(50, ge=1, le=100),
 ) -> list[StatementOut]:
     rows = await settlement.list_statements(session, merchant_id=merchant_id, status=status_, before_id=before_id, limit=limit)
     return [StatementOut.of(s) for s in rows]
@@ -401,14 +401,14 @@ async def list_statements(
 
 @router.get("/statements/{statement_id}", response_model=StatementOut, responses=ERRORS,
             summary="One statement, with a from-scratch recomputation check")
-async def get_statement(statement_id: int, principal: Readers, session: ReadSession) -> StatementOut:
+async def get_statement(statement_id: IntId, principal: Readers, session: ReadSession) -> StatementOut:
     s = await settlement.get_statement(session, settlement_id=statement_id)
     return StatementOut.of(s, await settlement.matches_ledger(session, s))
 
 
 @router.post("/statements/{statement_id}/settle", response_model=StatementOut, responses=ERRORS,
              summary="Mark a statement settled (it never changes afterwards)")
-async def settle(statement_id: int, request: Request, principal: Operators, session: WriteSession, key: str = IdempotencyKey):
+async def settle(statement_id: IntId, request: Request, principal: Operators, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> StatementOut:
         s = await settlement.mark_settled(session, settlement_id=statement_id)
         await _audit(session, principal, request, "alliance.statement.settle", "statement", statement_id)

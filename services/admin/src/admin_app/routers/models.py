@@ -21,7 +21,7 @@ from shared.churn.pipeline import CANDIDATE_BY_NAME
 from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
-from shared.web.params import Count
+from shared.web.params import Count, IntId
 
 router = APIRouter(prefix="/v1", tags=["churn models"])
 log = get_logger(__name__)
@@ -78,13 +78,13 @@ async def list_models(principal: Analysts, session: ReadSession) -> list[ModelOu
             summary="Metrics of several models side by side, with differences from the first")
 async def compare_models(
     principal: Analysts, session: ReadSession,
-    versions: list[int] = Query(..., min_length=2, max_length=10, description="Repeat: ?versions=1&versions=2"),
+    versions: list[IntId] = Query(..., min_length=2, max_length=10, description="Repeat: ?versions=1&versions=2"),
 ) -> CompareOut:
     return CompareOut(**await registry.compare(session, [int(v) for v in versions]))
 
 
 @router.get("/models/{version}", response_model=ModelOut, responses=ERRORS, summary="One model")
-async def get_model(version: int, principal: Analysts, session: ReadSession) -> ModelOut:
+async def get_model(version: IntId, principal: Analysts, session: ReadSession) -> ModelOut:
     return ModelOut(**await registry.get(session, version))
 
 
@@ -103,7 +103,7 @@ async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: 
 
 @router.post("/models/{version}/activate", response_model=ModelOut, responses=ERRORS,
              summary="Make this model the one the nightly run scores with")
-async def activate_model(version: int, principal: Analysts, request: Request, session: WriteSession) -> ModelOut:
+async def activate_model(version: IntId, principal: Analysts, request: Request, session: WriteSession) -> ModelOut:
     await registry.activate(session, version)
     await record(session, request, principal, "models.activate", "churn_model", version, None)
     return ModelOut(**await registry.get(session, version))

@@ -12,7 +12,7 @@ from admin_app.routers._backoffice import Strict, record
 from shared.backoffice import org as org_service
 from shared.backoffice.permissions import branch_scope
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import Id
+from shared.web.params import IntId, RefId
 
 router = APIRouter(prefix="/v1", tags=["organisation"])
 
@@ -34,13 +34,13 @@ class OrgUnitIn(Strict):
     kind: Kind
     code: str = Field(pattern=CODE)
     name: str = Field(min_length=1, max_length=100)
-    parent_id: Id | None = None
+    parent_id: RefId | None = None
 
 
 class OrgUnitPatch(Strict):
     code: str | None = Field(None, pattern=CODE)
     name: str | None = Field(None, min_length=1, max_length=100)
-    parent_id: Id | None = None
+    parent_id: RefId | None = None
 
 
 @router.get("/org-units", response_model=list[OrgUnitOut], summary="List org units (branch heads see their branch)")
@@ -58,7 +58,7 @@ async def create_unit(body: OrgUnitIn, request: Request, principal: can("org.wri
 
 @router.patch("/org-units/{unit_id}", response_model=OrgUnitOut, summary="Rename, recode or move an org unit")
 async def update_unit(
-    unit_id: int, body: OrgUnitPatch, request: Request, principal: can("org.write"), session: WriteSession
+    unit_id: IntId, body: OrgUnitPatch, request: Request, principal: can("org.write"), session: WriteSession
 ) -> OrgUnitOut:
     unit, changes = await org_service.update_unit(session, unit_id, **body.model_dump())
     if changes:
@@ -67,6 +67,6 @@ async def update_unit(
 
 
 @router.delete("/org-units/{unit_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an unused org unit")
-async def delete_unit(unit_id: int, request: Request, principal: can("org.write"), session: WriteSession) -> None:
+async def delete_unit(unit_id: IntId, request: Request, principal: can("org.write"), session: WriteSession) -> None:
     unit = await org_service.delete_unit(session, unit_id)
     await record(session, request, principal, "org_unit.delete", "org_unit", unit_id, {"code": unit.code})

@@ -18,7 +18,7 @@ from shared.campaigns import service as campaign_service
 from shared.reports import campaigns as campaign_reports
 from shared.reports import tracking
 from shared.web.deps import ReadSession
-from shared.web.params import MONTH, first_of_month
+from shared.web.params import IntId, MONTH, first_of_month
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -99,7 +99,7 @@ def _maybe_csv(rows: list[dict[str, Any]], format: str, name: str):  # type: ign
 async def campaigns_report(
     principal: can("reports.read"), session: ReadSession,
     group_by: Literal["campaign", "strategy", "channel", "branch", "month"] = "campaign",
-    campaign_id: list[int] | None = Query(None, description="limit to these campaigns"),
+    campaign_id: list[IntId] | None = Query(None, max_length=100, description="limit to these campaigns"),
     as_of: date | None = Query(None, description="retention measured at this day (default today)"),
     format: str = Format,
 ):  # type: ignore[no-untyped-def]
@@ -112,7 +112,7 @@ async def campaigns_report(
 @router.get("/campaigns/{campaign_id}", response_model=CampaignDetail,
             summary="One campaign: summary and the same figures per branch")
 async def campaign_detail(
-    campaign_id: int, principal: can("reports.read"), session: ReadSession,
+    campaign_id: IntId, principal: can("reports.read"), session: ReadSession,
     as_of: date | None = None, format: str = Format,
 ):  # type: ignore[no-untyped-def]
     await campaign_service.get_campaign(session, campaign_id)
@@ -147,7 +147,7 @@ async def touches_report(
 async def manager_kpis(
     principal: can("reports.read"), session: ReadSession,
     month: str | None = Query(None, pattern=MONTH, description="YYYY-MM (default: this month)"),
-    branch_id: int | None = Query(None, ge=1), format: str = Format,
+    branch_id: IntId | None = None, format: str = Format,
 ):  # type: ignore[no-untyped-def]
     scope = branch_scope(principal)
     rows = await tracking.manager_kpis(

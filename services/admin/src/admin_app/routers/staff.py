@@ -13,7 +13,7 @@ from shared.backoffice import staff as staff_service
 from shared.backoffice.permissions import PERMISSIONS, ROLES, branch_scope, check_branch, permissions_of
 from shared.masking import mask_phone
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import Count, Id
+from shared.web.params import Count, IntAfter, IntId, RefId
 
 router = APIRouter(prefix="/v1", tags=["staff"])
 
@@ -38,7 +38,7 @@ class StaffIn(Strict):
     username: str = Field(pattern=USERNAME)
     full_name: str = Field(min_length=1, max_length=100)
     role: Role
-    org_unit_id: Id | None = None
+    org_unit_id: RefId | None = None
     work_phone: str | None = Field(None, pattern=r"^\d{5,20}$")
     capacity: Annotated[Count, Field(le=5000)] = 400
     password: str = Field(min_length=10, max_length=200)
@@ -47,7 +47,7 @@ class StaffIn(Strict):
 class StaffPatch(Strict):
     full_name: str | None = Field(None, min_length=1, max_length=100)
     role: Role | None = None
-    org_unit_id: Id | None = None
+    org_unit_id: RefId | None = None
     work_phone: str | None = Field(None, pattern=r"^\d{5,20}$")
     capacity: Annotated[Count, Field(le=5000)] | None = None
     active: bool | None = None
@@ -89,9 +89,9 @@ async def list_permissions(principal: can("staff.read")) -> dict[str, list[str]]
 @router.get("/staff", response_model=Page[StaffOut], summary="List staff (branch heads see their branch)")
 async def list_staff(
     principal: can("staff.read"), session: ReadSession,
-    role: Role | None = None, org_unit_id: int | None = Query(None, ge=1),
+    role: Role | None = None, org_unit_id: IntId | None = None,
     q: str | None = Query(None, max_length=64), active: bool | None = None,
-    after: int = Query(0, ge=0), limit: int = Limit,
+    after: IntAfter = 0, limit: int = Limit,
 ) -> Page[StaffOut]:
     scope = branch_scope(principal)
     if scope is not None:
@@ -104,7 +104,7 @@ async def list_staff(
 
 
 @router.get("/staff/{staff_id}", response_model=StaffOut, summary="One staff account")
-async def get_staff(staff_id: int, principal: can("staff.read"), session: ReadSession) -> StaffOut:
+async def get_staff(staff_id: IntId, principal: can("staff.read"), session: ReadSession) -> StaffOut:
     user = await staff_service.get_staff(session, staff_id)
     check_branch(principal, user.org_unit_id, what="staff user")
     loads = await staff_service.load_counts(session, [user.id])
@@ -121,7 +121,7 @@ async def create_staff(body: StaffIn, request: Request, principal: can("staff.wr
 
 @router.patch("/staff/{staff_id}", response_model=StaffOut, summary="Edit role, branch, capacity; deactivate")
 async def update_staff(
-    staff_id: int, body: StaffPatch, request: Request, principal: can("staff.write"), session: WriteSession
+    staff_id: IntId, body: StaffPatch, request: Request, principal: can("staff.write"), session: WriteSession
 ) -> StaffOut:
     user, changes = await staff_service.update_staff(session, staff_id, **body.model_dump())
     if "work_phone" in changes:
@@ -133,7 +133,7 @@ async def update_staff(
 
 @router.put("/staff/{staff_id}/password", status_code=status.HTTP_204_NO_CONTENT, summary="Set a password")
 async def set_password(
-    staff_id: int, body: PasswordIn, request: Request, principal: can("staff.write"), session: WriteSession
+    staff_id: IntId, body: PasswordIn, request: Request, principal: can("staff.write"), session: WriteSession
 ) -> None:
     await staff_service.set_password(session, staff_id, password=body.password)
     await record(session, request, principal, "staff.password_set", "staff", staff_id)
@@ -142,7 +142,7 @@ async def set_password(
 @router.post("/staff/{staff_id}/password-reset", response_model=PasswordResetOut,
              summary="Reset to a random temporary password (shown once)")
 async def reset_password(
-    staff_id: int, request: Request, principal: can("staff.write"), session: WriteSession
+    staff_id: IntId, request: Request, principal: can("staff.write"), session: WriteSession
 ) -> PasswordResetOut:
     _, temporary = await staff_service.reset_password(session, staff_id)
     await record(session, request, principal, "staff.password_reset", "staff", staff_id)

@@ -17,8 +17,9 @@ from shared.engine.rules import FROM_CLAUSE, Compiler
 from shared.errors import NotFound, Unprocessable
 from shared.touches.service import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import Count, Id
+from shared.web.params import Count, RefId
 from shared.web.patch import patch_changes
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["strategies"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 422: {"description": "Invalid condition"}}
@@ -28,7 +29,7 @@ CHANNEL_PATTERN = "^(" + "|".join(CHANNELS) + ")$"
 class StrategyIn(Strict):
     name: str = Field(min_length=1, max_length=120)
     condition: dict[str, Any]
-    product_id: Id | None = None
+    product_id: RefId | None = None
     channel: str = Field(pattern=CHANNEL_PATTERN)
     script: str = Field(min_length=1, max_length=2000)
     priority: Annotated[Count, Field(le=10_000)] = 100
@@ -38,7 +39,7 @@ class StrategyIn(Strict):
 class StrategyPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=120)
     condition: dict[str, Any] | None = None
-    product_id: Id | None = None
+    product_id: RefId | None = None
     channel: str | None = Field(None, pattern=CHANNEL_PATTERN)
     script: str | None = Field(None, min_length=1, max_length=2000)
     priority: Annotated[Count, Field(le=10_000)] | None = None
@@ -92,7 +93,7 @@ async def list_strategies(principal: Analysts, session: WriteSession, active: bo
 
 
 @router.get("/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="One strategy")
-async def get_strategy(strategy_id: int, principal: Analysts, session: ReadSession) -> StrategyOut:
+async def get_strategy(strategy_id: IntId, principal: Analysts, session: ReadSession) -> StrategyOut:
     return await _one(session, strategy_id)
 
 
@@ -110,7 +111,7 @@ async def create_strategy(body: StrategyIn, principal: Strategists, request: Req
 
 
 @router.patch("/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="Edit or (de)activate a strategy")
-async def update_strategy(strategy_id: int, body: StrategyPatch, principal: Strategists, request: Request,
+async def update_strategy(strategy_id: IntId, body: StrategyPatch, principal: Strategists, request: Request,
                           session: WriteSession) -> StrategyOut:
     await _one(session, strategy_id)
     changes = patch_changes(body, clearable={"product_id"})

@@ -17,6 +17,7 @@ from shared.engine import rules as rule_compiler
 from shared.engine import tags as tag_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.patch import patch_changes
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["tags"])
 Family = Literal["basic", "stability", "preference", "channel"]
@@ -81,7 +82,7 @@ async def rule_fields(principal: Analysts) -> list[FieldOut]:
 
 
 @router.get("/tags/{tag_id}", response_model=TagOut, responses=ERRORS, summary="One tag definition")
-async def get_tag(tag_id: int, principal: Analysts, session: ReadSession) -> TagOut:
+async def get_tag(tag_id: IntId, principal: Analysts, session: ReadSession) -> TagOut:
     return TagOut(**await tag_service.get_tag(session, tag_id))
 
 
@@ -95,7 +96,7 @@ async def create_tag(body: TagIn, principal: Strategists, request: Request, sess
 
 @router.patch("/tags/{tag_id}", response_model=TagOut, responses=ERRORS,
               summary="Edit a tag (name, family, description, rule) or enable/disable it")
-async def update_tag(tag_id: int, body: TagPatch, principal: Strategists, request: Request, session: WriteSession) -> TagOut:
+async def update_tag(tag_id: IntId, body: TagPatch, principal: Strategists, request: Request, session: WriteSession) -> TagOut:
     changes = patch_changes(body, clearable={"description"})
     tag = await tag_service.update_tag(session, tag_id, changes=changes)
     await record(session, request, principal, "tag.update", "tag_definition", tag_id, changes)
@@ -103,7 +104,7 @@ async def update_tag(tag_id: int, body: TagPatch, principal: Strategists, reques
 
 
 @router.post("/tags/{tag_id}/disable", response_model=TagOut, responses=ERRORS, summary="Disable a tag")
-async def disable_tag(tag_id: int, principal: Strategists, request: Request, session: WriteSession) -> TagOut:
+async def disable_tag(tag_id: IntId, principal: Strategists, request: Request, session: WriteSession) -> TagOut:
     tag = await tag_service.update_tag(session, tag_id, changes={"active": False})
     await record(session, request, principal, "tag.disable", "tag_definition", tag_id)
     return TagOut(**tag)
@@ -117,6 +118,6 @@ async def preview(body: PreviewIn, principal: Analysts, session: ReadSession) ->
 
 @router.get("/tags/{tag_id}/preview", response_model=PreviewOut, responses=ERRORS,
             summary="How many customers a stored tag's rule matches now")
-async def preview_tag(tag_id: int, principal: Analysts, session: ReadSession) -> PreviewOut:
+async def preview_tag(tag_id: IntId, principal: Analysts, session: ReadSession) -> PreviewOut:
     tag = await tag_service.get_tag(session, tag_id)
     return PreviewOut(customers=await tag_service.preview_count(session, tag["rule"]))

@@ -11,7 +11,7 @@ from shared.alliance import onboarding
 from shared.models import Offer, Tier
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Count, Fen, Points
+from shared.web.params import Count, Fen, IntAfter, IntId, Points
 
 from alliance_app.auth import CurrentMerchant
 
@@ -106,20 +106,20 @@ async def publish(body: OfferIn, principal: CurrentMerchant, session: WriteSessi
 async def list_offers(
     principal: CurrentMerchant, session: ReadSession,
     status_: str | None = Query(None, alias="status", pattern="^(pending|approved|rejected|ended)$"),
-    after_id: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100),
+    after_id: IntAfter = 0, limit: int = Query(50, ge=1, le=100),
 ) -> list[OfferOut]:
     rows = await offer_service.list_own(session, merchant_id=principal.id, status=status_, after_id=after_id, limit=limit)
     return [OfferOut.of(o) for o in rows]
 
 
 @router.get("/offers/{offer_id}", response_model=OfferOut, responses=ERRORS, summary="One of this merchant's offers")
-async def get_offer(offer_id: int, principal: CurrentMerchant, session: ReadSession) -> OfferOut:
+async def get_offer(offer_id: IntId, principal: CurrentMerchant, session: ReadSession) -> OfferOut:
     return OfferOut.of(await offer_service.get_own(session, merchant_id=principal.id, offer_id=offer_id))
 
 
 @router.post("/offers/{offer_id}/stock", response_model=OfferOut, responses=ERRORS,
              summary="Add or withdraw stock (never below zero)")
-async def adjust_stock(offer_id: int, body: StockIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
+async def adjust_stock(offer_id: IntId, body: StockIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> OfferOut:
         await onboarding.ensure_active(session, principal.id)
         offer = await offer_service.adjust_stock(session, merchant_id=principal.id, offer_id=offer_id, delta=body.delta)
@@ -130,7 +130,7 @@ async def adjust_stock(offer_id: int, body: StockIn, principal: CurrentMerchant,
 
 @router.post("/offers/{offer_id}/withdraw", response_model=OfferOut, responses=ERRORS,
              summary="Close the offer; coupons already sold stay valid")
-async def withdraw(offer_id: int, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
+async def withdraw(offer_id: IntId, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> OfferOut:
         return OfferOut.of(await offer_service.withdraw(session, merchant_id=principal.id, offer_id=offer_id))
 

@@ -9,6 +9,7 @@ from shared.alliance import packs as pack_service
 from shared.masking import mask_phone
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id, IntId
 
 from alliance_app.auth import CurrentMerchant
 
@@ -58,7 +59,7 @@ async def prepaid(principal: CurrentMerchant, session: ReadSession) -> PrepaidOu
 
 @router.post("/packs/{pack_id}/gifts", status_code=status.HTTP_201_CREATED, response_model=GiftOut, responses=ERRORS,
              summary="Buy a pack from prepaid funds and gift it to a subscriber")
-async def gift(pack_id: int, body: GiftIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
+async def gift(pack_id: IntId, body: GiftIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> GiftOut:
         done = await pack_service.gift_pack(session, merchant_id=principal.id, pack_id=pack_id, phone=body.phone, request_key=key)
         return GiftOut(gift_id=done.gift.id, pack_code=done.pack.code, asset=done.pack.asset, amount=done.pack.amount,
@@ -71,7 +72,7 @@ async def gift(pack_id: int, body: GiftIn, principal: CurrentMerchant, session: 
 @router.get("/gifts", response_model=list[GiftOut], summary="Packs this merchant gifted, newest first")
 async def list_gifts(
     principal: CurrentMerchant, session: ReadSession,
-    before_id: int | None = Query(None, ge=1), limit: int = Query(50, ge=1, le=100),
+    before_id: Id | None = None, limit: int = Query(50, ge=1, le=100),
 ) -> list[GiftOut]:
     rows = await pack_service.list_gifts(session, merchant_id=principal.id, before_id=before_id, limit=limit)
     return [GiftOut(gift_id=g.id, pack_code=p.code, asset=p.asset, amount=p.amount, price_fen=g.price_fen,

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from shared.alliance import settlement
 from shared.models import Settlement
 from shared.web.deps import ReadSession
+from shared.web.params import IntId
 
 from alliance_app.auth import CurrentMerchant
 
@@ -35,7 +36,7 @@ class StatementOut(BaseModel):
 @router.get("/statements", response_model=list[StatementOut], summary="This merchant's statements, newest first")
 async def list_statements(
     principal: CurrentMerchant, session: ReadSession,
-    before_id: int | None = Query(None, ge=1), limit: int = Query(24, ge=1, le=100),
+    before_id: IntId | None = None, limit: int = Query(24, ge=1, le=100),
 ) -> list[StatementOut]:
     rows = await settlement.list_statements(session, merchant_id=principal.id, status=None, before_id=before_id, limit=limit)
     return [StatementOut.of(s) for s in rows]
@@ -43,5 +44,5 @@ async def list_statements(
 
 @router.get("/statements/{statement_id}", response_model=StatementOut, responses={404: {"description": "not found"}},
             summary="One of this merchant's statements")
-async def get_statement(statement_id: int, principal: CurrentMerchant, session: ReadSession) -> StatementOut:
+async def get_statement(statement_id: IntId, principal: CurrentMerchant, session: ReadSession) -> StatementOut:
     return StatementOut.of(await settlement.get_statement(session, settlement_id=statement_id, merchant_id=principal.id))

@@ -18,7 +18,7 @@ from shared.db.transactions import own_transaction
 from shared.models import Offer, Redemption
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Id
+from shared.web.params import Id, RefId
 
 from alliance_app.auth import CurrentMerchant
 from alliance_app.egress import webhook_egress
@@ -39,7 +39,7 @@ class CodeIn(BaseModel):
 
 
 class RedeemIn(CodeIn):
-    store_id: Id | None = None
+    store_id: RefId | None = None
 
 
 class VerifyOut(BaseModel):
@@ -107,14 +107,14 @@ async def redeem(
 @router.get("/redemptions", response_model=list[RedemptionOut], summary="This merchant's redemptions, newest first")
 async def list_redemptions(
     principal: CurrentMerchant, session: ReadSession,
-    before_id: int | None = Query(None, ge=1), limit: int = Query(50, ge=1, le=100),
+    before_id: Id | None = None, limit: int = Query(50, ge=1, le=100),
 ) -> list[RedemptionOut]:
     rows = await till.list_own(session, merchant_id=principal.id, before_id=before_id, limit=limit)
     return [RedemptionOut.of(r, o) for r, o in rows]
 
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionOut, responses=REFUSALS, summary="One redemption")
-async def get_redemption(redemption_id: int, principal: CurrentMerchant, session: ReadSession) -> RedemptionOut:
+async def get_redemption(redemption_id: Id, principal: CurrentMerchant, session: ReadSession) -> RedemptionOut:
     r, o = await till.get_own(session, merchant_id=principal.id, redemption_id=redemption_id)
     return RedemptionOut.of(r, o)
 
@@ -122,7 +122,7 @@ async def get_redemption(redemption_id: int, principal: CurrentMerchant, session
 @router.post("/redemptions/{redemption_id}/reverse", response_model=RedemptionOut, responses=REFUSALS,
              summary="Undo a redemption within the reversal window; the coupon is live again")
 async def reverse(
-    redemption_id: int, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
+    redemption_id: Id, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
     session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey,
 ):
     async def handler() -> RedemptionOut:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
@@ -15,7 +15,7 @@ from shared.errors import NotFound
 from shared.models import Subscription
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Id
+from shared.web.params import Id, RefId
 
 router = APIRouter(prefix="/v1", tags=["business"])
 KIND_PATTERN = r"^(data_pack|voice_pack|contract|recharge_bonus|broadband|family|membership)$"
@@ -57,7 +57,7 @@ class MySubscription(SubscriptionOut):
 
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: Id
+    product_id: RefId
 
 
 def sub_out(s: Subscription) -> dict:
@@ -98,7 +98,7 @@ async def order(body: OrderIn, principal: CurrentCustomer, session: WriteSession
 @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionOut, responses={404: {}},
              summary="Cancel one of my add-ons")
 async def cancel(principal: CurrentCustomer, session: WriteSession,
-                 subscription_id: int = Path(ge=1, le=2**62), key: str = IdempotencyKey) -> Response:
+                 subscription_id: Id, key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
         sub = await order_service.cancel_order(session, customer_id=principal.id, subscription_id=subscription_id,
                                                key=key)

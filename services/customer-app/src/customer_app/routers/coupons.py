@@ -11,6 +11,7 @@ from shared.alliance import offers as offer_service
 from shared.models import Coupon, Offer
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id, IntAfter, IntId
 
 from customer_app.auth import CurrentCustomer
 
@@ -83,21 +84,21 @@ class CouponOut(BaseModel):
             summary="Partner offers I can exchange now (approved, in stock, targeted at me)")
 async def list_market(
     principal: CurrentCustomer, session: ReadSession,
-    after_id: int = Query(0, ge=0), limit: int = Query(20, ge=1, le=100),
+    after_id: IntAfter = 0, limit: int = Query(20, ge=1, le=100),
 ) -> list[MarketOfferOut]:
     rows = await offer_service.list_for_customer(session, customer_id=principal.id, after_id=after_id, limit=limit)
     return [MarketOfferOut.of(o, name) for o, name in rows]
 
 
 @router.get("/coupons/offers/{offer_id}", response_model=MarketOfferOut, responses=ERRORS, summary="One market offer")
-async def get_market_offer(offer_id: int, principal: CurrentCustomer, session: ReadSession) -> MarketOfferOut:
+async def get_market_offer(offer_id: IntId, principal: CurrentCustomer, session: ReadSession) -> MarketOfferOut:
     offer, name = await offer_service.get_for_customer(session, customer_id=principal.id, offer_id=offer_id)
     return MarketOfferOut.of(offer, name)
 
 
 @router.post("/coupons/offers/{offer_id}/exchange", status_code=status.HTTP_201_CREATED, response_model=CouponOut,
              responses=ERRORS, summary="Exchange points or airtime for a coupon")
-async def exchange(offer_id: int, body: ExchangeIn, principal: CurrentCustomer, session: WriteSession,
+async def exchange(offer_id: IntId, body: ExchangeIn, principal: CurrentCustomer, session: WriteSession,
                    key: str = IdempotencyKey):
     async def handler() -> CouponOut:
         coupon = await coupon_service.exchange(
@@ -114,13 +115,13 @@ async def exchange(offer_id: int, body: ExchangeIn, principal: CurrentCustomer, 
 async def my_coupons(
     principal: CurrentCustomer, session: ReadSession,
     state: str | None = Query(None, pattern="^(issued|redeemed|expired|void)$"),
-    before_id: int | None = Query(None, ge=1), limit: int = Query(20, ge=1, le=100),
+    before_id: Id | None = None, limit: int = Query(20, ge=1, le=100),
 ) -> list[CouponOut]:
     rows = await coupon_service.list_for_customer(session, customer_id=principal.id, state=state, before_id=before_id, limit=limit)
     return [CouponOut.of(c, o, n) for c, o, n in rows]
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut, responses=ERRORS, summary="One of my coupons")
-async def my_coupon(coupon_id: int, principal: CurrentCustomer, session: ReadSession) -> CouponOut:
+async def my_coupon(coupon_id: Id, principal: CurrentCustomer, session: ReadSession) -> CouponOut:
     c, o, n = await coupon_service.get_for_customer(session, customer_id=principal.id, coupon_id=coupon_id)
     return CouponOut.of(c, o, n)

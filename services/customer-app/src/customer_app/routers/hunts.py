@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -16,9 +16,9 @@ from shared.errors import NotFound
 from shared.models import HuntPlay, HuntPrize, HuntSpot, TreasureHunt
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["treasure hunt"])
-HuntId = Path(ge=1, le=2_147_483_647)
 
 
 class SpotOut(BaseModel):
@@ -88,7 +88,7 @@ async def live_hunts(principal: CurrentCustomer, session: ReadSession) -> list[d
 
 
 @router.get("/hunts/{hunt_id}", response_model=HuntOut, summary="One hunt with its clues and prizes")
-async def one_hunt(principal: CurrentCustomer, session: ReadSession, hunt_id: int = HuntId) -> dict:
+async def one_hunt(principal: CurrentCustomer, session: ReadSession, hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None or hunt.status == "draft":
         raise NotFound("hunt not found")
@@ -101,7 +101,7 @@ async def one_hunt(principal: CurrentCustomer, session: ReadSession, hunt_id: in
     responses={404: {}, 409: {}, 410: {"description": "hunt ended"}, 429: {"description": "no plays left today"}},
     summary="Play at a spot (scan its code); the draw happens on the server",
 )
-async def play(body: PlayIn, principal: CurrentCustomer, session: WriteSession, hunt_id: int = HuntId,
+async def play(body: PlayIn, principal: CurrentCustomer, session: WriteSession, hunt_id: IntId,
                key: str = IdempotencyKey) -> Response:
     async def handler() -> dict:
         row = await hunt_service.play(
@@ -115,7 +115,7 @@ async def play(body: PlayIn, principal: CurrentCustomer, session: WriteSession, 
 
 
 @router.get("/hunts/{hunt_id}/plays", response_model=list[PlayOut], summary="My plays in this hunt")
-async def my_plays(principal: CurrentCustomer, session: ReadSession, hunt_id: int = HuntId) -> list[dict]:
+async def my_plays(principal: CurrentCustomer, session: ReadSession, hunt_id: IntId) -> list[dict]:
     rows = (await session.scalars(
         select(HuntPlay).where(HuntPlay.hunt_id == hunt_id, HuntPlay.customer_id == principal.id)
         .order_by(HuntPlay.id.desc()).limit(100))).all()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -11,9 +11,9 @@ from customer_app.auth import CurrentCustomer
 from shared.engagement import offers as offer_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.params import Id
 
 router = APIRouter(prefix="/v1", tags=["offers"])
-RecId = Path(ge=1, le=2**62)
 
 
 class RecommendationOut(BaseModel):
@@ -59,14 +59,14 @@ async def _answer(principal, session, rec_id: int, answer: str, key: str) -> Res
 
 @router.post("/recommendations/{rec_id}/accept", response_model=AnswerOut, responses={404: {}, 409: {}},
              summary="Accept an offer (recorded as a touch)")
-async def accept(principal: CurrentCustomer, session: WriteSession, rec_id: int = RecId,
+async def accept(principal: CurrentCustomer, session: WriteSession, rec_id: Id,
                  key: str = IdempotencyKey) -> Response:
     return await _answer(principal, session, rec_id, "accept", key)
 
 
 @router.post("/recommendations/{rec_id}/dismiss", response_model=AnswerOut, responses={404: {}, 409: {}},
              summary="Dismiss an offer (recorded as a touch)")
-async def dismiss(principal: CurrentCustomer, session: WriteSession, rec_id: int = RecId,
+async def dismiss(principal: CurrentCustomer, session: WriteSession, rec_id: Id,
                   key: str = IdempotencyKey) -> Response:
     return await _answer(principal, session, rec_id, "dismiss", key)
 

@@ -12,7 +12,7 @@ from customer_app.auth import CurrentCustomer
 from shared.points import service as points_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Points
+from shared.web.params import Id, Points
 
 router = APIRouter(prefix="/v1", tags=["points"])
 
@@ -60,7 +60,7 @@ async def my_points(principal: CurrentCustomer, session: ReadSession) -> dict:
 @router.get("/points/history", response_model=list[EntryOut], summary="My points movements, newest first")
 async def history(
     principal: CurrentCustomer, session: ReadSession,
-    limit: int = Query(50, ge=1, le=200), before_id: int | None = Query(None, ge=1),
+    limit: int = Query(50, ge=1, le=200), before_id: Id | None = None,
 ) -> list[dict]:
     return await points_service.history(session, principal.id, limit=limit, before_id=before_id)
 
