@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from shared.web.params import BIGINT_MAX
 from tests.fixtures.db import stray_backends
-from tests.fixtures.factories import create_customer, create_staff
+from tests.fixtures.factories import create_customer, create_merchant, create_staff
 from tests.fixtures.routes import api_routes
 from tests.services.customer_app.conftest import assert_error
 
@@ -72,6 +72,7 @@ async def test_out_of_range_ids_are_422_before_any_sql(clients, tokens, sm, engi
         customer = await create_customer(s)
         admin = await create_staff(s, role="admin")
         manager = await create_staff(s)
+        merchant = await create_merchant(s)
     cases = [
         ("customer_client", f"/v1/coupons/{TOO_BIG}", tokens.customer(customer.id)),
         ("customer_client", f"/v1/coupons?before_id={TOO_BIG}", tokens.customer(customer.id)),
@@ -80,7 +81,7 @@ async def test_out_of_range_ids_are_422_before_any_sql(clients, tokens, sm, engi
         ("admin_client", f"/v1/models/{'9' * 20}", tokens.admin(admin.id)),
         ("admin_client", f"/v1/products/{2**31}", tokens.admin(admin.id)),
         ("manager_client", f"/v1/customers/{2**63}", tokens.manager(manager.id)),
-        ("alliance_client", f"/v1/redemptions?before_id={TOO_BIG}", tokens.merchant(1)),
+        ("alliance_client", f"/v1/redemptions?before_id={TOO_BIG}", tokens.merchant(merchant.id)),
     ]
     for client, path, headers in cases:
         responses = await asyncio.gather(*[clients[client].get(path, headers=headers) for _ in range(50)])

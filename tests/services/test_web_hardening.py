@@ -18,6 +18,7 @@ from customer_app.app import create_app as create_customer_app
 from shared.settings import DEV_JWT_SECRET, Settings
 
 SECRET = "prod-secret-" + "k" * 40
+COUPON_KEY = "prod-coupon-key-" + "c" * 40
 METRICS_TOKEN = "scrape-" + "m" * 40
 
 
@@ -29,7 +30,7 @@ async def running(app: FastAPI, base_url: str = "http://t") -> AsyncIterator[htt
 
 
 async def test_metrics_in_prod_need_the_token_and_are_absent_without_one(settings: Settings) -> None:
-    prod = settings.model_copy(update={"env": "prod", "jwt_secret": SECRET})
+    prod = settings.model_copy(update={"env": "prod", "jwt_secret": SECRET, "coupon_code_key": COUPON_KEY})
     async with running(create_customer_app(prod)) as c:
         r = await c.get("/metrics")
         assert r.status_code == 404 and r.json()["error"] == "not_found"
@@ -48,11 +49,11 @@ def test_prod_refuses_a_short_or_default_secret_without_printing_it() -> None:
     url = "postgresql://tenure:hunter2-db-password@db.internal:5432/tenure"
     for secret in ("abc-tiny-secret", "x" * 31, DEV_JWT_SECRET):
         with pytest.raises(ValidationError) as refused:
-            Settings(env="prod", jwt_secret=secret, DATABASE_URL=url)
+            Settings(env="prod", jwt_secret=secret, coupon_code_key=COUPON_KEY, DATABASE_URL=url)
         shown = str(refused.value) + repr(refused.value)
         assert "TENURE_JWT_SECRET" in shown
         assert secret not in shown and "hunter2" not in shown and "db.internal" not in shown
-    ok = Settings(env="prod", jwt_secret="s" * 32, DATABASE_URL=url)
+    ok = Settings(env="prod", jwt_secret="s" * 32, coupon_code_key=COUPON_KEY, DATABASE_URL=url)
     assert "hunter2" not in repr(ok) and "s" * 32 not in repr(ok)
     Settings(env="dev", jwt_secret="abc")  # development keeps its freedom
 

@@ -104,6 +104,7 @@ def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
         if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
             return error_response(409, "retry", "concurrent update; retry with the same idempotency key")
         if state in ("53300", "53400"):  # too many connections / configuration limit exceeded
+            log.warning("db.unavailable", path=request.url.path, sqlstate=state)
             return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"})
         if state == "57014":  # statement timeout
             return error_response(503, "timeout", "the request took too long", headers={"Retry-After": "1"})
