@@ -42,7 +42,7 @@ async def signed_in(page: Page, console_url: str, username: str = "admin", passw
         f"if (!sessionStorage.getItem('tenure.access')) sessionStorage.setItem('tenure.access', '{access}');"
     )
     await page.goto("/console/")
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
 
 
 async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
@@ -51,7 +51,7 @@ async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PAS
     await page.fill("#username", username)
     await page.fill("#password", password)
     await page.click("#signin-button")
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
 
 
 async def open_screen(page: Page, hash_: str, ready: str) -> None:
@@ -99,7 +99,7 @@ async def test_wrong_password_shows_an_error_and_no_session(page: Page, city: Ci
 
 async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console_sm: SM) -> None:
     await sign_in(page)
-    assert "Console Admin" in await page.inner_text("#whoami")
+    assert "后台管理员" in await page.inner_text("#whoami")
     labels = await page.evaluate(nav_labels_js())
     for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers",
                    "Churn models", "Data imports", "Staff & assignments", "Audit log"):
@@ -112,10 +112,10 @@ async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console
     assert await page.locator("#dash-tiers svg rect").count() >= len(city.tier_counts)
     four = await page.inner_text("#dash-fourhigh")
     assert "High pay-per-use data" in four
-    assert "potential loss" in await page.inner_text("#dash-segments")
-    assert "Spring retention wave" in await page.inner_text("#dash-campaigns")
+    assert "Potential customer loss" in await page.inner_text("#dash-segments")
+    assert "春季保有行动" in await page.inner_text("#dash-campaigns")
     assert "1 customer left" in await page.inner_text("#churn-total")
-    assert "high risk" in await page.inner_text("#dash-tiers"), "tier bars are split by churn risk"
+    assert "High" in await page.inner_text("#dash-tiers ul.legend"), "tier bars are split by churn risk"
     high_risk_left = city.risk_counts["high"] - 1  # the churned hold-out customer was high risk
     assert await page.inner_text("#stat-high-risk .value") == str(high_risk_left)
     await shot(page, "02-dashboard")
@@ -125,7 +125,7 @@ async def test_auditor_sees_only_what_the_role_allows(page: Page, city: City) ->
     await sign_in(page, "auditor", STAFF_PASSWORD)
     labels = [re.sub(r"^\W+", "", label).strip() for label in await page.evaluate(nav_labels_js())]
     assert "Audit log" in labels and "Dashboard" in labels
-    for hidden in ("Customers", "Strategies", "Tags", "Tiers", "Merchants & offers", "Churn models"):
+    for hidden in ("Customers", "Strategies", "Tags", "Churn models", "Four-high lists", "Manager incentives"):
         assert hidden not in labels, labels
     await open_screen(page, "#/customers", ".notice.error")
     assert "not available to the Auditor role" in await page.inner_text("#main")
@@ -149,7 +149,7 @@ async def test_operator_launches_but_does_not_design_campaigns(page: Page, conso
 async def test_session_survives_reload_and_sign_out_ends_it(page: Page, city: City) -> None:
     await sign_in(page)
     await page.reload()
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
     await page.click("#signout")
     await page.wait_for_selector("#signin-button")
     assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") is None
@@ -189,9 +189,9 @@ async def test_customer_360_and_audited_unmask(page: Page, console_url: str, cit
     await open_screen(page, f"#/customers/{city.star_customer}", ".pii-name")
     text = await page.inner_text("#main")
     assert "欧**" in text and "欧阳锋" not in text
-    assert "Xihu county branch" in text and "Family 88 plan" in text and "Mei Manager" in text
-    assert "VIP customer" in text and "Answers app pushes" in text, "tags of the customer"
-    assert "Top churn factors" in text and "competitor_calls_90d" in text
+    assert "西湖区分公司" in text and "家庭88元套餐" in text and "梅经理" in text
+    assert "贵宾客户" in text and "APP推送响应" in text, "tags of the customer"
+    assert "Top churn factors" in text and "Competitor-hotline calls, 90 days" in text
     assert "Usage and bill by month" in text and await page.locator("#main svg polyline").count() >= 1
     await shot(page, "04-customer-360")
 
@@ -213,11 +213,11 @@ async def test_campaign_list_and_report(page: Page, console_url: str, city: City
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "Spring retention wave" in text and "Gold upsell draft" in text
+    assert "春季保有行动" in text and "金卡客户升档（草稿）" in text
     await shot(page, "06-campaigns")
     await open_screen(page, f"#/campaigns/{city.campaign_id}", ".card h2")
     text = await page.inner_text("#main")
-    assert "Spring retention wave" in text and "20%" in text
+    assert "春季保有行动" in text and "20%" in text
     assert "Contacted" in text and "Hold-out" in text, "member split of the seeded campaign"
     await page.wait_for_selector("#report-stats")
     stats = await page.inner_text("#report-stats")
@@ -290,7 +290,7 @@ async def test_merchants_and_offers_approval(page: Page, console_url: str, city:
     await signed_in(page, console_url)
     await open_screen(page, "#/merchants", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "Lakeside Tea House" in text and "Golden Noodle Bar" in text
+    assert "湖畔茶馆" in text and "金面馆" in text
     await shot(page, "12-merchants")
     await page.click(f"button[data-action=approve][data-id='{city.merchant_applied}']")
     await page.wait_for_selector(f"button[data-action=suspend][data-id='{city.merchant_applied}']")
@@ -308,13 +308,13 @@ async def test_merchants_and_offers_approval(page: Page, console_url: str, city:
             select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
     assert len(stored) == 1 and secret not in stored[0], "only a hash of the secret is stored"
     await open_screen(page, "#/merchants?tab=offers", "table.data tbody tr")
-    assert "Free noodle bowl" in await page.inner_text("#main")
-    assert "Golden Noodle Bar" in await page.inner_text("table.data tbody")
+    assert "免费面一碗" in await page.inner_text("#main")
+    assert "金面馆" in await page.inner_text("table.data tbody")
     await shot(page, "13-offers")
     await page.click(f"button[data-action=approve][data-id='{city.offer_pending}']")
     await page.wait_for_function("() => !document.querySelector(\"button[data-action=approve]\")")
     await open_screen(page, "#/merchants?tab=ads&status=pending", "table.data tbody tr")
-    assert "Noodle Tuesday" in await page.inner_text("#main")
+    assert "周二面馆" in await page.inner_text("#main")
     await shot(page, "13b-merchant-ads")
     await page.click(f"button[data-action=approve][data-id='{city.ad_pending}']")
     await page.wait_for_selector("table.data tr.empty")
@@ -357,7 +357,7 @@ async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url
     await page.set_input_files("#f-file", files=[upload])
     await page.click("form.form button[type=submit]")
     await page.wait_for_selector(".progress")
-    finished = "() => /Finished\\s*\\d{4}-/.test(document.querySelector('#main').innerText)"
+    finished = "() => /\\d{4}/.test((document.querySelector('#import-finished') || {}).textContent || '')"
     await page.wait_for_function(finished, timeout=30_000)
     text = await page.inner_text("#main")
     assert "Bad rows (1)" in text, text
@@ -373,7 +373,7 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     await signed_in(page, console_url)
     await open_screen(page, "#/staff?tab=staff", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "mgr0001" in text and "Mei Manager" in text and "5 / 400" in text
+    assert "mgr0001" in text and "梅经理" in text and "5 / 400" in text
     await shot(page, "18-staff")
     await open_screen(page, "#/staff?tab=org", "table.data tbody tr")
     assert city.branch_name in await page.inner_text("#main")
