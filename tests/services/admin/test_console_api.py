@@ -78,3 +78,22 @@ async def test_me_lists_the_callers_permissions(admin_client, auth) -> None:  # 
         assert me.json()["permissions"] == permissions_of(role)
     assert "customers.unmask" in (await admin_client.get("/v1/me", headers=auth["admin"])).json()["permissions"]
     assert "customers.unmask" not in (await admin_client.get("/v1/me", headers=auth["analyst"])).json()["permissions"]
+
+
+async def test_campaign_audience_takes_a_rule_tree(admin_client, auth, org, sm) -> None:  # type: ignore[no-untyped-def]
+    """The console's rule builder sends `rule`; a bad tree is a 422 in the shared error shape."""
+    from sqlalchemy import text
+
+    async with sm.begin() as s:
+        ids = [(await create_customer(s, branch_id=org[2].id, tier=tier)).id for tier in ("gold", "gold", "star1")]
+        await s.execute(text("INSERT INTO customer_features (customer_id, branch_id, tier, data_mb) "
+                             "SELECT id, branch_id, tier, 1000 FROM customers WHERE id = ANY(:i)"), {"i": ids})
+    rule = {"all": [{"field": "tier", "op": "in", "value": ["gold", "diamond"]}, {"field": "data_mb", "op": "<", "value": 5000}]}
+    body = {"query": {"branch_ids": [org[2].id], "rule": rule}, "holdout_pct": 0}
+    ok = await admin_client.post("/v1/campaigns/preview", json=body, headers=auth["strategist"])
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["audience"] == 2
+    bad = {"query": {"rule": {"field": "id_number", "op": "=", "value": "1; DROP TABLE customers"}}}
+    refused = await admin_client.post("/v1/campaigns/preview", json=bad, headers=auth["strategist"])
+    assert refused.status_code == 422
+    assert set(refused.json()) == {"error", "detail", "context"} and "unknown field" in refused.text
