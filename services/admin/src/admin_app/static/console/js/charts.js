@@ -266,7 +266,7 @@ export function divergingBars({ title, data, format = (v) => fmt.num(v, 1), capt
   if (!data.length) return empty(title);
   const W = 520;
   const row = 22;
-  const m = { l: 150, r: 16, t: 6, b: 18 };
+  const m = { l: Math.min(200, Math.max(80, Math.max(...data.map((d) => textWidth(d.label))) + 12)), r: 16, t: 6, b: 18 };
   const H = m.t + m.b + row * data.length;
   const lim = 1.3 * Math.max(1, ...data.map((d) => Math.abs(Number(d.value) || 0))); // room for the value text
   const x0 = m.l + (W - m.l - m.r) / 2;
