@@ -6,16 +6,19 @@ admin service's origin, and fails on any uncaught JavaScript error.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.models import Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer
+from shared.models import (
+    Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, TagDefinition,
+)
 from tests.browser.conftest import shot
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
 
@@ -271,9 +274,12 @@ async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -
     await page.click("#preview-tag")
     await page.wait_for_selector("#tag-preview .notice")
     assert f"{city.risk_counts['high']} customers match" in await page.inner_text("#tag-preview")
+    await page.click("#rule-json-toggle")  # the JSON view: a tree the builder cannot show goes to the server as written
     await page.fill("#f-rule", '{"field": "id_number", "op": "=", "value": "1; DROP TABLE customers"}')
+    await page.wait_for_selector("#tag-editor .rb-status .notice.info")
     await page.click("#preview-tag")
     await page.wait_for_selector("#tag-preview .notice.error")
+    assert "id_number" in await page.inner_text("#tag-preview")
     await shot(page, "10-tags")
     await open_screen(page, "#/tiers", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -284,6 +290,42 @@ async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -
     await page.wait_for_selector(".notice.ok")
     assert "¥250.00" in await page.inner_text("#main")
     await shot(page, "11-tiers")
+
+
+async def test_tag_rule_builder_groups_live_count_and_json(page: Page, console_url: str, city: City, console_sm: SM) -> None:
+    """Build "gold or diamond, and none of: competitor-hotline calls ≥ 1" with pickers; the live count
+    is the database's, the JSON view shows the same tree, and saving stores exactly that tree."""
+    expected_rule = {"all": [{"field": "tier", "op": "in", "value": ["gold", "diamond"]},
+                             {"not": {"any": [{"field": "competitor_calls_90d", "op": ">=", "value": 1}]}}]}
+    async with console_sm() as s:
+        expected = await s.scalar(text(
+            "SELECT count(*) FROM customer_features f JOIN customers c ON c.id = f.customer_id "
+            "WHERE c.tier IN ('gold', 'diamond') AND NOT (f.competitor_calls_90d >= 1)"))
+    assert 0 < expected < len(city.customers)
+    await signed_in(page, console_url)
+    await open_screen(page, "#/tags", "table.data tbody tr")
+    await page.click("#new-tag")
+    await page.wait_for_selector("#rule-builder .rb-cond")
+    await page.fill("#f-code", "console_builder_tag")
+    await page.fill("#f-name", "Built with pickers")
+    top = page.locator("#rule-builder > .rb-group")
+    await top.locator(":scope > .rb-items > .rb-cond").first.locator(".rb-remove").click()  # drop the example's data condition
+    await top.locator(":scope > .rb-head .rb-add-group").click()
+    nested = top.locator(":scope > .rb-items > .rb-group")
+    await nested.locator(".rb-mode").select_option("none")
+    await nested.locator(".rb-add-cond").click()
+    await nested.locator(".rb-field").select_option("competitor_calls_90d")
+    await nested.locator(".rb-op").select_option(">=")
+    await nested.locator(".rb-number").fill("1")
+    await page.wait_for_function(
+        "n => ((document.querySelector('#rule-live .notice') || {}).textContent || '').includes(n + ' customer')", arg=str(expected))
+    assert json.loads(await page.input_value("#f-rule")) == expected_rule
+    await shot(page, "10b-tag-rule-builder")
+    await page.click("#tag-editor form.form button[type=submit]")
+    await page.wait_for_selector("#tag-editor .notice.ok")
+    async with console_sm() as s:
+        stored = await s.scalar(select(TagDefinition.rule).where(TagDefinition.code == "console_builder_tag"))
+    assert stored == expected_rule
 
 
 async def test_merchants_and_offers_approval(page: Page, console_url: str, city: City, console_sm: SM) -> None:

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 
 
 def screens(city: City) -> list[tuple[str, str, str]]:
-    """(name, hash, selector that shows the screen has drawn)."""
+    """(name, hash, selector that shows the screen has drawn); "hash | button" clicks the button
+    (an editor that opens in place) and waits for the selector."""
     return [
         ("dashboard", "#/dashboard", "#dash-tiers h2"),
         ("customers", "#/customers", "table.data tbody tr"),
@@ -33,12 +34,14 @@ def screens(city: City) -> list[tuple[str, str, str]]:
         ("fourhigh-day", "#/fourhigh?g=day", "table.data tbody tr"),
         ("clusters", "#/clusters", ".card.cluster"),
         ("tags", "#/tags?family=stability", "table.data tbody tr"),
+        ("tag-editor", f"#/tags?family=stability | button[data-tag={city.tag_codes['stability']}]", "#rule-builder .rb-cond"),
         ("tiers", "#/tiers", "table.data tbody tr"),
         ("models", "#/models", "table.data tbody tr"),
         ("campaigns", "#/campaigns", "table.data tbody tr"),
         ("campaign-new", "#/campaigns/new", "form.form"),
         ("campaign-report", f"#/campaigns/{city.campaign_id}", "#report-stats"),
         ("strategies", "#/strategies", "table.data tbody tr"),
+        ("strategy-editor", "#/strategies | button[data-strategy]", "#cond-rule-builder"),
         ("products", "#/products", "table.data tbody tr"),
         ("product", f"#/products/{city.plan_id}", "#edit-product"),
         ("product-new", "#/products/new", "form.form"),
@@ -96,8 +99,15 @@ async def test_every_screen_in_both_languages_and_widths(
         await signed_in(page, console_url)
         nav = await page.inner_text("#nav") if width > 1000 else await page.evaluate("() => document.querySelector('#nav').textContent")
         assert ("四高客户清单" if lang == "zh-CN" else "Four-high lists") in nav
-        for n, (name, hash_, ready) in enumerate(screens(city), start=1):
-            await open_screen(page, hash_, ready)
+        for n, (name, target, ready) in enumerate(screens(city), start=1):
+            hash_, _, button = target.partition(" | ")
+            if button:
+                await open_screen(page, hash_, "table.data tbody tr")
+                await page.click(button)
+                await page.wait_for_selector(ready)
+                await page.wait_for_function("() => !document.querySelector('#main .loading')")
+            else:
+                await open_screen(page, hash_, ready)
             await check(page, f"{lang}-{width}-{n:02d}-{name}", width)
         if lang == "zh-CN":  # enum labels and formats in Chinese
             await open_screen(page, "#/customers?tier=diamond", "table.data tbody tr")

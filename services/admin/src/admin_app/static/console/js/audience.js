@@ -1,9 +1,11 @@
 // The campaign audience (the API's AudienceQuery) as pickers: ticks for tiers, risk, stages,
-// four-high kinds and segments, pickers for branches and tags, a live count, and the JSON kept
-// as an "advanced" view. Within one group the values are alternatives (OR); groups must all hold
-// (AND), exactly as shared/campaigns/query.py compiles them.
+// four-high kinds and segments, pickers for branches and tags, custom conditions in the rule
+// builder (query.rule), a live count, and the JSON kept as an "advanced" view. Within one group
+// the values are alternatives (OR); groups must all hold (AND), exactly as
+// shared/campaigns/query.py compiles them.
 
 import { get, listOf } from "./api.js";
+import { loadFields, ruleBuilder, ruleText } from "./rulebuilder.js";
 import {
   FOUR_HIGH_CODES, RISK_CODES, SEGMENT_CODES, STAGE_CODES, SUB_SEGMENT_CODES, TIER_CODES, checkGroup, chipPicker, clear,
   errorBox, fmt, h, label, loading, notice, options, t,
@@ -31,7 +33,8 @@ async function branchChoices() {
 
 // Returns {el, value(), onCount(fn)}; fn() resolves to the text of the live count.
 export async function audienceBuilder(initial = {}) {
-  const [tags, branches] = await Promise.all([tagChoices(), branchChoices()]);
+  const [tags, branches, meta] = await Promise.all([tagChoices(), branchChoices(), loadFields().catch(() => null)]);
+  const rules = meta ? ruleBuilder({ rule: initial.rule ?? null, meta, id: "aud-rule", allowEmpty: true }) : null;
   const groups = Object.fromEntries(LIST_KEYS.map((k) => [k, checkGroup(k, options(KIND[k], CODES[k]), initial[k] || [])]));
   const tagsAny = chipPicker(tags, initial.tags || [], { id: "q-tags" });
   const tagsAll = chipPicker(tags, initial.tags_all || [], { id: "q-tags_all" });
@@ -55,6 +58,10 @@ export async function audienceBuilder(initial = {}) {
     if (branchPick.value().length) q.branch_ids = branchPick.value().map(Number);
     if (minScore.value !== "") q.min_churn_score = Number(minScore.value);
     if (dnd.checked) q.exclude_do_not_disturb = true;
+    if (rules) {
+      const rule = rules.value(); // throws with the reason while a condition is incomplete
+      if (rule) q.rule = rule;
+    }
     return q;
   };
   const section = (titleKey, ...body) => h("div", { class: "aud-group" }, h("h3", {}, t(titleKey)), ...body);
@@ -71,6 +78,7 @@ export async function audienceBuilder(initial = {}) {
         branches.length > 1 ? h("label", { class: "mini" }, t("aud.branches"), branchPick) : null,
         h("label", { class: "mini" }, t("aud.min_score"), minScore),
         h("label", { class: "check" }, dnd, " ", t("aud.exclude_dnd")))),
+    rules ? h("div", { class: "aud-rule" }, h("h3", {}, t("aud.rule")), h("p", { class: "help" }, t("aud.rule_help")), rules.el) : null,
     live,
     h("details", { class: "advanced" }, h("summary", {}, t("aud.json")), json));
   const recount = () => {
@@ -88,12 +96,16 @@ export async function audienceBuilder(initial = {}) {
     }, 400);
   };
   const sync = () => {
-    json.textContent = JSON.stringify(value(), null, 2);
+    try {
+      json.textContent = JSON.stringify(value(), null, 2);
+    } catch (e) {
+      return; // an incomplete custom condition: the builder says what is missing
+    }
     recount();
   };
   el.addEventListener("input", sync);
   el.addEventListener("change", sync);
-  json.textContent = JSON.stringify(value(), null, 2);
+  try { json.textContent = JSON.stringify(value(), null, 2); } catch (e) { json.textContent = ""; }
   return { el, value, onCount: (fn) => { counter = fn; recount(); } };
 }
 
@@ -108,6 +120,7 @@ export function audienceSummary(query) {
   if ((query.branch_ids || []).length) parts.push([t("aud.branches"), fmt.anyOf(query.branch_ids.map((b) => `#${b}`))]);
   if (query.min_churn_score !== undefined && query.min_churn_score !== null) parts.push([t("aud.min_score"), fmt.num(query.min_churn_score, 2)]);
   if (query.exclude_do_not_disturb) parts.push([t("aud.exclude_dnd"), t("ui.yes")]);
+  if (query.rule) parts.push([t("aud.rule"), ruleText(query.rule)]);
   const known = new Set([...LIST_KEYS, "tags", "tags_all", "branch_ids", "min_churn_score", "exclude_do_not_disturb", "rule"]);
   for (const [k, v] of Object.entries(query)) if (!known.has(k)) parts.push([k, JSON.stringify(v)]);
   if (!parts.length) return h("p", { class: "muted", id: "audience-summary" }, t("aud.everyone"));

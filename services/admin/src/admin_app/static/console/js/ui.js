@@ -192,6 +192,8 @@ export function form(fields, { submit, onSubmit, cancel } = {}) {
       input.value = f.type === "json" && f.value !== undefined && typeof f.value !== "string" ? JSON.stringify(f.value, null, 2) : (f.value ?? "");
     } else if (f.type === "checkbox") {
       input = h("input", { ...common, type: "checkbox", checked: Boolean(f.value) });
+    } else if (f.type === "custom") {
+      input = f.element; // read with f.read(), which throws Error(message) when the value is not ready
     } else if (f.type === "checks") {
       input = checkGroup(f.name, f.options || [], (f.value || []).map(String));
       input.id = `f-${f.name}`;
@@ -211,6 +213,9 @@ export function form(fields, { submit, onSubmit, cancel } = {}) {
     for (const [name, { input, field }] of Object.entries(controls)) {
       if (field.type === "checkbox") out[name] = input.checked;
       else if (field.type === "checks" || field.type === "picker") out[name] = input.value();
+      else if (field.type === "custom") {
+        try { out[name] = field.read(); } catch (e) { throw new FieldError(name, e.message); }
+      }
       else if (field.type === "number") out[name] = input.value === "" ? null : Number(input.value);
       else if (field.type === "file") out[name] = input.files && input.files[0];
       else if (field.type === "json") {

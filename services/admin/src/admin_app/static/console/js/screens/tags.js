@@ -4,6 +4,7 @@
 // POST /v1/tags/preview {rule}.
 
 import { get, listOf, patch, post } from "../api.js";
+import { loadFields, ruleBuilder } from "../rulebuilder.js";
 import { card, clear, errorBox, fmt, form, h, label, labelOr, loading, notice, options, page, pagedTable, statusBadge, t, table, tabs } from "../ui.js";
 
 const BASE = "/v1/tags";
@@ -46,13 +47,17 @@ async function fieldsHelp() {
 async function openEditor(editor, row, family, list, ctx) {
   const editable = ctx.can("editTag");
   const preview = h("div", { class: "preview", id: "tag-preview" });
+  clear(editor, loading());
+  const meta = await loadFields();
+  const count = async (rule) => t("tag.matches", { count: (await post(`${BASE}/preview`, { rule })).customers });
+  const builder = ruleBuilder({ rule: row?.rule ?? EXAMPLE_RULE, meta, count, id: "rule" });
   const fields = [
     row ? null : { name: "code", label: t("tag.code"), required: true, placeholder: "lower_snake_case" },
     { name: "name", label: t("tag.name"), required: true, value: row?.name },
     { name: "family", label: t("tag.family"), type: "select", options: options("family", FAMILIES), value: row?.family || family },
     row ? { name: "active", label: t("tag.active"), type: "checkbox", value: row.active } : null,
     { name: "description", label: t("tag.description"), type: "textarea", wide: true, rows: 2, value: row?.description },
-    { name: "rule", label: t("tag.rule_json"), type: "json", wide: true, rows: 8, value: row?.rule ?? EXAMPLE_RULE, required: true, help: t("tag.rule_help") },
+    { name: "rule", label: t("tag.rule"), type: "custom", element: builder.el, read: builder.value, wide: true, required: true, help: t("tag.rule_help") },
   ].filter(Boolean);
   const frm = form(fields, {
     submit: row ? t("tag.save") : t("tag.create"),
@@ -69,11 +74,10 @@ async function openEditor(editor, row, family, list, ctx) {
   if (!editable) frm.querySelector("button[type=submit]").remove();
   const previewBtn = h("button", { class: "btn", type: "button", id: "preview-tag", onclick: async () => {
     let rule;
-    try { rule = JSON.parse(frm.controls.rule.input.value); } catch (e) { clear(preview, notice("error", t("tag.bad_json"))); return; }
+    try { rule = builder.value(); } catch (e) { clear(preview, notice("error", e.message)); return; }
     clear(preview, loading(t("ui.counting")));
     try {
-      const r = await post(`${BASE}/preview`, { rule });
-      clear(preview, notice("info", t("tag.matches", { count: r.customers })));
+      clear(preview, notice("info", await count(rule)));
     } catch (err) {
       clear(preview, errorBox(err, t("tag.preview_what")));
     }
