@@ -168,7 +168,8 @@ async def console_page(
     lang: str | None, width: int = 1400, height: int = 900,
 ) -> AsyncIterator[Page]:
     """A guarded page; `lang` is stored as this device's last language choice (None: none)."""
-    context = await browser.new_context(viewport={"width": width, "height": height}, base_url=console_url, locale="en-US")
+    context = await browser.new_context(viewport={"width": width, "height": height}, base_url=console_url,
+                                        locale="zh-CN" if lang == "zh-CN" else "en-US")  # native date pickers follow it
     context.set_default_timeout(10_000)
     if lang is not None:
         await context.add_init_script(

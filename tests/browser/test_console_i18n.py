@@ -9,6 +9,7 @@ tests/artifacts/screenshots/i18n/. The language choice is remembered per user.
 from __future__ import annotations
 
 import re
+import shutil
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = pytest.mark.browser
+SHOTS = SCREENSHOTS / "i18n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_screenshots() -> None:
+    """This run's screenshots only (a renamed screen must not leave an old picture behind)."""
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def screens(city: City) -> list[tuple[str, str, str]]:
@@ -82,8 +91,7 @@ async def check(page: Page, name: str, width: int) -> None:
             """w => [...document.querySelectorAll('#app *')].filter(e => e.getBoundingClientRect().right > w + 1)
                     .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))""", width)
         raise AssertionError(f"{name}: the page is {scroll}px wide at {width}px: {culprit}")
-    (SCREENSHOTS / "i18n").mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "i18n" / f"{name}.png"), full_page=width < 1000)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=width < 1000)
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -156,3 +164,16 @@ async def test_language_is_chinese_first_and_remembered_per_user(browser: Browse
         await sign_in(page, "admin", ADMIN_PASSWORD)
         await page.wait_for_selector("#nav >> text=Dashboard")  # admin's own choice, not the analyst's
         assert await page.evaluate("() => document.documentElement.lang") == "en"
+
+
+async def test_readme_screenshots(browser: Browser, console_url: str, city: City) -> None:
+    """The two pictures in the README (docs/screenshots/), window-sized: copy them from
+    tests/artifacts/screenshots/readme/ after a change to the console's look."""
+    out = SCREENSHOTS / "readme"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, width, height, hash_, ready in (("console-zh-CN-desktop", 1280, 800, "#/dashboard", "#dash-campaigns h2"),
+                                              ("console-zh-CN-phone", 390, 844, "#/fourhigh", "table.data tbody tr")):
+        async with console_page(browser, console_url, lang="zh-CN", width=width, height=height) as page:
+            await signed_in(page, console_url)
+            await open_screen(page, hash_, ready)
+            await page.screenshot(path=str(out / f"{name}.png"))

@@ -34,7 +34,7 @@ async function branchChoices() {
 // Returns {el, value(), onCount(fn)}; fn() resolves to the text of the live count.
 export async function audienceBuilder(initial = {}) {
   const [tags, branches, meta] = await Promise.all([tagChoices(), branchChoices(), loadFields().catch(() => null)]);
-  const rules = meta ? ruleBuilder({ rule: initial.rule ?? null, meta, id: "aud-rule", allowEmpty: true }) : null;
+  const rules = meta ? ruleBuilder({ rule: initial.rule ?? null, meta, id: "aud-rule", allowEmpty: true, jsonLabel: t("aud.rule_json") }) : null;
   const groups = Object.fromEntries(LIST_KEYS.map((k) => [k, checkGroup(k, options(KIND[k], CODES[k]), initial[k] || [])]));
   const tagsAny = chipPicker(tags, initial.tags || [], { id: "q-tags" });
   const tagsAll = chipPicker(tags, initial.tags_all || [], { id: "q-tags_all" });

@@ -145,7 +145,7 @@ export function ruleText(rule, ids) {
 // ruleBuilder({rule, meta, count, id}) → {el, value(), set(rule)}. value() throws an Error with a
 // readable message when the tree is incomplete or the JSON does not parse; count(rule) resolves
 // to the text of the live count.
-export function ruleBuilder({ rule, meta, count, id = "rule", allowEmpty = false }) {
+export function ruleBuilder({ rule, meta, count, id = "rule", allowEmpty = false, jsonLabel }) {
   const { fields, ids } = meta;
   let tree;
   let raw = null; // the JSON as written when the builder cannot show it
@@ -154,7 +154,7 @@ export function ruleBuilder({ rule, meta, count, id = "rule", allowEmpty = false
   const status = h("div", { class: "rb-status" });
   const live = h("div", { class: "live-count", id: `${id}-live`, "aria-live": "polite" });
   const json = h("textarea", { class: "mono", id: `f-${id}`, rows: 8, spellcheck: "false" });
-  const advanced = h("details", { class: "advanced", id: `${id}-advanced` }, h("summary", { id: `${id}-json-toggle` }, t("rb.json")),
+  const advanced = h("details", { class: "advanced", id: `${id}-advanced` }, h("summary", { id: `${id}-json-toggle` }, jsonLabel || t("rb.json")),
     h("p", { class: "help" }, t("rb.json_help")), json);
   const el = h("div", { class: "rule-builder" }, canvas, status, live, advanced);
   let timer = null;

@@ -81,7 +81,7 @@ async function conditionEditor(initial) {
       cluster: checkGroup("cond-cluster", clusters, (c.cluster || []).map(String)),
       tags_any: chipPicker(tagChoices, c.tags_any || [], { id: "cond-tags_any" }),
       tags_all: chipPicker(tagChoices, c.tags_all || [], { id: "cond-tags_all" }),
-      rule: ruleBuilder({ rule: c.rule ?? null, meta, id: "cond-rule", allowEmpty: true }),
+      rule: ruleBuilder({ rule: c.rule ?? null, meta, id: "cond-rule", allowEmpty: true, jsonLabel: t("aud.rule_json") }),
     };
     const group = (key, ...body) => h("div", { class: "aud-group" }, h("h3", {}, t(`strat.key.${key}`)), ...body);
     clear(box,
