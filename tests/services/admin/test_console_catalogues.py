@@ -61,7 +61,8 @@ def test_both_languages_have_the_same_keys_and_placeholders() -> None:
             assert all(isinstance(f, str) and f.strip() for f in forms(msg)), f"{lang}: empty message {key}"
             if isinstance(msg, dict):
                 assert "other" in msg, f"{lang}: plural {key} needs an 'other' form"
-        names = {lang: {n for f in forms(msg) for n in PLACEHOLDER.findall(f)} for lang, msg in (("zh-CN", zh[key]), ("en", en[key]))}
+        names = {lang: {n for f in forms(msg) for n in PLACEHOLDER.findall(f)}
+                 for lang, msg in (("zh-CN", zh[key]), ("en", en[key]))}
         assert names["zh-CN"] == names["en"], f"{key}: placeholders differ {names}"
 
 
@@ -124,11 +125,14 @@ def test_kpi_names_are_seed_001_table_1() -> None:
         "中高端客户营销活动合约率", "中高端客户价值及在网保有率", "中高端客户满意度",
     ]
     kpis_js = sources()["js/screens/kpis.js"]
-    weights = dict(re.findall(r'\["(\w+)", (\d)\]', kpis_js.split("export const KPIS = ")[1].split(";")[0]))
+    table = kpis_js.split("export const KPIS = ")[1].split(";")[0]
+    weights = dict(re.findall(r'\["(\w+)", (\d)\]', table))
     assert {code: int(w) for code, w in weights.items()} == {code: w for code, _, w in INDICATORS}
 
 
-ENTRY = re.compile(r"""(?:\{ id: "(?P<id>\w+)"|(?P<action>\w+): \{)[^\n]*?(?:perm: "(?P<perm>[\w.]+)"|roles: (?P<roles>\w+))[^\n]*?api: "(?P<api>[^"]+)" \}""")
+ENTRY = re.compile(
+    r"""(?:\{ id: "(?P<id>\w+)"|(?P<action>\w+): \{)[^\n]*?"""
+    r"""(?:perm: "(?P<perm>[\w.]+)"|roles: (?P<roles>\w+))[^\n]*?api: "(?P<api>[^"]+)" \}""")
 
 
 def console_gates() -> list[dict[str, str]]:
@@ -144,7 +148,8 @@ def console_gates() -> list[dict[str, str]]:
 
 def test_every_console_gate_admits_exactly_the_roles_of_its_route() -> None:
     gates = console_gates()
-    assert len([g for g in gates if g["id"]]) == 20 and len([g for g in gates if g["action"]]) >= 25, "the scan sees roles.js"
+    screens, actions = [g for g in gates if g["id"]], [g for g in gates if g["action"]]
+    assert len(screens) == 20 and len(actions) >= 25, "the scan sees roles.js"
     routes = {(method, r.path): declared_roles(r) for r in api_routes(create_app()) for method in r.methods}
     problems = []
     for gate in gates:

@@ -34,7 +34,8 @@ class AudienceQuery(BaseModel):
     branch_ids: list[Annotated[int, Field(ge=1)]] = Field(default=[], max_length=200)
     min_churn_score: float | None = Field(None, ge=0, le=1)
     exclude_do_not_disturb: bool = False
-    rule: dict[str, Any] | None = Field(None, description="a tag-rule condition tree (fields and operators of GET /v1/tags/fields)")
+    rule: dict[str, Any] | None = Field(
+        None, description="a tag-rule condition tree (fields and operators of GET /v1/tags/fields)")
 
     @field_validator("rule")
     @classmethod
@@ -44,7 +45,8 @@ class AudienceQuery(BaseModel):
             try:
                 validate(value)
             except RuleError as exc:
-                raise ValueError(f"{exc.message} ({', '.join(f'{k}={v}' for k, v in exc.context.items() if k != 'allowed')})") from exc
+                where = ", ".join(f"{k}={v}" for k, v in exc.context.items() if k != "allowed")
+                raise ValueError(f"{exc.message} ({where})" if where else exc.message) from exc
         return value
 
 

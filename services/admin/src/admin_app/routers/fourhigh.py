@@ -101,7 +101,8 @@ async def flags(
     items = [FlagOut(**{**dict(r._mapping), "phone": mask_phone(r.phone), "name": mask_name(r.name)}) for r in rows]
     # Keyset on (customer, kind): a customer flagged for several kinds is never split across pages.
     last = items[-1] if len(items) == limit else None
-    return FlagPage(items=items, next_after=last.customer_id if last else None, next_after_kind=last.kind if last else None)
+    return FlagPage(items=items, next_after=last.customer_id if last else None,
+                    next_after_kind=last.kind if last else None)
 
 
 @router.get("/four-high/counts", response_model=list[CountOut], summary="Flag counts per period and kind over time")
