@@ -139,6 +139,20 @@ async def test_phone_menu_opens_and_closes(browser: Browser, console_url: str, c
         assert not await page.is_visible("#nav"), "choosing a screen closes the menu"
 
 
+async def test_branch_head_reads_reports_and_kpis_on_a_phone(browser: Browser, console_url: str, city: City) -> None:
+    """County-branch heads read reports on phones: their menu is what the API lets them read."""
+    async with console_page(browser, console_url, lang="zh-CN", width=390, height=844) as page:
+        await signed_in(page, console_url, "head99", STAFF_PASSWORD)
+        nav = await page.evaluate("() => document.querySelector('#nav').textContent")
+        assert "跟踪报表" in nav and "客户经理考核" in nav and "客户" in nav
+        assert "四高客户清单" not in nav and "审计日志" not in nav and "客户经理激励" not in nav
+        for name, hash_, ready in (("reports", "#/reports", "table.data"), ("kpis", "#/kpis", "#kpi-trend h2"),
+                                   ("campaigns", "#/campaigns", "table.data tbody tr")):
+            await open_screen(page, hash_, ready)
+            assert await page.locator("#main .notice.error").count() == 0, await page.inner_text("#main")
+            await check(page, f"branch-head-390-{name}", 390)
+
+
 async def test_language_is_chinese_first_and_remembered_per_user(browser: Browser, console_url: str, city: City) -> None:
     async with console_page(browser, console_url, lang=None) as page:
         await page.goto("/console/")

@@ -5,7 +5,7 @@
 
 import { get, listOf, patch, post } from "../api.js";
 import {
-  TIER_CODES, attempt, card, clear, filters, fmt, form, h, kv, label, loading, notice, options, page, pagedTable, statusBadge, t,
+  TIER_CODES, attempt, card, clear, filters, fmt, form, h, kv, label, labelOr, loading, notice, options, page, pagedTable, statusBadge, t,
 } from "../ui.js";
 
 const KINDS = ["plan", "data_pack", "voice_pack", "contract", "recharge_bonus", "broadband", "family", "membership"];
@@ -50,7 +50,7 @@ function eligibilityText(e) {
   if (e.min_tenure_months) parts.push(t("prod.el.tenure", { months: e.min_tenure_months }));
   if (e.max_per_customer) parts.push(t("prod.el.max", { n: e.max_per_customer }));
   const extra = Object.keys(e).filter((k) => !ELIGIBILITY_KEYS.includes(k));
-  if (extra.length) parts.push(t("prod.el.extra", { keys: extra.join(", ") }));
+  if (extra.length) parts.push(t("prod.el.extra", { keys: fmt.allOf(extra.map((k) => labelOr("eligibility", k))) }));
   return parts.length ? parts.join(t("ui.part_sep")) : t("prod.everyone");
 }
 
@@ -129,6 +129,6 @@ async function renderEdit(el, p, ctx) {
     },
   });
   clear(el, page(p ? t("prod.edit_title", { name: p.name }) : t("prod.new"), { subtitle: t("prod.edit_subtitle") },
-    extra.length ? notice("info", t("prod.extra_note", { keys: extra.join(", ") })) : null,
+    extra.length ? notice("info", t("prod.extra_note", { keys: fmt.allOf(extra.map((k) => labelOr("eligibility", k))) })) : null,
     card(null, frm)));
 }
