@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,12 +152,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
 
 @pytest.fixture
 async def page(browser: Browser, console_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    """A fresh browser context per test (its own sessionStorage) that refuses any off-host request.
+    """A fresh browser context per test (its own storage) that refuses any off-host request, with
+    the console in English (the functional tests read English labels; test_console_i18n covers
+    both languages).
 
     When the test fails, a screenshot of the moment is saved as FAILED-<test>.png.
     """
-    context = await browser.new_context(viewport={"width": 1400, "height": 900}, base_url=console_url, locale="en-US")
+    async with console_page(browser, console_url, request, lang="en") as pg:
+        yield pg
+
+
+@asynccontextmanager
+async def console_page(
+    browser: Browser, console_url: str, request: pytest.FixtureRequest | None = None, *,
+    lang: str | None, width: int = 1400, height: int = 900,
+) -> AsyncIterator[Page]:
+    """A guarded page; `lang` is stored as this device's last language choice (None: none)."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, base_url=console_url,
+                                        locale="zh-CN" if lang == "zh-CN" else "en-US")  # native date pickers follow it
     context.set_default_timeout(10_000)
+    if lang is not None:
+        await context.add_init_script(
+            f"if (!localStorage.getItem('tenure.lang')) localStorage.setItem('tenure.lang', '{lang}');")
     offhost: list[str] = []
 
     async def guard(route: Route) -> None:
@@ -173,11 +190,13 @@ async def page(browser: Browser, console_url: str, request: pytest.FixtureReques
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.on("console", lambda msg: errors.append(msg.text)
           if msg.type == "error" and "Content Security Policy" in msg.text else None)
-    yield pg
-    call_report = getattr(request.node, "report_call", None)
-    if call_report is not None and call_report.failed:
-        await shot(pg, f"FAILED-{request.node.name}", check_layout=False)
-    await context.close()
+    try:
+        yield pg
+    finally:
+        call_report = getattr(request.node, "report_call", None) if request is not None else None
+        if call_report is not None and call_report.failed:
+            await shot(pg, f"FAILED-{request.node.name}", check_layout=False)
+        await context.close()
     assert not offhost, f"the console tried to load from outside: {offhost}"
     assert not errors, f"JavaScript errors or CSP violations in the console: {errors}"
 

@@ -6,16 +6,19 @@ admin service's origin, and fails on any uncaught JavaScript error.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.models import Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer
+from shared.models import (
+    Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, TagDefinition,
+)
 from tests.browser.conftest import shot
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
 
@@ -42,7 +45,7 @@ async def signed_in(page: Page, console_url: str, username: str = "admin", passw
         f"if (!sessionStorage.getItem('tenure.access')) sessionStorage.setItem('tenure.access', '{access}');"
     )
     await page.goto("/console/")
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
 
 
 async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
@@ -51,7 +54,7 @@ async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PAS
     await page.fill("#username", username)
     await page.fill("#password", password)
     await page.click("#signin-button")
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
 
 
 async def open_screen(page: Page, hash_: str, ready: str) -> None:
@@ -99,7 +102,7 @@ async def test_wrong_password_shows_an_error_and_no_session(page: Page, city: Ci
 
 async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console_sm: SM) -> None:
     await sign_in(page)
-    assert "Console Admin" in await page.inner_text("#whoami")
+    assert "后台管理员" in await page.inner_text("#whoami")
     labels = await page.evaluate(nav_labels_js())
     for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers",
                    "Churn models", "Data imports", "Staff & assignments", "Audit log"):
@@ -112,10 +115,10 @@ async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console
     assert await page.locator("#dash-tiers svg rect").count() >= len(city.tier_counts)
     four = await page.inner_text("#dash-fourhigh")
     assert "High pay-per-use data" in four
-    assert "potential loss" in await page.inner_text("#dash-segments")
-    assert "Spring retention wave" in await page.inner_text("#dash-campaigns")
+    assert "Potential customer loss" in await page.inner_text("#dash-segments")
+    assert "春季保有行动" in await page.inner_text("#dash-campaigns")
     assert "1 customer left" in await page.inner_text("#churn-total")
-    assert "high risk" in await page.inner_text("#dash-tiers"), "tier bars are split by churn risk"
+    assert "High" in await page.inner_text("#dash-tiers ul.legend"), "tier bars are split by churn risk"
     high_risk_left = city.risk_counts["high"] - 1  # the churned hold-out customer was high risk
     assert await page.inner_text("#stat-high-risk .value") == str(high_risk_left)
     await shot(page, "02-dashboard")
@@ -125,7 +128,7 @@ async def test_auditor_sees_only_what_the_role_allows(page: Page, city: City) ->
     await sign_in(page, "auditor", STAFF_PASSWORD)
     labels = [re.sub(r"^\W+", "", label).strip() for label in await page.evaluate(nav_labels_js())]
     assert "Audit log" in labels and "Dashboard" in labels
-    for hidden in ("Customers", "Strategies", "Tags", "Tiers", "Merchants & offers", "Churn models"):
+    for hidden in ("Customers", "Strategies", "Tags", "Churn models", "Four-high lists", "Manager incentives"):
         assert hidden not in labels, labels
     await open_screen(page, "#/customers", ".notice.error")
     assert "not available to the Auditor role" in await page.inner_text("#main")
@@ -149,7 +152,7 @@ async def test_operator_launches_but_does_not_design_campaigns(page: Page, conso
 async def test_session_survives_reload_and_sign_out_ends_it(page: Page, city: City) -> None:
     await sign_in(page)
     await page.reload()
-    await page.wait_for_selector("#whoami")
+    await page.wait_for_selector("#whoami", state="attached")
     await page.click("#signout")
     await page.wait_for_selector("#signin-button")
     assert await page.evaluate("() => sessionStorage.getItem('tenure.access')") is None
@@ -189,9 +192,9 @@ async def test_customer_360_and_audited_unmask(page: Page, console_url: str, cit
     await open_screen(page, f"#/customers/{city.star_customer}", ".pii-name")
     text = await page.inner_text("#main")
     assert "欧**" in text and "欧阳锋" not in text
-    assert "Xihu county branch" in text and "Family 88 plan" in text and "Mei Manager" in text
-    assert "VIP customer" in text and "Answers app pushes" in text, "tags of the customer"
-    assert "Top churn factors" in text and "competitor_calls_90d" in text
+    assert "西湖区分公司" in text and "家庭88元套餐" in text and "梅经理" in text
+    assert "贵宾客户" in text and "APP推送响应" in text, "tags of the customer"
+    assert "Top churn factors" in text and "Competitor-hotline calls, 90 days" in text
     assert "Usage and bill by month" in text and await page.locator("#main svg polyline").count() >= 1
     await shot(page, "04-customer-360")
 
@@ -213,11 +216,11 @@ async def test_campaign_list_and_report(page: Page, console_url: str, city: City
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "Spring retention wave" in text and "Gold upsell draft" in text
+    assert "春季保有行动" in text and "金卡客户升档（草稿）" in text
     await shot(page, "06-campaigns")
     await open_screen(page, f"#/campaigns/{city.campaign_id}", ".card h2")
     text = await page.inner_text("#main")
-    assert "Spring retention wave" in text and "20%" in text
+    assert "春季保有行动" in text and "20%" in text
     assert "Contacted" in text and "Hold-out" in text, "member split of the seeded campaign"
     await page.wait_for_selector("#report-stats")
     stats = await page.inner_text("#report-stats")
@@ -271,9 +274,12 @@ async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -
     await page.click("#preview-tag")
     await page.wait_for_selector("#tag-preview .notice")
     assert f"{city.risk_counts['high']} customers match" in await page.inner_text("#tag-preview")
+    await page.click("#rule-json-toggle")  # the JSON view: a tree the builder cannot show goes to the server as written
     await page.fill("#f-rule", '{"field": "id_number", "op": "=", "value": "1; DROP TABLE customers"}')
+    await page.wait_for_selector("#tag-editor .rb-status .notice.info")
     await page.click("#preview-tag")
     await page.wait_for_selector("#tag-preview .notice.error")
+    assert "id_number" in await page.inner_text("#tag-preview")
     await shot(page, "10-tags")
     await open_screen(page, "#/tiers", "table.data tbody tr")
     text = await page.inner_text("#main")
@@ -286,11 +292,47 @@ async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -
     await shot(page, "11-tiers")
 
 
+async def test_tag_rule_builder_groups_live_count_and_json(page: Page, console_url: str, city: City, console_sm: SM) -> None:
+    """Build "gold or diamond, and none of: competitor-hotline calls ≥ 1" with pickers; the live count
+    is the database's, the JSON view shows the same tree, and saving stores exactly that tree."""
+    expected_rule = {"all": [{"field": "tier", "op": "in", "value": ["gold", "diamond"]},
+                             {"not": {"any": [{"field": "competitor_calls_90d", "op": ">=", "value": 1}]}}]}
+    async with console_sm() as s:
+        expected = await s.scalar(text(
+            "SELECT count(*) FROM customer_features f JOIN customers c ON c.id = f.customer_id "
+            "WHERE c.tier IN ('gold', 'diamond') AND NOT (f.competitor_calls_90d >= 1)"))
+    assert 0 < expected < len(city.customers)
+    await signed_in(page, console_url)
+    await open_screen(page, "#/tags", "table.data tbody tr")
+    await page.click("#new-tag")
+    await page.wait_for_selector("#rule-builder .rb-cond")
+    await page.fill("#f-code", "console_builder_tag")
+    await page.fill("#f-name", "Built with pickers")
+    top = page.locator("#rule-builder > .rb-group")
+    await top.locator(":scope > .rb-items > .rb-cond").first.locator(".rb-remove").click()  # drop the example's data condition
+    await top.locator(":scope > .rb-head .rb-add-group").click()
+    nested = top.locator(":scope > .rb-items > .rb-group")
+    await nested.locator(".rb-mode").select_option("none")
+    await nested.locator(".rb-add-cond").click()
+    await nested.locator(".rb-field").select_option("competitor_calls_90d")
+    await nested.locator(".rb-op").select_option(">=")
+    await nested.locator(".rb-number").fill("1")
+    await page.wait_for_function(
+        "n => ((document.querySelector('#rule-live .notice') || {}).textContent || '').includes(n + ' customer')", arg=str(expected))
+    assert json.loads(await page.input_value("#f-rule")) == expected_rule
+    await shot(page, "10b-tag-rule-builder")
+    await page.click("#tag-editor form.form button[type=submit]")
+    await page.wait_for_selector("#tag-editor .notice.ok")
+    async with console_sm() as s:
+        stored = await s.scalar(select(TagDefinition.rule).where(TagDefinition.code == "console_builder_tag"))
+    assert stored == expected_rule
+
+
 async def test_merchants_and_offers_approval(page: Page, console_url: str, city: City, console_sm: SM) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/merchants", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "Lakeside Tea House" in text and "Golden Noodle Bar" in text
+    assert "湖畔茶馆" in text and "金面馆" in text
     await shot(page, "12-merchants")
     await page.click(f"button[data-action=approve][data-id='{city.merchant_applied}']")
     await page.wait_for_selector(f"button[data-action=suspend][data-id='{city.merchant_applied}']")
@@ -308,13 +350,13 @@ async def test_merchants_and_offers_approval(page: Page, console_url: str, city:
             select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
     assert len(stored) == 1 and secret not in stored[0], "only a hash of the secret is stored"
     await open_screen(page, "#/merchants?tab=offers", "table.data tbody tr")
-    assert "Free noodle bowl" in await page.inner_text("#main")
-    assert "Golden Noodle Bar" in await page.inner_text("table.data tbody")
+    assert "免费面一碗" in await page.inner_text("#main")
+    assert "金面馆" in await page.inner_text("table.data tbody")
     await shot(page, "13-offers")
     await page.click(f"button[data-action=approve][data-id='{city.offer_pending}']")
     await page.wait_for_function("() => !document.querySelector(\"button[data-action=approve]\")")
     await open_screen(page, "#/merchants?tab=ads&status=pending", "table.data tbody tr")
-    assert "Noodle Tuesday" in await page.inner_text("#main")
+    assert "周二面馆" in await page.inner_text("#main")
     await shot(page, "13b-merchant-ads")
     await page.click(f"button[data-action=approve][data-id='{city.ad_pending}']")
     await page.wait_for_selector("table.data tr.empty")
@@ -357,7 +399,7 @@ async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url
     await page.set_input_files("#f-file", files=[upload])
     await page.click("form.form button[type=submit]")
     await page.wait_for_selector(".progress")
-    finished = "() => /Finished\\s*\\d{4}-/.test(document.querySelector('#main').innerText)"
+    finished = "() => /\\d{4}/.test((document.querySelector('#import-finished') || {}).textContent || '')"
     await page.wait_for_function(finished, timeout=30_000)
     text = await page.inner_text("#main")
     assert "Bad rows (1)" in text, text
@@ -373,7 +415,7 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     await signed_in(page, console_url)
     await open_screen(page, "#/staff?tab=staff", "table.data tbody tr")
     text = await page.inner_text("#main")
-    assert "mgr0001" in text and "Mei Manager" in text and "5 / 400" in text
+    assert "mgr0001" in text and "梅经理" in text and "5 / 400" in text
     await shot(page, "18-staff")
     await open_screen(page, "#/staff?tab=org", "table.data tbody tr")
     assert city.branch_name in await page.inner_text("#main")

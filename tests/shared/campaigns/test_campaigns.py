@@ -115,11 +115,33 @@ class TestQuery:
         assert (await campaigns.preview(db, AudienceQuery.model_validate({**base, "tags": codes})))["audience"] == 2
         assert (await campaigns.preview(db, AudienceQuery.model_validate({**base, "tags_all": codes})))["audience"] == 1
 
+    async def test_rule_tree_with_and_or_groups(self, db) -> None:
+        """`rule` is the tag-rule grammar over the same whitelist; it reads the nightly features."""
+        branch = await create_branch(db)
+        ids = await bulk_customers(db, 5, branch_id=branch.id, tier="gold")
+        await db.execute(text("UPDATE customers SET tier = 'star2' WHERE id = ANY(:i)"), {"i": ids[3:]})
+        await db.execute(text(
+            "INSERT INTO customer_features (customer_id, branch_id, tier, data_mb, competitor_calls_90d) "
+            "SELECT id, branch_id, tier, CASE WHEN id = :heavy THEN 30000 ELSE 1000 END, "
+            "CASE WHEN id = :caller THEN 2 ELSE 0 END FROM customers WHERE id = ANY(:i) AND id <> :bare"),
+            {"i": ids, "heavy": ids[3], "caller": ids[4], "bare": ids[2]})
+        base = {"branch_ids": [branch.id]}
+        gold_or_heavy = {"any": [{"field": "tier", "op": "=", "value": "gold"}, {"field": "data_mb", "op": ">=", "value": 20480}]}
+        count = lambda q: campaigns.preview(db, AudienceQuery.model_validate({**base, **q}))  # noqa: E731
+        assert (await count({"rule": gold_or_heavy}))["audience"] == 3, "two gold with features + the heavy user"
+        both = {"all": [gold_or_heavy, {"not": {"field": "competitor_calls_90d", "op": ">", "value": 0}}]}
+        await db.execute(text("UPDATE customer_features SET competitor_calls_90d = 1 WHERE customer_id = :i"), {"i": ids[0]})
+        assert (await count({"rule": both}))["audience"] == 2
+        assert (await count({"rule": both, "tiers": ["gold"]}))["audience"] == 1, "keys and the rule must all hold"
+        cid = await make(db, branch.id, query={"rule": both})
+        assert (await campaigns.launch(db, cid)).members == 2
+
     def test_unknown_keys_and_odd_values_refused(self) -> None:
         from pydantic import ValidationError
 
         for bad in ({"tierz": ["gold"]}, {"tags": ["x'; DROP TABLE customers; --"]}, {"risk_levels": ["extreme"]},
-                    {"branch_ids": [0]}):
+                    {"branch_ids": [0]}, {"rule": {"field": "id_number", "op": "=", "value": "1; DROP TABLE customers"}},
+                    {"rule": {"field": "tier", "op": "LIKE", "value": "%"}}, {"rule": {"any": []}}):
             with pytest.raises(ValidationError):
                 AudienceQuery.model_validate(bad)
 

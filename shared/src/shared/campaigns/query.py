@@ -4,13 +4,18 @@ compiled to a SQL condition through a whitelist.
 Only the keys below exist (unknown keys are refused); every value is a bound parameter; the SQL
 text is assembled from fixed fragments only. Within one key the values are alternatives (OR);
 different keys must all hold (AND). An empty query means every active customer.
+`rule` adds a condition tree of the tag-rule grammar (shared.engine.rules: field → operator →
+value over the same whitelist, with all / any / not groups), so an audience can say what the
+fixed keys cannot; it reads the nightly features, so a customer without them does not match.
 Aliases in the compiled SQL: `c` = customers, `p` = customer_profiles (LEFT JOIN).
 """
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from shared.engine.rules import Compiler, RuleError, validate
 from shared.web.params import RefId
 
 CodeStr = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,60}$")]
@@ -30,6 +35,20 @@ class AudienceQuery(BaseModel):
     branch_ids: list[RefId] = Field(default=[], max_length=200)
     min_churn_score: float | None = Field(None, ge=0, le=1)
     exclude_do_not_disturb: bool = False
+    rule: dict[str, Any] | None = Field(
+        None, description="a tag-rule condition tree (fields and operators of GET /v1/tags/fields)")
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Checked by the whitelist compiler at the door, so a stored campaign always compiles."""
+        if value is not None:
+            try:
+                validate(value)
+            except RuleError as exc:
+                where = ", ".join(f"{k}={v}" for k, v in exc.context.items() if k != "allowed")
+                raise ValueError(f"{exc.message} ({where})" if where else exc.message) from exc
+        return value
 
 
 def compile_query(q: AudienceQuery) -> tuple[str, dict[str, Any]]:
@@ -69,4 +88,9 @@ def compile_query(q: AudienceQuery) -> tuple[str, dict[str, Any]]:
         params["q_min_churn"] = q.min_churn_score
     if q.exclude_do_not_disturb:
         parts.append("NOT c.do_not_disturb")
+    if q.rule is not None:
+        compiler = Compiler("q_rule")
+        condition = compiler.compile(q.rule)
+        parts.append(f"EXISTS (SELECT 1 FROM customer_features f WHERE f.customer_id = c.id AND {condition})")
+        params.update(compiler.params)
     return " AND ".join(parts), params

@@ -1,8 +1,13 @@
-"""`GET /v1/me` for staff audiences (manager app and back office)."""
+"""`GET /v1/me` for staff audiences (manager app and back office).
+
+`permissions` are the caller's back-office permissions (shared.backoffice.permissions), so the
+console shows exactly the screens and buttons the API would allow; empty for manager-app roles.
+"""
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from shared.backoffice.permissions import permissions_of
 from shared.errors import NotFound
 from shared.models import OrgUnit, StaffUser
 from shared.web.deps import ReadSession
@@ -15,6 +20,7 @@ class StaffMeOut(BaseModel):
     role: str
     org_unit_id: int | None
     org_unit_name: str | None
+    permissions: list[str] = []
 
 
 def staff_me_router(current: object) -> APIRouter:
@@ -35,7 +41,7 @@ def staff_me_router(current: object) -> APIRouter:
         user, org_name = row
         return StaffMeOut(
             id=user.id, username=user.username, full_name=user.full_name, role=user.role,
-            org_unit_id=user.org_unit_id, org_unit_name=org_name,
+            org_unit_id=user.org_unit_id, org_unit_name=org_name, permissions=permissions_of(user.role),
         )
 
     return router

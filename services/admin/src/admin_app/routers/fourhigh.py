@@ -1,5 +1,6 @@
-"""Four-high anomalies (seed 004) for the back office: thresholds, daily and monthly lists,
-counts over time, and the share of cared-for customers whose behaviour returned to normal."""
+"""Four-high anomalies (seed 004) for the back office: thresholds, daily and monthly lists (by
+kind, branch and care status), counts over time, and the share of cared-for customers whose
+behaviour returned to normal."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -17,10 +18,11 @@ from shared.engine import fourhigh
 from shared.engine.fourhigh import month_period
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import After
+from shared.web.params import After, IntId
 
 router = APIRouter(prefix="/v1", tags=["four-high"])
 Kind = Literal["tariff", "payg_data", "silence", "arpu_mismatch"]
+Care = Literal["to_care", "cared", "normalised"]
 
 
 class FlagOut(BaseModel):
@@ -38,6 +40,8 @@ class FlagOut(BaseModel):
 class FlagPage(BaseModel):
     items: list[FlagOut]
     next_after: int | None
+    """with next_after_kind: pass both as after / after_kind for the next page"""
+    next_after_kind: str | None = None
 
 
 class CountOut(BaseModel):
@@ -72,7 +76,10 @@ async def flags(
     granularity: Literal["day", "month"] = "day",
     period: date | None = Query(None, description="Day, or any day of the month; default: today / last month"),
     kind: Kind | None = None,
+    branch_id: IntId | None = Query(None, description="customers of this branch only"),
+    care: Care | None = Query(None, description="to_care: not cared for yet; cared: cared, not normal yet; normalised"),
     after: After = 0,
+    after_kind: Kind | None = Query(None, description="with `after`: continue after this kind of that customer"),
     limit: int = Query(50, ge=1, le=500),
 ) -> FlagPage:
     if granularity == "month":
@@ -83,11 +90,20 @@ async def flags(
         """
         SELECT h.customer_id, c.phone, c.name, c.branch_id, h.kind, h.period, h.value, h.cared_at, h.normalised_on
         FROM four_high_flags h JOIN customers c ON c.id = h.customer_id
-        WHERE h.period = :p AND (CAST(:k AS text) IS NULL OR h.kind = :k) AND h.customer_id > :after
+        WHERE h.period = :p AND (CAST(:k AS text) IS NULL OR h.kind = :k)
+          AND (h.customer_id > :after OR (h.customer_id = :after AND h.kind > CAST(:ak AS text)))
+          AND (CAST(:b AS int) IS NULL OR c.branch_id = :b)
+          AND (CAST(:care AS text) IS NULL
+               OR (:care = 'to_care' AND h.cared_at IS NULL)
+               OR (:care = 'cared' AND h.cared_at IS NOT NULL AND h.normalised_on IS NULL)
+               OR (:care = 'normalised' AND h.normalised_on IS NOT NULL))
         ORDER BY h.customer_id, h.kind LIMIT :n
-        """), {"p": day, "k": kind, "after": after, "n": limit})
+        """), {"p": day, "k": kind, "b": branch_id, "care": care, "after": after, "ak": after_kind, "n": limit})
     items = [FlagOut(**{**dict(r._mapping), "phone": mask_phone(r.phone), "name": mask_name(r.name)}) for r in rows]
-    return FlagPage(items=items, next_after=items[-1].customer_id if len(items) == limit else None)
+    # Keyset on (customer, kind): a customer flagged for several kinds is never split across pages.
+    last = items[-1] if len(items) == limit else None
+    return FlagPage(items=items, next_after=last.customer_id if last else None,
+                    next_after_kind=last.kind if last else None)
 
 
 @router.get("/four-high/counts", response_model=list[CountOut], summary="Flag counts per period and kind over time")

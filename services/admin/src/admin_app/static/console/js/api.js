@@ -1,6 +1,9 @@
 // The console's only way to the server: same-origin JSON calls to the admin API.
 // Tokens live in sessionStorage (gone when the tab closes). A 401 triggers one refresh
 // (shared by concurrent callers) and a single retry; if the refresh fails the user is signed out.
+// Every call says which language the console shows (Accept-Language), for messages the API translates.
+
+import { currentLang, t } from "./i18n.js";
 
 const STORE = window.sessionStorage;
 const ACCESS = "tenure.access";
@@ -70,7 +73,7 @@ async function parse(resp) {
 }
 
 async function send(method, path, { body, query, form, key, auth = true } = {}) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "Accept-Language": currentLang() };
   let payload;
   if (form) {
     payload = form;
@@ -115,7 +118,7 @@ export async function request(method, path, opts = {}) {
     }
     if (resp.status === 401 && hasSession()) {
       clearSession();
-      onSignedOut("Your session has ended. Please sign in again.");
+      onSignedOut(t("signin.session_ended"));
     }
   }
   const data = await parse(resp);
@@ -165,7 +168,10 @@ export function listOf(data) {
 export function pageInfo(data) {
   if (!data || Array.isArray(data)) return {};
   let next = null;
-  if (data.next_after !== undefined && data.next_after !== null) next = { after: data.next_after };
+  if (data.next_after !== undefined && data.next_after !== null) {
+    next = { after: data.next_after };
+    if (data.next_after_kind) next.after_kind = data.next_after_kind; // keyset on (id, kind)
+  }
   else if (data.next_before !== undefined && data.next_before !== null) next = { before: data.next_before };
   return { total: data.total ?? null, next };
 }

@@ -1,8 +1,9 @@
-// Console shell: sign-in, sidebar navigation by role, and a hash router (#/screen/arg?query)
-// that loads one screen module at a time from ./screens/.
+// Console shell: language, sign-in, the menu by permission, and a hash router
+// (#/screen/arg?query) that loads one screen module at a time from ./screens/.
 
 import { ApiError, clearSession, get, hasSession, setSignedOutHandler, signIn } from "./api.js";
-import { ROLE_LABELS, SCREENS, can, screensFor } from "./roles.js";
+import { LANGUAGES, currentLang, label, rememberLang, setLang, storedLang, t } from "./i18n.js";
+import { SCREENS, can, screensFor } from "./roles.js";
 import { clear, errorBox, h, loading, notice } from "./ui.js";
 
 const root = document.getElementById("app");
@@ -28,34 +29,52 @@ function hashFor(screen, args = [], query = {}) {
   return `#/${[screen, ...args].map(encodeURIComponent).join("/")}${qs ? `?${qs}` : ""}`;
 }
 
-// ---- sign-in ----------------------------------------------------------------------------
+// ---- language -----------------------------------------------------------------------------
+function languagePicker(id) {
+  const select = h("select", { id, class: "lang-select", "aria-label": t("app.language") },
+    LANGUAGES.map(([code, name]) => h("option", { value: code, selected: code === currentLang() }, name)));
+  select.addEventListener("change", async () => {
+    await setLang(select.value);
+    rememberLang(select.value, me && me.username);
+    if (me) {
+      buildShell();
+      route();
+    } else {
+      showSignIn();
+    }
+  });
+  return select;
+}
+
+// ---- sign-in ------------------------------------------------------------------------------
 function showSignIn(message) {
   me = null;
   shell = null;
   routeSeq += 1; // a screen still loading must not draw over the sign-in form
   root.className = "signin-root";
+  document.title = t("app.title");
   const status = h("div", { class: "form-status", id: "signin-status" }, message ? notice("info", message) : null);
   const user = h("input", { name: "username", id: "username", autocomplete: "username", required: true, autofocus: true });
   const pass = h("input", { name: "password", id: "password", type: "password", autocomplete: "current-password", required: true });
-  const btn = h("button", { class: "btn primary wide", type: "submit", id: "signin-button" }, "Sign in");
+  const btn = h("button", { class: "btn primary wide", type: "submit", id: "signin-button" }, t("signin.button"));
   const frm = h("form", { class: "signin-form", novalidate: true },
-    h("div", { class: "field" }, h("label", { for: "username" }, "Username"), user),
-    h("div", { class: "field" }, h("label", { for: "password" }, "Password"), pass),
+    h("div", { class: "field" }, h("label", { for: "username" }, t("signin.username")), user),
+    h("div", { class: "field" }, h("label", { for: "password" }, t("signin.password")), pass),
     status, btn);
   frm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (!user.value || !pass.value) {
-      clear(status, notice("error", "Enter your username and password."));
+      clear(status, notice("error", t("signin.enter_both")));
       return;
     }
     btn.disabled = true;
-    clear(status, loading("Signing in…"));
+    clear(status, loading(t("signin.signing_in")));
     try {
       await signIn(user.value.trim(), pass.value);
       await boot();
     } catch (err) {
       pass.value = "";
-      if (err instanceof ApiError && err.status === 401) clear(status, notice("error", h("strong", {}, "Sign-in failed: "), "wrong username or password."));
+      if (err instanceof ApiError && err.status === 401) clear(status, notice("error", h("strong", {}, t("signin.failed")), " ", t("signin.wrong")));
       else clear(status, errorBox(err));
     } finally {
       btn.disabled = false;
@@ -63,36 +82,45 @@ function showSignIn(message) {
   });
   clear(root, h("div", { class: "signin" },
     h("div", { class: "signin-card" },
-      h("div", { class: "brand big" }, h("span", { class: "logo" }, "T"), h("span", {}, "Tenure")),
-      h("p", { class: "muted" }, "Back office · customer retention"),
+      h("div", { class: "signin-top" },
+        h("div", { class: "brand big" }, h("span", { class: "logo" }, "T"), h("span", {}, t("app.brand"))),
+        languagePicker("signin-lang")),
+      h("p", { class: "muted" }, t("signin.tagline")),
       frm)));
 }
 
 setSignedOutHandler((msg) => showSignIn(msg));
 
-// ---- shell ------------------------------------------------------------------------------
+// ---- shell --------------------------------------------------------------------------------
 function buildShell() {
   root.className = "shell";
-  const nav = h("nav", { class: "nav", "aria-label": "Main" },
-    screensFor(me.role).map((s) => h("a", { href: `#/${s.id}`, class: "nav-item", dataset: { screen: s.id } },
-      h("span", { class: "nav-icon", "aria-hidden": "true" }, s.icon), s.label)));
+  const items = [];
+  for (const s of screensFor(me)) {
+    if (s.group) items.push(h("div", { class: "nav-group" }, t(`nav.group.${s.group}`)));
+    items.push(h("a", { href: `#/${s.id}`, class: "nav-item", dataset: { screen: s.id } },
+      h("span", { class: "nav-icon", "aria-hidden": "true" }, s.icon), h("span", { class: "nav-label" }, t(`nav.${s.id}`))));
+  }
+  const nav = h("nav", { class: "nav", id: "nav", "aria-label": t("app.main_menu") }, items);
+  nav.addEventListener("click", (ev) => { if (ev.target.closest("a")) root.classList.remove("nav-open"); });
   const main = h("main", { class: "main", id: "main" });
-  const signOut = h("button", { class: "btn small ghost", id: "signout", onclick: () => { clearSession(); showSignIn("You have signed out."); } }, "Sign out");
+  const signOut = h("button", { class: "btn small ghost", id: "signout", onclick: () => { clearSession(); showSignIn(t("signin.signed_out")); } }, t("app.sign_out"));
+  const menuBtn = h("button", { class: "menu-toggle", id: "menu-toggle", type: "button", "aria-controls": "nav", "aria-label": t("ui.menu"),
+    onclick: () => root.classList.toggle("nav-open") }, "☰");
   clear(root,
     h("aside", { class: "sidebar" },
-      h("div", { class: "brand" }, h("span", { class: "logo" }, "T"), h("span", {}, "Tenure")),
+      h("div", { class: "brand" }, menuBtn, h("span", { class: "logo" }, "T"), h("span", {}, t("app.brand"))),
       nav,
       h("div", { class: "whoami", id: "whoami" },
         h("div", { class: "who-name" }, me.full_name || me.username),
-        h("div", { class: "who-role" }, `${ROLE_LABELS[me.role] || me.role}${me.org_unit_name ? ` · ${me.org_unit_name}` : ""}`),
-        signOut)),
+        h("div", { class: "who-role" }, `${label("role", me.role)}${me.org_unit_name ? ` · ${me.org_unit_name}` : ""}`),
+        h("div", { class: "who-actions" }, languagePicker("lang"), signOut))),
     main);
   shell = { nav, main };
 }
 
 const ctx = {
   get me() { return me; },
-  can: (action) => Boolean(me) && can(me.role, action),
+  can: (action) => Boolean(me) && can(me, action),
   navigate,
   hashFor,
   go: (screen, args, query) => navigate(hashFor(screen, args, query)),
@@ -101,21 +129,22 @@ const ctx = {
 async function route() {
   if (!me || !shell) return;
   const { screen, args, query } = parseHash();
-  const allowed = screensFor(me.role);
+  const allowed = screensFor(me);
   const def = SCREENS.find((s) => s.id === screen);
   for (const a of shell.nav.querySelectorAll(".nav-item")) a.classList.toggle("active", a.dataset.screen === screen);
   const seq = ++routeSeq;
   if (!def) {
-    clear(shell.main, notice("error", `There is no screen called “${screen}”.`));
+    clear(shell.main, notice("error", t("app.no_screen", { screen })));
     return;
   }
+  const title = t(`nav.${def.id}`);
   if (!allowed.includes(def)) {
-    clear(shell.main, notice("error", h("strong", {}, "Not allowed: "), `the ${def.label} screen is not available to the ${ROLE_LABELS[me.role] || me.role} role.`));
+    clear(shell.main, notice("error", h("strong", {}, t("ui.not_allowed")), " ", t("app.screen_forbidden", { screen: title, role: label("role", me.role) })));
     return;
   }
   const { main } = shell;
   clear(main, loading());
-  document.title = `${def.label} · Tenure back office`;
+  document.title = `${title} · ${t("app.title")}`;
   try {
     const module = await import(`./screens/${screen}.js`);
     if (seq !== routeSeq) return;
@@ -123,19 +152,21 @@ async function route() {
     clear(main, view);
     await module.render(view, { args, query, ctx });
   } catch (err) {
-    if (seq === routeSeq) clear(main, errorBox(err, def.label));
+    if (seq === routeSeq) clear(main, errorBox(err, title));
   }
 }
 
 async function boot() {
-  clear(root, loading("Starting…"));
+  clear(root, loading(t("app.starting")));
   try {
     me = await get("/v1/me");
   } catch (err) {
     clearSession();
-    showSignIn(err instanceof ApiError && err.status === 401 ? "Please sign in." : `Could not reach the server: ${err.message}`);
+    showSignIn(err instanceof ApiError && err.status === 401 ? t("signin.please") : t("signin.unreachable", { detail: err.message }));
     return;
   }
+  const lang = storedLang(me.username);
+  if (lang !== currentLang()) await setLang(lang);
   buildShell();
   if (!window.location.hash || window.location.hash === "#" || window.location.hash === "#/") window.location.hash = "#/dashboard";
   else route();
@@ -143,5 +174,15 @@ async function boot() {
 
 window.addEventListener("hashchange", route);
 
-if (hasSession()) boot();
-else showSignIn();
+async function start() {
+  try {
+    await setLang(storedLang(null));
+  } catch (err) {
+    clear(root, notice("error", String(err.message || err)));
+    return;
+  }
+  if (hasSession()) boot();
+  else showSignIn();
+}
+
+start();

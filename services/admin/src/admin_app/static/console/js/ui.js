@@ -2,6 +2,7 @@
 // so names or tag rules containing markup cannot run script in the console.
 
 import { ApiError, listOf, pageInfo } from "./api.js";
+import { fmt, has, label, labelOr, t } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -33,15 +34,8 @@ export function clear(el, ...children) {
 }
 
 // ---- formatting -------------------------------------------------------------------------
-export const fmt = {
-  int: (v) => (v === null || v === undefined || v === "" ? "—" : Number(v).toLocaleString("en-US")),
-  fen: (v) => (v === null || v === undefined ? "—" : `¥${(Number(v) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`),
-  pct: (v, digits = 1) => (v === null || v === undefined || Number.isNaN(Number(v)) ? "—" : `${(Number(v) * 100).toFixed(digits)}%`),
-  num: (v, digits = 3) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits)),
-  date: (v) => (v ? String(v).slice(0, 10) : "—"),
-  time: (v) => (v ? String(v).replace("T", " ").slice(0, 19) : "—"),
-  text: (v) => (v === null || v === undefined || v === "" ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v)),
-};
+// Numbers, money and dates follow the console's language (see i18n.js).
+export { fmt, label, labelOr, options, t, tx } from "./i18n.js";
 
 export function badge(text, kind = "") {
   return h("span", { class: `badge ${kind}` }, text ?? "—");
@@ -55,7 +49,8 @@ const BADGE_KIND = {
 };
 
 export function statusBadge(value) {
-  return badge(value === true ? "yes" : value === false ? "no" : value, BADGE_KIND[String(value)] || "");
+  const text = value === true ? t("ui.yes") : value === false ? t("ui.no") : label("status", value);
+  return badge(text, BADGE_KIND[String(value)] || "");
 }
 
 // ---- notices and errors -----------------------------------------------------------------
@@ -64,58 +59,64 @@ export function notice(kind, ...children) {
 }
 
 export function unavailable(what) {
-  return notice("muted", h("strong", {}, `${what}: not available yet.`),
-    " The server does not offer this yet; the screen will work once it does.");
+  return notice("muted", h("strong", {}, t("ui.unavailable", { what })), " ", t("ui.unavailable_help"));
 }
 
 // Renders the API's {"error","detail","context"} body, including per-field validation errors.
 export function errorBox(err, what = "") {
   if (err instanceof ApiError) {
-    if (err.unavailable) return unavailable(what || "This feature");
-    if (err.forbidden) return notice("error", h("strong", {}, "Not allowed: "), `${err.detail} (your role cannot do this).`);
+    if (err.unavailable) return unavailable(what || t("ui.this_feature"));
+    if (err.forbidden) return notice("error", h("strong", {}, t("ui.not_allowed")), " ", t("ui.forbidden", { detail: err.detail }));
     const items = (err.context.errors || []).map((e) => h("li", {}, `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`));
     const extra = Object.entries(err.context).filter(([k]) => k !== "errors");
     return notice("error",
-      h("strong", {}, `${err.error.replaceAll("_", " ")}: `), err.detail,
+      h("strong", {}, t("ui.error_title", { error: errorName(err.error) })), " ", err.detail,
       items.length ? h("ul", { class: "errors" }, items) : null,
-      extra.length ? h("div", { class: "ctx" }, extra.map(([k, v]) => `${k.replaceAll("_", " ")}: ${brief(v)}`).join(" · ")) : null);
+      extra.length ? h("div", { class: "ctx" }, extra.map(([k, v]) => `${labelOr("ctx", k)}: ${brief(v)}`).join(" · ")) : null);
   }
-  return notice("error", h("strong", {}, "Error: "), String(err && err.message ? err.message : err));
+  return notice("error", h("strong", {}, t("ui.error_title", { error: t("ui.error") })), " ", String(err && err.message ? err.message : err));
+}
+
+// The machine-readable code in the language of the console when the catalogue knows it
+// (the detail text stays the server's; it follows Accept-Language once the API translates it).
+function errorName(code) {
+  return has(`error.${code}`) ? t(`error.${code}`) : String(code).replaceAll("_", " ");
 }
 
 // Context values can be long (e.g. the list of allowed fields): keep the notice readable.
 function brief(v) {
-  if (Array.isArray(v)) return v.length > 12 ? `${v.slice(0, 12).join(", ")}, … (${v.length - 12} more)` : v.join(", ");
+  if (Array.isArray(v)) return v.length > 12 ? `${v.slice(0, 12).join(", ")}, … ${t("ui.n_more", { count: v.length - 12 })}` : v.join(", ");
   const text = fmt.text(v);
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
-export function loading(text = "Loading…") {
-  return h("div", { class: "loading" }, text);
+export function loading(text) {
+  return h("div", { class: "loading" }, text || t("ui.loading"));
 }
 
 // ---- tables -----------------------------------------------------------------------------
 // columns: [{key, label, render?(row) -> Node|string, class?}]
-export function table(columns, rows, { empty = "Nothing to show.", onRow } = {}) {
+export function table(columns, rows, { empty, onRow, cls = "" } = {}) {
   const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.class }, c.label))));
   const body = h("tbody");
   if (!rows.length) {
-    body.appendChild(h("tr", { class: "empty" }, h("td", { colspan: columns.length }, empty)));
+    body.appendChild(h("tr", { class: "empty" }, h("td", { colspan: columns.length }, empty || t("ui.nothing"))));
   }
   for (const row of rows) {
     const tr = h("tr", { class: onRow ? "clickable" : "" },
-      columns.map((c) => h("td", { class: c.class }, c.render ? c.render(row) : fmt.text(row[c.key]))));
+      columns.map((c) => h("td", { class: c.class, dataset: { label: typeof c.label === "string" ? c.label : "" } },
+        c.render ? c.render(row) : fmt.text(row[c.key]))));
     if (onRow) tr.addEventListener("click", (ev) => { if (!ev.target.closest("a,button,input,select")) onRow(row); });
     body.appendChild(tr);
   }
-  return h("div", { class: "table-wrap" }, h("table", { class: "data" }, head, body));
+  return h("div", { class: "table-wrap" }, h("table", { class: `data ${cls}` }, head, body));
 }
 
 // A table with paging over an endpoint. fetchPage(paging) returns the raw response, where
 // paging is {limit, offset}, {limit, after} (the API's `next_after`) or {limit, after_id, offset}
 // (bare lists). Server paging is used when the response carries it, otherwise a longer
 // list is paged in the browser.
-export function pagedTable(columns, fetchPage, { pageSize = 25, empty, onRow, what = "List", onData } = {}) {
+export function pagedTable(columns, fetchPage, { pageSize = 25, empty, onRow, what, onData } = {}) {
   const wrap = h("div", { class: "paged" });
   const state = { offset: 0, cursors: [null], page: 0, clientRows: null };
 
@@ -161,11 +162,11 @@ export function pagedTable(columns, fetchPage, { pageSize = 25, empty, onRow, wh
     if (total !== null) hasNext = state.offset + pageSize < total;
     const from = rows.length ? state.offset + 1 : 0;
     const to = state.offset + rows.length;
-    const prev = h("button", { class: "btn small", disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - pageSize); state.page = Math.max(0, state.page - 1); load(); } }, "‹ Prev");
-    const next = h("button", { class: "btn small", disabled: !hasNext, onclick: () => { state.offset += pageSize; state.page += 1; load(); } }, "Next ›");
+    const prev = h("button", { class: "btn small", disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - pageSize); state.page = Math.max(0, state.page - 1); load(); } }, t("ui.prev"));
+    const next = h("button", { class: "btn small", disabled: !hasNext, onclick: () => { state.offset += pageSize; state.page += 1; load(); } }, t("ui.next"));
     clear(wrap,
       table(columns, rows, { empty, onRow }),
-      h("div", { class: "pager" }, h("span", { class: "muted" }, total !== null ? `${from}–${to} of ${fmt.int(total)}` : `${from}–${to}`), prev, next));
+      h("div", { class: "pager" }, h("span", { class: "muted" }, total !== null ? t("ui.range_of", { from: fmt.int(from), to: fmt.int(to), total: fmt.int(total) }) : t("ui.range", { from: fmt.int(from), to: fmt.int(to) })), prev, next));
   }
 
   wrap.reload = () => { state.offset = 0; state.page = 0; state.cursors = [null]; state.clientRows = null; return load(); };
@@ -175,7 +176,7 @@ export function pagedTable(columns, fetchPage, { pageSize = 25, empty, onRow, wh
 
 // ---- forms ------------------------------------------------------------------------------
 // fields: [{name, label, type: text|number|select|textarea|checkbox|date|file|json, options, required, min, max, value, help}]
-export function form(fields, { submit = "Save", onSubmit, cancel } = {}) {
+export function form(fields, { submit, onSubmit, cancel } = {}) {
   const status = h("div", { class: "form-status" });
   const controls = {};
   const rows = fields.map((f) => {
@@ -191,6 +192,13 @@ export function form(fields, { submit = "Save", onSubmit, cancel } = {}) {
       input.value = f.type === "json" && f.value !== undefined && typeof f.value !== "string" ? JSON.stringify(f.value, null, 2) : (f.value ?? "");
     } else if (f.type === "checkbox") {
       input = h("input", { ...common, type: "checkbox", checked: Boolean(f.value) });
+    } else if (f.type === "custom") {
+      input = f.element; // read with f.read(), which throws Error(message) when the value is not ready
+    } else if (f.type === "checks") {
+      input = checkGroup(f.name, f.options || [], (f.value || []).map(String));
+      input.id = `f-${f.name}`;
+    } else if (f.type === "picker") {
+      input = chipPicker(f.options || [], (f.value || []).map(String), { id: `f-${f.name}`, placeholder: f.placeholder });
     } else {
       input = h("input", { ...common, type: f.type || "text", min: f.min, max: f.max, step: f.step, accept: f.accept, value: f.type === "file" ? undefined : f.value });
     }
@@ -204,20 +212,24 @@ export function form(fields, { submit = "Save", onSubmit, cancel } = {}) {
     const out = {};
     for (const [name, { input, field }] of Object.entries(controls)) {
       if (field.type === "checkbox") out[name] = input.checked;
+      else if (field.type === "checks" || field.type === "picker") out[name] = input.value();
+      else if (field.type === "custom") {
+        try { out[name] = field.read(); } catch (e) { throw new FieldError(name, e.message); }
+      }
       else if (field.type === "number") out[name] = input.value === "" ? null : Number(input.value);
       else if (field.type === "file") out[name] = input.files && input.files[0];
       else if (field.type === "json") {
-        try { out[name] = input.value.trim() ? JSON.parse(input.value) : null; } catch (e) { throw new FieldError(name, "not valid JSON"); }
+        try { out[name] = input.value.trim() ? JSON.parse(input.value) : null; } catch (e) { throw new FieldError(name, t("ui.invalid_json")); }
       } else out[name] = input.value === "" ? null : input.value;
     }
     return out;
   }
 
-  const btn = h("button", { class: "btn primary", type: "submit" }, submit);
+  const btn = h("button", { class: "btn primary", type: "submit" }, submit || t("ui.save"));
   const el = h("form", { class: "form", novalidate: true },
     h("div", { class: "fields" }, rows),
     status,
-    h("div", { class: "actions" }, btn, cancel ? h("button", { class: "btn", type: "button", onclick: cancel }, "Cancel") : null));
+    h("div", { class: "actions" }, btn, cancel ? h("button", { class: "btn", type: "button", onclick: cancel }, t("ui.cancel")) : null));
 
   el.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -228,11 +240,11 @@ export function form(fields, { submit = "Save", onSubmit, cancel } = {}) {
       vals = values();
       for (const { input, field } of Object.values(controls)) {
         const v = vals[field.name];
-        if (field.required && (v === null || v === undefined || v === "")) throw new FieldError(field.name, "required");
+        if (field.required && (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length))) throw new FieldError(field.name, t("ui.required"));
         if (field.type === "number" && v !== null && ((field.min !== undefined && v < field.min) || (field.max !== undefined && v > field.max))) {
-          throw new FieldError(field.name, `must be between ${field.min} and ${field.max}`);
+          throw new FieldError(field.name, t("ui.between", { min: field.min, max: field.max }));
         }
-        if (field.type === "number" && v !== null && Number.isNaN(v)) throw new FieldError(field.name, "not a number");
+        if (field.type === "number" && v !== null && Number.isNaN(v)) throw new FieldError(field.name, t("ui.not_a_number"));
         void input;
       }
     } catch (e) {
@@ -298,7 +310,7 @@ export function filters(fields, initial, onChange) {
       const value = initial[f.name] ?? "";
       let input;
       if (f.type === "select") {
-        input = h("select", { name: f.name }, [["", f.any || "any"], ...f.options].map((o) => {
+        input = h("select", { name: f.name }, [["", f.any || t("ui.any")], ...f.options].map((o) => {
           const [v, l] = Array.isArray(o) ? o : [o, o];
           return h("option", { value: v, selected: String(value) === String(v) }, l);
         }));
@@ -308,8 +320,8 @@ export function filters(fields, initial, onChange) {
       controls[f.name] = input;
       return h("label", { class: "filter" }, h("span", {}, f.label), input);
     }),
-    h("button", { class: "btn small primary", type: "submit" }, "Apply"),
-    h("button", { class: "btn small", type: "button", onclick: () => { Object.values(controls).forEach((c) => { c.value = ""; }); el.requestSubmit(); } }, "Reset"));
+    h("button", { class: "btn small primary", type: "submit" }, t("ui.apply")),
+    h("button", { class: "btn small", type: "button", onclick: () => { Object.values(controls).forEach((c) => { c.value = ""; }); el.requestSubmit(); } }, t("ui.reset")));
   el.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const out = {};
@@ -345,9 +357,51 @@ export async function attempt(el, what, loader) {
   }
 }
 
-export const TIERS = [["star1", "1 star"], ["star2", "2 stars"], ["star3", "3 stars"], ["star4", "4 stars"], ["star5", "5 stars"], ["gold", "Gold"], ["diamond", "Diamond"]];
-export const TIER_LABEL = Object.fromEntries(TIERS);
-export const RISKS = [["low", "Low"], ["medium", "Medium"], ["high", "High"]];
+// Closed value sets the screens pick from; labels come from the catalogue (enum.<kind>.<value>).
+export const TIER_CODES = ["star1", "star2", "star3", "star4", "star5", "gold", "diamond"];
+export const RISK_CODES = ["low", "medium", "high"];
+export const STAGE_CODES = ["exploration", "formation", "stable", "decline"];
+export const FOUR_HIGH_CODES = ["tariff", "payg_data", "silence", "arpu_mismatch"];
+export const SEGMENT_CODES = ["potential_loss", "value_loss", "stable"];
+export const SUB_SEGMENT_CODES = ["tariff", "network", "service", "resource_shortage", "low_frequency", "resource_surplus", "high_value", "mainstream"];
 export const RISK_COLORS = { low: "#23a17c", medium: "#e0a21b", high: "#d9534f", unscored: "#b8c1d1" };
-export const CHANNELS = ["app_push", "sms", "outbound_call", "hall", "manager_visit", "hotline", "partner_app"];
-export const FOUR_HIGH = [["tariff", "High tariff"], ["payg_data", "High pay-per-use data"], ["silence", "High silence"], ["arpu_mismatch", "High ARPU mismatch"]];
+
+// A picker for several values out of a known list (tag codes, products): type to search, pick
+// from the suggestions, remove with ×. `el.value()` returns the picked values in order.
+let pickerSeq = 0;
+export function chipPicker(choices, selected = [], { id, placeholder } = {}) {
+  const listId = `picker-${++pickerSeq}`;
+  const labelOf = new Map(choices.map(([v, l]) => [String(v), l]));
+  const byText = new Map(choices.map(([v, l]) => [`${l} · ${v}`, String(v)]));
+  const picked = [];
+  const chips = h("span", { class: "chips" });
+  const input = h("input", { id, list: listId, placeholder: placeholder || t("ui.type_to_search"), autocomplete: "off" });
+  const datalist = h("datalist", { id: listId }, choices.map(([v, l]) => h("option", { value: `${l} · ${v}` })));
+  const el = h("div", { class: "chip-picker" }, chips, input, datalist);
+  const draw = () => clear(chips, picked.map((v) => h("span", { class: "chip", dataset: { value: v } }, labelOf.get(v) ?? v,
+    h("button", { type: "button", class: "chip-x", "aria-label": t("ui.remove"), onclick: () => { picked.splice(picked.indexOf(v), 1); draw(); el.dispatchEvent(new Event("change", { bubbles: true })); } }, "×"))));
+  const add = (v) => {
+    if (v && !picked.includes(v)) picked.push(v);
+    draw();
+  };
+  input.addEventListener("change", () => {
+    const v = byText.get(input.value) ?? (labelOf.has(input.value.trim()) ? input.value.trim() : null);
+    if (v) {
+      add(v);
+      input.value = "";
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+  selected.forEach((v) => add(String(v)));
+  el.value = () => [...picked];
+  el.set = (values) => { picked.splice(0, picked.length); values.forEach((v) => add(String(v))); };
+  return el;
+}
+
+// Checkboxes for a closed value set; `el.value()` is the ticked values.
+export function checkGroup(name, choices, selected = []) {
+  const el = h("div", { class: "checks", dataset: { name } }, choices.map(([v, l]) =>
+    h("label", { class: "check" }, h("input", { type: "checkbox", value: v, checked: selected.includes(v) }), " ", l)));
+  el.value = () => [...el.querySelectorAll("input:checked")].map((i) => i.value);
+  return el;
+}

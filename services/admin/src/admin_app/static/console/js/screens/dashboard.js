@@ -4,7 +4,9 @@
 
 import { ApiError, get, listOf } from "../api.js";
 import { PALETTE, donut, hbars, intervals, lines, stackedBars } from "../charts.js";
-import { FOUR_HIGH, RISKS, RISK_COLORS, TIERS, clear, errorBox, fmt, h, loading, page, pick } from "../ui.js";
+import {
+  FOUR_HIGH_CODES, RISK_CODES, RISK_COLORS, TIER_CODES, clear, errorBox, fmt, h, label, loading, page, pick, t,
+} from "../ui.js";
 
 const REPORTS = {
   overview: "/v1/console/overview",
@@ -19,7 +21,7 @@ export async function render(el) {
   const fourEl = h("div", { class: "card", id: "dash-fourhigh" }, loading());
   const churnEl = h("div", { class: "card", id: "dash-churn" }, loading());
   const campEl = h("div", { class: "card", id: "dash-campaigns" }, loading());
-  clear(el, page("Dashboard", { subtitle: "The customer base at a glance: value tiers, churn risk, anomalies and what campaigns achieved." },
+  clear(el, page(t("nav.dashboard"), { subtitle: t("dash.subtitle") },
     statsEl,
     h("div", { class: "grid" }, tierEl, riskEl),
     h("div", { class: "grid" }, fourEl, segEl),
@@ -27,11 +29,11 @@ export async function render(el) {
   const overviewData = get(REPORTS.overview);
   overviewData.catch(() => {});
   await Promise.all([
-    panel(tierEl, "Customers by tier and churn risk", () => overview(overviewData, tierEl, riskEl, statsEl)),
-    panel(segEl, "Stability segments", async () => segments(await get("/v1/engine/segments"))),
-    panel(fourEl, "Four-high anomalies", async () => fourHigh(await fourHighCounts())),
-    panel(churnEl, "Churn trend", () => churn(overviewData)),
-    panel(campEl, "Campaign results", async () => campaigns(await get(REPORTS.campaigns, { group_by: "campaign" }), await campaignNames())),
+    panel(tierEl, t("dash.tier_risk"), () => overview(overviewData, tierEl, riskEl, statsEl)),
+    panel(segEl, t("dash.segments"), async () => segments(await get("/v1/engine/segments"))),
+    panel(fourEl, t("dash.four_high"), async () => fourHigh(await fourHighCounts())),
+    panel(churnEl, t("dash.churn_trend"), () => churn(overviewData)),
+    panel(campEl, t("dash.campaigns"), async () => campaigns(await get(REPORTS.campaigns, { group_by: "campaign" }), await campaignNames())),
   ]);
 }
 
@@ -60,26 +62,26 @@ async function overview(overviewData, tierEl, riskEl, statsEl) {
   } catch (err) {
     if (!(err instanceof ApiError && (err.unavailable || err.forbidden))) throw err;
     rows = listOf(await get("/v1/tiers/distribution")).map((r) => ({ tier: r.tier, risk_level: null, customers: r.customers }));
-    clear(riskEl, h("h2", {}, "Churn risk"), errorBox(err, "Customers by churn risk"));
+    clear(riskEl, h("h2", {}, t("dash.churn_risk")), errorBox(err, t("dash.by_risk")));
   }
-  const tiers = TIERS.filter(([t]) => rows.some((r) => r.tier === t));
-  const riskKeys = [...RISKS.map(([r]) => r), "unscored"];
+  const tiers = TIER_CODES.filter((tier) => rows.some((r) => r.tier === tier));
+  const riskKeys = [...RISK_CODES, "unscored"];
   const series = riskKeys.map((rk) => ({
-    name: rk === "unscored" ? (data ? "not scored" : "customers") : `${rk} risk`,
+    name: rk === "unscored" && !data ? t("dash.customers") : label("risk", rk),
     color: rk === "unscored" && !data ? PALETTE[0] : RISK_COLORS[rk],
-    values: tiers.map(([t]) => rows.filter((r) => r.tier === t && (r.risk_level || "unscored") === rk).reduce((a, r) => a + count(r), 0)),
+    values: tiers.map((tier) => rows.filter((r) => r.tier === tier && (r.risk_level || "unscored") === rk).reduce((a, r) => a + count(r), 0)),
   })).filter((s) => s.values.some((v) => v));
-  clear(tierEl, h("h2", {}, data ? "Customers by tier and churn risk" : "Customers by tier"), stackedBars({ title: null, categories: tiers.map(([, l]) => l), series }));
+  clear(tierEl, h("h2", {}, data ? t("dash.tier_risk") : t("dash.by_tier")), stackedBars({ title: null, categories: tiers.map((tier) => label("tier", tier)), series }));
   const total = rows.reduce((a, r) => a + count(r), 0);
   const vip = rows.filter((r) => ["star5", "gold", "diamond"].includes(r.tier)).reduce((a, r) => a + count(r), 0);
-  const stats = [stat("Customers", fmt.int(total), null, "stat-customers"), stat("VIP (5★, gold, diamond)", fmt.int(vip), total ? fmt.pct(vip / total) : null, "stat-vip")];
+  const stats = [stat(t("dash.customers"), fmt.int(total), null, "stat-customers"), stat(t("dash.vip"), fmt.int(vip), total ? fmt.pct(vip / total) : null, "stat-vip")];
   if (data) {
-    const byRisk = riskKeys.map((rk) => ({ label: rk === "unscored" ? "not scored" : rk, color: RISK_COLORS[rk], value: rows.filter((r) => (r.risk_level || "unscored") === rk).reduce((a, r) => a + count(r), 0) })).filter((d) => d.value);
-    clear(riskEl, h("h2", {}, "Churn risk"), donut({ title: null, data: byRisk }));
+    const byRisk = riskKeys.map((rk) => ({ label: label("risk", rk), color: RISK_COLORS[rk], value: rows.filter((r) => (r.risk_level || "unscored") === rk).reduce((a, r) => a + count(r), 0) })).filter((d) => d.value);
+    clear(riskEl, h("h2", {}, t("dash.churn_risk")), donut({ title: null, data: byRisk }));
     const high = rows.filter((r) => r.risk_level === "high").reduce((a, r) => a + count(r), 0);
-    stats.push(stat("High churn risk", fmt.int(high), total ? fmt.pct(high / total) : null, "stat-high-risk"));
-    for (const [key, label] of [["open_care_tasks", "Open care tasks"], ["active_campaigns", "Running campaigns"]]) {
-      if (data[key] !== undefined) stats.push(stat(label, fmt.int(data[key])));
+    stats.push(stat(t("dash.high_risk"), fmt.int(high), total ? fmt.pct(high / total) : null, "stat-high-risk"));
+    for (const key of ["open_care_tasks", "active_campaigns"]) {
+      if (data[key] !== undefined) stats.push(stat(t(`dash.${key}`), fmt.int(data[key])));
     }
   }
   clear(statsEl, ...stats);
@@ -91,11 +93,14 @@ function segments(data) {
   const rows = listOf(data);
   const totals = new Map();
   rows.forEach((r) => {
-    const key = r.segment ? `${r.segment}${r.sub_segment ? ` · ${r.sub_segment}` : ""}` : "not segmented";
+    const key = `${r.segment || ""}|${r.sub_segment || ""}`;
     totals.set(key, (totals.get(key) || 0) + count(r));
   });
-  const items = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)
-    .map(([label, value], i) => ({ label: label.replaceAll("_", " "), value, color: label.startsWith("potential_loss") ? "#d9534f" : label.startsWith("potential_value") || label.startsWith("value") ? "#e0a21b" : PALETTE[i % 2] }));
+  const items = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([key, value], i) => {
+    const [seg, sub] = key.split("|");
+    const text = seg ? `${label("segment", seg)}${sub ? ` · ${label("sub_segment", sub)}` : ""}` : t("dash.not_segmented");
+    return { label: text, value, color: seg === "potential_loss" ? "#d9534f" : seg === "value_loss" ? "#e0a21b" : PALETTE[i % 2] };
+  });
   return hbars({ title: null, data: items, format: (v) => fmt.int(v) });
 }
 
@@ -114,14 +119,13 @@ async function fourHighCounts() {
 
 // [{period, kind, n, cared, normalised}] by month → latest month bars and a line per kind.
 function fourHigh(rows) {
-  const label = Object.fromEntries(FOUR_HIGH);
-  const kinds = FOUR_HIGH.map(([k]) => k);
+  const kinds = FOUR_HIGH_CODES;
   const periods = [...new Set(rows.map((r) => String(r.period).slice(0, 7)))].sort();
   const last = periods.at(-1);
   const of = (k, p) => rows.filter((r) => r.kind === k && String(r.period).slice(0, 7) === p).reduce((a, r) => a + count(r), 0);
-  const out = [hbars({ title: last ? `Flagged customers, ${last}` : null, data: kinds.map((k, i) => ({ label: label[k], color: PALETTE[i + 2], value: of(k, last) })), format: (v) => fmt.int(v) })];
+  const out = [hbars({ title: last ? t("dash.flagged_in", { month: fmt.month(last) }) : null, data: kinds.map((k, i) => ({ label: label("four_high", k), color: PALETTE[i + 2], value: of(k, last) })), format: (v) => fmt.int(v) })];
   if (periods.length > 1) {
-    out.push(lines({ title: "Month by month", labels: periods, series: kinds.map((k, i) => ({ name: label[k], color: PALETTE[i + 2], values: periods.map((p) => of(k, p)) })) }));
+    out.push(lines({ title: t("dash.month_by_month"), labels: periods.map((p) => fmt.monthAxis(p)), series: kinds.map((k, i) => ({ name: label("four_high", k), color: PALETTE[i + 2], values: periods.map((p) => of(k, p)) })) }));
   }
   return out;
 }
@@ -134,12 +138,12 @@ async function churn(overviewData) {
     const data = await overviewData;
     out.push(churnTrend(data.churn_trend || []));
   } catch (err) {
-    out.push(errorBox(err, "Monthly churn trend"));
+    out.push(errorBox(err, t("dash.monthly_churn")));
   }
   try {
     const quality = listOf(await get("/v1/reports/churn-models"));
     if (quality.length) {
-      out.push(lines({ title: "Early-warning model quality (ROC AUC by version)", labels: quality.map((m) => `v${m.version}`), series: [{ name: "ROC AUC", values: quality.map((m) => m.roc_auc ?? m.auc ?? null), color: "#8a5cd0" }], yMax: 1, format: (v) => v.toFixed(2), height: 160 }));
+      out.push(lines({ title: t("dash.model_quality"), labels: quality.map((m) => `v${m.version}`), series: [{ name: "ROC AUC", values: quality.map((m) => m.roc_auc ?? m.auc ?? null), color: "#8a5cd0" }], yMax: 1, format: (v) => fmt.num(v, 2), height: 160 }));
     }
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
@@ -157,20 +161,20 @@ async function campaignNames() {
 
 // [{month: "YYYY-MM", base, churned, churn_rate}]
 function churnTrend(rows) {
-  const labels = rows.map((r) => r.month);
+  const labels = rows.map((r) => fmt.monthAxis(r.month));
   const rate = rows.map((r) => (r.churn_rate === null || r.churn_rate === undefined ? null : r.churn_rate * 100));
   const total = rows.reduce((a, r) => a + (r.churned || 0), 0);
   return [
-    lines({ title: null, labels, series: [{ name: "monthly churn rate %", values: rate, color: "#d9534f" }], format: (v) => `${v.toFixed(1)}%` }),
-    h("p", { class: "chart-note", id: "churn-total" }, `${fmt.int(total)} customer${total === 1 ? "" : "s"} left in the last ${rows.length} months.`),
+    lines({ title: null, labels, series: [{ name: t("dash.churn_rate"), values: rate, color: "#d9534f" }], format: (v) => fmt.pct(v / 100, 1) }),
+    h("p", { class: "chart-note", id: "churn-total" }, t("dash.churn_total", { count: total, months: rows.length })),
   ];
 }
 
 // /v1/reports/campaigns?group_by=campaign: [{group: campaign id, retention_uplift, retention_uplift_ci_low/high, ...}]
 function campaigns(data, names) {
   const rows = listOf(data).filter((r) => r.retention_uplift !== null && r.retention_uplift !== undefined).slice(-8);
-  if (!rows.length) return h("p", { class: "muted" }, "No launched campaign has results yet.");
-  const items = rows.map((r) => ({ label: String(names[r.group] ?? `campaign ${r.group}`).slice(0, 22), value: r.retention_uplift, lo: r.retention_uplift_ci_low ?? null, hi: r.retention_uplift_ci_high ?? null }));
-  return [intervals({ title: null, rows: items, format: (v) => `${(v * 100).toFixed(1)} pp`, caption: "Retention of the contacted group minus the hold-out group, with 95% confidence intervals. Green: significantly positive." }),
-    h("p", { class: "chart-note" }, h("a", { href: "#/campaigns" }, "All campaigns and their reports ›"))];
+  if (!rows.length) return h("p", { class: "muted" }, t("dash.no_results"));
+  const items = rows.map((r) => ({ label: String(names[r.group] ?? t("dash.campaign_n", { id: r.group })).slice(0, 22), value: r.retention_uplift, lo: r.retention_uplift_ci_low ?? null, hi: r.retention_uplift_ci_high ?? null }));
+  return [intervals({ title: null, rows: items, format: (v) => fmt.pp(v), caption: t("dash.uplift_caption") }),
+    h("p", { class: "chart-note" }, h("a", { href: "#/campaigns" }, t("dash.all_campaigns")))];
 }

@@ -3,10 +3,10 @@
 // GET /v1/imports/{id}/errors?format=csv, GET /v1/imports/layouts.
 
 import { download, get, listOf, request } from "../api.js";
-import { attempt, card, clear, errorBox, fmt, form, h, kv, loading, notice, page, pagedTable, statusBadge, table } from "../ui.js";
+import { attempt, card, clear, errorBox, fmt, form, h, kv, label, loading, notice, options, page, pagedTable, statusBadge, t, table, tx } from "../ui.js";
 
 const BASE = "/v1/imports";
-const KINDS = [["subscribers", "Subscribers"], ["usage", "Monthly usage"], ["bills", "Bills"], ["handsets", "Handsets"], ["complaints", "Complaints"]];
+const KINDS = ["subscribers", "usage", "bills", "handsets", "complaints"];
 const FINISHED = new Set(["done", "failed"]);
 
 export async function render(el, { args, ctx }) {
@@ -16,23 +16,23 @@ export async function render(el, { args, ctx }) {
   const showLayout = (kind) => {
     const layout = layouts.find((l) => l.kind === kind);
     if (!layout) { clear(layoutEl); return; }
-    clear(layoutEl, h("h3", {}, `Columns for ${kind}`), layout.description ? h("p", { class: "help" }, layout.description) : null,
+    clear(layoutEl, h("h3", {}, t("imp.columns_for", { kind: label("import_kind", kind) })), layout.description ? h("p", { class: "help" }, layout.description) : null,
       table([
-        { key: "name", label: "Column", render: (c) => h("code", {}, c.name) },
-        { key: "required", label: "Required", render: (c) => (c.required ? "yes" : "") },
-        { key: "type", label: "Type" },
-        { key: "description", label: "Meaning", class: "wrap" },
+        { key: "name", label: t("imp.column"), render: (c) => h("code", {}, c.name) },
+        { key: "required", label: t("imp.required"), render: (c) => (c.required ? t("ui.yes") : "") },
+        { key: "type", label: t("imp.type") },
+        { key: "description", label: t("imp.meaning"), class: "wrap" },
       ], layout.columns || []),
-      layout.key && layout.key.length ? h("p", { class: "help" }, `Rows are matched on ${layout.key.join(" + ")}; importing the same rows again changes nothing.`) : null);
+      layout.key && layout.key.length ? h("p", { class: "help" }, t("imp.key_help", { key: layout.key.join(" + ") })) : null);
   };
   let upload = null;
   if (ctx.can("importData")) {
     const frm = form([
-      { name: "kind", label: "What the file holds", type: "select", options: KINDS, required: true },
-      { name: "encoding", label: "Encoding", type: "select", options: [["utf-8", "UTF-8"], ["gb18030", "GB18030 (Chinese Windows)"]] },
-      { name: "file", label: "CSV file (header row first)", type: "file", accept: ".csv,text/csv", required: true },
+      { name: "kind", label: t("imp.kind"), type: "select", options: options("import_kind", KINDS), required: true },
+      { name: "encoding", label: t("imp.encoding"), type: "select", options: [["utf-8", "UTF-8"], ["gb18030", t("imp.gb18030")]] },
+      { name: "file", label: t("imp.file"), type: "file", accept: ".csv,text/csv", required: true },
     ], {
-      submit: "Upload and import",
+      submit: t("imp.upload"),
       onSubmit: async (vals) => {
         const fd = new FormData();
         fd.append("file", vals.file, vals.file.name);
@@ -41,27 +41,27 @@ export async function render(el, { args, ctx }) {
       },
     });
     frm.controls.kind.input.addEventListener("change", (ev) => showLayout(ev.target.value));
-    upload = card("Upload a CSV file", frm,
-      h("p", { class: "help" }, "Rows are validated one by one; good rows load in bulk and bad rows are listed with their line number and reason. Importing the same file again changes nothing."),
+    upload = card(t("imp.upload_title"), frm,
+      h("p", { class: "help" }, t("imp.upload_help")),
       layoutEl);
     get(`${BASE}/layouts`).then((data) => { layouts = listOf(data); showLayout(frm.controls.kind.input.value); }).catch(() => {});
   }
   const list = pagedTable(jobColumns(), (paging) => get(BASE, { ...paging }),
-    { what: "Import history", empty: "No imports yet.", onRow: (r) => ctx.go("imports", [r.id]) });
-  clear(el, page("Data imports", { subtitle: "Subscribers, monthly usage, bills, handsets and complaints exported by the billing system." }, upload, card("History", list)));
+    { what: t("imp.history"), empty: t("imp.none"), onRow: (r) => ctx.go("imports", [r.id]) });
+  clear(el, page(t("nav.imports"), { subtitle: t("imp.subtitle") }, upload, card(t("imp.history"), list)));
 }
 
 function jobColumns() {
   return [
-    { key: "id", label: "Job", class: "num", render: (r) => h("a", { href: `#/imports/${r.id}` }, `#${r.id}`) },
-    { key: "kind", label: "Kind" },
-    { key: "filename", label: "File" },
-    { key: "status", label: "Status", render: (r) => statusBadge(r.status) },
-    { key: "rows_total", label: "Rows", class: "num", render: (r) => fmt.int(r.rows_total) },
-    { key: "rows_ok", label: "Good", class: "num", render: (r) => fmt.int(r.rows_ok) },
-    { key: "rows_changed", label: "Changed", class: "num", render: (r) => fmt.int(r.rows_changed) },
-    { key: "rows_bad", label: "Bad", class: "num", render: (r) => fmt.int(r.rows_bad) },
-    { key: "created_at", label: "Started", class: "nowrap", render: (r) => fmt.time(r.created_at) },
+    { key: "id", label: t("imp.job"), class: "num", render: (r) => h("a", { href: `#/imports/${r.id}` }, `#${r.id}`) },
+    { key: "kind", label: t("imp.kind_short"), render: (r) => label("import_kind", r.kind) },
+    { key: "filename", label: t("imp.file_short") },
+    { key: "status", label: t("imp.status"), render: (r) => statusBadge(r.status) },
+    { key: "rows_total", label: t("imp.rows"), class: "num", render: (r) => fmt.int(r.rows_total) },
+    { key: "rows_ok", label: t("imp.good"), class: "num", render: (r) => fmt.int(r.rows_ok) },
+    { key: "rows_changed", label: t("imp.changed"), class: "num", render: (r) => fmt.int(r.rows_changed) },
+    { key: "rows_bad", label: t("imp.bad"), class: "num", render: (r) => fmt.int(r.rows_bad) },
+    { key: "created_at", label: t("imp.started"), class: "nowrap", render: (r) => fmt.time(r.created_at) },
   ];
 }
 
@@ -70,12 +70,12 @@ async function renderJob(el, id) {
   const csvMsg = h("div");
   const csvBtn = h("button", { class: "btn", id: "bad-rows-csv", onclick: async () => {
     clear(csvMsg);
-    try { await download(`${BASE}/${encodeURIComponent(id)}/errors`, { format: "csv" }, `import-${id}-bad-rows.csv`); } catch (err) { clear(csvMsg, errorBox(err, "Bad-row CSV")); }
-  } }, "Bad rows as CSV");
-  clear(el, page(`Import #${id}`, { actions: [h("a", { class: "btn", href: "#/imports" }, "‹ All imports"), csvBtn] }, csvMsg, view));
+    try { await download(`${BASE}/${encodeURIComponent(id)}/errors`, { format: "csv" }, `import-${id}-bad-rows.csv`); } catch (err) { clear(csvMsg, errorBox(err, t("imp.bad_csv"))); }
+  } }, t("imp.bad_csv"));
+  clear(el, page(t("imp.title", { id }), { actions: [h("a", { class: "btn", href: "#/imports" }, t("imp.all")), csvBtn] }, csvMsg, view));
   const tick = async () => {
     if (!el.isConnected) return;
-    const j = await attempt(view, "Import job", () => get(`${BASE}/${encodeURIComponent(id)}`));
+    const j = await attempt(view, t("imp.job_what"), () => get(`${BASE}/${encodeURIComponent(id)}`));
     if (!j) return;
     const total = Number(j.rows_total || 0);
     const processed = Number(j.rows_ok || 0) + Number(j.rows_bad || 0);
@@ -83,21 +83,22 @@ async function renderJob(el, id) {
     const pct = finished ? 100 : total ? Math.min(99, Math.round((processed / total) * 100)) : 3;
     const errors = listOf(j.errors || []);
     clear(view,
-      card("Progress",
+      card(t("imp.progress"),
         h("div", { class: "progress", role: "progressbar", "aria-valuenow": pct }, h("div", { style: `width:${pct}%` })),
-        finished ? null : h("p", { class: "help" }, `Status ${j.status}; refreshing every second…`),
+        finished ? null : h("p", { class: "help" }, t("imp.refreshing", { status: label("status", j.status) })),
         kv([
-          ["Status", statusBadge(j.status)], ["Kind", j.kind], ["File", j.filename], ["SHA-256", h("code", {}, fmt.text(j.sha256))],
-          ["Rows read", fmt.int(j.rows_total)], ["Good rows", fmt.int(j.rows_ok)], ["Rows changed", fmt.int(j.rows_changed)],
-          ["Bad rows", fmt.int(j.rows_bad)], ["Started", fmt.time(j.created_at)], ["Finished", fmt.time(j.finished_at)],
+          [t("imp.status"), statusBadge(j.status)], [t("imp.kind_short"), label("import_kind", j.kind)], [t("imp.file_short"), j.filename],
+          ["SHA-256", h("code", {}, fmt.text(j.sha256))], [t("imp.rows_read"), fmt.int(j.rows_total)], [t("imp.good_rows"), fmt.int(j.rows_ok)],
+          [t("imp.rows_changed"), fmt.int(j.rows_changed)], [t("imp.bad_rows"), fmt.int(j.rows_bad)], [t("imp.started"), fmt.time(j.created_at)],
+          [t("imp.finished"), h("span", { id: "import-finished" }, fmt.time(j.finished_at))],
         ]),
-        j.same_file_as ? notice("info", `The same file was imported before as job #${j.same_file_as}; `, h("a", { href: `#/imports/${j.same_file_as}` }, "see it"), ". Rows already present were left unchanged.") : null),
-      card(`Bad rows (${fmt.int(j.rows_bad ?? errors.length)})`, errors.length
+        j.same_file_as ? notice("info", ...tx("imp.same_file", { id: j.same_file_as, link: h("a", { href: `#/imports/${j.same_file_as}` }, t("imp.see_it")) })) : null),
+      card(t("imp.bad_rows_n", { n: fmt.int(j.rows_bad ?? errors.length) }), errors.length
         ? table([
-          { key: "line", label: "Line", class: "num", render: (r) => fmt.int(r.line) },
-          { key: "reason", label: "Reason", class: "wrap", render: (r) => fmt.text(r.reason ?? r.error) },
+          { key: "line", label: t("imp.line"), class: "num", render: (r) => fmt.int(r.line) },
+          { key: "reason", label: t("imp.reason"), class: "wrap", render: (r) => fmt.text(r.reason ?? r.error) },
         ], errors.slice(0, 500), {})
-        : h("p", { class: "muted" }, finished ? "Every row was valid." : "None so far.")));
+        : h("p", { class: "muted" }, finished ? t("imp.all_valid") : t("imp.none_yet"))));
     if (!finished) setTimeout(tick, 1000);
   };
   await tick();

@@ -4,63 +4,62 @@
 
 import { get, listOf, post } from "../api.js";
 import { hbars, lines } from "../charts.js";
-import { attempt, card, clear, errorBox, fmt, h, loading, notice, page, statusBadge, table } from "../ui.js";
+import { attempt, card, clear, errorBox, fmt, h, label, labelOr, loading, notice, page, statusBadge, t, table } from "../ui.js";
 
 const BASE = "/v1/models";
 const METRICS = ["roc_auc", "auc", "top_decile_lift", "precision_at_capacity", "brier_calibrated", "base_rate"];
-const METRIC_LABEL = { roc_auc: "ROC AUC", auc: "AUC", top_decile_lift: "Top-decile lift", precision_at_capacity: "Precision at capacity", brier_calibrated: "Brier", base_rate: "Base rate" };
 
 export async function render(el, { query, ctx }) {
   clear(el, loading());
-  const data = await attempt(el, "Model registry", () => get(BASE));
+  const data = await attempt(el, t("model.registry"), () => get(BASE));
   if (!data) return;
   const models = listOf(data).sort((a, b) => (b.version ?? 0) - (a.version ?? 0));
   const msg = h("div");
   const metricKeys = METRICS.filter((k) => models.some((m) => m.metrics && m.metrics[k] !== undefined && m.metrics[k] !== null));
   const columns = [
-    { key: "version", label: "Version", render: (r) => h("a", { href: `#/models?version=${r.version}` }, `v${r.version}`) },
-    { key: "algorithm", label: "Algorithm" },
-    { key: "trained", label: "Training window", class: "nowrap", render: (r) => `${fmt.date(r.train_from)} → ${fmt.date(r.train_to)}` },
-    ...metricKeys.map((k) => ({ key: k, label: METRIC_LABEL[k] || k, class: "num", render: (r) => fmt.num(r.metrics?.[k], 3) })),
-    { key: "created_at", label: "Created", class: "nowrap", render: (r) => fmt.date(r.created_at) },
-    { key: "active", label: "Active", render: (r) => statusBadge(Boolean(r.active)) },
+    { key: "version", label: t("model.version"), render: (r) => h("a", { href: `#/models?version=${r.version}` }, `v${r.version}`) },
+    { key: "algorithm", label: t("model.algorithm"), render: (r) => labelOr("algorithm", r.algorithm) },
+    { key: "trained", label: t("model.window"), class: "nowrap", render: (r) => `${fmt.date(r.train_from)} → ${fmt.date(r.train_to)}` },
+    ...metricKeys.map((k) => ({ key: k, label: label("metric", k), class: "num", render: (r) => fmt.num(r.metrics?.[k], 3) })),
+    { key: "created_at", label: t("model.created"), class: "nowrap", render: (r) => fmt.date(r.created_at) },
+    { key: "active", label: t("model.active"), render: (r) => statusBadge(Boolean(r.active)) },
     { key: "act", label: "", render: (r) => (ctx.can("activateModel") && !r.active ? h("button", { class: "btn small primary", dataset: { version: r.version }, onclick: async (ev) => {
-      if (!window.confirm(`Activate model v${r.version}? The nightly run scores customers with it from now on.`)) return;
+      if (!window.confirm(t("model.activate_confirm", { v: r.version }))) return;
       ev.target.disabled = true;
       try {
         await post(`${BASE}/${r.version}/activate`, {});
         await render(el, { query, ctx });
-        el.prepend(notice("ok", `Model v${r.version} is now active.`));
+        el.prepend(notice("ok", t("model.activated", { v: r.version })));
       } catch (err) {
-        clear(msg, errorBox(err, "Model activation"));
+        clear(msg, errorBox(err, t("model.activation")));
         ev.target.disabled = false;
       }
-    } }, "Activate") : "") },
+    } }, t("model.activate")) : "") },
   ];
   const actions = ctx.can("trainModel") ? [h("button", { class: "btn", id: "train-model", onclick: async (ev) => {
     ev.target.disabled = true;
-    clear(msg, loading("Starting training…"));
+    clear(msg, loading(t("model.starting")));
     try {
       const r = await post(`${BASE}/train`, { activate: false });
-      clear(msg, notice("ok", `Training started: ${r.detail || "the new version appears here when it ends"}.`));
+      clear(msg, notice("ok", t("model.started", { detail: r.detail || t("model.started_default") })));
     } catch (err) {
-      clear(msg, errorBox(err, "Model training"));
+      clear(msg, errorBox(err, t("model.training")));
     } finally {
       ev.target.disabled = false;
     }
-  } }, "Train a new version")] : [];
+  } }, t("model.train"))] : [];
 
   const chosen = models.find((m) => String(m.version) === String(query.version)) || models.find((m) => m.active) || models[0];
   const chrono = [...models].reverse();
-  const children = [msg, card("Versions", table(columns, models, { empty: "No model has been trained yet." }))];
+  const children = [msg, card(t("model.versions"), table(columns, models, { empty: t("model.none") }))];
   if (chosen) {
-    const ranking = (chosen.factor_ranking || []).slice(0, 12).map((f) => ({ label: f.factor ?? f.name, value: f.information_gain ?? f.gain ?? f.weight ?? 0 }));
+    const ranking = (chosen.factor_ranking || []).slice(0, 12).map((f) => ({ label: labelOr("field", f.factor ?? f.name), value: f.information_gain ?? f.gain ?? f.weight ?? 0 }));
     const trend = metricKeys.filter((k) => k !== "top_decile_lift" && k !== "base_rate");
     children.push(h("div", { class: "cols" },
-      card(`Churn factors by information gain (v${chosen.version})`, hbars({ title: null, data: ranking, format: (v) => v.toFixed(3) })),
-      card("Quality over versions", trend.length
-        ? lines({ title: null, labels: chrono.map((m) => `v${m.version}`), series: trend.map((k) => ({ name: METRIC_LABEL[k] || k, values: chrono.map((m) => m.metrics?.[k] ?? null) })), yMax: 1, format: (v) => v.toFixed(2) })
-        : h("p", { class: "muted" }, "No metrics recorded."))));
+      card(t("model.factors", { v: chosen.version }), hbars({ title: null, data: ranking, format: (v) => fmt.num(v, 3) })),
+      card(t("model.quality"), trend.length
+        ? lines({ title: null, labels: chrono.map((m) => `v${m.version}`), series: trend.map((k) => ({ name: label("metric", k), values: chrono.map((m) => m.metrics?.[k] ?? null) })), yMax: 1, format: (v) => fmt.num(v, 2) })
+        : h("p", { class: "muted" }, t("model.no_metrics")))));
   }
-  clear(el, page("Churn models", { subtitle: "Versions of the churn early-warning model, their out-of-time quality and which one scores customers.", actions }, ...children));
+  clear(el, page(t("nav.models"), { subtitle: t("model.subtitle"), actions }, ...children));
 }

@@ -1,42 +1,43 @@
-// Tag catalogue by family; add or edit a declarative rule (a JSON condition tree the engine
-// compiles through a whitelist, never raw SQL) and preview how many customers it matches.
+// Tag catalogue by family; add or edit a declarative rule (a condition tree the engine compiles
+// through a whitelist, never raw SQL) and preview how many customers it matches.
 // API: GET /v1/tags?family=, GET /v1/tags/fields, POST /v1/tags, PATCH /v1/tags/{id},
 // POST /v1/tags/preview {rule}.
 
 import { get, listOf, patch, post } from "../api.js";
-import { card, clear, errorBox, fmt, form, h, loading, notice, page, pagedTable, statusBadge, table, tabs } from "../ui.js";
+import { loadFields, ruleBuilder } from "../rulebuilder.js";
+import { card, clear, errorBox, fmt, form, h, label, labelOr, loading, notice, options, page, pagedTable, statusBadge, t, table, tabs } from "../ui.js";
 
 const BASE = "/v1/tags";
-const FAMILIES = [["basic", "Basic attributes"], ["stability", "Stability"], ["preference", "Product preference"], ["channel", "Channel preference"]];
+const FAMILIES = ["basic", "stability", "preference", "channel"];
 const EXAMPLE_RULE = { all: [{ field: "data_mb", op: ">=", value: 20480 }, { field: "tier", op: "in", value: ["gold", "diamond"] }] };
 
 export async function render(el, { query, ctx }) {
-  const family = FAMILIES.some(([f]) => f === query.family) ? query.family : "basic";
+  const family = FAMILIES.includes(query.family) ? query.family : "basic";
   const editor = h("div", { id: "tag-editor" });
   const list = pagedTable([
-    { key: "code", label: "Code", render: (r) => h("code", {}, r.code) },
-    { key: "name", label: "Name" },
-    { key: "description", label: "Description", class: "wrap" },
-    { key: "customers", label: "Customers", class: "num", render: (r) => fmt.int(r.customers) },
-    { key: "builtin", label: "Built-in", render: (r) => statusBadge(Boolean(r.builtin)) },
-    { key: "active", label: "Active", render: (r) => statusBadge(Boolean(r.active)) },
-    { key: "version", label: "Ver.", class: "num" },
-    { key: "edit", label: "", render: (r) => h("button", { class: "btn small", dataset: { tag: r.code }, onclick: () => openEditor(editor, r, family, list, ctx) }, ctx.can("editTag") ? "Edit" : "View") },
-  ], (paging) => get(BASE, { family, ...paging }), { what: "Tag catalogue", empty: "No tags in this family yet.", pageSize: 50 });
-  const actions = ctx.can("editTag") ? [h("button", { class: "btn primary", id: "new-tag", onclick: () => openEditor(editor, null, family, list, ctx) }, "New tag")] : [];
-  clear(el, page("Tags", { subtitle: "Four families of declarative tags, computed in bulk for every customer by the nightly engine.", actions },
-    tabs(FAMILIES, family, (id) => ctx.go("tags", [], { family: id })),
+    { key: "code", label: t("tag.code"), render: (r) => h("code", {}, r.code) },
+    { key: "name", label: t("tag.name") },
+    { key: "description", label: t("tag.description"), class: "wrap" },
+    { key: "customers", label: t("tag.customers"), class: "num", render: (r) => fmt.int(r.customers) },
+    { key: "builtin", label: t("tag.builtin"), render: (r) => statusBadge(Boolean(r.builtin)) },
+    { key: "active", label: t("tag.active"), render: (r) => statusBadge(Boolean(r.active)) },
+    { key: "version", label: t("tag.version"), class: "num" },
+    { key: "edit", label: "", render: (r) => h("button", { class: "btn small", dataset: { tag: r.code }, onclick: () => openEditor(editor, r, family, list, ctx) }, ctx.can("editTag") ? t("ui.edit") : t("ui.view")) },
+  ], (paging) => get(BASE, { family, ...paging }), { what: t("tag.catalogue"), empty: t("tag.none"), pageSize: 50 });
+  const actions = ctx.can("editTag") ? [h("button", { class: "btn primary", id: "new-tag", onclick: () => openEditor(editor, null, family, list, ctx) }, t("tag.new"))] : [];
+  clear(el, page(t("nav.tags"), { subtitle: t("tag.subtitle"), actions },
+    tabs(options("family", FAMILIES), family, (id) => ctx.go("tags", [], { family: id })),
     editor, list));
 }
 
 async function fieldsHelp() {
   try {
     const fields = listOf(await get(`${BASE}/fields`));
-    return h("details", {}, h("summary", {}, `Fields a rule may use (${fields.length})`),
+    return h("details", {}, h("summary", {}, t("tag.fields", { n: fields.length })),
       table([
-        { key: "field", label: "Field", render: (f) => h("code", {}, f.field) },
-        { key: "type", label: "Type" },
-        { key: "operators", label: "Operators", class: "wrap", render: (f) => (f.operators || []).join("  ") },
+        { key: "field", label: t("tag.field"), render: (f) => h("span", {}, labelOr("field", f.field), " ", h("code", {}, f.field)) },
+        { key: "type", label: t("tag.type"), render: (f) => label("field_type", f.type) },
+        { key: "operators", label: t("tag.operators"), class: "wrap", render: (f) => fmt.anyOf((f.operators || []).map((op) => label("op", op))) },
       ], fields));
   } catch (err) {
     return null;
@@ -46,40 +47,42 @@ async function fieldsHelp() {
 async function openEditor(editor, row, family, list, ctx) {
   const editable = ctx.can("editTag");
   const preview = h("div", { class: "preview", id: "tag-preview" });
+  clear(editor, loading());
+  const meta = await loadFields();
+  const count = async (rule) => t("tag.matches", { count: (await post(`${BASE}/preview`, { rule })).customers });
+  const builder = ruleBuilder({ rule: row?.rule ?? EXAMPLE_RULE, meta, count, id: "rule" });
   const fields = [
-    row ? null : { name: "code", label: "Code", required: true, placeholder: "lower_snake_case" },
-    { name: "name", label: "Name", required: true, value: row?.name },
-    { name: "family", label: "Family", type: "select", options: FAMILIES, value: row?.family || family },
-    row ? { name: "active", label: "Active", type: "checkbox", value: row.active } : null,
-    { name: "description", label: "Description", type: "textarea", wide: true, rows: 2, value: row?.description },
-    { name: "rule", label: "Rule (JSON condition tree)", type: "json", wide: true, rows: 8, value: row?.rule ?? EXAMPLE_RULE, required: true,
-      help: 'Nodes: {"all": [...]}, {"any": [...]}, {"not": node} or {"field", "op", "value"}. Fields and operators come from the whitelist below; anything else is refused with the reason.' },
+    row ? null : { name: "code", label: t("tag.code"), required: true, placeholder: "lower_snake_case" },
+    { name: "name", label: t("tag.name"), required: true, value: row?.name },
+    { name: "family", label: t("tag.family"), type: "select", options: options("family", FAMILIES), value: row?.family || family },
+    row ? { name: "active", label: t("tag.active"), type: "checkbox", value: row.active } : null,
+    { name: "description", label: t("tag.description"), type: "textarea", wide: true, rows: 2, value: row?.description },
+    { name: "rule", label: t("tag.rule"), type: "custom", element: builder.el, read: builder.value, wide: true, required: true, help: t("tag.rule_help") },
   ].filter(Boolean);
   const frm = form(fields, {
-    submit: row ? "Save tag" : "Create tag",
+    submit: row ? t("tag.save") : t("tag.create"),
     cancel: () => clear(editor),
     onSubmit: async (vals) => {
       const body = { ...vals };
       if (body.description === null) delete body.description;
       if (row) await patch(`${BASE}/${row.id}`, body);
       else await post(BASE, body);
-      clear(editor, notice("ok", row ? `Tag ${row.code} saved; the next engine run recomputes it.` : `Tag ${vals.code} created; the next engine run computes it.`));
+      clear(editor, notice("ok", row ? t("tag.saved", { code: row.code }) : t("tag.created", { code: vals.code })));
       list.reload();
     },
   });
   if (!editable) frm.querySelector("button[type=submit]").remove();
   const previewBtn = h("button", { class: "btn", type: "button", id: "preview-tag", onclick: async () => {
     let rule;
-    try { rule = JSON.parse(frm.controls.rule.input.value); } catch (e) { clear(preview, notice("error", "The rule is not valid JSON.")); return; }
-    clear(preview, loading("Counting…"));
+    try { rule = builder.value(); } catch (e) { clear(preview, notice("error", e.message)); return; }
+    clear(preview, loading(t("ui.counting")));
     try {
-      const r = await post(`${BASE}/preview`, { rule });
-      clear(preview, notice("info", `${fmt.int(r.customers)} customers match this rule now.`));
+      clear(preview, notice("info", await count(rule)));
     } catch (err) {
-      clear(preview, errorBox(err, "Rule preview"));
+      clear(preview, errorBox(err, t("tag.preview_what")));
     }
-  } }, "Preview count");
-  clear(editor, card(row ? `${editable ? "Edit" : "View"} tag ${row.code}${row.builtin ? " (built-in)" : ""}` : "New tag", frm,
-    h("div", { class: "actions" }, previewBtn), preview, await fieldsHelp()));
+  } }, t("tag.preview"));
+  const title = row ? t(editable ? "tag.edit_title" : "tag.view_title", { code: row.code }) + (row.builtin ? ` ${t("tag.builtin_note")}` : "") : t("tag.new");
+  clear(editor, card(title, frm, h("div", { class: "actions" }, previewBtn), preview, await fieldsHelp()));
   editor.scrollIntoView({ block: "start" });
 }
