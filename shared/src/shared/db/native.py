@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
 
@@ -31,3 +34,11 @@ def to_asyncpg(sql: str) -> tuple[str, list[str]]:
 
 def bind(names: list[str], params: dict[str, Any]) -> list[Any]:
     return [params[n] for n in names]
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection[asyncpg.Record]:
+    """The asyncpg connection under a pooled SQLAlchemy connection: same pool slot, same transaction."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:  # only once the pool has detached it
+        raise RuntimeError("the pooled connection has no driver connection")
+    return driver
