@@ -33,7 +33,7 @@ def _install_fingerprint() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  dev.py runs under whatever python3 the machine has
         sys.exit("Tenure needs Python 3.11 or newer")
     if not PY.exists():
         print("· creating .venv", flush=True)

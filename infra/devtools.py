@@ -92,7 +92,7 @@ def up(args: argparse.Namespace) -> None:
         seed(url, args.customers)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
-    for name, target, port in SERVICES:
+    for _name, target, port in SERVICES:
         cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", args.host, "--port", str(port),
                "--no-access-log", "--log-level", "warning"]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
