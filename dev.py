@@ -3,6 +3,7 @@
 
     python3 dev.py up      # install, migrate, load demo data, run all four services
     python3 dev.py test    # install, run the whole test suite
+    python3 dev.py check   # install, run the quality gate (ruff, mypy, migration heads, conventions)
 
 Everything else (migrate, seed, bench helpers) lives in infra/devtools.py, run inside the venv.
 This file is stdlib-only: it creates `.venv`, installs the packages when their pyproject files
@@ -33,7 +34,7 @@ def _install_fingerprint() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):  # noqa: UP036  dev.py runs under whatever python3 the machine has
+    if sys.version_info < (3, 11):
         sys.exit("Tenure needs Python 3.11 or newer")
     if not PY.exists():
         print("· creating .venv", flush=True)
