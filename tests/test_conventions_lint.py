@@ -1,4 +1,5 @@
 """The conventions lint (infra/lint/conventions.py): each rule fires, its escape works, docstrings don't count."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -3,6 +3,7 @@
 `AsyncSession.execute` is typed as returning `Result`, but INSERT/UPDATE/DELETE (also written as
 `text()`) return a `CursorResult` at run time, which is where `rowcount` lives.
 """
+
 from __future__ import annotations
 
 from typing import Any, cast
