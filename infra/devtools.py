@@ -157,7 +157,7 @@ def _migration_heads() -> int:
 # The quality gate, in the order `check` runs it (CONTRIBUTING.md says what each step is for).
 CHECKS: dict[str, list[str] | Callable[[], int]] = {
     "ruff": [sys.executable, "-m", "ruff", "check", "."],
-    "ruff-format": [sys.executable, "-m", "ruff", "format", "--check", "."],
+    "ruff-format": [sys.executable, "-m", "ruff", "format", "--check", "--output-format", "concise", "."],
     "mypy": [sys.executable, "-m", "mypy"],  # files and flags: [tool.mypy] in pyproject.toml
     "heads": _migration_heads,
     "conventions": [sys.executable, str(ROOT / "infra" / "lint" / "conventions.py")],
