@@ -3,6 +3,7 @@
 
     python3 dev.py up      # install, migrate, load demo data, run all four services
     python3 dev.py test    # install, run the whole test suite
+    python3 dev.py check   # install, run the quality gate (ruff, mypy, migration heads, conventions)
 
 Everything else (migrate, seed, bench helpers) lives in infra/devtools.py, run inside the venv.
 This file is stdlib-only: it creates `.venv`, installs the packages when their pyproject files

@@ -2,6 +2,7 @@
 
     up [--customers N] [--fresh] [--no-seed]   migrate, load demo data, run the four services
     test [pytest args]                          the whole test suite (installs chromium if it can)
+    check [step ...]                            the quality gate: ruff, ruff-format, mypy, heads, conventions
     migrate                                     alembic upgrade head on the dev database
     seed [--customers N]                        load the demo city and domain seed data
     url                                         print the dev database URL
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +94,7 @@ def up(args: argparse.Namespace) -> None:
         seed(url, args.customers)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
-    for name, target, port in SERVICES:
+    for _name, target, port in SERVICES:
         cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", args.host, "--port", str(port),
                "--no-access-log", "--log-level", "warning"]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
@@ -141,6 +143,42 @@ def test(extra: list[str]) -> None:
     sys.exit(subprocess.call(cmd, cwd=ROOT))
 
 
+def _migration_heads() -> int:
+    from shared.db.migrate import heads
+
+    found = heads()
+    if len(found) != 1:
+        print(f"migration history has {len(found)} heads ({', '.join(found) or 'none'}); chain them into one line")
+        return 1
+    print(f"one migration head: {found[0]}")
+    return 0
+
+
+# The quality gate, in the order `check` runs it (CONTRIBUTING.md says what each step is for).
+CHECKS: dict[str, list[str] | Callable[[], int]] = {
+    "ruff": [sys.executable, "-m", "ruff", "check", "."],
+    "ruff-format": [sys.executable, "-m", "ruff", "format", "--check", "--output-format", "concise", "."],
+    "mypy": [sys.executable, "-m", "mypy"],  # files and flags: [tool.mypy] in pyproject.toml
+    "heads": _migration_heads,
+    "conventions": [sys.executable, str(ROOT / "infra" / "lint" / "conventions.py")],
+}
+
+
+def check(steps: list[str]) -> None:
+    """Run every step (or the named ones) even after a failure, then exit 1 if any failed."""
+    failed: list[str] = []
+    for name in steps or list(CHECKS):
+        print(f"· check {name}", flush=True)
+        step = CHECKS[name]
+        code = step() if callable(step) else subprocess.call(step, cwd=ROOT)
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"· check failed: {', '.join(failed)}", flush=True)
+        sys.exit(1)
+    print("· check passed", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="dev.py")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -150,6 +188,8 @@ def main() -> None:
     p_up.add_argument("--no-seed", action="store_true")
     p_up.add_argument("--host", default="127.0.0.1")
     sub.add_parser("test", add_help=False)
+    p_check = sub.add_parser("check", help="the quality gate (no database needed)")
+    p_check.add_argument("steps", nargs="*", metavar="step", help=f"any of {', '.join(CHECKS)} (default: all, in order)")
     sub.add_parser("migrate")
     p_seed = sub.add_parser("seed")
     p_seed.add_argument("--customers", type=int, default=3000)
@@ -160,6 +200,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.cmd == "up":
         up(args)
+    elif args.cmd == "check":
+        if unknown := [s for s in args.steps if s not in CHECKS]:
+            parser.error(f"unknown check {', '.join(unknown)}; the checks are {', '.join(CHECKS)}")
+        check(args.steps)
     elif args.cmd == "migrate":
         migrate(dev_database_url())
     elif args.cmd == "seed":

@@ -2,8 +2,8 @@
 
     python infra/lint/conventions.py          # exit 1 and one line per violation
 
-Rules (each with an explicit escape on the offending line, `# lint: allow-<rule>` in Python or
-`-- lint: allow-<rule>` in SQL, to be used with a reason beside it):
+Rules (each with an explicit escape on a line of the offending statement, `# lint: allow-<rule> <reason>`
+in Python or `-- lint: allow-<rule> <reason>` in SQL; an escape without a reason does not count):
 
 - ledger-write: rows of `ledger_*` tables are written only under `shared/ledger/` (INSERT, UPDATE,
   DELETE or COPY in SQL text, and SQLAlchemy insert/update/delete of the ledger models). Everyone
@@ -32,7 +32,7 @@ LEDGER_MODELS = {"LedgerAccount", "LedgerTxn", "LedgerEntry"}
 
 _LEDGER_SQL = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+(ONLY\s+)?ledger_\w+", re.IGNORECASE)
 _TZ_NAME = re.compile(r"Asia/Shanghai")
-_ALLOW = re.compile(r"(#|--)\s*lint:\s*allow-(?P<rules>[a-z\-]+(\s*,\s*allow-[a-z\-]+)*)")
+_ALLOW = re.compile(r"(#|--)\s*lint:\s*allow-(?P<rules>[a-z\-]+(\s*,\s*allow-[a-z\-]+)*)(?P<reason>.*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +46,19 @@ class Violation:
         return f"{self.path}:{self.line}: {self.rule}: {self.message}"
 
 
-def _allowed(lines: list[str], lineno: int, rule: str) -> bool:
-    if not 1 <= lineno <= len(lines):
-        return False
-    match = _ALLOW.search(lines[lineno - 1])
-    if match is None:
+def _allowed_on(line: str, rule: str) -> bool:
+    match = _ALLOW.search(line)
+    if match is None or not match.group("reason").strip(" -—:;,.()"):
         return False
     names = {r.strip().removeprefix("allow-") for r in match.group("rules").split(",")}
     return rule in names
+
+
+def _allowed(lines: list[str], node: ast.AST, rule: str) -> bool:
+    """An escape on any line of the node (a formatter may wrap a statement over several)."""
+    first = getattr(node, "lineno", 0)
+    last = getattr(node, "end_lineno", None) or first
+    return any(_allowed_on(lines[n - 1], rule) for n in range(max(first, 1), min(last, len(lines)) + 1))
 
 
 def _docstring_nodes(tree: ast.AST) -> set[int]:
@@ -94,18 +99,18 @@ def check_python(rel: str, source: str) -> Iterator[Violation]:
     for node in ast.walk(tree):
         lineno = getattr(node, "lineno", 0)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            end = getattr(node, "end_lineno", lineno) or lineno
-            span = range(lineno, end + 1)
-            if not rel.startswith(LEDGER_HOME) and _LEDGER_SQL.search(node.value):
-                if not any(_allowed(lines, n, "ledger-write") for n in span):
-                    yield Violation(rel, lineno, "ledger-write", "SQL writes a ledger_* table outside shared/ledger")
-            if rel != CLOCK_HOME and _TZ_NAME.search(node.value):
-                if not any(_allowed(lines, n, "timezone-literal") for n in span):
-                    yield Violation(rel, lineno, "timezone-literal", "the time zone is named outside shared/clock.py")
+            if (
+                not rel.startswith(LEDGER_HOME)
+                and _LEDGER_SQL.search(node.value)
+                and not _allowed(lines, node, "ledger-write")
+            ):
+                yield Violation(rel, lineno, "ledger-write", "SQL writes a ledger_* table outside shared/ledger")
+            if rel != CLOCK_HOME and _TZ_NAME.search(node.value) and not _allowed(lines, node, "timezone-literal"):
+                yield Violation(rel, lineno, "timezone-literal", "the time zone is named outside shared/clock.py")
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name == "ZoneInfo" and rel != CLOCK_HOME and not _allowed(lines, lineno, "timezone-literal"):
+            if name == "ZoneInfo" and rel != CLOCK_HOME and not _allowed(lines, node, "timezone-literal"):
                 yield Violation(rel, lineno, "timezone-literal", "ZoneInfo(...) outside shared/clock.py")
             if (
                 name in {"insert", "update", "delete"}
@@ -113,24 +118,26 @@ def check_python(rel: str, source: str) -> Iterator[Violation]:
                 and isinstance(node.args[0], ast.Name)
                 and node.args[0].id in LEDGER_MODELS
                 and not rel.startswith(LEDGER_HOME)
-                and not _allowed(lines, lineno, "ledger-write")
+                and not _allowed(lines, node, "ledger-write")
             ):
                 yield Violation(rel, lineno, "ledger-write", f"{name}({node.args[0].id}) outside shared/ledger")
         elif isinstance(node, ast.Compare) and not rel.startswith(AUTH_HOME):
             operands = [node.left, *node.comparators]
-            if any(_is_instance_role(o) for o in operands) and any(_is_str_literals(o) for o in operands):
-                if not _allowed(lines, lineno, "role-compare"):
-                    yield Violation(rel, lineno, "role-compare", "role compared with a string outside shared/auth")
+            if (
+                any(_is_instance_role(o) for o in operands)
+                and any(_is_str_literals(o) for o in operands)
+                and not _allowed(lines, node, "role-compare")
+            ):
+                yield Violation(rel, lineno, "role-compare", "role compared with a string outside shared/auth")
 
 
 def check_sql(rel: str, source: str) -> Iterator[Violation]:
     if rel.startswith(LEDGER_HOME):
         return
-    lines = source.splitlines()
-    for lineno, line in enumerate(lines, start=1):
-        if _LEDGER_SQL.search(line) and not _allowed(lines, lineno, "ledger-write"):
+    for lineno, line in enumerate(source.splitlines(), start=1):
+        if _LEDGER_SQL.search(line) and not _allowed_on(line, "ledger-write"):
             yield Violation(rel, lineno, "ledger-write", "SQL writes a ledger_* table outside shared/ledger")
-        if _TZ_NAME.search(line) and not _allowed(lines, lineno, "timezone-literal"):
+        if _TZ_NAME.search(line) and not _allowed_on(line, "timezone-literal"):
             yield Violation(rel, lineno, "timezone-literal", "the time zone is named outside shared/clock.py")
 
 

@@ -13,9 +13,7 @@ config = context.config
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     """Partitions of monthly_usage are created at run time, not declared as models."""
-    if type_ == "table" and name and name.startswith("monthly_usage_"):
-        return False
-    return True
+    return not (type_ == "table" and name and name.startswith("monthly_usage_"))
 
 
 def run_migrations_online() -> None:

@@ -151,7 +151,7 @@ def test_every_customer_has_usage_for_every_month_until_churn(city: tuple[str, d
 
 def _id_check_digit(body: str) -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
 
 
 def test_phones_ids_and_names_follow_the_agreed_pattern(city: tuple[str, dict, list[str]]) -> None:
@@ -269,7 +269,7 @@ def test_four_high_silent_and_vip_customers_show_their_signal(city: tuple[str, d
                avg((DATE '2026-06-15' - c.join_date) / 365.25)
         FROM customers c JOIN monthly_usage u ON u.customer_id = c.id GROUP BY 1""")
     cols = ("n", "roam_ld", "payg", "voice_use", "data_use", "bill", "plan_fee", "active", "tenure")
-    s = {group: dict(zip(cols, values)) for group, values in g.items()}
+    s = {group: dict(zip(cols, values, strict=True)) for group, values in g.items()}
     normal = s["normal"]
     tariff = s["high_tariff"]
     assert tariff["n"] >= 20 and tariff["roam_ld"] > 50 and tariff["plan_fee"] <= 58 and normal["roam_ld"] < 10

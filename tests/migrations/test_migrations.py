@@ -1,7 +1,9 @@
 """The migration history builds the whole schema, tears it down, rebuilds it, and matches the models."""
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 import shared.models  # noqa: F401
 from shared.db.base import Base
 from shared.db.embedded import to_sync_url
-from shared.db.migrate import alembic_config, downgrade, upgrade
+from shared.db.migrate import MIGRATIONS_DIR, alembic_config, downgrade, heads, upgrade
 from tests.fixtures.db import scratch_database
 
 
@@ -33,6 +35,20 @@ def _tables(url: str) -> set[str]:
 def test_single_head() -> None:
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused/db"))
     assert len(script.get_heads()) == 1
+    assert heads() == list(script.get_heads())
+
+
+def test_heads_sees_a_second_branch(tmp_path: Path) -> None:
+    """`dev.py check heads` reads the files only; two revisions on one parent are two heads."""
+    copy = shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
+    (head,) = heads(copy)
+    (copy / "versions" / "9999_branch.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\n\n\ndef upgrade() -> None: ...\n\n\ndef downgrade() -> None: ...\n'
+    )
+    (copy / "versions" / "9998_other.py").write_text(
+        f'revision = "9998"\ndown_revision = "{head}"\n\n\ndef upgrade() -> None: ...\n\n\ndef downgrade() -> None: ...\n'
+    )
+    assert heads(copy) == ["9998", "9999"]
 
 
 def test_upgrade_downgrade_upgrade(empty_db: str) -> None:

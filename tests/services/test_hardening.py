@@ -20,10 +20,12 @@ async def test_connections_carry_timeouts(engine) -> None:
 async def test_prod_settings_hide_docs(settings: Settings) -> None:
     prod = settings.model_copy(update={"env": "prod", "jwt_secret": "a-real-secret-" + "x" * 40})
     app = create_customer_app(prod)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            for path in ("/docs", "/redoc", "/openapi.json"):
-                assert (await c.get(path)).status_code == 404
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert (await c.get(path)).status_code == 404
 
 
 def test_prod_refuses_dev_secret() -> None:
@@ -36,12 +38,14 @@ def test_prod_refuses_dev_secret() -> None:
 async def test_database_down_gives_503_quickly(settings: Settings) -> None:
     dead = settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/nowhere"})
     app = create_customer_app(dead)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            started = time.perf_counter()
-            ready = await c.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["error"] == "service_unavailable"
-            login = await c.post("/v1/auth/otp", json={"phone": "13800000001"})
-            assert login.status_code == 503, login.text
-            assert set(login.json()) == {"error", "detail", "context"}
-            assert time.perf_counter() - started < 10  # bounded by the 2 s connect timeout, not hanging
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        started = time.perf_counter()
+        ready = await c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["error"] == "service_unavailable"
+        login = await c.post("/v1/auth/otp", json={"phone": "13800000001"})
+        assert login.status_code == 503, login.text
+        assert set(login.json()) == {"error", "detail", "context"}
+        assert time.perf_counter() - started < 10  # bounded by the 2 s connect timeout, not hanging

@@ -122,7 +122,7 @@ def encode(columns: Sequence[Column]) -> bytes:
     payloads = [_payload(c) for c in columns]
     n = payloads[0].n if isinstance(payloads[0], VarBytes) else len(payloads[0])
     fields: list[tuple] = [("nf", ">i2")]
-    for i, (col, p) in enumerate(zip(columns, payloads)):
+    for i, (col, p) in enumerate(zip(columns, payloads, strict=True)):
         fields.append((f"l{i}", ">i4"))
         if isinstance(p, VarBytes):
             fields.append((f"d{i}", np.uint8, (int(p.mat.shape[1]),)))
@@ -132,7 +132,7 @@ def encode(columns: Sequence[Column]) -> bytes:
     rec = np.zeros(n, dt)
     rec["nf"] = len(columns)
     keep: np.ndarray | None = None
-    for i, (col, p) in enumerate(zip(columns, payloads)):
+    for i, (col, p) in enumerate(zip(columns, payloads, strict=True)):
         var = isinstance(p, VarBytes)
         if var:
             rec[f"d{i}"] = p.mat

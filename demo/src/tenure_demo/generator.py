@@ -428,7 +428,7 @@ def load_city(
         "seed": seed,
         "rows": {k: v for k, v in counts.items() if k != "account_managers"},
         "account_managers": counts["account_managers"],
-        "planted": {g: int(c) for g, c in zip(GROUPS, groups) if g != "normal"},
+        "planted": {g: int(c) for g, c in zip(GROUPS, groups, strict=True) if g != "normal"},
         "churned": int((pop.status == 2).sum()),
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "restore_steps": restore_steps,

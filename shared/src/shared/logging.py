@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from shared.masking import scrub_text
 
@@ -20,7 +21,7 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _mask_pii(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _mask_pii(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return {k: _scrub(v) for k, v in event_dict.items()}
 
 

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     login_window_s: int = 900
     till_guess_limit: int = 10  # refused coupon codes per merchant per window
     till_guess_window_s: int = 60
-    timezone: str = "Asia/Shanghai"
+    timezone: str = "Asia/Shanghai"  # lint: allow-timezone-literal  the one default; shared.clock reads it
     access_log: bool = True
     pool_pre_ping: bool = False
     # Keyed hash and encryption of coupon codes (shared.alliance.codes). Never rotate it without

@@ -65,7 +65,7 @@ async def test_contact_pressure_suppresses_the_reaction(admin_client, tokens, sm
     async with sm.begin() as s:
         await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
                         {"c": cid, "m": mgr})
-        for i in range(4):
+        for _ in range(4):
             await record_touch(s, customer_id=cid, channel="sms", outcome="reached")
     r = await admin_client.post("/v1/events", json=_event(cid, "usage_collapse"), headers=tokens.admin(op, "operator"))
     assert r.status_code == 201

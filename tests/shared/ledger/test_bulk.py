@@ -101,7 +101,7 @@ class TestBetweenAccounts:
                 "expires_on": date(2027, 12, 31)})).one()
         assert (row.txns, row.legs, row.accounts, row.refused) == (40, 80, 41, 0)
         async with sm() as s:
-            assert await _balances(s, customers) == dict(zip(customers, amounts))
+            assert await _balances(s, customers) == dict(zip(customers, amounts, strict=True))
             assert await s.scalar(text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": system}) == -sum(amounts)
             legs = (await s.execute(text(
                 "SELECT e.amount, e.customer_id, e.expires_on, t.kind, t.reference, t.memo FROM ledger_entries e "

@@ -40,7 +40,7 @@ async def fund_budget(session: AsyncSession, *, asset: str, amount: int, key: st
     budget = await accounts.budget_account(session, asset)
     await ledger.transfer(
         session, key=f"alliance:budget:{key}", kind="alliance.budget_fund", asset=asset,
-        from_account=await ledger.system_account(session, accounts.ISSUANCE[asset]), to_account=budget,
+        from_account=await ledger.system_account(session, accounts.ISSUANCE[Asset(asset)]), to_account=budget,
         amount=amount, actor=actor,
     )
     return int(await session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == budget)) or 0)

@@ -66,8 +66,8 @@ async def generate(session: AsyncSession, *, merchant_id: int, period_start: dat
         "operator_owes_fen": computed.operator_owes_fen,
         "merchant_owes_fen": computed.merchant_owes_fen,
     }
-    stmt = insert(Settlement).values(merchant_id=merchant_id, period_start=period_start, period_end=period_end, status="open", **values)
-    stmt = stmt.on_conflict_do_update(
+    new_row = insert(Settlement).values(merchant_id=merchant_id, period_start=period_start, period_end=period_end, status="open", **values)
+    stmt = new_row.on_conflict_do_update(
         index_elements=["merchant_id", "period_start", "period_end"],
         set_=values,
         where=Settlement.status == "open",

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from shared.errors import Forbidden
+from shared.models.org import StaffRole
 
 
 class Audience(StrEnum):
@@ -20,6 +21,23 @@ MERCHANT_ROLE = "merchant"
 MANAGER_APP_ROLES = frozenset({"account_manager", "branch_head", "hall_staff"})
 ADMIN_ROLES = frozenset({"admin", "analyst", "strategist", "operator", "auditor", "branch_head"})
 VERSIONED_KINDS = frozenset({"staff", "merchant"})
+
+
+class HasRole(Protocol):
+    """A principal or a staff row: whatever carries a role name."""
+
+    @property
+    def role(self) -> str: ...
+
+
+def holds(who: HasRole, role: StaffRole) -> bool:
+    """Role decisions are asked here, so no domain compares role names itself (conventions lint)."""
+    return who.role == role
+
+
+def is_account_manager(who: HasRole) -> bool:
+    """The one role customers are assigned to and KPIs are kept for."""
+    return holds(who, StaffRole.ACCOUNT_MANAGER)
 
 
 @dataclass(frozen=True, slots=True)

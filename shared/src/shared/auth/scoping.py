@@ -15,7 +15,7 @@ indistinguishable from a missing id (404). Nothing here commits.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,9 @@ from shared.models import CareTask, Customer, ManagerAssignment, ReassignmentReq
 ACCOUNT_MANAGER = "account_manager"
 BRANCH_HEAD = "branch_head"
 HALL_STAFF = "hall_staff"
+
+# Scoping adds a join or a WHERE: the statement keeps its columns, so its type passes through.
+AnySelect = TypeVar("AnySelect", bound=Select)
 
 
 def _is(principal: Principal, role: str) -> bool:
@@ -55,7 +58,7 @@ def customer_visible_bound(kind: str, customer_id: Any) -> ColumnElement[bool]:
     return false()
 
 
-def scope_customers(stmt: Select[Any], principal: Principal) -> Select[Any]:
+def scope_customers(stmt: AnySelect, principal: Principal) -> AnySelect:
     """Restrict a SELECT that has `customers` in its FROM to the principal's customers.
 
     Managers are driven from `manager_assignments(manager_id, customer_id)` (an index-only scan of
@@ -83,7 +86,7 @@ def scope_params(principal: Principal) -> dict[str, Any]:
     return {"scope_manager_id": principal.id, "scope_branch_id": principal.org_unit_id}
 
 
-def scope_customers_bound(stmt: Select[Any], kind: str) -> Select[Any]:
+def scope_customers_bound(stmt: AnySelect, kind: str) -> AnySelect:
     """scope_customers with the principal left as placeholders (`scope_params`), so a statement
     can be built once per shape and reused for every caller of that kind."""
     if kind == "manager":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth.principals import is_account_manager
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import AssignmentHistory, Customer, ManagerAssignment, StaffUser
 
@@ -83,7 +84,7 @@ async def reassign(
     manager = await session.get(StaffUser, to_manager_id)
     if manager is None or (branch is not None and manager.org_unit_id != branch):
         raise NotFound("manager not found", id=to_manager_id)
-    if manager.role != "account_manager" or not manager.active:
+    if not is_account_manager(manager) or not manager.active:
         raise Unprocessable("customers can only be assigned to an active account manager", id=to_manager_id)
     await _check_customers(session, ids, branch)
     # Lock the manager row: concurrent moves to one manager cannot both pass the capacity check.

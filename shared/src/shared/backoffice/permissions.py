@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from shared.auth.principals import Principal
+from shared.auth.principals import Principal, holds
 from shared.errors import NotFound
+from shared.models import StaffRole
 
 ROLES: tuple[str, ...] = (
     "admin", "analyst", "strategist", "operator", "branch_head", "account_manager", "hall_staff", "auditor",
@@ -78,7 +79,7 @@ def branch_scope(principal: Principal) -> int | None:
 
     A branch head without a branch sees nothing: -1 matches no org unit.
     """
-    if principal.role == "branch_head":
+    if holds(principal, StaffRole.BRANCH_HEAD):
         return principal.org_unit_id if principal.org_unit_id is not None else -1
     return None
 

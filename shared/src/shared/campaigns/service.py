@@ -15,6 +15,7 @@ and committed before the gateway is called, so a crash can lose a message but ne
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
 from shared.campaigns.query import AudienceQuery, compile_query
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -218,7 +220,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
         p = {**base, "lo": lo, "hi": hi}
         await session.execute(text(_MEMBERS.format(where=where)), {**p, **qparams})
         if campaign.flow == "app":
-            counts["recommendations"] += (await session.execute(text(
+            counts["recommendations"] += rowcount(await session.execute(text(
                 """
                 INSERT INTO recommendations (customer_id, strategy_id, campaign_id, product_id, channel, script, reason,
                                              score, status, expires_at)
@@ -226,11 +228,11 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                 FROM campaign_members m
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT DO NOTHING
-                """), p)).rowcount or 0
+                """), p))
             if campaign.channel == "app_push":
                 counts["pushed"] += await _touches(session, p, outcome="delivered")
         elif campaign.flow == "manager_task":
-            counts["tasks"] += (await session.execute(text(
+            counts["tasks"] += rowcount(await session.execute(text(
                 """
                 INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script,
                                         campaign_id, status)
@@ -239,7 +241,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                 FROM campaign_members m JOIN manager_assignments a ON a.customer_id = m.customer_id
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT (dedupe_key) DO NOTHING
-                """), p)).rowcount or 0
+                """), p))
         else:
             counts["queued"] += await _touches(session, p, outcome="queued")
     members, holdout = (await session.execute(
@@ -258,7 +260,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                         unassigned=unassigned, **counts)
 
 
-async def _id_ranges(session: AsyncSession):  # type: ignore[no-untyped-def]
+async def _id_ranges(session: AsyncSession) -> AsyncIterator[tuple[int, int]]:
     """Keyset ranges (lo, hi] of CHUNK ids over customers, skipping gaps in the id space."""
     nxt = await session.scalar(select(func.min(Customer.id)))
     while nxt is not None:
@@ -269,7 +271,7 @@ async def _id_ranges(session: AsyncSession):  # type: ignore[no-untyped-def]
 
 async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) -> int:
     """Bulk touch rows for the eligible treated members (one per member and campaign, keyed)."""
-    return (await session.execute(text(
+    return rowcount(await session.execute(text(
         f"""
         INSERT INTO touches (customer_id, channel, occurred_at, campaign_id, product_id, outcome, cost_fen,
                              visible_to_customer, idempotency_key)
@@ -277,7 +279,7 @@ async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) ->
                'campaign:' || :ckey || ':' || e.customer_id
         FROM ({_ELIGIBLE}) e
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        """), p)).rowcount or 0
+        """), p))
 
 
 async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None = None) -> list[int]:

@@ -12,7 +12,10 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.churn import registry, scoring
 from shared.churn.evaluate import evaluate_table
@@ -107,19 +110,19 @@ def _print_report(r: dict) -> None:
               f"  because {factors}")
 
 
-async def _with_sm(fn):  # type: ignore[no-untyped-def]
+async def _with_sm(fn: Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]) -> None:
 
     settings = Settings(statement_timeout_ms=600_000)
     engine = create_engine(settings, process="churn-cli")
     try:
-        return await fn(create_sessionmaker(engine))
+        await fn(create_sessionmaker(engine))
     finally:
         await engine.dispose()
 
 
 def _db_command(args: argparse.Namespace) -> int:
 
-    async def run(sm):  # type: ignore[no-untyped-def]
+    async def run(sm: async_sessionmaker[AsyncSession]) -> None:
         if args.command == "train":
             version = await registry.train(sm, horizon=args.horizon, candidate=args.candidate, activate=args.activate)
             async with sm() as s:

@@ -119,14 +119,14 @@ def _examples(table: Table, X: np.ndarray, y: np.ndarray, config: ModelConfig, o
     top = np.argsort(-score, kind="stable")[:k]
     idx, w = art.top_factors(X[top])
     out = []
-    for row, fi, fw in zip(top, idx, w):
+    for row, fi, fw in zip(top, idx, w, strict=True):
         out.append({
             "id": table.ids[row] if table.ids else int(row),
             "warning_coefficient": float(warning[row]),
             "risk_level": RISK_LEVELS[int(level[row])],
             "churned": bool(y[row]),
             "top_factors": [{"factor": names[j], "value": _plain(X[row, j]), "weight": round(float(v), 3)}
-                            for j, v in zip(fi, fw) if v > 0],
+                            for j, v in zip(fi, fw, strict=True) if v > 0],
         })
     return out
 

@@ -34,7 +34,7 @@ def quantile_codes(x: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
     edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]))
     codes = np.digitize(x, edges, right=True)  # x <= e0 -> 0, e0 < x <= e1 -> 1, ..., x > e_last -> len
     labels = [f"<= {edges[0]:.4g}"] if edges.size else ["all"]
-    labels += [f"({a:.4g}, {b:.4g}]" for a, b in zip(edges[:-1], edges[1:])]
+    labels += [f"({a:.4g}, {b:.4g}]" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     if edges.size:
         labels.append(f"> {edges[-1]:.4g}")
     missing = np.isnan(x)
@@ -64,7 +64,7 @@ def information_gain(codes: np.ndarray, y: np.ndarray) -> tuple[float, float, np
     n = n_x.sum()
     h_y = entropy_bits(np.array([n - y.sum(), y.sum()], dtype=np.float64))
     h_cond = 0.0
-    for cnt, pos in zip(n_x, pos_x):
+    for cnt, pos in zip(n_x, pos_x, strict=True):
         if cnt:
             h_cond += (cnt / n) * entropy_bits(np.array([cnt - pos, pos]))
     return max(h_y - h_cond, 0.0), entropy_bits(n_x), n_x, pos_x
@@ -87,7 +87,7 @@ def rank_factors(
     y = np.asarray(y, dtype=np.int8)
     base = float(y.mean()) if len(y) else 0.0
     out: list[dict] = []
-    for name, col, kind in zip(names, columns, kinds):
+    for name, col, kind in zip(names, columns, kinds, strict=True):
         if kind == "numeric":
             codes, labels = quantile_codes(np.asarray(col, dtype=np.float64), bins)
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 import joblib
 import numpy as np
@@ -56,6 +57,12 @@ class LinearExplainer:
         return ((z - self.center_) * self.coef_) @ self.map_
 
 
+class Classifier(Protocol):
+    """What scoring needs of the fitted estimator (a scikit-learn pipeline or the blend)."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class ChurnArtifact:
     """Everything needed to score a feature matrix laid out like the training one."""
@@ -64,7 +71,7 @@ class ChurnArtifact:
     feature_names: list[str]
     n_num: int
     n_cat: int
-    model: object
+    model: Classifier
     calibrator: IsotonicRegression
     explainer: LinearExplainer
     high_cut: float  # raw-score thresholds

@@ -22,6 +22,7 @@ from shared.churn import features as feat
 from shared.churn import registry
 from shared.churn.model import RISK_LEVELS, ChurnArtifact
 from shared.churn.pipeline import cpu_limits
+from shared.db import native
 from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 
@@ -70,7 +71,8 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
     names = np.array(art.feature_names, dtype=object)
     values = np.round(np.take_along_axis(frame.X, idx, axis=1), 3)
     keep = w > 0
-    fnames = np.where(keep, names[idx], None)
+    fnames = names[idx]
+    fnames[~keep] = None
     vals = values.astype(object)
     vals[np.isnan(values) | ~keep] = None  # NaN is not JSON: an unknown value is null
     weights = np.round(w, 3).astype(object)
@@ -81,14 +83,14 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
         cols += [fnames[:, k].tolist(), vals[:, k].tolist(), weights[:, k].tolist()]
     for _ in range(idx.shape[1], TOP_K):
         cols += [[None] * len(frame)] * 3
-    return list(zip(*cols))
+    return list(zip(*cols, strict=True))
 
 
 async def _write(session: AsyncSession, records: list[tuple], version: int) -> None:
     await session.execute(text(_TEMP))
     conn = await session.connection()
-    raw = await conn.get_raw_connection()  # raw asyncpg COPY, inside the caller's transaction (shared.db.transactions)
-    await raw.driver_connection.copy_records_to_table("churn_scores_tmp", records=records, columns=_COLUMNS)
+    raw = await native.driver_connection(conn)  # raw asyncpg COPY, inside the caller's transaction (shared.db.transactions)
+    await raw.copy_records_to_table("churn_scores_tmp", records=records, columns=_COLUMNS)
     await session.execute(text(_UPSERT), {"version": version})
 
 

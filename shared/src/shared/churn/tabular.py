@@ -153,7 +153,7 @@ def build_table(
     cleaned = [r for r in cleaned if r[li] is not None]
     if not cleaned:
         raise TableError("no row has a label value")
-    labels = [r[li] for r in cleaned]
+    labels = [lab for r in cleaned if (lab := r[li]) is not None]  # every kept row has one
     pos = resolve_positive(labels, positive)
     y = np.fromiter((lab == pos for lab in labels), dtype=np.int8, count=len(labels))
     ids = [str(r[ii]) for r in cleaned] if ii is not None else None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from shared.db.embedded import REPO_ROOT, resolve_database_url
 
@@ -18,6 +19,13 @@ def alembic_config(url: str | None = None) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["url"] = resolve_database_url(url)
     return cfg
+
+
+def heads(directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """The history's head revisions, read from the revision files alone (no database needed)."""
+    cfg = Config(str(directory / "alembic.ini"))
+    cfg.set_main_option("script_location", str(directory))
+    return sorted(ScriptDirectory.from_config(cfg).get_heads())
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:

@@ -38,10 +38,18 @@ def bind(names: list[str], params: dict[str, Any]) -> list[Any]:
     return [params[n] for n in names]
 
 
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection[asyncpg.Record]:
+    """The asyncpg connection under a pooled SQLAlchemy connection: same pool slot, same transaction."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:  # only once the pool has detached it
+        raise RuntimeError("the pooled connection has no driver connection")
+    return driver
+
+
 async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.Record | None:
     """`fetchrow` on the pooled driver connection; SQLAlchemy's error hook does not see errors raised
     here, so a connection left in an unknown state is invalidated on the spot (shared.db.faults)."""
-    driver = (await conn.get_raw_connection()).driver_connection
+    driver = await driver_connection(conn)
     try:
         return await driver.fetchrow(sql, *args)
     except Exception as exc:

@@ -144,6 +144,7 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
             if exc.table_name != "idempotency_records":
                 raise
             return await _replay_or_refuse(conn, day=day, idem=idem, reward=1)
+        assert row is not None  # the statement answers exactly one row
         if row["txn_id"] is None and row["shard_id"] is None:
             # First check-in since the database was created: the slow path opens the shards.
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -233,7 +234,7 @@ async def make_up(
         select(func.count()).select_from(CheckIn).where(
             CheckIn.customer_id == customer_id, CheckIn.makeup.is_(True), CheckIn.local_date >= today.replace(day=1)
         )
-    )
+    ) or 0  # count(*) always answers
     if used >= int(makeup.get("max_per_month", 0)):
         raise Conflict("no make-up check-ins left this month", used=used)
     cost = int(makeup.get("cost_points", 0))

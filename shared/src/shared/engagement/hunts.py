@@ -82,9 +82,8 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
     """Add a prize type and fund its pool from issuance (key hunt_fund:<prize id>)."""
     if spec.prize_type not in PRIZE_TYPES:
         raise Unprocessable("unknown prize type", prize_type=spec.prize_type)
-    if spec.prize_type == "coupon":
-        if spec.offer_id is None or await session.get(Offer, spec.offer_id) is None:
-            raise NotFound("offer not found", offer_id=spec.offer_id)
+    if spec.prize_type == "coupon" and (spec.offer_id is None or await session.get(Offer, spec.offer_id) is None):
+        raise NotFound("offer not found", offer_id=spec.offer_id)
     prize = HuntPrize(
         hunt_id=hunt.id, prize_type=spec.prize_type, amount=1 if spec.prize_type == "coupon" else spec.amount,
         offer_id=spec.offer_id, budget=spec.budget, remaining=spec.budget, weight=spec.weight,
@@ -213,6 +212,7 @@ async def live_hunt(session: AsyncSession, hunt_id: int, now: datetime) -> Treas
 
 
 async def _award_coupon(session: AsyncSession, *, prize: HuntPrize, customer_id: int, play_key: str) -> dict[str, Any]:
+    assert prize.offer_id is not None  # add_prize refuses a coupon prize without an offer
     coupon = await issue_coupon(session, offer_id=prize.offer_id, customer_id=customer_id, key=play_key, source="hunt")
     return {"prize_type": "coupon", "offer_id": prize.offer_id, "coupon_id": coupon.id,
             "expires_at": coupon.expires_at.isoformat()}

@@ -10,13 +10,14 @@ import asyncio
 import sys
 from datetime import date
 
+from shared import clock
 from shared.db.engine import create_engine
 from shared.engine.runner import RunInProgress, run_nightly
 from shared.logging import configure_logging
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
-def engine_settings():  # type: ignore[no-untyped-def]
+def engine_settings() -> Settings:
     return get_settings().model_copy(update={
         "statement_timeout_ms": 900_000, "idle_in_tx_timeout_ms": 300_000, "lock_timeout_ms": 60_000,
         "pool_size": 4, "max_overflow": 2, "pool_timeout_s": 60.0,
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.engine")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the nightly engine once")
-    run.add_argument("--date", type=date.fromisoformat, default=None, help="run day (default: today, Asia/Shanghai)")
+    run.add_argument("--date", type=date.fromisoformat, default=None, help=f"run day (default: today, {clock.TZ_NAME})")
     run.add_argument("--run-id", type=int, default=None, help="an engine_runs row created by the admin API")
     run.add_argument("--chunk", type=int, default=50_000, help="customers per chunk")
     run.add_argument("--parallel", type=int, default=2, help="chunks in flight at once")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.db.locking import Lock, advisory_lock
@@ -76,9 +77,9 @@ async def run(ctx: RunContext) -> int:
         cfg = await programme_settings.get(s, "assignment")
         params = {"min_per_manager": int(cfg["min_per_manager"]), "max_per_manager": int(cfg["max_per_manager"])}
         await s.execute(text(_TARGET), {"min_arpu_fen": int(cfg["min_arpu_fen"])})
-        released = (await s.execute(text(_RELEASE))).rowcount or 0
-        overloaded = (await s.execute(text(_OVERLOAD), params)).rowcount or 0
-        assigned = (await s.execute(text(sql("assign_fill")), params)).rowcount or 0
+        released = rowcount(await s.execute(text(_RELEASE)))
+        overloaded = rowcount(await s.execute(text(_OVERLOAD), params))
+        assigned = rowcount(await s.execute(text(sql("assign_fill")), params))
         unplaced = await s.scalar(text(
             "SELECT count(*) FROM engine_assign_target t "
             "WHERE NOT EXISTS (SELECT 1 FROM manager_assignments a WHERE a.customer_id = t.customer_id)"

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
@@ -44,7 +45,7 @@ async def seed_holidays(session: AsyncSession) -> int:
             text("INSERT INTO holidays (day, name, greeting_template) VALUES (:d, :n, :g) ON CONFLICT (day) DO NOTHING"),
             {"d": day, "n": name, "g": GREETINGS[name]},
         )
-        n += result.rowcount or 0
+        n += rowcount(result)
     return n
 
 
@@ -67,11 +68,11 @@ async def run(ctx: RunContext) -> int:
         await tune(s)
         cfg = await programme_settings.get(s, "care")
         last = await latest_usage_month(s, ctx.run_date)
-        moved = (await s.execute(text(_FOLLOW))).rowcount or 0
-        cancelled = (await s.execute(text(_CANCEL))).rowcount or 0
-        created = (await s.execute(text(sql("care_tasks")), {
+        moved = rowcount(await s.execute(text(_FOLLOW)))
+        cancelled = rowcount(await s.execute(text(_CANCEL)))
+        created = rowcount(await s.execute(text(sql("care_tasks")), {
             "run_date": ctx.run_date, "month_start": ctx.month_start, "month_period": month_period(last),
             "birthday_lead_days": int(cfg["birthday_lead_days"]), "holiday_lead_days": int(cfg["holiday_lead_days"]),
-        })).rowcount or 0
+        }))
     ctx.notes["care"] = {"created": created, "moved": moved, "cancelled": cancelled}
     return created + moved + cancelled

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from typing import TypedDict
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.transactions import own_transaction
 from shared.engine.jobs import RunContext
@@ -41,7 +43,7 @@ def scaled_vector_sql() -> str:
     return "ARRAY[" + ", ".join(f"CAST({p} AS float8)" for p in parts) + "]"
 
 
-async def assignment_sql(session) -> tuple[str, str, dict[str, float]] | None:  # type: ignore[no-untyped-def]
+async def assignment_sql(session: AsyncSession) -> tuple[str, str, dict[str, float]] | None:
     """(distance LATERAL clause, nearest-cluster expression, bound params) for the profiles stage.
 
     Centroids are bound as parameters and each customer's squared distances are computed once in
@@ -70,14 +72,23 @@ async def assignment_sql(session) -> tuple[str, str, dict[str, float]] | None:  
     return lateral, expr, params
 
 
-def describe(centroid: np.ndarray) -> tuple[list[dict[str, object]], str]:
+class Feature(TypedDict):
+    """One feature of a cluster's description (stored as JSON on the cluster row)."""
+
+    feature: str
+    label: str
+    z: float
+    direction: str
+
+
+def describe(centroid: np.ndarray) -> tuple[list[Feature], str]:
     """Distinguishing features: z-score of the centroid against the population, largest first."""
     items = sorted(
-        ({"feature": FEATURES[j][0], "label": FEATURES[j][2], "z": round(float(z), 2),
-          "direction": "high" if z > 0 else "low"} for j, z in enumerate(centroid)),
-        key=lambda d: -abs(d["z"]),  # type: ignore[arg-type]
+        (Feature(feature=FEATURES[j][0], label=FEATURES[j][2], z=round(float(z), 2),
+                 direction="high" if z > 0 else "low") for j, z in enumerate(centroid)),
+        key=lambda d: -abs(d["z"]),
     )
-    strong = [d for d in items if abs(d["z"]) >= 0.5][:3] or items[:2]  # type: ignore[arg-type]
+    strong = [d for d in items if abs(d["z"]) >= 0.5][:3] or items[:2]
     label = "、".join(f"{'高' if d['direction'] == 'high' else '低'}{d['label']}" for d in strong)
     return items, label
 

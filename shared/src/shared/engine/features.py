@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.db.results import rowcount
 from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.models import CustomerFeatures
 from shared.touches.service import SUCCESS_OUTCOMES
@@ -75,6 +76,6 @@ async def run(ctx: RunContext) -> int:
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})
         result = await s.execute(upsert, {**params, "lo": lo, "hi": hi})
-        return max(result.rowcount or 0, 0)
+        return max(rowcount(result), 0)
 
     return await run_chunks(ctx, work)

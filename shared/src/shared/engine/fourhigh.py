@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.db.results import rowcount
 from shared.engine.features import latest_usage_month
 from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.errors import Unprocessable
@@ -60,7 +61,7 @@ async def mark_cared(session: AsyncSession, customer_id: int, kind: str) -> int:
         ),
         {"c": customer_id, "k": kind},
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def counts_over_time(session: AsyncSession, *, granularity: str, since: date, until: date) -> list[dict]:

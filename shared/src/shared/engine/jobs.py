@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.logging import get_logger
 
@@ -94,7 +95,7 @@ def statement_work(statement: str, params: dict[str, object]) -> ChunkWork:
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         result = await s.execute(stmt, {**params, "lo": lo, "hi": hi})
-        return max(result.rowcount or 0, 0)
+        return max(rowcount(result), 0)
 
     return work
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.results import rowcount
 from shared.engine import clusters
 from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks, sql
@@ -25,6 +26,7 @@ async def run(ctx: RunContext) -> int:
     async with ctx.sm() as s:
         thresholds = await programme_settings.get(s, "segments")
         assign = await clusters.assignment_sql(s)
+    cluster_params: dict[str, float]
     if assign is None:
         lateral, cluster_expr, vector_expr, cluster_params = "", "CAST(NULL AS int)", "CAST(NULL AS float8[])", {}
     else:
@@ -36,7 +38,7 @@ async def run(ctx: RunContext) -> int:
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})
         result = await s.execute(stmt, {**params, "lo": lo, "hi": hi})
-        return max(result.rowcount or 0, 0)
+        return max(rowcount(result), 0)
 
     n = await run_chunks(ctx, work)
     await clusters.refresh_populations(ctx)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks
@@ -204,6 +205,6 @@ async def run(ctx: RunContext) -> int:
         await s.execute(eligible, {**params, "lo": lo, "hi": hi})
         expired = await s.execute(expire, {"lo": lo, "hi": hi})
         inserted = await s.execute(insert, {"as_of": ctx.as_of})
-        return (expired.rowcount or 0) + (inserted.rowcount or 0)
+        return rowcount(expired) + rowcount(inserted)
 
     return await run_chunks(ctx, work)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.engine.catalogue import catalogue
 from shared.engine.jobs import RunContext, run_chunks
@@ -39,7 +40,7 @@ async def seed_catalogue(session: AsyncSession) -> int:
             ),
             {**tag, "rule": json.dumps(tag["rule"], ensure_ascii=False)},
         )
-        inserted += result.rowcount or 0
+        inserted += rowcount(result)
     return inserted
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, and_, bindparam, case, cast, exists, extract, func, literal, literal_column, or_, select, true
+from sqlalchemy import BigInteger, BindParameter, Date, and_, bindparam, case, cast, exists, extract, func, literal, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import scoping
@@ -101,7 +101,7 @@ def _filter_clauses(shape: _Shape) -> list[Any]:
     elif shape.four_high:
         out.append(CustomerProfile.four_high.contains(bindparam("four_high", type_=CustomerProfile.four_high.type)))
     if shape.tags:  # every listed tag; an unknown code matches no one
-        codes = bindparam("tags", expanding=True)
+        codes: BindParameter[str] = bindparam("tags", expanding=True)
         wanted = select(func.array_agg(TagDefinition.id)).where(TagDefinition.code.in_(codes)).scalar_subquery()
         known = select(func.count()).where(TagDefinition.code.in_(bindparam("tags_again", expanding=True)))
         out.append(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, text
+from sqlalchemy import Integer, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,7 +161,7 @@ async def _statement(
             actor=actor,
         )
         await session.execute(
-            IncentiveStatement.__table__.update()
+            update(IncentiveStatement)
             .where(IncentiveStatement.manager_id == manager_id, IncentiveStatement.month == month)
             .values(txn_id=posted.txn_id)
         )

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import scoping
-from shared.auth.principals import Principal
+from shared.auth.principals import Principal, is_account_manager
 from shared.errors import NotFound
 from shared import clock
 from shared.models import StaffUser
@@ -246,7 +246,7 @@ async def for_manager(
     """One manager's KPIs with rank in branch and trend. A manager may only ask about themself,
     a branch head about the managers of their branch (else 404)."""
     staff = await scoping.get_visible_staff(session, principal, manager_id)
-    if staff.role != "account_manager":
+    if not is_account_manager(staff):
         raise NotFound("staff member not found", staff_id=manager_id)
     month = clock.month_start(month)
     rank, size = None, 0

@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import SQLColumnExpression, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import scoping
-from shared.auth.principals import Principal
+from shared.auth.principals import Principal, is_account_manager
 from shared.manager import cursor
 from shared.manager.tasks import task_out
 from shared.masking import mask_name, mask_phone
@@ -59,7 +59,8 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
         )
     ).all()
 
-    if principal.role == "account_manager":
+    changed_at: SQLColumnExpression[datetime]
+    if is_account_manager(principal):
         changed_at = func.greatest(Customer.updated_at, ManagerAssignment.created_at)
     else:
         changed_at = Customer.updated_at
@@ -88,7 +89,7 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
     ).all()
 
     removed: list[int] = []
-    if principal.role == "account_manager":
+    if is_account_manager(principal):
         since = c_pos[0]
         removed = list(
             (

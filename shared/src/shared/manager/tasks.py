@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.auth import scoping
-from shared.auth.principals import Principal
+from shared.auth.principals import Principal, is_account_manager
 from shared.engine.fourhigh import mark_cared
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.manager import cursor
@@ -291,7 +291,7 @@ async def decide_reassignment(
         if to_manager_id is None:
             raise Unprocessable("approving needs to_manager_id")
         target = await scoping.get_visible_staff(session, principal, to_manager_id)
-        if target.role != "account_manager" or not target.active:
+        if not is_account_manager(target) or not target.active:
             raise Unprocessable("the new manager must be an active account manager of the branch")
         current = await session.scalar(
             select(ManagerAssignment.manager_id).where(ManagerAssignment.customer_id == request.customer_id).with_for_update()

@@ -65,7 +65,7 @@ async def _chunk_settings(session: AsyncSession) -> None:
 
 async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk: int = 5000) -> dict[str, Any]:
     """Expire every customer's points whose expires_on < today. Raises Conflict if a run is in flight."""
-    totals = {"accounts": 0, "points": 0, "chunks": 0, "as_of": today.isoformat()}
+    totals = {"accounts": 0, "points": 0, "chunks": 0}
     async with job_lock(sm, "jobs.points.expiry"):
         async with own_transaction(sm) as s:
             sink = await ledger.system_account(s, "points:expiry")
@@ -92,14 +92,14 @@ async def run_expiry(sm: async_sessionmaker[AsyncSession], *, today: date, chunk
             totals["accounts"] += int(row.accounts)
             totals["points"] += int(row.points)
             totals["chunks"] += 1
-    return totals
+    return {**totals, "as_of": today.isoformat()}
 
 
 async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chunk: int = 5000) -> dict[str, Any]:
     """Credit points for `month` (first day) by tier and bill. Raises Conflict if a run is in flight."""
     month = month.replace(day=1)
     month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    totals = {"customers": 0, "points": 0, "chunks": 0, "month": month.strftime("%Y-%m")}
+    totals = {"customers": 0, "points": 0, "chunks": 0}
     async with job_lock(sm, "jobs.points.accrual"):
         async with own_transaction(sm) as s:
             src = await ledger.system_account(s, "points:issuance:accrual")
@@ -125,7 +125,7 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
             totals["customers"] += int(row.customers)
             totals["points"] += int(row.points)
             totals["chunks"] += 1
-    return totals
+    return {**totals, "month": month.strftime("%Y-%m")}
 
 
 def _main() -> None:  # pragma: no cover - CLI wrapper

@@ -66,11 +66,11 @@ async def record_touch(
         .returning(Touch.id)
     )
     new_id = await session.scalar(stmt)
-    touch = await session.scalar(
+    stored = await session.scalar(
         select(Touch).where(Touch.id == new_id) if new_id else select(Touch).where(Touch.idempotency_key == key)
     )
-    assert touch is not None
-    return touch
+    assert stored is not None
+    return stored
 
 
 async def check_contact_pressure(session: AsyncSession, *, customer_id: int, channel: str) -> None:

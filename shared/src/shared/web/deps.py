@@ -1,7 +1,7 @@
 """FastAPI dependencies shared by the services: sessions, settings, the calling principal."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -46,7 +46,7 @@ AppSettings = Annotated[Settings, Depends(get_app_settings)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticated(*roles: str) -> Callable[..., Principal]:
+def authenticated(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: a valid token for *this* service's audience with one of `roles`.
 
     A token minted for another service fails the audience check (401); a token for the right
@@ -75,7 +75,7 @@ def authenticated(*roles: str) -> Callable[..., Principal]:
         return principal
 
     dependency.__name__ = f"authenticated_{'_'.join(sorted(allowed)) or 'any'}"
-    dependency.roles = allowed  # type: ignore[attr-defined]  (read by the route-role test)
+    dependency.roles = allowed  # type: ignore[attr-defined]  # read by the route-role test
     return dependency
 
 

@@ -3,10 +3,13 @@
 `permissions` are the caller's back-office permissions (shared.backoffice.permissions), so the
 console shows exactly the screens and buttons the API would allow; empty for manager-app roles.
 """
+from typing import cast
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from shared.auth.principals import Principal
 from shared.backoffice.permissions import permissions_of
 from shared.errors import NotFound
 from shared.models import OrgUnit, StaffUser
@@ -29,11 +32,12 @@ def staff_me_router(current: object) -> APIRouter:
 
     @router.get("/me", response_model=StaffMeOut, summary="Who am I")
     async def me(principal: current, session: ReadSession) -> StaffMeOut:  # type: ignore[valid-type]
+        staff_id = cast(Principal, principal).id  # `current` resolves to a Principal; mypy cannot read the alias
         row = (
             await session.execute(
                 select(StaffUser, OrgUnit.name)
                 .outerjoin(OrgUnit, OrgUnit.id == StaffUser.org_unit_id)
-                .where(StaffUser.id == principal.id)
+                .where(StaffUser.id == staff_id)
             )
         ).first()
         if row is None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_app.auth import Analysts, AnyStaff, Operators, Strategists
 from admin_app.routers._backoffice import Strict, record
+from shared import clock
 from shared.engine import launch
 from shared.engine.runner import STAGE_NAMES, run_status
 from shared.programme import settings as programme_settings
@@ -30,7 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 40
 
 
 class RunIn(Strict):
-    run_date: date | None = Field(None, description="Day to compute for (default: today, Asia/Shanghai)")
+    run_date: date | None = Field(None, description=f"Day to compute for (default: today, {clock.TZ_NAME})")
     stages: list[Literal[tuple(STAGE_NAMES)]] | None = Field(None, min_length=1, max_length=len(STAGE_NAMES))  # type: ignore[valid-type]
 
 

@@ -42,7 +42,7 @@ class AccrualIn(BaseModel):
 
 class ExpiryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: date | None = Field(None, description="local day; defaults to today (Asia/Shanghai)")
+    as_of: date | None = Field(None, description=f"local day; defaults to today ({clock.TZ_NAME})")
 
 
 class AdjustIn(BaseModel):

@@ -72,9 +72,10 @@ _SELECT = (
 async def _check(session, body: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     if body.get("condition") is not None:
         await strategy_service.validate_condition(session, body["condition"])
-    if body.get("product_id") is not None:
-        if not await session.scalar(text("SELECT EXISTS (SELECT 1 FROM products WHERE id = :p)"), {"p": body["product_id"]}):
-            raise Unprocessable("unknown product", product_id=body["product_id"])
+    if body.get("product_id") is not None and not await session.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM products WHERE id = :p)"), {"p": body["product_id"]}
+    ):
+        raise Unprocessable("unknown product", product_id=body["product_id"])
 
 
 async def _one(session, strategy_id: int) -> StrategyOut:  # type: ignore[no-untyped-def]

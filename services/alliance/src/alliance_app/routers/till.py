@@ -75,9 +75,8 @@ class RedemptionOut(BaseModel):
              summary="What a code is worth (masked phone only); changes nothing")
 async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker, settings: AppSettings) -> VerifyOut:
     # the budget wraps the request's own session, which is closed before a refusal is counted
-    async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code):
-        async with sm() as session:
-            view = await till.verify(session, merchant_id=principal.id, code=body.code)
+    async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code), sm() as session:
+        view = await till.verify(session, merchant_id=principal.id, code=body.code)
     return VerifyOut(**asdict(view))
 
 
@@ -88,17 +87,19 @@ async def redeem(
     sm: SessionMaker, settings: AppSettings, key: str = IdempotencyKey,
 ) -> Response:
     notify: list[bool] = []
-    async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code):
+    async with (
+        till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code),
         # one explicit unit of work, committed here before the response is returned, so that a
         # refusal can still be counted (in its own transaction) after this one rolled back
-        async with own_transaction(sm) as session:
+        own_transaction(sm) as session,
+    ):
 
-            async def handler() -> RedemptionOut:
-                done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)
-                notify.append(done.notify)
-                return RedemptionOut.of(done.redemption, done.offer)
+        async def handler() -> RedemptionOut:
+            done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)
+            notify.append(done.notify)
+            return RedemptionOut.of(done.redemption, done.offer)
 
-            response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
+        response = await run_once(session, principal=principal, key=key, payload=body, handler=handler)
     if any(notify):
         background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response

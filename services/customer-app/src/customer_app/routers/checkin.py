@@ -75,7 +75,7 @@ async def status(principal: CurrentCustomer, session: ReadSession) -> dict:
     "/checkin",
     response_model=CheckInOut,
     responses={409: {"description": "already checked in today"}},
-    summary="Check in for today (Asia/Shanghai); once per day, idempotent per key",
+    summary=f"Check in for today ({clock.TZ_NAME}); once per day, idempotent per key",
 )
 async def check_in(request: Request, principal: CurrentCustomer, key: str = IdempotencyKey) -> Response:
     # The idempotency record is written by the check-in statement itself (same table and replay

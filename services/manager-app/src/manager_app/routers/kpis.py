@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from manager_app.auth import CurrentBranchHead, CurrentManager
 from manager_app.schemas import StaffId
+from shared.auth.principals import is_account_manager
 from shared.web.params import MONTH
 from shared.errors import NotFound
 from shared.manager import kpis as service
@@ -19,7 +20,7 @@ Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM; default
 
 @router.get("/kpis/me", summary="My KPIs for a month, rank in my branch and 6-month trend")
 async def mine(principal: CurrentManager, session: ReadSession, month: Month = None) -> dict[str, Any]:
-    if principal.role != "account_manager":
+    if not is_account_manager(principal):
         raise NotFound("no KPIs for this role")
     return await service.for_manager(session, principal, principal.id, service.parse_month(month))
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 
+from shared import clock
+
 Check = Callable[[str], str | None]
 
 INT_DIGITS = 9  # every count/amount column is a PostgreSQL integer or bigint; 9 digits fit both
@@ -42,7 +44,7 @@ class Layout:
         return {c.name: c for c in self.columns}
 
 
-def _uint(name: str, *, max_value: int | None = None) -> Check:
+def _uint(name: str, *, max_value: int | None = None) -> Callable[[str], str]:
     def check(v: str) -> str:
         if not v.isdigit() or len(v) > INT_DIGITS:
             raise ValueError(f"{name} must be a whole number ≥ 0 (got {v[:20]!r})")
@@ -290,7 +292,7 @@ LAYOUTS: dict[str, Layout] = {
         (
             SUBSCRIBER_ID,
             Column("occurred_at", "occurred_at", "timestamptz", _timestamp("occurred_at"), True, "text",
-                   "YYYY-MM-DD HH:MM:SS local time (Asia/Shanghai) unless an offset is given"),
+                   f"YYYY-MM-DD HH:MM:SS local time ({clock.TZ_NAME}) unless an offset is given"),
             Column("category", "category", "text", _enum("category", ("network", "tariff", "service", "billing")),
                    True, "text", "network / tariff / service / billing"),
             Column("channel", "channel", "text", _text("channel", 20, required=False), False, "text",

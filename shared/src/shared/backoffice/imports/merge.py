@@ -7,11 +7,14 @@ the same file twice changes nothing and reports 0 changed rows.
 """
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.locking import Lock, advisory_lock
 from shared.backoffice.imports.layouts import Layout
+from shared.db.results import rowcount
 
 MU_INT_COLUMNS = (
     "voice_min", "data_mb", "sms", "voice_allowance_min", "data_allowance_mb", "roaming_fen", "long_distance_fen",
@@ -19,12 +22,16 @@ MU_INT_COLUMNS = (
     "balance_end_fen", "broadband_gb", "active_days",
 )
 
+Reason = Callable[[Row], str]  # why a deleted staging row (line_no, ...) could not be loaded
 
-def _errors(rows, reason) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+
+def _errors(rows: Sequence[Row], reason: Reason) -> list[dict[str, object]]:
     return [{"line": r[0], "reason": reason(r)} for r in rows]
 
 
-async def _delete_returning(session: AsyncSession, sql: str, reason, limit_errors: int):  # type: ignore[no-untyped-def]
+async def _delete_returning(
+    session: AsyncSession, sql: str, reason: Reason, limit_errors: int
+) -> tuple[int, list[dict[str, object]]]:
     rows = (await session.execute(text(sql))).all()
     return len(rows), _errors(rows[:limit_errors], reason)
 
@@ -34,7 +41,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
     bad = 0
     errors: list[dict[str, object]] = []
 
-    async def step(sql: str, reason) -> None:  # type: ignore[no-untyped-def]
+    async def step(sql: str, reason: Reason) -> None:
         nonlocal bad
         n, errs = await _delete_returning(session, sql, reason, max(0, room - len(errors)))
         bad += n
@@ -140,7 +147,7 @@ async def merge(session: AsyncSession, layout: Layout, stage: str, present: set[
 async def _merge_customers(session: AsyncSession, stage: str, present: set[str]) -> int:
     direct = [c for c in ("phone", "name", "id_number", "gender", "birthday", "join_date", "status", "churned_on",
                           "contract_end", "do_not_disturb", "email", "address") if c in present]
-    select_cols = {c: f"s.{c}" for c in direct}
+    select_cols: dict[str, str] = {c: f"s.{c}" for c in direct}
     select_cols["phone_last4"] = "right(s.phone, 4)"
     if "status" in present:
         select_cols["status"] = "coalesce(s.status, 'active')"
@@ -160,7 +167,7 @@ async def _merge_customers(session: AsyncSession, stage: str, present: set[str])
         ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update_cols)}, updated_at = now()
         WHERE {_distinct('customers', update_cols)}
     """
-    return (await session.execute(text(sql))).rowcount or 0
+    return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_usage(session: AsyncSession, stage: str, present: set[str]) -> int:
@@ -183,7 +190,7 @@ async def _merge_usage(session: AsyncSession, stage: str, present: set[str]) -> 
         ON CONFLICT (customer_id, month) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update_cols)}
         WHERE {_distinct('monthly_usage', update_cols)}
     """
-    return (await session.execute(text(sql))).rowcount or 0
+    return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_plain(
@@ -205,7 +212,7 @@ async def _merge_plain(
             FROM {stage} s WHERE {on}
               AND ({', '.join(f't.{c}' for c in given)}) IS DISTINCT FROM ({', '.join(given.values())})
         """
-        changed += (await session.execute(text(upd))).rowcount or 0
+        changed += rowcount(await session.execute(text(upd)))
     values = {k: f"s.{k}" for k in key}
     for c, default in (insert_defaults or {}).items():
         values[c] = default
@@ -215,5 +222,5 @@ async def _merge_plain(
         SELECT {', '.join(values.values())} FROM {stage} s
         WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})
     """
-    changed += (await session.execute(text(ins))).rowcount or 0
+    changed += rowcount(await session.execute(text(ins)))
     return changed

@@ -17,6 +17,7 @@ import asyncio
 import csv
 import hashlib
 import unicodedata
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select, text, update
@@ -25,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.audit import service as audit
 from shared.auth.principals import Principal
 from shared.backoffice.imports import merge as merge_sql
-from shared.backoffice.imports.layouts import LAYOUTS
+from shared.backoffice.imports.layouts import LAYOUTS, Layout
 from shared.backoffice.imports.validate import MAX_ERRORS_KEPT, HeaderError, LineCounter, RowChecker, process_chunk
+from shared.db import native
 from shared.db.transactions import own_transaction
 from shared.errors import NotFound, Unprocessable
 from shared.logging import get_logger
@@ -100,6 +102,12 @@ async def _progress(sm: async_sessionmaker[AsyncSession], job_id: int, **values:
         await s.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
 
 
+def _line_of(error: dict[str, object]) -> int:
+    """Sort key: an error's line number, 0 for errors about the whole file."""
+    line = error["line"]
+    return line if isinstance(line, int) else 0
+
+
 async def _fail(sm: async_sessionmaker[AsyncSession], job_id: int, reason: str, line: int | None = None) -> None:
     await _progress(sm, job_id, status="failed", finished_at=func.now(),
                     errors=[{"line": line, "reason": reason}])
@@ -140,7 +148,7 @@ async def run_import(
 
 
 async def _load(
-    sm: async_sessionmaker[AsyncSession], job_id: int, layout, checker: RowChecker, reader,  # type: ignore[no-untyped-def]
+    sm: async_sessionmaker[AsyncSession], job_id: int, layout: Layout, checker: RowChecker, reader: Iterator[list[str]],
     chunk_rows: int, principal: Principal, ip: str | None,
 ) -> None:
     stage = f"import_stage_{job_id}"
@@ -153,9 +161,9 @@ async def _load(
         await session.execute(text(f"CREATE TEMP TABLE {stage} (line_no bigint NOT NULL, {cols}) ON COMMIT DROP"))
         conn = await session.connection()
         # raw asyncpg for COPY into the staging table, inside this own_transaction (see shared.db.transactions)
-        raw = (await conn.get_raw_connection()).driver_connection
+        raw = await native.driver_connection(conn)
 
-        async def source():  # type: ignore[no-untyped-def]
+        async def source() -> AsyncIterator[bytes]:
             while True:
                 chunk = await asyncio.to_thread(
                     process_chunk, reader, lines, checker, chunk_rows, MAX_ERRORS_KEPT - len(errors)
@@ -180,7 +188,7 @@ async def _load(
         changed = await merge_sql.merge(session, layout, stage, present)
         rows_total = totals["good"] + totals["bad"]
         rows_bad = totals["bad"] + sql_bad
-        errors.sort(key=lambda e: (e["line"] or 0))  # type: ignore[operator]
+        errors.sort(key=_line_of)
         await session.execute(
             update(ImportJob).where(ImportJob.id == job_id).values(
                 status="done", rows_total=rows_total, rows_ok=rows_total - rows_bad, rows_bad=rows_bad,
