@@ -9,7 +9,8 @@ Revises: 0005a
 - `job_schedules`: the periodic jobs (cron in Asia/Shanghai time), editable in the back office;
   seeded with the nightly engine (02:00), scheduled campaigns (every minute), points expiry,
   monthly accrual, statements and rebate postings (1st of the month), webhook delivery.
-- `job_progress`: what the console shows per queue job (progress, detail, last error).
+- `job_progress`: what the console shows per queue job (progress, detail, last error);
+  `engine_runs.job_id` ties a scheduled run's row to its queue job, so a retry resumes that row.
 - Feeds: `import_jobs` gains the data-quality report and its source (file or API);
   `competitor_calls` gains the source system's record id (unique); new tables `topups` and
   `plan_changes`; subscriptions and touches take the record id in their existing idempotency keys.
@@ -85,6 +86,7 @@ def upgrade() -> None:
     op.add_column("import_jobs", sa.Column("job_id", sa.BigInteger(), nullable=True))
     op.add_column("import_jobs", sa.Column("quality", postgresql.JSONB(), nullable=False, server_default=json.dumps({})))
 
+    op.add_column("engine_runs", sa.Column("job_id", sa.BigInteger(), nullable=True))
     op.add_column("competitor_calls", sa.Column("source_ref", sa.String(80), nullable=True))
     op.create_index("uq_competitor_calls_source_ref", "competitor_calls", ["source_ref"], unique=True,
                     postgresql_where=sa.text("source_ref IS NOT NULL"))
@@ -123,6 +125,7 @@ def downgrade() -> None:
     op.drop_table("topups")
     op.drop_index("uq_competitor_calls_source_ref", table_name="competitor_calls")
     op.drop_column("competitor_calls", "source_ref")
+    op.drop_column("engine_runs", "job_id")
     op.drop_column("import_jobs", "quality")
     op.drop_column("import_jobs", "job_id")
     op.drop_column("import_jobs", "source")
