@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from admin_app import routers
 from admin_app.auth import AnyStaff
 from shared.auth.principals import Audience
+from shared.jobs.metrics import QueueGauges
 from shared.settings import Settings
 from shared.web.app import create_service_app
 from shared.web.auth_routes import staff_auth_router
@@ -14,7 +15,7 @@ from shared.web.staff_me import staff_me_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="admin",
         title="Tenure back office API",
         description="Data import, tags, tiers, strategies, campaigns, merchants, models, reports, audit.",
@@ -22,3 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff), *discover_routers(routers)],
     )
+    gauges = QueueGauges()  # the job queue in /metrics (tenure_jobs, oldest waiting, schedules)
+    app.state.startup_hooks.append(gauges.start)
+    app.state.shutdown_hooks.append(gauges.stop)
+    return app
