@@ -286,7 +286,7 @@ async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) 
     cols = {
         "customer_id": "s.customer_id", "channel": "s.channel", "occurred_at": "s.occurred_at", "outcome": "s.outcome",
         "notes": _opt(present, "notes"), "cost_fen": _opt(present, "cost_fen", default="0"),
-        "visible_to_customer": "true", "idempotency_key": "'feed:' || s.source_ref", "detail": "'{\"source\": \"feed\"}'::jsonb",
+        "visible_to_customer": "true", "idempotency_key": "'feed:' || s.source_ref",
     }
     update = ["customer_id", "channel", "occurred_at", "outcome", *[c for c in ("notes", "cost_fen") if c in present]]
     sql = _upsert_sql("touches", cols, "(idempotency_key) WHERE idempotency_key IS NOT NULL", update, f"{stage} s")
