@@ -29,6 +29,8 @@ SERVICES = [
     ("alliance", "alliance_app.app:create_app", 8003),
     ("admin", "admin_app.app:create_app", 8004),
 ]
+# the job worker (imports, engine runs, schedules, ...): `python -m shared.jobs worker`, metrics on :8005
+WORKER = ("worker", ["-m", "shared.jobs", "worker"], 8005)
 DEMO_LOGINS = """\
 Demo sign-ins (development data only):
   back office   http://127.0.0.1:8004/console/   admin / tenure-admin-dev   (also analyst, strategist, operator, auditor / tenure-dev)
@@ -98,9 +100,11 @@ def up(args: argparse.Namespace) -> None:
         cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", args.host, "--port", str(port),
                "--no-access-log", "--log-level", "warning"]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
+    procs.append(subprocess.Popen([sys.executable, *WORKER[1]], env=env, cwd=ROOT))
     print("\nTenure is running:", flush=True)
     for name, _, port in SERVICES:
         print(f"  {name:<13} http://127.0.0.1:{port}   docs http://127.0.0.1:{port}/docs")
+    print(f"  {WORKER[0]:<13} python -m shared.jobs worker   metrics http://127.0.0.1:{WORKER[2]}/metrics")
     print("\n" + DEMO_LOGINS + "\nPress Ctrl-C to stop.", flush=True)
 
     def stop(*_: object) -> None:

@@ -343,7 +343,9 @@ def _schema_diff(url: str) -> list:
     with eng.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={
             "compare_type": True,
-            "include_object": lambda o, n, t, r, c: not (t == "table" and n.startswith("monthly_usage_")),
+            # usage partitions and the job queue's own schema (procrastinate) have no models
+            "include_object": lambda o, n, t, r, c: not (
+                t == "table" and (n.startswith("monthly_usage_") or n.startswith("procrastinate_"))),
         })
         diff = compare_metadata(ctx, Base.metadata)
     eng.dispose()

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Bearer token a Prometheus scraper sends to /metrics; in prod /metrics is 404 without one
     metrics_token: str | None = Field(default=None, min_length=MIN_SECRET_BYTES, repr=False)
+    # durable jobs (shared.jobs): the worker's heartbeat, when a silent worker's jobs are retried,
+    # how often the worker looks for them, jobs run at once, and where uploads wait for the worker
+    jobs_heartbeat_s: float = 10.0
+    jobs_stalled_after_s: float = 60.0
+    jobs_recover_every_s: float = 15.0
+    jobs_concurrency: int = 4
+    worker_metrics_port: int = 8005  # the worker's own /metrics (0: none)
+    spool_dir: str | None = None  # default: <repo>/.data/spool (compose: a volume shared by admin and worker)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":

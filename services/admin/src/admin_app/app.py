@@ -7,6 +7,7 @@ from admin_app import routers
 from admin_app.auth import AnyStaff
 from admin_app.routers.imports import MAX_UPLOAD_BYTES
 from shared.auth.principals import Audience
+from shared.jobs.metrics import QueueGauges
 from shared.settings import Settings
 from shared.web.app import create_service_app
 from shared.web.auth_routes import staff_auth_router
@@ -15,7 +16,7 @@ from shared.web.staff_me import staff_me_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="admin",
         title="Tenure back office API",
         description="Data import, tags, tiers, strategies, campaigns, merchants, models, reports, audit.",
@@ -24,3 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[staff_auth_router(Audience.ADMIN), staff_me_router(AnyStaff), *discover_routers(routers)],
         body_limits={"/v1/imports": MAX_UPLOAD_BYTES},  # streamed to disk, checked again while spooling
     )
+    gauges = QueueGauges()  # the job queue in /metrics (tenure_jobs, oldest waiting, schedules)
+    app.state.startup_hooks.append(gauges.start)
+    app.state.shutdown_hooks.append(gauges.stop)
+    return app

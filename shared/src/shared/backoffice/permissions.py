@@ -40,6 +40,9 @@ _TABLE: dict[str, frozenset[str]] = {
     # Data in.
     "imports.read": frozenset({"admin", "analyst", "auditor"}),
     "imports.write": frozenset({"admin", "analyst"}),
+    # Background jobs and their schedules.
+    "jobs.read": frozenset({"admin", "analyst", "operator", "auditor"}),
+    "jobs.write": frozenset({"admin", "operator"}),
     # Product library and ads.
     "products.read": frozenset({"admin", "analyst", "strategist", "operator", "branch_head", "auditor"}),
     "products.write": frozenset({"admin", "strategist"}),

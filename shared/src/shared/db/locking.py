@@ -36,6 +36,8 @@ class Lock(StrEnum):
     CHURN_TRAINING = "churn.training"      # "": one churn training at a time (session lock)
     CHURN_VERSION = "churn.version"        # "": churn model version numbering
     POINTS_JOB = "points.job"              # job name: one expiry / accrual run at a time (session lock)
+    JOB = "jobs.run"                       # queue job id: one worker runs a job at a time (session lock)
+    SCHEDULE = "jobs.schedule"             # "": one scheduler tick at a time
 
 
 _KEY = "hashtextextended(CAST(:name AS text), 0)"

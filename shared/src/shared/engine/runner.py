@@ -67,10 +67,20 @@ class RunInProgress(Conflict):
     code = "engine_run_in_progress"
 
 
-async def create_run(session: AsyncSession, run_date: date, status: str = "queued") -> int:
+async def create_run(session: AsyncSession, run_date: date, status: str = "queued", job_id: int | None = None) -> int:
     return int(await session.scalar(
-        text("INSERT INTO engine_runs (run_date, status) VALUES (:d, :s) RETURNING id"), {"d": run_date, "s": status}
+        text("INSERT INTO engine_runs (run_date, status, job_id) VALUES (:d, :s, :j) RETURNING id"),
+        {"d": run_date, "s": status, "j": job_id},
     ))
+
+
+async def run_for_job(session: AsyncSession, job_id: int, run_date: date) -> tuple[int, date]:
+    """The run row (id, day) of queue job `job_id`, created on its first attempt (a retry resumes it)."""
+    found = (await session.execute(text("SELECT id, run_date FROM engine_runs WHERE job_id = :j ORDER BY id LIMIT 1"),
+                                   {"j": job_id})).first()
+    if found is not None:
+        return int(found.id), found.run_date
+    return await create_run(session, run_date, "queued", job_id), run_date
 
 
 async def run_nightly(
@@ -81,11 +91,14 @@ async def run_nightly(
     chunk: int = 50_000,
     parallel: int = 2,
     only: list[str] | None = None,
+    resume: bool = False,
+    on_stage_done: Callable[[str], Awaitable[None]] | None = None,
 ) -> int:
     """Run the stages (all, or `only`) for `run_date` (default: today, Asia/Shanghai); return the run id.
 
     Raises RunInProgress if another run holds the lock (the run row, if given, is marked failed).
     A stage that raises marks the stage and the run failed and re-raises; later stages don't run.
+    With `resume` (a retried queue job), stages this run already finished are not run again.
     """
     sm = async_sessionmaker(engine, expire_on_commit=False)
     day = run_date or clock.today()
@@ -103,15 +116,24 @@ async def run_nightly(
                 await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
                                 {"id": run_id, "d": day})
             lo, hi = await id_range(s)
-        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only)
+            finished = set()
+            if resume:
+                finished = set((await s.scalars(text(
+                    "SELECT stage FROM engine_run_stages WHERE run_id = :r AND status = 'done'"), {"r": run_id})).all())
+        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only, finished, on_stage_done)
     return run_id
 
 
 async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: date, lo: int, hi: int,
-                      chunk: int, parallel: int, only: list[str] | None) -> None:
-    log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi)
+                      chunk: int, parallel: int, only: list[str] | None, finished: set[str],
+                      on_stage_done: Callable[[str], Awaitable[None]] | None) -> None:
+    log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi, resumed=sorted(finished))
     for name, stage in STAGES:
         if only and name not in only:
+            continue
+        if name in finished:
+            if on_stage_done is not None:
+                await on_stage_done(name)
             continue
         async with own_transaction(sm) as s:
             await s.execute(text(
@@ -143,6 +165,8 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
                                  "WHERE run_id = :r AND stage = :st"),
                             {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name})
         log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
+        if on_stage_done is not None:
+            await on_stage_done(name)
     async with own_transaction(sm) as s:
         await s.execute(text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
                         {"r": run_id})

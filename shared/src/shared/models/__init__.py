@@ -33,14 +33,15 @@ from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, 
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
 from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
 from shared.models.org import AssignmentHistory, ManagerAssignment, OrgKind, OrgUnit, StaffRole, StaffUser
-from shared.models.product import Product, ProductKind, Subscription
+from shared.models.jobs import JobProgress, JobSchedule
+from shared.models.product import PlanChange, Product, ProductKind, Subscription
 from shared.models.profile import CustomerProfile, FourHighFlag, TierRule
 from shared.models.programme import ProgrammeSetting
 from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket, RefreshToken
 from shared.models.strategy import Recommendation, Strategy
 from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
 from shared.models.touch import Touch
-from shared.models.usage import MonthlyUsage
+from shared.models.usage import MonthlyUsage, Topup
 
 __all__ = [
     "Base",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
@@ -92,8 +92,14 @@ class CompetitorCall(CreatedAt, Base):
     """Calls to a competitor's customer-service hotline: a strong churn signal (seed 000)."""
 
     __tablename__ = "competitor_calls"
+    __table_args__ = (
+        Index("uq_competitor_calls_source_ref", "source_ref", unique=True,
+              postgresql_where=text("source_ref IS NOT NULL")),
+    )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
     called_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     competitor: Mapped[str] = mapped_column(String(20))
     duration_s: Mapped[int] = mapped_column(default=0)
+    source_ref: Mapped[str | None] = mapped_column(String(80))
+    """the operator system's record id (the feed is idempotent by it); NULL for demo rows"""

@@ -127,6 +127,8 @@ class EngineRun(CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(12), default="running")
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    """the queue job running it (procrastinate_jobs.id); a retried job finds its run by it"""
 
 
 class EngineRunStage(Base):

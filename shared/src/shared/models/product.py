@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
@@ -65,3 +65,23 @@ class Subscription(CreatedAt, Base):
     charge_fen: Mapped[Money]
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
     last_used_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PlanChange(CreatedAt, Base):
+    """A plan change from the billing system (the plan_changes feed), keyed by its record id.
+
+    The latest change per customer sets `customers.plan_id`, which the engine reads.
+    """
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        UniqueConstraint("source_ref", name="uq_plan_changes_source_ref"),
+        Index("ix_plan_changes_customer_id_changed_at", "customer_id", "changed_at"),
+    )
+    id: Mapped[BigPK]
+    source_ref: Mapped[str] = mapped_column(String(80))
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    from_plan_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    to_plan_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    channel: Mapped[str | None] = mapped_column(String(20))

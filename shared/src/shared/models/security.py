@@ -76,3 +76,9 @@ class ImportJob(CreatedAt, Base):
     errors: Mapped[list] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(10), default="file", server_default="file")
+    """file (CSV upload) or api (a POST /v1/feeds batch)"""
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    """the queue job that loads it (procrastinate_jobs.id), if it runs on the worker"""
+    quality: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    """data-quality report: rows, bad rows by reason, duplicates, late-arriving months"""

@@ -5,13 +5,13 @@ catches anything outside them.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, PrimaryKeyConstraint
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.base import Base
-from shared.models._types import Money
+from shared.db.base import Base, CreatedAt
+from shared.models._types import BigPK, Money
 
 
 class MonthlyUsage(Base):
@@ -42,3 +42,24 @@ class MonthlyUsage(Base):
     balance_end_fen: Mapped[Money]
     broadband_gb: Mapped[int] = mapped_column(Integer, default=0)
     active_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Topup(CreatedAt, Base):
+    """One top-up or bill payment from the billing system (the topups feed), keyed by its record id.
+
+    The month's totals (`monthly_usage.topup_fen`, `topup_count`) are rolled up from these rows
+    when a feed loads, for months that have a usage row.
+    """
+
+    __tablename__ = "topups"
+    __table_args__ = (
+        UniqueConstraint("source_ref", name="uq_topups_source_ref"),
+        Index("ix_topups_customer_id_paid_at", "customer_id", "paid_at"),
+    )
+    id: Mapped[BigPK]
+    source_ref: Mapped[str] = mapped_column(String(80))
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(12), default="topup", server_default="topup")  # topup / payment
+    channel: Mapped[str | None] = mapped_column(String(20))

@@ -63,14 +63,14 @@ class RunSummary(BaseModel):
 
 
 @router.post("/engine/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut, responses=ERRORS,
-             summary="Start a nightly run in the background; poll GET /v1/engine/runs/{id}")
-async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker, settings: AppSettings) -> RunOut:
+             summary="Queue a nightly run on the job worker; poll GET /v1/engine/runs/{id}")
+async def start_run(body: RunIn, principal: Operators, request: Request, sm: SessionMaker) -> RunOut:
     async def audit(s: AsyncSession, run_id: int, run_date: date) -> None:
         await record(s, request, principal, "engine.run.start", "engine_run", run_id,
                      {"run_date": run_date.isoformat(), "stages": body.stages})
 
     out = await launch.start_run(sm, run_date=body.run_date, stages=list(body.stages) if body.stages else None,
-                                 database_url=settings.database_url, on_queued=audit)
+                                 on_queued=audit)
     return RunOut(**out)
 
 

@@ -1,12 +1,12 @@
-"""CSV data import (subscribers, usage, bills, handsets, complaints): upload, progress, errors.
+"""CSV data import (master data, usage, bills, and the feed kinds): upload, progress, errors, quality.
 
-The upload is streamed to a temporary file while its sha256 is computed; the load then runs in
-the background (or inline with `wait=true`) and `GET /v1/imports/{id}` shows its progress.
-Column layouts: `GET /v1/imports/layouts` and infra/samples/README.md.
+The upload is streamed into the spool directory (shared with the worker) while its sha256 is
+computed; the load then runs as a queue job on the worker (`imports.run`, durable: a worker
+restart resumes it), or inline with `wait=true`, and `GET /v1/imports/{id}` shows its progress
+and data-quality report. Column layouts: `GET /v1/imports/layouts` and infra/samples/README.md.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import tempfile
@@ -24,13 +24,15 @@ from shared.backoffice.imports import service as import_service
 from shared.backoffice.imports.layouts import LAYOUTS
 from shared.db.transactions import own_transaction
 from shared.errors import AppError, BadRequest
+from shared.jobs import queue
 from shared.models import ImportJob
-from shared.web.deps import ReadSession, SessionMaker, client_ip
+from shared.web.deps import AppSettings, ReadSession, SessionMaker, client_ip
 from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
-Kind = Literal["subscribers", "usage", "bills", "handsets", "complaints"]
+Kind = Literal["subscribers", "usage", "bills", "handsets", "complaints", "competitor_calls", "subscriptions",
+               "contacts", "topups", "plan_changes"]
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
 
@@ -55,6 +57,13 @@ class ImportOut(BaseModel):
     """an earlier finished import of the very same file (same sha256), if any"""
     errors: list[dict] = []
     """bad rows: {"line": n, "reason": "..."}; the first 1000 are kept"""
+    source: str = "file"
+    """file (a CSV upload) or api (a POST /v1/feeds batch)"""
+    job_id: int | None = None
+    """the queue job loading it (GET /v1/jobs/{id}), if it runs on the worker"""
+    quality: dict = {}
+    """data-quality report: rows, rows_ok, rows_bad, changed, unchanged, bad_by_reason, duplicates,
+    months, late_months (rows per YYYY-MM older than the newest month already loaded)"""
     created_by: int | None
     created_at: datetime
     finished_at: datetime | None
@@ -79,15 +88,17 @@ def _out(job: ImportJob, same: int | None = None, *, with_errors: bool = True) -
         id=job.id, kind=job.kind, filename=job.filename, sha256=job.sha256, status=job.status,
         rows_total=job.rows_total, rows_ok=job.rows_ok, rows_bad=job.rows_bad, rows_changed=job.rows_changed,
         same_file_as=same, errors=(job.errors or []) if with_errors else [], created_by=job.created_by,
-        created_at=job.created_at, finished_at=job.finished_at,
+        created_at=job.created_at, finished_at=job.finished_at, source=job.source, job_id=job.job_id,
+        quality=job.quality or {},
     )
 
 
-async def _spool(upload: UploadFile) -> tuple[Path, str]:
-    """Copy the upload to our own temp file (the upload's goes away with the request) and hash it."""
+async def _spool(upload: UploadFile, spool: Path) -> tuple[Path, str]:
+    """Copy the upload into the spool directory (the worker reads it from there) and hash it."""
     h = hashlib.sha256()
     size = 0
-    fd, name = tempfile.mkstemp(prefix="tenure-import-", suffix=".csv")
+    spool.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="tenure-import-", suffix=".csv", dir=spool)
     try:
         with os.fdopen(fd, "wb") as out:
             while block := await upload.read(1 << 20):
@@ -105,25 +116,7 @@ async def _spool(upload: UploadFile) -> tuple[Path, str]:
     return Path(name), h.hexdigest()
 
 
-def _background(request: Request) -> set[asyncio.Task]:
-    """Running imports of this app; the shutdown hook waits for them (and cancels after 60 s)."""
-    state = request.app.state
-    if not hasattr(state, "import_tasks"):
-        state.import_tasks = set()
-
-        async def drain(app) -> None:  # type: ignore[no-untyped-def]
-            tasks = list(app.state.import_tasks)
-            if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=60)
-                for t in pending:
-                    t.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-
-        state.shutdown_hooks.append(drain)
-    return state.import_tasks
-
-
-async def _run_and_clean(sm, job_id: int, path: Path, principal: Principal, encoding: str, ip: str | None) -> None:  # type: ignore[no-untyped-def]
+async def _run_inline(sm, job_id: int, path: Path, principal: Principal, encoding: str, ip: str | None) -> None:  # type: ignore[no-untyped-def]
     try:
         await import_service.run_import(sm, job_id=job_id, path=path, principal=principal, encoding=encoding, ip=ip)
     finally:
@@ -148,33 +141,35 @@ async def layouts(principal: can("imports.read")) -> list[LayoutOut]:
     responses={200: {"description": "with wait=true: the finished job"}, 413: {"description": "file over 2 GB"}},
 )
 async def upload(
-    request: Request, response: Response, principal: can("imports.write"), sm: SessionMaker,
+    request: Request, response: Response, principal: can("imports.write"), sm: SessionMaker, settings: AppSettings,
     file: UploadFile = File(..., description="CSV with a header row, UTF-8 (or gb18030)"),
     kind: Kind = Query(..., description="which layout the file follows"),
     encoding: Literal["utf-8", "gb18030"] = Query("utf-8"),
     wait: bool = Query(False, description="load before answering (for scripts and small files)"),
 ) -> ImportOut:
-    path, digest = await _spool(file)
+    path, digest = await _spool(file, import_service.spool_dir(settings))
     ip = client_ip(request)
     try:
-        # committed before the load starts: the background task and GET /v1/imports/{id} read the job row
+        # committed before the load starts (the worker and GET /v1/imports/{id} read the job row);
+        # the queue job is written in the same transaction, so a job exists exactly when the import does
         async with own_transaction(sm) as session:
             job = await import_service.create_job(
                 session, kind=kind, filename=file.filename or "upload.csv", sha256=digest, created_by=principal.id
             )
             await record(session, request, principal, "import.create", "import", job.id,
                          {"kind": kind, "filename": job.filename, "sha256": digest})
+            if not wait:
+                job.job_id = await queue.defer(session, queue.Task.IMPORT, {
+                    "import_id": job.id, "path": str(path), "encoding": encoding, "staff_id": principal.id,
+                    "role": principal.role, "ip": ip,
+                })
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     if wait:
-        await _run_and_clean(sm, job.id, path, principal, encoding, ip)
+        await _run_inline(sm, job.id, path, principal, encoding, ip)
         response.status_code = status.HTTP_200_OK
     else:
-        tasks = _background(request)
-        task = asyncio.create_task(_run_and_clean(sm, job.id, path, principal, encoding, ip))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
         response.headers["Location"] = f"/v1/imports/{job.id}"
     async with sm() as session:
         job = await import_service.get_job(session, job.id)

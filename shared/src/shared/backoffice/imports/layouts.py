@@ -39,6 +39,9 @@ class Layout:
     key: tuple[str, ...]                      # staging columns identifying a row
     doc: str = ""
     require_any: tuple[str, ...] = field(default=())  # at least one of these must be present
+    # (staging expression, target table, target expression) of the facts' date, for the
+    # data-quality report's months and late-arriving months; None for master data
+    period: tuple[str, str, str] | None = None
 
     def by_name(self) -> dict[str, Column]:
         return {c.name: c for c in self.columns}
@@ -165,6 +168,7 @@ def _bool(name: str) -> Check:
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _IDNUM = re.compile(r"^\d{17}[\dXx]$")
 _CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+_RECORD_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,80}$")
 
 
 def _regex(name: str, pattern: re.Pattern[str], what: str, *, required: bool) -> Check:
@@ -226,6 +230,26 @@ USAGE_COLUMNS = (
 PLAN_CODE = Column("plan_code", "plan_code", "text", _regex("plan_code", _CODE, "a product code", required=False),
                    False, "text", "products.code of the plan (kind plan)")
 
+def _opt_timestamp(name: str) -> Check:
+    inner = _timestamp(name)
+
+    def check(v: str) -> str | None:
+        return None if v.strip() == "" else inner(v.strip())
+    return check
+
+
+def _local(column: str, table: str) -> tuple[str, str, str]:
+    """The period of a timestamp column: its local (Asia/Shanghai) time in staging and target."""
+    return (f"({column} AT TIME ZONE :tz)", table, f"({column} AT TIME ZONE :tz)")
+
+
+LOCAL_TIME = "YYYY-MM-DD HH:MM:SS local time (Asia/Shanghai) unless an offset is given"
+RECORD_ID = Column("record_id", "source_ref", "text",
+                   _regex("record_id", _RECORD_ID, "the source system's record id (1-80 of A-Z a-z 0-9 _ . : -)",
+                          required=True), True, "text",
+                   "the source system's record id: loading it again updates the same row, never adds one")
+CONTACT_CHANNELS = ("hall", "outbound_call", "sms", "app_push", "hotline", "partner_app", "manager_visit")
+
 LAYOUTS: dict[str, Layout] = {
     "subscribers": Layout(
         "subscribers",
@@ -265,12 +289,14 @@ LAYOUTS: dict[str, Layout] = {
          _u("bill_fen", "total bill for the month (fen)"), *FEE_COLUMNS),
         key=("customer_id", "month"),
         doc="One row per subscriber per month; bill columns may ride along or come in a bills file.",
+        period=("month", "monthly_usage", "month"),
     ),
     "bills": Layout(
         "bills",
         (SUBSCRIBER_ID, BILL_MONTH, _u("bill_fen", "total bill for the month (fen)", required=True), *FEE_COLUMNS),
         key=("customer_id", "month"),
         doc="Monthly bill lines; updates the fee columns of monthly_usage (usage columns untouched).",
+        period=("month", "monthly_usage", "month"),
     ),
     "handsets": Layout(
         "handsets",
@@ -303,5 +329,92 @@ LAYOUTS: dict[str, Layout] = {
         ),
         key=("customer_id", "occurred_at", "category"),
         doc="Complaint tickets; a ticket is identified by subscriber, time and category.",
+        period=_local("occurred_at", "complaints"),
+    ),
+    "competitor_calls": Layout(
+        "competitor_calls",
+        (
+            RECORD_ID, SUBSCRIBER_ID,
+            Column("called_at", "called_at", "timestamptz", _timestamp("called_at"), True, "text", LOCAL_TIME),
+            Column("competitor", "competitor", "text", _text("competitor", 20, required=True), True, "text",
+                   "the competitor whose hotline was called (e.g. CU, CT)"),
+            _u("duration_s", "call length in seconds"),
+        ),
+        key=("source_ref",),
+        doc="Calls to a competitor's customer-service hotline (the churn model's strongest signal).",
+        period=_local("called_at", "competitor_calls"),
+    ),
+    "subscriptions": Layout(
+        "subscriptions",
+        (
+            RECORD_ID, SUBSCRIBER_ID,
+            Column("product_code", "product_code", "text",
+                   _regex("product_code", _CODE, "a product code", required=True), True, "text",
+                   "products.code of the add-on, pack, contract or membership"),
+            Column("status", "status", "text", _enum("status", ("active", "cancelled", "ended"), default="active"),
+                   False, "text", "active / cancelled / ended"),
+            Column("starts_on", "starts_on", "date", _date("starts_on", required=True), True, "text", "YYYY-MM-DD"),
+            Column("ends_on", "ends_on", "date", _date("ends_on", required=False), False, "text", "YYYY-MM-DD"),
+            Column("cancelled_at", "cancelled_at", "timestamptz", _opt_timestamp("cancelled_at"), False, "text",
+                   "when a cancellation was taken (local time)"),
+            Column("channel", "channel", "text", _text("channel", 20, required=False), False, "text",
+                   "where it was ordered: hall, hotline, app, ... (default billing)"),
+            _u("charge_fen", "what the order charged (fen)"),
+        ),
+        key=("source_ref",),
+        doc="Orders and cancellations from billing: the same record_id again updates the subscription.",
+        period=("starts_on", "subscriptions", "starts_on"),
+    ),
+    "contacts": Layout(
+        "contacts",
+        (
+            RECORD_ID, SUBSCRIBER_ID,
+            Column("channel", "channel", "text", _enum("channel", CONTACT_CHANNELS), True, "text",
+                   " / ".join(CONTACT_CHANNELS)),
+            Column("occurred_at", "occurred_at", "timestamptz", _timestamp("occurred_at"), True, "text", LOCAL_TIME),
+            Column("outcome", "outcome", "text", _text("outcome", 30, required=True), True, "text",
+                   "delivered, failed, answered, no_answer, refused, accepted, ... (SMS receipts: delivered/failed)"),
+            Column("notes", "notes", "text", _text("notes", 500, required=False), False, "text", "free text"),
+            _u("cost_fen", "what the contact cost (fen)"),
+        ),
+        key=("source_ref",),
+        doc="Contact history from other channels (hall, outbound centre, SMS gateway receipts); counts "
+            "toward contact pressure like any touch.",
+        period=_local("occurred_at", "touches"),
+    ),
+    "topups": Layout(
+        "topups",
+        (
+            RECORD_ID, SUBSCRIBER_ID,
+            Column("paid_at", "paid_at", "timestamptz", _timestamp("paid_at"), True, "text", LOCAL_TIME),
+            _u("amount_fen", "amount received (fen)", required=True),
+            Column("kind", "kind", "text", _enum("kind", ("topup", "payment"), default="topup"), False, "text",
+                   "topup (prepaid recharge) / payment (bill payment)"),
+            Column("channel", "channel", "text", _text("channel", 20, required=False), False, "text",
+                   "app, hall, bank, card, ..."),
+        ),
+        key=("source_ref",),
+        doc="Top-ups and payments; the month's topup_fen / topup_count of existing usage rows are "
+            "recomputed from them.",
+        period=_local("paid_at", "topups"),
+    ),
+    "plan_changes": Layout(
+        "plan_changes",
+        (
+            RECORD_ID, SUBSCRIBER_ID,
+            Column("changed_at", "changed_at", "timestamptz", _timestamp("changed_at"), True, "text", LOCAL_TIME),
+            Column("from_plan_code", "from_plan_code", "text",
+                   _regex("from_plan_code", _CODE, "a product code", required=False), False, "text",
+                   "products.code of the old plan"),
+            Column("to_plan_code", "to_plan_code", "text",
+                   _regex("to_plan_code", _CODE, "a product code", required=True), True, "text",
+                   "products.code of the new plan (kind plan)"),
+            Column("channel", "channel", "text", _text("channel", 20, required=False), False, "text", ""),
+        ),
+        key=("source_ref",),
+        doc="Plan changes; each subscriber's latest change sets their current plan.",
+        period=_local("changed_at", "plan_changes"),
     ),
 }
+
+FEED_KINDS = ("competitor_calls", "subscriptions", "contacts", "topups", "plan_changes")

@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.db.locking import Lock, advisory_lock
 from shared.backoffice.imports.layouts import Layout
 from shared.db.results import rowcount
+from shared.backoffice.imports.quality import DUPLICATE, Reasons
 
 MU_INT_COLUMNS = (
     "voice_min", "data_mb", "sms", "voice_allowance_min", "data_allowance_mb", "roaming_fen", "long_distance_fen",
@@ -36,16 +38,22 @@ async def _delete_returning(
     return len(rows), _errors(rows[:limit_errors], reason)
 
 
-async def run_checks(session: AsyncSession, layout: Layout, stage: str, present: set[str], room: int) -> tuple[int, list]:
-    """Remove staging rows that cannot be loaded; return (count, errors with line numbers)."""
+async def run_checks(
+    session: AsyncSession, layout: Layout, stage: str, present: set[str], room: int, reasons: Reasons | None = None,
+) -> tuple[int, list]:
+    """Remove staging rows that cannot be loaded; return (count, errors with line numbers).
+    Every removed row is counted in `reasons` by its code."""
     bad = 0
     errors: list[dict[str, object]] = []
+    counts = reasons if reasons is not None else Reasons()
 
-    async def step(sql: str, reason: Reason) -> None:
+    async def step(sql: str, reason: Reason, code: str) -> None:
         nonlocal bad
         n, errs = await _delete_returning(session, sql, reason, max(0, room - len(errors)))
         bad += n
         errors.extend(errs)
+        if n:
+            counts[code] += n
 
     key = ", ".join(layout.key)
     has_dupes = await session.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {stage} GROUP BY {key} HAVING count(*) > 1)"))
@@ -58,7 +66,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
             WHERE s.line_no = d.line_no AND d.line_no <> d.first_line
             RETURNING s.line_no, d.first_line
             """,
-            lambda r: f"same key as line {r[1]}",
+            lambda r: f"same key as line {r[1]}", DUPLICATE,
         )
     if layout.kind == "subscribers":
         await step(
@@ -67,7 +75,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
             WHERE c.phone = s.phone AND c.id <> s.customer_id
             RETURNING s.line_no, c.id
             """,
-            lambda r: f"msisdn already belongs to subscriber {r[1]}",
+            lambda r: f"msisdn already belongs to subscriber {r[1]}", "phone_taken",
         )
         phone_dupes = await session.scalar(
             text(f"SELECT EXISTS (SELECT 1 FROM {stage} GROUP BY phone HAVING count(*) > 1)")
@@ -81,7 +89,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
                 WHERE s.line_no = d.line_no AND d.line_no <> d.first_line
                 RETURNING s.line_no, d.first_line
                 """,
-                lambda r: f"msisdn also on line {r[1]}",
+                lambda r: f"msisdn also on line {r[1]}", "phone_repeated",
             )
         if "branch_code" in present:
             await step(
@@ -90,7 +98,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
                     SELECT 1 FROM org_units o WHERE o.code = s.branch_code AND o.kind = 'branch')
                 RETURNING s.line_no, s.branch_code
                 """,
-                lambda r: f"unknown branch_code {r[1]}",
+                lambda r: f"unknown branch_code {r[1]}", "unknown_branch",
             )
     else:
         await step(
@@ -98,7 +106,7 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
             DELETE FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id)
             RETURNING s.line_no, s.customer_id
             """,
-            lambda r: f"unknown subscriber_id {r[1]}",
+            lambda r: f"unknown subscriber_id {r[1]}", "unknown_subscriber",
         )
     if "plan_code" in present:
         await step(
@@ -107,8 +115,20 @@ async def run_checks(session: AsyncSession, layout: Layout, stage: str, present:
                 SELECT 1 FROM products p WHERE p.code = s.plan_code AND p.kind = 'plan')
             RETURNING s.line_no, s.plan_code
             """,
-            lambda r: f"unknown plan_code {r[1]}",
+            lambda r: f"unknown plan_code {r[1]}", "unknown_plan",
         )
+    for col, kind_filter, code in (("product_code", "", "unknown_product"),
+                                   ("to_plan_code", " AND p.kind = 'plan'", "unknown_plan"),
+                                   ("from_plan_code", " AND p.kind = 'plan'", "unknown_plan")):
+        if col in present:
+            await step(
+                f"""
+                DELETE FROM {stage} s WHERE s.{col} IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM products p WHERE p.code = s.{col}{kind_filter})
+                RETURNING s.line_no, s.{col}
+                """,
+                lambda r, _c=col: f"unknown {_c} {r[1]}", code,
+            )
     return bad, errors
 
 
@@ -141,6 +161,8 @@ async def merge(session: AsyncSession, layout: Layout, stage: str, present: set[
             },
             insert_defaults={"channel": "'hotline'", "resolved": "true"},
         )
+    if layout.kind in FEED_MERGES:
+        return await FEED_MERGES[layout.kind](session, stage, present)
     raise ValueError(layout.kind)
 
 
@@ -224,3 +246,117 @@ async def _merge_plain(
     """
     changed += rowcount(await session.execute(text(ins)))
     return changed
+
+
+# --- feeds: every row carries the source system's record id (staging column source_ref), and a
+# --- record loaded again updates its row (only where something differs), never adds one.
+
+def _opt(present: set[str], col: str, expr: str | None = None, default: str = "NULL") -> str:
+    return (expr or f"s.{col}") if col in present else default
+
+
+def _upsert_sql(table: str, cols: dict[str, str], conflict: str, update: list[str], source: str) -> str:
+    return f"""
+        INSERT INTO {table} ({', '.join(cols)})
+        SELECT {', '.join(cols.values())} FROM {source}
+        ON CONFLICT {conflict} DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update)}
+        WHERE {_distinct(table, update)}
+    """
+
+
+async def _merge_competitor_calls(session: AsyncSession, stage: str, present: set[str]) -> int:
+    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "called_at": "s.called_at",
+            "competitor": "s.competitor", "duration_s": _opt(present, "duration_s", default="0")}
+    update = [c for c in cols if c != "source_ref" and (c != "duration_s" or "duration_s" in present)]
+    sql = _upsert_sql("competitor_calls", cols, "(source_ref) WHERE source_ref IS NOT NULL", update, f"{stage} s")
+    return (await session.execute(text(sql))).rowcount or 0
+
+
+async def _merge_subscriptions(session: AsyncSession, stage: str, present: set[str]) -> int:
+    cols = {
+        "customer_id": "s.customer_id", "product_id": "p.id", "idempotency_key": "'feed:' || s.source_ref",
+        "status": _opt(present, "status", "coalesce(s.status, 'active')", "'active'"),
+        "starts_on": "s.starts_on", "ends_on": _opt(present, "ends_on"),
+        "cancelled_at": _opt(present, "cancelled_at", "coalesce(s.cancelled_at, CASE WHEN s.status = 'cancelled' "
+                                                      "THEN now() END)"),
+        "channel": _opt(present, "channel", "coalesce(s.channel, 'billing')", "'billing'"),
+        "charge_fen": _opt(present, "charge_fen", default="0"),
+    }
+    keep = {"customer_id", "idempotency_key"}
+    update = [c for c in cols if c not in keep and (c in present or c in ("product_id", "starts_on"))]
+    sql = _upsert_sql("subscriptions", cols, "(customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+                      update, f"{stage} s JOIN products p ON p.code = s.product_code")
+    return (await session.execute(text(sql))).rowcount or 0
+
+
+async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) -> int:
+    cols = {
+        "customer_id": "s.customer_id", "channel": "s.channel", "occurred_at": "s.occurred_at", "outcome": "s.outcome",
+        "notes": _opt(present, "notes"), "cost_fen": _opt(present, "cost_fen", default="0"),
+        "visible_to_customer": "true", "idempotency_key": "'feed:' || s.source_ref",
+    }
+    update = ["customer_id", "channel", "occurred_at", "outcome", *[c for c in ("notes", "cost_fen") if c in present]]
+    sql = _upsert_sql("touches", cols, "(idempotency_key) WHERE idempotency_key IS NOT NULL", update, f"{stage} s")
+    return (await session.execute(text(sql))).rowcount or 0
+
+
+async def _merge_topups(session: AsyncSession, stage: str, present: set[str]) -> int:
+    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "paid_at": "s.paid_at",
+            "amount_fen": "s.amount_fen", "kind": _opt(present, "kind", "coalesce(s.kind, 'topup')", "'topup'"),
+            "channel": _opt(present, "channel")}
+    update = [c for c in cols if c != "source_ref" and (c in present or c in ("customer_id", "paid_at", "amount_fen"))]
+    # the months whose totals change: the rows' months now, and the months an updated row moved from
+    await session.execute(text(f"""
+        CREATE TEMP TABLE {stage}_months ON COMMIT DROP AS
+        SELECT DISTINCT s.customer_id, date_trunc('month', s.paid_at AT TIME ZONE :tz)::date AS month FROM {stage} s
+        UNION
+        SELECT t.customer_id, date_trunc('month', t.paid_at AT TIME ZONE :tz)::date FROM topups t
+        JOIN {stage} s ON s.source_ref = t.source_ref
+    """), {"tz": clock.TZ_NAME})
+    changed = (await session.execute(text(_upsert_sql("topups", cols, "(source_ref)", update, f"{stage} s")))).rowcount or 0
+    await session.execute(text(f"""
+        UPDATE monthly_usage u SET topup_fen = t.fen, topup_count = t.n
+        FROM (
+            SELECT m.customer_id, m.month, coalesce(sum(tp.amount_fen), 0) AS fen, count(tp.id) AS n
+            FROM {stage}_months m
+            LEFT JOIN topups tp ON tp.customer_id = m.customer_id
+                 AND tp.paid_at >= (m.month::timestamp AT TIME ZONE :tz)
+                 AND tp.paid_at < ((m.month + interval '1 month')::timestamp AT TIME ZONE :tz)
+            GROUP BY 1, 2
+        ) t
+        WHERE u.customer_id = t.customer_id AND u.month = t.month
+          AND (u.topup_fen, u.topup_count) IS DISTINCT FROM (t.fen, t.n)
+    """), {"tz": clock.TZ_NAME})
+    return changed
+
+
+async def _merge_plan_changes(session: AsyncSession, stage: str, present: set[str]) -> int:
+    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "changed_at": "s.changed_at",
+            "from_plan_id": "f.id" if "from_plan_code" in present else "NULL", "to_plan_id": "t.id",
+            "channel": _opt(present, "channel")}
+    update = [c for c in cols if c != "source_ref" and (c != "from_plan_id" or "from_plan_code" in present)
+              and (c != "channel" or "channel" in present)]
+    source = f"{stage} s JOIN products t ON t.code = s.to_plan_code AND t.kind = 'plan'"
+    if "from_plan_code" in present:
+        source += " LEFT JOIN products f ON f.code = s.from_plan_code AND f.kind = 'plan'"
+    changed = (await session.execute(text(_upsert_sql("plan_changes", cols, "(source_ref)", update, source)))).rowcount or 0
+    # each loaded subscriber's latest change (of all loaded so far) is their current plan
+    await session.execute(text(f"""
+        UPDATE customers c SET plan_id = l.to_plan_id, updated_at = now()
+        FROM (
+            SELECT DISTINCT ON (pc.customer_id) pc.customer_id, pc.to_plan_id
+            FROM plan_changes pc WHERE pc.customer_id IN (SELECT customer_id FROM {stage})
+            ORDER BY pc.customer_id, pc.changed_at DESC, pc.id DESC
+        ) l
+        WHERE c.id = l.customer_id AND c.plan_id IS DISTINCT FROM l.to_plan_id
+    """))
+    return changed
+
+
+FEED_MERGES = {
+    "competitor_calls": _merge_competitor_calls,
+    "subscriptions": _merge_subscriptions,
+    "contacts": _merge_contacts,
+    "topups": _merge_topups,
+    "plan_changes": _merge_plan_changes,
+}

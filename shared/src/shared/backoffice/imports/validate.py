@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from shared.backoffice.imports.layouts import INT_DIGITS, Column, Layout
+from shared.backoffice.imports.quality import Reasons, row_reason
 
 MAX_ERRORS_KEPT = 1000
 
@@ -29,10 +30,12 @@ class ChunkResult:
     errors: list[dict[str, object]] = field(default_factory=list)
     last_line: int = 0
     done: bool = False
+    reasons: Reasons = field(default_factory=Reasons)
 
 
 # Text columns whose check admits only [A-Za-z0-9_.-] or an enum value: never need CSV quoting.
-_SAFE_TEXT = frozenset({"plan_code", "branch_code", "phone", "id_number", "gender", "status", "price_band", "category"})
+_SAFE_TEXT = frozenset({"plan_code", "branch_code", "phone", "id_number", "gender", "status", "price_band", "category",
+                        "source_ref", "product_code", "from_plan_code", "to_plan_code", "kind"})
 
 
 def _needs_quoting(col: Column) -> bool:
@@ -96,6 +99,7 @@ def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: 
     writer = csv.writer(buf, lineterminator="\n") if checker.quote else None
     good = bad = 0
     errors: list[dict[str, object]] = []
+    reasons = Reasons()
     done = False
     write = buf.write
     check = checker.check
@@ -107,6 +111,7 @@ def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: 
             break
         except csv.Error as exc:
             bad += 1
+            reasons["unreadable_csv"] += 1
             if len(errors) < errors_room:
                 errors.append({"line": line_of.value, "reason": f"unreadable CSV: {exc}"})
             continue
@@ -117,6 +122,7 @@ def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: 
             values = check(row)
         except ValueError as exc:
             bad += 1
+            reasons[row_reason(str(exc))] += 1
             if len(errors) < errors_room:
                 errors.append({"line": line, "reason": str(exc)})
             continue
@@ -125,7 +131,7 @@ def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: 
             writer.writerow((line, *values))
         else:
             write(f"{line},{','.join(v or '' for v in values)}\n")  # safe: numbers, dates, codes
-    return ChunkResult(buf.getvalue().encode(), good, bad, errors, line_of.value, done)
+    return ChunkResult(buf.getvalue().encode(), good, bad, errors, line_of.value, done, reasons)
 
 
 class LineCounter:
