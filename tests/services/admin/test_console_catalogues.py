@@ -20,9 +20,10 @@ import pytest
 from admin_app.app import create_app
 from admin_app.routers import campaigns as campaigns_router
 from admin_app.routers import catalog, fourhigh, imports, org, tags
+from admin_app.routers import engine as engine_router
 from shared.backoffice.permissions import PERMISSIONS, ROLES
 from shared.campaigns.query import AudienceQuery
-from shared.engine import config as engine_config
+from shared.programme import settings as programme_settings
 from shared.engine import rules as rule_compiler
 from shared.engine.clusters import FEATURES as CLUSTER_FEATURES
 from shared.engine.runner import STAGE_NAMES
@@ -110,8 +111,8 @@ def test_enum_labels_cover_the_backend_value_sets() -> None:
         "cluster_feature": [name for name, _, _ in CLUSTER_FEATURES],
         "task_kind": ["routine", "birthday", "holiday", "churn", "four_high", "key_moment", "campaign"],
     }
-    for key, members in engine_config.DEFAULTS.items():
-        sets[f"setting.{key}"] = list(members)
+    for key in get_args(engine_router.SettingKey):  # the engine's settings, edited on the engine screen
+        sets[f"setting.{key}"] = list(programme_settings.DEFAULTS[key])
     for lang in LANGS:
         cat = catalogue(lang)
         missing = [f"enum.{kind}.{v}" for kind, values in sets.items() for v in values if f"enum.{kind}.{v}" not in cat]
