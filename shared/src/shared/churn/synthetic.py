@@ -122,3 +122,60 @@ def write_csv(path: str | Path, *, n: int = 3000, seed: int = 7) -> Path:
                         int(calls[i]), f"{trend[i]:.3f}", "Y" if rng.random() < 0.4 else "N",
                         "True" if churn[i] else "False"])
     return path
+
+
+def write_wide_csv(path: str | Path, *, n: int = 51_047, seed: int = 19, areas: int = 750, states: int = 50) -> Path:
+    """A wide operator export shaped like the public handset/revenue churn sets: id, label, 40
+    numeric and 16 categorical columns (58 in all), churn about 29 %, a weak signal (the Bayes
+    AUC is about 0.70). `ServiceArea` has `areas` levels with a small real effect each (~70 rows a
+    level at the default size: a model that splits on the raw levels memorises noise), `State` has
+    `states` levels; blanks in a few numeric columns, yes/no flags, one ordered credit rating.
+    """
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    months = rng.integers(6, 61, n).astype(np.float64)
+    revenue = np.round(rng.gamma(3.0, 20.0, n), 2)
+    minutes = np.round(revenue * rng.uniform(4, 12, n), 0)
+    change_min = np.round(rng.normal(0, 0.25, n) * minutes, 0)
+    change_rev = np.round(rng.normal(0, 0.15, n) * revenue, 2)
+    equip_days = np.round(rng.gamma(2.0, 200.0, n), 0)
+    care_calls = rng.poisson(1.2, n).astype(np.float64)
+    dropped = rng.poisson(4.0, n).astype(np.float64)
+    handset_price = rng.choice([10, 30, 60, 100, 150, 200, 250, 300, 400, 500], n).astype(np.float64)
+    age = np.round(rng.normal(42, 14, n).clip(18, 95), 0)
+    income = rng.integers(1, 10, n).astype(np.float64)
+    retention_calls = rng.poisson(0.05, n).astype(np.float64)
+    cols.update({"MonthlyRevenue": revenue, "MonthlyMinutes": minutes, "PercChangeMinutes": change_min,
+                 "PercChangeRevenues": change_rev, "CurrentEquipmentDays": equip_days,
+                 "CustomerCareCalls": care_calls, "DroppedCalls": dropped, "HandsetPrice": handset_price,
+                 "MonthsInService": months, "AgeHH1": age, "IncomeGroup": income, "RetentionCalls": retention_calls})
+    for k in range(40 - len(cols)):  # usage counters correlated with minutes, most of them noise
+        cols[f"Usage{k:02d}"] = np.round(minutes * rng.uniform(0, 0.2) + rng.gamma(2.0, 5.0, n), 1)
+    flags = {f"Flag{k:02d}": rng.random(n) < rng.uniform(0.05, 0.5) for k in range(11)}
+    credit = rng.choice(list("1234567"), n, p=[0.15, 0.3, 0.2, 0.15, 0.1, 0.05, 0.05])
+    marital = rng.choice(["Yes", "No", "Unknown"], n, p=[0.4, 0.2, 0.4])
+    prizm = rng.choice(["Suburban", "Town", "Rural", "Other"], n)
+    area_effect = rng.normal(0, 0.35, areas)
+    area = rng.choice(areas, n, p=rng.dirichlet(np.full(areas, 2.0)))
+    state_effect = rng.normal(0, 0.15, states)
+    state = rng.integers(0, states, n)
+    logit = (-1.25 + 0.55 * (months >= 10) * (months <= 14) - 0.012 * (months - 30) - 0.0009 * change_min
+             + 0.0012 * (equip_days - 400) + 0.08 * care_calls + 0.9 * (retention_calls > 0)
+             - 0.0012 * (handset_price - 150) + 0.004 * (revenue - 60) - 0.0006 * (minutes - 500).clip(-400, 400)
+             + 0.25 * flags["Flag00"] - 0.2 * flags["Flag01"] + 0.08 * (credit.astype(int) - 3)
+             + 0.3 * (marital == "Unknown") * (age < 35) + area_effect[area] + state_effect[state])
+    churn = rng.random(n) < 1 / (1 + np.exp(-logit))
+    for name in ("AgeHH1", "PercChangeMinutes", "PercChangeRevenues"):
+        cols[name] = np.where(rng.random(n) < 0.02, np.nan, cols[name])
+    path = Path(path)
+    num_names = list(cols)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["CustomerID", "Churn", *num_names, *flags, "CreditRating", "MaritalStatus", "PrizmCode",
+                    "ServiceArea", "State"])
+        for i in range(n):
+            nums = ["" if np.isnan(cols[c][i]) else f"{cols[c][i]:g}" for c in num_names]
+            w.writerow([3000000 + 4 * i, "Yes" if churn[i] else "No", *nums,
+                        *("Yes" if flags[f][i] else "No" for f in flags), f"{credit[i]}-Rating", marital[i],
+                        prizm[i], f"AREA{area[i]:03d}", f"S{state[i]:02d}"])
+    return path
