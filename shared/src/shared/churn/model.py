@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from shared.churn.pipeline import ModelConfig, build, cpu_limits, cross_validate, make_logreg
 
 RISK_LEVELS = ("low", "medium", "high")
+SLICE = 20_000  # rows scored at once
 
 _COLUMN = re.compile(r"^(?:missingindicator_)?x(\d+)")
 
@@ -73,7 +74,9 @@ class ChurnArtifact:
     def score(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(churn_score 0-1, warning_coefficient 0-100, risk level index 0/1/2) per row."""
         with cpu_limits():
-            raw = self.model.predict_proba(X)[:, 1]
+            # in slices: a spline basis of a 100k-row chunk would be ~100 MB at once
+            raw = np.concatenate([self.model.predict_proba(X[i : i + SLICE])[:, 1]
+                                  for i in range(0, len(X), SLICE)]) if len(X) else np.zeros(0)
         warning = np.round(100.0 * self.calibrator.predict(raw), 2)
         level = np.where(raw >= self.high_cut, 2, np.where(raw >= self.medium_cut, 1, 0))
         return raw, warning, level

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 import threading
@@ -356,7 +357,8 @@ class NumericBlock(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "NumericBlock":
         Xf = as_float(X)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # an all-missing column has no median: it becomes 0
+            warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(Xf, axis=0) if len(Xf) else np.zeros(Xf.shape[1])
         self.median_ = np.where(np.isnan(med), 0.0, med)
         self.gaps_ = np.flatnonzero(np.isnan(Xf).any(axis=0))
@@ -418,8 +420,9 @@ def make_logreg(n_num: int, n_cat: int, *, C: float = 1.0, splines: bool = False
 
 
 def make_hgb(n_num: int, n_cat: int, *, high_card: str = "target", all_ordinal: bool = False,
-             hgb: dict | None = None) -> TabularHGB:
-    return TabularHGB(n_num, n_cat, high_card=high_card, all_ordinal=all_ordinal, hgb=hgb)
+             hgb: dict | None = None, **hgb_params: object) -> TabularHGB:
+    """Boosting settings go in `hgb`; loose keyword settings (the older config shape) join them."""
+    return TabularHGB(n_num, n_cat, high_card=high_card, all_ordinal=all_ordinal, hgb={**(hgb or {}), **hgb_params})
 
 
 class MeanBlend(ClassifierMixin, BaseEstimator):

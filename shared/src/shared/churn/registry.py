@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.churn import features as feat
 from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
-from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cpu_limits, cross_validate, ranking_metrics
+from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES, ModelConfig, cpu_limits, ranking_metrics
+from shared.churn.pipeline import select as select_model
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.models import ChurnModel
 
 log = get_logger(__name__)
 
-AUTO_CANDIDATES = ("logreg", "hgb_fast", "blend_fast")
+AUTO_CANDIDATES = tuple(c.name for c in CANDIDATES)  # the evaluator's: one choice, one figure
 SELECTION_ROWS = 30_000
 _LOCK_KEY = 0x43_48_55_52_4E  # "CHURN"
 
@@ -56,18 +57,17 @@ async def training_in_progress(session: AsyncSession) -> bool:
 
 
 def _choose(X: np.ndarray, y: np.ndarray, candidate: str) -> tuple[ModelConfig, np.ndarray | None, dict]:
-    """Pick by 3-fold CV on the training frame only (on a random SELECTION_ROWS sample when it
-    is larger: the ranking of candidates settles long before that). Returns the config, its
-    out-of-fold probabilities when they cover the whole frame (reused for calibration) and every
-    candidate's CV AUC."""
+    """Pick with `pipeline.select` (the evaluator's choice) by 3-fold CV on the training frame
+    only (on a random SELECTION_ROWS sample when it is larger: the ranking of candidates settles
+    long before that). Returns the config, its out-of-fold probabilities when they cover the
+    whole frame (reused for calibration) and every candidate's CV AUC."""
     names = AUTO_CANDIDATES if candidate == "auto" else (candidate,)
     rows = np.arange(len(y))
     if len(names) > 1 and len(y) > SELECTION_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(len(y), SELECTION_ROWS, replace=False))
-    results = {n: cross_validate(CANDIDATE_BY_NAME[n], X[rows], y[rows], X.shape[1], 0, folds=3) for n in names}
-    best = max(results.values(), key=lambda r: r.auc_mean)
-    oof = best.oof if len(rows) == len(y) else None
-    return CANDIDATE_BY_NAME[best.config], oof, {n: round(r.auc_mean, 4) for n, r in results.items()}
+    sel = select_model([CANDIDATE_BY_NAME[n] for n in names], X[rows], y[rows], X.shape[1], 0, folds=3)
+    oof = sel.best.oof if len(rows) == len(y) else None
+    return sel.chosen, oof, {r.config: round(r.auc_mean, 4) for r in sel.results}
 
 
 def _fit_and_evaluate(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
