@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.churn import features as feat
+from shared.churn import uplift
 from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
 from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES, ModelConfig, cpu_limits, ranking_metrics
@@ -71,11 +72,17 @@ def _choose(X: np.ndarray, y: np.ndarray, candidate: str) -> tuple[ModelConfig, 
 
 
 def _fit_and_evaluate(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
-                      capacity: float, high_share: float, medium_share: float) -> tuple[ChurnArtifact, dict, list]:
-    """CPU part (runs in a worker thread)."""
+                      capacity: float, high_share: float, medium_share: float,
+                      arm: np.ndarray | None = None) -> tuple[ChurnArtifact, dict, list]:
+    """CPU part (runs in a worker thread). `arm` marks the final frame's campaign members
+    (1 treated, 0 hold-out, -1 neither): with enough of both, an uplift model joins the artifact."""
     with cpu_limits():
-        return _fit_and_evaluate_unlimited(train, test, final, candidate=candidate, capacity=capacity,
-                                           high_share=high_share, medium_share=medium_share)
+        artifact, metrics, ranking = _fit_and_evaluate_unlimited(
+            train, test, final, candidate=candidate, capacity=capacity, high_share=high_share,
+            medium_share=medium_share)
+        if arm is not None and uplift.usable(final.y, arm):
+            artifact.uplift, metrics["uplift"] = uplift.fit(final.X, final.y, arm, final.ids)
+        return artifact, metrics, ranking
 
 
 def _fit_and_evaluate_unlimited(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
@@ -146,6 +153,7 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         test_frame = await feat.training_frame(s, cutoff=test_cut, horizon=horizon, max_rows=max_rows)
         train_frame = (await feat.training_frame(s, cutoff=train_cut, horizon=horizon, max_rows=max_rows)
                        if train_cut < test_cut else test_frame.subset(np.zeros(len(test_frame), dtype=bool)))
+        arm = await uplift.campaign_arms(s, test_frame.ids, cutoff=test_cut, horizon=horizon)
         await s.rollback()
     if not _usable(test_frame):
         raise NoChurnHistory("the latest labelled window needs at least 10 churners and 10 stayers",
@@ -162,7 +170,7 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         evaluation = "held-out customers, same window (no earlier churn to test out of time)"
     artifact, metrics, ranking = await asyncio.to_thread(
         _fit_and_evaluate, fit_on, score_on, test_frame, candidate=candidate, capacity=capacity,
-        high_share=high_share, medium_share=medium_share)
+        high_share=high_share, medium_share=medium_share, arm=arm)
     metrics.update({"evaluation": evaluation, "horizon_months": horizon, "train_cutoff": train_cut.isoformat(),
                     "test_cutoff": test_cut.isoformat(),
                     "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut})

@@ -96,8 +96,35 @@ async def plant_city(
     for stmt in (_CUSTOMERS, _USAGE, _CALLS):
         await session.execute(text(stmt), p)
     rows = (await session.execute(text("SELECT id, drifter FROM churn_city_plan WHERE churn_idx IS NULL"))).all()
+    drifters = list((await session.scalars(text("SELECT id FROM churn_city_plan WHERE drifter"))).all())
     await session.execute(text("DROP TABLE churn_city_plan"))
-    return {"active_drifters": [r[0] for r in rows if r[1]], "active_others": [r[0] for r in rows if not r[1]]}
+    return {"active_drifters": [r[0] for r in rows if r[1]], "active_others": [r[0] for r in rows if not r[1]],
+            "drifters": drifters}
+
+
+async def plant_campaign(
+    session: AsyncSession, *, lo: int, hi: int, starts_on: date, ends_on: date, holdout_pct: int = 30,
+) -> int:
+    """A launched campaign over every customer with lo <= id <= hi still a customer on
+    `starts_on`, with a hash hold-out, and a planted treatment effect: drifters in contract
+    (contract_end set) respond to contact, so the treated ones among them who churned in the
+    campaign stay; drifters out of contract churn anyway; the rest rarely churn either way.
+    Call after plant_city, in the caller's transaction. Returns the campaign id."""
+    cid = await session.scalar(text(
+        "INSERT INTO campaigns (name, query, channel, flow, starts_on, ends_on, holdout_pct, cost_per_touch_fen, "
+        "status) VALUES ('planted uplift', '{}', 'outbound_call', 'outbound', :s, :e, :pct, 200, 'launched') "
+        "RETURNING id"), {"s": starts_on, "e": ends_on, "pct": holdout_pct})
+    await session.execute(text(
+        "INSERT INTO campaign_members (campaign_id, customer_id, holdout) "
+        "SELECT :cid, c.id, (abs(hashint8(c.id)) % 100) < :pct FROM customers c "
+        "WHERE c.id BETWEEN :lo AND :hi AND (c.churned_on IS NULL OR c.churned_on >= :s)"),
+        {"cid": cid, "lo": lo, "hi": hi, "pct": holdout_pct, "s": starts_on})
+    # the treatment effect: a call keeps a persuadable (in contract, usage falling) customer
+    await session.execute(text(
+        "UPDATE customers c SET status = 'active', churned_on = NULL FROM campaign_members m "
+        "WHERE m.campaign_id = :cid AND m.customer_id = c.id AND NOT m.holdout AND c.contract_end IS NOT NULL "
+        "AND c.churned_on >= :s AND c.churned_on <= :e"), {"cid": cid, "s": starts_on, "e": ends_on})
+    return int(cid)
 
 
 def write_csv(path: str | Path, *, n: int = 3000, seed: int = 7) -> Path:
