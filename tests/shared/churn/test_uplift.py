@@ -94,3 +94,12 @@ def test_qini_of_a_perfect_and_a_random_ranking() -> None:
     noise = qini(churn, treated, rng.random(n))
     assert good["coefficient"] > 0.05 > abs(noise["coefficient"])
     assert good["prevented_if_all"] == noise["prevented_if_all"] > 0
+
+
+def test_persuadable_condition_is_validated() -> None:
+    from shared.engine.rules import RuleError
+
+    sql = compile_condition(Compiler("v"), {"persuadable": True, "risk": ["high"]}, {})
+    assert "p.uplift_score" in sql and "p.risk_level" in sql
+    with pytest.raises(RuleError):
+        compile_condition(Compiler("v"), {"persuadable": "yes"}, {})

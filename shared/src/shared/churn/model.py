@@ -44,7 +44,7 @@ class LinearExplainer:
         self.center_ = z.mean(axis=0)
         self.coef_ = self.pipe_["clf"].coef_[0]
         n_features = self.n_num + self.n_cat
-        columns = [name.split("__", 1)[1] for name in prep.get_feature_names_out()]
+        columns = [str(name).split("__", 1)[-1] for name in prep.get_feature_names_out()]
         self.map_ = np.zeros((len(columns), n_features), dtype=np.float64)
         for i, col in enumerate(columns):
             m = _COLUMN.match(col)

@@ -34,12 +34,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, SplineTransformer, StandardScaler
+from sklearn.preprocessing import SplineTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 CPU_THREADS = 1
@@ -378,12 +377,18 @@ class NumericBlock(TransformerMixin, BaseEstimator):
         return np.where(np.isnan(Xf), self.median_, Xf)
 
     def _raw(self, filled: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        widths = [sp.n_features_out_ for sp in self.splines_] if self.splines else [filled.shape[1]]
+        out = np.empty((len(filled), sum(widths) + len(self.gaps_)), dtype=np.float32)  # filled in place
+        at = 0
         if self.splines:
-            parts = [sp.transform(filled[:, g]).astype(np.float32) for sp, g in zip(self.splines_, self.groups_)]
+            for sp, g, w in zip(self.splines_, self.groups_, widths):
+                out[:, at : at + w] = sp.transform(filled[:, g])
+                at += w
         else:
-            parts = [filled.astype(np.float32)]
-        parts.append(missing[:, self.gaps_].astype(np.float32))
-        return np.hstack(parts)
+            out[:, : filled.shape[1]] = filled
+            at = filled.shape[1]
+        out[:, at:] = missing[:, self.gaps_]
+        return out
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         Xf = as_float(X)
@@ -402,7 +407,9 @@ class NumericBlock(TransformerMixin, BaseEstimator):
         return np.array(out + [f"missingindicator_{names[j]}" for j in self.gaps_], dtype=object)
 
 
-def _linear_preprocessor(n_num: int, n_cat: int, *, splines: bool = False) -> ColumnTransformer:
+def _linear_preprocessor(n_num: int, n_cat: int, *, splines: bool = False) -> ColumnTransformer | NumericBlock:
+    if not n_cat:  # the platform's frames: no ColumnTransformer, whose hstack would copy the whole basis
+        return NumericBlock(splines=splines)
     parts = []
     if n_num:
         parts.append(("num", NumericBlock(splines=splines), list(range(n_num))))

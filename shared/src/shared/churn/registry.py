@@ -23,7 +23,14 @@ from shared.churn import features as feat
 from shared.churn import uplift
 from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
-from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES, ModelConfig, cpu_limits, ranking_metrics
+from shared.churn.pipeline import (
+    CANDIDATE_BY_NAME,
+    CANDIDATES,
+    ModelConfig,
+    cpu_limits,
+    limit_heap_growth,
+    ranking_metrics,
+)
 from shared.churn.pipeline import select as select_model
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
@@ -127,6 +134,7 @@ async def train(
     """
     if candidate != "auto" and candidate not in CANDIDATE_BY_NAME:
         raise NotFound("unknown candidate model", candidate=candidate)
+    limit_heap_growth()  # the fits' large arrays go back to the OS when freed (see pipeline)
     async with sm() as guard:
         conn = await guard.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}):
