@@ -36,7 +36,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
@@ -158,14 +158,17 @@ class HighCardinalityEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X: np.ndarray, y: np.ndarray | None = None, **_: object) -> np.ndarray:
-        assert y is not None, "target encoding needs the label"
+        if y is None:
+            raise ValueError("target encoding needs the label")
         X = np.asarray(X, dtype=object)
         y = np.asarray(y, dtype=np.float64)
         self.prior_, self.rows_ = float(y.mean()), len(y)
         self.levels_, self.te_, self.freq_ = [], [], []
         out = np.empty((len(y), 2 * X.shape[1]), dtype=np.float64)
-        splits = list(StratifiedKFold(self.folds, shuffle=True, random_state=0).split(X, y)) if len(y) >= 2 * self.folds \
-            else []
+        splits: list = []
+        if len(y) >= 2 * self.folds:  # stratified when each class can fill every fold
+            cv = StratifiedKFold if min(y.sum(), len(y) - y.sum()) >= self.folds else KFold
+            splits = list(cv(self.folds, shuffle=True, random_state=0).split(X, y))
         for j in range(X.shape[1]):
             levels, inv = _inverse(X[:, j])
             k = len(levels)
