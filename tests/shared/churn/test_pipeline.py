@@ -17,8 +17,8 @@ from shared.churn.tabular import TableError, build_table, load_csv
 
 # A short boosting run keeps the file fast; the production candidates are exercised by the bench.
 FAST = [CANDIDATE_BY_NAME["logreg"],
-        ModelConfig("hgb_fast", "hgb", {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 8,
-                                        "min_samples_leaf": 40})]
+        ModelConfig("hgb_fast", "hgb", {"hgb": {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 8,
+                                                "min_samples_leaf": 40}})]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ class TestCli:
     def test_evaluate_command_on_an_unseen_export(self, export, tmp_path, capsys) -> None:
         out = tmp_path / "eval.json"
         code = main(["evaluate", str(export), "--label", "Left_Network", "--id", "subscriber_ref", "--folds", "3",
-                     "--candidates", "logreg,logreg_spline", "--positive", "True", "--out", str(out)])
+                     "--candidates", "logreg,logreg_plain", "--nested", "--positive", "True", "--out", str(out)])
         assert code == 0
         report = json.loads(out.read_text())
         assert report["nested"]["roc_auc_mean"] > 0.75 and len(report["nested"]["chosen_per_fold"]) == 3

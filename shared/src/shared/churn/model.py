@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from shared.churn.pipeline import ModelConfig, build, cpu_limits, cross_validate, make_logreg
 
 RISK_LEVELS = ("low", "medium", "high")
+SLICE = 20_000  # rows scored at once
 
 _COLUMN = re.compile(r"^(?:missingindicator_)?x(\d+)")
 
@@ -44,7 +45,7 @@ class LinearExplainer:
         self.center_ = z.mean(axis=0)
         self.coef_ = self.pipe_["clf"].coef_[0]
         n_features = self.n_num + self.n_cat
-        columns = [name.split("__", 1)[1] for name in prep.get_feature_names_out()]
+        columns = [str(name).split("__", 1)[-1] for name in prep.get_feature_names_out()]
         self.map_ = np.zeros((len(columns), n_features), dtype=np.float64)
         for i, col in enumerate(columns):
             m = _COLUMN.match(col)
@@ -76,11 +77,19 @@ class ChurnArtifact:
     explainer: LinearExplainer
     high_cut: float  # raw-score thresholds
     medium_cut: float
+    uplift: object | None = None  # shared.churn.uplift.UpliftModel when campaign hold-outs allowed one
+
+    def uplift_scores(self, X: np.ndarray) -> np.ndarray | None:
+        """Expected fall in churn probability from a contact, per row (None without a model)."""
+        model = getattr(self, "uplift", None)
+        return model.predict(X) if model is not None else None  # type: ignore[attr-defined]
 
     def score(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(churn_score 0-1, warning_coefficient 0-100, risk level index 0/1/2) per row."""
         with cpu_limits():
-            raw = self.model.predict_proba(X)[:, 1]
+            # in slices: a spline basis of a 100k-row chunk would be ~100 MB at once
+            raw = np.concatenate([self.model.predict_proba(X[i : i + SLICE])[:, 1]
+                                  for i in range(0, len(X), SLICE)]) if len(X) else np.zeros(0)
         warning = np.round(100.0 * self.calibrator.predict(raw), 2)
         level = np.where(raw >= self.high_cut, 2, np.where(raw >= self.medium_cut, 1, 0))
         return raw, warning, level

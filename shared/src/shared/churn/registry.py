@@ -20,9 +20,18 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.churn import features as feat
+from shared.churn import uplift
 from shared.churn.factors import rank_factors
 from shared.churn.model import ChurnArtifact, fit_artifact
-from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cpu_limits, cross_validate, ranking_metrics
+from shared.churn.pipeline import (
+    CANDIDATE_BY_NAME,
+    CANDIDATES,
+    ModelConfig,
+    cpu_limits,
+    limit_heap_growth,
+    ranking_metrics,
+)
+from shared.churn.pipeline import select as select_model
 from shared.db.locking import Lock, advisory_lock, lock_held, session_unlock, try_session_lock
 from shared.db.transactions import own_transaction
 from shared.errors import Conflict, NotFound
@@ -31,7 +40,7 @@ from shared.models import ChurnModel
 
 log = get_logger(__name__)
 
-AUTO_CANDIDATES = ("logreg", "hgb_fast", "blend_fast")
+AUTO_CANDIDATES = tuple(c.name for c in CANDIDATES)  # the evaluator's: one choice, one figure
 SELECTION_ROWS = 30_000
 
 
@@ -53,26 +62,31 @@ async def training_in_progress(session: AsyncSession) -> bool:
 
 
 def _choose(X: np.ndarray, y: np.ndarray, candidate: str) -> tuple[ModelConfig, np.ndarray | None, dict]:
-    """Pick by 3-fold CV on the training frame only (on a random SELECTION_ROWS sample when it
-    is larger: the ranking of candidates settles long before that). Returns the config, its
-    out-of-fold probabilities when they cover the whole frame (reused for calibration) and every
-    candidate's CV AUC."""
+    """Pick with `pipeline.select` (the evaluator's choice) by 3-fold CV on the training frame
+    only (on a random SELECTION_ROWS sample when it is larger: the ranking of candidates settles
+    long before that). Returns the config, its out-of-fold probabilities when they cover the
+    whole frame (reused for calibration) and every candidate's CV AUC."""
     names = AUTO_CANDIDATES if candidate == "auto" else (candidate,)
     rows = np.arange(len(y))
     if len(names) > 1 and len(y) > SELECTION_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(len(y), SELECTION_ROWS, replace=False))
-    results = {n: cross_validate(CANDIDATE_BY_NAME[n], X[rows], y[rows], X.shape[1], 0, folds=3) for n in names}
-    best = max(results.values(), key=lambda r: r.auc_mean)
-    oof = best.oof if len(rows) == len(y) else None
-    return CANDIDATE_BY_NAME[best.config], oof, {n: round(r.auc_mean, 4) for n, r in results.items()}
+    sel = select_model([CANDIDATE_BY_NAME[n] for n in names], X[rows], y[rows], X.shape[1], 0, folds=3)
+    oof = sel.best.oof if len(rows) == len(y) else None
+    return sel.chosen, oof, {r.config: round(r.auc_mean, 4) for r in sel.results}
 
 
 def _fit_and_evaluate(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
-                      capacity: float, high_share: float, medium_share: float) -> tuple[ChurnArtifact, dict, list]:
-    """CPU part (runs in a worker thread)."""
+                      capacity: float, high_share: float, medium_share: float,
+                      arm: np.ndarray | None = None) -> tuple[ChurnArtifact, dict, list]:
+    """CPU part (runs in a worker thread). `arm` marks the final frame's campaign members
+    (1 treated, 0 hold-out, -1 neither): with enough of both, an uplift model joins the artifact."""
     with cpu_limits():
-        return _fit_and_evaluate_unlimited(train, test, final, candidate=candidate, capacity=capacity,
-                                           high_share=high_share, medium_share=medium_share)
+        artifact, metrics, ranking = _fit_and_evaluate_unlimited(
+            train, test, final, candidate=candidate, capacity=capacity, high_share=high_share,
+            medium_share=medium_share)
+        if arm is not None and uplift.usable(final.y, arm):
+            artifact.uplift, metrics["uplift"] = uplift.fit(final.X, final.y, arm, final.ids)
+        return artifact, metrics, ranking
 
 
 def _fit_and_evaluate_unlimited(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
@@ -117,6 +131,7 @@ async def train(
     """
     if candidate != "auto" and candidate not in CANDIDATE_BY_NAME:
         raise NotFound("unknown candidate model", candidate=candidate)
+    limit_heap_growth()  # the fits' large arrays go back to the OS when freed (see pipeline)
     async with sm() as guard:
         conn = await guard.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         if not await try_session_lock(conn, Lock.CHURN_TRAINING):
@@ -143,6 +158,7 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         test_frame = await feat.training_frame(s, cutoff=test_cut, horizon=horizon, max_rows=max_rows)
         train_frame = (await feat.training_frame(s, cutoff=train_cut, horizon=horizon, max_rows=max_rows)
                        if train_cut < test_cut else test_frame.subset(np.zeros(len(test_frame), dtype=bool)))
+        arm = await uplift.campaign_arms(s, test_frame.ids, cutoff=test_cut, horizon=horizon)
         await s.rollback()
     if not _usable(test_frame):
         raise NoChurnHistory("the latest labelled window needs at least 10 churners and 10 stayers",
@@ -159,7 +175,7 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         evaluation = "held-out customers, same window (no earlier churn to test out of time)"
     artifact, metrics, ranking = await asyncio.to_thread(
         _fit_and_evaluate, fit_on, score_on, test_frame, candidate=candidate, capacity=capacity,
-        high_share=high_share, medium_share=medium_share)
+        high_share=high_share, medium_share=medium_share, arm=arm)
     metrics.update({"evaluation": evaluation, "horizon_months": horizon, "train_cutoff": train_cut.isoformat(),
                     "test_cutoff": test_cut.isoformat(),
                     "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut})

@@ -31,15 +31,15 @@ TOP_K = 3
 
 _TEMP = """
 CREATE TEMP TABLE churn_scores_tmp (
-    customer_id bigint, churn_score float8, warning float8, risk text,
+    customer_id bigint, churn_score float8, warning float8, risk text, uplift float8,
     f1 text, v1 float8, w1 float8, f2 text, v2 float8, w2 float8, f3 text, v3 float8, w3 float8
 ) ON COMMIT DROP
 """
-_COLUMNS = ("customer_id", "churn_score", "warning", "risk", "f1", "v1", "w1", "f2", "v2", "w2", "f3", "v3", "w3")
+_COLUMNS = ("customer_id", "churn_score", "warning", "risk", "uplift", "f1", "v1", "w1", "f2", "v2", "w2", "f3", "v3", "w3")
 _UPSERT = """
-INSERT INTO customer_profiles (customer_id, churn_score, warning_coefficient, risk_level, top_factors,
-                               model_version, updated_at, four_high)
-SELECT t.customer_id, t.churn_score, t.warning, t.risk,
+INSERT INTO customer_profiles (customer_id, churn_score, warning_coefficient, risk_level, uplift_score,
+                               top_factors, model_version, updated_at, four_high)
+SELECT t.customer_id, t.churn_score, t.warning, t.risk, t.uplift,
        to_jsonb(array_remove(ARRAY[
            CASE WHEN t.f1 IS NOT NULL THEN jsonb_build_object('factor', t.f1, 'value', t.v1, 'weight', t.w1) END,
            CASE WHEN t.f2 IS NOT NULL THEN jsonb_build_object('factor', t.f2, 'value', t.v2, 'weight', t.w2) END,
@@ -51,15 +51,16 @@ ON CONFLICT (customer_id) DO UPDATE SET
     churn_score = EXCLUDED.churn_score,
     warning_coefficient = EXCLUDED.warning_coefficient,
     risk_level = EXCLUDED.risk_level,
+    uplift_score = EXCLUDED.uplift_score,
     top_factors = EXCLUDED.top_factors,
     model_version = EXCLUDED.model_version,
     updated_at = EXCLUDED.updated_at
 -- an unchanged score is not rewritten: no dead row, no index churn, nothing for the WAL
 WHERE (customer_profiles.churn_score, customer_profiles.warning_coefficient, customer_profiles.risk_level,
-       customer_profiles.top_factors, customer_profiles.model_version)
+       customer_profiles.uplift_score, customer_profiles.top_factors, customer_profiles.model_version)
       IS DISTINCT FROM
-      (EXCLUDED.churn_score, EXCLUDED.warning_coefficient, EXCLUDED.risk_level, EXCLUDED.top_factors,
-       EXCLUDED.model_version)
+      (EXCLUDED.churn_score, EXCLUDED.warning_coefficient, EXCLUDED.risk_level, EXCLUDED.uplift_score,
+       EXCLUDED.top_factors, EXCLUDED.model_version)
 """
 
 
@@ -78,7 +79,10 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
     weights = np.round(w, 3).astype(object)
     weights[~keep] = None
     risk = np.array(RISK_LEVELS, dtype=object)[level]
-    cols = [frame.ids.tolist(), np.round(raw, 6).tolist(), warning.tolist(), risk.tolist()]
+    with cpu_limits():
+        up = art.uplift_scores(frame.X)
+    uplift_col = np.round(up, 6).tolist() if up is not None else [None] * len(frame)
+    cols = [frame.ids.tolist(), np.round(raw, 6).tolist(), warning.tolist(), risk.tolist(), uplift_col]
     for k in range(idx.shape[1]):
         cols += [fnames[:, k].tolist(), vals[:, k].tolist(), weights[:, k].tolist()]
     for _ in range(idx.shape[1], TOP_K):

@@ -48,6 +48,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "risk_level": ("p.risk_level", TEXT),
     "churn_score": ("p.churn_score", NUM),
     "warning_coefficient": ("p.warning_coefficient", NUM),
+    "uplift_score": ("p.uplift_score", NUM),
     "preferred_channel": ("p.preferred_channel", TEXT),
     "four_high": ("p.four_high", LIST),
 }

@@ -2,7 +2,9 @@
 product/service library — each match with a channel and a script).
 
 A strategy's `condition` is JSON with optional keys: segment, sub_segment, stage, tier, risk,
-four_high, cluster (lists of values), tags_all / tags_any (tag codes) and rule (a tag rule tree).
+four_high, cluster (lists of values), tags_all / tags_any (tag codes), rule (a tag rule tree) and
+persuadable (true: the churn model's uplift score says a contact lowers this customer's churn
+probability by at least PERSUADABLE_MIN; customers who churn anyway or never would are left out).
 It is compiled by the same whitelist compiler as tags; values are bound, never interpolated.
 Each customer gets the first matching active strategy by ascending `priority`; a recommendation
 is written only under the contact-pressure rules (monthly cap, do-not-disturb on outbound
@@ -27,7 +29,8 @@ from shared.touches.service import CHANNELS, OUTBOUND_CHANNELS
 log = get_logger(__name__)
 _LIST_KEYS = {"segment": "segment", "sub_segment": "sub_segment", "stage": "lifecycle_stage", "tier": "tier",
               "risk": "risk_level", "cluster": "cluster_id"}
-ALLOWED_KEYS = set(_LIST_KEYS) | {"four_high", "tags_all", "tags_any", "rule"}
+ALLOWED_KEYS = set(_LIST_KEYS) | {"four_high", "tags_all", "tags_any", "rule", "persuadable"}
+PERSUADABLE_MIN = 0.02  # uplift_score: 2 points of churn probability prevented by one contact
 
 
 def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int]) -> str:
@@ -43,6 +46,10 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
             nodes.append({"field": field, "op": "in", "value": condition[key]})
     if "four_high" in condition:
         nodes.append({"field": "four_high", "op": "contains_any", "value": condition["four_high"]})
+    if "persuadable" in condition:
+        if condition["persuadable"] is not True:
+            raise RuleError("'persuadable' must be true (leave it out to match everyone)")
+        nodes.append({"field": "uplift_score", "op": ">=", "value": PERSUADABLE_MIN})
     if "rule" in condition:
         nodes.append(condition["rule"])
     parts = [compiler.compile({"all": nodes})] if nodes else []
@@ -70,6 +77,10 @@ async def validate_condition(session: AsyncSession, condition: Any) -> None:
 
 
 DEFAULTS: list[dict[str, Any]] = [
+    # before the plain high-risk rule: spend the call on those a call changes (no uplift model, no match)
+    {"name": "可挽回客户:专属关怀回访", "priority": 4, "channel": "outbound_call", "product_kind": "recharge_bonus",
+     "condition": {"persuadable": True},
+     "script": "您好,我们注意到您最近的使用有些变化,专门为您准备了老客户关怀礼包,您看需要为您办理吗?"},
     {"name": "高危客户挽留:充值送费", "priority": 5, "channel": "outbound_call", "product_kind": "recharge_bonus",
      "condition": {"risk": ["high"]},
      "script": "您好,感谢您多年来的支持。为回馈老客户,现在充值即可连续 6 个月获赠话费和流量,您看需要为您办理吗?"},

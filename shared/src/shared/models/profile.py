@@ -51,6 +51,8 @@ class CustomerProfile(Base):
     churn_score: Mapped[float | None] = mapped_column(Float)
     warning_coefficient: Mapped[float | None] = mapped_column(Float)
     risk_level: Mapped[str | None] = mapped_column(String(8))  # low / medium / high
+    # expected fall in churn probability if contacted (uplift model from campaign hold-outs)
+    uplift_score: Mapped[float | None] = mapped_column(Float)
     top_factors: Mapped[list] = mapped_column(JSON, default=list)
     four_high: Mapped[list] = mapped_column(JSON, default=list)
     preferred_channel: Mapped[str | None] = mapped_column(String(20))
