@@ -1,7 +1,7 @@
 """customer_profiles.uplift_score: the expected fall in churn probability if the customer is contacted.
 
 Revision ID: 0006c
-Revises: 0004
+Revises: 0006b
 
 Written by the nightly churn scoring when the active model carries an uplift model (learnt from
 campaign hold-outs, issue 19); NULL otherwise. Strategy matching reads it (`persuadable`).
