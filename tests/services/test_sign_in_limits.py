@@ -162,7 +162,8 @@ async def test_otp_sends_are_limited_per_address(customer_app, sm, settings) -> 
     async with client_at(customer_app, new_address()) as c:
         sent = [(await c.post("/v1/auth/otp", json={"phone": p})).status_code for p in phones[: settings.otp_send_per_address]]
         assert sent == [202] * settings.otp_send_per_address
-        body = assert_error_shape(await c.post("/v1/auth/otp", json={"phone": phones[-1]}), 429)
+        body = assert_error_shape(await c.post("/v1/auth/otp", json={"phone": phones[-1]},
+                                               headers={"Accept-Language": "en"}), 429)
         assert "address" in body["detail"]
     async with client_at(customer_app, new_address()) as neighbour:
         assert (await neighbour.post("/v1/auth/otp", json={"phone": phones[-1]})).status_code == 202

@@ -7,6 +7,7 @@ URL with its password, the secret), so inputs are hidden from errors and secrets
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # Bearer token a Prometheus scraper sends to /metrics; in prod /metrics is 404 without one
     metrics_token: str | None = Field(default=None, min_length=MIN_SECRET_BYTES, repr=False)
+    # Error details follow Accept-Language; this is the language of a request without one (all four
+    # services: the subscribers and staff who read them are Chinese, and the console sends its own).
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    # The operator's SMS signature, put before every SMS text (shared.notify.templates). The default
+    # is a development placeholder: in production set the signature registered with the carriers.
+    sms_signature: str = Field(default="【Tenure】", min_length=1, max_length=20)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":

@@ -62,7 +62,8 @@ def add_months(d: date, n: int) -> date:
 
 def _check_flow(flow: str, channel: str) -> None:
     if channel not in FLOW_CHANNELS.get(flow, ()):
-        raise Unprocessable(f"flow {flow} sends through {' or '.join(FLOW_CHANNELS.get(flow, ()))}", channel=channel)
+        raise Unprocessable("flow {flow} sends through {channels}", channel=channel, flow=flow,
+                            channels="/".join(FLOW_CHANNELS.get(flow, ())))
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
@@ -137,7 +138,7 @@ async def _transition(session: AsyncSession, campaign_id: int, *, from_: tuple[s
     )
     if row is None:
         campaign = await get_campaign(session, campaign_id)
-        raise Conflict(f"a {campaign.status} campaign cannot become {to}", status=campaign.status)
+        raise Conflict("a {status} campaign cannot become {to}", status=campaign.status, to=to)
     return await get_campaign(session, campaign_id)
 
 
