@@ -6,7 +6,7 @@ the error's context, so a message never needs an f-string. Kernel layer: no HTTP
 """
 from __future__ import annotations
 
-from shared.i18n.messages import EN, LANGUAGES, ZH, catalogue, placeholders, translate
+from shared.i18n.messages import EN, LANGUAGES, ZH, catalogue, fill, placeholders, translate
 from shared.i18n.negotiation import negotiate
 
-__all__ = ["EN", "LANGUAGES", "ZH", "catalogue", "negotiate", "placeholders", "translate"]
+__all__ = ["EN", "LANGUAGES", "ZH", "catalogue", "fill", "negotiate", "placeholders", "translate"]

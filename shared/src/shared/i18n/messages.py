@@ -56,10 +56,15 @@ def translate(message: str, language: str, values: Mapping[str, Any] | None = No
 
     An unknown key or language falls back to the English text; a template that cannot be filled
     is returned as written (a message must never turn an error response into a 500)."""
-    text = _CATALOGUES.get(language, _CATALOGUES[EN]).get(message, message)
-    if "{" not in text:
-        return text
+    return fill(_CATALOGUES.get(language, _CATALOGUES[EN]).get(message, message), values)
+
+
+def fill(template: str, values: Mapping[str, Any] | None = None) -> str:
+    """`template` with its `{name}` placeholders replaced from `values`; one without a value stays
+    as written, and a template that cannot be filled comes back unchanged (never raises)."""
+    if "{" not in template:
+        return template
     try:
-        return _FORMATTER.vformat(text, (), _Keep(values or {}))
+        return _FORMATTER.vformat(template, (), _Keep(values or {}))
     except (ValueError, IndexError, KeyError, AttributeError, TypeError):
-        return text
+        return template
