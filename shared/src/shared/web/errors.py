@@ -48,7 +48,8 @@ def request_language(conn: HTTPConnection | Scope) -> str:
 
 def error_response(status: int, code: str, detail: str, context: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None, *, language: str = ZH) -> JSONResponse:
-    """`detail` is an English message (a catalogue key), rendered in `language` with `context`'s values."""
+    """`detail` is an English message (a catalogue key), rendered in `language` with `context`'s values;
+    pass `language=request_language(request)` (the default is only for callers without a request)."""
     context = context or {}
     return JSONResponse(
         status_code=status,
