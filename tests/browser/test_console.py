@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import (
-    Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, TagDefinition,
+    Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, ProgrammeSetting,
+    TagDefinition,
 )
 from tests.browser.conftest import shot
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
@@ -436,3 +437,23 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     assert "customer asked for a new manager" in reasons
     await open_screen(page, f"#/staff?tab=history&customer_id={moved}", "table.data tbody tr")
     assert "customer asked for a new manager" in await page.inner_text("#main")
+
+
+async def test_operator_edits_an_sms_template(page: Page, console_url: str, city: City, console_sm: SM) -> None:
+    await signed_in(page, console_url)
+    await open_screen(page, "#/programme", "[data-rule=sms_templates]")
+    box = "[data-rule=sms_templates]"
+    assert "Placeholders" not in await page.inner_text(box)  # the summary shows the texts, not the form
+    await page.click("button[data-edit=sms_templates]")
+    await page.fill("#f-otp", "验证码{code}，{balance}")  # a placeholder the sign-in text may not use
+    await page.click(f"{box} button[type=submit]")
+    await page.wait_for_selector(f"{box} .notice.error")
+    assert "balance" in await page.inner_text(f"{box} form")
+    await page.fill("#f-otp", "验证码{code}，{minutes}分钟内有效。")
+    await page.click(f"{box} button[type=submit]")
+    await page.wait_for_selector(".notice.ok")
+    assert "验证码{code}，{minutes}分钟内有效。" in await page.inner_text("[data-rule=sms_templates]")
+    async with console_sm.begin() as s:
+        stored = await s.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == "sms_templates"))
+        assert stored["otp"] == "验证码{code}，{minutes}分钟内有效。"
+        await s.execute(delete(ProgrammeSetting).where(ProgrammeSetting.key == "sms_templates"))  # the defaults again

@@ -10,6 +10,7 @@ from joserfc.jwk import OctKey
 
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
+from tests.fixtures.apps import otp_in
 from tests.fixtures.factories import TEST_PASSWORD, create_branch, create_customer, create_merchant, create_staff
 
 ERROR_KEYS = {"error", "detail", "context"}
@@ -95,7 +96,7 @@ async def test_customer_sms_login_flow_and_limits(customer_client, customer_app,
         c = await create_customer(s)
     assert (await customer_client.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
     text_sent = customer_app.state.sms_sender.last_to(c.phone)
-    code = "".join(ch for ch in text_sent.split("code is ")[1][:6])
+    code = otp_in(text_sent)
     wrong = "000000" if code != "000000" else "111111"
     assert_error_shape(await customer_client.post("/v1/auth/login", json={"phone": c.phone, "code": wrong}), 401)
     ok = await customer_client.post("/v1/auth/login", json={"phone": c.phone, "code": code})

@@ -1,10 +1,15 @@
 """Application errors. No HTTP imports: each service maps `status_code` to its response.
 
 Every 4xx/5xx body has one shape: {"error": <code>, "detail": <message>, "context": {...}}.
+The message is an English literal with named placeholders filled from the context
+(`Conflict("at most {limit} a day", limit=n)`): it is the key of its translations in
+`shared.i18n` (a test holds every raise site to a zh-CN entry), and `detail(language)` renders it.
 """
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from shared.i18n import EN, translate
 
 
 class AppError(Exception):
@@ -12,12 +17,16 @@ class AppError(Exception):
     code: ClassVar[str] = "internal_error"
 
     def __init__(self, message: str, **context: Any) -> None:
-        super().__init__(message)
-        self.message = message
+        self.template = message
         self.context = context
+        self.message = translate(message, EN, context)  # the English text, for logs and str()
+        super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
-        return {"error": self.code, "detail": self.message, "context": self.context}
+    def detail(self, language: str) -> str:
+        return translate(self.template, language, self.context)
+
+    def body(self, language: str = EN) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail(language), "context": self.context}
 
 
 class BadRequest(AppError):

@@ -7,6 +7,7 @@ URL with its password, the secret), so inputs are hidden from errors and secrets
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
     jobs_concurrency: int = 4
     worker_metrics_port: int = 8005  # the worker's own /metrics (0: none)
     spool_dir: str | None = None  # default: <repo>/.data/spool (compose: a volume shared by admin and worker)
+    # Error details follow Accept-Language; this is the language of a request without one (all four
+    # services: the subscribers and staff who read them are Chinese, and the console sends its own).
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    # The operator's SMS signature, put before every SMS text (shared.notify.templates). The default
+    # is a development placeholder: in production set the signature registered with the carriers.
+    sms_signature: str = Field(default="【Tenure】", min_length=1, max_length=20)
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> "Settings":

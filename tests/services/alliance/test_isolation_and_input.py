@@ -137,7 +137,8 @@ async def test_bad_input_gets_clear_4xx(alliance_client, customer_client, tokens
         error(await alliance_client.post("/v1/offers", json=body, headers=with_key(mer)), 422)
     pub = await alliance_client.post("/v1/offers", json=offer_body(stock_total=3), headers=with_key(mer))
     oid = pub.json()["id"]
-    below = error(await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": -4}, headers=with_key(mer)), 409)
+    below = error(await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": -4},
+                                             headers={**with_key(mer), "Accept-Language": "en"}), 409)
     assert "below zero" in below["detail"]
     assert (await alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": -3}, headers=with_key(mer))).json()["stock_left"] == 0
     for url in ("http://shop.example.com/hook", "ftp://x.example.com", "https://10.1.2.3/h", "not-a-url-at-all", "https://intranet/x"):
@@ -172,7 +173,8 @@ async def test_reversal_window_is_enforced(alliance_client, tokens, sm) -> None:
     rid = (await alliance_client.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer))).json()["redemption_id"]
     async with sm.begin() as s:
         await s.execute(update(Redemption).where(Redemption.id == rid).values(created_at=datetime.now(UTC) - timedelta(hours=2)))
-    body = error(await alliance_client.post(f"/v1/redemptions/{rid}/reverse", headers=with_key(mer)), 409)
+    body = error(await alliance_client.post(f"/v1/redemptions/{rid}/reverse",
+                                            headers={**with_key(mer), "Accept-Language": "en"}), 409)
     assert "window" in body["detail"]
 
 

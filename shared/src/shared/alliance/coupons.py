@@ -171,7 +171,7 @@ async def exchange(session: AsyncSession, *, offer_id: int, customer_id: int, ke
     offer, _ = await offers.get_for_customer(session, customer_id=customer_id, offer_id=offer_id, in_stock=False)
     price = offer.price_points if pay_with == "points" else offer.price_airtime_fen
     if price <= 0:
-        raise Conflict(f"this offer cannot be paid with {pay_with}", pay_with=pay_with)
+        raise Conflict("this offer cannot be paid with {pay_with}", pay_with=pay_with)
     await _take_one(session, offer=offer, customer_id=customer_id)
     ledger_key = f"coupon:{customer_id}:{key}"
     memo = {"offer_id": offer.id, "merchant_id": offer.merchant_id}

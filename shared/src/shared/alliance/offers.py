@@ -78,9 +78,9 @@ def check_economics(*, face_value_fen: int, settlement_fen: int, price_points: i
                               ("price_points", price_points, MAX_PRICE_POINTS),
                               ("price_airtime_fen", price_airtime_fen, MAX_PRICE_AIRTIME_FEN)):
         if value > cap:
-            raise OfferValueTooHigh(f"{field} may be at most {cap}", field=field, max=cap)
+            raise OfferValueTooHigh("{field} may be at most {max}", field=field, max=cap)
     if settlement_fen * stock_total > MAX_EXPOSURE_FEN:
-        raise OfferExposureTooHigh(f"settlement_fen × stock_total may be at most {MAX_EXPOSURE_FEN}",
+        raise OfferExposureTooHigh("settlement_fen × stock_total may be at most {max_fen}",
                                    max_fen=MAX_EXPOSURE_FEN, exposure_fen=settlement_fen * stock_total)
 
 
@@ -125,7 +125,7 @@ async def adjust_stock(session: AsyncSession, *, merchant_id: int, offer_id: int
     """
     current = await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
     if delta > 0 and current.settlement_fen * (current.stock_total + delta) > MAX_EXPOSURE_FEN:
-        raise OfferExposureTooHigh(f"settlement_fen × stock_total may be at most {MAX_EXPOSURE_FEN}",
+        raise OfferExposureTooHigh("settlement_fen × stock_total may be at most {max_fen}",
                                    max_fen=MAX_EXPOSURE_FEN, exposure_fen=current.settlement_fen * (current.stock_total + delta))
     done = await session.scalar(
         update(Offer)
@@ -171,7 +171,7 @@ async def decide(session: AsyncSession, *, offer_id: int, approve: bool) -> Offe
         raise NotFound("offer not found", offer_id=offer_id)
     await session.refresh(offer)
     if done is None and offer.status != to:
-        raise InvalidTransition(f"offer is {offer.status}", status=offer.status)
+        raise InvalidTransition("offer is {status}", status=offer.status)
     return offer
 
 

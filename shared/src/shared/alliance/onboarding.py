@@ -106,7 +106,7 @@ async def transition(session: AsyncSession, *, merchant_id: int, to: str) -> Mer
     merchant = await get(session, merchant_id)
     await session.refresh(merchant)
     if merchant_id_done is None and merchant.status != to:
-        raise InvalidTransition(f"cannot move a merchant from {merchant.status} to {to}", status=merchant.status)
+        raise InvalidTransition("cannot move a merchant from {status} to {to}", status=merchant.status, to=to)
     if to == "ended" and merchant_id_done is not None:
         # an ended merchant's offers close for good (suspension only hides them: see offers.visible)
         await session.execute(

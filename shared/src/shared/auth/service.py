@@ -28,6 +28,7 @@ from shared.errors import BadRequest, Forbidden, Unauthorized
 from shared.logging import get_logger
 from shared.masking import phone_digest
 from shared.models import Customer, Merchant, MerchantClient, OtpCode, RefreshToken, StaffUser
+from shared.notify import templates as sms_templates
 from shared.notify.sms import SmsSender
 from shared.settings import Settings
 
@@ -85,7 +86,9 @@ async def request_otp(
                 expires_at=_now() + timedelta(seconds=settings.otp_ttl_s),
             )
         )
-    await sender.send(phone, f"[Tenure] Your sign-in code is {code}. It expires in 5 minutes.")
+        sms = await sms_templates.render(s, sms_templates.OTP, signature=settings.sms_signature,
+                                         code=code, minutes=max(1, settings.otp_ttl_s // 60))
+    await sender.send(phone, sms)
 
 
 async def verify_otp(

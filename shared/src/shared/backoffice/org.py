@@ -39,10 +39,11 @@ async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None)
             raise Unprocessable("a market department has no parent")
         return
     if parent_id is None:
-        raise Unprocessable(f"a {kind} needs a parent {want}")
+        raise Unprocessable("a {kind} needs a parent {parent_kind}", kind=kind, parent_kind=want)
     parent = await session.get(OrgUnit, parent_id)
     if parent is None or parent.kind != want:
-        raise Unprocessable(f"the parent of a {kind} must be a {want}", parent_id=parent_id)
+        raise Unprocessable("the parent of a {kind} must be a {parent_kind}", parent_id=parent_id, kind=kind,
+                            parent_kind=want)
 
 
 async def create_unit(session: AsyncSession, *, kind: str, code: str, name: str, parent_id: int | None) -> OrgUnit:

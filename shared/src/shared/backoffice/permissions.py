@@ -91,4 +91,5 @@ def check_branch(principal: Principal, branch_id: int | None, *, what: str = "ob
     """404 (not 403) when a branch head reaches outside their branch: do not reveal it exists."""
     scope = branch_scope(principal)
     if scope is not None and branch_id != scope:
-        raise NotFound(f"{what} not found")
+        raise NotFound("customer not found" if what == "customer" else "staff user not found" if what == "staff user"
+                       else "not found")

@@ -23,7 +23,8 @@ MIN_PASSWORD = 10
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD or password.isdigit() or password.isalpha():
-        raise Unprocessable(f"password must be at least {MIN_PASSWORD} characters and mix letters with digits or symbols")
+        raise Unprocessable("password must be at least {min_length} characters and mix letters with digits or symbols",
+                            min_length=MIN_PASSWORD)
 
 
 async def _check_org(session: AsyncSession, role: str, org_unit_id: int | None) -> None:
@@ -31,13 +32,13 @@ async def _check_org(session: AsyncSession, role: str, org_unit_id: int | None) 
         raise Unprocessable("unknown role", role=role)
     if org_unit_id is None:
         if role in BRANCH_ROLES:
-            raise Unprocessable(f"a {role} must belong to a branch")
+            raise Unprocessable("a {role} must belong to a branch", role=role)
         return
     unit = await session.get(OrgUnit, org_unit_id)
     if unit is None:
         raise Unprocessable("unknown org unit", org_unit_id=org_unit_id)
     if role in BRANCH_ROLES and unit.kind != "branch":
-        raise Unprocessable(f"a {role} must belong to a branch, not a {unit.kind}")
+        raise Unprocessable("a {role} must belong to a branch, not a {kind}", role=role, kind=unit.kind)
 
 
 async def list_staff(

@@ -30,6 +30,7 @@ from shared.db.transactions import own_transaction
 from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Campaign, Customer, Strategy
+from shared.notify import templates as sms_templates
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
 
 CHUNK = 200_000
@@ -64,7 +65,8 @@ def add_months(d: date, n: int) -> date:
 
 def _check_flow(flow: str, channel: str) -> None:
     if channel not in FLOW_CHANNELS.get(flow, ()):
-        raise Unprocessable(f"flow {flow} sends through {' or '.join(FLOW_CHANNELS.get(flow, ()))}", channel=channel)
+        raise Unprocessable("flow {flow} sends through {channels}", channel=channel, flow=flow,
+                            channels="/".join(FLOW_CHANNELS.get(flow, ())))
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
@@ -139,7 +141,7 @@ async def _transition(session: AsyncSession, campaign_id: int, *, from_: tuple[s
     )
     if row is None:
         campaign = await get_campaign(session, campaign_id)
-        raise Conflict(f"a {campaign.status} campaign cannot become {to}", status=campaign.status)
+        raise Conflict("a {status} campaign cannot become {to}", status=campaign.status, to=to)
     return await get_campaign(session, campaign_id)
 
 
@@ -302,19 +304,23 @@ async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None
 
 async def dispatch_outbound(
     sm: async_sessionmaker[AsyncSession], *, campaign_id: int, gateway: OutboundGateway | None = None,
-    batch: int = 500, text_template: str | None = None,
+    batch: int = 500, text_template: str | None = None, signature: str | None = None,
 ) -> dict[str, int]:
     """Send the campaign's queued touches through the gateway; returns counts by final outcome.
 
     Claim (`queued` → `sending`) and commit, then call the gateway outside any transaction, then
     record `sent` / `failed`. Concurrent dispatchers skip each other's rows (SKIP LOCKED).
+    An SMS is the `campaign_offer` template around the text (signature first); a call gets the
+    script as it is.
     """
     gateway = gateway or default_gateway()
     totals = {"sent": 0, "failed": 0}
     async with sm() as s:
         campaign = await get_campaign(s, campaign_id)
         strategy = await s.get(Strategy, campaign.strategy_id) if campaign.strategy_id else None
-    body = text_template or (strategy.script if strategy else campaign.name)
+        body = text_template or (strategy.script if strategy else campaign.name)
+        sms = await sms_templates.render(s, sms_templates.CAMPAIGN_OFFER, signature=signature, text=body)
+    texts = {"sms": sms}
     while True:
         async with own_transaction(sm) as s:
             claimed = (await s.execute(text(
@@ -328,7 +334,8 @@ async def dispatch_outbound(
         if not claimed:
             return totals
         results = await gateway.send_batch(
-            [OutboundMessage(r.id, r.customer_id, r.phone, r.channel, body[:500]) for r in claimed]
+            [OutboundMessage(r.id, r.customer_id, r.phone, r.channel, texts.get(r.channel, body)[:500])
+             for r in claimed]
         )
         ok = [r.touch_id for r in results if r.ok]
         failed = [r.touch_id for r in results if not r.ok]

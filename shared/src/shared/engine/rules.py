@@ -126,7 +126,7 @@ class Compiler:
             (kind,) = keys
             items = node[kind]
             if not isinstance(items, list) or not items:
-                raise RuleError(f"'{kind}' needs a non-empty list")
+                raise RuleError("'{kind}' needs a non-empty list", kind=kind)
             joiner = " AND " if kind == "all" else " OR "
             return "(" + joiner.join(self._node(i, depth + 1) for i in items) + ")"
         if keys == {"not"}:
@@ -194,12 +194,12 @@ class Compiler:
     @staticmethod
     def _text(name: str, value: Any) -> str:
         if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise RuleError(f"value must be a string of at most {MAX_TEXT} characters", field=name)
+            raise RuleError("value must be a string of at most {max_chars} characters", field=name, max_chars=MAX_TEXT)
         return value
 
     def _list(self, name: str, value: Any, kind: str) -> list[Any]:
         if not isinstance(value, list) or not value or len(value) > MAX_LIST:
-            raise RuleError(f"value must be a list of 1..{MAX_LIST} items", field=name)
+            raise RuleError("value must be a list of 1..{max_items} items", field=name, max_items=MAX_LIST)
         items = [self._scalar(name, v, kind if kind != LIST else TEXT) for v in value]
         return [float(v) for v in items] if kind == NUM else items
 

@@ -58,7 +58,7 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
             continue
         codes = condition[key]
         if not isinstance(codes, list) or not codes or len(codes) > 50 or not all(isinstance(c, str) for c in codes):
-            raise RuleError(f"'{key}' must be a list of 1..50 tag codes")
+            raise RuleError("'{key}' must be a list of 1..50 tag codes", key=key)
         missing = [c for c in codes if c not in tag_ids]
         if missing:
             raise RuleError("unknown tag codes", codes=missing[:20])

@@ -34,6 +34,8 @@ POINTS_EXCHANGE = "points_exchange"
 MANAGER_INCENTIVES = "manager_incentives"
 BIRTHDAY_GREETING = "birthday_greeting"
 REVERSAL_WINDOW = "alliance.reversal_window"
+# texts sent by SMS (admin: /v1/programme/rules/sms_templates; shared.notify.templates)
+SMS_TEMPLATES = "sms_templates"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     FOUR_HIGH: {
@@ -86,6 +88,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     BIRTHDAY_GREETING: {"template": "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"},
     # How long a merchant's till may reverse a redemption.
     REVERSAL_WINDOW: {"minutes": 30},
+    # SMS texts, Chinese, without the operator's signature (shared.notify.templates puts
+    # TENURE_SMS_SIGNATURE first). Each may use only the placeholders its default uses.
+    SMS_TEMPLATES: {
+        "otp": "您的登录验证码为{code}，{minutes}分钟内有效，请勿告诉他人。",
+        "campaign_offer": "{text}回复TD退订",
+        "refusal_confirmation": "已收到您的回复，{cool_off_days}天内不再向您推荐此类优惠。",
+        "order_confirmation": "您已成功办理{product}，感谢您的支持。",
+        "rebate_instalment": "您办理的{product}本期返还{amount_yuan}元已到账（第{instalment}/{instalments}期）。",
+    },
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
-from shared.web.errors import error_response, install_error_handlers
+from shared.web.errors import error_response, install_error_handlers, request_language
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
 
@@ -68,6 +68,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.audience = audience
     app.state.service_name = name
+    app.state.default_language = settings.default_language  # of error details without Accept-Language
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_error_handlers(app)
@@ -87,7 +88,8 @@ def create_service_app(
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means not ready
             log.warning("readyz.db_down", error=type(exc).__name__)
-            return error_response(503, "service_unavailable", "database unavailable")
+            return error_response(503, "service_unavailable", "database unavailable",
+                                  language=request_language(request))
         return JSONResponse({"status": "ready", "service": name})
 
     # /metrics names every route and its traffic: in prod only a scraper holding TENURE_METRICS_TOKEN
@@ -97,12 +99,12 @@ def create_service_app(
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
         if metrics_token is None and prod:
-            return error_response(404, "not_found", "Not Found")
+            return error_response(404, "not_found", "Not Found", {"no_route": True}, language=request_language(request))
         if metrics_token is not None:
             scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), metrics_token):
                 return error_response(401, "unauthorized", "a metrics token is required",
-                                      headers={"WWW-Authenticate": "Bearer"})
+                                      headers={"WWW-Authenticate": "Bearer"}, language=request_language(request))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.web.errors import error_response
+from shared.web.errors import error_response, request_language
 
 
 class BodyTooLarge(HTTPException):
@@ -21,7 +21,7 @@ class BodyTooLarge(HTTPException):
     from body parsing, and the shared handler renders it in the error shape."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is larger than {limit} bytes")
+        super().__init__(status_code=413, detail="the request body is larger than {limit_bytes} bytes")
         self.context = {"limit_bytes": limit}
 
 
@@ -39,11 +39,13 @@ class BodyLimitMiddleware:
         declared = _content_length(scope)
         if declared is not None:
             if declared < 0:
-                await error_response(400, "bad_request", "Content-Length is not a number")(scope, receive, send)
+                await error_response(400, "bad_request", "Content-Length is not a number",
+                                     language=request_language(scope))(scope, receive, send)
             elif declared > limit:
                 too_large = BodyTooLarge(limit)
                 await error_response(413, "payload_too_large", str(too_large.detail), too_large.context,
-                                     headers={"Connection": "close"})(scope, receive, send)
+                                     headers={"Connection": "close"},
+                                     language=request_language(scope))(scope, receive, send)
             else:  # the server delivers no more than Content-Length: nothing to count
                 await self.app(scope, receive, send)
             return

@@ -203,7 +203,8 @@ async def launch(campaign_id: IntId, request: Request, principal: can("campaigns
 async def dispatch(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
                    sm: SessionMaker) -> DispatchOut:
     gateway = getattr(request.app.state, "outbound_gateway", None)
-    totals = await campaign_service.dispatch_outbound(sm, campaign_id=campaign_id, gateway=gateway)
+    totals = await campaign_service.dispatch_outbound(sm, campaign_id=campaign_id, gateway=gateway,
+                                                      signature=request.app.state.settings.sms_signature)
     # the dispatch committed per batch (messages left the gateway); its audit row follows on its own
     async with own_transaction(sm) as session:
         await record(session, request, principal, "campaign.dispatch", "campaign", campaign_id, totals)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 
 from admin_app.auth import AnyStaff, Operators, can
@@ -18,6 +18,7 @@ from shared.audit import service as audit
 from shared.engagement import hunts as hunt_service
 from shared.errors import NotFound, Unprocessable
 from shared.models import Ad, HuntPrize, HuntSpot, Merchant, TreasureHunt
+from shared.notify import templates as sms_templates
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
@@ -76,13 +77,33 @@ class ExchangeRule(Strict):
     enabled: bool
 
 
+SmsText = Annotated[str, Field(min_length=1, max_length=sms_templates.MAX_TEMPLATE_CHARS)]
+
+
+class SmsTemplates(Strict):
+    """Every SMS text, without the signature; each may use only its default's {placeholders}."""
+
+    otp: SmsText = Field(description="{code} (required), {minutes}")
+    campaign_offer: SmsText = Field(description="{text} (required): the strategy's script or the campaign name")
+    refusal_confirmation: SmsText = Field(description="{cool_off_days}")
+    order_confirmation: SmsText = Field(description="{product}")
+    rebate_instalment: SmsText = Field(description="{product}, {amount_yuan}, {instalment}, {instalments}")
+
+    @field_validator("*")
+    @classmethod
+    def _placeholders(cls, value: str, info: ValidationInfo) -> str:
+        sms_templates.check(str(info.field_name), value)
+        return value
+
+
 RULE_MODELS: dict[str, type[Strict]] = {
     programme_settings.CHECKIN_RULES: CheckinRules,
     programme_settings.POINTS_EXPIRY: ExpiryRule,
     programme_settings.POINTS_ACCRUAL: AccrualRule,
     programme_settings.POINTS_EXCHANGE: ExchangeRule,
+    programme_settings.SMS_TEMPLATES: SmsTemplates,
 }
-RuleKey = Path(pattern=r"^(checkin_rules|points_expiry|points_accrual|points_exchange)$")
+RuleKey = Path(pattern=r"^(checkin_rules|points_expiry|points_accrual|points_exchange|sms_templates)$")
 
 
 @router.get("/programme/rules", summary="All published engagement and points rules")

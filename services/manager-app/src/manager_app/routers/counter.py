@@ -10,7 +10,7 @@ from manager_app.schemas import ContactOut, PhoneIn, VisitIn
 from shared.manager import counter as service
 from shared.manager.contacts import ContactInput
 from shared.web.deps import WriteSession, client_ip
-from shared.web.errors import error_response
+from shared.web.errors import error_response, request_language
 from shared.web.idempotency import IdempotencyKey, run_once
 
 router = APIRouter(prefix="/v1", tags=["counter"])
@@ -21,7 +21,7 @@ async def lookup(body: PhoneIn, request: Request, principal: CurrentHallStaff, s
     view = await service.lookup(session, principal, body.phone, ip=client_ip(request))
     if view is None:
         # returned, not raised: the audit row of a failed lookup must commit too
-        return error_response(404, "not_found", "customer not found")
+        return error_response(404, "not_found", "customer not found", language=request_language(request))
     return view
 
 

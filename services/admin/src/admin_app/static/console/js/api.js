@@ -22,9 +22,10 @@ export class ApiError extends Error {
     this.context = (body && body.context) || {};
   }
 
-  // An unmatched route (404 "Not Found" / 405) means the endpoint is not built yet.
+  // An unmatched route (a 404 whose context says no_route, in any language, or a 405) means the
+  // endpoint is not built yet; a route's own 404 ("campaign not found") does not.
   get unavailable() {
-    return (this.status === 404 && this.detail === "Not Found") || this.status === 405;
+    return (this.status === 404 && this.context.no_route === true) || this.status === 405;
   }
 
   get forbidden() {

@@ -78,7 +78,7 @@ export function errorBox(err, what = "") {
 }
 
 // The machine-readable code in the language of the console when the catalogue knows it
-// (the detail text stays the server's; it follows Accept-Language once the API translates it).
+// (the detail text is the server's, in the language the console asks for with Accept-Language).
 function errorName(code) {
   return has(`error.${code}`) ? t(`error.${code}`) : String(code).replaceAll("_", " ");
 }

@@ -1,6 +1,6 @@
 // The points programme (seed 001: points plan, check-in, exchange): the published rules for
-// check-in rewards and make-up days, points accrual per tier, expiry and airtime exchange, edited
-// by operators; the monthly accrual and expiry jobs for administrators.
+// check-in rewards and make-up days, points accrual per tier, expiry and airtime exchange, and the
+// SMS texts subscribers receive, edited by operators; the monthly accrual and expiry jobs for administrators.
 // API: GET/PUT /v1/programme/rules/{key}, POST /v1/ledger/points/accrual-runs, /expiry-runs.
 
 import { get, post, put } from "../api.js";
@@ -16,6 +16,7 @@ export async function render(el, { ctx }) {
     accrual(rules.points_accrual, editable, el, ctx),
     expiry(rules.points_expiry, editable, el, ctx),
     exchange(rules.points_exchange, editable, el, ctx),
+    rules.sms_templates ? smsTemplates(rules.sms_templates, editable, el, ctx) : null,
   ];
   clear(el, page(t("nav.programme"), { subtitle: t("prog.subtitle") },
     h("div", { class: "grid" }, sections),
@@ -102,6 +103,20 @@ function exchange(r, editable, el, ctx) {
     { name: "airtime_fen_per_point", label: t("prog.rate_fen"), type: "number", min: 1, max: 100, value: r.airtime_fen_per_point, required: true },
     { name: "min_points", label: t("prog.min_points"), type: "number", min: 1, max: 1000000, value: r.min_points, required: true },
   ], (v) => ({ enabled: v.enabled, airtime_fen_per_point: v.airtime_fen_per_point, min_points: v.min_points }), el, ctx);
+}
+
+// Each template's {placeholders} are the ones the server lets it use (its current text shows them);
+// the operator's signature is put first when a message is sent, so it is not part of a template.
+const SMS_KEYS = ["otp", "campaign_offer", "refusal_confirmation", "order_confirmation", "rebate_instalment"];
+
+function smsTemplates(r, editable, el, ctx) {
+  const keys = SMS_KEYS.filter((k) => typeof r[k] === "string");
+  const uses = (k) => (r[k].match(/\{\w+\}/g) || []).join(" ");
+  const summary = h("div", {}, h("p", { class: "help" }, t("prog.sms_help")), kv(keys.map((k) => [t(`prog.sms.${k}`), r[k]])));
+  return section("sms_templates", summary, editable,
+    keys.map((k) => ({ name: k, label: t(`prog.sms.${k}`), type: "textarea", rows: 2, value: r[k], required: true, wide: true,
+      help: t("prog.sms_placeholders", { list: uses(k) || "—" }) })),
+    (v) => Object.fromEntries(keys.map((k) => [k, v[k]])), el, ctx);
 }
 
 function jobs() {
