@@ -72,7 +72,7 @@ async def push(kind: FeedKind, body: FeedIn, request: Request, principal: can("i
     try:
         RowChecker(layout, header)
     except HeaderError as exc:
-        raise Unprocessable(str(exc), kind=kind) from None
+        raise Unprocessable("the rows do not fit the {kind} layout: {reason}", kind=kind, reason=str(exc)) from None
     digest = hashlib.sha256(json.dumps(body.rows, sort_keys=True, default=str).encode()).hexdigest()
     path = _write(body.rows, header, import_service.spool_dir(settings))
     try:
