@@ -82,7 +82,7 @@ class ChurnArtifact:
     def uplift_scores(self, X: np.ndarray) -> np.ndarray | None:
         """Expected fall in churn probability from a contact, per row (None without a model)."""
         model = getattr(self, "uplift", None)
-        return model.predict(X) if model is not None else None  # type: ignore[attr-defined]
+        return model.predict(X) if model is not None else None
 
     def score(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(churn_score 0-1, warning_coefficient 0-100, risk level index 0/1/2) per row."""

@@ -187,7 +187,7 @@ class HighCardinalityEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=object)
         out = np.empty((X.shape[0], 2 * X.shape[1]), dtype=np.float64)
-        for j, (levels, te, freq) in enumerate(zip(self.levels_, self.te_, self.freq_)):
+        for j, (levels, te, freq) in enumerate(zip(self.levels_, self.te_, self.freq_, strict=False)):
             code = _codes(X[:, j], levels)
             known = ~np.isnan(code)
             idx = np.where(known, code, 0).astype(np.int64)
@@ -232,7 +232,7 @@ class CategoryBlock(TransformerMixin, BaseEstimator):
         out = np.zeros((len(X), width + (high.shape[1] if high is not None else 0)), dtype=np.float32)
         at = 0
         rows = np.arange(len(X))
-        for j, kept in zip(self.low_, self.kept_):
+        for j, kept in zip(self.low_, self.kept_, strict=False):
             code = _codes(X[:, j], kept)
             code = np.where(np.isnan(code), len(kept), code).astype(np.int64)  # pooled: rare or unseen
             out[rows, at + code] = 1.0
@@ -249,7 +249,8 @@ class CategoryBlock(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         names = list(input_features) if input_features is not None else \
             [f"x{j}" for j in range(len(self.low_) + len(self.high_))]
-        out = [f"{names[j]}_{level}" for j, kept in zip(self.low_, self.kept_) for level in [*kept, "infrequent"]]
+        out = [f"{names[j]}_{level}" for j, kept in zip(self.low_, self.kept_, strict=False)
+               for level in [*kept, "infrequent"]]
         if self.high_enc_ is not None:
             out += list(self.high_enc_.get_feature_names_out([names[j] for j in self.high_]))
         return np.array(out, dtype=object)
@@ -272,14 +273,14 @@ class TabularHGB(ClassifierMixin, BaseEstimator):
         num[:, self.empty_] = 0.0
         cat = np.asarray(X[:, self.n_num : self.n_num + self.n_cat], dtype=object)
         parts = [num]
-        for j, levels in zip(self.native_, self.native_levels_):
+        for j, levels in zip(self.native_, self.native_levels_, strict=False):
             parts.append(_codes(cat[:, j], levels)[:, None])
-        for j, levels in zip(self.numeric_codes_, self.numeric_levels_):
+        for j, levels in zip(self.numeric_codes_, self.numeric_levels_, strict=False):
             code = _codes(cat[:, j], levels)
             if self.all_ordinal:
                 code[np.asarray(cat[:, j] == MISSING_CATEGORY)] = np.nan  # "blanks as NaN"
             parts.append(code[:, None])
-        if self.high_:
+        if self.high_enc_ is not None:  # set exactly when there are high-cardinality columns
             enc = self.high_enc_.fit_transform(cat[:, self.high_], y) if y is not None else \
                 self.high_enc_.transform(cat[:, self.high_])
             parts.append(enc)
@@ -369,7 +370,6 @@ class NumericBlock(TransformerMixin, BaseEstimator):
         self.groups_ = [list(range(i, min(i + self.GROUP, Xf.shape[1]))) for i in range(0, Xf.shape[1], self.GROUP)]
         self.splines_ = [SplineTransformer(n_knots=5, degree=3, knots="quantile", extrapolation="constant")
                          .fit(filled[:, g]) for g in self.groups_] if self.splines else []
-        self.mean_, self.scale_ = 0.0, 1.0
         raw = self._raw(filled, np.isnan(Xf))
         self.mean_ = raw.mean(axis=0)
         sd = raw.std(axis=0)
@@ -384,7 +384,7 @@ class NumericBlock(TransformerMixin, BaseEstimator):
         out = np.empty((len(filled), sum(widths) + len(self.gaps_)), dtype=np.float32)  # filled in place
         at = 0
         if self.splines:
-            for sp, g, w in zip(self.splines_, self.groups_, widths):
+            for sp, g, w in zip(self.splines_, self.groups_, widths, strict=False):
                 out[:, at : at + w] = sp.transform(filled[:, g])
                 at += w
         else:
@@ -403,7 +403,7 @@ class NumericBlock(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         names = list(input_features) if input_features is not None else [f"x{j}" for j in range(len(self.median_))]
         if self.splines:
-            out = [str(n) for sp, g in zip(self.splines_, self.groups_)
+            out = [str(n) for sp, g in zip(self.splines_, self.groups_, strict=False)
                    for n in sp.get_feature_names_out([names[j] for j in g])]
         else:
             out = list(names)

@@ -157,10 +157,7 @@ def to_float(value: str | None, decimal: str = "point") -> float:
         out = math.nan
     if math.isnan(out):
         v, sign = _strip_number(value)
-        if decimal == "comma":
-            v = v.replace(".", "").replace(",", ".")
-        else:
-            v = v.replace(",", "")
+        v = v.replace(".", "").replace(",", ".") if decimal == "comma" else v.replace(",", "")
         try:
             out = sign * float(v) if v and (v[0].isdigit() or v[0] == ".") else math.nan
         except ValueError:
@@ -321,7 +318,7 @@ def read_csv(path: str | Path, *, delimiter: str | None = None, encoding: str | 
              ) -> tuple[list[str], list[list[str | None]]]:
     """Header and row lists (cleaned cells), for callers that want rows."""
     raw = read_raw(path, delimiter=delimiter, encoding=encoding)
-    return raw.header, [list(r) for r in zip(*raw.columns)]
+    return raw.header, [list(r) for r in zip(*raw.columns, strict=False)]
 
 
 # --- typing the columns ---------------------------------------------------------------------
@@ -358,7 +355,7 @@ def _dedupe(columns: list[Column], id_index: int, label_index: int, conflicts: s
     ids, labels = columns[id_index], columns[label_index]
     first: dict[str | None, int] = {}
     seen: dict[str | None, set] = {}
-    for i, (k, lab) in enumerate(zip(ids, labels)):
+    for i, (k, lab) in enumerate(zip(ids, labels, strict=False)):
         first.setdefault(k, i)
         seen.setdefault(k, set()).add(lab)
     extra = len(ids) - len(first)
@@ -476,9 +473,9 @@ def build_columns(
             dropped[name] = "constant"
             continue
         values, parsed, tokens = _column(raw, decimal)
-        numeric = parsed >= NUMERIC_SHARE * len(present) or (
+        is_numeric = parsed >= NUMERIC_SHARE * len(present) or (
             parsed >= NUMERIC_SHARE_WITH_TOKENS * len(present) and len(tokens) <= MAX_TOKENS)
-        if numeric:
+        if is_numeric:
             if tokens:
                 not_numbers[name] = {"cells": sum(tokens.values()), "values": [t for t, _ in tokens.most_common(3)]}
             if name not in allowed:
@@ -526,7 +523,7 @@ def _leaks(specs_num: list[FeatureSpec], numeric_cols: list[np.ndarray], specs_c
     if y.min() == y.max():
         return {}
     out = {}
-    for spec, col in [*zip(specs_num, numeric_cols), *zip(specs_cat, categorical_cols)]:
+    for spec, col in [*zip(specs_num, numeric_cols, strict=False), *zip(specs_cat, categorical_cols, strict=False)]:
         if spec.name in allowed:
             continue
         auc = _single_feature_auc(col, y.astype(np.float64), spec.kind)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import Any
 
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.transactions import own_transaction
@@ -15,7 +16,7 @@ from shared.logging import configure_logging
 from shared.settings import get_settings
 
 
-async def _defer(task: str, args: dict) -> int:  # type: ignore[type-arg]
+async def _defer(task: str, args: dict[str, Any]) -> int:
     engine = create_engine(get_settings(), process="jobs.cli")
     try:
         async with own_transaction(create_sessionmaker(engine)) as s:
@@ -24,7 +25,7 @@ async def _defer(task: str, args: dict) -> int:  # type: ignore[type-arg]
         await engine.dispose()
 
 
-async def _schedules() -> list[dict]:  # type: ignore[type-arg]
+async def _schedules() -> list[dict[str, Any]]:
     engine = create_engine(get_settings(), process="jobs.cli")
     try:
         async with create_sessionmaker(engine)() as s:

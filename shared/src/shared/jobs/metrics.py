@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,7 +59,7 @@ class QueueGauges:
         self.every_s = every_s
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, app) -> None:  # type: ignore[no-untyped-def]
+    async def start(self, app: FastAPI) -> None:
         sm = app.state.read_sessionmaker
 
         async def loop() -> None:
@@ -69,7 +70,7 @@ class QueueGauges:
 
         self._task = asyncio.create_task(loop())
 
-    async def stop(self, app) -> None:  # type: ignore[no-untyped-def]
+    async def stop(self, app: FastAPI) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

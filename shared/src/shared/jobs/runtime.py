@@ -164,7 +164,8 @@ def durable(task: Task, *, retry: BaseRetryStrategy | None = None, periodic: str
         registered = app.task(name=str(task), queue=QUEUE, retry=retry or Backoff(), pass_context=True,
                               lock=LOCKS.get(str(task)))(run_job)
         if periodic is not None:  # procrastinate defers it itself (once per slot across workers)
-            app.periodic(cron=periodic, periodic_id=str(task))(registered)
+            # procrastinate types the `timestamp` it passes as a first positional; it arrives as a keyword in **kwargs
+            app.periodic(cron=periodic, periodic_id=str(task))(registered)  # type: ignore[arg-type]  # see above
         return fn
 
     return register

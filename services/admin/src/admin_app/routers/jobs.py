@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
+from shared import clock
 from shared.jobs import progress, queue, schedules
 from shared.web.deps import ReadSession, WriteSession
 
@@ -62,7 +63,7 @@ class ScheduleOut(BaseModel):
 
 
 class ScheduleIn(Strict):
-    cron: str | None = Field(None, max_length=100, description="five-field cron in Asia/Shanghai time")
+    cron: str | None = Field(None, max_length=100, description=f"five-field cron in {clock.TZ_NAME} time")
     enabled: bool | None = None
 
 

@@ -243,7 +243,7 @@ def _local(column: str, table: str) -> tuple[str, str, str]:
     return (f"({column} AT TIME ZONE :tz)", table, f"({column} AT TIME ZONE :tz)")
 
 
-LOCAL_TIME = "YYYY-MM-DD HH:MM:SS local time (Asia/Shanghai) unless an offset is given"
+LOCAL_TIME = f"YYYY-MM-DD HH:MM:SS local time ({clock.TZ_NAME}) unless an offset is given"
 RECORD_ID = Column("record_id", "source_ref", "text",
                    _regex("record_id", _RECORD_ID, "the source system's record id (1-80 of A-Z a-z 0-9 _ . : -)",
                           required=True), True, "text",

@@ -31,6 +31,11 @@ def _errors(rows: Sequence[Row], reason: Reason) -> list[dict[str, object]]:
     return [{"line": r[0], "reason": reason(r)} for r in rows]
 
 
+def _unknown(col: str) -> Reason:
+    """The reason for a code that names no known row; binds `col` now, not at call time."""
+    return lambda r: f"unknown {col} {r[1]}"
+
+
 async def _delete_returning(
     session: AsyncSession, sql: str, reason: Reason, limit_errors: int
 ) -> tuple[int, list[dict[str, object]]]:
@@ -127,7 +132,7 @@ async def run_checks(
                     SELECT 1 FROM products p WHERE p.code = s.{col}{kind_filter})
                 RETURNING s.line_no, s.{col}
                 """,
-                lambda r, _c=col: f"unknown {_c} {r[1]}", code,
+                _unknown(col), code,
             )
     return bad, errors
 
@@ -269,7 +274,7 @@ async def _merge_competitor_calls(session: AsyncSession, stage: str, present: se
             "competitor": "s.competitor", "duration_s": _opt(present, "duration_s", default="0")}
     update = [c for c in cols if c != "source_ref" and (c != "duration_s" or "duration_s" in present)]
     sql = _upsert_sql("competitor_calls", cols, "(source_ref) WHERE source_ref IS NOT NULL", update, f"{stage} s")
-    return (await session.execute(text(sql))).rowcount or 0
+    return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_subscriptions(session: AsyncSession, stage: str, present: set[str]) -> int:
@@ -286,7 +291,7 @@ async def _merge_subscriptions(session: AsyncSession, stage: str, present: set[s
     update = [c for c in cols if c not in keep and (c in present or c in ("product_id", "starts_on"))]
     sql = _upsert_sql("subscriptions", cols, "(customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
                       update, f"{stage} s JOIN products p ON p.code = s.product_code")
-    return (await session.execute(text(sql))).rowcount or 0
+    return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) -> int:
@@ -297,7 +302,7 @@ async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) 
     }
     update = ["customer_id", "channel", "occurred_at", "outcome", *[c for c in ("notes", "cost_fen") if c in present]]
     sql = _upsert_sql("touches", cols, "(idempotency_key) WHERE idempotency_key IS NOT NULL", update, f"{stage} s")
-    return (await session.execute(text(sql))).rowcount or 0
+    return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_topups(session: AsyncSession, stage: str, present: set[str]) -> int:
@@ -313,7 +318,7 @@ async def _merge_topups(session: AsyncSession, stage: str, present: set[str]) ->
         SELECT t.customer_id, date_trunc('month', t.paid_at AT TIME ZONE :tz)::date FROM topups t
         JOIN {stage} s ON s.source_ref = t.source_ref
     """), {"tz": clock.TZ_NAME})
-    changed = (await session.execute(text(_upsert_sql("topups", cols, "(source_ref)", update, f"{stage} s")))).rowcount or 0
+    changed = rowcount(await session.execute(text(_upsert_sql("topups", cols, "(source_ref)", update, f"{stage} s"))))
     await session.execute(text(f"""
         UPDATE monthly_usage u SET topup_fen = t.fen, topup_count = t.n
         FROM (
@@ -339,7 +344,7 @@ async def _merge_plan_changes(session: AsyncSession, stage: str, present: set[st
     source = f"{stage} s JOIN products t ON t.code = s.to_plan_code AND t.kind = 'plan'"
     if "from_plan_code" in present:
         source += " LEFT JOIN products f ON f.code = s.from_plan_code AND f.kind = 'plan'"
-    changed = (await session.execute(text(_upsert_sql("plan_changes", cols, "(source_ref)", update, source)))).rowcount or 0
+    changed = rowcount(await session.execute(text(_upsert_sql("plan_changes", cols, "(source_ref)", update, source))))
     # each loaded subscriber's latest change (of all loaded so far) is their current plan
     await session.execute(text(f"""
         UPDATE customers c SET plan_id = l.to_plan_id, updated_at = now()

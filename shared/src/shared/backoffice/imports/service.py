@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import io
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -148,7 +149,9 @@ async def run_import(
     layout = LAYOUTS[kind]
     await _progress(sm, job_id, status="validating", rows_total=0, rows_bad=0, finished_at=None)
     try:
-        with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+        # The byte stream kept by name: its position is the progress (the text layer reads ahead).
+        with path.open("rb") as raw, \
+                io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
             reader = csv.reader(fh)
             try:
                 header = next(reader)
@@ -164,7 +167,7 @@ async def run_import(
 
             async def chunk_done() -> None:
                 if on_progress is not None:
-                    await on_progress(0.9 * min(1.0, fh.buffer.tell() / size))
+                    await on_progress(0.9 * min(1.0, raw.tell() / size))
 
             await _load(sm, job_id, layout, checker, reader, chunk_rows, principal, ip, chunk_done)
         return "done"
