@@ -4,6 +4,7 @@
     python3 dev.py up      # install, migrate, load demo data, run all four services
     python3 dev.py test    # install, run the whole test suite
     python3 dev.py check   # install, run the quality gate (ruff, mypy, migration heads, conventions)
+    python3 dev.py setup   # install, plus what the tests need outside the venv (chromium)
 
 Everything else (migrate, seed, bench helpers) lives in infra/devtools.py, run inside the venv.
 This file is stdlib-only: it creates `.venv`, installs the packages when their pyproject files
@@ -23,6 +24,7 @@ VENV = ROOT / ".venv"
 PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".tenure-install-stamp"
 # demo/ (tenure_demo, the synthetic city) is installed here for dev and tests; no service image ships it
+SETUP_STAMP = VENV / ".tenure-setup-stamp"  # `devtools.py setup` has run for this venv
 PACKAGES = ["shared", "demo", "services/customer-app", "services/manager-app", "services/alliance", "services/admin"]
 
 
@@ -52,11 +54,24 @@ def ensure_venv() -> None:
     STAMP.write_text(fingerprint)
 
 
+def ensure_setup(always: bool) -> None:
+    """The set-up step beyond the venv (chromium for the browser tests): once per venv, so the
+    test command itself never installs anything; `dev.py setup` runs it again."""
+    if SETUP_STAMP.exists() and not always:
+        return
+    subprocess.run([str(PY), str(ROOT / "infra" / "devtools.py"), "setup"], check=True, cwd=ROOT)
+    SETUP_STAMP.write_text("done\n")
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] in {"-h", "--help"}:
         print(__doc__)
         sys.exit(0)
     ensure_venv()
+    if sys.argv[1] in {"test", "setup"}:
+        ensure_setup(always=sys.argv[1] == "setup")
+        if sys.argv[1] == "setup":
+            return
     os.execv(str(PY), [str(PY), str(ROOT / "infra" / "devtools.py"), *sys.argv[1:]])
 
 

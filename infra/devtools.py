@@ -1,7 +1,8 @@
 """Developer commands, run inside the venv by `python3 dev.py <command>`.
 
     up [--customers N] [--fresh] [--no-seed]   migrate, load demo data, run the four services
-    test [pytest args]                          the whole test suite (installs chromium if it can)
+    test [pytest args]                          the whole test suite, `-n auto` unless the args say otherwise
+    setup                                       system packages for the tests (chromium), see setup()
     check [step ...]                            the quality gate: ruff, ruff-format, mypy, heads, conventions
     migrate                                     alembic upgrade head on the dev database
     seed [--customers N]                        load the demo city and domain seed data
@@ -128,8 +129,13 @@ def up(args: argparse.Namespace) -> None:
     sys.exit(1 if failed else 0)
 
 
-def ensure_chromium() -> None:
-    """The console tests drive Debian's chromium; install it where we can, else they skip."""
+def setup() -> None:
+    """System packages the tests need beyond the venv; run by dev.py once (and by `dev.py setup`).
+
+    Today that is chromium for the console tests: Debian's, with apt-get when we are root. Where
+    it cannot be installed the browser tests skip with the reason; the test command never
+    installs anything itself.
+    """
     if shutil.which("chromium") or os.environ.get("TENURE_NO_BROWSER_INSTALL"):
         return
     if shutil.which("apt-get") and os.geteuid() == 0:
@@ -141,9 +147,20 @@ def ensure_chromium() -> None:
         print("· chromium not available: browser tests will be skipped", flush=True)
 
 
+def _chooses_workers(args: list[str]) -> bool:
+    """Whether the pytest arguments already say how many processes (or switch xdist off)."""
+    for i, a in enumerate(args):
+        if a in ("-n", "--numprocesses") or a.startswith(("-n", "--numprocesses=")):
+            return True
+        if a == "-pno:xdist" or (a == "no:xdist" and i > 0 and args[i - 1] == "-p"):
+            return True
+    return False
+
+
 def test(extra: list[str]) -> None:
-    ensure_chromium()
-    cmd = [sys.executable, "-m", "pytest", *extra]
+    """pytest with `-n <TENURE_TEST_WORKERS or auto>` unless the arguments choose (`-n 0` runs in one process)."""
+    workers = [] if _chooses_workers(extra) else ["-n", os.environ.get("TENURE_TEST_WORKERS", "auto")]
+    cmd = [sys.executable, "-m", "pytest", *workers, *extra]
     sys.exit(subprocess.call(cmd, cwd=ROOT))
 
 
@@ -195,6 +212,7 @@ def main() -> None:
     p_check = sub.add_parser("check", help="the quality gate (no database needed)")
     p_check.add_argument("steps", nargs="*", metavar="step", help=f"any of {', '.join(CHECKS)} (default: all, in order)")
     sub.add_parser("migrate")
+    sub.add_parser("setup")
     p_seed = sub.add_parser("seed")
     p_seed.add_argument("--customers", type=int, default=3000)
     sub.add_parser("url")
@@ -208,6 +226,8 @@ def main() -> None:
         if unknown := [s for s in args.steps if s not in CHECKS]:
             parser.error(f"unknown check {', '.join(unknown)}; the checks are {', '.join(CHECKS)}")
         check(args.steps)
+    elif args.cmd == "setup":
+        setup()
     elif args.cmd == "migrate":
         migrate(dev_database_url())
     elif args.cmd == "seed":

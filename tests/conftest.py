@@ -1,7 +1,10 @@
-"""Test harness: a fresh real PostgreSQL database per test process, migrated with Alembic.
+"""Test harness: a fresh real PostgreSQL database per test module, copied from a migrated template.
 
-DATABASE_URL selects the server; without it an embedded PostgreSQL (pgserver) is started.
-Each test module gets a fresh migrated `tenure_test_<pid>_<hex>` database, dropped afterwards.
+DATABASE_URL selects the server; without it an embedded PostgreSQL (pgserver) is started, once
+per run (under xdist by the controller). Each test module gets a `tenure_test_<pid>_<hex>` copy
+of `tenure_tpl_<fingerprint>` (built once with Alembic), dropped afterwards. See fixtures/db.py,
+fixtures/template.py; for xdist, fixtures/parallel.py (how the suite is split) and
+fixtures/alone.py (concurrency bursts run while no other worker is inside a test).
 """
 from __future__ import annotations
 
@@ -9,4 +12,4 @@ import os
 
 os.environ.setdefault("TENURE_ENV", "test")
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.apps"]
+pytest_plugins = ["tests.fixtures.alone", "tests.fixtures.parallel", "tests.fixtures.db", "tests.fixtures.apps"]

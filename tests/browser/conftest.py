@@ -1,8 +1,9 @@
 """Real-browser fixtures: Debian's chromium driven by Playwright against a live admin service.
 
 - The admin app runs under uvicorn in a background thread on a free loopback port, on a database
-  of its own (created and migrated here, dropped at the end), so the rows these tests commit never
-  leak into other tests of the same process.
+  of its own (copied from the migrated template here, dropped at the end), so the rows these tests
+  commit never leak into other tests of the same process. Under xdist the whole folder runs on
+  one worker (tests/fixtures/parallel.py), so the service, city and chromium start once.
 - Chromium is the distribution's binary (`/usr/bin/chromium`, or `TENURE_CHROMIUM`); Playwright's
   own browser download is never used. Without a binary every `browser` test is skipped with the
   reason; `apt-get install -y chromium` provides it.
@@ -104,24 +105,22 @@ async def city(console_sm: async_sessionmaker[AsyncSession]) -> City:
         return await seed_city(session)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def console_url(console_settings: Settings) -> Iterator[str]:
-    """Base URL of a live admin service (uvicorn in a thread) on the console database."""
+    """Base URL of a live admin service (uvicorn in a thread) on the console database.
+
+    The socket is bound here (port 0) and handed to uvicorn, so parallel test processes can
+    never race for the same port."""
     import uvicorn
 
     from admin_app.app import create_app
 
-    port = _free_port()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     app = create_app(console_settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="console-uvicorn", daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="console-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -131,6 +130,7 @@ def console_url(console_settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ other tests and the generator only loads into an empty one).
 """
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
@@ -25,12 +23,12 @@ import shared.models  # noqa: F401
 from manager_app.app import create_app as create_manager_app
 from shared.auth.passwords import verify_secret
 from shared.db.base import Base
-from shared.db.embedded import to_sync_url, with_database
-from shared.db.migrate import upgrade
+from shared.db.embedded import to_sync_url
 from tenure_demo import generator, population, tables
 from tenure_demo.copybin import encode
 from tenure_demo.generator import DatabaseNotEmpty, load_city
 from shared.settings import Settings
+from tests.fixtures.template import create_database, drop_database
 
 N = 2000
 MONTHS = 7
@@ -39,18 +37,11 @@ AS_OF = date(2026, 6, 15)  # months 2025-11 .. 2026-05; churn window 2026-02-01 
 
 
 def _scratch(server_url: str) -> str:
-    name = f"tenure_demo_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server_url, name)
-    upgrade(url)
-    return url
+    return create_database(server_url, "tenure_demo")
 
 
 def _drop(server_url: str, url: str) -> None:
-    name = url.partition("?")[0].rsplit("/", 1)[1]
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(server_url, url)
 
 
 @pytest.fixture(scope="module")
