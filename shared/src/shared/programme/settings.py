@@ -34,6 +34,8 @@ POINTS_EXCHANGE = "points_exchange"
 MANAGER_INCENTIVES = "manager_incentives"
 BIRTHDAY_GREETING = "birthday_greeting"
 REVERSAL_WINDOW = "alliance.reversal_window"
+# tracking reports (admin: /v1/engine/settings/measurement)
+MEASUREMENT = "measurement"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     FOUR_HIGH: {
@@ -86,6 +88,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     BIRTHDAY_GREETING: {"template": "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"},
     # How long a merchant's till may reverse a redemption.
     REVERSAL_WINDOW: {"minutes": 30},
+    # Campaign measurement (shared.reports): an order is credited to the last offer of its product
+    # within attribution_days; a campaign is meant to move retention by target_retention_uplift
+    # (0.02 = 2 pp) and monthly ARPU by target_arpu_uplift_fen, unless it says otherwise; the
+    # minimum detectable effect assumes at least planning_churn_rate churn over the measured period.
+    MEASUREMENT: {"attribution_days": 7, "target_retention_uplift": 0.02, "target_arpu_uplift_fen": 500,
+                  "planning_churn_rate": 0.05, "low_reach_rate": 0.2},
 }
 
 
