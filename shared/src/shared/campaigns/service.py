@@ -175,15 +175,13 @@ _MEMBERS = """
                                   added_at)
     SELECT :cid, c.id,
            ((hashtext(:ckey || ':' || c.id::text) % 100) + 100) % 100 < :pct,
-           b.arpu, c.branch_id, a.manager_id, c.tier, :now
+           -- a primary-key probe per member: linear whatever the statistics say right after an import
+           (SELECT round(sum(mu.bill_fen) / 3.0) FROM monthly_usage mu
+             WHERE mu.customer_id = c.id AND mu.month >= :b_from AND mu.month < :b_to),
+           c.branch_id, a.manager_id, c.tier, :now
     FROM customers c
     LEFT JOIN customer_profiles p ON p.customer_id = c.id
     LEFT JOIN manager_assignments a ON a.customer_id = c.id
-    LEFT JOIN (
-        SELECT customer_id, round(sum(bill_fen) / 3.0)::bigint AS arpu FROM monthly_usage
-        WHERE month >= :b_from AND month < :b_to AND customer_id > :lo AND customer_id <= :hi
-        GROUP BY customer_id
-    ) b ON b.customer_id = c.id
     WHERE c.id > :lo AND c.id <= :hi AND {where}
     ON CONFLICT DO NOTHING
 """

@@ -81,18 +81,19 @@ async def campaign_report(
     settings = await programme_settings.get(session, programme_settings.MEASUREMENT)
     window = await attribution.window_days(session, attribution_days)
     as_of = as_of or clock.today()
-    where = ["ca.status IN ('running', 'finished')"]
+    where, members = ["ca.status IN ('running', 'finished')"], ["true"]
     params: dict[str, Any] = {
         "as_of": as_of, "tz": clock.TZ_NAME, "success": list(SUCCESS_OUTCOMES), "offline": list(OFFLINE_CHANNELS),
         "reached": list(REACHED_OUTCOMES), "not_contact": list(NOT_CONTACT), **attribution.params(window),
     }
     if campaign_ids:
-        where.append("cm.campaign_id = ANY(CAST(:ids AS int[]))")
+        where.append("ca.id = ANY(CAST(:ids AS int[]))")
         params["ids"] = campaign_ids
     if branch_id is not None:
-        where.append("coalesce(cm.branch_id, c.branch_id) = :branch")
+        members.append("coalesce(cm.branch_id, c.branch_id) = :branch")
         params["branch"] = branch_id
-    sql = _SQL.format(where=" AND ".join(where), group=GROUPS[group_by], credit_ctes=attribution.CREDIT_CTES)
+    sql = _SQL.format(campaigns=" AND ".join(where), members=" AND ".join(members), group=GROUPS[group_by],
+                      credit_ctes=attribution.CREDIT_CTES)
     rows = (await session.execute(text(sql), params)).all()
     groups: dict[str, dict[int, dict[bool, Any]]] = defaultdict(lambda: defaultdict(dict))
     for r in rows:
