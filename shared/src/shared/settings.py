@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret"
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     till_guess_limit: int = 10  # refused coupon codes per merchant per window
     till_guess_window_s: int = 60
     timezone: str = "Asia/Shanghai"
+    # HMAC-SHA256 secret the SMS gateway signs inbound replies with (POST :8001/v1/sms/replies)
+    sms_gateway_secret: str = DEV_SMS_GATEWAY_SECRET
+    sms_signature_tolerance_s: int = 300
     access_log: bool = True
     pool_pre_ping: bool = False
 
@@ -53,6 +57,8 @@ class Settings(BaseSettings):
     def _no_dev_secrets_in_prod(self) -> "Settings":
         if self.env == "prod" and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError("TENURE_JWT_SECRET must be set in prod")
+        if self.env == "prod" and self.sms_gateway_secret == DEV_SMS_GATEWAY_SECRET:
+            raise ValueError("TENURE_SMS_GATEWAY_SECRET must be set in prod")
         return self
 
 

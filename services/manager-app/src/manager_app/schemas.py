@@ -8,7 +8,8 @@ from fastapi import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
+# the staff's part of shared.touches.outcomes; `not_reached` is the older word for `no_answer` (stored as that)
+Outcome = Literal["reached", "no_answer", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
 
 
