@@ -67,8 +67,8 @@ WITH o AS (
     SELECT s.id AS subscription_id, s.customer_id, s.product_id, s.created_at AS ordered_at, s.channel AS order_channel,
            s.charge_fen, s.status
     FROM subscriptions s
-    WHERE s.created_at >= (CAST(:first AS date) AT TIME ZONE :tz)
-      AND s.created_at < (CAST(:last AS date) + 1) AT TIME ZONE :tz {{scope}}
+    WHERE s.created_at >= (CAST(CAST(:first AS date) AS timestamp) AT TIME ZONE :tz)
+      AND s.created_at < CAST(CAST(:last AS date) + 1 AS timestamp) AT TIME ZONE :tz {{scope}}
 ), {CREDIT_CTES}
 SELECT o.subscription_id, o.customer_id, o.product_id, p.name AS product_name, o.order_channel, o.charge_fen, o.status,
        o.ordered_at, cr.touch_id, cr.recommendation_id, cr.campaign_id, cr.credited_channel, cr.credited_staff_id,

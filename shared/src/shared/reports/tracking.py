@@ -46,8 +46,8 @@ _TOUCHES = """
 WITH o AS (
     SELECT s.id AS subscription_id, s.customer_id, s.product_id, s.created_at AS ordered_at
     FROM subscriptions s
-    WHERE s.created_at >= (CAST(:start AS date) AT TIME ZONE :tz)
-      AND s.created_at < (CAST(:order_end AS date) AT TIME ZONE :tz)
+    WHERE s.created_at >= (CAST(CAST(:start AS date) AS timestamp) AT TIME ZONE :tz)
+      AND s.created_at < (CAST(CAST(:order_end AS date) AS timestamp) AT TIME ZONE :tz)
 ), {credit_ctes}
 SELECT {group} AS grp, count(*) AS touches, count(DISTINCT t.customer_id) AS customers,
        count(*) FILTER (WHERE t.outcome = ANY(:success) OR cr.touch_id IS NOT NULL) AS ok,
@@ -58,8 +58,8 @@ SELECT {group} AS grp, count(*) AS touches, count(DISTINCT t.customer_id) AS cus
        sum(t.cost_fen) AS cost
 FROM touches t JOIN customers c ON c.id = t.customer_id
 LEFT JOIN (SELECT DISTINCT touch_id FROM credit WHERE touch_id IS NOT NULL) cr ON cr.touch_id = t.id
-WHERE t.occurred_at >= (CAST(:start AS date) AT TIME ZONE :tz)
-  AND t.occurred_at < (CAST(:end AS date) AT TIME ZONE :tz)
+WHERE t.occurred_at >= (CAST(CAST(:start AS date) AS timestamp) AT TIME ZONE :tz)
+  AND t.occurred_at < (CAST(CAST(:end AS date) AS timestamp) AT TIME ZONE :tz)
   AND t.outcome <> ALL(:not_contact) {branch_filter}
 GROUP BY 1 ORDER BY 1
 """

@@ -39,7 +39,7 @@ WITH camp AS (
     FROM subscriptions s
     WHERE s.customer_id IN (SELECT customer_id FROM m)
       AND s.created_at >= (SELECT min(launched_at) FROM camp)
-      AND s.created_at < (CAST(:as_of AS date) + 1) AT TIME ZONE :tz
+      AND s.created_at < CAST(CAST(:as_of AS date) + 1 AS timestamp) AT TIME ZONE :tz
 ), {credit_ctes}, facts AS (
     SELECT m.campaign_id, m.customer_id, true AS member, {group} AS grp, m.holdout, m.launch_day,
            m.status = 'churned' AND m.churned_on < m.launch_day AS gone_before,
@@ -65,7 +65,7 @@ WITH camp AS (
     FROM touches tt
     LEFT JOIN (SELECT DISTINCT touch_id FROM credit WHERE touch_id IS NOT NULL) cr ON cr.touch_id = tt.id
     WHERE tt.campaign_id IN (SELECT campaign_id FROM camp) AND tt.outcome <> ALL(:not_contact)
-      AND tt.occurred_at < (CAST(:as_of AS date) + 1) AT TIME ZONE :tz
+      AND tt.occurred_at < CAST(CAST(:as_of AS date) + 1 AS timestamp) AT TIME ZONE :tz
     UNION ALL  -- orders credited to the campaign
     SELECT cr.campaign_id, o.customer_id, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            0, 0, 0, 0, 0, 0, 1, o.charge_fen, false
