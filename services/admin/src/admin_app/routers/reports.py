@@ -234,10 +234,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _maybe_csv(rows: list[dict[str, Any]], format: str, name: str):  # type: ignore[no-untyped-def]
+def _maybe_csv(rows: list[dict[str, Any]], format: str, name: str, model: type[BaseModel] | None = None):  # type: ignore[no-untyped-def]
+    """The rows, or the same rows as CSV (with the model's header even when there are none)."""
     if format != "csv":
         return rows
-    return csv_response([{k: _cell(v) for k, v in r.items()} for r in rows], f"{name}.csv")
+    columns = list(model.model_fields) if model is not None else None
+    return csv_response([{k: _cell(v) for k, v in r.items()} for r in rows], f"{name}.csv", columns)
 
 
 @router.get("/campaigns", response_model=list[CampaignReportRow],
@@ -254,7 +256,7 @@ async def campaigns_report(
         session, group_by=group_by, campaign_ids=campaign_id, branch_id=branch_scope(principal), as_of=as_of,
         attribution_days=attribution_days,
     )
-    return _maybe_csv(rows, format, f"campaigns-by-{group_by}")
+    return _maybe_csv(rows, format, f"campaigns-by-{group_by}", CampaignReportRow)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignDetail,
@@ -271,7 +273,7 @@ async def campaign_detail(
     by_branch = await campaign_reports.campaign_report(session, group_by="branch", **kw)
     by_manager = await campaign_reports.campaign_report(session, group_by="manager", **kw)
     if format == "csv":
-        return _maybe_csv(summary + by_branch + by_manager, "csv", f"campaign-{campaign_id}")
+        return _maybe_csv(summary + by_branch + by_manager, "csv", f"campaign-{campaign_id}", CampaignReportRow)
     return CampaignDetail(summary=summary[0] if summary else None, by_branch=by_branch, by_manager=by_manager)
 
 
@@ -289,7 +291,7 @@ async def touches_report(
     first = _month(from_, campaign_service.add_months(last, -11))
     rows = await tracking.touch_report(session, group_by=group_by, first=first, last=last,
                                        branch_id=branch_scope(principal), attribution_days=attribution_days)
-    return _maybe_csv(rows, format, f"touches-by-{group_by}")
+    return _maybe_csv(rows, format, f"touches-by-{group_by}", TouchReportRow)
 
 
 @router.get("/attribution", response_model=list[AttributedOrder] | list[AttributionGroup],
@@ -310,7 +312,8 @@ async def attribution_report(
                                                branch_id=branch_scope(principal))
     if group_by != "order":
         rows = attribution.summarise(rows, group_by)
-    return _maybe_csv(rows, format, f"attribution-{first}-{last}")
+    return _maybe_csv(rows, format, f"attribution-{first}-{last}",
+                      AttributedOrder if group_by == "order" else AttributionGroup)
 
 
 @router.get("/revenue-retention", response_model=list[RevenueRetentionRow],
@@ -325,7 +328,7 @@ async def revenue_retention_report(
     rows = await revenue.revenue_retention(
         session, group_by=group_by, base=first_of_month(base) if base else None, last=first_of_month(to) if to else None,
         branch_id=branch_scope(principal))
-    return _maybe_csv(rows, format, f"revenue-retention-by-{group_by}")
+    return _maybe_csv(rows, format, f"revenue-retention-by-{group_by}", RevenueRetentionRow)
 
 
 @router.get("/overview", response_model=Overview,
