@@ -192,3 +192,18 @@ class TestHandComputedExample:
         assert row["contacts_per_customer_per_year"] == 5.6
         assert (row["touch_success_rate"], row["offline_success_rate"], row["online_success_rate"]) == (
             round(3 / 7, 4), 0.5, 0.4)
+
+
+async def test_a_churn_without_a_date_counts_as_churned_after_launch(db) -> None:
+    branch = await create_branch(db)
+    ids = await bulk_customers(db, 4, branch_id=branch.id)
+    cid = await db.scalar(text(
+        "INSERT INTO campaigns (name, query, channel, flow, starts_on, ends_on, holdout_pct, cost_per_touch_fen, status, "
+        "launched_at) VALUES ('undated', '{}', 'sms', 'outbound', DATE '2031-06-01', DATE '2031-06-30', 50, 0, "
+        "'running', :l) RETURNING id"), {"l": LAUNCH})
+    for k, customer in enumerate(ids):
+        await db.execute(text("INSERT INTO campaign_members (campaign_id, customer_id, holdout) VALUES (:c, :i, :h)"),
+                         {"c": cid, "i": customer, "h": k >= 2})
+    await db.execute(text("UPDATE customers SET status = 'churned', churned_on = NULL WHERE id = :i"), {"i": ids[0]})
+    [row] = await reports.campaign_report(db, campaign_ids=[cid], as_of=AS_OF)
+    assert (row["at_risk_treated"], row["retained_treated"], row["excluded_churned_before_launch"]) == (2, 1, 0)

@@ -42,7 +42,7 @@ WITH camp AS (
       AND s.created_at < CAST(CAST(:as_of AS date) + 1 AS timestamp) AT TIME ZONE :tz
 ), {credit_ctes}, facts AS (
     SELECT m.campaign_id, m.customer_id, true AS member, {group} AS grp, m.holdout, m.launch_day,
-           m.status = 'churned' AND m.churned_on < m.launch_day AS gone_before,
+           m.status = 'churned' AND coalesce(m.churned_on < m.launch_day, false) AS gone_before,  -- no date: churned after
            m.status = 'churned' AND coalesce(m.churned_on, CAST(:as_of AS date)) <= :as_of AS churned,
            coalesce(m.churned_on, CAST(:as_of AS date)) - m.launch_day AS churn_day,
            m.pre, m.n_post, m.first_post, m.last_post, m.target_retention_uplift, m.target_arpu_uplift_fen,
