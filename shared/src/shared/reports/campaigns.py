@@ -190,8 +190,7 @@ def _summarise(group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, a
     last_post = max((r.last_post for a in strata.values() for r in a.values() if r.last_post), default=None)
     return {
         "group_by": group_by, "group": grp,
-        "campaigns": len(strata),
-        "members": n_t + n_h, "treated": n_t, "holdout": n_h,
+        "members": n_t + n_h, "treated": n_t, "holdout": n_h, "campaigns": len(strata),
         "measured_from": min(launch_days).isoformat() if launch_days else None,
         "as_of": as_of.isoformat(), "post_days": post_days,
         "post_months": n_post, "first_post_month": first_post.isoformat() if first_post else None,

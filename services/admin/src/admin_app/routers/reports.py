@@ -43,10 +43,10 @@ class CampaignReportRow(BaseModel):
 
     group_by: str
     group: str
-    campaigns: int
     members: int
     treated: int
     holdout: int
+    campaigns: int
     measured_from: str | None
     """the launch day: both arms are measured from here"""
     as_of: str
