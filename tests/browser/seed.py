@@ -243,7 +243,7 @@ async def _campaigns(session: AsyncSession, city: City, admin: StaffUser, pack: 
         session.add(CampaignMember(campaign_id=launched.id, customer_id=cid, holdout=j >= 8, baseline_arpu_fen=8800))
         if j < 8:
             session.add(Touch(customer_id=cid, channel="outbound_call", campaign_id=launched.id, staff_id=admin.id,
-                              outcome="accepted" if j < 3 else "no_answer", cost_fen=150,
+                              outcome="accepted_offer" if j < 3 else "no_answer", cost_fen=150,
                               occurred_at=_now() - timedelta(days=30)))
     # One of the two held-out customers left: retention 8/8 contacted vs 1/2 hold-out → uplift +50 pp.
     churned = await session.get(Customer, city.customers[CHURNED_INDEX])

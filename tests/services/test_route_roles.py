@@ -15,6 +15,7 @@ from tests.fixtures.routes import api_routes, declared_roles
 PUBLIC = {
     "/v1/auth/otp", "/v1/auth/login", "/v1/auth/refresh", "/v1/oauth/token",
     "/v1/merchants/apply",  # a merchant applies before it has credentials
+    "/v1/sms/replies",  # the SMS gateway: HMAC-signed (TENURE_SMS_GATEWAY_SECRET), no bearer token
 }
 
 

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_COUPON_CODE_KEY = "dev-only-coupon-code-key-change-me-0123456789"
 MIN_SECRET_BYTES = 32  # HS256 signs with the secret itself: at least its 256-bit output size
+DEV_SMS_GATEWAY_SECRET = "dev-only-sms-gateway-secret"
 
 
 class Settings(BaseSettings):
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     till_guess_limit: int = 10  # refused coupon codes per merchant per window
     till_guess_window_s: int = 60
     timezone: str = "Asia/Shanghai"  # lint: allow-timezone-literal  the one default; shared.clock reads it
+    # HMAC-SHA256 secret the SMS gateway signs inbound replies with (POST :8001/v1/sms/replies)
+    sms_gateway_secret: str = Field(default=DEV_SMS_GATEWAY_SECRET, repr=False)
+    sms_signature_tolerance_s: int = 300
     access_log: bool = True
     pool_pre_ping: bool = False
     # Keyed hash and encryption of coupon codes (shared.alliance.codes). Never rotate it without
@@ -99,6 +103,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"TENURE_COUPON_CODE_KEY ({MIN_SECRET_BYTES}+ bytes) must be set in prod")
             if self.webhooks_allow_local:
                 raise ValueError("TENURE_WEBHOOKS_ALLOW_LOCAL may not be set in prod")
+            if self.sms_gateway_secret == DEV_SMS_GATEWAY_SECRET:
+                raise ValueError("TENURE_SMS_GATEWAY_SECRET must be set in prod")
         return self
 
     @property

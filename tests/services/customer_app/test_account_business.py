@@ -148,12 +148,13 @@ async def test_recommendation_answers_are_touches(customer_client, sm, tokens) -
     listed = (await customer_client.get("/v1/recommendations", headers=h)).json()
     assert {x["id"] for x in listed} == {rec.id, other.id} and "script" not in listed[0]
     r = await customer_client.post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))
-    assert r.status_code == 200 and r.json()["status"] == "accepted"
-    assert (await customer_client.post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))).status_code == 200
+    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["result"] == "ordered"
+    again = await customer_client.post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))
+    assert again.status_code == 200 and again.json()["order"] == r.json()["order"]  # the same order, not a second
     assert_error(await customer_client.post(f"/v1/recommendations/{rec.id}/dismiss", headers=idem(h)), 409)
     async with sm() as s:
         touches = (await s.scalars(select(Touch).where(Touch.recommendation_id == rec.id))).all()
-    assert [(t.channel, t.outcome) for t in touches] == [("app", "accepted")]
+    assert [(t.channel, t.outcome) for t in touches] == [("app", "ordered")]
 
 
 async def test_ads_are_targeted(customer_client, sm, tokens) -> None:

@@ -10,7 +10,8 @@ from shared.web.params import BigRefId, Count, Id, RefId
 
 from shared.web.params import Id, IntId
 
-Outcome = Literal["reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
+# the staff's part of shared.touches.outcomes; `not_reached` is the older word for `no_answer` (stored as that)
+Outcome = Literal["reached", "no_answer", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
 StaffChannel = Literal["manager_call", "manager_visit", "outbound_call", "sms"]
 
 

@@ -25,15 +25,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.db.locking import Lock, advisory_lock
-from shared.errors import Conflict, IdempotencyKeyReused, NotFound
+from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
 from shared.ledger import service as ledger
 from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
-from shared.ledger.airtime import airtime_account
+from shared.ledger.airtime import airtime_account, airtime_balance_fen
 
 ORDERABLE_KINDS = frozenset(k.value for k in ProductKind) - {ProductKind.PLAN.value}
 PREPAID_KINDS = frozenset({ProductKind.DATA_PACK.value, ProductKind.VOICE_PACK.value, ProductKind.MEMBERSHIP.value})
 NEXT_MONTH_KINDS = frozenset({ProductKind.CONTRACT.value, ProductKind.BROADBAND.value})
 CHANNELS = frozenset({"app", "manager", "hall", "outbound_call", "sms", "campaign"})
+SIGNATURE_KINDS = frozenset({ProductKind.CONTRACT.value, ProductKind.BROADBAND.value})
+
+
+def needs_signature(product: Product) -> bool:
+    """Whether taking this product needs the customer's signature in person (a contract, an
+    installation): then an accepted offer goes to the account manager instead of being ordered by
+    one tap or one SMS digit. `eligibility.requires_signature` overrides the kind's default."""
+    flag = (product.eligibility or {}).get("requires_signature")
+    return bool(flag) if isinstance(flag, bool) else product.kind in SIGNATURE_KINDS
 
 
 class NotEligible(Conflict):
@@ -144,12 +153,16 @@ async def place_order(
     if charge > 0:
         acc = await airtime_account(session, customer_id)
         revenue = await ledger.system_account(session, "airtime:revenue")
-        await ledger.transfer(
-            session, key=f"order:{sub.id}", kind="order_charge", asset=Asset.AIRTIME, from_account=acc,
-            to_account=revenue, amount=charge, customer_id=customer_id, reference=f"subscription:{sub.id}",
-            actor=f"staff:{staff_id}" if staff_id else f"customer:{customer_id}",
-            memo={"product_id": product_id, "channel": channel, "consent_ref": consent_ref},
-        )
+        try:
+            await ledger.transfer(
+                session, key=f"order:{sub.id}", kind="order_charge", asset=Asset.AIRTIME, from_account=acc,
+                to_account=revenue, amount=charge, customer_id=customer_id, reference=f"subscription:{sub.id}",
+                actor=f"staff:{staff_id}" if staff_id else f"customer:{customer_id}",
+                memo={"product_id": product_id, "channel": channel, "consent_ref": consent_ref},
+            )
+        except InsufficientFunds as exc:  # say what it costs and what there is (the caller rolls back)
+            raise InsufficientFunds("your balance is too low for this order", product_id=product_id,
+                                    charge_fen=charge, balance_fen=await airtime_balance_fen(session, customer_id)) from exc
     return sub
 
 

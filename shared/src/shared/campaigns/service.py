@@ -4,8 +4,12 @@ Launch (one transaction, set-based, chunked by customer id range):
 1. the campaign row moves to `running` with a guarded UPDATE (a second launch gets Conflict);
 2. members are selected by the compiled audience query and written to campaign_members with a
    deterministic hold-out: holdout = ((hashtext(campaign_id || ':' || customer_id) % 100 + 100) % 100)
-   < holdout_pct (the +100 keeps hashtext's negative values in 0..99), and the baseline ARPU =
-   mean bill of the three months before the start month;
+   < holdout_pct (the +100 keeps hashtext's negative values in 0..99). Each member row is the
+   customer *as they were at launch* (`launched_at`): branch, manager, tier and the baseline ARPU
+   = the bills of the three months before the launch month ÷ 3 (a month without a bill counts 0;
+   NULL when there is no bill at all). Reports measure from `launched_at` over these rows and never
+   re-derive the audience, so a campaign whose `starts_on` lies in the past is still measured only
+   from the moment its members were drawn;
 3. non-holdout members flow by `flow`: `app` → open recommendations (plus an app-push touch where
    contact pressure allows), `manager_task` → care_tasks kind `campaign` for customers with an
    assigned manager, `outbound` → touches queued for the gateway where contact pressure allows.
@@ -87,8 +91,12 @@ async def _check_strategy(session: AsyncSession, strategy_id: int | None) -> Non
 async def create_campaign(
     session: AsyncSession, *, name: str, query: AudienceQuery, strategy_id: int | None, channel: str, flow: str,
     starts_on: date, ends_on: date, holdout_pct: int, cost_per_touch_fen: int, created_by: int | None,
+    target_retention_uplift: float | None = None, target_arpu_uplift_fen: int | None = None,
 ) -> Campaign:
-    """Raises Unprocessable for an unknown strategy, a channel the flow cannot use or bad dates."""
+    """Raises Unprocessable for an unknown strategy, a channel the flow cannot use or bad dates.
+
+    The targets are the effect the campaign is meant to have; the report warns when its arms are
+    too small to detect them (None: the programme default, `measurement` settings)."""
     _check_flow(flow, channel)
     if ends_on < starts_on:
         raise Unprocessable("ends_on is before starts_on")
@@ -96,7 +104,8 @@ async def create_campaign(
     campaign = Campaign(
         name=name, query=query.model_dump(exclude_defaults=True), strategy_id=strategy_id, channel=channel, flow=flow,
         starts_on=starts_on, ends_on=ends_on, holdout_pct=holdout_pct, cost_per_touch_fen=cost_per_touch_fen,
-        status="draft", created_by=created_by,
+        status="draft", created_by=created_by, target_retention_uplift=target_retention_uplift,
+        target_arpu_uplift_fen=target_arpu_uplift_fen,
     )
     session.add(campaign)
     await session.flush()
@@ -166,17 +175,17 @@ async def finish(session: AsyncSession, campaign_id: int) -> Campaign:
 
 
 _MEMBERS = """
-    INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen)
+    INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen, branch_id, manager_id, tier,
+                                  added_at)
     SELECT :cid, c.id,
            ((hashtext(:ckey || ':' || c.id::text) % 100) + 100) % 100 < :pct,
-           b.arpu
+           -- a primary-key probe per member: linear whatever the statistics say right after an import
+           (SELECT round(sum(mu.bill_fen) / 3.0) FROM monthly_usage mu
+             WHERE mu.customer_id = c.id AND mu.month >= :b_from AND mu.month < :b_to),
+           c.branch_id, a.manager_id, c.tier, :now
     FROM customers c
     LEFT JOIN customer_profiles p ON p.customer_id = c.id
-    LEFT JOIN (
-        SELECT customer_id, round(avg(bill_fen))::bigint AS arpu FROM monthly_usage
-        WHERE month >= :b_from AND month < :b_to AND customer_id > :lo AND customer_id <= :hi
-        GROUP BY customer_id
-    ) b ON b.customer_id = c.id
+    LEFT JOIN manager_assignments a ON a.customer_id = c.id
     WHERE c.id > :lo AND c.id <= :hi AND {where}
     ON CONFLICT DO NOTHING
 """
@@ -199,10 +208,12 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
     """
     now = now or datetime.now(clock.TZ)
     campaign = await _transition(session, campaign_id, from_=EDITABLE, to="running")
+    await session.execute(update(Campaign).where(Campaign.id == campaign.id).values(launched_at=now))
+    await session.refresh(campaign)
     strategy = await session.get(Strategy, campaign.strategy_id) if campaign.strategy_id else None
     where, qparams = compile_query(AudienceQuery.model_validate(campaign.query or {}))
     await session.execute(text("SET LOCAL statement_timeout = '10min'"))
-    start_month = campaign.starts_on.replace(day=1)
+    launch_month = now.astimezone(clock.TZ).date().replace(day=1)
     rules = await programme_settings.get(session, "contact_pressure")
     local_now = now.astimezone(clock.TZ)
     month_start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -211,7 +222,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
     product_id = strategy.product_id if strategy else None
     script = strategy.script if strategy else None
     base = {
-        "cid": campaign.id, "ckey": str(campaign.id), "pct": campaign.holdout_pct, "b_from": add_months(start_month, -3), "b_to": start_month,
+        "cid": campaign.id, "ckey": str(campaign.id), "pct": campaign.holdout_pct, "b_from": add_months(launch_month, -3), "b_to": launch_month,
         "month_start": month_start, "cap": int(rules["max_per_month"]),
         "cool_from": local_now - timedelta(days=int(rules["cool_off_days"])),
         "product": product_id, "script": script, "strategy": campaign.strategy_id, "cost": campaign.cost_per_touch_fen,

@@ -1,22 +1,40 @@
 """What the app shows a customer: the engine's recommendations for them, and targeted banners.
 
-Recommendations are written by the retention engine; the customer only answers them. An answer
-is a guarded state change (open -> accepted/dismissed) plus a touch (channel "app") for campaign
-tracking, both in the caller's transaction; answering again with the same answer is a no-op.
+Recommendations are written by the retention engine or a campaign; the customer answers them.
+Accepting one *acts*: the order goes through `business.orders.place_order` (same eligibility,
+balance and ledger rules as `POST /v1/orders`; refusals are 409 `not_eligible` / 402
+`insufficient_funds` with their reasons, and nothing is written — the offer stays open), or, when
+the product needs a signature, a care task hands it to the account manager. Dismissing is a
+guarded state change. Each answer is a touch (channel `app`: `ordered`, `handed_to_manager`,
+`interested` for an offer without a product, `dismissed`), all in the caller's transaction.
+Answering again with the same answer returns the first result (the order key is
+`recommendation:<id>`, so two concurrent accepts place one order); another answer is a 409.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.business.orders import needs_signature, place_order
 from shared.errors import Conflict, NotFound
-from shared.models import Ad, Customer, CustomerProfile, Product, Recommendation
+from shared.manager.handoff import hand_to_manager
+from shared.models import Ad, CareTask, Customer, CustomerProfile, Product, Recommendation, Subscription
 from shared.touches.service import record_touch
 
 RESPONSES = {"accept": "accepted", "dismiss": "dismissed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    recommendation: Recommendation
+    result: str  # ordered / handed_to_manager / noted / dismissed
+    subscription: Subscription | None = None
+    task_id: int | None = None
+    manager_id: int | None = None
 
 
 async def open_recommendations(session: AsyncSession, customer_id: int, *, now: datetime) -> list[dict[str, Any]]:
@@ -43,13 +61,13 @@ async def open_recommendations(session: AsyncSession, customer_id: int, *, now: 
 
 async def respond(
     session: AsyncSession, *, customer_id: int, recommendation_id: int, answer: str, now: datetime
-) -> Recommendation:
-    """Accept or dismiss the customer's own open recommendation and record the touch.
+) -> Answer:
+    """Accept (order, or hand to the manager) or dismiss the customer's own open recommendation.
 
     Raises NotFound (unknown or another customer's), Conflict (already answered differently or
-    expired). The touch key `recommendation:<id>:<status>` makes a retried answer record nothing.
+    expired), and for an accept whatever `place_order` raises (NotEligible 409, InsufficientFunds
+    402) — the caller's transaction then rolls back and the offer stays open.
     """
-
     status = RESPONSES[answer]
     rec = await session.scalar(
         update(Recommendation)
@@ -69,12 +87,54 @@ async def respond(
             raise NotFound("recommendation not found")
         if rec.status != status:
             raise Conflict("this offer can no longer be answered that way", status=rec.status)
-        return rec
-    await record_touch(
-        session, customer_id=customer_id, channel="app", outcome=status, campaign_id=rec.campaign_id,
-        recommendation_id=rec.id, product_id=rec.product_id, key=f"recommendation:{rec.id}:{status}",
+        return await _replay(session, rec)
+    if status == "dismissed":
+        await _touch(session, rec, "dismissed")
+        return Answer(rec, "dismissed")
+    product = await session.get(Product, rec.product_id) if rec.product_id else None
+    if product is None:
+        await _touch(session, rec, "interested")
+        return Answer(rec, "noted")
+    if needs_signature(product):
+        task_id, manager_id = await hand_to_manager(
+            session, customer_id=customer_id, product=product, source=f"recommendation:{rec.id}",
+            campaign_id=rec.campaign_id, script=rec.script)
+        await _touch(session, rec, "handed_to_manager")
+        return Answer(rec, "handed_to_manager", task_id=task_id, manager_id=manager_id)
+    sub = await place_order(session, customer_id=customer_id, product_id=product.id, key=_order_key(rec),
+                            channel="app", consent_ref=f"app:recommendation:{rec.id}")
+    await _touch(session, rec, "ordered")
+    return Answer(rec, "ordered", subscription=sub)
+
+
+def _order_key(rec: Recommendation) -> str:
+    return f"recommendation:{rec.id}"
+
+
+async def _touch(session: AsyncSession, rec: Recommendation, outcome: str) -> None:
+    """The answer as a touch; its key makes a retried answer record nothing. `responded_at` is the
+    database clock of this transaction, the same instant as the order it placed."""
+    touch = await record_touch(
+        session, customer_id=rec.customer_id, channel="app", outcome=outcome, campaign_id=rec.campaign_id,
+        recommendation_id=rec.id, product_id=rec.product_id, key=f"recommendation:{rec.id}:{rec.status}",
     )
-    return rec
+    await session.execute(text("UPDATE touches SET responded_at = now() WHERE id = :t AND responded_at IS NULL"),
+                          {"t": touch.id})
+
+
+async def _replay(session: AsyncSession, rec: Recommendation) -> Answer:
+    """The result of an answer already given (a retry, or a concurrent duplicate that lost)."""
+    if rec.status == "dismissed":
+        return Answer(rec, "dismissed")
+    sub = await session.scalar(select(Subscription).where(
+        Subscription.customer_id == rec.customer_id, Subscription.idempotency_key == _order_key(rec)))
+    if sub is not None:
+        return Answer(rec, "ordered", subscription=sub)
+    task = (await session.execute(select(CareTask.id, CareTask.manager_id).where(
+        CareTask.dedupe_key == f"signature:recommendation:{rec.id}"))).one_or_none()
+    if task is not None:
+        return Answer(rec, "handed_to_manager", task_id=task.id, manager_id=task.manager_id)
+    return Answer(rec, "noted")
 
 
 async def ads_for(session: AsyncSession, customer_id: int, *, now: datetime) -> list[dict[str, Any]]:

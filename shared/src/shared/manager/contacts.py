@@ -10,7 +10,7 @@ keyed, so a retry of the same request cannot double anything.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +18,11 @@ from shared.auth.principals import Principal
 from shared.business.orders import place_order
 from shared.errors import Unprocessable
 from shared.models import CareTask, Customer, ManagerContact
+from shared.touches.outcomes import normalise
 from shared.touches.service import check_contact_pressure, record_touch
 
-OUTCOMES = ("reached", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number")
+OUTCOMES = ("reached", "no_answer", "accepted_offer", "refused", "complaint", "wrong_number")
+"""What staff record (shared.touches.outcomes; `accepted_offer` is a successful touch, its order credited to it)."""
 STAFF_CHANNELS = ("manager_call", "manager_visit", "outbound_call", "sms", "hall")
 INBOUND_CHANNELS = frozenset({"hall"})
 """A walk-in came to us: contact-pressure caps, which protect customers from outbound pushes,
@@ -43,7 +45,9 @@ def short_key(*parts: object) -> str:
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def validate(data: ContactInput) -> None:
+def validate(data: ContactInput) -> ContactInput:
+    """The input with its outcome in stored form (`not_reached` → `no_answer`); raises Unprocessable."""
+    data = replace(data, outcome=normalise(data.outcome))
     if data.outcome not in OUTCOMES:
         raise Unprocessable("unknown outcome", outcome=data.outcome, allowed=list(OUTCOMES))
     if data.channel not in STAFF_CHANNELS:
@@ -55,6 +59,7 @@ def validate(data: ContactInput) -> None:
             raise Unprocessable("placing an offer for the customer needs their recorded consent (consent_ref)")
     elif data.product_id is not None:
         raise Unprocessable("product_id is only allowed with outcome accepted_offer")
+    return data
 
 
 async def ensure_contact_allowed(session: AsyncSession, *, customer_id: int, channel: str) -> None:
@@ -81,7 +86,7 @@ async def record_contact(
     derive their own keys from it. `check_pressure=False` only for contacts the customer asked
     for (an order they requested with consent): caps protect against pushes, not service.
     """
-    validate(data)
+    data = validate(data)
     if check_pressure:
         await ensure_contact_allowed(session, customer_id=customer.id, channel=data.channel)
     subscription_id = None

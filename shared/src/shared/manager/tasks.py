@@ -161,7 +161,7 @@ async def complete_task(
     customer = await scoping.get_visible_customer(session, principal, task.customer_id)
     record = await record_contact(session, principal, customer=customer, data=contact, key=f"task:{task.id}", task=task)
     task.status = "done"
-    task.outcome = contact.outcome
+    task.outcome = record.outcome  # in stored form (not_reached → no_answer)
     task.notes = contact.notes
     task.completed_at = func.now()
     task.updated_at = func.now()

@@ -40,7 +40,7 @@ from shared.models.programme import ProgrammeSetting
 from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket, RefreshToken
 from shared.models.strategy import Recommendation, Strategy
 from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
-from shared.models.touch import Touch
+from shared.models.touch import SmsReply, Touch
 from shared.models.usage import MonthlyUsage, Topup
 
 __all__ = [
@@ -112,6 +112,7 @@ __all__ = [
     "CustomerTagHistory",
     "CustomerTagSet",
     "TagDefinition",
+    "SmsReply",
     "Touch",
     "MonthlyUsage",
 ]

@@ -1,4 +1,4 @@
-"""Campaigns and their members (with the hold-out flag and baseline ARPU)."""
+"""Campaigns and their members, snapshotted at launch (hold-out flag, baseline ARPU, branch, manager, tier)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     PrimaryKeyConstraint,
     String,
@@ -34,6 +35,12 @@ class Campaign(CreatedAt, Base):
     cost_per_touch_fen: Mapped[Money]
     status: Mapped[str] = mapped_column(String(12), default="draft")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    launched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When members were drawn: the report measures from here, never from `starts_on`."""
+    target_retention_uplift: Mapped[float | None] = mapped_column(Float)
+    """The retention effect the campaign is meant to have (0.02 = +2 pp); None: the programme default."""
+    target_arpu_uplift_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """The monthly ARPU effect it is meant to have (fen); None: the programme default."""
 
 
 class CampaignMember(Base):
@@ -43,4 +50,9 @@ class CampaignMember(Base):
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
     holdout: Mapped[bool] = mapped_column(Boolean)
     baseline_arpu_fen: Mapped[int | None] = mapped_column(BigInteger)
+    """Mean monthly bill of the three months before the launch month (a month without a bill is 0)."""
+    # the member as they were at launch (a later move of branch, manager or tier changes nothing here)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    tier: Mapped[str | None] = mapped_column(String(12))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

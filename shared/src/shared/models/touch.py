@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
-from shared.models._types import BigPK, Money
+from shared.models._types import JSON, BigPK, Money
 
 
 
@@ -42,8 +42,32 @@ class Touch(CreatedAt, Base):
     task_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("care_tasks.id"))
     recommendation_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("recommendations.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
-    outcome: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(30))  # shared.touches.outcomes.OUTCOMES
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the customer answered this touch (an SMS reply, an in-app answer); attribution ranks by it."""
     cost_fen: Mapped[Money]
     notes: Mapped[str | None] = mapped_column(Text)
     visible_to_customer: Mapped[bool] = mapped_column(Boolean, default=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(160))
+
+
+class SmsReply(CreatedAt, Base):
+    """One inbound SMS from the gateway, once per gateway message id (the UNIQUE row makes a
+    redelivered message a replay), with what it did: the touch it answered, the order it placed
+    (the customer's consent is this row: who, what text, when) or why it could not, and the SMS
+    sent back."""
+
+    __tablename__ = "sms_replies"
+    id: Mapped[BigPK]
+    gateway_message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
+    phone_masked: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    keyword: Mapped[str] = mapped_column(String(20))  # order / refuse / unsubscribe / unknown
+    touch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("touches.id"))
+    subscription_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("subscriptions.id"))
+    task_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("care_tasks.id"))
+    result: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    reply_text: Mapped[str | None] = mapped_column(Text)

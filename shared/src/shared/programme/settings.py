@@ -36,6 +36,8 @@ BIRTHDAY_GREETING = "birthday_greeting"
 REVERSAL_WINDOW = "alliance.reversal_window"
 # texts sent by SMS (admin: /v1/programme/rules/sms_templates; shared.notify.templates)
 SMS_TEMPLATES = "sms_templates"
+# tracking reports (admin: /v1/engine/settings/measurement)
+MEASUREMENT = "measurement"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     FOUR_HIGH: {
@@ -97,6 +99,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "order_confirmation": "您已成功办理{product}，感谢您的支持。",
         "rebate_instalment": "您办理的{product}本期返还{amount_yuan}元已到账（第{instalment}/{instalments}期）。",
     },
+    # Campaign measurement (shared.reports): an order is credited to the last offer of its product
+    # within attribution_days; a campaign is meant to move retention by target_retention_uplift
+    # (0.02 = 2 pp) and monthly ARPU by target_arpu_uplift_fen, unless it says otherwise; the
+    # minimum detectable effect assumes at least planning_churn_rate churn over the measured period.
+    MEASUREMENT: {"attribution_days": 7, "target_retention_uplift": 0.02, "target_arpu_uplift_fen": 500,
+                  "planning_churn_rate": 0.05, "low_reach_rate": 0.2},
 }
 
 

@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.db.locking import Lock, advisory_lock
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Touch
 from shared.programme import settings as programme_settings
+from shared.touches.outcomes import CHANNELS, OUTCOMES, SUCCESS_OUTCOMES, normalise
 
-CHANNELS = ("hall", "outbound_call", "sms", "app_push", "hotline", "partner_app", "manager_call", "manager_visit", "app")
+__all__ = ["CHANNELS", "OUTBOUND_CHANNELS", "SUCCESS_OUTCOMES", "ContactPressure", "check_contact_pressure",
+           "record_touch"]
 OUTBOUND_CHANNELS = frozenset({"outbound_call", "sms", "app_push", "manager_call", "manager_visit"})
-SUCCESS_OUTCOMES = ("accepted", "ordered", "subscribed", "success", "completed", "reached", "interested", "renewed", "retained")
 
 
 class ContactPressure(Conflict):
@@ -48,8 +49,13 @@ async def record_touch(
 
     Does not check contact pressure: call `check_contact_pressure` first for proactive contacts.
     Concurrency: duplicates with the same key meet on the partial UNIQUE index; the loser reads
-    the winner's row.
+    the winner's row. Raises Unprocessable for an outcome or channel outside the vocabulary.
     """
+    outcome = normalise(outcome)
+    if outcome not in OUTCOMES:
+        raise Unprocessable("unknown touch outcome", outcome=outcome, allowed=list(OUTCOMES))
+    if channel not in CHANNELS:
+        raise Unprocessable("unknown touch channel", channel=channel, allowed=list(CHANNELS))
     values = dict(
         customer_id=customer_id, channel=channel, outcome=outcome, staff_id=staff_id, campaign_id=campaign_id,
         task_id=task_id, recommendation_id=recommendation_id, product_id=product_id, cost_fen=cost_fen,

@@ -36,6 +36,10 @@ class CampaignIn(Strict):
     ends_on: date
     holdout_pct: Annotated[Count, Field(le=50)] = Field(10, description="share of the audience that gets nothing (control group)")
     cost_per_touch_fen: Annotated[Fen, Field(le=1_000_000)] = 0
+    target_retention_uplift: float | None = Field(
+        None, gt=0, le=0.5, description="the retention effect it is meant to have (0.02 = +2 pp); default: programme setting")
+    target_arpu_uplift_fen: Annotated[Fen, Field(gt=0, le=1_000_000)] | None = Field(
+        None, description="the monthly ARPU effect it is meant to have (fen); default: programme setting")
 
     @model_validator(mode="after")
     def _dates(self) -> "CampaignIn":
@@ -53,6 +57,8 @@ class CampaignPatch(Strict):
     ends_on: date | None = None
     holdout_pct: Annotated[Count, Field(le=50)] | None = None
     cost_per_touch_fen: Annotated[Fen, Field(le=1_000_000)] | None = None
+    target_retention_uplift: float | None = Field(None, gt=0, le=0.5)
+    target_arpu_uplift_fen: Annotated[Fen, Field(gt=0, le=1_000_000)] | None = None
 
 
 class CampaignOut(BaseModel):
@@ -70,6 +76,9 @@ class CampaignOut(BaseModel):
     status: str
     created_by: int | None
     created_at: datetime
+    launched_at: datetime | None = None
+    target_retention_uplift: float | None = None
+    target_arpu_uplift_fen: int | None = None
     members: int = 0
     holdout_members: int = 0
 
@@ -108,6 +117,10 @@ class MemberOut(BaseModel):
     customer_id: int
     holdout: bool
     baseline_arpu_fen: int | None
+    branch_id: int | None = None
+    manager_id: int | None = None
+    tier: str | None = None
+    """branch, manager and tier as they were at launch"""
     added_at: datetime
 
 
@@ -224,4 +237,5 @@ async def members(
         stmt = stmt.where(CampaignMember.holdout.is_(holdout))
     rows = (await session.scalars(stmt)).all()
     return page([MemberOut(customer_id=m.customer_id, holdout=m.holdout, baseline_arpu_fen=m.baseline_arpu_fen,
-                           added_at=m.added_at) for m in rows], limit, key="customer_id")
+                           branch_id=m.branch_id, manager_id=m.manager_id, tier=m.tier, added_at=m.added_at)
+                 for m in rows], limit, key="customer_id")

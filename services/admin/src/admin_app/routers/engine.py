@@ -146,7 +146,7 @@ async def segment_counts(principal: Analysts, session: ReadSession) -> list[Segm
     return [SegmentCount(**dict(r._mapping)) for r in rows]
 
 
-SettingKey = Literal["four_high", "contact_pressure", "segments", "assignment", "clusters", "care"]
+SettingKey = Literal["four_high", "contact_pressure", "segments", "assignment", "clusters", "care", "measurement"]
 
 
 @router.get("/engine/settings/{key}", response_model=dict[str, float | int], summary="Engine thresholds (defaults merged)")
