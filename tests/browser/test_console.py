@@ -20,7 +20,9 @@ from shared.models import (
     Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, ProgrammeSetting,
     TagDefinition,
 )
+from shared.settings import Settings
 from tests.browser.conftest import shot
+from tests.fixtures.jobs import drain
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
 
 if TYPE_CHECKING:
@@ -386,7 +388,7 @@ async def test_models_imports_audit(page: Page, console_url: str, city: City) ->
     await shot(page, "16-audit")
 
 
-async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url: str, city: City) -> None:
+async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url: str, city: City, console_settings: Settings) -> None:
     csv_text = (
         "subscriber_id,msisdn,name,join_date,status\n"
         "880001,13800880001,测试一,2019-03-01,active\n"
@@ -400,6 +402,7 @@ async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url
     await page.set_input_files("#f-file", files=[upload])
     await page.click("form.form button[type=submit]")
     await page.wait_for_selector(".progress")
+    await drain(console_settings)  # the upload waits for the job worker; run it here
     finished = "() => /\\d{4}/.test((document.querySelector('#import-finished') || {}).textContent || '')"
     await page.wait_for_function(finished, timeout=30_000)
     text = await page.inner_text("#main")

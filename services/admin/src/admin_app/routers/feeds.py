@@ -14,10 +14,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from admin_app.auth import can
 from admin_app.routers._backoffice import record
@@ -34,10 +34,12 @@ router = APIRouter(prefix="/v1", tags=["feeds"])
 MAX_ROWS = 10_000
 FeedKind = Literal["competitor_calls", "subscriptions", "contacts", "topups", "plan_changes", "subscribers", "usage",
                    "bills", "handsets", "complaints"]
-Value = str | int | float | bool | None
+# a cell as the source sent it; the layout's row checker validates and bounds it like a CSV cell
+Value = str | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None
 
 
 class FeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     rows: list[dict[str, Value]] = Field(..., min_length=1, max_length=MAX_ROWS,
                                          description="one object per record, keyed by the layout's column names")
 

@@ -16,6 +16,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared import clock
 from shared.jobs import progress, queue, schedules
+from shared.web.params import Id
 from shared.web.deps import ReadSession, WriteSession
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -95,12 +96,12 @@ async def put_schedule(name: str, body: ScheduleIn, principal: can("jobs.write")
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="One job: status, progress, last error")
-async def get_job(job_id: int, principal: can("jobs.read"), session: ReadSession) -> JobOut:
+async def get_job(job_id: Id, principal: can("jobs.read"), session: ReadSession) -> JobOut:
     return JobOut(**await progress.get_job(session, job_id))
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobOut, summary="Queue a failed job again (it runs from its start)")
-async def retry_job(job_id: int, principal: can("jobs.write"), request: Request, session: WriteSession) -> JobOut:
+async def retry_job(job_id: Id, principal: can("jobs.write"), request: Request, session: WriteSession) -> JobOut:
     await queue.retry_failed(session, job_id)
     await record(session, request, principal, "jobs.retry", "job", job_id)
     return JobOut(**await progress.get_job(session, job_id))
