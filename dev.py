@@ -10,6 +10,7 @@ Everything else (migrate, seed, bench helpers) lives in infra/devtools.py, run i
 This file is stdlib-only: it creates `.venv`, installs the packages when their pyproject files
 change, then hands over to the venv's Python.
 """
+
 from __future__ import annotations
 
 import hashlib

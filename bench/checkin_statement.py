@@ -11,6 +11,7 @@ later days credit an existing one), each with its idempotency record, as the HTT
 Prints statements/s and p50/p95/p99 per level, and the server-side execution time from
 EXPLAIN ANALYZE (median of 300, each rolled back); --compare runs another version alternately. Drops the database afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,8 @@ async def run_level(
         while queue:
             cid = queue.pop()
             params = checkin_service.checkin_params(
-                cid, day, checkin_service.Idem(f"customer:{cid}", f"b-{uuid.uuid4().hex}", request_hash({"op": "ci"})))
+                cid, day, checkin_service.Idem(f"customer:{cid}", f"b-{uuid.uuid4().hex}", request_hash({"op": "ci"}))
+            )
             async with pool.acquire() as conn:
                 t = time.perf_counter()
                 row = await conn.fetchrow(sql, *native.bind(names, params))
@@ -60,8 +62,11 @@ async def run_level(
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conc)))
     elapsed = time.perf_counter() - t0
-    print(f"{label:<12} {day} concurrency {conc:>2}: {len(lat) / elapsed:8.1f} stmt/s  p50 {pct(lat, 50)} ms  "
-          f"p95 {pct(lat, 95)} ms  p99 {pct(lat, 99)} ms  not credited {bad}", flush=True)
+    print(
+        f"{label:<12} {day} concurrency {conc:>2}: {len(lat) / elapsed:8.1f} stmt/s  p50 {pct(lat, 50)} ms  "
+        f"p95 {pct(lat, 95)} ms  p99 {pct(lat, 99)} ms  not credited {bad}",
+        flush=True,
+    )
 
 
 async def explain(pool: asyncpg.Pool, versions: dict[str, str], ids: list[int], day: date, label: str) -> None:
@@ -72,7 +77,8 @@ async def explain(pool: asyncpg.Pool, versions: dict[str, str], ids: list[int], 
         for cid in ids[:300]:
             for version, (sql, names) in prepared.items():
                 params = checkin_service.checkin_params(
-                    cid, day, checkin_service.Idem(f"customer:{cid}", f"e-{uuid.uuid4().hex}", request_hash({})))
+                    cid, day, checkin_service.Idem(f"customer:{cid}", f"e-{uuid.uuid4().hex}", request_hash({}))
+                )
                 tr = conn.transaction()
                 await tr.start()
                 plan = await conn.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + sql, *native.bind(names, params))
@@ -81,8 +87,10 @@ async def explain(pool: asyncpg.Pool, versions: dict[str, str], ids: list[int], 
                 assert found is not None
                 times[version].append(float(found.group(1)))
     for version, values in times.items():
-        print(f"{version:<20} {label:<22} EXPLAIN ANALYZE over {len(values)}: median {statistics.median(values):.3f} ms, "
-              f"p90 {pct(values, 90)} ms")
+        print(
+            f"{version:<20} {label:<22} EXPLAIN ANALYZE over {len(values)}: median {statistics.median(values):.3f} ms, "
+            f"p90 {pct(values, 90)} ms"
+        )
 
 
 async def main() -> None:
@@ -91,8 +99,13 @@ async def main() -> None:
     ap.add_argument("--customers", type=int, default=3000)
     ap.add_argument("--concurrency", default="1,8")
     ap.add_argument("--days", type=int, default=2, help="days per concurrency level (day 1 opens accounts)")
-    ap.add_argument("--compare", type=Path, nargs="*", default=[],
-                    help="files holding other versions of the statement (same parameters): run all, alternately")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="files holding other versions of the statement (same parameters): run all, alternately",
+    )
     args = ap.parse_args()
     server = to_libpq_url(resolve_database_url(args.database_url))
     name = f"bench_checkin_{os.getpid()}"
@@ -107,7 +120,9 @@ async def main() -> None:
             await conn.execute(
                 "INSERT INTO customers (id, phone, phone_last4, name, join_date, status, tier, attributes) "
                 "SELECT g, '199' || lpad(g::text, 8, '0'), right(lpad(g::text, 8, '0'), 4), 'c', DATE '2020-01-01', "
-                "'active', 'star3', '{}'::jsonb FROM generate_series(1, $1::int) g", args.customers + 300)
+                "'active', 'star3', '{}'::jsonb FROM generate_series(1, $1::int) g",
+                args.customers + 300,
+            )
         ids = list(range(1, args.customers + 1))
         fresh = list(range(args.customers + 1, args.customers + 301))
         versions = {"module": str(checkin_service.CHECKIN_SQL)}

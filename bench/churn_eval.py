@@ -1,14 +1,15 @@
 """Benchmark the churn model: on a CSV (cross-validated) or on a generated city (held-out months).
 
-    python bench/churn_eval.py csv PATH.csv --label Churn [--id customerID] [--folds 10]
-        same as `python -m shared.churn evaluate …`; writes bench/results/churn_eval.json
-    python bench/churn_eval.py city [--customers 100000] [--months 7] [--keep] [--reuse DBNAME]
-        [--score-only] creates a scratch database, loads the city with tenure_demo.generator.load_city, trains
-        (registry.train: out-of-time when the history allows, else held-out customers), then
-        scores every active customer twice (cold, rerun) with score_all; prints the model's
-        ROC AUC / top-decile lift / precision at capacity and the seconds and peak RSS; writes
-        bench/results/churn_city.json and drops the database unless --keep.
+python bench/churn_eval.py csv PATH.csv --label Churn [--id customerID] [--folds 10]
+    same as `python -m shared.churn evaluate …`; writes bench/results/churn_eval.json
+python bench/churn_eval.py city [--customers 100000] [--months 7] [--keep] [--reuse DBNAME]
+    [--score-only] creates a scratch database, loads the city with tenure_demo.generator.load_city, trains
+    (registry.train: out-of-time when the history allows, else held-out customers), then
+    scores every active customer twice (cold, rerun) with score_all; prints the model's
+    ROC AUC / top-decile lift / precision at capacity and the seconds and peak RSS; writes
+    bench/results/churn_city.json and drops the database unless --keep.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import resource
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine as create_sync_engine
@@ -72,14 +73,22 @@ async def _train_and_score(url: str, horizon: int, score_only: bool = False) -> 
             out[f"{run}_rows"] = await scoring.score_all(sm)
             out[f"{run}_s"] = round(time.perf_counter() - t, 1)
         async with sm() as s:
-            out["risk_levels"] = dict((await s.execute(text(
-                "SELECT risk_level, count(*) FROM customer_profiles GROUP BY 1"))).all())
-            planted = (await s.execute(text(
-                "SELECT c.attributes->>'planted' AS g, count(*), avg(p.warning_coefficient), "
-                "avg((p.risk_level = 'high')::int) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id "
-                "GROUP BY 1 ORDER BY 1"))).all()
-            out["by_planted_group"] = {str(g): {"n": n, "mean_warning": round(float(w or 0), 2),
-                                                "high_share": round(float(h or 0), 3)} for g, n, w, h in planted}
+            out["risk_levels"] = dict(
+                (await s.execute(text("SELECT risk_level, count(*) FROM customer_profiles GROUP BY 1"))).all()
+            )
+            planted = (
+                await s.execute(
+                    text(
+                        "SELECT c.attributes->>'planted' AS g, count(*), avg(p.warning_coefficient), "
+                        "avg((p.risk_level = 'high')::int) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id "
+                        "GROUP BY 1 ORDER BY 1"
+                    )
+                )
+            ).all()
+            out["by_planted_group"] = {
+                str(g): {"n": n, "mean_warning": round(float(w or 0), 2), "high_share": round(float(h or 0), 3)}
+                for g, n, w, h in planted
+            }
     finally:
         await eng.dispose()
     return out
@@ -91,9 +100,15 @@ def _city(args: argparse.Namespace) -> int:
     server = to_libpq_url(resolve_database_url(None))
     name = args.reuse or f"tenure_bench_churn_{uuid.uuid4().hex[:6]}"
     url = with_database(server, name)
-    result: dict = {"benchmark": "churn_city", "customers": args.customers, "months": args.months,
-                    "horizon": args.horizon, "cpus": os.cpu_count(), "load_avg_before": os.getloadavg(),
-                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    result: dict = {
+        "benchmark": "churn_city",
+        "customers": args.customers,
+        "months": args.months,
+        "horizon": args.horizon,
+        "cpus": os.cpu_count(),
+        "load_avg_before": os.getloadavg(),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     try:
         if not args.reuse:
             _admin(server, f'CREATE DATABASE "{name}"')
@@ -108,12 +123,16 @@ def _city(args: argparse.Namespace) -> int:
         if not (args.keep or args.reuse):
             _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     m = result["metrics"]
-    print(f"\nmodel {result['model']['algorithm']} ({m['evaluation']}): ROC AUC {m['roc_auc']:.4f}, top-decile lift "
-          f"{m['top_decile_lift']:.2f}, precision at capacity {m['precision_at_capacity']:.3f} "
-          f"(test rows {m['test_rows']:,}, churners {m['test_churners']:,})")
-    print(f"train {result.get('train_s', '-')} s; score_all {result['score_cold_rows']:,} customers in "
-          f"{result['score_cold_s']} s (rerun {result['score_rerun_s']} s); peak RSS {result['peak_rss_mb']} MB; "
-          f"load average {result['load_avg_before']} -> {result['load_avg_after']}")
+    print(
+        f"\nmodel {result['model']['algorithm']} ({m['evaluation']}): ROC AUC {m['roc_auc']:.4f}, top-decile lift "
+        f"{m['top_decile_lift']:.2f}, precision at capacity {m['precision_at_capacity']:.3f} "
+        f"(test rows {m['test_rows']:,}, churners {m['test_churners']:,})"
+    )
+    print(
+        f"train {result.get('train_s', '-')} s; score_all {result['score_cold_rows']:,} customers in "
+        f"{result['score_cold_s']} s (rerun {result['score_rerun_s']} s); peak RSS {result['peak_rss_mb']} MB; "
+        f"load average {result['load_avg_before']} -> {result['load_avg_after']}"
+    )
     print("planted groups:", json.dumps(result["by_planted_group"]))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str))

@@ -10,6 +10,7 @@ load average before and after is recorded: on a shared 2-core box it moves wall 
 time much less. Prints the figures and writes bench/results/churn_wide.json (the evaluator's own
 report goes to bench/results/churn_wide_report.json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +46,19 @@ def main() -> int:
         write_wide_csv(path, n=args.rows, seed=args.seed)
         generated_s = time.perf_counter() - t
         report_path = RESULTS / "churn_wide_report.json"
-        cmd = [sys.executable, "-m", "shared.churn", "evaluate", str(path), "--label", "Churn", "--id", "CustomerID",
-               "--out", str(report_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "shared.churn",
+            "evaluate",
+            str(path),
+            "--label",
+            "Churn",
+            "--id",
+            "CustomerID",
+            "--out",
+            str(report_path),
+        ]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         load_before = os.getloadavg()
@@ -61,21 +73,33 @@ def main() -> int:
             return proc.returncode
     report = json.loads(report_path.read_text())
     result = {
-        "benchmark": "churn_wide", "rows": report["rows"], "columns": 58, "at": datetime.now(timezone.utc)
-        .isoformat(timespec="seconds"), "cpus": os.cpu_count(), "generate_s": round(generated_s, 1),
-        "wall_s": round(wall, 1), "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-        "peak_rss_mb": round(after.ru_maxrss / 1024, 1), "load_avg_before": load_before, "load_avg_after": load_after,
-        "chosen": report["chosen"], "roc_auc": report["metrics"]["roc_auc_mean"],
+        "benchmark": "churn_wide",
+        "rows": report["rows"],
+        "columns": 58,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "generate_s": round(generated_s, 1),
+        "wall_s": round(wall, 1),
+        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
+        "load_avg_before": load_before,
+        "load_avg_after": load_after,
+        "chosen": report["chosen"],
+        "roc_auc": report["metrics"]["roc_auc_mean"],
         "top_decile_lift": report["metrics"]["top_decile_lift"],
         "selection_honest_auc": report["selection_honest"]["roc_auc_mean"],
         "reference_auc": report["reference"]["roc_auc_mean"],
         "candidates": {c["config"]: c["roc_auc_mean"] for c in report["candidates"]},
     }
-    print(f"{result['rows']:,} x 58: evaluate in {result['wall_s']} s wall, {result['cpu_s']} s CPU, peak RSS "
-          f"{result['peak_rss_mb']} MB (load average {load_before[0]:.1f} -> {load_after[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"chosen {result['chosen']}: ROC AUC {result['roc_auc']:.4f} (selection-honest "
-          f"{result['selection_honest_auc']:.4f}), top-decile lift {result['top_decile_lift']:.2f}; reference "
-          f"{result['reference_auc']:.4f}; candidates {result['candidates']}")
+    print(
+        f"{result['rows']:,} x 58: evaluate in {result['wall_s']} s wall, {result['cpu_s']} s CPU, peak RSS "
+        f"{result['peak_rss_mb']} MB (load average {load_before[0]:.1f} -> {load_after[0]:.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        f"chosen {result['chosen']}: ROC AUC {result['roc_auc']:.4f} (selection-honest "
+        f"{result['selection_honest_auc']:.4f}), top-decile lift {result['top_decile_lift']:.2f}; reference "
+        f"{result['reference_auc']:.4f}; candidates {result['candidates']}"
+    )
     out = RESULTS / "churn_wide.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")

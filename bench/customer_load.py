@@ -20,6 +20,7 @@ must run with the default secret against the same database. Goals (issue 3): ope
 400/s with zero errors and p99 < 100 ms; saturated HTTP >= 0.3 x raw. Writes
 bench/results/customer_load.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,13 +71,22 @@ def summary(name: str, latencies: list[float], codes: Counter, elapsed: float, o
     total = sum(codes.values())
     errors = sum(n for c, n in codes.items() if c not in ok_codes)
     out = {
-        "phase": name, "requests": total, "seconds": round(elapsed, 2), "req_per_s": round(total / elapsed, 1),
-        "ok_per_s": round((total - errors) / elapsed, 1), "errors": errors,
-        "p50_ms": pct(latencies, 50), "p95_ms": pct(latencies, 95), "p99_ms": pct(latencies, 99),
+        "phase": name,
+        "requests": total,
+        "seconds": round(elapsed, 2),
+        "req_per_s": round(total / elapsed, 1),
+        "ok_per_s": round((total - errors) / elapsed, 1),
+        "errors": errors,
+        "p50_ms": pct(latencies, 50),
+        "p95_ms": pct(latencies, 95),
+        "p99_ms": pct(latencies, 99),
         "status": {str(k): v for k, v in sorted(codes.items(), key=lambda kv: str(kv[0]))},
     }
-    print(f"{name:<34} {out['req_per_s']:>8} req/s  p50 {out['p50_ms']} ms  p95 {out['p95_ms']} ms  "
-          f"p99 {out['p99_ms']} ms  errors {errors}/{total}  {out['status']}", flush=True)
+    print(
+        f"{name:<34} {out['req_per_s']:>8} req/s  p50 {out['p50_ms']} ms  p95 {out['p95_ms']} ms  "
+        f"p99 {out['p99_ms']} ms  errors {errors}/{total}  {out['status']}",
+        flush=True,
+    )
     return out
 
 
@@ -102,8 +112,9 @@ class Tokens:
     def header(self, customer_id: int) -> dict[str, str]:
         tok = self.cache.get(customer_id)
         if tok is None:
-            tok = issue_access_token(self.settings, Principal("customer", customer_id, "customer", Audience.CUSTOMER),
-                                     ttl_s=3600)
+            tok = issue_access_token(
+                self.settings, Principal("customer", customer_id, "customer", Audience.CUSTOMER), ttl_s=3600
+            )
             self.cache[customer_id] = tok
         return {"Authorization": f"Bearer {tok}"}
 
@@ -176,7 +187,9 @@ async def unchecked_customers(pool: asyncpg.Pool, n: int) -> list[int]:
     rows = await pool.fetch(
         "SELECT c.id FROM customers c WHERE c.id <= $1 AND c.status = 'active' "
         "AND NOT EXISTS (SELECT 1 FROM checkins k WHERE k.customer_id = c.id AND k.local_date = $2) ORDER BY c.id",
-        n, day)
+        n,
+        day,
+    )
     return [r[0] for r in rows]
 
 
@@ -192,8 +205,9 @@ async def settle(pool: asyncpg.Pool) -> None:
     warm-up has written to them (autovacuum's analyze threshold is 50 rows + 10 %).
     """
     async with pool.acquire() as conn:
-        await conn.execute("VACUUM (ANALYZE) checkins, ledger_txns, ledger_entries, ledger_accounts, "
-                           "idempotency_records")
+        await conn.execute(
+            "VACUUM (ANALYZE) checkins, ledger_txns, ledger_entries, ledger_accounts, idempotency_records"
+        )
 
 
 async def http_checkin(client: RawHttp, tokens: Tokens, cid: int) -> int:
@@ -263,7 +277,8 @@ async def raw_checkin(pool: asyncpg.Pool, sql: str, names: list[str], cid: int) 
     """The HTTP handler's statement with the same parameters, as one autocommit transaction."""
     day = clock.today()
     params = checkin_service.checkin_params(
-        cid, day, checkin_service.Idem(f"customer:{cid}", f"bench-{uuid.uuid4().hex}", request_hash({"op": "checkin"})))
+        cid, day, checkin_service.Idem(f"customer:{cid}", f"bench-{uuid.uuid4().hex}", request_hash({"op": "checkin"}))
+    )
     async with pool.acquire() as conn:
         row = await conn.fetchrow(sql, *[params[n] for n in names])
     return 200 if row["txn_id"] is not None else 409
@@ -317,11 +332,12 @@ async def main() -> None:
         await settle(pool)
     if "open" not in skip:
         results["open_loop_checkin"] = await open_loop(
-            f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200})
+            f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200}
+        )
     if "query" not in skip:
         results["open_loop_queries"] = await open_loop(
-            f"open loop queries @{args.rate:g}/s", args.rate, args.query_duration or args.duration,
-            query_call, {200})
+            f"open loop queries @{args.rate:g}/s", args.rate, args.query_duration or args.duration, query_call, {200}
+        )
     if "sat" not in skip:
         sat = [await closed_loop("saturation check-in", c, args.step, checkin_call, {200}) for c in levels]
         results["saturation_http"] = sat
@@ -333,8 +349,9 @@ async def main() -> None:
             cid = customers.take()
             return None if cid is None else await raw_checkin(pool, sql, names, cid)
 
-        results["saturation_raw"] = [await closed_loop("raw check-in (asyncpg)", c, args.step, raw_call, {200})
-                                     for c in levels]
+        results["saturation_raw"] = [
+            await closed_loop("raw check-in (asyncpg)", c, args.step, raw_call, {200}) for c in levels
+        ]
     await pool.close()
 
     def best(runs: list[dict[str, Any]] | None) -> float:

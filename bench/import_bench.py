@@ -6,6 +6,7 @@ Runs in a scratch database (created, migrated, dropped). Prints rows/min for the
 (all inserts) and for the re-import of the same file (validated and merged, 0 rows changed), and
 writes bench/results/import_bench.json. The file has 250,000 subscribers × 4 months.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,9 +30,11 @@ from shared.db.migrate import upgrade
 from shared.settings import Settings
 
 MONTHS = ("2031-01", "2031-02", "2031-03", "2031-04")
-HEADER = ("subscriber_id,bill_month,voice_min,data_mb,sms,voice_allowance_min,data_allowance_mb,broadband_gb,"
-          "active_days,plan_fee_fen,addon_fee_fen,roaming_fen,long_distance_fen,payg_data_fen,other_fee_fen,"
-          "bill_fen,topup_fen,topup_count,balance_end_fen\n")
+HEADER = (
+    "subscriber_id,bill_month,voice_min,data_mb,sms,voice_allowance_min,data_allowance_mb,broadband_gb,"
+    "active_days,plan_fee_fen,addon_fee_fen,roaming_fen,long_distance_fen,payg_data_fen,other_fee_fen,"
+    "bill_fen,topup_fen,topup_count,balance_end_fen\n"
+)
 
 
 def generate(path: Path, subscribers: int) -> int:
@@ -44,9 +47,11 @@ def generate(path: Path, subscribers: int) -> int:
             for cid in range(1, subscribers + 1):
                 fee = (5800, 8800, 12800, 19800)[cid % 4]
                 roam = rng.randrange(0, 3000)
-                lines.append(f"{cid},{m},{rng.randrange(900)},{rng.randrange(40000)},{rng.randrange(60)},500,20480,"
-                             f"{rng.randrange(300)},{rng.randrange(32)},{fee},0,{roam},0,0,0,{fee + roam},{fee},1,"
-                             f"{rng.randrange(-500, 9000)}\n")
+                lines.append(
+                    f"{cid},{m},{rng.randrange(900)},{rng.randrange(40000)},{rng.randrange(60)},500,20480,"
+                    f"{rng.randrange(300)},{rng.randrange(32)},{fee},0,{roam},0,0,0,{fee + roam},{fee},1,"
+                    f"{rng.randrange(-500, 9000)}\n"
+                )
             f.writelines(lines)
             n += subscribers
     return n
@@ -62,17 +67,29 @@ async def load(url: str, path: Path) -> list[dict[str, object]]:
         for label in ("first load", "re-import (same file)"):
             started = time.perf_counter()
             async with sm.begin() as s:
-                job = await imports.create_job(s, kind="usage", filename=path.name,
-                                               sha256=imports.file_sha256(path), created_by=None)
+                job = await imports.create_job(
+                    s, kind="usage", filename=path.name, sha256=imports.file_sha256(path), created_by=None
+                )
             await imports.run_import(sm, job_id=job.id, path=path, principal=principal)
             elapsed = time.perf_counter() - started
             async with sm() as s:
                 job = await imports.get_job(s, job.id)
             rate = job.rows_ok / elapsed * 60
-            print(f"{label:24s} status={job.status} rows_ok={job.rows_ok:,} rows_changed={job.rows_changed:,} "
-                  f"{elapsed:6.1f} s  →  {rate:,.0f} rows/min", flush=True)
-            out.append({"run": label, "status": job.status, "rows_ok": job.rows_ok, "rows_changed": job.rows_changed,
-                        "seconds": round(elapsed, 2), "rows_per_min": round(rate)})
+            print(
+                f"{label:24s} status={job.status} rows_ok={job.rows_ok:,} rows_changed={job.rows_changed:,} "
+                f"{elapsed:6.1f} s  →  {rate:,.0f} rows/min",
+                flush=True,
+            )
+            out.append(
+                {
+                    "run": label,
+                    "status": job.status,
+                    "rows_ok": job.rows_ok,
+                    "rows_changed": job.rows_changed,
+                    "seconds": round(elapsed, 2),
+                    "rows_per_min": round(rate),
+                }
+            )
     finally:
         await engine.dispose()
     return out
@@ -91,10 +108,14 @@ def main() -> None:
         upgrade(url)
         eng = create_engine(to_sync_url(url))
         with eng.begin() as c:
-            c.execute(text(
-                "INSERT INTO customers (id, phone, phone_last4, name, join_date) "
-                "SELECT g, '138' || lpad(g::text, 8, '0'), right(lpad(g::text, 8, '0'), 4), 'bench', DATE '2020-01-01' "
-                "FROM generate_series(1, :n) g"), {"n": subscribers})
+            c.execute(
+                text(
+                    "INSERT INTO customers (id, phone, phone_last4, name, join_date) "
+                    "SELECT g, '138' || lpad(g::text, 8, '0'), right(lpad(g::text, 8, '0'), 4), 'bench', DATE '2020-01-01' "
+                    "FROM generate_series(1, :n) g"
+                ),
+                {"n": subscribers},
+            )
         eng.dispose()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "usage_1m.csv"

@@ -7,6 +7,7 @@ it, runs `tenure_demo.generator.load_city`, prints per-table rows and rows/s, wr
 bench/results/load_subscribers.json and drops the database unless --keep. The machine's load
 average is recorded before and after: on a shared box other processes' CPU use skews the figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -47,8 +48,9 @@ class ServerCpu(threading.Thread):
     def run(self) -> None:
         with psycopg.connect(self.server, autocommit=True) as conn:
             while not self.done.wait(0.25):
-                pids = [p for (p,) in conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,))]
+                pids = [
+                    p for (p,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,))
+                ]
                 for pid in pids:
                     try:
                         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -81,14 +83,23 @@ def main() -> int:
     load_before = os.getloadavg()
     try:
         upgrade(url)
-        print(f"scratch database {name} migrated; load average {load_before[0]:.2f} {load_before[1]:.2f} "
-              f"{load_before[2]:.2f} on {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"scratch database {name} migrated; load average {load_before[0]:.2f} {load_before[1]:.2f} "
+            f"{load_before[2]:.2f} on {os.cpu_count()} CPUs",
+            flush=True,
+        )
         sampler = ServerCpu(server, name)
         sampler.start()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
-        result = load_city(url, customers=args.customers, months=args.months, seed=args.seed,
-                           workers=args.workers, progress=lambda s: print(s, flush=True))
+        result = load_city(
+            url,
+            customers=args.customers,
+            months=args.months,
+            seed=args.seed,
+            workers=args.workers,
+            progress=lambda s: print(s, flush=True),
+        )
         elapsed = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = round(cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime, 1)
@@ -104,14 +115,18 @@ def main() -> int:
     for table, n in rows.items():
         print(f"{table:<18}{n:>12,}")
     print(f"{'total':<18}{total:>12,}")
-    print(f"\n{args.customers:,} subscribers × {args.months} months: {elapsed:.1f}s elapsed, "
-          f"{total / elapsed:,.0f} rows/s, {args.customers / elapsed:,.0f} subscribers/s")
-    print(f"CPU used: generator (Python) {client_cpu}s, PostgreSQL backends "
-          f"{'n/a (remote server)' if server_cpu is None else f'{server_cpu}s'}")
+    print(
+        f"\n{args.customers:,} subscribers × {args.months} months: {elapsed:.1f}s elapsed, "
+        f"{total / elapsed:,.0f} rows/s, {args.customers / elapsed:,.0f} subscribers/s"
+    )
+    print(
+        f"CPU used: generator (Python) {client_cpu}s, PostgreSQL backends "
+        f"{'n/a (remote server)' if server_cpu is None else f'{server_cpu}s'}"
+    )
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-min) on {os.cpu_count()} CPUs")
     out = {
         "benchmark": "load_subscribers",
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "customers": args.customers,
         "months": args.months,
         "seed": args.seed,
@@ -124,9 +139,13 @@ def main() -> int:
         "timings": result["timings"],
         "cpu_s": {"generator_python": client_cpu, "postgres_backends": server_cpu},
         "restore_steps": result["restore_steps"],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "postgres": pg_version,
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in load_after]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "postgres": pg_version,
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+        },
         "database_kept": name if args.keep else None,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ measured from the scheduled instant, so queueing behind a slow response counts (
 omission).
 Writes bench/results/manager_load.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,21 +60,32 @@ def pct(values: list[float], p: float) -> float | None:
 async def pick_managers(sm: Any, n: int, seed: int) -> list[dict[str, Any]]:
     """n account managers with assigned customers, with a sample of their customers and tasks."""
     async with sm() as s:
-        rows = (await s.execute(text(
-            """
+        rows = (
+            await s.execute(
+                text(
+                    """
             SELECT su.id, su.org_unit_id FROM staff_users su
             WHERE su.role = 'account_manager' AND su.active
               AND EXISTS (SELECT 1 FROM manager_assignments a WHERE a.manager_id = su.id)
             ORDER BY su.id
             """
-        ))).all()
+                )
+            )
+        ).all()
         rnd = random.Random(seed)
         chosen = rnd.sample(rows, min(n, len(rows)))
         out = []
         for mid, org in chosen:
-            cust = list((await s.scalars(text(
-                "SELECT customer_id FROM manager_assignments WHERE manager_id = :m ORDER BY customer_id LIMIT 50"
-            ), {"m": mid})).all())
+            cust = list(
+                (
+                    await s.scalars(
+                        text(
+                            "SELECT customer_id FROM manager_assignments WHERE manager_id = :m ORDER BY customer_id LIMIT 50"
+                        ),
+                        {"m": mid},
+                    )
+                ).all()
+            )
             out.append({"id": mid, "org": org, "customers": cust})
     return out
 
@@ -131,8 +143,16 @@ class Conn:
         self.reader = self.writer = None
 
 
-async def load(url: str, managers: list[dict[str, Any]], tokens: list[str], rate: float, duration: float,
-               warmup: float, seed: int, timeout: float = 10.0) -> dict[str, Any]:
+async def load(
+    url: str,
+    managers: list[dict[str, Any]],
+    tokens: list[str],
+    rate: float,
+    duration: float,
+    warmup: float,
+    seed: int,
+    timeout: float = 10.0,
+) -> dict[str, Any]:
     """Each manager sends one request every len(managers)/rate seconds on its own connection,
     staggered so the total is `rate` per second. Latency is measured from the scheduled instant,
     so a request queued behind a slow one is charged its wait (no coordinated omission)."""
@@ -161,7 +181,7 @@ async def load(url: str, managers: list[dict[str, Any]], tokens: list[str], rate
                 path += "?" + urlencode(params)
             try:
                 code = str(await conn.get(path, timeout))
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                 code = type(exc).__name__
                 conn.close()
             elapsed_ms = (time.perf_counter() - scheduled) * 1000
@@ -181,10 +201,20 @@ async def load(url: str, managers: list[dict[str, Any]], tokens: list[str], rate
         "status_counts": dict(statuses),
         "errors": dict(errors),
         "error_total": sum(errors.values()),
-        "overall_ms": {"p50": pct(every, 50), "p95": pct(every, 95), "p99": pct(every, 99), "max": round(max(every), 2) if every else None},
+        "overall_ms": {
+            "p50": pct(every, 50),
+            "p95": pct(every, 95),
+            "p99": pct(every, 99),
+            "max": round(max(every), 2) if every else None,
+        },
         "endpoints_ms": {
-            k: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95), "p99": pct(v, 99),
-                "mean": round(statistics.fmean(v), 2) if v else None}
+            k: {
+                "n": len(v),
+                "p50": pct(v, 50),
+                "p95": pct(v, 95),
+                "p99": pct(v, 99),
+                "mean": round(statistics.fmean(v), 2) if v else None,
+            }
             for k, v in lat.items()
         },
     }
@@ -210,9 +240,11 @@ async def endpoint_queries(engine: Any, sm: Any, m: dict[str, Any]) -> dict[str,
     calls = {
         "list": lambda s: customers_service.list_customers(s, p, filters=customers_service.CustomerFilters(), limit=50),
         "list_high_risk": lambda s: customers_service.list_customers(
-            s, p, filters=customers_service.CustomerFilters(risk_levels=["high"]), limit=50),
+            s, p, filters=customers_service.CustomerFilters(risk_levels=["high"]), limit=50
+        ),
         "list_search": lambda s: customers_service.list_customers(
-            s, p, filters=customers_service.CustomerFilters(q="1234"), limit=50),
+            s, p, filters=customers_service.CustomerFilters(q="1234"), limit=50
+        ),
         "portrait": None,
         "tasks": lambda s: tasks_service.list_tasks(s, p, view="today"),
     }
@@ -252,13 +284,15 @@ async def explain_all(sm: Any, queries: dict[str, list[tuple[str, Any]]], big: s
                 nodes = walk(root["Plan"])
                 seq = sorted({n.get("Relation Name") for n in nodes if n["Node Type"] == "Seq Scan"} & big)
                 text_res = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-                items.append({
-                    "sql": " ".join(sql.split())[:2000],
-                    "execution_ms": round(root.get("Execution Time", 0.0), 3),
-                    "planning_ms": round(root.get("Planning Time", 0.0), 3),
-                    "seq_scans_on_big_tables": seq,
-                    "plan_text": "\n".join(r[0] for r in text_res.all()),
-                })
+                items.append(
+                    {
+                        "sql": " ".join(sql.split())[:2000],
+                        "execution_ms": round(root.get("Execution Time", 0.0), 3),
+                        "planning_ms": round(root.get("Planning Time", 0.0), 3),
+                        "seq_scans_on_big_tables": seq,
+                        "plan_text": "\n".join(r[0] for r in text_res.all()),
+                    }
+                )
             report[name] = {"queries": items, "total_execution_ms": round(sum(i["execution_ms"] for i in items), 3)}
         await s.rollback()
     return report
@@ -268,8 +302,11 @@ async def big_tables(sm: Any) -> tuple[set[str], int]:
     async with sm() as s:
         n = int(await s.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'customers'")) or 0)
         threshold = max(10_000, n // 10)  # "customer-sized": at least a tenth of the customers
-        rows = (await s.execute(text(
-            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND reltuples >= :t"), {"t": threshold})).all()
+        rows = (
+            await s.execute(
+                text("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND reltuples >= :t"), {"t": threshold}
+            )
+        ).all()
         return {r[0] for r in rows} | {"customers", "customer_profiles"}, n
 
 
@@ -313,8 +350,12 @@ async def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     ap.add_argument("--out", default=str(RESULTS))
-    ap.add_argument("--no-prepare", dest="prepare", action="store_false",
-                    help="do not add a synthetic contact history when `touches` is nearly empty")
+    ap.add_argument(
+        "--no-prepare",
+        dest="prepare",
+        action="store_false",
+        help="do not add a synthetic contact history when `touches` is nearly empty",
+    )
     args = ap.parse_args()
     settings = Settings(DATABASE_URL=args.database_url, pool_size=4, max_overflow=0, statement_timeout_ms=60_000)
     engine = create_engine(settings, process="bench")
@@ -330,35 +371,65 @@ async def main() -> int:
         print("no account managers with assigned customers: run the engine's nightly run first", file=sys.stderr)
         return 2
     tokens = [token(settings, m) for m in managers]
-    print(f"· {n_customers:,} customers; {len(managers)} managers; {args.rate:g} req/s for {args.duration:g}s "
-          f"(+{args.warmup:g}s warm-up) against {args.url}", flush=True)
+    print(
+        f"· {n_customers:,} customers; {len(managers)} managers; {args.rate:g} req/s for {args.duration:g}s "
+        f"(+{args.warmup:g}s warm-up) against {args.url}",
+        flush=True,
+    )
     load_before = os.getloadavg()
     result = await load(args.url, managers, tokens, args.rate, args.duration, args.warmup, args.seed)
     result["loadavg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
-    print(json.dumps({k: result[k] for k in ("requests", "achieved_rps", "status_counts", "error_total", "overall_ms",
-                                             "loadavg_before_after")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "requests",
+                    "achieved_rps",
+                    "status_counts",
+                    "error_total",
+                    "overall_ms",
+                    "loadavg_before_after",
+                )
+            },
+            indent=1,
+        )
+    )
     for k, v in result["endpoints_ms"].items():
         print(f"  {k:9s} n={v['n']:5d}  p50={v['p50']:7.2f} ms  p95={v['p95']:7.2f} ms  p99={v['p99']:7.2f} ms")
     slowest = max(result["endpoints_ms"], key=lambda k: result["endpoints_ms"][k]["p99"] or 0)
     queries = await endpoint_queries(engine, sm, managers[0])
     plans = await explain_all(sm, queries, big)
-    seq_violations = {name: [q["seq_scans_on_big_tables"] for q in r["queries"] if q["seq_scans_on_big_tables"]]
-                      for name, r in plans.items()}
+    seq_violations = {
+        name: [q["seq_scans_on_big_tables"] for q in r["queries"] if q["seq_scans_on_big_tables"]]
+        for name, r in plans.items()
+    }
     seq_violations = {k: v for k, v in seq_violations.items() if v}
     plan_key = {"list": "list", "portrait": "portrait", "tasks": "tasks"}[slowest]
     print(f"\n· slowest endpoint by p99: {slowest}; its queries (EXPLAIN ANALYZE, BUFFERS):")
     for q in plans[plan_key]["queries"]:
         print(f"\n-- {q['execution_ms']} ms: {q['sql'][:300]}")
         print(q["plan_text"])
-    print("\n· execution time per endpoint (sum of its queries, ms):",
-          {k: v["total_execution_ms"] for k, v in plans.items()})
+    print(
+        "\n· execution time per endpoint (sum of its queries, ms):",
+        {k: v["total_execution_ms"] for k, v in plans.items()},
+    )
     print("· seq scans on customer-sized tables:", seq_violations or "none")
     goal = {k: (result["endpoints_ms"].get(k, {}).get("p99") or 0) < GOAL_P99_MS for k in ("list", "portrait")}
     out = {
-        "customers": n_customers, "managers": len(managers), "rate_rps": args.rate, "duration_s": args.duration,
-        **result, "slowest_endpoint": slowest, "p99_goal_ms": GOAL_P99_MS, "p99_goal_met": goal,
-        "seq_scan_on_big_tables": seq_violations, "big_tables_checked": sorted(big), "plans": plans,
-        "cpu_count": os.cpu_count(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "customers": n_customers,
+        "managers": len(managers),
+        "rate_rps": args.rate,
+        "duration_s": args.duration,
+        **result,
+        "slowest_endpoint": slowest,
+        "p99_goal_ms": GOAL_P99_MS,
+        "p99_goal_met": goal,
+        "seq_scan_on_big_tables": seq_violations,
+        "big_tables_checked": sorted(big),
+        "plans": plans,
+        "cpu_count": os.cpu_count(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1, default=str, ensure_ascii=False))

@@ -12,6 +12,7 @@ nights, and is timed separately). Prints per-stage seconds and rows, total secon
 load average (other processes on a shared box skew the figures), writes
 bench/results/nightly.json, and drops the database unless --keep.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine as create_sync_engine
@@ -60,7 +61,9 @@ def _vacuum(url: str) -> None:
 
 
 def _load(url: str, customers: int, months: int, as_of: date) -> dict:
-    info = load_city(url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    info = load_city(
+        url, customers=customers, months=months, as_of=as_of, progress=lambda m: print(m, file=sys.stderr, flush=True)
+    )
     return {"loader": "tenure_demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
 
 
@@ -70,8 +73,11 @@ async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk
     run_id = await run_nightly(eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk)
     total = round(time.perf_counter() - t, 1)
     async with eng.connect() as c:
-        rows = (await c.execute(text(
-            "SELECT stage, status, rows, seconds FROM engine_run_stages WHERE run_id = :r"), {"r": run_id})).all()
+        rows = (
+            await c.execute(
+                text("SELECT stage, status, rows, seconds FROM engine_run_stages WHERE run_id = :r"), {"r": run_id}
+            )
+        ).all()
     await eng.dispose()
     by = {r.stage: {"seconds": round(r.seconds, 1), "rows": int(r.rows), "status": r.status} for r in rows}
     return {"run_id": run_id, "total_s": total, "stages": {s: by[s] for s in STAGE_NAMES if s in by}}
@@ -91,7 +97,9 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--no-churn", action="store_true", help="skip the churn stage (measured separately)")
     ap.add_argument("--skip", default="", help="comma-separated stages to leave out (e.g. tags)")
-    ap.add_argument("--reuse", default=None, help="an existing loaded database to run on (not dropped): both runs are then steady")
+    ap.add_argument(
+        "--reuse", default=None, help="an existing loaded database to run on (not dropped): both runs are then steady"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -107,10 +115,15 @@ def main() -> int:
     skip = {x for x in args.skip.split(",") if x} | ({"churn"} if args.no_churn else set())
     stages = [s for s in STAGE_NAMES if s not in skip]
     result: dict = {
-        "benchmark": "nightly", "customers": args.customers, "months": args.months, "run_date": run_date.isoformat(),
-        "parallel": args.parallel, "chunk": args.chunk, "stages_run": stages,
+        "benchmark": "nightly",
+        "customers": args.customers,
+        "months": args.months,
+        "run_date": run_date.isoformat(),
+        "parallel": args.parallel,
+        "chunk": args.chunk,
+        "stages_run": stages,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_before": os.getloadavg()},
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:
         if not args.reuse:
@@ -119,8 +132,21 @@ def main() -> int:
             print(f"loading {args.customers:,} customers × {args.months} months into {name} …", flush=True)
             # In a child process, so the peak RSS below is the engine's alone (the loader holds
             # numpy arrays for the whole city).
-            out = subprocess.run([sys.executable, __file__, "--load-only", url, "--customers", str(args.customers),
-                                  "--months", str(args.months)], check=True, stdout=subprocess.PIPE, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load-only",
+                    url,
+                    "--customers",
+                    str(args.customers),
+                    "--months",
+                    str(args.months),
+                ],
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             print(out.stdout, end="")
             result["load"] = json.loads(out.stdout.strip().splitlines()[-1])
         cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
@@ -131,15 +157,19 @@ def main() -> int:
         t = time.perf_counter()
         _vacuum(url)
         result["vacuum_between_runs_s"] = round(time.perf_counter() - t, 1)
-        print(f"\nVACUUM (ANALYZE) between the runs, as autovacuum does during the day: "
-              f"{result['vacuum_between_runs_s']} s")
+        print(
+            f"\nVACUUM (ANALYZE) between the runs, as autovacuum does during the day: "
+            f"{result['vacuum_between_runs_s']} s"
+        )
         steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
         _print("steady run (rerun, nothing changed)", steady)
         result["steady"] = steady
         result["peak_rss_mb"] = _rss_mb()
         result["machine"]["load_avg_after"] = os.getloadavg()
-        print(f"\npeak RSS of the engine process: {result['peak_rss_mb']} MB; load average before "
-              f"{result['machine']['load_avg_before']}, after {result['machine']['load_avg_after']}")
+        print(
+            f"\npeak RSS of the engine process: {result['peak_rss_mb']} MB; load average before "
+            f"{result['machine']['load_avg_before']}, after {result['machine']['load_avg_after']}"
+        )
     finally:
         if not (args.keep or args.reuse):
             _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

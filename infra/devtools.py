@@ -11,6 +11,7 @@
 Database: DATABASE_URL if set, else an embedded PostgreSQL under .data/ (git-ignored) with a
 database named `tenure`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,7 +86,10 @@ def seed(url: str, customers: int) -> None:
 
     t0 = time.perf_counter()
     result = seed_demo(url, customers=customers, progress=lambda line: print(f"  {line}", flush=True))
-    print(f"· demo data loaded in {time.perf_counter() - t0:.1f}s (seeders: {', '.join(result['seeders']) or 'none'})", flush=True)
+    print(
+        f"· demo data loaded in {time.perf_counter() - t0:.1f}s (seeders: {', '.join(result['seeders']) or 'none'})",
+        flush=True,
+    )
 
 
 def up(args: argparse.Namespace) -> None:
@@ -98,8 +102,20 @@ def up(args: argparse.Namespace) -> None:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
     for _name, target, port in SERVICES:
-        cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", args.host, "--port", str(port),
-               "--no-access-log", "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--factory",
+            "--host",
+            args.host,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
     procs.append(subprocess.Popen([sys.executable, *WORKER[1]], env=env, cwd=ROOT))
     print("\nTenure is running:", flush=True)
@@ -142,7 +158,12 @@ def setup() -> None:
         print("· installing chromium for the browser tests (apt-get)", flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"], env=env, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"],
+            env=env,
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     if not shutil.which("chromium"):
         print("· chromium not available: browser tests will be skipped", flush=True)
 
@@ -210,7 +231,9 @@ def main() -> None:
     p_up.add_argument("--host", default="127.0.0.1")
     sub.add_parser("test", add_help=False)
     p_check = sub.add_parser("check", help="the quality gate (no database needed)")
-    p_check.add_argument("steps", nargs="*", metavar="step", help=f"any of {', '.join(CHECKS)} (default: all, in order)")
+    p_check.add_argument(
+        "steps", nargs="*", metavar="step", help=f"any of {', '.join(CHECKS)} (default: all, in order)"
+    )
     sub.add_parser("migrate")
     sub.add_parser("setup")
     p_seed = sub.add_parser("seed")

@@ -6,6 +6,7 @@ of `tenure_tpl_<fingerprint>` (built once with Alembic), dropped afterwards. See
 fixtures/template.py; for xdist, fixtures/parallel.py (how the suite is split) and
 fixtures/alone.py (concurrency bursts run while no other worker is inside a test).
 """
+
 from __future__ import annotations
 
 import os

@@ -14,6 +14,7 @@ in Python or `-- lint: allow-<rule> <reason>` in SQL; an escape without a reason
   or `role in {"a", "b"}` elsewhere; ask shared.auth for the decision instead). Column filters
   such as `StaffUser.role == ...` in a query are data, not authorisation, and are allowed.
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """Alembic environment: the URL comes from DATABASE_URL (or the embedded server), models from shared."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -9,6 +9,7 @@
   reason; `apt-get install -y chromium` provides it.
 - Screenshots go to tests/artifacts/screenshots/ (git-ignored).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,14 @@ if TYPE_CHECKING:
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -44,9 +51,15 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str | None:
     """TENURE_CHROMIUM if set (only that one), else Debian's /usr/bin/chromium or one on PATH."""
     override = os.environ.get("TENURE_CHROMIUM")
-    candidates = [override] if override else [
-        "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-    ]
+    candidates = (
+        [override]
+        if override
+        else [
+            "/usr/bin/chromium",
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+        ]
+    )
     for candidate in candidates:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
@@ -64,8 +77,10 @@ def _playwright_missing() -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = _playwright_missing()
     if chromium_path() is None:
-        reason = ("no chromium binary found: install Debian's with `apt-get install -y chromium` "
-                  "(or point TENURE_CHROMIUM at one)")
+        reason = (
+            "no chromium binary found: install Debian's with `apt-get install -y chromium` "
+            "(or point TENURE_CHROMIUM at one)"
+        )
     if reason is None:
         return
     skip = pytest.mark.skip(reason=reason)
@@ -164,16 +179,25 @@ async def page(browser: Browser, console_url: str, request: pytest.FixtureReques
 
 @asynccontextmanager
 async def console_page(
-    browser: Browser, console_url: str, request: pytest.FixtureRequest | None = None, *,
-    lang: str | None, width: int = 1400, height: int = 900,
+    browser: Browser,
+    console_url: str,
+    request: pytest.FixtureRequest | None = None,
+    *,
+    lang: str | None,
+    width: int = 1400,
+    height: int = 900,
 ) -> AsyncIterator[Page]:
     """A guarded page; `lang` is stored as this device's last language choice (None: none)."""
-    context = await browser.new_context(viewport={"width": width, "height": height}, base_url=console_url,
-                                        locale="zh-CN" if lang == "zh-CN" else "en-US")  # native date pickers follow it
+    context = await browser.new_context(
+        viewport={"width": width, "height": height},
+        base_url=console_url,
+        locale="zh-CN" if lang == "zh-CN" else "en-US",
+    )  # native date pickers follow it
     context.set_default_timeout(10_000)
     if lang is not None:
         await context.add_init_script(
-            f"if (!localStorage.getItem('tenure.lang')) localStorage.setItem('tenure.lang', '{lang}');")
+            f"if (!localStorage.getItem('tenure.lang')) localStorage.setItem('tenure.lang', '{lang}');"
+        )
     offhost: list[str] = []
 
     async def guard(route: Route) -> None:
@@ -188,8 +212,10 @@ async def console_page(
     pg = await context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text)
-          if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    pg.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None,
+    )
     try:
         yield pg
     finally:

@@ -4,6 +4,7 @@ that what it shows is what the database holds, and save a screenshot of every sc
 Every test runs with a request guard that aborts (and fails the test on) any request leaving the
 admin service's origin, and fails on any uncaught JavaScript error.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,21 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.models import (
-    Ad, AssignmentHistory, AuditLog, Customer, ManagerAssignment, Merchant, MerchantClient, Offer, ProgrammeSetting,
+    Ad,
+    AssignmentHistory,
+    AuditLog,
+    Customer,
+    ManagerAssignment,
+    Merchant,
+    MerchantClient,
+    Offer,
+    ProgrammeSetting,
     TagDefinition,
 )
 from shared.settings import Settings
 from tests.browser.conftest import shot
-from tests.fixtures.jobs import drain
 from tests.browser.seed import ADMIN_PASSWORD, STAFF_PASSWORD, City
+from tests.fixtures.jobs import drain
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -107,8 +116,19 @@ async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console
     await sign_in(page)
     assert "后台管理员" in await page.inner_text("#whoami")
     labels = await page.evaluate(nav_labels_js())
-    for screen in ("Dashboard", "Customers", "Campaigns", "Strategies", "Tags", "Tiers", "Merchants & offers",
-                   "Churn models", "Data imports", "Staff & assignments", "Audit log"):
+    for screen in (
+        "Dashboard",
+        "Customers",
+        "Campaigns",
+        "Strategies",
+        "Tags",
+        "Tiers",
+        "Merchants & offers",
+        "Churn models",
+        "Data imports",
+        "Staff & assignments",
+        "Audit log",
+    ):
         assert any(screen in label for label in labels), (screen, labels)
     await page.wait_for_selector("#dash-tiers h2")
     await page.wait_for_function("() => !document.querySelector('#main .loading')")
@@ -203,8 +223,11 @@ async def test_customer_360_and_audited_unmask(page: Page, console_url: str, cit
 
     async def unmask_rows() -> int:
         async with console_sm() as s:
-            return await s.scalar(select(func.count()).select_from(AuditLog).where(
-                AuditLog.action == "customer.unmask", AuditLog.object_id == str(city.star_customer)))
+            return await s.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.action == "customer.unmask", AuditLog.object_id == str(city.star_customer))
+            )
 
     before = await unmask_rows()
     page.once("dialog", lambda d: d.accept())
@@ -295,15 +318,24 @@ async def test_strategies_tags_tiers(page: Page, console_url: str, city: City) -
     await shot(page, "11-tiers")
 
 
-async def test_tag_rule_builder_groups_live_count_and_json(page: Page, console_url: str, city: City, console_sm: SM) -> None:
+async def test_tag_rule_builder_groups_live_count_and_json(
+    page: Page, console_url: str, city: City, console_sm: SM
+) -> None:
     """Build "gold or diamond, and none of: competitor-hotline calls ≥ 1" with pickers; the live count
     is the database's, the JSON view shows the same tree, and saving stores exactly that tree."""
-    expected_rule = {"all": [{"field": "tier", "op": "in", "value": ["gold", "diamond"]},
-                             {"not": {"any": [{"field": "competitor_calls_90d", "op": ">=", "value": 1}]}}]}
+    expected_rule = {
+        "all": [
+            {"field": "tier", "op": "in", "value": ["gold", "diamond"]},
+            {"not": {"any": [{"field": "competitor_calls_90d", "op": ">=", "value": 1}]}},
+        ]
+    }
     async with console_sm() as s:
-        expected = await s.scalar(text(
-            "SELECT count(*) FROM customer_features f JOIN customers c ON c.id = f.customer_id "
-            "WHERE c.tier IN ('gold', 'diamond') AND NOT (f.competitor_calls_90d >= 1)"))
+        expected = await s.scalar(
+            text(
+                "SELECT count(*) FROM customer_features f JOIN customers c ON c.id = f.customer_id "
+                "WHERE c.tier IN ('gold', 'diamond') AND NOT (f.competitor_calls_90d >= 1)"
+            )
+        )
     assert 0 < expected < len(city.customers)
     await signed_in(page, console_url)
     await open_screen(page, "#/tags", "table.data tbody tr")
@@ -312,7 +344,9 @@ async def test_tag_rule_builder_groups_live_count_and_json(page: Page, console_u
     await page.fill("#f-code", "console_builder_tag")
     await page.fill("#f-name", "Built with pickers")
     top = page.locator("#rule-builder > .rb-group")
-    await top.locator(":scope > .rb-items > .rb-cond").first.locator(".rb-remove").click()  # drop the example's data condition
+    await (
+        top.locator(":scope > .rb-items > .rb-cond").first.locator(".rb-remove").click()
+    )  # drop the example's data condition
     await top.locator(":scope > .rb-head .rb-add-group").click()
     nested = top.locator(":scope > .rb-items > .rb-group")
     await nested.locator(".rb-mode").select_option("none")
@@ -321,7 +355,9 @@ async def test_tag_rule_builder_groups_live_count_and_json(page: Page, console_u
     await nested.locator(".rb-op").select_option(">=")
     await nested.locator(".rb-number").fill("1")
     await page.wait_for_function(
-        "n => ((document.querySelector('#rule-live .notice') || {}).textContent || '').includes(n + ' customer')", arg=str(expected))
+        "n => ((document.querySelector('#rule-live .notice') || {}).textContent || '').includes(n + ' customer')",
+        arg=str(expected),
+    )
     assert json.loads(await page.input_value("#f-rule")) == expected_rule
     await shot(page, "10b-tag-rule-builder")
     await page.click("#tag-editor form.form button[type=submit]")
@@ -349,15 +385,18 @@ async def test_merchants_and_offers_approval(page: Page, console_url: str, city:
     assert len(secret) >= 20
     await shot(page, "12b-merchant-credentials")
     async with console_sm() as s:
-        stored = (await s.scalars(
-            select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied))).all()
+        stored = (
+            await s.scalars(
+                select(MerchantClient.secret_hash).where(MerchantClient.merchant_id == city.merchant_applied)
+            )
+        ).all()
     assert len(stored) == 1 and secret not in stored[0], "only a hash of the secret is stored"
     await open_screen(page, "#/merchants?tab=offers", "table.data tbody tr")
     assert "免费面一碗" in await page.inner_text("#main")
     assert "金面馆" in await page.inner_text("table.data tbody")
     await shot(page, "13-offers")
     await page.click(f"button[data-action=approve][data-id='{city.offer_pending}']")
-    await page.wait_for_function("() => !document.querySelector(\"button[data-action=approve]\")")
+    await page.wait_for_function('() => !document.querySelector("button[data-action=approve]")')
     await open_screen(page, "#/merchants?tab=ads&status=pending", "table.data tbody tr")
     assert "周二面馆" in await page.inner_text("#main")
     await shot(page, "13b-merchant-ads")
@@ -388,7 +427,9 @@ async def test_models_imports_audit(page: Page, console_url: str, city: City) ->
     await shot(page, "16-audit")
 
 
-async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url: str, city: City, console_settings: Settings) -> None:
+async def test_import_upload_shows_progress_and_bad_rows(
+    page: Page, console_url: str, city: City, console_settings: Settings
+) -> None:
     csv_text = (
         "subscriber_id,msisdn,name,join_date,status\n"
         "880001,13800880001,测试一,2019-03-01,active\n"
@@ -414,7 +455,10 @@ async def test_import_upload_shows_progress_and_bad_rows(page: Page, console_url
 
 
 async def test_staff_org_and_assignment_move_keeps_reason(
-    page: Page, console_url: str, city: City, console_sm: SM,
+    page: Page,
+    console_url: str,
+    city: City,
+    console_sm: SM,
 ) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/staff?tab=staff", "table.data tbody tr")
@@ -435,8 +479,9 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     await shot(page, "19-assignments")
     async with console_sm() as s:
         assert (await s.get(ManagerAssignment, moved)).manager_id == city.manager_b
-        reasons = (await s.scalars(
-            select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))).all()
+        reasons = (
+            await s.scalars(select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))
+        ).all()
     assert "customer asked for a new manager" in reasons
     await open_screen(page, f"#/staff?tab=history&customer_id={moved}", "table.data tbody tr")
     assert "customer asked for a new manager" in await page.inner_text("#main")

@@ -6,6 +6,7 @@ forms and tabs); on each one no message key may be missing from the catalogue
 (document.documentElement.scrollWidth <= the width), and a screenshot is saved under
 tests/artifacts/screenshots/i18n/. The language choice is remembered per user.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,11 @@ def screens(city: City) -> list[tuple[str, str, str]]:
         ("fourhigh-day", "#/fourhigh?g=day", "table.data tbody tr"),
         ("clusters", "#/clusters", ".card.cluster"),
         ("tags", "#/tags?family=stability", "table.data tbody tr"),
-        ("tag-editor", f"#/tags?family=stability | button[data-tag={city.tag_codes['stability']}]", "#rule-builder .rb-cond"),
+        (
+            "tag-editor",
+            f"#/tags?family=stability | button[data-tag={city.tag_codes['stability']}]",
+            "#rule-builder .rb-cond",
+        ),
         ("tiers", "#/tiers", "table.data tbody tr"),
         ("models", "#/models", "table.data tbody tr"),
         ("campaigns", "#/campaigns", "table.data tbody tr"),
@@ -89,7 +94,9 @@ async def check(page: Page, name: str, width: int) -> None:
     if scroll > width:
         culprit = await page.evaluate(
             """w => [...document.querySelectorAll('#app *')].filter(e => e.getBoundingClientRect().right > w + 1)
-                    .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))""", width)
+                    .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))""",
+            width,
+        )
         raise AssertionError(f"{name}: the page is {scroll}px wide at {width}px: {culprit}")
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=width < 1000)
 
@@ -97,15 +104,26 @@ async def check(page: Page, name: str, width: int) -> None:
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_every_screen_in_both_languages_and_widths(
-    browser: Browser, console_url: str, city: City, request: pytest.FixtureRequest, lang: str, width: int,
+    browser: Browser,
+    console_url: str,
+    city: City,
+    request: pytest.FixtureRequest,
+    lang: str,
+    width: int,
 ) -> None:
-    async with console_page(browser, console_url, request, lang=lang, width=width, height=900 if width > 1000 else 844) as page:
+    async with console_page(
+        browser, console_url, request, lang=lang, width=width, height=900 if width > 1000 else 844
+    ) as page:
         await page.goto("/console/")
         await page.wait_for_selector("#signin-button")
         assert await page.evaluate("() => document.documentElement.lang") == lang
         await check(page, f"{lang}-{width}-00-sign-in", width)
         await signed_in(page, console_url)
-        nav = await page.inner_text("#nav") if width > 1000 else await page.evaluate("() => document.querySelector('#nav').textContent")
+        nav = (
+            await page.inner_text("#nav")
+            if width > 1000
+            else await page.evaluate("() => document.querySelector('#nav').textContent")
+        )
         assert ("四高客户清单" if lang == "zh-CN" else "Four-high lists") in nav
         for n, (name, target, ready) in enumerate(screens(city), start=1):
             hash_, _, button = target.partition(" | ")
@@ -146,14 +164,19 @@ async def test_branch_head_reads_reports_and_kpis_on_a_phone(browser: Browser, c
         nav = await page.evaluate("() => document.querySelector('#nav').textContent")
         assert "跟踪报表" in nav and "客户经理考核" in nav and "客户" in nav
         assert "四高客户清单" not in nav and "审计日志" not in nav and "客户经理激励" not in nav
-        for name, hash_, ready in (("reports", "#/reports", "table.data"), ("kpis", "#/kpis", "#kpi-trend h2"),
-                                   ("campaigns", "#/campaigns", "table.data tbody tr")):
+        for name, hash_, ready in (
+            ("reports", "#/reports", "table.data"),
+            ("kpis", "#/kpis", "#kpi-trend h2"),
+            ("campaigns", "#/campaigns", "table.data tbody tr"),
+        ):
             await open_screen(page, hash_, ready)
             assert await page.locator("#main .notice.error").count() == 0, await page.inner_text("#main")
             await check(page, f"branch-head-390-{name}", 390)
 
 
-async def test_language_is_chinese_first_and_remembered_per_user(browser: Browser, console_url: str, city: City) -> None:
+async def test_language_is_chinese_first_and_remembered_per_user(
+    browser: Browser, console_url: str, city: City
+) -> None:
     async with console_page(browser, console_url, lang=None) as page:
         await page.goto("/console/")
         await page.wait_for_selector("#signin-button")
@@ -185,8 +208,10 @@ async def test_readme_screenshots(browser: Browser, console_url: str, city: City
     tests/artifacts/screenshots/readme/ after a change to the console's look."""
     out = SCREENSHOTS / "readme"
     out.mkdir(parents=True, exist_ok=True)
-    for name, width, height, hash_, ready in (("console-zh-CN-desktop", 1280, 800, "#/dashboard", "#dash-campaigns h2"),
-                                              ("console-zh-CN-phone", 390, 844, "#/fourhigh", "table.data tbody tr")):
+    for name, width, height, hash_, ready in (
+        ("console-zh-CN-desktop", 1280, 800, "#/dashboard", "#dash-campaigns h2"),
+        ("console-zh-CN-phone", 390, 844, "#/fourhigh", "table.data tbody tr"),
+    ):
         async with console_page(browser, console_url, lang="zh-CN", width=width, height=height) as page:
             await signed_in(page, console_url)
             await open_screen(page, hash_, ready)

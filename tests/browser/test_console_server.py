@@ -1,5 +1,6 @@
 """The console's server side without a browser: static files (no path escapes, local assets only,
 a strict CSP) and the dashboard figures of GET /v1/console/overview against the seeded city."""
+
 from __future__ import annotations
 
 import re
@@ -41,9 +42,15 @@ async def test_root_redirects_and_assets_are_local(console_url: str) -> None:
 
 async def test_no_file_outside_the_console_directory_is_served(console_url: str) -> None:
     async with httpx.AsyncClient(base_url=console_url) as client:
-        for bad in ("/console/../routers/console.py", "/console/..%2F..%2Frouters%2Fconsole.py",
-                    "/console/js/../../../routers/console.py", "/console/%2e%2e/%2e%2e/app.py",
-                    "/console/.hidden.js", "/console/js/nope.js", "/console/..\\..\\app.py"):
+        for bad in (
+            "/console/../routers/console.py",
+            "/console/..%2F..%2Frouters%2Fconsole.py",
+            "/console/js/../../../routers/console.py",
+            "/console/%2e%2e/%2e%2e/app.py",
+            "/console/.hidden.js",
+            "/console/js/nope.js",
+            "/console/..\\..\\app.py",
+        ):
             resp = await client.get(bad)
             assert resp.status_code == 404 or "text/html" in resp.headers["content-type"], bad
             assert "APIRouter" not in resp.text and "create_app" not in resp.text, bad
@@ -53,14 +60,23 @@ def test_resolve_asset_stays_inside_the_console_directory() -> None:
     assert resolve_asset("") == STATIC_DIR / "index.html"
     assert resolve_asset("campaigns/new") == STATIC_DIR / "index.html", "app routes get the page"
     assert resolve_asset("js/app.js") == STATIC_DIR / "js" / "app.js"
-    for bad in ("../routers/console.py", "js/../../routers/console.py", "..", ".hidden.js", "js/..\\..\\app.py",
-                "js/\x00.js", "js/missing.js"):
+    for bad in (
+        "../routers/console.py",
+        "js/../../routers/console.py",
+        "..",
+        ".hidden.js",
+        "js/..\\..\\app.py",
+        "js/\x00.js",
+        "js/missing.js",
+    ):
         with pytest.raises(NotFound):
             resolve_asset(bad)
 
 
 async def test_overview_counts_tier_by_risk_and_monthly_churn(
-    console_url: str, city: City, console_sm: async_sessionmaker[AsyncSession],
+    console_url: str,
+    city: City,
+    console_sm: async_sessionmaker[AsyncSession],
 ) -> None:
     expected = Counter()
     for i in range(len(city.customers)):
@@ -68,8 +84,13 @@ async def test_overview_counts_tier_by_risk_and_monthly_churn(
             continue
         expected[(TIER_PLAN[i % len(TIER_PLAN)], RISK_PLAN[i % len(RISK_PLAN)])] += 1
     async with console_sm() as s:  # customers other tests imported have no profile yet: not scored
-        others = (await s.execute(select(Customer.tier, func.count()).where(
-            Customer.id.not_in(city.customers), Customer.status != "churned").group_by(Customer.tier))).all()
+        others = (
+            await s.execute(
+                select(Customer.tier, func.count())
+                .where(Customer.id.not_in(city.customers), Customer.status != "churned")
+                .group_by(Customer.tier)
+            )
+        ).all()
     for tier, n in others:
         expected[(tier, None)] += n
     async with httpx.AsyncClient(base_url=console_url) as client:

@@ -4,6 +4,7 @@ schema left exactly as migrated, and demo staff able to sign in.
 The city is loaded into scratch databases created here (the session test database is shared with
 other tests and the generator only loads into an empty one).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
@@ -24,10 +25,10 @@ from manager_app.app import create_app as create_manager_app
 from shared.auth.passwords import verify_secret
 from shared.db.base import Base
 from shared.db.embedded import to_sync_url
+from shared.settings import Settings
 from tenure_demo import generator, population, tables
 from tenure_demo.copybin import encode
 from tenure_demo.generator import DatabaseNotEmpty, load_city
-from shared.settings import Settings
 from tests.fixtures.template import create_database, drop_database
 
 N = 2000
@@ -69,33 +70,62 @@ def test_counts_org_staff_products_merchants(city: tuple[str, dict, list[str]]) 
     url, result, lines = city
     assert one(url, "SELECT count(*) FROM customers") == N == result["rows"]["customers"]
     # every customer has a row per month up to the month they left (current-month churners: all months)
-    expected = one(url, "SELECT sum(CASE WHEN churned_on < DATE '2026-06-01' THEN "
-                        "(extract(year FROM churned_on) - 2025) * 12 + extract(month FROM churned_on) - 10 "
-                        "ELSE %s END) FROM customers", MONTHS)
-    assert N * MONTHS - 400 < one(url, "SELECT count(*) FROM monthly_usage") == expected == \
-        result["rows"]["monthly_usage"] < N * MONTHS
+    expected = one(
+        url,
+        "SELECT sum(CASE WHEN churned_on < DATE '2026-06-01' THEN "
+        "(extract(year FROM churned_on) - 2025) * 12 + extract(month FROM churned_on) - 10 "
+        "ELSE %s END) FROM customers",
+        MONTHS,
+    )
+    assert (
+        N * MONTHS - 400
+        < one(url, "SELECT count(*) FROM monthly_usage")
+        == expected
+        == result["rows"]["monthly_usage"]
+        < N * MONTHS
+    )
     for table in ("handsets", "complaints", "competitor_calls", "subscriptions", "merchants", "merchant_stores"):
         assert one(url, f"SELECT count(*) FROM {table}") == result["rows"][table] > 0
     assert any("customers" in line and "2,000/2,000" in line for line in lines)  # progress was printed
 
     kinds = dict(q(url, "SELECT kind, count(*) FROM org_units GROUP BY kind"))
     assert kinds["market_dept"] == 1 and kinds["support_centre"] == 1 and kinds["branch"] >= 3
-    assert one(url, "SELECT count(*) FROM org_units o JOIN org_units p ON p.id = o.parent_id "
-                    "WHERE o.kind = 'branch' AND p.kind = 'support_centre'") == kinds["branch"]
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM org_units o JOIN org_units p ON p.id = o.parent_id "
+            "WHERE o.kind = 'branch' AND p.kind = 'support_centre'",
+        )
+        == kinds["branch"]
+    )
     users = {u: r for u, r in q(url, "SELECT username, role FROM staff_users")}
     for name in ("admin", "analyst", "strategist", "operator", "auditor"):
         assert users[name] == name
     assert users["head01"] == "branch_head" and users["mgr0001"] == "account_manager"
     assert users["hall01"] == "hall_staff"
     assert sum(r == "branch_head" for r in users.values()) == kinds["branch"]
-    assert one(url, "SELECT count(*) FROM org_units b WHERE b.kind = 'branch' AND NOT EXISTS "
-                    "(SELECT 1 FROM staff_users s WHERE s.org_unit_id = b.id AND s.role = 'account_manager')") == 0
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM org_units b WHERE b.kind = 'branch' AND NOT EXISTS "
+            "(SELECT 1 FROM staff_users s WHERE s.org_unit_id = b.id AND s.role = 'account_manager')",
+        )
+        == 0
+    )
     assert one(url, "SELECT count(DISTINCT password_hash) FROM staff_users") == 2  # hashed once per password
     assert one(url, "SELECT bool_and(password_hash LIKE '$argon2id$%%') FROM staff_users")
 
     kinds = {k for (k,) in q(url, "SELECT DISTINCT kind FROM products")}
-    assert kinds == {"plan", "data_pack", "voice_pack", "contract", "recharge_bonus", "broadband", "family",
-                     "membership"}
+    assert kinds == {
+        "plan",
+        "data_pack",
+        "voice_pack",
+        "contract",
+        "recharge_bonus",
+        "broadband",
+        "family",
+        "membership",
+    }
     fees = sorted(f for (f,) in q(url, "SELECT monthly_fee_fen FROM products WHERE kind = 'plan'"))
     assert fees == [1800, 3800, 5800, 8800, 12800, 18800, 28800]
     assert one(url, "SELECT count(*) FROM products WHERE selling_points IS NULL") == 0
@@ -104,8 +134,11 @@ def test_counts_org_staff_products_merchants(city: tuple[str, dict, list[str]]) 
 
     statuses = dict(q(url, "SELECT status, count(*) FROM merchants GROUP BY status"))
     assert statuses["approved"] > 0 and statuses.get("applied", 0) > 0
-    per_store = q(url, "SELECT m.status, count(s.id) FROM merchants m LEFT JOIN merchant_stores s "
-                       "ON s.merchant_id = m.id GROUP BY m.id, m.status")
+    per_store = q(
+        url,
+        "SELECT m.status, count(s.id) FROM merchants m LEFT JOIN merchant_stores s "
+        "ON s.merchant_id = m.id GROUP BY m.id, m.status",
+    )
     assert all(1 <= n <= 3 for st, n in per_store if st == "approved")
     assert all(n == 0 for st, n in per_store if st == "applied")
 
@@ -113,31 +146,66 @@ def test_counts_org_staff_products_merchants(city: tuple[str, dict, list[str]]) 
 def test_every_customer_has_usage_for_every_month_until_churn(city: tuple[str, dict, list[str]]) -> None:
     url, result, _ = city
     months = [str(m) for (m,) in q(url, "SELECT DISTINCT month FROM monthly_usage ORDER BY 1")]
-    assert months == result["months"] == [f"{y}-{m:02d}-01" for y, m in
-                                          [(2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 4),
-                                           (2026, 5)]]
-    assert one(url, "SELECT count(*) FROM customers c WHERE (SELECT count(*) FROM monthly_usage u "
-                    "WHERE u.customer_id = c.id) <> %s AND (c.churned_on IS NULL OR c.churned_on >= '2026-06-01')",
-               MONTHS) == 0
+    assert (
+        months
+        == result["months"]
+        == [
+            f"{y}-{m:02d}-01"
+            for y, m in [(2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 4), (2026, 5)]
+        ]
+    )
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM customers c WHERE (SELECT count(*) FROM monthly_usage u "
+            "WHERE u.customer_id = c.id) <> %s AND (c.churned_on IS NULL OR c.churned_on >= '2026-06-01')",
+            MONTHS,
+        )
+        == 0
+    )
     # a churner's rows run without a gap from the first month to the churn month, and stop there
-    assert one(url, """SELECT count(*) FROM customers c JOIN LATERAL (
+    assert (
+        one(
+            url,
+            """SELECT count(*) FROM customers c JOIN LATERAL (
                            SELECT count(*) AS n, min(month) AS lo, max(month) AS hi FROM monthly_usage u
                            WHERE u.customer_id = c.id) u ON true
                        WHERE c.churned_on < DATE '2026-06-01' AND (u.lo <> DATE '2025-11-01'
                          OR u.hi <> date_trunc('month', c.churned_on)::date
                          OR u.n <> (extract(year FROM age(u.hi, u.lo)) * 12 + extract(month FROM age(u.hi, u.lo)) + 1))
-                    """) == 0
+                    """,
+        )
+        == 0
+    )
     assert one(url, "SELECT count(*) FROM monthly_usage_default") == 0
     # bill adds up from its lines; the balance follows top-ups minus bills
-    assert one(url, "SELECT count(*) FROM monthly_usage WHERE bill_fen <> plan_fee_fen + addon_fee_fen + "
-                    "other_fee_fen + roaming_fen + long_distance_fen + payg_data_fen") == 0
-    assert one(url, """
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM monthly_usage WHERE bill_fen <> plan_fee_fen + addon_fee_fen + "
+            "other_fee_fen + roaming_fen + long_distance_fen + payg_data_fen",
+        )
+        == 0
+    )
+    assert (
+        one(
+            url,
+            """
         SELECT count(*) FROM (SELECT balance_end_fen, topup_fen, bill_fen,
                lag(balance_end_fen) OVER (PARTITION BY customer_id ORDER BY month) AS prev FROM monthly_usage) t
-        WHERE prev IS NOT NULL AND balance_end_fen <> prev + topup_fen - bill_fen""") == 0
-    assert one(url, "SELECT count(*) FROM monthly_usage u JOIN products p ON p.id = u.plan_id "
-                    "WHERE p.kind <> 'plan' OR u.voice_allowance_min < p.voice_min "
-                    "OR u.data_allowance_mb < p.data_mb") == 0
+        WHERE prev IS NOT NULL AND balance_end_fen <> prev + topup_fen - bill_fen""",
+        )
+        == 0
+    )
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM monthly_usage u JOIN products p ON p.id = u.plan_id "
+            "WHERE p.kind <> 'plan' OR u.voice_allowance_min < p.voice_min "
+            "OR u.data_allowance_mb < p.data_mb",
+        )
+        == 0
+    )
 
 
 def _id_check_digit(body: str) -> str:
@@ -147,8 +215,14 @@ def _id_check_digit(body: str) -> str:
 
 def test_phones_ids_and_names_follow_the_agreed_pattern(city: tuple[str, dict, list[str]]) -> None:
     url, _, _ = city
-    assert one(url, "SELECT count(*) FROM customers WHERE phone <> '138' || lpad(id::text, 8, '0') "
-                    "OR phone_last4 <> right(phone, 4)") == 0
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM customers WHERE phone <> '138' || lpad(id::text, 8, '0') "
+            "OR phone_last4 <> right(phone, 4)",
+        )
+        == 0
+    )
     assert one(url, "SELECT phone FROM customers WHERE id = 1") == "13800000001"
     rows = q(url, "SELECT id_number, birthday, gender, name FROM customers ORDER BY id LIMIT 300")
     for id_number, birthday, gender, name in rows:
@@ -166,69 +240,120 @@ def _by_group(url: str, sql: str) -> dict[str, tuple]:
 
 def test_drifters_fade_call_competitors_complain_and_many_churn(city: tuple[str, dict, list[str]]) -> None:
     url, _, _ = city
-    trend = _by_group(url, """
+    trend = _by_group(
+        url,
+        """
         SELECT coalesce(c.attributes->>'planted', 'normal'),
                avg(u.bill_fen) FILTER (WHERE u.month < DATE '2026-02-01'),
                avg(u.bill_fen) FILTER (WHERE u.month >= DATE '2026-03-01'),
                avg(u.data_mb + u.voice_min) FILTER (WHERE u.month < DATE '2026-02-01'),
                avg(u.data_mb + u.voice_min) FILTER (WHERE u.month >= DATE '2026-03-01')
         FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
-        WHERE c.status <> 'churned' OR c.attributes ? 'planted' GROUP BY 1""")
+        WHERE c.status <> 'churned' OR c.attributes ? 'planted' GROUP BY 1""",
+    )
     first, last, use_first, use_last = trend["drifter"]
     assert last < 0.8 * first and use_last < 0.6 * use_first
     n_first, n_last, _, _ = trend["normal"]
     assert n_last > 0.95 * n_first
 
-    signals = _by_group(url, """
+    signals = _by_group(
+        url,
+        """
         SELECT coalesce(c.attributes->>'planted', 'normal'), count(*),
                avg((SELECT count(*) FROM competitor_calls k WHERE k.customer_id = c.id
                     AND k.called_at >= TIMESTAMPTZ '2026-06-15' - interval '91 days')),
                avg((SELECT count(*) FROM complaints k WHERE k.customer_id = c.id)),
                avg((c.status = 'churned')::int)
-        FROM customers c GROUP BY 1""")
+        FROM customers c GROUP BY 1""",
+    )
     n, calls, complaints, churn = signals["drifter"]
     assert n > 30 and calls >= 1.5 and churn > 0.3
     assert complaints > 5 * signals["normal"][2]
     assert signals["normal"][1] < 0.2 and 0 < signals["normal"][3] < 0.05  # some natural churn noise
-    assert one(url, "SELECT count(*) FROM customers c WHERE c.attributes->>'planted' = 'drifter' AND NOT EXISTS "
-                    "(SELECT 1 FROM competitor_calls k WHERE k.customer_id = c.id)") == 0
-    causes = {r[0] for r in q(url, "SELECT DISTINCT attributes->>'cause' FROM customers "
-                                   "WHERE attributes->>'planted' = 'drifter'")}
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM customers c WHERE c.attributes->>'planted' = 'drifter' AND NOT EXISTS "
+            "(SELECT 1 FROM competitor_calls k WHERE k.customer_id = c.id)",
+        )
+        == 0
+    )
+    causes = {
+        r[0]
+        for r in q(url, "SELECT DISTINCT attributes->>'cause' FROM customers WHERE attributes->>'planted' = 'drifter'")
+    }
     assert causes == {"network", "tariff", "service"}
 
 
-def test_churn_is_spread_over_the_last_months_and_everything_leads_up_to_it(
-    city: tuple[str, dict, list[str]]
-) -> None:
+def test_churn_is_spread_over_the_last_months_and_everything_leads_up_to_it(city: tuple[str, dict, list[str]]) -> None:
     url, result, _ = city
     assert one(url, "SELECT count(*) FROM customers WHERE (status = 'churned') <> (churned_on IS NOT NULL)") == 0
-    lo, hi, n = q(url, "SELECT min(churned_on), max(churned_on), count(*) FROM customers "
-                       "WHERE status = 'churned'")[0]
+    lo, hi, n = q(url, "SELECT min(churned_on), max(churned_on), count(*) FROM customers WHERE status = 'churned'")[0]
     assert n == result["churned"] and 0.02 * N < n < 0.05 * N
     assert lo >= date(2026, 2, 1) and hi < AS_OF  # the last 4 complete months and the current partial one
-    per_month = dict(q(url, "SELECT date_trunc('month', churned_on)::date, count(*) FROM customers "
-                            "WHERE status = 'churned' GROUP BY 1"))
+    per_month = dict(
+        q(
+            url,
+            "SELECT date_trunc('month', churned_on)::date, count(*) FROM customers WHERE status = 'churned' GROUP BY 1",
+        )
+    )
     assert sorted(per_month) == [date(2026, m, 1) for m in (2, 3, 4, 5, 6)]
     assert all(k >= 0.05 * n for m, k in per_month.items() if m < date(2026, 6, 1))
     # no usage after the churn month; the churn month itself is partial
-    assert one(url, "SELECT count(*) FROM monthly_usage u JOIN customers c ON c.id = u.customer_id "
-                    "WHERE u.month > c.churned_on") == 0
-    assert one(url, """SELECT avg(u.active_days) FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM monthly_usage u JOIN customers c ON c.id = u.customer_id "
+            "WHERE u.month > c.churned_on",
+        )
+        == 0
+    )
+    assert (
+        one(
+            url,
+            """SELECT avg(u.active_days) FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
                        WHERE u.month = date_trunc('month', c.churned_on)
-                         AND extract(day FROM c.churned_on) < 10""") <= 10
+                         AND extract(day FROM c.churned_on) < 10""",
+        )
+        <= 10
+    )
     # events before (or on) the churn day; a churner's subscriptions are over by then
     for table, at in (("complaints", "occurred_at"), ("competitor_calls", "called_at")):
-        assert one(url, f"SELECT count(*) FROM {table} k JOIN customers c ON c.id = k.customer_id "
-                        f"WHERE k.{at} >= c.churned_on + 1") == 0, table
-    assert one(url, "SELECT count(*) FROM handsets h JOIN customers c ON c.id = h.customer_id "
-                    "WHERE h.started_on > c.churned_on") == 0
-    assert one(url, """SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id
+        assert (
+            one(
+                url,
+                f"SELECT count(*) FROM {table} k JOIN customers c ON c.id = k.customer_id "
+                f"WHERE k.{at} >= c.churned_on + 1",
+            )
+            == 0
+        ), table
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM handsets h JOIN customers c ON c.id = h.customer_id "
+            "WHERE h.started_on > c.churned_on",
+        )
+        == 0
+    )
+    assert (
+        one(
+            url,
+            """SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id
                        WHERE c.status = 'churned' AND (s.status = 'active' OR s.starts_on > c.churned_on
                          OR s.ends_on > c.churned_on OR s.cancelled_at >= c.churned_on + 1
                          OR s.last_used_on > c.churned_on
-                         OR (s.status = 'ended') <> (s.ends_on IS NOT NULL))""") == 0
-    assert one(url, "SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id "
-                    "WHERE c.status = 'churned' AND s.status = 'ended'") > 0
+                         OR (s.status = 'ended') <> (s.ends_on IS NOT NULL))""",
+        )
+        == 0
+    )
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM subscriptions s JOIN customers c ON c.id = s.customer_id "
+            "WHERE c.status = 'churned' AND s.status = 'ended'",
+        )
+        > 0
+    )
 
 
 def test_drifters_decline_towards_their_own_churn_month(city: tuple[str, dict, list[str]]) -> None:
@@ -236,29 +361,38 @@ def test_drifters_decline_towards_their_own_churn_month(city: tuple[str, dict, l
     usage in their churn month's predecessor is well below their first months', and their
     competitor calls come in the 90 days before they left."""
     url, _, _ = city
-    early, late, k = q(url, """
+    early, late, k = q(
+        url,
+        """
         SELECT avg(u.data_mb + u.voice_min) FILTER (WHERE u.month < DATE '2025-12-01'),
                avg(u.data_mb + u.voice_min) FILTER (WHERE u.month = (date_trunc('month', c.churned_on)
                                                                       - interval '1 month')::date),
                count(DISTINCT c.id)
         FROM customers c JOIN monthly_usage u ON u.customer_id = c.id
-        WHERE c.attributes->>'planted' = 'drifter' AND c.churned_on < DATE '2026-04-01'""")[0]
+        WHERE c.attributes->>'planted' = 'drifter' AND c.churned_on < DATE '2026-04-01'""",
+    )[0]
     assert k >= 10 and late < 0.75 * early
-    calls = one(url, """SELECT avg((SELECT count(*) FROM competitor_calls k WHERE k.customer_id = c.id
+    calls = one(
+        url,
+        """SELECT avg((SELECT count(*) FROM competitor_calls k WHERE k.customer_id = c.id
                                     AND k.called_at >= c.churned_on - 91))
-                        FROM customers c WHERE c.attributes->>'planted' = 'drifter' AND c.status = 'churned'""")
+                        FROM customers c WHERE c.attributes->>'planted' = 'drifter' AND c.status = 'churned'""",
+    )
     assert calls >= 1.5
 
 
 def test_four_high_silent_and_vip_customers_show_their_signal(city: tuple[str, dict, list[str]]) -> None:
     url, _, _ = city
-    g = _by_group(url, """
+    g = _by_group(
+        url,
+        """
         SELECT coalesce(c.attributes->>'planted', 'normal'), count(DISTINCT c.id),
                avg(u.roaming_fen + u.long_distance_fen) / 100, avg(u.payg_data_fen) / 100,
                avg(u.voice_min::numeric / u.voice_allowance_min), avg(u.data_mb::numeric / u.data_allowance_mb),
                avg(u.bill_fen) / 100, avg(u.plan_fee_fen) / 100, avg(u.active_days),
                avg((DATE '2026-06-15' - c.join_date) / 365.25)
-        FROM customers c JOIN monthly_usage u ON u.customer_id = c.id GROUP BY 1""")
+        FROM customers c JOIN monthly_usage u ON u.customer_id = c.id GROUP BY 1""",
+    )
     cols = ("n", "roam_ld", "payg", "voice_use", "data_use", "bill", "plan_fee", "active", "tenure")
     s = {group: dict(zip(cols, values, strict=True)) for group, values in g.items()}
     normal = s["normal"]
@@ -269,10 +403,13 @@ def test_four_high_silent_and_vip_customers_show_their_signal(city: tuple[str, d
     silence = s["high_silence"]
     assert silence["n"] >= 20 and silence["voice_use"] < 0.15 and silence["data_use"] < 0.15
     assert normal["voice_use"] > 0.4 and normal["data_use"] > 0.4
-    unused = one(url, """SELECT avg((EXISTS (SELECT 1 FROM subscriptions s JOIN products p ON p.id = s.product_id
+    unused = one(
+        url,
+        """SELECT avg((EXISTS (SELECT 1 FROM subscriptions s JOIN products p ON p.id = s.product_id
                           WHERE s.customer_id = c.id AND p.kind IN ('membership', 'data_pack')
                           AND (s.last_used_on IS NULL OR s.last_used_on < DATE '2026-06-15' - 90)))::int)
-                          FROM customers c WHERE c.attributes->>'planted' = 'high_silence'""")
+                          FROM customers c WHERE c.attributes->>'planted' = 'high_silence'""",
+    )
     assert unused > 0.6
     arpu = s["high_arpu"]
     assert arpu["n"] >= 20 and arpu["bill"] > 150 and arpu["voice_use"] < 0.2 and arpu["data_use"] < 0.2
@@ -288,19 +425,42 @@ def test_schema_is_left_exactly_as_migrated(city: tuple[str, dict, list[str]]) -
     assert one(url, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated") == 0
     # the load may skip per-row FK triggers, so check referential integrity by hand
     for table in ("monthly_usage", "handsets", "complaints", "competitor_calls", "subscriptions"):
-        assert one(url, f"SELECT count(*) FROM {table} x LEFT JOIN customers c ON c.id = x.customer_id "
-                        "WHERE c.id IS NULL") == 0, table
-    assert one(url, "SELECT count(*) FROM customers c LEFT JOIN org_units o ON o.id = c.branch_id "
-                    "LEFT JOIN products p ON p.id = c.plan_id WHERE o.id IS NULL OR p.id IS NULL") == 0
-    assert one(url, "SELECT count(*) FROM subscriptions s LEFT JOIN products p ON p.id = s.product_id "
-                    "WHERE p.id IS NULL") == 0
-    parts = one(url, "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid "
-                     "AND x.indisprimary WHERE i.inhparent = 'monthly_usage'::regclass")
+        assert (
+            one(url, f"SELECT count(*) FROM {table} x LEFT JOIN customers c ON c.id = x.customer_id WHERE c.id IS NULL")
+            == 0
+        ), table
+    assert (
+        one(
+            url,
+            "SELECT count(*) FROM customers c LEFT JOIN org_units o ON o.id = c.branch_id "
+            "LEFT JOIN products p ON p.id = c.plan_id WHERE o.id IS NULL OR p.id IS NULL",
+        )
+        == 0
+    )
+    assert (
+        one(url, "SELECT count(*) FROM subscriptions s LEFT JOIN products p ON p.id = s.product_id WHERE p.id IS NULL")
+        == 0
+    )
+    parts = one(
+        url,
+        "SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid "
+        "AND x.indisprimary WHERE i.inhparent = 'monthly_usage'::regclass",
+    )
     assert parts == MONTHS + 1  # every partition (and the default one) has its primary key back
-    for table in ("org_units", "staff_users", "products", "merchants", "merchant_stores", "handsets",
-                  "complaints", "competitor_calls", "subscriptions"):
-        assert one(url, f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) > "
-                        f"(SELECT max(id) FROM {table})"), table
+    for table in (
+        "org_units",
+        "staff_users",
+        "products",
+        "merchants",
+        "merchant_stores",
+        "handsets",
+        "complaints",
+        "competitor_calls",
+        "subscriptions",
+    ):
+        assert one(url, f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) > (SELECT max(id) FROM {table})"), (
+            table
+        )
 
 
 def test_refuses_a_database_that_is_not_empty(city: tuple[str, dict, list[str]]) -> None:
@@ -332,12 +492,16 @@ def _checksums(url: str) -> dict[str, str]:
 def _schema_diff(url: str) -> list:
     eng = create_engine(to_sync_url(url))
     with eng.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            # usage partitions and the job queue's own schema (procrastinate) have no models
-            "include_object": lambda o, n, t, r, c: not (
-                t == "table" and (n.startswith("monthly_usage_") or n.startswith("procrastinate_"))),
-        })
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                # usage partitions and the job queue's own schema (procrastinate) have no models
+                "include_object": lambda o, n, t, r, c: (
+                    not (t == "table" and (n.startswith("monthly_usage_") or n.startswith("procrastinate_")))
+                ),
+            },
+        )
         diff = compare_metadata(ctx, Base.metadata)
     eng.dispose()
     return diff
@@ -357,8 +521,14 @@ def test_same_seed_gives_the_same_city_also_on_the_non_superuser_path(
         assert any("foreign keys for the load" in line for line in lines)
         assert _schema_diff(again) == []
         assert one(again, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated") == 0
-        assert one(again, "SELECT count(*) FROM pg_constraint WHERE conparentid = 0 "
-                          "AND conname = 'fk_monthly_usage_customer_id_customers'") == 1
+        assert (
+            one(
+                again,
+                "SELECT count(*) FROM pg_constraint WHERE conparentid = 0 "
+                "AND conname = 'fk_monthly_usage_customer_id_customers'",
+            )
+            == 1
+        )
     finally:
         _drop(server_url, again)
 
@@ -395,4 +565,3 @@ async def test_demo_staff_can_sign_in(city_manager_app: FastAPI, city: tuple[str
     assert set(wrong.json()) >= {"error", "detail"}
     admin_hash = one(city[0], "SELECT password_hash FROM staff_users WHERE username = 'admin'")
     assert (await verify_secret(admin_hash, "tenure-admin-dev"))[0]
-

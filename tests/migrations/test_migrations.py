@@ -1,4 +1,5 @@
 """The migration history builds the whole schema, tears it down, rebuilds it, and matches the models."""
+
 from __future__ import annotations
 
 import shutil
@@ -69,8 +70,9 @@ def test_models_match_migrations(database_url: str) -> None:
             opts={
                 "compare_type": True,
                 # usage partitions and the job queue's own schema (procrastinate) have no models
-                "include_object": lambda o, n, t, r, c: not (
-                    t == "table" and (n.startswith("monthly_usage_") or n.startswith("procrastinate_"))),
+                "include_object": lambda o, n, t, r, c: (
+                    not (t == "table" and (n.startswith("monthly_usage_") or n.startswith("procrastinate_")))
+                ),
             },
         )
         diff = compare_metadata(ctx, Base.metadata)
@@ -94,11 +96,19 @@ def test_partition_created_after_rows_landed_in_default(database_url: str) -> No
     """Usage imported before its month's partition exists is moved into it, not refused."""
     eng = create_engine(to_sync_url(database_url))
     with eng.begin() as conn:
-        cid = conn.scalar(text(
-            "INSERT INTO customers (phone, phone_last4, name, join_date) "
-            "VALUES ('13700000077', '0077', 'x', DATE '2020-01-01') RETURNING id"))
-        conn.execute(text("INSERT INTO monthly_usage (customer_id, month, voice_min, data_mb, sms, voice_allowance_min, "
-                          "data_allowance_mb, topup_count, active_days, broadband_gb) VALUES (:c, DATE '2032-03-01', 1, 1, 1, 0, 0, 0, 1, 0)"), {"c": cid})
+        cid = conn.scalar(
+            text(
+                "INSERT INTO customers (phone, phone_last4, name, join_date) "
+                "VALUES ('13700000077', '0077', 'x', DATE '2020-01-01') RETURNING id"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO monthly_usage (customer_id, month, voice_min, data_mb, sms, voice_allowance_min, "
+                "data_allowance_mb, topup_count, active_days, broadband_gb) VALUES (:c, DATE '2032-03-01', 1, 1, 1, 0, 0, 0, 1, 0)"
+            ),
+            {"c": cid},
+        )
         assert conn.scalar(text("SELECT count(*) FROM monthly_usage_default WHERE month = DATE '2032-03-01'")) == 1
         conn.execute(text("SELECT ensure_usage_partition(DATE '2032-03-17')"))
         assert conn.scalar(text("SELECT count(*) FROM monthly_usage_default WHERE month = DATE '2032-03-01'")) == 0
@@ -113,24 +123,43 @@ def test_tag_rows_carried_into_tag_sets_and_back(empty_db: str) -> None:
     eng = create_engine(to_sync_url(empty_db))
     try:
         with eng.begin() as conn:
-            cid = conn.scalar(text(
-                "INSERT INTO customers (phone, phone_last4, name, join_date) "
-                "VALUES ('13700000078', '0078', 'x', DATE '2020-01-01') RETURNING id"))
-            tags = [conn.scalar(text(
-                "INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
-                "VALUES (:c, :c, 'basic', '{}', false, true, 1) RETURNING id"), {"c": f"mig_{k}"}) for k in range(3)]
-            conn.execute(text("INSERT INTO customer_tags (customer_id, tag_id) VALUES (:c, :b), (:c, :a)"),
-                         {"c": cid, "a": tags[0], "b": tags[2]})
+            cid = conn.scalar(
+                text(
+                    "INSERT INTO customers (phone, phone_last4, name, join_date) "
+                    "VALUES ('13700000078', '0078', 'x', DATE '2020-01-01') RETURNING id"
+                )
+            )
+            tags = [
+                conn.scalar(
+                    text(
+                        "INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
+                        "VALUES (:c, :c, 'basic', '{}', false, true, 1) RETURNING id"
+                    ),
+                    {"c": f"mig_{k}"},
+                )
+                for k in range(3)
+            ]
+            conn.execute(
+                text("INSERT INTO customer_tags (customer_id, tag_id) VALUES (:c, :b), (:c, :a)"),
+                {"c": cid, "a": tags[0], "b": tags[2]},
+            )
         upgrade(empty_db, "0002")
         with eng.connect() as conn:
             assert conn.scalar(text("SELECT tag_ids FROM customer_tag_sets WHERE customer_id = :c"), {"c": cid}) == [
-                tags[0], tags[2]]
+                tags[0],
+                tags[2],
+            ]
             counts = dict(conn.execute(text("SELECT id, customers FROM tag_definitions")).all())
             assert counts == {tags[0]: 1, tags[1]: 0, tags[2]: 1}
         downgrade(empty_db, "0001")
         with eng.connect() as conn:
-            rows = conn.execute(text("SELECT tag_id FROM customer_tags WHERE customer_id = :c ORDER BY tag_id"),
-                                {"c": cid}).scalars().all()
+            rows = (
+                conn.execute(
+                    text("SELECT tag_id FROM customer_tags WHERE customer_id = :c ORDER BY tag_id"), {"c": cid}
+                )
+                .scalars()
+                .all()
+            )
             assert rows == [tags[0], tags[2]]
     finally:
         eng.dispose()
@@ -140,23 +169,30 @@ def test_warning_high_rule_moves_to_the_coefficients_scale(empty_db: str) -> Non
     """0004 rewrites the unedited built-in warning_high rule (>= 0.7 -> >= 70); an edited one stays."""
     upgrade(empty_db, "0003")
     eng = create_engine(to_sync_url(empty_db))
-    insert = text("INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
-                  "VALUES (:code, '预警系数 ≥0.7', 'stability', CAST(:rule AS jsonb), true, true, 1)")
+    insert = text(
+        "INSERT INTO tag_definitions (code, name, family, rule, builtin, active, version) "
+        "VALUES (:code, '预警系数 ≥0.7', 'stability', CAST(:rule AS jsonb), true, true, 1)"
+    )
     try:
         with eng.begin() as conn:
-            conn.execute(insert, {"code": "warning_high",
-                                  "rule": '{"field": "warning_coefficient", "op": ">=", "value": 0.7}'})
+            conn.execute(
+                insert, {"code": "warning_high", "rule": '{"field": "warning_coefficient", "op": ">=", "value": 0.7}'}
+            )
         upgrade(empty_db, "0004")
         rule = "SELECT rule, version FROM tag_definitions WHERE code = 'warning_high'"
         with eng.connect() as conn:
             assert tuple(conn.execute(text(rule)).one()) == (
-                {"field": "warning_coefficient", "op": ">=", "value": 70}, 2)
+                {"field": "warning_coefficient", "op": ">=", "value": 70},
+                2,
+            )
         downgrade(empty_db, "0003")
         with eng.begin() as conn:
             assert conn.execute(text(rule)).one()[0]["value"] == 0.7
             # a rule the back office edited is not the built-in one any more: left alone
-            conn.execute(text("UPDATE tag_definitions SET rule = CAST(:r AS jsonb) WHERE code = 'warning_high'"),
-                         {"r": '{"field": "warning_coefficient", "op": ">=", "value": 55}'})
+            conn.execute(
+                text("UPDATE tag_definitions SET rule = CAST(:r AS jsonb) WHERE code = 'warning_high'"),
+                {"r": '{"field": "warning_coefficient", "op": ">=", "value": 55}'},
+            )
         upgrade(empty_db, "0004")
         with eng.connect() as conn:
             assert conn.execute(text(rule)).one()[0]["value"] == 55
@@ -172,20 +208,34 @@ def test_coupon_codes_are_hashed_and_sealed_by_the_migration_and_restored_by_its
     plain = ["ABCDEFGHJKLMNPQRSTUV", "23456789ABCDEFGHJKLM"]
     try:
         with eng.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO merchants (name, category, contact_name, contact_phone, settlement_account, status) "
-                "VALUES ('m', 'food', 'c', '13900000000', '6222', 'approved')"))
-            conn.execute(text(
-                "INSERT INTO offers (merchant_id, title, kind, face_value_fen, settlement_fen, price_points, price_airtime_fen,"
-                " stock_total, stock_left, per_customer_limit, valid_from, valid_to, coupon_valid_days, target_tiers,"
-                " target_segments, status) SELECT id, 't', 'voucher', 100, 50, 10, 0, 5, 5, 1, now(), now() + interval '1 day',"
-                " 30, '[]', '[]', 'approved' FROM merchants"))
-            conn.execute(text("INSERT INTO customers (id, phone, phone_last4, name, join_date) VALUES (1, '13800000001', '0001', 'x', current_date)"))
+            conn.execute(
+                text(
+                    "INSERT INTO merchants (name, category, contact_name, contact_phone, settlement_account, status) "
+                    "VALUES ('m', 'food', 'c', '13900000000', '6222', 'approved')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO offers (merchant_id, title, kind, face_value_fen, settlement_fen, price_points, price_airtime_fen,"
+                    " stock_total, stock_left, per_customer_limit, valid_from, valid_to, coupon_valid_days, target_tiers,"
+                    " target_segments, status) SELECT id, 't', 'voucher', 100, 50, 10, 0, 5, 5, 1, now(), now() + interval '1 day',"
+                    " 30, '[]', '[]', 'approved' FROM merchants"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO customers (id, phone, phone_last4, name, join_date) VALUES (1, '13800000001', '0001', 'x', current_date)"
+                )
+            )
             for i, code in enumerate(plain):
-                conn.execute(text(
-                    "INSERT INTO coupons (offer_id, merchant_id, customer_id, code, status, paid_points, paid_airtime_fen,"
-                    " expires_at, idempotency_key, source) SELECT o.id, o.merchant_id, 1, :code, 'issued', 0, 0,"
-                    " now() + interval '1 day', :key, 'campaign' FROM offers o"), {"code": code, "key": f"k{i}"})
+                conn.execute(
+                    text(
+                        "INSERT INTO coupons (offer_id, merchant_id, customer_id, code, status, paid_points, paid_airtime_fen,"
+                        " expires_at, idempotency_key, source) SELECT o.id, o.merchant_id, 1, :code, 'issued', 0, 0,"
+                        " now() + interval '1 day', :key, 'campaign' FROM offers o"
+                    ),
+                    {"code": code, "key": f"k{i}"},
+                )
         upgrade(empty_db, "0006a")
         with eng.connect() as conn:
             rows = conn.execute(text("SELECT code_hash, code_sealed FROM coupons ORDER BY id")).all()

@@ -3,6 +3,7 @@
 Each case here was a 500 found by the OpenAPI fuzz (tests/services/test_openapi_fuzz.py): ids past
 a column's integer range, a NUL byte in text, explicit nulls in PATCH bodies, year 0.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,6 +14,7 @@ from shared.models import Ad, Product, Strategy, TagDefinition
 from tests.fixtures.factories import create_branch, create_customer, create_staff
 from tests.fixtures.factories_customer import create_ad
 from tests.services.customer_app.conftest import ERROR_KEYS, assert_error
+
 
 async def test_ids_past_the_column_range_are_422(clients, tokens, sm) -> None:  # type: ignore[no-untyped-def]
     async with sm.begin() as s:
@@ -31,7 +33,9 @@ async def test_year_zero_months_and_occasions_are_422(clients, tokens, sm) -> No
         branch = await create_branch(s)
         manager = await create_staff(s, org_unit_id=branch.id)
         c = await create_customer(s, branch_id=branch.id, birthday=date(1990, 5, 1))
-    assert_error(await clients["customer_client"].get("/v1/account/usage?month=0000-01", headers=tokens.customer(c.id)), 422)
+    assert_error(
+        await clients["customer_client"].get("/v1/account/usage?month=0000-01", headers=tokens.customer(c.id)), 422
+    )
     assert_error(await clients["customer_client"].get("/v1/account/bills/0000-12", headers=tokens.customer(c.id)), 422)
     r = await clients["manager_client"].post(
         f"/v1/greetings/birthday:0000/customers/{c.id}/done",
@@ -47,7 +51,8 @@ async def test_nul_bytes_in_text_are_422_and_nothing_is_written(clients, tokens,
         admin = await create_staff(s, role="admin")
         before = await s.scalar(select(func.count()).select_from(Product))
     r = await clients["admin_client"].post(
-        "/v1/products", headers=tokens.admin(admin.id),
+        "/v1/products",
+        headers=tokens.admin(admin.id),
         json={"code": "NUL1", "name": "data\x00pack", "kind": "data_pack", "monthly_fee_fen": 100},
     )
     assert assert_error(r, 422)["error"] in {"invalid_value", "validation_error"}
@@ -65,8 +70,12 @@ async def test_patch_refuses_null_for_required_fields(clients, tokens, sm) -> No
         s.add(tag)
     h = tokens.admin(admin.id)
     for field in ("active", "name", "script"):
-        body = assert_error(await clients["admin_client"].patch(f"/v1/strategies/{strategy.id}", headers=h,
-                                                          json={field: None, "priority": 7}), 422)
+        body = assert_error(
+            await clients["admin_client"].patch(
+                f"/v1/strategies/{strategy.id}", headers=h, json={field: None, "priority": 7}
+            ),
+            422,
+        )
         assert body["context"]["fields"] == [field]
     for field in ("status", "title", "ends_at"):
         assert_error(await clients["admin_client"].patch(f"/v1/ads/{ad.id}", headers=h, json={field: None}), 422)

@@ -4,6 +4,7 @@ A declared Content-Length over the limit is a 413 before the app runs (nothing r
 written); a chunked body is counted while it streams and cut at the limit. The back-office CSV
 import keeps its own, larger limit.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -30,10 +31,12 @@ def padded_json(size: int, **fields: object) -> bytes:
 
 async def chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
-async def test_content_length_over_the_limit_is_413_before_anything_runs(customer_client, sm, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_content_length_over_the_limit_is_413_before_anything_runs(
+    customer_client, sm, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
     limit = settings.max_body_bytes
     async with sm.begin() as s:
         await create_customer(s, phone=PHONE)  # a registered phone: a read body would send a code
@@ -45,8 +48,9 @@ async def test_content_length_over_the_limit_is_413_before_anything_runs(custome
     async with sm() as s:
         assert await s.scalar(select(func.count()).select_from(OtpCode)) == 0
     # just under the limit the same route works
-    ok = await customer_client.post("/v1/auth/otp", content=padded_json(limit, phone=PHONE),
-                                    headers={"content-type": "application/json"})
+    ok = await customer_client.post(
+        "/v1/auth/otp", content=padded_json(limit, phone=PHONE), headers={"content-type": "application/json"}
+    )
     assert ok.status_code == 202, ok.text
     async with sm() as s:
         assert await s.scalar(select(func.count()).select_from(OtpCode)) == 1
@@ -67,7 +71,9 @@ async def test_padded_ledger_write_spends_nothing(customer_client, tokens, sm, s
         assert await points_service.balance(s, c.id) == 500
         assert await s.scalar(select(func.count()).select_from(LedgerTxn)) == txns
     # a chunked body under the limit is read as usual
-    r = await customer_client.post("/v1/points/redeem-airtime", content=chunks(padded_json(4096, points=100)), headers=h)
+    r = await customer_client.post(
+        "/v1/points/redeem-airtime", content=chunks(padded_json(4096, points=100)), headers=h
+    )
     assert r.status_code == 200, r.text
     async with sm() as s:
         assert await points_service.balance(s, c.id) == 400
@@ -80,7 +86,10 @@ async def test_the_csv_import_keeps_its_own_larger_limit(admin_client, tokens, s
     rows = b"".join(b"%d,not-a-phone,x,,M,,,active,,,,,0,,\n" % (900_000 + i) for i in range(40_000))
     csv = header + rows
     assert len(csv) > settings.max_body_bytes
-    r = await admin_client.post("/v1/imports?kind=subscribers&wait=true", headers=tokens.admin(admin.id),
-                                files={"file": ("big.csv", csv, "text/csv")})
+    r = await admin_client.post(
+        "/v1/imports?kind=subscribers&wait=true",
+        headers=tokens.admin(admin.id),
+        files={"file": ("big.csv", csv, "text/csv")},
+    )
     assert r.status_code == 200, r.text[:300]
     assert r.json()["rows_total"] == 40_000

@@ -1,4 +1,5 @@
 """Connection timeouts are set, production hides the docs, and a dead database answers 503 fast."""
+
 from __future__ import annotations
 
 import time

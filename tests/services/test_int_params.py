@@ -5,6 +5,7 @@ statement was half sent and left the pooled connection mid-protocol. Now every i
 the four services carries bounds within bigint, and an out-of-range value is a 422
 `validation_error` answered before any SQL: nothing touches the pool.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 For each of the customer, manager and alliance apps (their texts reach end users' screens) a 404,
 409, 422 and 429 is asked for twice, without the header and with `Accept-Language: en`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,8 +31,9 @@ Send = Callable[[dict[str, str]], Awaitable[httpx.Response]]
 def client_at(app: FastAPI) -> httpx.AsyncClient:
     """A client from an address no other test here uses (rate limits are kept per address)."""
     n = next(_hosts)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(f"203.0.113.{n}", 40_000)),
-                             base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(f"203.0.113.{n}", 40_000)), base_url="http://test"
+    )
 
 
 def key() -> dict[str, str]:
@@ -59,16 +61,25 @@ async def test_customer_app(customer_app, customer_client, sm, tokens) -> None:
     h = tokens.customer(c.id)
     await in_both(lambda lang: customer_client.get("/v1/hunts/999999", headers={**h, **lang}), 404, "hunt not found")
     assert (await customer_client.post("/v1/checkin", headers={**h, **key()})).status_code == 200
-    zh, _ = await in_both(lambda lang: customer_client.post("/v1/checkin", headers={**h, **key(), **lang}), 409,
-                          "already checked in today")
+    zh, _ = await in_both(
+        lambda lang: customer_client.post("/v1/checkin", headers={**h, **key(), **lang}),
+        409,
+        "already checked in today",
+    )
     assert zh["error"] == "conflict" and "local_date" in zh["context"]
-    await in_both(lambda lang: customer_client.post("/v1/orders", json={"product_id": "x"},
-                                                    headers={**h, **key(), **lang}), 422, "the request is not valid")
+    await in_both(
+        lambda lang: customer_client.post("/v1/orders", json={"product_id": "x"}, headers={**h, **key(), **lang}),
+        422,
+        "the request is not valid",
+    )
     async with client_at(customer_app) as anonymous:
         for i in range(10):  # TENURE_OTP_SEND_PER_ADDRESS: unknown numbers count too
             assert (await anonymous.post("/v1/auth/otp", json={"phone": f"1391234{i:04d}"})).status_code == 202
-        zh, _ = await in_both(lambda lang: anonymous.post("/v1/auth/otp", json={"phone": "13912349999"}, headers=lang),
-                              429, "too many codes requested from this address; try again later")
+        zh, _ = await in_both(
+            lambda lang: anonymous.post("/v1/auth/otp", json={"phone": "13912349999"}, headers=lang),
+            429,
+            "too many codes requested from this address; try again later",
+        )
     assert zh["context"]["retry_after_s"] > 0
 
 
@@ -79,19 +90,27 @@ async def test_manager_app(manager_app, manager_client, sm, tokens) -> None:
         await assign(s, c.id, mgr.id)
         done = await create_task(s, c.id, mgr.id, status="done")
     h = tokens.manager(mgr.id)
-    await in_both(lambda lang: manager_client.get("/v1/customers/999999", headers={**h, **lang}), 404,
-                  "customer not found")
-    zh, _ = await in_both(lambda lang: manager_client.post(f"/v1/tasks/{done.id}/start", headers={**h, **lang}), 409,
-                          "task is already finished")
+    await in_both(
+        lambda lang: manager_client.get("/v1/customers/999999", headers={**h, **lang}), 404, "customer not found"
+    )
+    zh, _ = await in_both(
+        lambda lang: manager_client.post(f"/v1/tasks/{done.id}/start", headers={**h, **lang}),
+        409,
+        "task is already finished",
+    )
     assert zh["context"] == {"task_id": done.id, "status": "done"}
-    await in_both(lambda lang: manager_client.get("/v1/customers?tag=no%20spaces", headers={**h, **lang}), 422,
-                  "bad tag code")
+    await in_both(
+        lambda lang: manager_client.get("/v1/customers?tag=no%20spaces", headers={**h, **lang}), 422, "bad tag code"
+    )
     async with client_at(manager_app) as guesser:
         wrong = {"username": mgr.username, "password": "not-" + TEST_PASSWORD}
         for _ in range(5):  # TENURE_LOGIN_MAX_FAILURES for one account from one address
             assert (await guesser.post("/v1/auth/login", json=wrong)).status_code == 401
-        await in_both(lambda lang: guesser.post("/v1/auth/login", json=wrong, headers=lang), 429,
-                      "too many failed sign-ins; try again later")
+        await in_both(
+            lambda lang: guesser.post("/v1/auth/login", json=wrong, headers=lang),
+            429,
+            "too many failed sign-ins; try again later",
+        )
 
 
 async def test_alliance_app(alliance_client, sm, tokens) -> None:
@@ -100,17 +119,26 @@ async def test_alliance_app(alliance_client, sm, tokens) -> None:
     mer = tokens.merchant(m.id)
     offer = await alliance_client.post("/v1/offers", json=offer_body(stock_total=3), headers={**mer, **key()})
     oid = offer.json()["id"]
-    await in_both(lambda lang: alliance_client.post(f"/v1/offers/{oid}/stock", json={"delta": -4},
-                                                    headers={**mer, **key(), **lang}), 409,
-                  "stock cannot go below zero (or the offer is closed, or at its exposure cap)")
-    zh, _ = await in_both(lambda lang: alliance_client.post("/v1/offers", json=offer_body(price_points=0),
-                                                            headers={**mer, **key(), **lang}), 422,
-                          "an offer needs a price in points or airtime")
+    await in_both(
+        lambda lang: alliance_client.post(
+            f"/v1/offers/{oid}/stock", json={"delta": -4}, headers={**mer, **key(), **lang}
+        ),
+        409,
+        "stock cannot go below zero (or the offer is closed, or at its exposure cap)",
+    )
+    zh, _ = await in_both(
+        lambda lang: alliance_client.post(
+            "/v1/offers", json=offer_body(price_points=0), headers={**mer, **key(), **lang}
+        ),
+        422,
+        "an offer needs a price in points or airtime",
+    )
     assert zh["error"] == "offer_free"
 
     def redeem_unknown(lang: dict[str, str]) -> Awaitable[httpx.Response]:
-        return alliance_client.post("/v1/coupons/redeem", json={"code": "ABCDEFGHJKLMNPQRSTUV"},
-                                    headers={**mer, **key(), **lang})
+        return alliance_client.post(
+            "/v1/coupons/redeem", json={"code": "ABCDEFGHJKLMNPQRSTUV"}, headers={**mer, **key(), **lang}
+        )
 
     for _ in range(8):  # with the two below, TENURE_TILL_GUESS_LIMIT refused codes
         assert (await redeem_unknown({})).status_code == 404
@@ -125,10 +153,15 @@ async def test_framework_errors_follow_the_language_too(clients, client_name: st
     assert zh["context"] == {"no_route": True}  # what the console reads as "not built yet", in any language
     await in_both(lambda lang: client.delete("/healthz", headers=lang), 405, "Method Not Allowed")
     big = b"x" * (1024 * 1024 + 1)  # past TENURE_MAX_BODY_BYTES: refused by the body-limit middleware
-    zh, en = await in_both(lambda lang: client.post("/v1/auth/login", content=big, headers=lang), 413,
-                           "the request body is larger than {limit_bytes} bytes")
-    assert str(zh["context"]["limit_bytes"]) in zh["detail"] and en["detail"] == \
-        f"the request body is larger than {zh['context']['limit_bytes']} bytes"
+    zh, en = await in_both(
+        lambda lang: client.post("/v1/auth/login", content=big, headers=lang),
+        413,
+        "the request body is larger than {limit_bytes} bytes",
+    )
+    assert (
+        str(zh["context"]["limit_bytes"]) in zh["detail"]
+        and en["detail"] == f"the request body is larger than {zh['context']['limit_bytes']} bytes"
+    )
 
 
 async def test_the_header_is_negotiated(customer_client) -> None:

@@ -6,6 +6,7 @@ headers, unknown ids — the answer is never a 5xx, and every 4xx carries the sh
 migrated database, signed in as a real principal of its audience, so the requests reach the
 handlers and PostgreSQL rather than stopping at the token check.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,7 +38,10 @@ SERVICES = {
 # types, few enough that the four services stay under a minute or two in CI.
 EXAMPLES = int(os.environ.get("TENURE_FUZZ_EXAMPLES", "25"))
 FUZZ = hypothesis_settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=list(HealthCheck),
 )
 
@@ -54,8 +58,13 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
     Their logs (a 500's stack trace included) go to files under pytest's temporary directory.
     """
-    env = {**os.environ, "DATABASE_URL": database_url, "TENURE_ENV": "test", "TENURE_ACCESS_LOG": "false",
-           "TENURE_POOL_SIZE": "4"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TENURE_ENV": "test",
+        "TENURE_ACCESS_LOG": "false",
+        "TENURE_POOL_SIZE": "4",
+    }
     logs = tmp_path_factory.mktemp("fuzz-logs")
     procs: list[subprocess.Popen[bytes]] = []
     urls: dict[str, str] = {}
@@ -63,11 +72,24 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for name, factory in SERVICES.items():
             port = _free_port()
             with open(logs / f"{name}.log", "wb") as log:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
-                     "--log-level", "warning"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT,
-                ))
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "uvicorn",
+                            factory,
+                            "--factory",
+                            "--port",
+                            str(port),
+                            "--log-level",
+                            "warning",
+                        ],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             urls[name] = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         for name, url in urls.items():
@@ -100,8 +122,10 @@ async def auth(sm, tokens) -> dict[str, dict[str, str]]:  # type: ignore[no-unty
         manager = await create_staff(s, org_unit_id=branch.id)
         admin = await create_staff(s, role="admin")
         customer = await create_customer(s, branch_id=branch.id)
-        await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"),
-                        {"c": customer.id, "m": manager.id})
+        await s.execute(
+            text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"),
+            {"c": customer.id, "m": manager.id},
+        )
         await create_product(s)
         merchant = await create_merchant(s)
 

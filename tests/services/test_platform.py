@@ -1,4 +1,5 @@
 """Health, readiness, the shared error shape, and role separation across the four services."""
+
 from __future__ import annotations
 
 import time
@@ -80,11 +81,19 @@ async def test_expired_tampered_and_foreign_tokens_refused(customer_client, sm, 
     tampered = f"{head}.{payload}.{sig[:-4]}AAAA"
     assert_error_shape(await customer_client.get("/v1/me", headers={"Authorization": f"Bearer {tampered}"}), 401)
     # same claims, signed with another key
-    claims = {"iss": "tenure", "aud": "customer-app", "sub": f"customer:{c.id}", "role": "customer", "exp": int(time.time()) + 60}
+    claims = {
+        "iss": "tenure",
+        "aud": "customer-app",
+        "sub": f"customer:{c.id}",
+        "role": "customer",
+        "exp": int(time.time()) + 60,
+    }
     forged = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(b"x" * 48))
     assert_error_shape(await customer_client.get("/v1/me", headers={"Authorization": f"Bearer {forged}"}), 401)
     # alg=none
-    import base64, json
+    import base64
+    import json
+
     b64 = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
     none_token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
     assert_error_shape(await customer_client.get("/v1/me", headers={"Authorization": f"Bearer {none_token}"}), 401)
@@ -102,14 +111,20 @@ async def test_customer_sms_login_flow_and_limits(customer_client, customer_app,
     ok = await customer_client.post("/v1/auth/login", json={"phone": c.phone, "code": code})
     assert ok.status_code == 200, ok.text
     tokens = ok.json()
-    assert (await customer_client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})).json()["id"] == c.id
+    assert (await customer_client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})).json()[
+        "id"
+    ] == c.id
     # a code works once
     assert_error_shape(await customer_client.post("/v1/auth/login", json={"phone": c.phone, "code": code}), 401)
     # refresh rotates; reusing the old refresh token revokes the family
     r1 = await customer_client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r1.status_code == 200
-    assert_error_shape(await customer_client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 401)
-    assert_error_shape(await customer_client.post("/v1/auth/refresh", json={"refresh_token": r1.json()["refresh_token"]}), 401)
+    assert_error_shape(
+        await customer_client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}), 401
+    )
+    assert_error_shape(
+        await customer_client.post("/v1/auth/refresh", json={"refresh_token": r1.json()["refresh_token"]}), 401
+    )
     # wrong codes are rate-limited per calling address (not per number: that would let anyone
     # lock a customer out); two failures above (wrong code, reused code), then the rest of the budget
     budget = settings.otp_fail_per_address
@@ -127,14 +142,18 @@ async def test_staff_password_login_and_lockout(manager_client, admin_client, sm
     ok = await manager_client.post("/v1/auth/login", json={"username": mgr.username, "password": TEST_PASSWORD})
     assert ok.status_code == 200, ok.text
     # a manager cannot sign in to the back office
-    assert_error_shape(await admin_client.post("/v1/auth/login", json={"username": mgr.username, "password": TEST_PASSWORD}), 403)
+    assert_error_shape(
+        await admin_client.post("/v1/auth/login", json={"username": mgr.username, "password": TEST_PASSWORD}), 403
+    )
     statuses = [
         (await manager_client.post("/v1/auth/login", json={"username": mgr.username, "password": "wrong"})).status_code
         for _ in range(6)
     ]
     assert statuses[:5] == [401] * 5 and statuses[5] == 429
     # locked even with the right password while the window lasts
-    assert_error_shape(await manager_client.post("/v1/auth/login", json={"username": mgr.username, "password": TEST_PASSWORD}), 429)
+    assert_error_shape(
+        await manager_client.post("/v1/auth/login", json={"username": mgr.username, "password": TEST_PASSWORD}), 429
+    )
 
 
 async def test_merchant_client_credentials(alliance_client, sm) -> None:
@@ -145,12 +164,29 @@ async def test_merchant_client_credentials(alliance_client, sm) -> None:
         cid, secret = await create_merchant_client(s, m.id)
         pending = await create_merchant(s, status="applied")
         pcid, psecret = await create_merchant_client(s, pending.id)
-    ok = await alliance_client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret})
+    ok = await alliance_client.post(
+        "/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret}
+    )
     assert ok.status_code == 200, ok.text
     body = ok.json()
     assert "refresh_token" not in body
     me = await alliance_client.get("/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["id"] == m.id
-    assert_error_shape(await alliance_client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": "nope"}), 401)
-    assert_error_shape(await alliance_client.post("/v1/oauth/token", data={"grant_type": "password", "client_id": cid, "client_secret": secret}), 400)
-    assert_error_shape(await alliance_client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": pcid, "client_secret": psecret}), 403)
+    assert_error_shape(
+        await alliance_client.post(
+            "/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": "nope"}
+        ),
+        401,
+    )
+    assert_error_shape(
+        await alliance_client.post(
+            "/v1/oauth/token", data={"grant_type": "password", "client_id": cid, "client_secret": secret}
+        ),
+        400,
+    )
+    assert_error_shape(
+        await alliance_client.post(
+            "/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": pcid, "client_secret": psecret}
+        ),
+        403,
+    )

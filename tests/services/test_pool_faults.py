@@ -8,6 +8,7 @@ next request's first statement (503), and a cancelled BEGIN leaves asyncpg's tra
 behind, after which every transaction on that connection is a SAVEPOINT outside a transaction
 block (500, for good).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,9 @@ async def normal_burst(client: httpx.AsyncClient, tokens, ids: list[int], tag: s
         h = tokens.customer(cid)
         calls.append(client.get("/v1/checkin", headers=h))
         if n % 2:
-            calls.append(client.post("/v1/points/redeem-airtime", headers=idem(h, f"{tag}-redeem-{cid}"), json={"points": 1}))
+            calls.append(
+                client.post("/v1/points/redeem-airtime", headers=idem(h, f"{tag}-redeem-{cid}"), json={"points": 1})
+            )
         else:
             calls.append(client.post("/v1/checkin", headers=idem(h, f"{tag}-checkin-{cid}")))
     responses = await asyncio.gather(*calls)
@@ -114,7 +117,9 @@ async def test_a_failed_begin_leaves_no_savepoint_behind(app, client, tokens, sm
         await driver.prepare("SELECT 1")
     await asyncio.sleep(0.6)
     h = tokens.customer(ids[-1])
-    first = await client.post("/v1/points/redeem-airtime", headers=idem(h), json={"points": 1})  # the only pooled connection
+    first = await client.post(
+        "/v1/points/redeem-airtime", headers=idem(h), json={"points": 1}
+    )  # the only pooled connection
     assert assert_error(first, 503)["error"] == "timeout"
     assert await normal_burst(client, tokens, ids[:25], "after-begin") == {200: 50}
 
@@ -132,7 +137,9 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, method: str, victims: list[async
     monkeypatch.setattr(asyncpg.Connection, method, failing)
 
 
-@pytest.mark.parametrize(("method", "verb", "path"), [("prepare", "GET", "/v1/checkin"), ("fetchrow", "POST", "/v1/checkin")])
+@pytest.mark.parametrize(
+    ("method", "verb", "path"), [("prepare", "GET", "/v1/checkin"), ("fetchrow", "POST", "/v1/checkin")]
+)
 async def test_internal_client_error_is_503_and_the_connection_is_discarded(  # type: ignore[no-untyped-def]
     client, tokens, sm, monkeypatch, method: str, verb: str, path: str
 ) -> None:
@@ -156,16 +163,22 @@ async def test_backends_terminated_during_requests_give_503_never_500(app, clien
         for _ in range(5):
             await asyncio.sleep(0.02)
             async with engine.connect() as conn:
-                await conn.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = :app"), {"app": APP_NAME})
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND application_name = :app"
+                    ),
+                    {"app": APP_NAME},
+                )
 
     async def traffic(round_: int) -> None:
         calls = []
         for cid in ids[:25]:
             h = tokens.customer(cid)
-            calls += [client.get("/v1/points", headers=h),
-                      client.post("/v1/points/redeem-airtime", headers=idem(h), json={"points": 1})]
+            calls += [
+                client.get("/v1/points", headers=h),
+                client.post("/v1/points/redeem-airtime", headers=idem(h), json={"points": 1}),
+            ]
         for r in await asyncio.gather(*calls):
             seen[r.status_code] += 1
             assert r.status_code in (200, 503), (r.status_code, r.text[:300])

@@ -3,6 +3,7 @@
 Walked from the four apps' route tables (nested models included), so a new request model that
 takes `int` (which pydantic coerces from `true` and `"10"`) or forgets `extra="forbid"` fails here.
 """
+
 from __future__ import annotations
 
 import types
@@ -92,12 +93,19 @@ def test_every_integer_in_a_request_body_is_strict_and_bounded() -> None:
 
 
 def test_every_json_body_refuses_unknown_fields() -> None:
-    open_models = sorted({f"{where}: {m.__module__}.{m.__name__}" for where, m in BODIES
-                          if m.model_config.get("extra") != "forbid" and m.__module__ not in NOT_YET_FORBIDDING})
+    open_models = sorted(
+        {
+            f"{where}: {m.__module__}.{m.__name__}"
+            for where, m in BODIES
+            if m.model_config.get("extra") != "forbid" and m.__module__ not in NOT_YET_FORBIDDING
+        }
+    )
     assert not open_models, "\n".join(open_models)
 
 
-@pytest.mark.parametrize("body", [{"points": True}, {"points": "10"}, {"points": 10.0}, {"point": 10}, {"points": 10, "x": 1}])
+@pytest.mark.parametrize(
+    "body", [{"points": True}, {"points": "10"}, {"points": 10.0}, {"point": 10}, {"points": 10, "x": 1}]
+)
 async def test_redeem_airtime_takes_only_an_integer_points_field(customer_client, sm, tokens, body) -> None:
     from sqlalchemy import func, select
 
@@ -109,6 +117,8 @@ async def test_redeem_airtime_takes_only_an_integer_points_field(customer_client
         c = await create_customer(s)
         await give_points(s, c.id, 50)
         before = await s.scalar(select(func.count()).select_from(LedgerTxn))
-    assert_error(await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(c.id)), json=body), 422)
+    assert_error(
+        await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(c.id)), json=body), 422
+    )
     async with sm() as s:
         assert await s.scalar(select(func.count()).select_from(LedgerTxn)) == before

@@ -1,6 +1,7 @@
 """The retention loop over HTTP: a sale by a manager or at the hall is a successful touch, an
 in-app order is credited to the SMS that offered it, accepting an offer orders it (or refuses
 with reasons, or hands it to the manager), and SMS replies act once per gateway message."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +28,18 @@ async def _campaign(s, *, branch_id: int, product_id: int, flow: str, channel: s
     sid = await create_strategy(s, product_id=product_id, script="流量包半价，回复 1 立即办理")
     today = clock.today()
     c = await campaign_service.create_campaign(
-        s, name=f"{flow} test", query=AudienceQuery(branch_ids=[branch_id]), strategy_id=sid, channel=channel, flow=flow,
-        starts_on=today, ends_on=today + timedelta(days=30), holdout_pct=holdout_pct, cost_per_touch_fen=10,
-        created_by=None)
+        s,
+        name=f"{flow} test",
+        query=AudienceQuery(branch_ids=[branch_id]),
+        strategy_id=sid,
+        channel=channel,
+        flow=flow,
+        starts_on=today,
+        ends_on=today + timedelta(days=30),
+        holdout_pct=holdout_pct,
+        cost_per_touch_fen=10,
+        created_by=None,
+    )
     await campaign_service.launch(s, c.id)
     return c.id
 
@@ -44,10 +54,12 @@ class TestSalesAreSuccessfulTouches:
     async def test_a_managers_sale_is_accepted_and_a_successful_touch(self, clients, sm, tokens) -> None:
         async with sm.begin() as s:
             w = await fm.world(s, per_manager=2)
-            cid = await _campaign(s, branch_id=w.branch_a, product_id=w.product.id, flow="manager_task",
-                                  channel="manager_call")
-            task_id = await s.scalar(select(CareTask.id).where(CareTask.campaign_id == cid,
-                                                               CareTask.customer_id == w.a1[0].id))
+            cid = await _campaign(
+                s, branch_id=w.branch_a, product_id=w.product.id, flow="manager_task", channel="manager_call"
+            )
+            task_id = await s.scalar(
+                select(CareTask.id).where(CareTask.campaign_id == cid, CareTask.customer_id == w.a1[0].id)
+            )
         h = {**tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a), "Idempotency-Key": "sale-task-0001"}
         body = {"outcome": "accepted_offer", "product_id": w.product.id, "consent_ref": "call-rec-0001"}
         r = await clients["manager_client"].post(f"/v1/tasks/{task_id}/complete", json=body, headers=h)
@@ -66,8 +78,11 @@ class TestSalesAreSuccessfulTouches:
         assert (await clients["manager_client"].post("/v1/counter/visits", json=body, headers=h)).status_code == 201
         admin = await _admin(sm, tokens)
         month = clock.today().strftime("%Y-%m")
-        rows = (await clients["admin_client"].get(
-            f"/v1/reports/touches?group_by=channel&from={month}&to={month}", headers=admin)).json()
+        rows = (
+            await clients["admin_client"].get(
+                f"/v1/reports/touches?group_by=channel&from={month}&to={month}", headers=admin
+            )
+        ).json()
         hall = next(r for r in rows if r["group"] == "hall")
         assert hall["touch_success_rate"] == 1.0 and hall["offline_success_rate"] == 1.0
 
@@ -79,20 +94,23 @@ class TestAttribution:
             cid = await _campaign(s, branch_id=w.branch_b, product_id=w.product.id, flow="outbound", channel="sms")
         assert (await campaign_service.dispatch_outbound(sm, campaign_id=cid))["sent"] >= 1
         buyer = w.b1[0]
-        r = await clients["customer_client"].post("/v1/orders", json={"product_id": w.product.id},
-                                                  headers=idem(tokens.customer(buyer.id)))
+        r = await clients["customer_client"].post(
+            "/v1/orders", json={"product_id": w.product.id}, headers=idem(tokens.customer(buyer.id))
+        )
         assert r.status_code == 201, r.text
         admin = await _admin(sm, tokens)
         report = (await clients["admin_client"].get(f"/v1/reports/campaigns/{cid}", headers=admin)).json()["summary"]
         assert report["orders_attributed"] == 1 and report["online_success_rate"] == round(1 / report["touches"], 4)
         day = clock.today().isoformat()
-        orders = (await clients["admin_client"].get(f"/v1/reports/attribution?from={day}&to={day}",
-                                                    headers=admin)).json()
+        orders = (
+            await clients["admin_client"].get(f"/v1/reports/attribution?from={day}&to={day}", headers=admin)
+        ).json()
         mine = [o for o in orders if o["subscription_id"] == r.json()["id"]]
         assert len(mine) == 1 and mine[0]["campaign_id"] == cid and mine[0]["credited_channel"] == "sms"
         assert mine[0]["order_channel"] == "app" and "last touch" in mine[0]["attribution_rule"]
-        csv_text = (await clients["admin_client"].get(f"/v1/reports/attribution?from={day}&to={day}&format=csv",
-                                                      headers=admin)).text
+        csv_text = (
+            await clients["admin_client"].get(f"/v1/reports/attribution?from={day}&to={day}&format=csv", headers=admin)
+        ).text
         assert csv_text.lstrip("\ufeff").startswith("subscription_id,")
 
 
@@ -104,12 +122,16 @@ class TestAcceptingARecommendation:
             pricey = await create_product(s, kind="data_pack", monthly_fee_fen=10000)
             rec = await create_recommendation(s, c.id, product_id=pricey.id)
         h = tokens.customer(c.id)
-        body = assert_error(await clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept",
-                                                                  headers=idem(h)), 402)
+        body = assert_error(
+            await clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h)), 402
+        )
         assert body["error"] == "insufficient_funds"
         assert (body["context"]["charge_fen"], body["context"]["balance_fen"]) == (10000, 10)
         async with sm.begin() as s:
-            assert await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id)) == 0
+            assert (
+                await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id))
+                == 0
+            )
             assert await s.scalar(text("SELECT status FROM recommendations WHERE id = :r"), {"r": rec.id}) == "open"
             await s.execute(text("UPDATE products SET monthly_fee_fen = 8 WHERE id = :p"), {"p": pricey.id})
         ok = await clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))
@@ -125,8 +147,12 @@ class TestAcceptingARecommendation:
             c = await create_customer(s, tier="star1")
             vip = await create_product(s, eligibility={"min_tier": "gold"})
             rec = await create_recommendation(s, c.id, product_id=vip.id)
-        body = assert_error(await clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept",
-                                                                  headers=idem(tokens.customer(c.id))), 409)
+        body = assert_error(
+            await clients["customer_client"].post(
+                f"/v1/recommendations/{rec.id}/accept", headers=idem(tokens.customer(c.id))
+            ),
+            409,
+        )
         assert body["error"] == "not_eligible" and body["context"]["reasons"] == ["tier_too_low"]
 
     async def test_a_contract_is_handed_to_the_manager(self, clients, sm, tokens) -> None:
@@ -134,14 +160,19 @@ class TestAcceptingARecommendation:
             w = await fm.world(s, per_manager=1)
             contract = await create_product(s, kind="contract", name="存 300 送 50% 合约", monthly_fee_fen=0)
             rec = await create_recommendation(s, w.a1[0].id, product_id=contract.id)
-        r = await clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept",
-                                                  headers=idem(tokens.customer(w.a1[0].id)))
+        r = await clients["customer_client"].post(
+            f"/v1/recommendations/{rec.id}/accept", headers=idem(tokens.customer(w.a1[0].id))
+        )
         assert r.status_code == 200 and r.json()["result"] == "handed_to_manager" and r.json()["order"] is None
         async with sm() as s:
             task = await s.get(CareTask, r.json()["task_id"])
             assert (task.kind, task.manager_id, task.product_id) == ("signature", w.mgr_a1.id, contract.id)
-            assert await s.scalar(select(func.count()).select_from(Subscription).where(
-                Subscription.customer_id == w.a1[0].id)) == 0
+            assert (
+                await s.scalar(
+                    select(func.count()).select_from(Subscription).where(Subscription.customer_id == w.a1[0].id)
+                )
+                == 0
+            )
 
     async def test_concurrent_accepts_place_one_order(self, clients, sm, tokens) -> None:
         async with sm.begin() as s:
@@ -150,15 +181,29 @@ class TestAcceptingARecommendation:
             p = await create_product(s, monthly_fee_fen=3000)
             rec = await create_recommendation(s, c.id, product_id=p.id)
         h = tokens.customer(c.id)
-        results = await asyncio.gather(*[
-            clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h)) for _ in range(6)])
+        results = await asyncio.gather(
+            *[
+                clients["customer_client"].post(f"/v1/recommendations/{rec.id}/accept", headers=idem(h))
+                for _ in range(6)
+            ]
+        )
         assert all(r.status_code == 200 for r in results), [r.text for r in results]
         assert len({r.json()["order"]["subscription_id"] for r in results}) == 1
         async with sm() as s:
-            assert await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id)) == 1
-            assert await s.scalar(text(
-                "SELECT count(*) FROM ledger_txns t JOIN subscriptions s ON t.reference = 'subscription:' || s.id "
-                "WHERE s.customer_id = :c AND t.kind = 'order_charge'"), {"c": c.id}) == 1
+            assert (
+                await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id))
+                == 1
+            )
+            assert (
+                await s.scalar(
+                    text(
+                        "SELECT count(*) FROM ledger_txns t JOIN subscriptions s ON t.reference = 'subscription:' || s.id "
+                        "WHERE s.customer_id = :c AND t.kind = 'order_charge'"
+                    ),
+                    {"c": c.id},
+                )
+                == 1
+            )
 
 
 def _signed(settings, payload: dict, *, secret: str | None = None, ts: int | None = None) -> tuple[bytes, dict]:  # type: ignore[no-untyped-def]
@@ -172,15 +217,21 @@ class TestSmsReplies:
         async with sm.begin() as s:
             w = await fm.world(s, per_manager=1)
             c = w.b1[0]
-            await s.execute(text("UPDATE monthly_usage SET balance_end_fen = :b WHERE customer_id = :c"),
-                            {"b": balance, "c": c.id})
+            await s.execute(
+                text("UPDATE monthly_usage SET balance_end_fen = :b WHERE customer_id = :c"), {"b": balance, "c": c.id}
+            )
             product = await create_product(s, kind=kind, name="10GB 流量包", monthly_fee_fen=fee)
             cid = await _campaign(s, branch_id=w.branch_b, product_id=product.id, flow="outbound", channel="sms")
         await campaign_service.dispatch_outbound(sm, campaign_id=cid)
         return w, c, product, cid
 
     def _payload(self, c: Customer, text_: str, mid: str) -> dict:
-        return {"message_id": mid, "from": "+86" + c.phone, "text": text_, "received_at": datetime.now(clock.TZ).isoformat()}
+        return {
+            "message_id": mid,
+            "from": "+86" + c.phone,
+            "text": text_,
+            "received_at": datetime.now(clock.TZ).isoformat(),
+        }
 
     async def test_reply_1_orders_once_and_confirms_in_chinese(self, clients, customer_app, sm, settings) -> None:
         w, c, product, cid = await self._sms_offer(sm)
@@ -202,19 +253,25 @@ class TestSmsReplies:
             assert (touch.outcome, touch.campaign_id) == ("ordered", cid) and touch.responded_at is not None
             reply = await s.scalar(select(SmsReply).where(SmsReply.gateway_message_id == "gw-msg-0001"))
             assert reply.customer_id == c.id and c.phone not in reply.phone_masked
-            memo = await s.scalar(text("SELECT memo->>'consent_ref' FROM ledger_txns WHERE reference = :r"),
-                                  {"r": f"subscription:{sub.id}"})
+            memo = await s.scalar(
+                text("SELECT memo->>'consent_ref' FROM ledger_txns WHERE reference = :r"),
+                {"r": f"subscription:{sub.id}"},
+            )
             assert memo == "sms:gw-msg-0001"
 
     async def test_concurrent_redeliveries_act_once(self, clients, sm, settings) -> None:
         w, c, product, cid = await self._sms_offer(sm)
         raw, headers = _signed(settings, self._payload(c, "1", "gw-msg-0002"))
-        results = await asyncio.gather(*[
-            clients["customer_client"].post("/v1/sms/replies", content=raw, headers=headers) for _ in range(5)])
+        results = await asyncio.gather(
+            *[clients["customer_client"].post("/v1/sms/replies", content=raw, headers=headers) for _ in range(5)]
+        )
         assert all(r.status_code == 200 for r in results), [r.text for r in results]
         assert sorted(r.json()["replayed"] for r in results) == [False, True, True, True, True]
         async with sm() as s:
-            assert await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id)) == 1
+            assert (
+                await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id))
+                == 1
+            )
 
     async def test_refusal_sms_when_the_balance_is_short(self, clients, sm, settings) -> None:
         w, c, product, cid = await self._sms_offer(sm, balance=10, fee=10000)
@@ -223,7 +280,10 @@ class TestSmsReplies:
         assert out["result"] == "insufficient_funds" and out["subscription_id"] is None
         assert "话费余额不足（需 100.00 元，当前 0.10 元）" in out["reply_text"]
         async with sm() as s:
-            assert await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id)) == 0
+            assert (
+                await s.scalar(select(func.count()).select_from(Subscription).where(Subscription.customer_id == c.id))
+                == 0
+            )
             assert (await s.get(Touch, out["touch_id"])).outcome == "sent", "the offer stays open for a retry"
 
     async def test_refuse_unsubscribe_and_unknown(self, clients, sm, settings) -> None:
@@ -243,29 +303,47 @@ class TestSmsReplies:
     async def test_a_bad_or_stale_signature_is_refused(self, clients, sm, settings) -> None:
         w, c, product, cid = await self._sms_offer(sm)
         payload = self._payload(c, "1", "gw-msg-0007")
-        for raw, headers in (_signed(settings, payload, secret="not-the-secret"),
-                             _signed(settings, payload, ts=int(time.time()) - 3600)):
-            body = assert_error(await clients["customer_client"].post("/v1/sms/replies", content=raw, headers=headers), 401)
+        for raw, headers in (
+            _signed(settings, payload, secret="not-the-secret"),
+            _signed(settings, payload, ts=int(time.time()) - 3600),
+        ):
+            body = assert_error(
+                await clients["customer_client"].post("/v1/sms/replies", content=raw, headers=headers), 401
+            )
             assert body["error"] == "unauthorized"
         raw, headers = _signed(settings, payload)
         tampered = raw.replace(b'"1"', b'"Y"')
-        assert (await clients["customer_client"].post("/v1/sms/replies", content=tampered, headers=headers)).status_code == 401
+        assert (
+            await clients["customer_client"].post("/v1/sms/replies", content=tampered, headers=headers)
+        ).status_code == 401
         async with sm() as s:
-            assert await s.scalar(select(func.count()).select_from(SmsReply).where(
-                SmsReply.gateway_message_id == "gw-msg-0007")) == 0
+            assert (
+                await s.scalar(
+                    select(func.count()).select_from(SmsReply).where(SmsReply.gateway_message_id == "gw-msg-0007")
+                )
+                == 0
+            )
 
 
 class TestOperatorMeasures:
     async def test_dashboard_overview_exports_and_the_window_setting(self, clients, sm, tokens) -> None:
         async with sm.begin() as s:
             w = await fm.world(s, per_manager=2)
-            cid = await _campaign(s, branch_id=w.branch_a, product_id=w.product.id, flow="manager_task",
-                                  channel="manager_call", holdout_pct=30)
+            cid = await _campaign(
+                s,
+                branch_id=w.branch_a,
+                product_id=w.product.id,
+                flow="manager_task",
+                channel="manager_call",
+                holdout_pct=30,
+            )
         admin = await _admin(sm, tokens)
         get = clients["admin_client"].get
         overview = await get("/v1/reports/overview", headers=admin)
         assert overview.status_code == 200, overview.text
-        assert {"revenue_retention", "offline", "online", "contacts_per_customer_per_year", "campaigns"} <= set(overview.json())
+        assert {"revenue_retention", "offline", "online", "contacts_per_customer_per_year", "campaigns"} <= set(
+            overview.json()
+        )
         assert cid in {int(c["group"]) for c in overview.json()["campaigns"]}
         rr = await get("/v1/reports/revenue-retention?group_by=branch&format=csv", headers=admin)
         assert rr.status_code == 200 and rr.text.lstrip("\ufeff").startswith("group_by,group,base_month")
@@ -274,9 +352,12 @@ class TestOperatorMeasures:
         # just launched: the warnings cell names why no effect is shown (too short, or no hold-out drawn of so few)
         assert "warnings" in header.split(",") and "{" not in first
         assert "post_period_too_short" in first or "no_comparison" in first
-        put = await clients["admin_client"].put("/v1/engine/settings/measurement", json={"attribution_days": 14},
-                                                headers=admin)
+        put = await clients["admin_client"].put(
+            "/v1/engine/settings/measurement", json={"attribution_days": 14}, headers=admin
+        )
         assert put.status_code == 200, put.text
         report = (await get(f"/v1/reports/campaigns/{cid}", headers=admin)).json()
         assert report["summary"]["attribution_window_days"] == 14 and report["by_manager"]
-        await clients["admin_client"].put("/v1/engine/settings/measurement", json={"attribution_days": 7}, headers=admin)
+        await clients["admin_client"].put(
+            "/v1/engine/settings/measurement", json={"attribution_days": 7}, headers=admin
+        )

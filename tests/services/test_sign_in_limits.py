@@ -9,6 +9,7 @@
 Every test uses addresses of its own (the counters live in the module's database). The test
 settings carry the production defaults, which the first test pins.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,15 +19,15 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
 from admin_app.app import create_app as create_admin_app
 from alliance_app.app import create_app as create_alliance_app
-from fastapi import FastAPI
 from manager_app.app import create_app as create_manager_app
 from shared.masking import phone_digest
 from shared.models import OtpCode
 from shared.settings import Settings
-from sqlalchemy import select
-
 from tests.fixtures.apps import otp_in
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import (
@@ -41,11 +42,25 @@ from tests.services.test_platform import assert_error_shape
 
 _hosts = itertools.count(1)
 # small, patient pools for the bursts (the Postgres server is shared by several test processes)
-PATIENT = {"pool_size": 8, "max_overflow": 0, "pool_timeout_s": 120, "lock_timeout_ms": 60_000, "statement_timeout_ms": 90_000}
+PATIENT = {
+    "pool_size": 8,
+    "max_overflow": 0,
+    "pool_timeout_s": 120,
+    "lock_timeout_ms": 60_000,
+    "statement_timeout_ms": 90_000,
+}
 LIMIT_DEFAULTS = {
-    "login_max_failures": 5, "login_account_max_failures": 50, "login_address_max_failures": 10, "login_window_s": 900,
-    "otp_per_phone_per_day": 10, "otp_send_per_address": 10, "otp_send_window_s": 3600, "otp_fail_per_address": 10,
-    "otp_max_attempts": 5, "till_guess_limit": 10, "till_guess_window_s": 60,
+    "login_max_failures": 5,
+    "login_account_max_failures": 50,
+    "login_address_max_failures": 10,
+    "login_window_s": 900,
+    "otp_per_phone_per_day": 10,
+    "otp_send_per_address": 10,
+    "otp_send_window_s": 3600,
+    "otp_fail_per_address": 10,
+    "otp_max_attempts": 5,
+    "till_guess_limit": 10,
+    "till_guess_window_s": 60,
 }
 
 
@@ -57,11 +72,15 @@ def new_address() -> str:
 
 def client_at(app: FastAPI, address: str) -> httpx.AsyncClient:
     """An HTTP client whose requests come from `address` (request.client.host)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40_000)), base_url="http://test", timeout=180)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40_000)), base_url="http://test", timeout=180
+    )
 
 
 @asynccontextmanager
-async def patient_client(factory: Callable[[Settings], FastAPI], settings: Settings, address: str) -> AsyncIterator[httpx.AsyncClient]:
+async def patient_client(
+    factory: Callable[[Settings], FastAPI], settings: Settings, address: str
+) -> AsyncIterator[httpx.AsyncClient]:
     app = factory(settings.model_copy(update=PATIENT))
     async with app.router.lifespan_context(app), client_at(app, address) as c:
         yield c
@@ -92,8 +111,11 @@ async def test_a_concurrent_burst_cannot_outrun_the_staff_lockout(settings, sm, 
     async with sm.begin() as s:
         user = await create_staff(s, role=role, org_unit_id=(await create_branch(s)).id)
     async with patient_client(factory, settings, new_address()) as c:
-        await _burst(lambda pw: c.post("/v1/auth/login", json={"username": user.username, "password": pw}),
-                     TEST_PASSWORD, settings.login_max_failures)
+        await _burst(
+            lambda pw: c.post("/v1/auth/login", json={"username": user.username, "password": pw}),
+            TEST_PASSWORD,
+            settings.login_max_failures,
+        )
     # the lock binds the address that hammered, not the account
     async with patient_client(factory, settings, new_address()) as elsewhere:
         ok = await elsewhere.post("/v1/auth/login", json={"username": user.username, "password": TEST_PASSWORD})
@@ -120,11 +142,17 @@ async def test_spraying_usernames_from_one_address_hits_429(manager_app, sm, set
     budget = settings.login_address_max_failures
     async with client_at(manager_app, new_address()) as sprayer:
         for i in range(budget):
-            r = await sprayer.post("/v1/auth/login", json={"username": f"guess-{i}-{user.username}", "password": "Winter2026!"})
+            r = await sprayer.post(
+                "/v1/auth/login", json={"username": f"guess-{i}-{user.username}", "password": "Winter2026!"}
+            )
             assert r.status_code == 401, (i, r.text)
-        assert_error_shape(await sprayer.post("/v1/auth/login", json={"username": user.username, "password": "Winter2026!"}), 429)
+        assert_error_shape(
+            await sprayer.post("/v1/auth/login", json={"username": user.username, "password": "Winter2026!"}), 429
+        )
     async with client_at(manager_app, new_address()) as colleague:
-        assert (await colleague.post("/v1/auth/login", json={"username": user.username, "password": TEST_PASSWORD})).status_code == 200
+        assert (
+            await colleague.post("/v1/auth/login", json={"username": user.username, "password": TEST_PASSWORD})
+        ).status_code == 200
 
 
 async def test_a_victim_hammered_from_one_address_signs_in_from_another(manager_app, sm, settings) -> None:
@@ -132,7 +160,9 @@ async def test_a_victim_hammered_from_one_address_signs_in_from_another(manager_
         victim = await create_staff(s, role="account_manager")
     creds = {"username": victim.username, "password": TEST_PASSWORD}
     async with client_at(manager_app, new_address()) as attacker:
-        statuses = [(await attacker.post("/v1/auth/login", json={**creds, "password": "wrong"})).status_code for _ in range(6)]
+        statuses = [
+            (await attacker.post("/v1/auth/login", json={**creds, "password": "wrong"})).status_code for _ in range(6)
+        ]
         assert statuses == [401] * settings.login_max_failures + [429]
         assert_error_shape(await attacker.post("/v1/auth/login", json=creds), 429)  # the right password too, from there
     async with client_at(manager_app, new_address()) as victim_desk:
@@ -150,21 +180,32 @@ async def test_distributed_guessing_meets_the_per_account_ceiling(sm, settings) 
         for _ in range(2):
             async with client_at(app, new_address()) as bot:
                 for _ in range(per_address):
-                    assert (await bot.post("/v1/auth/login", json={"username": victim.username, "password": "wrong"})).status_code == 401
+                    assert (
+                        await bot.post("/v1/auth/login", json={"username": victim.username, "password": "wrong"})
+                    ).status_code == 401
         async with client_at(app, new_address()) as fresh_bot:
-            body = assert_error_shape(await fresh_bot.post("/v1/auth/login", json={"username": victim.username, "password": TEST_PASSWORD}), 429)
+            body = assert_error_shape(
+                await fresh_bot.post("/v1/auth/login", json={"username": victim.username, "password": TEST_PASSWORD}),
+                429,
+            )
     assert body["context"]["retry_after_s"] > 0
 
 
 async def test_otp_sends_are_limited_per_address(customer_app, sm, settings) -> None:
     async with sm.begin() as s:
         customers = [await create_customer(s) for _ in range(3)]
-    phones = [c.phone for c in customers] + [f"1390000{i:04d}" for i in range(settings.otp_send_per_address)]  # unknown count too
+    phones = [c.phone for c in customers] + [
+        f"1390000{i:04d}" for i in range(settings.otp_send_per_address)
+    ]  # unknown count too
     async with client_at(customer_app, new_address()) as c:
-        sent = [(await c.post("/v1/auth/otp", json={"phone": p})).status_code for p in phones[: settings.otp_send_per_address]]
+        sent = [
+            (await c.post("/v1/auth/otp", json={"phone": p})).status_code
+            for p in phones[: settings.otp_send_per_address]
+        ]
         assert sent == [202] * settings.otp_send_per_address
-        body = assert_error_shape(await c.post("/v1/auth/otp", json={"phone": phones[-1]},
-                                               headers={"Accept-Language": "en"}), 429)
+        body = assert_error_shape(
+            await c.post("/v1/auth/otp", json={"phone": phones[-1]}, headers={"Accept-Language": "en"}), 429
+        )
         assert "address" in body["detail"]
     async with client_at(customer_app, new_address()) as neighbour:
         assert (await neighbour.post("/v1/auth/otp", json={"phone": phones[-1]})).status_code == 202
@@ -195,7 +236,9 @@ async def test_a_fresh_code_works_after_wrong_guesses_killed_the_old_one(custome
         wrong = [f"{(int(old) + k) % 1_000_000:06d}" for k in range(1, settings.otp_max_attempts + 1)]
         for guess in wrong:  # no SMS needed to guess at someone's live code
             assert (await attacker.post("/v1/auth/login", json={"phone": c.phone, "code": guess})).status_code == 401
-        assert_error_shape(await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": old}), 401)  # the code died
+        assert_error_shape(
+            await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": old}), 401
+        )  # the code died
         assert (await phone_app.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
         ok = await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": _code(customer_app, c.phone)})
         assert ok.status_code == 200, ok.text
@@ -203,13 +246,17 @@ async def test_a_fresh_code_works_after_wrong_guesses_killed_the_old_one(custome
         assert (await phone_app.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
         mine = _code(customer_app, c.phone)
         for k in range(1, settings.otp_max_attempts + 1):
-            await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": f"{(int(mine) + k) % 1_000_000:06d}"})
+            await phone_app.post(
+                "/v1/auth/login", json={"phone": c.phone, "code": f"{(int(mine) + k) % 1_000_000:06d}"}
+            )
         assert (await phone_app.post("/v1/auth/otp", json={"phone": c.phone})).status_code == 202
         again = await phone_app.post("/v1/auth/login", json={"phone": c.phone, "code": _code(customer_app, c.phone)})
         assert again.status_code == 200, again.text
 
 
-async def test_a_concurrent_burst_from_many_addresses_gets_one_code_only_its_attempts(customer_app, sm, settings) -> None:
+async def test_a_concurrent_burst_from_many_addresses_gets_one_code_only_its_attempts(
+    customer_app, sm, settings
+) -> None:
     """No per-number lock is needed: the code's own attempt counter holds under concurrency."""
     async with sm.begin() as s:
         c = await create_customer(s)
@@ -218,8 +265,12 @@ async def test_a_concurrent_burst_from_many_addresses_gets_one_code_only_its_att
         code = _code(customer_app, c.phone)
         bots = [client_at(customer_app, new_address()) for _ in range(30)]
         try:
-            responses = await gather_concurrently(30, lambda i: bots[i].post(
-                "/v1/auth/login", json={"phone": c.phone, "code": f"{(int(code) + i + 1) % 1_000_000:06d}"}))
+            responses = await gather_concurrently(
+                30,
+                lambda i: bots[i].post(
+                    "/v1/auth/login", json={"phone": c.phone, "code": f"{(int(code) + i + 1) % 1_000_000:06d}"}
+                ),
+            )
         finally:
             for bot in bots:
                 await bot.aclose()

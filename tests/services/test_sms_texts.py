@@ -1,5 +1,6 @@
 """What a subscriber reads by SMS is Chinese, signed with the operator's signature, and the back
 office can change each template (only with the placeholders it may use)."""
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,9 @@ async def test_the_signature_is_a_setting(settings, sm) -> None:
         c = await create_customer(s)
     app = create_customer_app(settings.model_copy(update={"sms_signature": "【某某移动】", "otp_ttl_s": 600}))
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.200", 1)),
-                                     base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.200", 1)), base_url="http://test"
+        ) as client:
             sms = await _code_sms(client, app, c.phone)
     assert sms.startswith("【某某移动】您的登录验证码为") and "10分钟内有效" in sms
 
@@ -74,8 +76,11 @@ async def test_an_operator_changes_the_sign_in_text(admin_client, customer_clien
     sms = await _code_sms(customer_client, customer_app, c.phone)
     assert sms == f"【Tenure】验证码{otp_in(sms)}，5分钟内有效。客服不会向您索要验证码。"
     async with sm() as s:
-        audited = await s.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'programme.rule.update' "
-                                      "AND object_id = 'sms_templates'"))
+        audited = await s.scalar(
+            text(
+                "SELECT count(*) FROM audit_log WHERE action = 'programme.rule.update' AND object_id = 'sms_templates'"
+            )
+        )
     assert audited == 1
     await _reset(sm)
 
@@ -87,12 +92,12 @@ async def test_a_template_with_a_placeholder_it_may_not_use_is_refused(admin_cli
     h = tokens.admin(op.id, "operator")
     base = dict(sms_templates.DEFAULTS)
     refused = [
-        ({**base, "otp": "验证码{code}，您的余额{balance}"}, "otp"),             # unknown placeholder
-        ({**base, "otp": "请登录"}, "otp"),                                      # the code is required
+        ({**base, "otp": "验证码{code}，您的余额{balance}"}, "otp"),  # unknown placeholder
+        ({**base, "otp": "请登录"}, "otp"),  # the code is required
         ({**base, "campaign_offer": "优惠来了，回复TD退订"}, "campaign_offer"),  # so is the offer's text
-        ({**base, "otp": "验证码{code.__class__}"}, "otp"),                      # only plain {name}
+        ({**base, "otp": "验证码{code.__class__}"}, "otp"),  # only plain {name}
         ({**base, "refusal_confirmation": "{}天内不再打扰"}, "refusal_confirmation"),
-        ({**base, "otp": "验证码{code"}, "otp"),                                 # unbalanced brace
+        ({**base, "otp": "验证码{code"}, "otp"),  # unbalanced brace
         ({**base, "otp": "x" * 301 + "{code}"}, "otp"),
     ]
     for body, field in refused:
@@ -115,9 +120,18 @@ async def test_campaign_sms_are_signed_and_calls_get_the_script(sm) -> None:
         ids = {}
         for channel in ("sms", "outbound_call"):
             c = await campaigns.create_campaign(
-                s, name=f"lang-{channel}-{secrets.token_hex(3)}", channel=channel, flow="outbound", strategy_id=sid,
-                query=AudienceQuery.model_validate({"branch_ids": [branch.id]}), starts_on=today,
-                ends_on=today + timedelta(days=30), holdout_pct=0, cost_per_touch_fen=0, created_by=None)
+                s,
+                name=f"lang-{channel}-{secrets.token_hex(3)}",
+                channel=channel,
+                flow="outbound",
+                strategy_id=sid,
+                query=AudienceQuery.model_validate({"branch_ids": [branch.id]}),
+                starts_on=today,
+                ends_on=today + timedelta(days=30),
+                holdout_pct=0,
+                cost_per_touch_fen=0,
+                created_by=None,
+            )
             ids[channel] = c.id
     async with sm.begin() as s:
         await campaigns.launch(s, ids["sms"])
@@ -136,8 +150,12 @@ async def test_a_stored_template_that_fails_the_check_is_not_sent(customer_clien
     """Written around the API (a hand edit): the default is sent rather than a broken text."""
     async with sm.begin() as s:
         c = await create_customer(s)
-        await programme_settings.put(s, programme_settings.SMS_TEMPLATES,
-                                     {**sms_templates.DEFAULTS, "otp": "您的验证码是 {secret}"}, staff_id=None)
+        await programme_settings.put(
+            s,
+            programme_settings.SMS_TEMPLATES,
+            {**sms_templates.DEFAULTS, "otp": "您的验证码是 {secret}"},
+            staff_id=None,
+        )
     sms = await _code_sms(customer_client, customer_app, c.phone)
     assert sms == f"【Tenure】您的登录验证码为{otp_in(sms)}，5分钟内有效，请勿告诉他人。"
     await _reset(sm)

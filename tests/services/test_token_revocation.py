@@ -1,13 +1,14 @@
 """Access tokens end with the account's standing, not 15 minutes later (issue 18): deactivating,
 demoting, moving or re-passwording a staff member, or suspending a merchant, makes the token they
 hold get 401 on the very next request, in every service process (the check reads Postgres)."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
+
 from manager_app.app import create_app as create_manager_app
 from shared.settings import Settings
-
 from tests.fixtures.factories import TEST_PASSWORD, create_branch, create_merchant, create_merchant_client, create_staff
 from tests.services.alliance.helpers import with_key
 from tests.services.test_platform import assert_error_shape
@@ -65,16 +66,19 @@ async def test_a_new_sign_in_after_the_change_works(manager_client, admin_client
     assert resp.status_code == 200 and (await manager_client.get("/v1/me", headers=new)).status_code == 200
 
 
-async def test_another_process_refuses_the_token_at_once(manager_client, admin_client, tokens, sm, settings: Settings) -> None:
+async def test_another_process_refuses_the_token_at_once(
+    manager_client, admin_client, tokens, sm, settings: Settings
+) -> None:
     """A second app instance (its own engine and pool, like another uvicorn worker)."""
     async with sm.begin() as s:
         admin = await create_staff(s, role="admin")
         mgr = await create_staff(s, role="account_manager", org_unit_id=(await create_branch(s)).id)
     held = await _signed_in(manager_client, mgr.username)
     other = create_manager_app(settings)
-    async with other.router.lifespan_context(other), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=other), base_url="http://w2"
-    ) as worker2:
+    async with (
+        other.router.lifespan_context(other),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://w2") as worker2,
+    ):
         assert (await worker2.get("/v1/me", headers=held)).status_code == 200
         await admin_client.patch(f"/v1/staff/{mgr.id}", headers=tokens.admin(admin.id), json={"active": False})
         assert_error_shape(await worker2.get("/v1/me", headers=held), 401)
@@ -99,7 +103,9 @@ async def test_a_merchant_token_dies_with_the_suspension(alliance_client, admin_
     assert (await admin_client.post(f"/v1/alliance/merchants/{m.id}/approve", headers=with_key(adm))).status_code == 200
     assert_error_shape(await alliance_client.get("/v1/offers", headers=held), 401)
     fresh = await alliance_client.post("/v1/oauth/token", data=form)
-    assert (await alliance_client.get("/v1/offers", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})).status_code == 200
+    assert (
+        await alliance_client.get("/v1/offers", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})
+    ).status_code == 200
 
 
 async def test_a_token_for_an_account_that_does_not_exist_is_refused(manager_client, alliance_client, tokens) -> None:

@@ -1,5 +1,6 @@
 """Production web-layer rules (issue 18): /metrics behind a token, the JWT secret's strength with a
 refusal that prints no secret, and security headers on every response."""
+
 from __future__ import annotations
 
 import os
@@ -59,10 +60,19 @@ def test_prod_refuses_a_short_or_default_secret_without_printing_it() -> None:
 
 
 def test_a_service_refusing_to_start_prints_neither_secret_nor_database_url() -> None:
-    env = {**os.environ, "TENURE_ENV": "prod", "TENURE_JWT_SECRET": "abc-tiny-secret",
-           "DATABASE_URL": "postgresql://tenure:hunter2-db-password@db.internal:5432/tenure"}
-    started = subprocess.run([sys.executable, "-c", "from customer_app.app import create_app; create_app()"],
-                             env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "TENURE_ENV": "prod",
+        "TENURE_JWT_SECRET": "abc-tiny-secret",
+        "DATABASE_URL": "postgresql://tenure:hunter2-db-password@db.internal:5432/tenure",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "from customer_app.app import create_app; create_app()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     printed = started.stdout + started.stderr
     assert started.returncode != 0
     assert "TENURE_JWT_SECRET must be at least 32 bytes" in printed

@@ -1,4 +1,5 @@
 """Logs never carry a full phone number, national ID or token (RELIABILITY C12)."""
+
 from __future__ import annotations
 
 import io

@@ -1,6 +1,7 @@
 """The sliding-window reservation SQL, on real Postgres with pinned clocks (no sleeps): a burst
 straddling a bucket boundary is still limited, the budget comes back as the window slides,
 released slots count no more, a refusal takes nothing, and concurrent callers get exactly N slots."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,11 +9,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+
 from shared.auth import ratelimit
 from shared.errors import TooManyRequests
 from shared.models import RateLimitBucket
-from sqlalchemy import select
-
 from tests.fixtures.db import gather_concurrently
 
 # a bucket boundary for 60 s windows (the epoch second is a multiple of 60)
@@ -41,9 +42,9 @@ def at(seconds: float) -> datetime:
 
 async def test_a_burst_straddling_a_boundary_is_still_limited(sm) -> None:
     lim = limit(5)
-    assert await granted(sm, lim, at(59), times=5) == 5       # the end of one bucket ...
-    assert await granted(sm, lim, at(60.5), times=5) == 0     # ... still counts just after the boundary
-    assert await granted(sm, lim, at(61), times=5) == 0       # (a fixed window would grant 5 more here)
+    assert await granted(sm, lim, at(59), times=5) == 5  # the end of one bucket ...
+    assert await granted(sm, lim, at(60.5), times=5) == 0  # ... still counts just after the boundary
+    assert await granted(sm, lim, at(61), times=5) == 0  # (a fixed window would grant 5 more here)
     # the window slides: 13 s into the new bucket, 47/60 of the old one is left -> ceil(3.9) = 4 count
     assert await granted(sm, lim, at(73), times=3) == 1
     # two buckets on, the burst is out of the window: the whole budget is back
@@ -76,9 +77,15 @@ async def test_a_slot_is_released_from_the_bucket_it_was_taken_in(sm) -> None:
     await granted(sm, lim, at(61))  # one slot in the next bucket
     await ratelimit.release(sm, [slot])  # the slow first attempt succeeds after the boundary
     async with sm() as s:
-        rows = dict((await s.execute(
-            select(RateLimitBucket.window_start, RateLimitBucket.count).where(RateLimitBucket.bucket == lim.bucket)
-        )).all())
+        rows = dict(
+            (
+                await s.execute(
+                    select(RateLimitBucket.window_start, RateLimitBucket.count).where(
+                        RateLimitBucket.bucket == lim.bucket
+                    )
+                )
+            ).all()
+        )
     assert rows == {at(0): 0, at(60): 1}
 
 

@@ -2,6 +2,7 @@
 
 Loads the synthetic city into an empty migrated database (DATABASE_URL, or the embedded server).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,6 @@ import sys
 from datetime import date
 
 from shared.db.embedded import resolve_database_url
-
 from tenure_demo.generator import DatabaseNotEmpty, load_city
 from tenure_demo.seed import seed_demo
 
@@ -28,7 +28,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     url = resolve_database_url(args.database_url)
     if args.with_seeders:
-
         try:
             result = seed_demo(url, customers=args.customers, progress=lambda s: print(s, flush=True))
         except DatabaseNotEmpty as exc:
@@ -37,8 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return 0
     try:
-        result = load_city(url, customers=args.customers, months=args.months, seed=args.seed,
-                           as_of=args.as_of, workers=args.workers, progress=lambda s: print(s, flush=True))
+        result = load_city(
+            url,
+            customers=args.customers,
+            months=args.months,
+            seed=args.seed,
+            as_of=args.as_of,
+            workers=args.workers,
+            progress=lambda s: print(s, flush=True),
+        )
     except DatabaseNotEmpty as exc:
         print(f"{'skipped' if args.if_empty else 'error'}: {exc}", file=sys.stderr)
         return 0 if args.if_empty else 2

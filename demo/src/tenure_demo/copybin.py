@@ -9,6 +9,7 @@ becomes one `bytes` with a single boolean gather.
 
 Text values travel as `VarBytes`: a uint8 matrix (rows × max width) plus a length per row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -28,6 +28,7 @@ hashed once each).
 off the event loop. It refuses a database that already has customers, products, org units or
 staff (DatabaseNotEmpty). Not safe to run while other sessions write the same tables.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,17 @@ ADMIN_PASSWORD = "tenure-admin-dev"
 HIGH_VALUE_PER_MANAGER = 400
 HALL_STAFF_PER_BRANCH = 2
 BIG_TABLES = ["customers", "monthly_usage", "handsets", "complaints", "competitor_calls", "subscriptions"]
-IDENTITY_TABLES = ["org_units", "staff_users", "products", "merchants", "merchant_stores",
-                   "handsets", "complaints", "competitor_calls", "subscriptions"]
+IDENTITY_TABLES = [
+    "org_units",
+    "staff_users",
+    "products",
+    "merchants",
+    "merchant_stores",
+    "handsets",
+    "complaints",
+    "competitor_calls",
+    "subscriptions",
+]
 BRANCH_ID0 = 3  # org_units: 1 market department, 2 support centre, 3.. branches
 
 Progress = Callable[[str], None]
@@ -100,6 +110,7 @@ def _copy_rows(conn: psycopg.Connection, table: str, cols: list[str], rows: list
 
 
 # --- schema preparation ------------------------------------------------------------------------
+
 
 @dataclass
 class _Deferred:
@@ -171,15 +182,18 @@ def _restore(url: str, deferred: _Deferred, progress: Progress) -> dict[str, flo
     small = [t for t in BIG_TABLES if t not in ("customers", "monthly_usage")]
 
     def group(table: str) -> list[str]:
-        return ([d for t, d in deferred.indexes if t == table]
-                + [f'ALTER TABLE {t} VALIDATE CONSTRAINT "{n}"' for t, n, _ in plain if t == table]
-                + [f"ANALYZE {table}"])
+        return (
+            [d for t, d in deferred.indexes if t == table]
+            + [f'ALTER TABLE {t} VALIDATE CONSTRAINT "{n}"' for t, n, _ in plain if t == table]
+            + [f"ANALYZE {table}"]
+        )
 
     usage_group = [d for t, d in deferred.indexes if t == "monthly_usage"]
     usage_group += [f'ALTER TABLE {t} ADD CONSTRAINT "{n}" {d}' for t, n, d, part in deferred.fks if part]
     usage_group += ["SET default_statistics_target = 30", "ANALYZE monthly_usage", "RESET default_statistics_target"]
-    queue = [group(t) for t in small] + [[f"ANALYZE {t}" for t in ("org_units", "staff_users", "products",
-                                                                   "merchants", "merchant_stores")]]
+    queue = [group(t) for t in small] + [
+        [f"ANALYZE {t}" for t in ("org_units", "staff_users", "products", "merchants", "merchant_stores")]
+    ]
     lock = threading.Lock()
     steps: dict[str, float] = {}
 
@@ -205,14 +219,18 @@ def _restore(url: str, deferred: _Deferred, progress: Progress) -> dict[str, flo
             f.result()
     elapsed = time.perf_counter() - t0
     slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:3]
-    progress(f"· rebuilt {len(deferred.indexes)} indexes"
-             + (f" and {len(deferred.fks)} foreign keys" if deferred.fks else "")
-             + f", analyzed ({elapsed:.1f}s; slowest: "
-             + "; ".join(f"{sql[:50]}… {t:.1f}s" for sql, t in slowest) + ")")
+    progress(
+        f"· rebuilt {len(deferred.indexes)} indexes"
+        + (f" and {len(deferred.fks)} foreign keys" if deferred.fks else "")
+        + f", analyzed ({elapsed:.1f}s; slowest: "
+        + "; ".join(f"{sql[:50]}… {t:.1f}s" for sql, t in slowest)
+        + ")"
+    )
     return steps
 
 
 # --- reference data: org, staff, products, merchants -------------------------------------------
+
 
 def _branch_names(k: int) -> list[tuple[str, str]]:
     out = []
@@ -248,36 +266,72 @@ def _managers_per_branch(pop: Population) -> list[int]:
 def _load_reference(conn: psycopg.Connection, pop: Population, seed: int) -> dict[str, int]:
     rnd = random.Random(seed)
     branches = _branch_names(pop.n_branches)
-    org = [(1, "market_dept", "MD-SX", "绍兴分公司市场部", None),
-           (2, "support_centre", "SC-SX", "产品支撑中心", 1)]
+    org = [(1, "market_dept", "MD-SX", "绍兴分公司市场部", None), (2, "support_centre", "SC-SX", "产品支撑中心", 1)]
     org += [(BRANCH_ID0 + i, "branch", code, name, 2) for i, (code, name) in enumerate(branches)]
     counts = {"org_units": _copy_rows(conn, "org_units", ["id", "kind", "code", "name", "parent_id"], org)}
 
     staff_hash, admin_hash = hash_secret(STAFF_PASSWORD), hash_secret(ADMIN_PASSWORD)
     staff: list[tuple] = [("admin", "系统管理员", "admin", 1, admin_hash)]
     staff += [(r, _person(rnd), r, 2, staff_hash) for r in ("analyst", "strategist", "operator", "auditor")]
-    staff += [(f"head{i + 1:02d}", _person(rnd), "branch_head", BRANCH_ID0 + i, staff_hash)
-              for i in range(pop.n_branches)]
+    staff += [
+        (f"head{i + 1:02d}", _person(rnd), "branch_head", BRANCH_ID0 + i, staff_hash) for i in range(pop.n_branches)
+    ]
     k = 0
     for b, count in enumerate(_managers_per_branch(pop)):
         for _ in range(count):
             k += 1
             staff.append((f"mgr{k:04d}", _person(rnd), "account_manager", BRANCH_ID0 + b, staff_hash))
-    staff += [(f"hall{i + 1:02d}", _person(rnd), "hall_staff", BRANCH_ID0 + i // HALL_STAFF_PER_BRANCH, staff_hash)
-              for i in range(pop.n_branches * HALL_STAFF_PER_BRANCH)]
-    rows = [(i + 1, u, name, role, unit, f"0575-8{rnd.randrange(10**6, 10**7)}", h, HIGH_VALUE_PER_MANAGER)
-            for i, (u, name, role, unit, h) in enumerate(staff)]
+    staff += [
+        (f"hall{i + 1:02d}", _person(rnd), "hall_staff", BRANCH_ID0 + i // HALL_STAFF_PER_BRANCH, staff_hash)
+        for i in range(pop.n_branches * HALL_STAFF_PER_BRANCH)
+    ]
+    rows = [
+        (i + 1, u, name, role, unit, f"0575-8{rnd.randrange(10**6, 10**7)}", h, HIGH_VALUE_PER_MANAGER)
+        for i, (u, name, role, unit, h) in enumerate(staff)
+    ]
     counts["staff_users"] = _copy_rows(
-        conn, "staff_users",
-        ["id", "username", "full_name", "role", "org_unit_id", "work_phone", "password_hash", "capacity"], rows,
+        conn,
+        "staff_users",
+        ["id", "username", "full_name", "role", "org_unit_id", "work_phone", "password_hash", "capacity"],
+        rows,
     )
     counts["account_managers"] = k
 
-    cols = ["id", "code", "name", "kind", "monthly_fee_fen", "one_time_fee_fen", "data_mb", "voice_min", "sms",
-            "duration_months", "eligibility", "selling_points", "description", "active"]
-    rows = [(i + 1, p["code"], p["name"], p["kind"], p["monthly_fee_fen"], p["one_time_fee_fen"], p["data_mb"],
-             p["voice_min"], p["sms"], p["duration_months"], Jsonb(p["eligibility"]), p["selling_points"],
-             p["description"], True) for i, p in enumerate(catalog.PRODUCTS)]
+    cols = [
+        "id",
+        "code",
+        "name",
+        "kind",
+        "monthly_fee_fen",
+        "one_time_fee_fen",
+        "data_mb",
+        "voice_min",
+        "sms",
+        "duration_months",
+        "eligibility",
+        "selling_points",
+        "description",
+        "active",
+    ]
+    rows = [
+        (
+            i + 1,
+            p["code"],
+            p["name"],
+            p["kind"],
+            p["monthly_fee_fen"],
+            p["one_time_fee_fen"],
+            p["data_mb"],
+            p["voice_min"],
+            p["sms"],
+            p["duration_months"],
+            Jsonb(p["eligibility"]),
+            p["selling_points"],
+            p["description"],
+            True,
+        )
+        for i, p in enumerate(catalog.PRODUCTS)
+    ]
     counts["products"] = _copy_rows(conn, "products", cols, rows)
     return counts
 
@@ -293,23 +347,47 @@ def _load_merchants(conn: psycopg.Connection, n_customers: int, seed: int, as_of
         district = rnd.choice(catalog.DISTRICTS)[0]
         road = rnd.choice(catalog.ROADS)
         approved = i % 8 != 7  # one in eight is still waiting for approval
-        approved_at = (datetime(as_of.year, as_of.month, as_of.day, 2, tzinfo=timezone.utc)
-                       - timedelta(days=rnd.randrange(20, 700))) if approved else None
-        merchants.append((i + 1, f"{brand}({road}店)", cat, _person(rnd), f"139{rnd.randrange(10**8):08d}",
-                          f"6222{rnd.randrange(10**15):015d}", "approved" if approved else "applied", approved_at))
+        approved_at = (
+            (datetime(as_of.year, as_of.month, as_of.day, 2, tzinfo=UTC) - timedelta(days=rnd.randrange(20, 700)))
+            if approved
+            else None
+        )
+        merchants.append(
+            (
+                i + 1,
+                f"{brand}({road}店)",
+                cat,
+                _person(rnd),
+                f"139{rnd.randrange(10**8):08d}",
+                f"6222{rnd.randrange(10**15):015d}",
+                "approved" if approved else "applied",
+                approved_at,
+            )
+        )
         if approved:
             for _ in range(rnd.randint(1, 3)):
                 road2 = rnd.choice(catalog.ROADS)
-                stores.append((len(stores) + 1, i + 1, f"{brand}{road2}店",
-                               f"浙江省绍兴市{district}{road2}{rnd.randrange(1, 600)}号"))
+                stores.append(
+                    (
+                        len(stores) + 1,
+                        i + 1,
+                        f"{brand}{road2}店",
+                        f"浙江省绍兴市{district}{road2}{rnd.randrange(1, 600)}号",
+                    )
+                )
     return {
-        "merchants": _copy_rows(conn, "merchants", ["id", "name", "category", "contact_name", "contact_phone",
-                                                    "settlement_account", "status", "approved_at"], merchants),
+        "merchants": _copy_rows(
+            conn,
+            "merchants",
+            ["id", "name", "category", "contact_name", "contact_phone", "settlement_account", "status", "approved_at"],
+            merchants,
+        ),
         "merchant_stores": _copy_rows(conn, "merchant_stores", ["id", "merchant_id", "name", "address"], stores),
     }
 
 
 # --- the customer chunks -----------------------------------------------------------------------
+
 
 def _load_chunks(
     url: str, pop: Population, seed: int, workers: int, progress: Progress, *, triggers_off: bool
@@ -332,8 +410,11 @@ def _load_chunks(
             with lock:
                 conns.append(local.conn)
         conn = local.conn
-        rows = {"customers": _copy(conn, "customers", tables.customers(
-            pop, lo, hi, np.random.default_rng([seed, 1, idx, 0]), branch_ids))}
+        rows = {
+            "customers": _copy(
+                conn, "customers", tables.customers(pop, lo, hi, np.random.default_rng([seed, 1, idx, 0]), branch_ids)
+            )
+        }
         for t, (name, build) in enumerate(tables.BUILDERS.items(), start=1):
             cols = build(pop, lo, hi, np.random.default_rng([seed, 1, idx, t]))
             rows[name] = _copy(conn, name, cols) if cols else 0
@@ -343,8 +424,10 @@ def _load_chunks(
                 totals[k] += v
             done = totals["customers"]
             el = time.perf_counter() - t0
-            progress(f"  customers {done:>10,}/{pop.n:,}  usage rows {totals['monthly_usage']:>11,}  "
-                     f"{el:6.1f}s  {done / el:9,.0f} customers/s")
+            progress(
+                f"  customers {done:>10,}/{pop.n:,}  usage rows {totals['monthly_usage']:>11,}  "
+                f"{el:6.1f}s  {done / el:9,.0f} customers/s"
+            )
 
     try:
         with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -357,6 +440,7 @@ def _load_chunks(
 
 
 # --- entry points ------------------------------------------------------------------------------
+
 
 def load_city(
     database_url: str,
@@ -380,8 +464,10 @@ def load_city(
     timings: dict[str, float] = {}
     pop = draw(customers, months=months, seed=seed, as_of=as_of)
     month_list = [str(m) for m in pop.months]
-    progress(f"· drew {customers:,} customers in {pop.n_branches} branches, "
-             f"{months} months {month_list[0]}..{month_list[-1]} ({time.perf_counter() - t0:.1f}s)")
+    progress(
+        f"· drew {customers:,} customers in {pop.n_branches} branches, "
+        f"{months} months {month_list[0]}..{month_list[-1]} ({time.perf_counter() - t0:.1f}s)"
+    )
 
     with _connect(database_url) as conn:
         busy = conn.execute(
@@ -399,11 +485,14 @@ def load_city(
         deferred = _drop_load_slowers(conn)
         conn.commit()
     timings["reference_s"] = time.perf_counter() - t0
-    progress(f"· org, {counts['staff_users']} staff ({counts['account_managers']} account managers), "
-             f"{counts['products']} products, {counts['merchants']} merchants; dropped "
-             f"{len(deferred.indexes)} indexes"
-             + ("" if deferred.triggers_off else f" and {len(deferred.fks)} foreign keys") + " for the load"
-             + (" (foreign-key triggers off)" if deferred.triggers_off else ""))
+    progress(
+        f"· org, {counts['staff_users']} staff ({counts['account_managers']} account managers), "
+        f"{counts['products']} products, {counts['merchants']} merchants; dropped "
+        f"{len(deferred.indexes)} indexes"
+        + ("" if deferred.triggers_off else f" and {len(deferred.fks)} foreign keys")
+        + " for the load"
+        + (" (foreign-key triggers off)" if deferred.triggers_off else "")
+    )
 
     t1 = time.perf_counter()
     try:

@@ -17,6 +17,7 @@ Planted behaviours (ground truth, written to `customers.attributes.planted`):
 - high_tariff / high_payg / high_silence / high_arpu: the four-high anomalies (seed 004).
 - silent: next to no activity. vip: long tenure, top plans, high bills.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -186,8 +187,7 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     first_churn_month = mon[max(0, months - CHURN_MONTHS)]
     span = max(1, int((today - first_churn_month).astype(np.int64)))
     churn_offset = rng.integers(0, span, n)
-    churned_on = np.where(churned, first_churn_month + churn_offset.astype("timedelta64[D]"),
-                          np.datetime64("NaT", "D"))
+    churned_on = np.where(churned, first_churn_month + churn_offset.astype("timedelta64[D]"), np.datetime64("NaT", "D"))
     churn_month = np.searchsorted(mon, np.where(churned, churned_on, today), side="right") - 1
     in_history = churned & (churned_on < np.datetime64(as_of.replace(day=1), "D"))
     end_month = np.where(in_history, churn_month, months - 1).astype(np.int16)
@@ -200,14 +200,13 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     natural_decline = natural & (rng.random(n) < 0.5)
 
     # contracts (contract_end) and the add-on subscriptions
-    has_contract = rng.random(n) < np.select(
-        [is_["vip"], is_["drifter"], is_["high_arpu"]], [0.55, 0.4, 0.45], 0.2
-    )
+    has_contract = rng.random(n) < np.select([is_["vip"], is_["drifter"], is_["high_arpu"]], [0.55, 0.4, 0.45], 0.2)
     end_offset = rng.integers(-90, 540, n)
     end_offset = np.where(is_["drifter"], rng.integers(-60, 60, n), end_offset)
     contract_base = np.where(is_["drifter"], until, today)  # a drifter's contract runs out around the end
-    contract_end = np.where(has_contract, contract_base + end_offset.astype("timedelta64[D]"),
-                            np.datetime64("NaT", "D"))
+    contract_end = np.where(
+        has_contract, contract_base + end_offset.astype("timedelta64[D]"), np.datetime64("NaT", "D")
+    )
 
     slots = np.zeros((n, len(SLOTS)), np.int64)
 
@@ -215,13 +214,23 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
         has = rng.random(n) < p_has
         slots[:, SLOT[slot]] = np.where(has, _pick(rng, codes, p, n), 0)
 
-    fill("broadband", np.select([is_["vip"], plan >= 3], [0.7, 0.35], 0.15), ["BB-300M", "BB-1000M", "BB-SPEEDUP"],
-         [0.6, 0.3, 0.1])
-    fill("membership", np.select([is_["high_silence"], is_["vip"], age < 35], [0.9, 0.4, 0.2], 0.07),
-         ["MEM-TENCENT", "MEM-IQIYI", "MEM-MIGU", "MEM-QQMUSIC"])
-    fill("data_pack", np.select([is_["high_silence"], is_["high_payg"], age < 30], [0.5, 0.0, 0.15], 0.06),
-         ["DATA-5G-30", "DATA-10G-50", "DATA-TGT-VIDEO", "DATA-NIGHT-10", "DATA-TGT-GAME"],
-         [0.35, 0.15, 0.3, 0.1, 0.1])
+    fill(
+        "broadband",
+        np.select([is_["vip"], plan >= 3], [0.7, 0.35], 0.15),
+        ["BB-300M", "BB-1000M", "BB-SPEEDUP"],
+        [0.6, 0.3, 0.1],
+    )
+    fill(
+        "membership",
+        np.select([is_["high_silence"], is_["vip"], age < 35], [0.9, 0.4, 0.2], 0.07),
+        ["MEM-TENCENT", "MEM-IQIYI", "MEM-MIGU", "MEM-QQMUSIC"],
+    )
+    fill(
+        "data_pack",
+        np.select([is_["high_silence"], is_["high_payg"], age < 30], [0.5, 0.0, 0.15], 0.06),
+        ["DATA-5G-30", "DATA-10G-50", "DATA-TGT-VIDEO", "DATA-NIGHT-10", "DATA-TGT-GAME"],
+        [0.35, 0.15, 0.3, 0.1, 0.1],
+    )
     fill("voice_pack", np.where(age > 55, 0.08, 0.02), ["VOICE-100-10", "VOICE-300-25"])
     fill("family", np.where(is_["vip"], 0.35, 0.05), ["FAMILY-PAY", "FAMILY-SHARE-10"])
     contract_pid = _pick(rng, ["CONTRACT-CJS-40-12", "CONTRACT-CJS-50-24", "CONTRACT-STAY-12"], None, n)
@@ -237,27 +246,52 @@ def draw(n: int, *, months: int, seed: int, as_of: date) -> Population:
     dnd = rng.random(n) < np.where(is_["silent"], 0.05, 0.02)
 
     n_handsets = 1 + (rng.random(n) < 0.30) + (rng.random(n) < 0.07) + is_["drifter"]
-    lam_c = np.select(
-        [is_["drifter"], is_["high_tariff"], is_["high_payg"], is_["high_arpu"], is_["vip"], is_["silent"]],
-        [1.6, 0.5, 0.4, 0.4, 0.15, 0.02], 0.06,
-    ) + 0.3 * natural
+    lam_c = (
+        np.select(
+            [is_["drifter"], is_["high_tariff"], is_["high_payg"], is_["high_arpu"], is_["vip"], is_["silent"]],
+            [1.6, 0.5, 0.4, 0.4, 0.15, 0.02],
+            0.06,
+        )
+        + 0.3 * natural
+    )
     n_complaints = rng.poisson(lam_c)
     lam_k = np.select([is_["drifter"], natural], [2.5, 0.5], 0.03)
     n_calls = rng.poisson(lam_k) + is_["drifter"]  # every drifter has called a competitor at least once
 
     pop = Population(
-        n=n, as_of=today, months=mon, month_days=month_days, n_branches=n_branches,
-        group=group, cause=cause, branch=branch, male=male, birthday=birthday, join_date=join_date,
-        plan_early=plan_early, plan_now=plan_now, downgrade_month=downgrade_month,
-        status=status, churned_on=churned_on, end_month=end_month, until=until, churn_month_frac=frac,
+        n=n,
+        as_of=today,
+        months=mon,
+        month_days=month_days,
+        n_branches=n_branches,
+        group=group,
+        cause=cause,
+        branch=branch,
+        male=male,
+        birthday=birthday,
+        join_date=join_date,
+        plan_early=plan_early,
+        plan_now=plan_now,
+        downgrade_month=downgrade_month,
+        status=status,
+        churned_on=churned_on,
+        end_month=end_month,
+        until=until,
+        churn_month_frac=frac,
         natural_churn_decline=natural_decline,
-        contract_end=contract_end, dnd=dnd, slots=slots, cancel_month=cancel_month,
-        n_handsets=n_handsets.astype(np.int64), n_complaints=n_complaints.astype(np.int64),
+        contract_end=contract_end,
+        dnd=dnd,
+        slots=slots,
+        cancel_month=cancel_month,
+        n_handsets=n_handsets.astype(np.int64),
+        n_complaints=n_complaints.astype(np.int64),
         n_calls=n_calls.astype(np.int64),
     )
     for name, counts in (
-        ("handsets", pop.n_handsets), ("complaints", pop.n_complaints),
-        ("competitor_calls", pop.n_calls), ("subscriptions", (slots > 0).sum(axis=1)),
+        ("handsets", pop.n_handsets),
+        ("complaints", pop.n_complaints),
+        ("competitor_calls", pop.n_calls),
+        ("subscriptions", (slots > 0).sum(axis=1)),
     ):
         pop.offsets[name] = np.concatenate([[0], np.cumsum(counts)])
     return pop

@@ -1,17 +1,18 @@
 """Run every domain seeder in `tenure_demo.seeders` in ORDER, each in its own transaction."""
+
 from __future__ import annotations
 
 import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.embedded import to_async_url
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.transactions import own_transaction
 from shared.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from tenure_demo.generator import load_city
 from tenure_demo.seeders import alliance, backoffice, engagement, manager
 from tenure_demo.seeders import engine as engine_seeder
-from tenure_demo.generator import load_city
 
 # every seeder, listed (a new one is added here), run in ascending ORDER
 SEEDERS = sorted((alliance, backoffice, engagement, engine_seeder, manager), key=lambda m: (m.ORDER, m.__name__))

@@ -5,6 +5,7 @@ not depend on which thread built it or on what was built before. Planted timing 
 each customer's own end (`Population.end_month` / `until`: the churn date for churners, today
 otherwise), so the signals lead up to a churn in any month, never past it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,9 +65,7 @@ _HANDSET_PAIRS = [
 _HS_BRAND = vocab([b for b, _, _ in _HANDSET_PAIRS])
 _HS_MODEL = vocab([m for _, m, _ in _HANDSET_PAIRS])
 _HS_BAND = vocab(catalog.PRICE_BANDS)
-_HS_BY_BAND = [
-    np.array([i for i, (_, _, b) in enumerate(_HANDSET_PAIRS) if b == band]) for band in catalog.PRICE_BANDS
-]
+_HS_BY_BAND = [np.array([i for i, (_, _, b) in enumerate(_HANDSET_PAIRS) if b == band]) for band in catalog.PRICE_BANDS]
 _COMPETITORS = vocab(catalog.COMPETITORS)
 _CATEGORIES = vocab(catalog.COMPLAINT_CATEGORIES)
 _CHANNELS = vocab(catalog.COMPLAINT_CHANNELS)
@@ -97,6 +96,7 @@ def _days_between(rng: np.random.Generator, start: np.ndarray, end: np.ndarray) 
 
 
 # --- customers ---------------------------------------------------------------------------------
+
 
 def customers(pop: Population, lo: int, hi: int, rng: np.random.Generator, branch_ids: np.ndarray) -> list[Column]:
     n = hi - lo
@@ -146,8 +146,12 @@ def customers(pop: Population, lo: int, hi: int, rng: np.random.Generator, branc
         Column("tier", "text", _TIER1.take(np.zeros(n, np.intp))),
         Column("branch_id", "int4", branch_ids[pop.branch[s]]),
         Column("plan_id", "int4", PLAN_IDS[pop.plan_now[s]]),
-        Column("contract_end", "date", np.where(np.isnat(contract_end), pop.as_of, contract_end),
-               nulls=np.isnat(contract_end)),
+        Column(
+            "contract_end",
+            "date",
+            np.where(np.isnat(contract_end), pop.as_of, contract_end),
+            nulls=np.isnat(contract_end),
+        ),
         Column("do_not_disturb", "bool", pop.dnd[s].astype(np.uint8)),
         Column("email", "text", email, nulls=rng.random(n) >= 0.15),
         Column("address", "text", address, nulls=rng.random(n) >= 0.7),
@@ -164,9 +168,26 @@ def _pick_gendered(rng: np.random.Generator, female: np.ndarray) -> VarBytes:
 # --- monthly usage -----------------------------------------------------------------------------
 
 USAGE_COLUMNS = [
-    "customer_id", "month", "plan_id", "voice_min", "data_mb", "sms", "voice_allowance_min", "data_allowance_mb",
-    "roaming_fen", "long_distance_fen", "payg_data_fen", "plan_fee_fen", "addon_fee_fen", "other_fee_fen",
-    "bill_fen", "topup_fen", "topup_count", "balance_end_fen", "broadband_gb", "active_days",
+    "customer_id",
+    "month",
+    "plan_id",
+    "voice_min",
+    "data_mb",
+    "sms",
+    "voice_allowance_min",
+    "data_allowance_mb",
+    "roaming_fen",
+    "long_distance_fen",
+    "payg_data_fen",
+    "plan_fee_fen",
+    "addon_fee_fen",
+    "other_fee_fen",
+    "bill_fen",
+    "topup_fen",
+    "topup_count",
+    "balance_end_fen",
+    "broadband_gb",
+    "active_days",
 ]
 
 
@@ -197,15 +218,25 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
 
     # how much of the (early) plan each customer naturally uses
     base_plan = pop.plan_early[s]
-    age = ((pop.as_of - pop.birthday[s]).astype(np.int64) / 365.25)
+    age = (pop.as_of - pop.birthday[s]).astype(np.int64) / 365.25
     v_f = np.exp(rng.normal(np.log(0.55), 0.55, n)) * np.where(age > 55, 1.3, 1.0)
     d_f = np.exp(rng.normal(np.log(0.5), 0.55, n)) * np.where(age < 30, 1.25, np.where(age > 60, 0.5, 1.0))
-    v_f = np.select([is_["vip"], is_["high_silence"], is_["high_arpu"], is_["silent"]],
-                    [rng.uniform(0.6, 1.0, n), rng.uniform(0.02, 0.12, n), rng.uniform(0.04, 0.15, n),
-                     rng.uniform(0.0, 0.03, n)], v_f)
-    d_f = np.select([is_["vip"], is_["high_silence"], is_["high_arpu"], is_["silent"], is_["high_payg"]],
-                    [rng.uniform(0.5, 0.9, n), rng.uniform(0.02, 0.12, n), rng.uniform(0.04, 0.15, n),
-                     rng.uniform(0.0, 0.005, n), rng.uniform(1.8, 3.5, n)], d_f)
+    v_f = np.select(
+        [is_["vip"], is_["high_silence"], is_["high_arpu"], is_["silent"]],
+        [rng.uniform(0.6, 1.0, n), rng.uniform(0.02, 0.12, n), rng.uniform(0.04, 0.15, n), rng.uniform(0.0, 0.03, n)],
+        v_f,
+    )
+    d_f = np.select(
+        [is_["vip"], is_["high_silence"], is_["high_arpu"], is_["silent"], is_["high_payg"]],
+        [
+            rng.uniform(0.5, 0.9, n),
+            rng.uniform(0.02, 0.12, n),
+            rng.uniform(0.04, 0.15, n),
+            rng.uniform(0.0, 0.005, n),
+            rng.uniform(1.8, 3.5, n),
+        ],
+        d_f,
+    )
     voice_need = v_f * PLAN_VOICE[base_plan]
     data_need = d_f * PLAN_DATA[base_plan]
 
@@ -228,7 +259,6 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
     def noise(sd: float) -> np.ndarray:
         return np.exp(rng.normal(0.0, sd, (n, M)))
 
-
     voice = np.rint(voice_need[:, None] * mult * festive * noise(0.18)).astype(np.int64)
     data = np.rint(data_need[:, None] * mult * trend * noise(0.2)).astype(np.int64)
     sms_base = np.where(is_["silent"], 0.3, np.where(age > 50, 12, 6))
@@ -236,20 +266,31 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
 
     # long-distance and roaming beyond the plan (cheap plans only), international roaming for a few
     cheap = plan < catalog.PLAN_INCLUDES_ROAMING_FROM
-    ld_mean = np.select([is_["high_tariff"], is_["vip"]], [rng.uniform(3000, 9000, n), 0.0],
-                        np.where(rng.random(n) < 0.25, rng.uniform(200, 1500, n), 0.0))
-    roam_mean = np.select([is_["high_tariff"], is_["vip"]], [rng.uniform(4000, 12000, n), 0.0],
-                          np.where(rng.random(n) < 0.1, rng.uniform(300, 2500, n), 0.0))
+    ld_mean = np.select(
+        [is_["high_tariff"], is_["vip"]],
+        [rng.uniform(3000, 9000, n), 0.0],
+        np.where(rng.random(n) < 0.25, rng.uniform(200, 1500, n), 0.0),
+    )
+    roam_mean = np.select(
+        [is_["high_tariff"], is_["vip"]],
+        [rng.uniform(4000, 12000, n), 0.0],
+        np.where(rng.random(n) < 0.1, rng.uniform(300, 2500, n), 0.0),
+    )
     long_distance = np.where(cheap, np.rint(ld_mean[:, None] * mult * noise(0.35)), 0).astype(np.int64)
-    roaming = np.where(cheap & (rng.random((n, M)) < np.where(is_["high_tariff"], 0.9, 0.5)[:, None]),
-                       np.rint(roam_mean[:, None] * mult * festive * noise(0.4)), 0).astype(np.int64)
+    roaming = np.where(
+        cheap & (rng.random((n, M)) < np.where(is_["high_tariff"], 0.9, 0.5)[:, None]),
+        np.rint(roam_mean[:, None] * mult * festive * noise(0.4)),
+        0,
+    ).astype(np.int64)
     intl = is_["vip"][:, None] & (rng.random((n, M)) < 0.04)
     roaming += np.where(intl, rng.integers(5000, 30000, (n, M)), 0)
 
     over_mb = np.maximum(0, data - data_allow)
     payg = (over_mb * catalog.PAYG_FEN_PER_GB + 1023) // 1024
-    other = (np.maximum(0, voice - voice_allow) * catalog.VOICE_OVER_FEN_PER_MIN
-             + np.maximum(0, sms - PLAN_SMS[plan]) * catalog.SMS_OVER_FEN)
+    other = (
+        np.maximum(0, voice - voice_allow) * catalog.VOICE_OVER_FEN_PER_MIN
+        + np.maximum(0, sms - PLAN_SMS[plan]) * catalog.SMS_OVER_FEN
+    )
     vas = np.where(rng.random(n) < 0.12, rng.choice([500, 600, 1000], n), 0)  # ring-back tones and the like
     other += vas[:, None]
     plan_fee = np.rint(PLAN_FEE[plan] * frac_end).astype(np.int64)
@@ -326,6 +367,7 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
 
 # --- events: handsets, complaints, competitor calls, subscriptions ----------------------------
 
+
 def _expand(pop: Population, table: str, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row ids, owning customer index, position of the row within its customer)."""
     off = pop.offsets[table]
@@ -367,8 +409,9 @@ def handsets(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> lis
     ]
 
 
-def _recent_or_window(pop: Population, owner: np.ndarray, recent_days: int, recent: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+def _recent_or_window(
+    pop: Population, owner: np.ndarray, recent_days: int, recent: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Days in the `recent_days` before the owner's end (churn day included), or anywhere from the
     first usage month to the end."""
     end = pop.until[owner]

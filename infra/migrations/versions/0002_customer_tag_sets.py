@@ -7,6 +7,7 @@ The nightly tags stage wrote ~30 (customer, tag) rows for each customer: 29M row
 indexes and two foreign-key checks each at 1M customers, the longest stage of the run by far.
 `customer_tag_sets` holds one sorted `int[]` per customer instead; existing rows are carried over.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -26,8 +27,9 @@ def upgrade() -> None:
         sa.Column("tag_ids", postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{}'"), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
-                                name=op.f("fk_customer_tag_sets_customer_id_customers")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_tag_sets_customer_id_customers")
+        ),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_tag_sets")),
     )
     op.execute(
@@ -53,8 +55,9 @@ def downgrade() -> None:
         sa.Column("tag_id", sa.Integer(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_customer_tags_customer_id_customers")),
-        sa.ForeignKeyConstraint(["tag_id"], ["tag_definitions.id"], name=op.f("fk_customer_tags_tag_id_tag_definitions"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tag_id"], ["tag_definitions.id"], name=op.f("fk_customer_tags_tag_id_tag_definitions"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("customer_id", "tag_id", name=op.f("pk_customer_tags")),
     )
     op.create_index("ix_customer_tags_tag_id", "customer_tags", ["tag_id"], unique=False)

@@ -6,6 +6,7 @@ Revises: 0002
 The manager's customer list counts each customer's overdue open tasks; with this index every
 count is an index-only probe instead of a bitmap heap scan over the customer's tasks.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,8 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_care_tasks_open_customer_due", "care_tasks", ["customer_id", "due_on"], unique=False,
-                    postgresql_where=sa.text("status IN ('open', 'in_progress')"))
+    op.create_index(
+        "ix_care_tasks_open_customer_due",
+        "care_tasks",
+        ["customer_id", "due_on"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('open', 'in_progress')"),
+    )
 
 
 def downgrade() -> None:

@@ -7,6 +7,7 @@ Revises: 0003
 compared it with 0.7, so it held nearly everyone with a churn probability of 0.7 % or more.
 Only an unedited built-in rule is rewritten: a rule the back office changed is left as it is.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -8,6 +8,7 @@ account's `token_version` on every request (one primary-key lookup), and the bac
 the version on deactivation, role or branch change, new password, and merchant suspension or end.
 Existing tokens carry no `ver`, which reads as 0, the value every row starts with.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

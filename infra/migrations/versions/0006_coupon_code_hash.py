@@ -9,6 +9,7 @@ both under keys derived from TENURE_COUPON_CODE_KEY (shared.alliance.codes), whi
 be the same key the services run with. Existing rows are converted in id batches; the downgrade
 unseals them back into `code`. Run it with the services stopped: old code writes plain codes.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -15,6 +15,7 @@ Revises: 0005a
   `competitor_calls` gains the source system's record id (unique); new tables `topups` and
   `plan_changes`; subscriptions and touches take the record id in their existing idempotency keys.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,27 @@ SCHEDULES = [
     ("points.expire", "points.expire", "30 0 * * *", {}, "expire points past their date"),
     ("points.accrue", "points.accrue", "0 3 1 * *", {"month": "previous"}, "monthly points accrual for last month"),
     ("webhooks.deliver", "webhooks.deliver", "* * * * *", {}, "send due merchant webhooks (retries with backoff)"),
-    ("statements.settlements", "statements.settlements", "0 5 1 * *", {"month": "previous"},
-     "merchant settlement statements for last month"),
-    ("statements.incentives", "statements.incentives", "0 6 1 * *", {"month": "previous"},
-     "account-manager incentive statements for last month"),
-    ("rebates.monthly", "rebates.post", "0 4 1 * *", {"month": "previous"},
-     "deposit-and-rebate monthly postings (nothing to post until contracts exist)"),
+    (
+        "statements.settlements",
+        "statements.settlements",
+        "0 5 1 * *",
+        {"month": "previous"},
+        "merchant settlement statements for last month",
+    ),
+    (
+        "statements.incentives",
+        "statements.incentives",
+        "0 6 1 * *",
+        {"month": "previous"},
+        "account-manager incentive statements for last month",
+    ),
+    (
+        "rebates.monthly",
+        "rebates.post",
+        "0 4 1 * *",
+        {"month": "previous"},
+        "deposit-and-rebate monthly postings (nothing to post until contracts exist)",
+    ),
 ]
 
 
@@ -64,10 +80,17 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.Integer(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
     )
-    table = sa.table("job_schedules", sa.column("name"), sa.column("task"), sa.column("cron"),
-                     sa.column("args", postgresql.JSONB()), sa.column("description"))
-    op.bulk_insert(table, [{"name": n, "task": t, "cron": c, "args": a, "description": d}
-                           for n, t, c, a, d in SCHEDULES])
+    table = sa.table(
+        "job_schedules",
+        sa.column("name"),
+        sa.column("task"),
+        sa.column("cron"),
+        sa.column("args", postgresql.JSONB()),
+        sa.column("description"),
+    )
+    op.bulk_insert(
+        table, [{"name": n, "task": t, "cron": c, "args": a, "description": d} for n, t, c, a, d in SCHEDULES]
+    )
 
     op.create_table(
         "job_progress",
@@ -84,12 +107,19 @@ def upgrade() -> None:
 
     op.add_column("import_jobs", sa.Column("source", sa.String(10), nullable=False, server_default="file"))
     op.add_column("import_jobs", sa.Column("job_id", sa.BigInteger(), nullable=True))
-    op.add_column("import_jobs", sa.Column("quality", postgresql.JSONB(), nullable=False, server_default=json.dumps({})))
+    op.add_column(
+        "import_jobs", sa.Column("quality", postgresql.JSONB(), nullable=False, server_default=json.dumps({}))
+    )
 
     op.add_column("engine_runs", sa.Column("job_id", sa.BigInteger(), nullable=True))
     op.add_column("competitor_calls", sa.Column("source_ref", sa.String(80), nullable=True))
-    op.create_index("uq_competitor_calls_source_ref", "competitor_calls", ["source_ref"], unique=True,
-                    postgresql_where=sa.text("source_ref IS NOT NULL"))
+    op.create_index(
+        "uq_competitor_calls_source_ref",
+        "competitor_calls",
+        ["source_ref"],
+        unique=True,
+        postgresql_where=sa.text("source_ref IS NOT NULL"),
+    )
 
     op.create_table(
         "topups",

@@ -6,6 +6,7 @@ Revises: 0006b
 Written by the nightly churn scoring when the active model carries an uplift model (learnt from
 campaign hold-outs, issue 19); NULL otherwise. Strategy matching reads it (`persuadable`).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -14,6 +14,7 @@ Revises: 0006c
   accepted recommendation's `accepted` → `accepted_offer`. Downgrade leaves these values (they
   are valid words for the older code too, which only read them in reports).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -33,10 +34,12 @@ def upgrade() -> None:
     op.add_column("campaign_members", sa.Column("branch_id", sa.Integer(), nullable=True))
     op.add_column("campaign_members", sa.Column("manager_id", sa.Integer(), nullable=True))
     op.add_column("campaign_members", sa.Column("tier", sa.String(length=12), nullable=True))
-    op.create_foreign_key(op.f("fk_campaign_members_branch_id_org_units"), "campaign_members", "org_units",
-                          ["branch_id"], ["id"])
-    op.create_foreign_key(op.f("fk_campaign_members_manager_id_staff_users"), "campaign_members", "staff_users",
-                          ["manager_id"], ["id"])
+    op.create_foreign_key(
+        op.f("fk_campaign_members_branch_id_org_units"), "campaign_members", "org_units", ["branch_id"], ["id"]
+    )
+    op.create_foreign_key(
+        op.f("fk_campaign_members_manager_id_staff_users"), "campaign_members", "staff_users", ["manager_id"], ["id"]
+    )
     op.add_column("touches", sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "sms_replies",
@@ -56,24 +59,34 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_sms_replies_customer_id_customers")),
         sa.ForeignKeyConstraint(["touch_id"], ["touches.id"], name=op.f("fk_sms_replies_touch_id_touches")),
-        sa.ForeignKeyConstraint(["subscription_id"], ["subscriptions.id"],
-                                name=op.f("fk_sms_replies_subscription_id_subscriptions")),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"], ["subscriptions.id"], name=op.f("fk_sms_replies_subscription_id_subscriptions")
+        ),
         sa.ForeignKeyConstraint(["task_id"], ["care_tasks.id"], name=op.f("fk_sms_replies_task_id_care_tasks")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_replies")),
         sa.UniqueConstraint("gateway_message_id", name=op.f("uq_sms_replies_gateway_message_id")),
     )
     op.create_index(op.f("ix_sms_replies_customer_id"), "sms_replies", ["customer_id"], unique=False)
     bind = op.get_bind()
-    bind.execute(sa.text(
-        "UPDATE campaigns c SET launched_at = m.first FROM "
-        "(SELECT campaign_id, min(added_at) AS first FROM campaign_members GROUP BY campaign_id) m "
-        "WHERE m.campaign_id = c.id AND c.launched_at IS NULL AND c.status IN ('running', 'finished')"))
-    bind.execute(sa.text(
-        "UPDATE campaign_members m SET branch_id = c.branch_id, tier = c.tier, manager_id = a.manager_id "
-        "FROM customers c LEFT JOIN manager_assignments a ON a.customer_id = c.id WHERE c.id = m.customer_id"))
+    bind.execute(
+        sa.text(
+            "UPDATE campaigns c SET launched_at = m.first FROM "
+            "(SELECT campaign_id, min(added_at) AS first FROM campaign_members GROUP BY campaign_id) m "
+            "WHERE m.campaign_id = c.id AND c.launched_at IS NULL AND c.status IN ('running', 'finished')"
+        )
+    )
+    bind.execute(
+        sa.text(
+            "UPDATE campaign_members m SET branch_id = c.branch_id, tier = c.tier, manager_id = a.manager_id "
+            "FROM customers c LEFT JOIN manager_assignments a ON a.customer_id = c.id WHERE c.id = m.customer_id"
+        )
+    )
     bind.execute(sa.text("UPDATE touches SET outcome = 'no_answer' WHERE outcome = 'not_reached'"))
-    bind.execute(sa.text(
-        "UPDATE touches SET outcome = 'accepted_offer' WHERE outcome = 'accepted' AND recommendation_id IS NOT NULL"))
+    bind.execute(
+        sa.text(
+            "UPDATE touches SET outcome = 'accepted_offer' WHERE outcome = 'accepted' AND recommendation_id IS NOT NULL"
+        )
+    )
     for table in ("manager_contacts", "care_tasks"):
         bind.execute(sa.text(f"UPDATE {table} SET outcome = 'no_answer' WHERE outcome = 'not_reached'"))
 

@@ -2,6 +2,7 @@
 (Asia/Shanghai, no daylight saving). Python code turns an instant into a local date only here;
 SQL that needs the zone binds `TZ_NAME` as a parameter.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

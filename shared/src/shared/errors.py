@@ -5,6 +5,7 @@ The message is an English literal with named placeholders filled from the contex
 (`Conflict("at most {limit} a day", limit=n)`): it is the key of its translations in
 `shared.i18n` (a test holds every raise site to a zh-CN entry), and `detail(language)` renders it.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

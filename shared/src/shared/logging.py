@@ -1,4 +1,5 @@
 """Structured JSON logs. A processor masks phone numbers, ID numbers and tokens in every field."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Masking of personal data (phone numbers, national ID numbers, names) for responses and logs."""
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Defaults are for development only; `TENURE_ENV=prod` refuses to start with them.
 setting and the rule, never its value: pydantic echoes the input in a ValidationError (the database
 URL with its password, the secret), so inputs are hidden from errors and secrets from the repr.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -93,7 +94,7 @@ class Settings(BaseSettings):
     sms_signature: str = Field(default="【Tenure】", min_length=1, max_length=20)
 
     @model_validator(mode="after")
-    def _no_dev_secrets_in_prod(self) -> "Settings":
+    def _no_dev_secrets_in_prod(self) -> Settings:
         if self.env == "prod":
             if self.jwt_secret == DEV_JWT_SECRET:
                 raise ValueError("TENURE_JWT_SECRET must be set in prod (not the development default)")

@@ -1,4 +1,5 @@
 """Staff of every back-office role (real rows, so created_by / actor ids resolve) and their tokens."""
+
 from __future__ import annotations
 
 import pytest

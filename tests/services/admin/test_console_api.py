@@ -1,5 +1,6 @@
 """API the console's issue-16 screens rely on: the four-high list by branch and care status, its
 paging over customers flagged for several kinds, and the caller's permissions in GET /v1/me."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -22,11 +23,16 @@ async def _flags(sm, org) -> dict[str, list[int]]:  # type: ignore[no-untyped-de
             ids[where].append(c.id)
             kinds = ("payg_data", "tariff") if i < 3 else ("silence",)
             for kind in kinds:
-                s.add(FourHighFlag(
-                    customer_id=c.id, kind=kind, period=MONTH_END, value=2500.0,
-                    cared_at=datetime(2026, 10, 3, tzinfo=UTC) if i in (0, 1) else None,
-                    normalised_on=date(2026, 10, 31) if i == 1 else None,
-                ))
+                s.add(
+                    FourHighFlag(
+                        customer_id=c.id,
+                        kind=kind,
+                        period=MONTH_END,
+                        value=2500.0,
+                        cared_at=datetime(2026, 10, 3, tzinfo=UTC) if i in (0, 1) else None,
+                        normalised_on=date(2026, 10, 31) if i == 1 else None,
+                    )
+                )
         ids["branch_other"] = [other.id]
     return ids
 
@@ -86,9 +92,19 @@ async def test_campaign_audience_takes_a_rule_tree(admin_client, auth, org, sm) 
 
     async with sm.begin() as s:
         ids = [(await create_customer(s, branch_id=org[2].id, tier=tier)).id for tier in ("gold", "gold", "star1")]
-        await s.execute(text("INSERT INTO customer_features (customer_id, branch_id, tier, data_mb) "
-                             "SELECT id, branch_id, tier, 1000 FROM customers WHERE id = ANY(:i)"), {"i": ids})
-    rule = {"all": [{"field": "tier", "op": "in", "value": ["gold", "diamond"]}, {"field": "data_mb", "op": "<", "value": 5000}]}
+        await s.execute(
+            text(
+                "INSERT INTO customer_features (customer_id, branch_id, tier, data_mb) "
+                "SELECT id, branch_id, tier, 1000 FROM customers WHERE id = ANY(:i)"
+            ),
+            {"i": ids},
+        )
+    rule = {
+        "all": [
+            {"field": "tier", "op": "in", "value": ["gold", "diamond"]},
+            {"field": "data_mb", "op": "<", "value": 5000},
+        ]
+    }
     body = {"query": {"branch_ids": [org[2].id], "rule": rule}, "holdout_pct": 0}
     ok = await admin_client.post("/v1/campaigns/preview", json=body, headers=auth["strategist"])
     assert ok.status_code == 200, ok.text

@@ -8,6 +8,7 @@
   field without a translation fails here;
 - every screen and action in roles.js admits exactly the roles of the API route it stands for.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,11 @@ from admin_app.routers import catalog, fourhigh, imports, org, tags
 from admin_app.routers import engine as engine_router
 from shared.backoffice.permissions import PERMISSIONS, ROLES
 from shared.campaigns.query import AudienceQuery
-from shared.programme import settings as programme_settings
 from shared.engine import rules as rule_compiler
 from shared.engine.clusters import FEATURES as CLUSTER_FEATURES
 from shared.engine.runner import STAGE_NAMES
 from shared.manager.kpis import INDICATORS
+from shared.programme import settings as programme_settings
 from tests.fixtures.routes import api_routes, declared_roles
 
 CONSOLE = Path(__file__).resolve().parents[3] / "services" / "admin" / "src" / "admin_app" / "static" / "console"
@@ -62,14 +63,17 @@ def test_both_languages_have_the_same_keys_and_placeholders() -> None:
             assert all(isinstance(f, str) and f.strip() for f in forms(msg)), f"{lang}: empty message {key}"
             if isinstance(msg, dict):
                 assert "other" in msg, f"{lang}: plural {key} needs an 'other' form"
-        names = {lang: {n for f in forms(msg) for n in PLACEHOLDER.findall(f)}
-                 for lang, msg in (("zh-CN", zh[key]), ("en", en[key]))}
+        names = {
+            lang: {n for f in forms(msg) for n in PLACEHOLDER.findall(f)}
+            for lang, msg in (("zh-CN", zh[key]), ("en", en[key]))
+        }
         assert names["zh-CN"] == names["en"], f"{key}: placeholders differ {names}"
 
 
 def test_chinese_messages_are_chinese() -> None:
     """A zh-CN message identical to its English one is an untranslated copy (codes and units aside)."""
     zh, en = catalogue("zh-CN"), catalogue("en")
+
     def words(msg: Any) -> bool:
         return bool(re.search(r"[a-z]{4,}", PLACEHOLDER.sub("", json.dumps(msg, ensure_ascii=False))))
 
@@ -122,8 +126,13 @@ def test_enum_labels_cover_the_backend_value_sets() -> None:
 def test_kpi_names_are_seed_001_table_1() -> None:
     zh = catalogue("zh-CN")
     assert [zh[f"enum.kpi.{code}"] for code, _, _ in INDICATORS] == [
-        "月客户例行关怀计划完成情况", "客户生日、节假日等重要节点问候情况", "专属特权客户知晓度", "专属优惠活动客户参与率",
-        "中高端客户营销活动合约率", "中高端客户价值及在网保有率", "中高端客户满意度",
+        "月客户例行关怀计划完成情况",
+        "客户生日、节假日等重要节点问候情况",
+        "专属特权客户知晓度",
+        "专属优惠活动客户参与率",
+        "中高端客户营销活动合约率",
+        "中高端客户价值及在网保有率",
+        "中高端客户满意度",
     ]
     kpis_js = sources()["js/screens/kpis.js"]
     table = kpis_js.split("export const KPIS = ")[1].split(";")[0]
@@ -133,7 +142,8 @@ def test_kpi_names_are_seed_001_table_1() -> None:
 
 ENTRY = re.compile(
     r"""(?:\{ id: "(?P<id>\w+)"|(?P<action>\w+): \{)[^\n]*?"""
-    r"""(?:perm: "(?P<perm>[\w.]+)"|roles: (?P<roles>\w+))[^\n]*?api: "(?P<api>[^"]+)" \}""")
+    r"""(?:perm: "(?P<perm>[\w.]+)"|roles: (?P<roles>\w+))[^\n]*?api: "(?P<api>[^"]+)" \}"""
+)
 
 
 def console_gates() -> list[dict[str, str]]:

@@ -5,6 +5,7 @@ exactly the roles of its permission in shared.backoffice.permissions, and callin
 token of any other role gives 403 while an allowed role never gets 401/403. Customer, manager
 and merchant tokens get 401 on every admin route and method.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,24 +18,38 @@ from tests.fixtures.routes import api_routes, declared_roles
 
 # (method, path) → permission, for the routes this issue owns.
 OWN = {
-    ("GET", "/v1/org-units"): "org.read", ("POST", "/v1/org-units"): "org.write",
-    ("PATCH", "/v1/org-units/{unit_id}"): "org.write", ("DELETE", "/v1/org-units/{unit_id}"): "org.write",
-    ("GET", "/v1/roles"): "staff.read", ("GET", "/v1/permissions"): "staff.read",
-    ("GET", "/v1/staff"): "staff.read", ("GET", "/v1/staff/{staff_id}"): "staff.read",
-    ("POST", "/v1/staff"): "staff.write", ("PATCH", "/v1/staff/{staff_id}"): "staff.write",
+    ("GET", "/v1/org-units"): "org.read",
+    ("POST", "/v1/org-units"): "org.write",
+    ("PATCH", "/v1/org-units/{unit_id}"): "org.write",
+    ("DELETE", "/v1/org-units/{unit_id}"): "org.write",
+    ("GET", "/v1/roles"): "staff.read",
+    ("GET", "/v1/permissions"): "staff.read",
+    ("GET", "/v1/staff"): "staff.read",
+    ("GET", "/v1/staff/{staff_id}"): "staff.read",
+    ("POST", "/v1/staff"): "staff.write",
+    ("PATCH", "/v1/staff/{staff_id}"): "staff.write",
     ("PUT", "/v1/staff/{staff_id}/password"): "staff.write",
     ("POST", "/v1/staff/{staff_id}/password-reset"): "staff.write",
-    ("GET", "/v1/assignments"): "assignments.read", ("GET", "/v1/assignments/history"): "assignments.read",
-    ("POST", "/v1/assignments/move"): "assignments.write", ("POST", "/v1/assignments/unassign"): "assignments.write",
-    ("GET", "/v1/imports/layouts"): "imports.read", ("POST", "/v1/imports"): "imports.write",
-    ("GET", "/v1/imports"): "imports.read", ("GET", "/v1/imports/{import_id}"): "imports.read",
+    ("GET", "/v1/assignments"): "assignments.read",
+    ("GET", "/v1/assignments/history"): "assignments.read",
+    ("POST", "/v1/assignments/move"): "assignments.write",
+    ("POST", "/v1/assignments/unassign"): "assignments.write",
+    ("GET", "/v1/imports/layouts"): "imports.read",
+    ("POST", "/v1/imports"): "imports.write",
+    ("GET", "/v1/imports"): "imports.read",
+    ("GET", "/v1/imports/{import_id}"): "imports.read",
     ("GET", "/v1/imports/{import_id}/errors"): "imports.read",
-    ("GET", "/v1/products"): "products.read", ("GET", "/v1/products/{product_id}"): "products.read",
-    ("POST", "/v1/products"): "products.write", ("PATCH", "/v1/products/{product_id}"): "products.write",
-    ("GET", "/v1/ads/merchant/pending"): "ads.approve", ("POST", "/v1/ads/{ad_id}/approve"): "ads.approve",
+    ("GET", "/v1/products"): "products.read",
+    ("GET", "/v1/products/{product_id}"): "products.read",
+    ("POST", "/v1/products"): "products.write",
+    ("PATCH", "/v1/products/{product_id}"): "products.write",
+    ("GET", "/v1/ads/merchant/pending"): "ads.approve",
+    ("POST", "/v1/ads/{ad_id}/approve"): "ads.approve",
     ("POST", "/v1/ads/{ad_id}/reject"): "ads.approve",
-    ("GET", "/v1/campaigns"): "campaigns.read", ("POST", "/v1/campaigns/preview"): "campaigns.read",
-    ("POST", "/v1/campaigns"): "campaigns.write", ("GET", "/v1/campaigns/{campaign_id}"): "campaigns.read",
+    ("GET", "/v1/campaigns"): "campaigns.read",
+    ("POST", "/v1/campaigns/preview"): "campaigns.read",
+    ("POST", "/v1/campaigns"): "campaigns.write",
+    ("GET", "/v1/campaigns/{campaign_id}"): "campaigns.read",
     ("PATCH", "/v1/campaigns/{campaign_id}"): "campaigns.write",
     ("POST", "/v1/campaigns/{campaign_id}/schedule"): "campaigns.launch",
     ("POST", "/v1/campaigns/{campaign_id}/cancel"): "campaigns.launch",
@@ -42,11 +57,15 @@ OWN = {
     ("POST", "/v1/campaigns/{campaign_id}/launch"): "campaigns.launch",
     ("POST", "/v1/campaigns/{campaign_id}/dispatch"): "campaigns.launch",
     ("GET", "/v1/campaigns/{campaign_id}/members"): "campaigns.read",
-    ("GET", "/v1/reports/campaigns"): "reports.read", ("GET", "/v1/reports/campaigns/{campaign_id}"): "reports.read",
-    ("GET", "/v1/reports/touches"): "reports.read", ("GET", "/v1/reports/manager-kpis"): "reports.read",
-    ("GET", "/v1/reports/churn-models"): "reports.read", ("GET", "/v1/reports/four-high"): "reports.read",
+    ("GET", "/v1/reports/campaigns"): "reports.read",
+    ("GET", "/v1/reports/campaigns/{campaign_id}"): "reports.read",
+    ("GET", "/v1/reports/touches"): "reports.read",
+    ("GET", "/v1/reports/manager-kpis"): "reports.read",
+    ("GET", "/v1/reports/churn-models"): "reports.read",
+    ("GET", "/v1/reports/four-high"): "reports.read",
     ("GET", "/v1/audit"): "audit.read",
-    ("GET", "/v1/customers"): "customers.read", ("GET", "/v1/customers/{customer_id}"): "customers.read",
+    ("GET", "/v1/customers"): "customers.read",
+    ("GET", "/v1/customers/{customer_id}"): "customers.read",
 }
 ALL_ROLES = ("admin", "analyst", "strategist", "operator", "branch_head", "auditor", "account_manager", "hall_staff")
 PUBLIC = {"/v1/auth/login", "/v1/auth/refresh"}
@@ -67,16 +86,22 @@ def own_routes(app) -> list[tuple[str, str, APIRoute]]:  # type: ignore[no-untyp
 
 def test_every_admin_route_declares_roles(admin_app) -> None:
     """Static check over ALL admin routes (every router, not only this issue's)."""
-    missing = sorted(f"{sorted(r.methods)} {r.path}" for r in api_routes(admin_app)
-                     if r.path.startswith("/v1") and r.path not in PUBLIC and not declared_roles(r))
+    missing = sorted(
+        f"{sorted(r.methods)} {r.path}"
+        for r in api_routes(admin_app)
+        if r.path.startswith("/v1") and r.path not in PUBLIC and not declared_roles(r)
+    )
     assert missing == []
 
 
 def test_own_routes_follow_the_permission_table(admin_app) -> None:
     found = own_routes(admin_app)
     assert {(m, p) for m, p, _ in found} == set(OWN), "a route of this issue is missing or renamed"
-    wrong = {f"{m} {p}": (sorted(declared_roles(r) or ()), roles_with(OWN[(m, p)]))
-             for m, p, r in found if declared_roles(r) != set(roles_with(OWN[(m, p)]))}
+    wrong = {
+        f"{m} {p}": (sorted(declared_roles(r) or ()), roles_with(OWN[(m, p)]))
+        for m, p, r in found
+        if declared_roles(r) != set(roles_with(OWN[(m, p)]))
+    }
     assert wrong == {}
     # the table itself: nobody but admin manages staff or unmasks, auditors only read
     assert PERMISSIONS["staff.write"] == {"admin"} and PERMISSIONS["customers.unmask"] == {"admin"}
@@ -102,8 +127,11 @@ async def test_each_role_gets_exactly_its_routes(admin_app, admin_client, tokens
 
 @pytest.mark.parametrize("kind", ["customer", "manager", "merchant"])
 async def test_foreign_tokens_refused_on_every_admin_route(admin_app, admin_client, tokens, staff, kind) -> None:
-    header = {"customer": tokens.customer(1), "manager": tokens.manager(staff["admin"].id, "branch_head"),
-              "merchant": tokens.merchant(1)}[kind]
+    header = {
+        "customer": tokens.customer(1),
+        "manager": tokens.manager(staff["admin"].id, "branch_head"),
+        "merchant": tokens.merchant(1),
+    }[kind]
     bad = []
     for r in api_routes(admin_app):
         if not r.path.startswith("/v1") or r.path in PUBLIC:

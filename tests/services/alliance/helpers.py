@@ -1,4 +1,5 @@
 """Shared bits for the alliance HTTP tests."""
+
 from __future__ import annotations
 
 import secrets
@@ -27,9 +28,16 @@ def error(resp: httpx.Response, status: int) -> dict:
 def offer_body(**overrides: object) -> dict:
     now = datetime.now(UTC)
     body: dict[str, object] = {
-        "title": "20 off a 100 meal", "kind": "voucher", "face_value_fen": 2000, "settlement_fen": 1500,
-        "price_points": 100, "price_airtime_fen": 0, "stock_total": 10, "per_customer_limit": 1,
-        "valid_from": (now - timedelta(hours=1)).isoformat(), "valid_to": (now + timedelta(days=30)).isoformat(),
+        "title": "20 off a 100 meal",
+        "kind": "voucher",
+        "face_value_fen": 2000,
+        "settlement_fen": 1500,
+        "price_points": 100,
+        "price_airtime_fen": 0,
+        "stock_total": 10,
+        "per_customer_limit": 1,
+        "valid_from": (now - timedelta(hours=1)).isoformat(),
+        "valid_to": (now + timedelta(days=30)).isoformat(),
         "coupon_valid_days": 30,
     }
     body.update(overrides)

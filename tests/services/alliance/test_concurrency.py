@@ -1,6 +1,7 @@
 """Real concurrent requests through the ASGI apps (RELIABILITY C1, C2):
 one code, 50 tills → redeemed once; 300 customers, stock 100 → exactly 100 coupons;
 a per-customer limit holds under concurrency; the ledger verifies afterwards."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -8,14 +9,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+
 from alliance_app.app import create_app as create_alliance_app
 from customer_app.app import create_app as create_customer_app
 from shared.alliance.coupons import code_of
 from shared.ledger import service as ledger
 from shared.models import Asset, Coupon, LedgerAccount, Offer, Redemption
 from shared.settings import Settings
-from sqlalchemy import func, select
-
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_funded_customers, create_offer, grant
@@ -26,7 +27,13 @@ from tests.services.alliance.helpers import with_key
 # so up to 8 transactions race inside Postgres at any moment, which is what the guards must
 # survive. Long pool/lock/statement timeouts keep a loaded 2-core machine from turning a slow
 # wait into a 503: the claims here are about correctness, not latency.
-PATIENT = {"pool_size": 8, "max_overflow": 0, "pool_timeout_s": 120, "lock_timeout_ms": 60_000, "statement_timeout_ms": 90_000}
+PATIENT = {
+    "pool_size": 8,
+    "max_overflow": 0,
+    "pool_timeout_s": 120,
+    "lock_timeout_ms": 60_000,
+    "statement_timeout_ms": 90_000,
+}
 
 
 async def _client_for(factory, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
@@ -83,7 +90,9 @@ async def test_fifty_tills_redeem_one_code_once(merchant_api, tokens, sm) -> Non
     mer = tokens.merchant(m.id)
 
     async def till(i: int) -> httpx.Response:
-        return await merchant_api.post("/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer, f"till-{m.id}-{i:04d}"))
+        return await merchant_api.post(
+            "/v1/coupons/redeem", json={"code": code_of(coupon)}, headers=with_key(mer, f"till-{m.id}-{i:04d}")
+        )
 
     responses = await gather_concurrently(50, till)
     assert not [r for r in responses if isinstance(r, BaseException)], responses
@@ -92,7 +101,9 @@ async def test_fifty_tills_redeem_one_code_once(merchant_api, tokens, sm) -> Non
     assert set(statuses) <= {200, 409}, statuses
     assert all(r.json()["error"] == "already_redeemed" for r in responses if r.status_code == 409)
     async with sm() as s:
-        assert await s.scalar(select(func.count()).select_from(Redemption).where(Redemption.coupon_id == coupon.id)) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(Redemption).where(Redemption.coupon_id == coupon.id)) == 1
+        )
         assert (await s.get(Coupon, coupon.id)).status == "redeemed"
 
 
@@ -110,7 +121,9 @@ async def test_same_request_key_fifty_times_is_one_redemption(merchant_api, toke
     assert {r.status_code for r in responses} == {200}
     assert len({r.content for r in responses}) == 1  # byte-identical replays
     async with sm() as s:
-        assert await s.scalar(select(func.count()).select_from(Redemption).where(Redemption.coupon_id == coupon.id)) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(Redemption).where(Redemption.coupon_id == coupon.id)) == 1
+        )
 
 
 @pytest.mark.slow
@@ -122,13 +135,18 @@ async def test_three_hundred_customers_race_for_stock_of_one_hundred(customer_ap
 
     async def buy(i: int) -> httpx.Response:
         return await customer_api.post(
-            f"/v1/coupons/offers/{offer.id}/exchange", json={"pay_with": "points"}, headers=with_key(tokens.customer(ids[i]))
+            f"/v1/coupons/offers/{offer.id}/exchange",
+            json={"pay_with": "points"},
+            headers=with_key(tokens.customer(ids[i])),
         )
 
     responses = await gather_concurrently(300, buy)
     assert not [r for r in responses if isinstance(r, BaseException)], responses[:3]
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {201: 100, 409: 200}, (statuses, [r.text for r in responses if r.status_code not in (201, 409)][:3])
+    assert statuses == {201: 100, 409: 200}, (
+        statuses,
+        [r.text for r in responses if r.status_code not in (201, 409)][:3],
+    )
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"sold_out"}
     async with sm() as s:
         assert await s.scalar(select(Offer.stock_left).where(Offer.id == offer.id)) == 0
@@ -139,7 +157,13 @@ async def test_three_hundred_customers_race_for_stock_of_one_hundred(customer_ap
             )
         )
         assert spent == 100 * 100  # exactly the winners paid, once each
-        assert len(await s.scalar(select(func.count(func.distinct(Coupon.code_hash))).where(Coupon.offer_id == offer.id)) * "x") == 100
+        assert (
+            len(
+                await s.scalar(select(func.count(func.distinct(Coupon.code_hash))).where(Coupon.offer_id == offer.id))
+                * "x"
+            )
+            == 100
+        )
         report = await ledger.verify(s)
         assert report["ok"], report
 
@@ -159,7 +183,12 @@ async def test_per_customer_limit_holds_under_concurrency(customer_api, tokens, 
     assert statuses == {201: 2, 409: 28}, statuses
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"per_customer_limit_reached"}
     async with sm() as s:
-        assert await s.scalar(select(func.count()).select_from(Coupon).where(Coupon.offer_id == offer.id, Coupon.customer_id == c.id)) == 2
+        assert (
+            await s.scalar(
+                select(func.count()).select_from(Coupon).where(Coupon.offer_id == offer.id, Coupon.customer_id == c.id)
+            )
+            == 2
+        )
         assert await ledger.balance_of(s, asset=Asset.POINTS, kind="customer", owner_id=c.id) == 10_000 - 20
         assert (await ledger.verify(s))["ok"]
 

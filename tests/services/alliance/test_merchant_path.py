@@ -1,6 +1,7 @@
 """A merchant's whole path over HTTP, the way the README shows it: apply → approval → credentials
 → token → publish → back-office approval → a customer exchanges → the till verifies, redeems,
 reverses → statement → settled. Webhooks are signed and checked by a local receiver."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import func, select
+
 from shared.alliance import webhooks
 from shared.ledger import service as ledger
 from shared.models import AuditLog
-from sqlalchemy import func, select
-
 from tests.fixtures.factories import create_customer, create_staff
 from tests.fixtures.factories_alliance import grant
 from tests.services.alliance.helpers import error, offer_body, with_key
@@ -30,12 +31,20 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
 
     # 1. apply (public, idempotent)
     application = {
-        "name": "Lakeside noodles", "category": "food", "contact_name": "Chen", "contact_phone": "13912345678",
-        "settlement_account": "6222020200112233", "stores": [{"name": "Lakeside", "address": "8 Lake Road"}],
+        "name": "Lakeside noodles",
+        "category": "food",
+        "contact_name": "Chen",
+        "contact_phone": "13912345678",
+        "settlement_account": "6222020200112233",
+        "stores": [{"name": "Lakeside", "address": "8 Lake Road"}],
     }
-    applied = await alliance_client.post("/v1/merchants/apply", json=application, headers={"Idempotency-Key": "apply-lakeside-1"})
+    applied = await alliance_client.post(
+        "/v1/merchants/apply", json=application, headers={"Idempotency-Key": "apply-lakeside-1"}
+    )
     assert applied.status_code == 201, applied.text
-    replay = await alliance_client.post("/v1/merchants/apply", json=application, headers={"Idempotency-Key": "apply-lakeside-1"})
+    replay = await alliance_client.post(
+        "/v1/merchants/apply", json=application, headers={"Idempotency-Key": "apply-lakeside-1"}
+    )
     assert replay.content == applied.content and replay.headers["Idempotent-Replayed"] == "true"
     merchant_id = applied.json()["merchant_id"]
 
@@ -57,14 +66,18 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
     assert again.json() == {"client_id": client_id, "client_secret": None}
 
     # 4. token (client credentials)
-    tok = await alliance_client.post("/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    tok = await alliance_client.post(
+        "/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert tok.status_code == 200, tok.text
     mer = {"Authorization": f"Bearer {tok.json()['access_token']}"}
     assert (await alliance_client.get("/v1/me", headers=mer)).json()["id"] == merchant_id
 
     # webhook to a local receiver (no network): signed, checked here
     received: list[dict] = []
-    hook = await alliance_client.put("/v1/webhook", json={"url": "https://lakeside.example.com/tenure"}, headers=with_key(mer))
+    hook = await alliance_client.put(
+        "/v1/webhook", json={"url": "https://lakeside.example.com/tenure"}, headers=with_key(mer)
+    )
     assert hook.status_code == 200, hook.text
     hook_secret = hook.json()["secret"]
 
@@ -82,18 +95,28 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
         offer_id = pub.json()["id"]
         market = await customer_client.get("/v1/coupons/offers", headers=cust)
         assert offer_id not in [o["id"] for o in market.json()]
-        error(await customer_client.post(f"/v1/coupons/offers/{offer_id}/exchange", json={}, headers=with_key(cust)), 404)
+        error(
+            await customer_client.post(f"/v1/coupons/offers/{offer_id}/exchange", json={}, headers=with_key(cust)), 404
+        )
         queue = await admin_client.get("/v1/alliance/offers?status=pending", headers=adm)
         assert offer_id in [o["id"] for o in queue.json()]
-        assert (await admin_client.post(f"/v1/alliance/offers/{offer_id}/approve", headers=with_key(adm))).json()["status"] == "approved"
+        assert (await admin_client.post(f"/v1/alliance/offers/{offer_id}/approve", headers=with_key(adm))).json()[
+            "status"
+        ] == "approved"
 
         # 6. the customer exchanges 100 points for a coupon
         market = await customer_client.get("/v1/coupons/offers", headers=cust)
         assert offer_id in [o["id"] for o in market.json()]
-        bought = await customer_client.post(f"/v1/coupons/offers/{offer_id}/exchange", json={"pay_with": "points"}, headers=with_key(cust))
+        bought = await customer_client.post(
+            f"/v1/coupons/offers/{offer_id}/exchange", json={"pay_with": "points"}, headers=with_key(cust)
+        )
         assert bought.status_code == 201, bought.text
         coupon = bought.json()
-        assert coupon["state"] == "issued" and coupon["qr_payload"].endswith(coupon["code"]) and coupon["paid_points"] == 100
+        assert (
+            coupon["state"] == "issued"
+            and coupon["qr_payload"].endswith(coupon["code"])
+            and coupon["paid_points"] == 100
+        )
         mine = await customer_client.get("/v1/coupons", headers=cust)
         assert [c["id"] for c in mine.json()] == [coupon["id"]]
 
@@ -105,8 +128,12 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
         red_headers = with_key(mer, "till-7-0001")
         r1 = await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=red_headers)
         assert r1.status_code == 200, r1.text
-        assert (await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=red_headers)).content == r1.content
-        second = error(await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=with_key(mer)), 409)
+        assert (
+            await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=red_headers)
+        ).content == r1.content
+        second = error(
+            await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=with_key(mer)), 409
+        )
         assert second["error"] == "already_redeemed" and second["context"]["redeemed_at"]
         assert (await customer_client.get(f"/v1/coupons/{coupon['id']}", headers=cust)).json()["state"] == "redeemed"
         assert [e["event"] for e in received] == ["coupon.redeemed"]
@@ -121,8 +148,11 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
         assert len((await alliance_client.get("/v1/redemptions", headers=mer)).json()) == 2
 
         # 9. statement: generated by the back office, read by the merchant, equal to a recomputation
-        gen = await admin_client.post("/v1/alliance/statements/generate",
-                                      json={"period_start": TODAY, "period_end": TODAY, "merchant_id": merchant_id}, headers=with_key(adm))
+        gen = await admin_client.post(
+            "/v1/alliance/statements/generate",
+            json={"period_start": TODAY, "period_end": TODAY, "merchant_id": merchant_id},
+            headers=with_key(adm),
+        )
         assert gen.status_code == 200, gen.text
         statement = gen.json()[0]
         assert statement["lines"]["redemptions"]["count"] == 2 and statement["lines"]["reversals"]["count"] == 1
@@ -138,26 +168,46 @@ async def test_merchant_whole_path(alliance_client, admin_client, customer_clien
         del alliance_app.state.webhook_transport
 
     # 10. rotation and revocation
-    rot = await admin_client.post(f"/v1/alliance/merchants/{merchant_id}/clients/{client_id}/rotate", headers=with_key(adm))
+    rot = await admin_client.post(
+        f"/v1/alliance/merchants/{merchant_id}/clients/{client_id}/rotate", headers=with_key(adm)
+    )
     new_secret = rot.json()["client_secret"]
     assert new_secret and new_secret != secret
     form = {"grant_type": "client_credentials", "client_id": client_id}
     error(await alliance_client.post("/v1/oauth/token", data={**form, "client_secret": secret}), 401)
-    assert (await alliance_client.post("/v1/oauth/token", data={**form, "client_secret": new_secret})).status_code == 200
+    assert (
+        await alliance_client.post("/v1/oauth/token", data={**form, "client_secret": new_secret})
+    ).status_code == 200
     await admin_client.post(f"/v1/alliance/merchants/{merchant_id}/clients/{client_id}/revoke", headers=with_key(adm))
     error(await alliance_client.post("/v1/oauth/token", data={**form, "client_secret": new_secret}), 401)
 
     # 11. suspension stops the till at once: the token it still holds is refused
-    assert (await admin_client.post(f"/v1/alliance/merchants/{merchant_id}/suspend", headers=with_key(adm))).json()["status"] == "suspended"
+    assert (await admin_client.post(f"/v1/alliance/merchants/{merchant_id}/suspend", headers=with_key(adm))).json()[
+        "status"
+    ] == "suspended"
     error(await alliance_client.post("/v1/coupons/redeem", json={"code": coupon["code"]}, headers=with_key(mer)), 401)
 
     async with sm() as s:
         actions = set((await s.scalars(select(AuditLog.action).where(AuditLog.actor == f"staff:{admin.id}"))).all())
-        assert {"alliance.merchant.approve", "alliance.client.issue", "alliance.offer.approve", "alliance.statements.generate",
-                "alliance.statement.settle", "alliance.client.rotate", "alliance.client.revoke", "alliance.merchant.suspend"} <= actions
+        assert {
+            "alliance.merchant.approve",
+            "alliance.client.issue",
+            "alliance.offer.approve",
+            "alliance.statements.generate",
+            "alliance.statement.settle",
+            "alliance.client.rotate",
+            "alliance.client.revoke",
+            "alliance.merchant.suspend",
+        } <= actions
         assert (await ledger.verify(s))["ok"]
-        assert await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "alliance.client.issue",
-                                                                              AuditLog.object_id == str(merchant_id))) == 1
+        assert (
+            await s.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.action == "alliance.client.issue", AuditLog.object_id == str(merchant_id))
+            )
+            == 1
+        )
 
 
 async def test_operator_resources_over_http(alliance_client, admin_client, tokens, sm) -> None:
@@ -170,23 +220,42 @@ async def test_operator_resources_over_http(alliance_client, admin_client, token
         customer = await create_customer(s)
     adm, op, mer = tokens.admin(admin.id, "admin"), tokens.admin(operator.id, "operator"), tokens.merchant(m.id)
     # money and packs are AdminOnly
-    error(await admin_client.post("/v1/alliance/budgets", json={"asset": "data_mb", "amount": 5000}, headers=with_key(op)), 403)
-    budget = await admin_client.post("/v1/alliance/budgets", json={"asset": "data_mb", "amount": 5000}, headers=with_key(adm))
+    error(
+        await admin_client.post(
+            "/v1/alliance/budgets", json={"asset": "data_mb", "amount": 5000}, headers=with_key(op)
+        ),
+        403,
+    )
+    budget = await admin_client.post(
+        "/v1/alliance/budgets", json={"asset": "data_mb", "amount": 5000}, headers=with_key(adm)
+    )
     assert budget.status_code == 200 and budget.json()["data_mb"] >= 5000
-    pack = await admin_client.post("/v1/alliance/packs", json={"code": f"D-{m.id}", "name": "1GB", "asset": "data_mb",
-                                                               "amount": 1024, "price_fen": 500}, headers=with_key(adm))
+    pack = await admin_client.post(
+        "/v1/alliance/packs",
+        json={"code": f"D-{m.id}", "name": "1GB", "asset": "data_mb", "amount": 1024, "price_fen": 500},
+        headers=with_key(adm),
+    )
     assert pack.status_code == 201, pack.text
     pack_id = pack.json()["id"]
     gift_body = {"phone": customer.phone}
-    error(await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json=gift_body, headers=with_key(mer)), 402)  # no prepaid yet
-    top = await admin_client.post(f"/v1/alliance/merchants/{m.id}/topups", json={"amount_fen": 1200}, headers=with_key(adm))
+    error(
+        await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json=gift_body, headers=with_key(mer)), 402
+    )  # no prepaid yet
+    top = await admin_client.post(
+        f"/v1/alliance/merchants/{m.id}/topups", json={"amount_fen": 1200}, headers=with_key(adm)
+    )
     assert top.json() == {"balance_fen": 1200}
     gk = with_key(mer)
     gift = await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json=gift_body, headers=gk)
     assert gift.status_code == 201, gift.text
     assert gift.json()["phone_masked"] != customer.phone
-    assert (await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json=gift_body, headers=gk)).content == gift.content
+    assert (
+        await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json=gift_body, headers=gk)
+    ).content == gift.content
     assert (await alliance_client.get("/v1/prepaid", headers=mer)).json() == {"balance_fen": 700}
     async with sm() as s:
         assert await ledger.balance_of(s, asset="data_mb", kind="customer", owner_id=customer.id) == 1024
-    error(await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json={"phone": "13000000009"}, headers=with_key(mer)), 404)
+    error(
+        await alliance_client.post(f"/v1/packs/{pack_id}/gifts", json={"phone": "13000000009"}, headers=with_key(mer)),
+        404,
+    )

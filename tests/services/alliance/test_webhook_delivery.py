@@ -1,12 +1,13 @@
 """A dead webhook receiver never affects the till: the redeem answers, the outbox keeps the event."""
+
 from __future__ import annotations
 
 import httpx
-from shared.alliance.coupons import code_of
-from shared.alliance import webhooks
-from shared.models import WebhookDelivery
 from sqlalchemy import select
 
+from shared.alliance import webhooks
+from shared.alliance.coupons import code_of
+from shared.models import WebhookDelivery
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer
 from tests.services.alliance.helpers import with_key
@@ -18,7 +19,9 @@ async def test_redeem_succeeds_while_the_receiver_is_down(alliance_client, allia
         offer = await create_offer(s, merchant_id=m.id)
         coupon = await create_coupon(s, offer_id=offer.id, customer_id=(await create_customer(s)).id)
     mer = tokens.merchant(m.id)
-    assert (await alliance_client.put("/v1/webhook", json={"url": "https://down.example.com/h"}, headers=with_key(mer))).status_code == 200
+    assert (
+        await alliance_client.put("/v1/webhook", json={"url": "https://down.example.com/h"}, headers=with_key(mer))
+    ).status_code == 200
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)

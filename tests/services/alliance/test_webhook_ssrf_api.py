@@ -1,4 +1,5 @@
 """PUT /v1/webhook in prod mode refuses every SSRF bypass an outside tester found (no real DNS)."""
+
 from __future__ import annotations
 
 import httpx
@@ -10,15 +11,22 @@ from tests.fixtures.factories import create_merchant
 from tests.fixtures.network import PUBLIC_ADDRESS, FakeResolver
 from tests.services.alliance.helpers import error, with_key
 
-FOUND = ["https://127.1/", "https://0177.0.0.1/", "https://0x7f.0.0.1/", "https://169.254.43518/",
-         "https://127.0.0.1.nip.io/", "https://localtest.me:5432/"]
+FOUND = [
+    "https://127.1/",
+    "https://0177.0.0.1/",
+    "https://0x7f.0.0.1/",
+    "https://169.254.43518/",
+    "https://127.0.0.1.nip.io/",
+    "https://localtest.me:5432/",
+]
 
 
 @pytest.fixture(scope="module")
 async def prod_client(settings):  # type: ignore[no-untyped-def]
     app = create_app(settings.model_copy(update={"env": "prod"}))
-    app.state.webhook_resolver = FakeResolver({"nip.io": ["127.0.0.1"], "localtest.me": ["127.0.0.1"],
-                                               "example.com": [PUBLIC_ADDRESS]})
+    app.state.webhook_resolver = FakeResolver(
+        {"nip.io": ["127.0.0.1"], "localtest.me": ["127.0.0.1"], "example.com": [PUBLIC_ADDRESS]}
+    )
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             yield client

@@ -1,4 +1,5 @@
 """Helpers for the customer-app HTTP tests."""
+
 from __future__ import annotations
 
 import uuid

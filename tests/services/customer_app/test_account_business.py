@@ -1,4 +1,5 @@
 """Account queries, business handling, offers and ads over HTTP, for the signed-in customer."""
+
 from __future__ import annotations
 
 import secrets
@@ -44,12 +45,20 @@ async def test_account_summary_agrees_with_the_per_part_queries(customer_client,
         c = await _customer(s, tier=tier)
         pack = await create_product(s, kind="data_pack", name="pack A")
         voice = await create_product(s, kind="voice_pack", name="pack B")
-        s.add_all([
-            Subscription(customer_id=c.id, product_id=pack.id, status="active", starts_on=MONTH, charge_fen=0),
-            Subscription(customer_id=c.id, product_id=voice.id, status="active", starts_on=MONTH,
-                         ends_on=date(2026, 8, 31), charge_fen=0),
-            Subscription(customer_id=c.id, product_id=voice.id, status="cancelled", starts_on=MONTH, charge_fen=0),
-        ])
+        s.add_all(
+            [
+                Subscription(customer_id=c.id, product_id=pack.id, status="active", starts_on=MONTH, charge_fen=0),
+                Subscription(
+                    customer_id=c.id,
+                    product_id=voice.id,
+                    status="active",
+                    starts_on=MONTH,
+                    ends_on=date(2026, 8, 31),
+                    charge_fen=0,
+                ),
+                Subscription(customer_id=c.id, product_id=voice.id, status="cancelled", starts_on=MONTH, charge_fen=0),
+            ]
+        )
         for earned_on, amount in ((date(2025, 3, 1), 40), (date(2025, 9, 1), 25), (date(2026, 1, 5), 100)):
             await give_points(s, c.id, amount, earned_on=earned_on)
         await points_service.spend(s, customer_id=c.id, amount=50, key=f"t-spend:{c.id}", kind="test")
@@ -57,15 +66,22 @@ async def test_account_summary_agrees_with_the_per_part_queries(customer_client,
     body = (await customer_client.get("/v1/account", headers=tokens.customer(c.id))).json()
     async with sm() as s:
         buckets = [b for b in await points_service.expiring(s, c.id) if b["expires_on"] is not None]
-        expected_addons = [{k: a[k] for k in ("id", "product_name", "kind", "starts_on", "ends_on")}
-                           for a in await account_service.subscriptions(s, c.id)]
+        expected_addons = [
+            {k: a[k] for k in ("id", "product_name", "kind", "starts_on", "ends_on")}
+            for a in await account_service.subscriptions(s, c.id)
+        ]
         expected = {
             "tier_benefits": await s.scalar(select(TierRule.benefits).where(TierRule.tier == tier)),
             "points": await points_service.balance(s, c.id),
             "balance_fen": await airtime_balance_fen(s, c.id),
-            "points_expiring_next": {"expires_on": buckets[0]["expires_on"].isoformat(), "points": buckets[0]["points"]},
-            "addons": [{**a, "starts_on": a["starts_on"].isoformat(),
-                        "ends_on": a["ends_on"] and a["ends_on"].isoformat()} for a in expected_addons],
+            "points_expiring_next": {
+                "expires_on": buckets[0]["expires_on"].isoformat(),
+                "points": buckets[0]["points"],
+            },
+            "addons": [
+                {**a, "starts_on": a["starts_on"].isoformat(), "ends_on": a["ends_on"] and a["ends_on"].isoformat()}
+                for a in expected_addons
+            ],
         }
     assert expected["points"] == 115 and len(buckets) >= 2 and len(expected["addons"]) == 2
     assert {k: body[k] for k in expected} == expected
@@ -76,9 +92,9 @@ async def test_account_summary_of_a_customer_with_nothing(customer_client, sm, t
     async with sm.begin() as s:
         c = await create_customer(s, plan_id=None)
     body = (await customer_client.get("/v1/account", headers=tokens.customer(c.id))).json()
-    assert {k: body[k] for k in ("plan", "addons", "balance_fen", "points", "points_expiring_next", "tier_benefits")} \
-        == {"plan": None, "addons": [], "balance_fen": 0, "points": 0, "points_expiring_next": None,
-            "tier_benefits": []}
+    assert {
+        k: body[k] for k in ("plan", "addons", "balance_fen", "points", "points_expiring_next", "tier_benefits")
+    } == {"plan": None, "addons": [], "balance_fen": 0, "points": 0, "points_expiring_next": None, "tier_benefits": []}
 
 
 async def test_usage_and_bills(customer_client, sm, tokens) -> None:
@@ -98,8 +114,9 @@ async def test_my_manager_and_contacts(customer_client, sm, tokens) -> None:
         c = await _customer(s)
         branch = await create_branch(s)
         m = await create_staff(s, org_unit_id=branch.id, full_name="李经理", work_phone="057188881234")
-        await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"),
-                        {"c": c.id, "m": m.id})
+        await s.execute(
+            text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"), {"c": c.id, "m": m.id}
+        )
         s.add(Touch(customer_id=c.id, channel="manager_call", outcome="reached", staff_id=m.id))
         s.add(Touch(customer_id=c.id, channel="outbound_call", outcome="internal", visible_to_customer=False))
     h = tokens.customer(c.id)
@@ -133,8 +150,10 @@ async def test_order_short_of_balance_is_402(customer_client, sm, tokens) -> Non
     async with sm.begin() as s:
         c = await _customer(s)
         pricey = await create_product(s, kind="voice_pack", monthly_fee_fen=9_000_00)
-    body = assert_error(await customer_client.post("/v1/orders", headers=idem(tokens.customer(c.id)),
-                                                   json={"product_id": pricey.id}), 402)
+    body = assert_error(
+        await customer_client.post("/v1/orders", headers=idem(tokens.customer(c.id)), json={"product_id": pricey.id}),
+        402,
+    )
     assert body["error"] == "insufficient_funds"
 
 

@@ -1,8 +1,9 @@
 """A customer never reaches another customer's data by changing ids; bad input is a clean 4xx."""
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -32,8 +33,15 @@ async def two(sm):  # type: ignore[no-untyped-def]
 
     async with sm.begin() as s:
         sub = await orders.place_order(s, customer_id=b.id, product_id=product.id, key="b-order", channel="app")
-        play = await hunts.play(s, hunt_id=hunt.id, customer_id=b.id, spot_code=code, key="b-play",
-                                now=datetime.now(timezone.utc), today=date.today())
+        play = await hunts.play(
+            s,
+            hunt_id=hunt.id,
+            customer_id=b.id,
+            spot_code=code,
+            key="b-play",
+            now=datetime.now(UTC),
+            today=date.today(),
+        )
     return {"a": a, "b": b, "sub": sub, "rec": rec, "hunt": hunt, "code": code, "play": play}
 
 
@@ -47,15 +55,23 @@ async def test_customer_cannot_touch_another_customers_objects(customer_client, 
     assert_error(await customer_client.get("/v1/account/bills/2026-02", headers=h), 404)
     assert (await customer_client.get(f"/v1/hunts/{two['hunt'].id}/plays", headers=h)).json() == []
     # ids smuggled into query strings and bodies are ignored: every query is keyed by the token
-    for path in ("/v1/account", "/v1/points", "/v1/points/history", "/v1/subscriptions?status=all",
-                 "/v1/recommendations", "/v1/account/bills"):
+    for path in (
+        "/v1/account",
+        "/v1/points",
+        "/v1/points/history",
+        "/v1/subscriptions?status=all",
+        "/v1/recommendations",
+        "/v1/account/bills",
+    ):
         r = await customer_client.get(f"{path}{'&' if '?' in path else '?'}customer_id={two['b'].id}", headers=h)
         assert r.status_code == 200, (path, r.text)
-        assert "12345" not in r.text and str(two["sub"].id) not in [str(x.get("id")) for x in
-                                                                    (r.json() if isinstance(r.json(), list) else [])]
+        assert "12345" not in r.text and str(two["sub"].id) not in [
+            str(x.get("id")) for x in (r.json() if isinstance(r.json(), list) else [])
+        ]
     assert (await customer_client.get("/v1/points", headers=h)).json()["balance"] == 0
-    r = await customer_client.post("/v1/points/redeem-airtime", headers=idem(h),
-                                   json={"points": 10, "customer_id": two["b"].id})
+    r = await customer_client.post(
+        "/v1/points/redeem-airtime", headers=idem(h), json={"points": 10, "customer_id": two["b"].id}
+    )
     assert_error(r, 422)  # an unknown field is refused outright, never bound or ignored
     async with sm() as s:
         assert await s.scalar(select(Subscription.status).where(Subscription.id == two["sub"].id)) == "active"
@@ -66,8 +82,12 @@ async def test_customer_cannot_touch_another_customers_objects(customer_client, 
 async def test_402_names_asset_balance_and_shortfall_never_account_ids(customer_client, sm, tokens, two) -> None:
     async with sm.begin() as s:
         await give_points(s, two["a"].id, 40, key=f"grant-402-{two['a'].id}")
-    body = assert_error(await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id)),
-                                                   json={"points": 100}), 402)
+    body = assert_error(
+        await customer_client.post(
+            "/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id)), json={"points": 100}
+        ),
+        402,
+    )
     assert body["error"] == "insufficient_funds"
     assert body["context"] == {"asset": "points", "balance": 40, "required": 100, "shortfall": 60}
     assert "account" not in json.dumps(body)
@@ -77,17 +97,23 @@ async def test_idempotency_keys_are_scoped_per_customer(customer_client, sm, tok
     async with sm.begin() as s:
         await give_points(s, two["a"].id, 40)
     key = "shared-key-123"
-    ra = await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id), key),
-                                    json={"points": 10})
-    rb = await customer_client.post("/v1/points/redeem-airtime", headers=idem(tokens.customer(two["b"].id), key),
-                                    json={"points": 10})
+    ra = await customer_client.post(
+        "/v1/points/redeem-airtime", headers=idem(tokens.customer(two["a"].id), key), json={"points": 10}
+    )
+    rb = await customer_client.post(
+        "/v1/points/redeem-airtime", headers=idem(tokens.customer(two["b"].id), key), json={"points": 10}
+    )
     assert ra.status_code == rb.status_code == 200 and ra.content != rb.content
     assert "Idempotent-Replayed" not in rb.headers
 
 
 async def test_no_token_or_foreign_token_is_401(customer_client, tokens, two) -> None:
-    for method, path in [("get", "/v1/account"), ("post", "/v1/checkin"), ("get", "/v1/points"),
-                         ("post", f"/v1/hunts/{two['hunt'].id}/plays")]:
+    for method, path in [
+        ("get", "/v1/account"),
+        ("post", "/v1/checkin"),
+        ("get", "/v1/points"),
+        ("post", f"/v1/hunts/{two['hunt'].id}/plays"),
+    ]:
         assert_error(await customer_client.request(method, path, headers={"Idempotency-Key": "abcdefgh1"}), 401)
         assert_error(await customer_client.request(method, path, headers=idem(tokens.admin(1))), 401)
 
@@ -148,28 +174,40 @@ async def test_bad_idempotency_keys(customer_client, tokens, two) -> None:
 
 
 async def test_expired_and_future_hunts(customer_client, sm, tokens, two) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with sm.begin() as s:
         ended, ended_code = await create_hunt(s, starts_at=now - timedelta(days=9), ends_at=now - timedelta(days=1))
         future, future_code = await create_hunt(s, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=9))
     h = tokens.customer(two["a"].id)
-    body = assert_error(await customer_client.post(f"/v1/hunts/{ended.id}/plays", headers=idem(h),
-                                                   json={"spot_code": ended_code}), 410)
+    body = assert_error(
+        await customer_client.post(f"/v1/hunts/{ended.id}/plays", headers=idem(h), json={"spot_code": ended_code}), 410
+    )
     assert body["error"] == "gone"
-    assert_error(await customer_client.post(f"/v1/hunts/{future.id}/plays", headers=idem(h),
-                                            json={"spot_code": future_code}), 409)
+    assert_error(
+        await customer_client.post(f"/v1/hunts/{future.id}/plays", headers=idem(h), json={"spot_code": future_code}),
+        409,
+    )
     live = {x["id"] for x in (await customer_client.get("/v1/hunts", headers=h)).json()}
     assert live and not live & {ended.id, future.id}
     # a spot code of another hunt does not work here
-    assert_error(await customer_client.post(f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h),
-                                            json={"spot_code": ended_code}), 404)
+    assert_error(
+        await customer_client.post(
+            f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h), json={"spot_code": ended_code}
+        ),
+        404,
+    )
 
 
 async def test_daily_play_limit_is_429(customer_client, sm, tokens, two) -> None:
     h = tokens.customer(two["a"].id)
     for _ in range(3):
-        r = await customer_client.post(f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h),
-                                       json={"spot_code": two["code"]})
+        r = await customer_client.post(
+            f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h), json={"spot_code": two["code"]}
+        )
         assert r.status_code == 200, r.text
-    assert_error(await customer_client.post(f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h),
-                                            json={"spot_code": two["code"]}), 429)
+    assert_error(
+        await customer_client.post(
+            f"/v1/hunts/{two['hunt'].id}/plays", headers=idem(h), json={"spot_code": two["code"]}
+        ),
+        429,
+    )

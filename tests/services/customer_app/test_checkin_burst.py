@@ -6,6 +6,7 @@ check-in waits on that lock, nine more wait on the first, and forty wait for a c
 lock waiters give up at lock_timeout (409 "retry"); the pool's wait must outlast that, or the
 forty queued behind them get 503s (they did: pool_timeout was equal to lock_timeout).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,10 @@ async def test_fifty_concurrent_checkins_of_one_customer_never_5xx(prod_pool_cli
 
     async def hold_the_shard() -> None:
         async with engine.connect() as conn, conn.begin():
-            await conn.execute(text("SELECT 1 FROM ledger_accounts WHERE code = :c FOR UPDATE"),
-                               {"c": checkin_service.shard_code(customer.id)})
+            await conn.execute(
+                text("SELECT 1 FROM ledger_accounts WHERE code = :c FOR UPDATE"),
+                {"c": checkin_service.shard_code(customer.id)},
+            )
             await release.wait()
 
     holder = asyncio.create_task(hold_the_shard())
@@ -61,7 +64,12 @@ async def test_fifty_concurrent_checkins_of_one_customer_never_5xx(prod_pool_cli
     responses = await asyncio.gather(*burst)
     await holder
     statuses = Counter(r.status_code for r in responses)
-    assert all(code in (200, 409) for code in statuses), [(r.status_code, r.text[:200]) for r in responses if r.status_code >= 500]
+    assert all(code in (200, 409) for code in statuses), [
+        (r.status_code, r.text[:200]) for r in responses if r.status_code >= 500
+    ]
     assert statuses[200] == 1
     async with sm() as s:
-        assert await points_service.balance(s, customer.id) == next(r for r in responses if r.status_code == 200).json()["balance"]
+        assert (
+            await points_service.balance(s, customer.id)
+            == next(r for r in responses if r.status_code == 200).json()["balance"]
+        )

@@ -2,6 +2,7 @@
 object id in its path, a manager using another manager's (or another branch's) ids, and a branch
 head using another branch's ids, gets 404/403 and the database does not change.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,10 +33,16 @@ def body_for(method: str, path: str, ids: dict[str, Any]) -> dict[str, Any] | No
     bodies = {
         ("post", "/v1/customers/{customer_id}/contacts"): {"outcome": "reached"},
         ("post", "/v1/customers/{customer_id}/reassignment-requests"): {"reason": "moving to another city"},
-        ("post", "/v1/customers/{customer_id}/orders"): {"product_id": ids["product_id"], "consent_ref": "call-rec-001"},
+        ("post", "/v1/customers/{customer_id}/orders"): {
+            "product_id": ids["product_id"],
+            "consent_ref": "call-rec-001",
+        },
         ("post", "/v1/tasks/{task_id}/start"): None,
         ("post", "/v1/tasks/{task_id}/complete"): {"outcome": "reached"},
-        ("post", "/v1/reassignment-requests/{request_id}/decision"): {"approve": True, "to_manager_id": ids["own_manager_id"]},
+        ("post", "/v1/reassignment-requests/{request_id}/decision"): {
+            "approve": True,
+            "to_manager_id": ids["own_manager_id"],
+        },
         ("post", "/v1/greetings/{occasion}/customers/{customer_id}/done"): {"channel": "sms"},
     }
     if method == "get":
@@ -64,10 +71,12 @@ async def _setup(sm):  # type: ignore[no-untyped-def]
 
     async with sm.begin() as s:
         w = await fm.world(s, per_manager=2)
-        req_b = ReassignmentRequest(customer_id=w.b1[0].id, branch_id=w.branch_b, requested_by=w.mgr_b1.id,
-                                    reason="x", status="pending")
-        req_a2 = ReassignmentRequest(customer_id=w.a2[1].id, branch_id=w.branch_a, requested_by=w.mgr_a2.id,
-                                     reason="y", status="pending")
+        req_b = ReassignmentRequest(
+            customer_id=w.b1[0].id, branch_id=w.branch_b, requested_by=w.mgr_b1.id, reason="x", status="pending"
+        )
+        req_a2 = ReassignmentRequest(
+            customer_id=w.a2[1].id, branch_id=w.branch_a, requested_by=w.mgr_a2.id, reason="y", status="pending"
+        )
         s.add_all([req_b, req_a2])
         await s.flush()
     return w, req_b.id, req_a2.id
@@ -85,7 +94,12 @@ async def test_matrix_foreign_ids_are_404_and_change_nothing(manager_app, manage
         "mgr_a1 -> mgr_a2": (tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a), w.a2[0], w.mgr_a2.id, req_a2),
         "mgr_a1 -> branch B": (tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a), w.b1[0], w.mgr_b1.id, req_b),
         "head_a -> branch B": (tokens.manager(w.head_a.id, "branch_head", w.branch_a), w.b1[0], w.mgr_b1.id, req_b),
-        "head_a -> unassigned B": (tokens.manager(w.head_a.id, "branch_head", w.branch_a), w.unassigned_b[0], w.head_b.id, req_b),
+        "head_a -> unassigned B": (
+            tokens.manager(w.head_a.id, "branch_head", w.branch_a),
+            w.unassigned_b[0],
+            w.head_b.id,
+            req_b,
+        ),
     }
     routes = routes_with_ids(manager_app)
     assert len(routes) >= 10, routes
@@ -93,8 +107,12 @@ async def test_matrix_foreign_ids_are_404_and_change_nothing(manager_app, manage
     for label, (headers, victim, other_staff, request_id) in victims.items():
         task = w.tasks.get(victim.id)
         ids = {
-            "customer_id": victim.id, "task_id": task.id if task else 10**9, "manager_id": other_staff,
-            "request_id": request_id, "occasion": f"birthday:{year}", "product_id": w.product.id,
+            "customer_id": victim.id,
+            "task_id": task.id if task else 10**9,
+            "manager_id": other_staff,
+            "request_id": request_id,
+            "occasion": f"birthday:{year}",
+            "product_id": w.product.id,
             "own_manager_id": w.mgr_a1.id,
         }
         for method, path in routes:
@@ -113,8 +131,13 @@ async def test_matrix_own_ids_work(manager_app, manager_client, sm, tokens) -> N
     and no response carries a full phone number."""
     w, _, req_a2 = await _setup(sm)
     mine = w.a1[0]
-    ids = {"customer_id": mine.id, "task_id": w.tasks[mine.id].id, "manager_id": w.mgr_a1.id, "request_id": req_a2,
-           "occasion": "birthday:2026"}
+    ids = {
+        "customer_id": mine.id,
+        "task_id": w.tasks[mine.id].id,
+        "manager_id": w.mgr_a1.id,
+        "request_id": req_a2,
+        "occasion": "birthday:2026",
+    }
     headers = tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a)
     for method, path in routes_with_ids(manager_app):
         if method != "get":
@@ -128,12 +151,23 @@ async def test_hall_staff_cannot_use_manager_routes(manager_app, manager_client,
     w, req_b, _ = await _setup(sm)
     headers = tokens.manager(w.hall.id, "hall_staff", w.branch_a)
     c = w.a1[0]
-    ids = {"customer_id": c.id, "task_id": w.tasks[c.id].id, "manager_id": w.mgr_a1.id, "request_id": req_b,
-           "occasion": "birthday:2026", "product_id": w.product.id, "own_manager_id": w.mgr_a1.id}
+    ids = {
+        "customer_id": c.id,
+        "task_id": w.tasks[c.id].id,
+        "manager_id": w.mgr_a1.id,
+        "request_id": req_b,
+        "occasion": "birthday:2026",
+        "product_id": w.product.id,
+        "own_manager_id": w.mgr_a1.id,
+    }
     before = await snapshot(sm)
     for method, path in routes_with_ids(manager_app):
-        resp = await manager_client.request(method.upper(), fill(path, ids), json=body_for(method, path, ids),
-                                            headers={**headers, "Idempotency-Key": f"hall-{next(_keys):06d}"})
+        resp = await manager_client.request(
+            method.upper(),
+            fill(path, ids),
+            json=body_for(method, path, ids),
+            headers={**headers, "Idempotency-Key": f"hall-{next(_keys):06d}"},
+        )
         assert resp.status_code in (403, 404), (path, resp.status_code)
     assert await snapshot(sm) == before
     assert (await manager_client.get("/v1/customers", headers=headers)).status_code == 403
@@ -175,18 +209,26 @@ async def test_foreign_ids_in_bodies_and_cursors(manager_client, sm, tokens) -> 
     h = tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a)
     before = await snapshot(sm)
     foreign_task = w.tasks[w.a2[0].id].id
-    r = await manager_client.post(f"/v1/customers/{w.a1[0].id}/reassignment-requests",
-                                  json={"reason": "x-y-z", "task_id": foreign_task}, headers=h)
+    r = await manager_client.post(
+        f"/v1/customers/{w.a1[0].id}/reassignment-requests",
+        json={"reason": "x-y-z", "task_id": foreign_task},
+        headers=h,
+    )
     assert r.status_code == 404
     head = tokens.manager(w.head_a.id, "branch_head", w.branch_a)
     reqs = (await manager_client.get("/v1/reassignment-requests", params={"status": "pending"}, headers=head)).json()
     mine = [x for x in reqs if x["branch_id"] == w.branch_a][0]
-    r = await manager_client.post(f"/v1/reassignment-requests/{mine['id']}/decision",
-                                  json={"approve": True, "to_manager_id": w.mgr_b1.id}, headers=head)
+    r = await manager_client.post(
+        f"/v1/reassignment-requests/{mine['id']}/decision",
+        json={"approve": True, "to_manager_id": w.mgr_b1.id},
+        headers=head,
+    )
     assert r.status_code == 404
     assert await snapshot(sm) == before
-    for key in ([-10**15, 0], [10**15, 0]):
-        forged = base64.urlsafe_b64encode(json.dumps({"k": "customers:priority", "v": key}).encode()).decode().rstrip("=")
+    for key in ([-(10**15), 0], [10**15, 0]):
+        forged = (
+            base64.urlsafe_b64encode(json.dumps({"k": "customers:priority", "v": key}).encode()).decode().rstrip("=")
+        )
         assert (await manager_client.get("/v1/customers", params={"cursor": forged}, headers=h)).status_code == 400
         signed = cursor.encode("customers:priority", key)  # even a valid signature only moves the position
         page = (await manager_client.get("/v1/customers", params={"cursor": signed, "limit": 100}, headers=h)).json()

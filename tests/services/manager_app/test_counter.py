@@ -1,5 +1,6 @@
 """Hall counter: lookups by full phone, every one audited (found or not), masked output, visits
 recorded as `hall` touches."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -28,7 +29,9 @@ async def test_lookup_audited_and_masked(manager_client, sm, tokens) -> None:
     assert missing.status_code == 404 and set(missing.json()) == {"error", "detail", "context"}
     audits = await _audits(sm, f"staff:{w.hall.id}")
     assert [(a.action, a.object_id, a.detail["found"]) for a in audits] == [
-        ("counter.lookup", str(c.id), True), ("counter.lookup", None, False)]
+        ("counter.lookup", str(c.id), True),
+        ("counter.lookup", None, False),
+    ]
     assert all(c.phone not in str(a.detail) for a in audits)
     # partial numbers are refused outright (no enumeration by prefix or last digits)
     assert (await manager_client.post("/v1/counter/lookup", json={"phone": c.phone[-4:]}, headers=h)).status_code == 422
@@ -50,6 +53,9 @@ async def test_visit_recorded_as_hall_touch(manager_client, sm, tokens) -> None:
     async with sm() as s:
         touches = (await s.scalars(select(Touch).where(Touch.customer_id == c.id))).all()
         assert [(t.channel, t.outcome, t.staff_id) for t in touches] == [("hall", "accepted_offer", w.hall.id)]
-        n = await s.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.actor == f"staff:{w.hall.id}", AuditLog.action == "counter.visit"))
+        n = await s.scalar(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.actor == f"staff:{w.hall.id}", AuditLog.action == "counter.visit")
+        )
         assert n == 1

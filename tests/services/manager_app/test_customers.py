@@ -1,4 +1,5 @@
 """My customers over HTTP: filters, search, keyset pages, the portrait; masked phones only."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -39,8 +40,14 @@ async def test_filters_search_and_priority(manager_client, sm, tokens) -> None:
         for c in a:
             if c.id != a[5].id:
                 s.add(Touch(customer_id=c.id, channel="sms", outcome="reached"))
-        s.add(Touch(customer_id=a[5].id, channel="sms", outcome="reached",
-                    occurred_at=datetime.now(clock.TZ) - timedelta(days=40)))
+        s.add(
+            Touch(
+                customer_id=a[5].id,
+                channel="sms",
+                outcome="reached",
+                occurred_at=datetime.now(clock.TZ) - timedelta(days=40),
+            )
+        )
         await fm.task(s, a[5].id, w.mgr_a1.id, due_on=clock.today() - timedelta(days=2))
         # another branch's customer with the same tag, four-high and name must never appear
         (await s.get(CustomerProfile, w.b1[0].id)).four_high = ["payg_data"]
@@ -73,8 +80,13 @@ async def test_portrait_contents_masked(manager_client, sm, tokens) -> None:
     async with sm.begin() as s:
         w = await fm.world(s, per_manager=1)
         c = w.a1[0]
-        await s.execute(text("UPDATE customer_profiles SET top_factors = '[{\"factor\": \"competitor_calls\", \"value\": 3, \"weight\": 0.4}]', "
-                             "segment = 'potential_loss', sub_segment = 'network' WHERE customer_id = :c"), {"c": c.id})
+        await s.execute(
+            text(
+                'UPDATE customer_profiles SET top_factors = \'[{"factor": "competitor_calls", "value": 3, "weight": 0.4}]\', '
+                "segment = 'potential_loss', sub_segment = 'network' WHERE customer_id = :c"
+            ),
+            {"c": c.id},
+        )
         tag = TagDefinition(code=f"stab_{c.id}", name="network complaints", family="stability", rule={})
         s.add(tag)
         await s.flush()
@@ -89,5 +101,9 @@ async def test_portrait_contents_masked(manager_client, sm, tokens) -> None:
     assert p["tags"] == {"stability": [{"code": f"stab_{c.id}", "name": "network complaints"}]}
     assert p["stability_segment"] == {"segment": "potential_loss", "sub_segment": "network"}
     assert len(p["usage_trend"]) == 1 and p["open_tasks"][0]["id"] == w.tasks[c.id].id
-    assert p["contact_pressure"] == {"touches_this_month": 0, "outbound_allowed": True, "reason": None,
-                                     "max_per_month": 4}
+    assert p["contact_pressure"] == {
+        "touches_this_month": 0,
+        "outbound_allowed": True,
+        "reason": None,
+        "max_per_month": 4,
+    }

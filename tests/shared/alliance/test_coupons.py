@@ -1,15 +1,16 @@
 """Coupon issue and exchange: stock guard, per-customer limit, idempotency, payment, codes."""
+
 from __future__ import annotations
 
 import pytest
-from shared.alliance.coupons import code_of
+from sqlalchemy import select
+
 from shared.alliance import coupons as coupon_service
+from shared.alliance.coupons import code_of
 from shared.alliance.errors import LimitReached, SoldOut
 from shared.errors import IdempotencyKeyReused, InsufficientFunds, NotFound
 from shared.ledger import service as ledger
 from shared.models import Asset, Offer
-from sqlalchemy import select
-
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_offer, grant
 
@@ -105,7 +106,9 @@ class TestExchange:
         await grant(db, gold.id, 1000)
         with pytest.raises(NotFound):
             await coupon_service.exchange(db, offer_id=offer.id, customer_id=star.id, key="t-1", pay_with="points")
-        assert (await coupon_service.exchange(db, offer_id=offer.id, customer_id=gold.id, key="t-2", pay_with="points")).id
+        assert (
+            await coupon_service.exchange(db, offer_id=offer.id, customer_id=gold.id, key="t-2", pay_with="points")
+        ).id
 
 
 class TestOfferApproval:
@@ -136,4 +139,6 @@ class TestCodesAtRest:
         assert codes.lookup_hash(code) == coupon.code_hash != codes.lookup_hash(code, secret="another-key-" + "k" * 40)
         typed = f"{code[:5]}-{code[5:10]} {code[10:].lower()}"
         assert (await redemption.verify(db, merchant_id=m.id, code=typed)).coupon_id == coupon.id
-        assert (await redemption.redeem(db, merchant_id=m.id, code=typed, request_key="till-hash-1")).coupon.id == coupon.id
+        assert (
+            await redemption.redeem(db, merchant_id=m.id, code=typed, request_key="till-hash-1")
+        ).coupon.id == coupon.id

@@ -1,16 +1,17 @@
 """Operator budgets, merchant prepaid accounts, pack gifts, and settlement statements."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from shared.alliance.coupons import code_of
+
 from shared.alliance import packs, redemption, settlement
+from shared.alliance.coupons import code_of
 from shared.errors import InsufficientFunds
 from shared.ledger import service as ledger
 from shared.models import Asset
-
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer, create_pack
 
@@ -50,7 +51,10 @@ class TestSettlement:
         offer = await create_offer(db, merchant_id=m.id, settlement_fen=1500, per_customer_limit=5)
         c = await create_customer(db)
         codes = [code_of(await create_coupon(db, offer_id=offer.id, customer_id=c.id)) for _ in range(3)]
-        done = [await redemption.redeem(db, merchant_id=m.id, code=code, request_key=f"r-{i}") for i, code in enumerate(codes)]
+        done = [
+            await redemption.redeem(db, merchant_id=m.id, code=code, request_key=f"r-{i}")
+            for i, code in enumerate(codes)
+        ]
         await redemption.reverse(db, merchant_id=m.id, redemption_id=done[0].redemption.id, key="rev-0")
         pack = await create_pack(db, asset=Asset.DATA, amount=100, price_fen=250)
         await packs.fund_budget(db, asset=Asset.DATA, amount=1000, key=f"b-{m.id}", actor="test")
@@ -61,12 +65,16 @@ class TestSettlement:
         assert stored.lines["redemptions"] == {"count": 3, "settlement_fen": 4500}
         assert stored.lines["reversals"] == {"count": 1, "settlement_fen": 1500}
         assert stored.lines["packs"]["count"] == 1 and stored.lines["packs"]["price_fen"] == 250
-        assert stored.lines["packs"]["ledger_paid_fen"] == 250 and stored.lines["packs"]["resources"] == {"data_mb": 100}
+        assert stored.lines["packs"]["ledger_paid_fen"] == 250 and stored.lines["packs"]["resources"] == {
+            "data_mb": 100
+        }
         assert stored.lines["prepaid"]["topups_fen"] == 1000
         assert (stored.operator_owes_fen, stored.merchant_owes_fen) == (3000, 1000)
         assert await settlement.matches_ledger(db, stored)
         # an earlier period is empty, and generating again converges on the same row
-        empty = await settlement.recompute(db, merchant_id=m.id, period_start=TODAY - timedelta(days=40), period_end=TODAY - timedelta(days=10))
+        empty = await settlement.recompute(
+            db, merchant_id=m.id, period_start=TODAY - timedelta(days=40), period_end=TODAY - timedelta(days=10)
+        )
         assert empty.operator_owes_fen == 0 and empty.lines["redemptions"]["count"] == 0
         again = await settlement.generate(db, merchant_id=m.id, period_start=TODAY, period_end=TODAY)
         assert again.id == stored.id

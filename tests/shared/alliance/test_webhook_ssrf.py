@@ -1,5 +1,6 @@
 """Webhook URLs reach public hosts only: every resolved address is checked when the URL is set and
 again right before each send, and the send connects to the checked address (no DNS rebinding)."""
+
 from __future__ import annotations
 
 import httpx
@@ -12,21 +13,49 @@ from shared.settings import Settings
 from tests.fixtures.factories import create_merchant
 from tests.fixtures.network import PUBLIC_ADDRESS, FakeResolver
 
-REBINDERS = {"nip.io": ["127.0.0.1"], "localtest.me": ["127.0.0.1", "::1"], "mixed.example.net": [PUBLIC_ADDRESS, "10.1.2.3"],
-             "meta.example.org": ["169.254.169.254"], "v6.example.org": ["2001:4860:4860::8888", "fd00::5"]}
+REBINDERS = {
+    "nip.io": ["127.0.0.1"],
+    "localtest.me": ["127.0.0.1", "::1"],
+    "mixed.example.net": [PUBLIC_ADDRESS, "10.1.2.3"],
+    "meta.example.org": ["169.254.169.254"],
+    "v6.example.org": ["2001:4860:4860::8888", "fd00::5"],
+}
 
 BYPASSES = [
     # numeric forms the C library parses without any lookup
-    "https://127.1/", "https://0177.0.0.1/", "https://0x7f.0.0.1/", "https://169.254.43518/", "https://2130706433/",
-    "https://0x7f000001/", "https://0/", "https://100.64.0.1/", "https://224.0.0.1/", "https://240.0.0.1/",
-    "https://192.0.2.10/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/", "https://[::ffff:a9fe:a9fe]/",
-    "https://[64:ff9b::a9fe:a9fe]/", "https://[2002:7f00:1::]/", "https://[fc00::1]/", "https://[fd12:3456::1]/",
-    "https://[fe80::1]/", "https://[::]/", "https://[::1]/", "https://[ff02::1]/",
+    "https://127.1/",
+    "https://0177.0.0.1/",
+    "https://0x7f.0.0.1/",
+    "https://169.254.43518/",
+    "https://2130706433/",
+    "https://0x7f000001/",
+    "https://0/",
+    "https://100.64.0.1/",
+    "https://224.0.0.1/",
+    "https://240.0.0.1/",
+    "https://192.0.2.10/",
+    "https://[::ffff:127.0.0.1]/",
+    "https://[::ffff:7f00:1]/",
+    "https://[::ffff:a9fe:a9fe]/",
+    "https://[64:ff9b::a9fe:a9fe]/",
+    "https://[2002:7f00:1::]/",
+    "https://[fc00::1]/",
+    "https://[fd12:3456::1]/",
+    "https://[fe80::1]/",
+    "https://[::]/",
+    "https://[::1]/",
+    "https://[ff02::1]/",
     # names that resolve to private addresses (from the fake DNS)
-    "https://127.0.0.1.nip.io/", "https://localtest.me:5432/", "https://mixed.example.net/hook",
-    "https://meta.example.org/latest", "https://v6.example.org/h", "https://unknown.invalid/h",
+    "https://127.0.0.1.nip.io/",
+    "https://localtest.me:5432/",
+    "https://mixed.example.net/hook",
+    "https://meta.example.org/latest",
+    "https://v6.example.org/h",
+    "https://unknown.invalid/h",
     # shapes
-    "http://shop.example.com/hook", "https://127.0.0.1\x00.example.com/", "https://exa%6dple.com/",
+    "http://shop.example.com/hook",
+    "https://127.0.0.1\x00.example.com/",
+    "https://exa%6dple.com/",
 ]
 
 
@@ -85,7 +114,10 @@ async def test_delivery_refuses_a_name_that_now_resolves_to_a_private_address(sm
     transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(204))
     rebound = FakeResolver({"example.com": ["10.0.0.7"]})
     assert await webhooks.deliver_due(sm, merchant_id=merchant_id, transport=transport, resolver=rebound) == {
-        "delivered": 0, "retry": 1, "failed": 0}
+        "delivered": 0,
+        "retry": 1,
+        "failed": 0,
+    }
     assert sent == []
     async with sm() as s:
         row = await s.scalar(select(WebhookDelivery).where(WebhookDelivery.merchant_id == merchant_id))
@@ -96,7 +128,9 @@ async def test_delivery_connects_to_the_checked_address_with_the_name_for_tls(sm
     merchant_id = await _hooked_merchant(sm, "https://shop.example.com:8443/hook?x=1")
     sent: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(204))
-    assert (await webhooks.deliver_due(sm, merchant_id=merchant_id, transport=transport, resolver=FakeResolver()))["delivered"] == 1
+    assert (await webhooks.deliver_due(sm, merchant_id=merchant_id, transport=transport, resolver=FakeResolver()))[
+        "delivered"
+    ] == 1
     (request,) = sent
     assert str(request.url) == f"https://{PUBLIC_ADDRESS}:8443/hook?x=1"
     assert request.headers["host"] == "shop.example.com:8443"

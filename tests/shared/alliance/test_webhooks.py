@@ -1,4 +1,5 @@
 """Webhook URL validation, HMAC signing checked by a local receiver, retries with backoff."""
+
 from __future__ import annotations
 
 import json
@@ -6,12 +7,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from shared.alliance.coupons import code_of
-from shared.alliance import redemption, webhooks
-from shared.errors import Unprocessable
-from shared.models import Merchant, WebhookDelivery
 from sqlalchemy import select, update
 
+from shared.alliance import redemption, webhooks
+from shared.alliance.coupons import code_of
+from shared.errors import Unprocessable
+from shared.models import Merchant, WebhookDelivery
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer
 from tests.fixtures.network import FakeResolver
@@ -22,11 +23,21 @@ async def _endpoint(s, merchant_id: int, url: str = "https://shop.example.com/ho
     return await webhooks.set_endpoint(s, merchant_id=merchant_id, target=target)
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://example.com/hook", "http://example.com/hook", "javascript:alert(1)", "not a url",
-    "https://user:pw@example.com/x", "https://10.0.0.5/hook", "https://169.254.169.254/latest",
-    "https://[::1]/x", "https://intranet/hook", "http://localhost:9000/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/hook",
+        "http://example.com/hook",
+        "javascript:alert(1)",
+        "not a url",
+        "https://user:pw@example.com/x",
+        "https://10.0.0.5/hook",
+        "https://169.254.169.254/latest",
+        "https://[::1]/x",
+        "https://intranet/hook",
+        "http://localhost:9000/hook",
+    ],
+)
 def test_bad_urls_are_refused_in_prod(url: str) -> None:
     with pytest.raises(Unprocessable):
         webhooks.validate_url(url, allow_local=False)
@@ -85,12 +96,21 @@ async def test_outbox_delivery_signed_and_retried(sm) -> None:
         row = await s.scalar(select(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id))
         assert row.status == "pending" and row.attempts == 1 and row.last_error == "HTTP 503"
     # not due yet: backoff pushed next_attempt_at into the future
-    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == {"delivered": 0, "retry": 0, "failed": 0}
+    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == {
+        "delivered": 0,
+        "retry": 0,
+        "failed": 0,
+    }
     for expected in ({"delivered": 0, "retry": 1, "failed": 0}, {"delivered": 1, "retry": 0, "failed": 0}):
         async with sm.begin() as s:  # fast-forward the clock for this row
-            await s.execute(update(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id)
-                            .values(next_attempt_at=WebhookDelivery.next_attempt_at - timedelta(hours=2)))
-        assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == expected
+            await s.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.merchant_id == m.id)
+                .values(next_attempt_at=WebhookDelivery.next_attempt_at - timedelta(hours=2))
+            )
+        assert (
+            await webhooks.deliver_due(sm, merchant_id=m.id, transport=transport, resolver=FakeResolver()) == expected
+        )
     assert receiver.calls == 3 and len(receiver.accepted) == 1
     event = receiver.accepted[0]
     assert event["event"] == "coupon.redeemed" and event["data"]["redemption_id"] == done.redemption.id
@@ -103,9 +123,17 @@ async def test_gives_up_after_max_attempts(sm) -> None:
         await _endpoint(s, m.id)
         merchant = await s.get(Merchant, m.id)
         await webhooks.enqueue(s, merchant=merchant, event="test.ping", payload={})
-        await s.execute(update(WebhookDelivery).where(WebhookDelivery.merchant_id == m.id).values(attempts=webhooks.MAX_ATTEMPTS - 1))
+        await s.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.merchant_id == m.id)
+            .values(attempts=webhooks.MAX_ATTEMPTS - 1)
+        )
     down = httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused")))
-    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=down, resolver=FakeResolver()) == {"delivered": 0, "retry": 0, "failed": 1}
+    assert await webhooks.deliver_due(sm, merchant_id=m.id, transport=down, resolver=FakeResolver()) == {
+        "delivered": 0,
+        "retry": 0,
+        "failed": 1,
+    }
 
 
 def test_backoff_grows_and_caps() -> None:

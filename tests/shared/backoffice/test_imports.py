@@ -1,4 +1,5 @@
 """CSV imports: good rows loaded set-based, bad rows reported by line, re-import changes nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,14 +14,25 @@ from tests.fixtures.factories import create_product
 from tests.fixtures.factories_backoffice import bulk_customers, id_base, staff_principal, write_csv
 
 SAMPLES = Path(__file__).resolve().parents[3] / "infra" / "samples"
-USAGE_HEADER = ["subscriber_id", "bill_month", "plan_code", "voice_min", "data_mb", "sms", "active_days",
-                "plan_fee_fen", "bill_fen", "balance_end_fen"]
+USAGE_HEADER = [
+    "subscriber_id",
+    "bill_month",
+    "plan_code",
+    "voice_min",
+    "data_mb",
+    "sms",
+    "active_days",
+    "plan_fee_fen",
+    "bill_fen",
+    "balance_end_fen",
+]
 
 
 async def run(sm, principal, kind: str, path: Path, **kw) -> ImportJob:
     async with sm.begin() as s:
-        job = await imports.create_job(s, kind=kind, filename=path.name, sha256=imports.file_sha256(path),
-                                       created_by=principal.id)
+        job = await imports.create_job(
+            s, kind=kind, filename=path.name, sha256=imports.file_sha256(path), created_by=principal.id
+        )
     await imports.run_import(sm, job_id=job.id, path=path, principal=principal, **kw)
     async with sm() as s:
         return await imports.get_job(s, job.id)
@@ -41,8 +53,11 @@ class TestUsage:
         async with sm.begin() as s:
             ids = await bulk_customers(s, 300)
             plan = await create_product(s, kind="plan")
-        rows = [[cid, m, "" if cid % 2 else plan.code, cid % 700, 1000 + cid % 9000, 3, 20, 5800, 5800 + cid % 4000, -12]
-                for cid in ids for m in ("2031-01", "203102")]
+        rows = [
+            [cid, m, "" if cid % 2 else plan.code, cid % 700, 1000 + cid % 9000, 3, 20, 5800, 5800 + cid % 4000, -12]
+            for cid in ids
+            for m in ("2031-01", "203102")
+        ]
         path = write_csv(tmp_path / "usage.csv", USAGE_HEADER, rows)
         job = await run(sm, admin, "usage", path, chunk_rows=97)
         assert (job.status, job.rows_total, job.rows_ok, job.rows_bad, job.rows_changed) == ("done", 600, 600, 0, 600)
@@ -65,16 +80,16 @@ class TestUsage:
             ids = await bulk_customers(s, 3)
         good = [ids[0], "2031-03", "", 1, 2, 3, 4, 5, 6, 7]
         rows = [
-            good,                                                     # line 2
-            [ids[1], "2031-03", "", "12x", 2, 3, 4, 5, 6, 7],        # 3: not a number
-            [ids[1], "2031-13", "", 1, 2, 3, 4, 5, 6, 7],            # 4: bad month
+            good,  # line 2
+            [ids[1], "2031-03", "", "12x", 2, 3, 4, 5, 6, 7],  # 3: not a number
+            [ids[1], "2031-13", "", 1, 2, 3, 4, 5, 6, 7],  # 4: bad month
             [id_base() + 99_999, "2031-03", "", 1, 2, 3, 4, 5, 6, 7],  # 5: unknown subscriber
-            [ids[2], "2031-03"],                                      # 6: too few fields
-            good,                                                     # 7: duplicate of line 2
-            [ids[2], "2031-03", "NOPE", 1, 2, 3, 4, 5, 6, 7],         # 8: unknown plan
-            [ids[2], "2031-03", "", 1, 2, 3, 99, 5, 6, 7],            # 9: active_days > 31
-            [ids[2], "2031-03", "", 1, 2, 3, 4, 5, 6, "1e3"],         # 10: balance not a whole number
-            [ids[1], "2031-03", "", 1, 2, 3, 4, 5, 6, "-7"],          # 11: good
+            [ids[2], "2031-03"],  # 6: too few fields
+            good,  # 7: duplicate of line 2
+            [ids[2], "2031-03", "NOPE", 1, 2, 3, 4, 5, 6, 7],  # 8: unknown plan
+            [ids[2], "2031-03", "", 1, 2, 3, 99, 5, 6, 7],  # 9: active_days > 31
+            [ids[2], "2031-03", "", 1, 2, 3, 4, 5, 6, "1e3"],  # 10: balance not a whole number
+            [ids[1], "2031-03", "", 1, 2, 3, 4, 5, 6, "-7"],  # 11: good
         ]
         job = await run(sm, admin, "usage", write_csv(tmp_path / "u.csv", USAGE_HEADER, rows))
         assert (job.status, job.rows_total, job.rows_ok, job.rows_bad, job.rows_changed) == ("done", 10, 2, 8, 2)
@@ -89,24 +104,55 @@ class TestUsage:
         admin = await staff_principal(sm)
         async with sm.begin() as s:
             ids = await bulk_customers(s, 2)
-        await run(sm, admin, "usage", write_csv(tmp_path / "u.csv", USAGE_HEADER,
-                                                [[c, "2031-04", "", 100, 200, 3, 10, 5800, 5800, 0] for c in ids]))
-        job = await run(sm, admin, "bills", write_csv(
-            tmp_path / "b.csv", ["subscriber_id", "bill_month", "bill_fen", "roaming_fen"],
-            [[ids[0], "2031-04", 9900, 4100], [ids[1], "2031-04", 5800, 0]]))
+        await run(
+            sm,
+            admin,
+            "usage",
+            write_csv(
+                tmp_path / "u.csv", USAGE_HEADER, [[c, "2031-04", "", 100, 200, 3, 10, 5800, 5800, 0] for c in ids]
+            ),
+        )
+        job = await run(
+            sm,
+            admin,
+            "bills",
+            write_csv(
+                tmp_path / "b.csv",
+                ["subscriber_id", "bill_month", "bill_fen", "roaming_fen"],
+                [[ids[0], "2031-04", 9900, 4100], [ids[1], "2031-04", 5800, 0]],
+            ),
+        )
         assert (job.rows_ok, job.rows_changed) == (2, 1)
         async with sm() as s:
-            row = (await s.execute(text("SELECT voice_min, data_mb, bill_fen, roaming_fen, plan_fee_fen FROM monthly_usage "
-                                        "WHERE customer_id = :c"), {"c": ids[0]})).one()
+            row = (
+                await s.execute(
+                    text(
+                        "SELECT voice_min, data_mb, bill_fen, roaming_fen, plan_fee_fen FROM monthly_usage "
+                        "WHERE customer_id = :c"
+                    ),
+                    {"c": ids[0]},
+                )
+            ).one()
         assert tuple(row) == (100, 200, 9900, 4100, 5800)
 
 
 class TestHeaderAndFile:
     async def test_unknown_or_missing_columns_fail_the_file(self, sm, tmp_path) -> None:
         admin = await staff_principal(sm)
-        job = await run(sm, admin, "usage", write_csv(tmp_path / "a.csv", ["subscriber_id", "bill_month", "voice"], [[1, "2031-01", 3]]))
-        assert job.status == "failed" and job.errors[0]["line"] == 1 and "unknown column(s): voice" in job.errors[0]["reason"]
-        job = await run(sm, admin, "bills", write_csv(tmp_path / "b.csv", ["subscriber_id", "bill_month"], [[1, "2031-01"]]))
+        job = await run(
+            sm,
+            admin,
+            "usage",
+            write_csv(tmp_path / "a.csv", ["subscriber_id", "bill_month", "voice"], [[1, "2031-01", 3]]),
+        )
+        assert (
+            job.status == "failed"
+            and job.errors[0]["line"] == 1
+            and "unknown column(s): voice" in job.errors[0]["reason"]
+        )
+        job = await run(
+            sm, admin, "bills", write_csv(tmp_path / "b.csv", ["subscriber_id", "bill_month"], [[1, "2031-01"]])
+        )
         assert job.status == "failed" and "missing required column(s): bill_fen" in job.errors[0]["reason"]
         empty = tmp_path / "e.csv"
         empty.write_text("")
@@ -116,8 +162,11 @@ class TestHeaderAndFile:
         admin = await staff_principal(sm)
         base = id_base()
         path = tmp_path / "s.csv"
-        path.write_bytes(("subscriber_id,msisdn,name,join_date\n"
-                          f"{base + 1},137{base % 10**8 + 1:08d},王小明,2019-05-01\n").encode("gb18030"))
+        path.write_bytes(
+            (f"subscriber_id,msisdn,name,join_date\n{base + 1},137{base % 10**8 + 1:08d},王小明,2019-05-01\n").encode(
+                "gb18030"
+            )
+        )
         assert (await run(sm, admin, "subscribers", path)).status == "failed"  # read as UTF-8: refused
         job = await run(sm, admin, "subscribers", path, encoding="gb18030")
         assert (job.status, job.rows_changed) == ("done", 1)
@@ -131,20 +180,29 @@ class TestOtherKinds:
         admin = await staff_principal(sm)
         async with sm.begin() as s:  # the demo data's codes the samples refer to
             for code in ("BR-01", "BR-02", "BR-03"):
-                await s.execute(text("INSERT INTO org_units (kind, code, name) VALUES ('branch', :c, :c) "
-                                     "ON CONFLICT (code) DO NOTHING"), {"c": code})
+                await s.execute(
+                    text(
+                        "INSERT INTO org_units (kind, code, name) VALUES ('branch', :c, :c) "
+                        "ON CONFLICT (code) DO NOTHING"
+                    ),
+                    {"c": code},
+                )
             for code in ("PLAN-058", "PLAN-088", "PLAN-128", "PLAN-188"):
-                await s.execute(text("INSERT INTO products (code, name, kind) VALUES (:c, :c, 'plan') "
-                                     "ON CONFLICT (code) DO NOTHING"), {"c": code})
+                await s.execute(
+                    text(
+                        "INSERT INTO products (code, name, kind) VALUES (:c, :c, 'plan') ON CONFLICT (code) DO NOTHING"
+                    ),
+                    {"c": code},
+                )
         tables = {
             "subscribers": "SELECT id, phone, name, id_number, birthday, join_date, status, churned_on, contract_end, "
-                           "do_not_disturb, address, updated_at FROM customers WHERE id BETWEEN 990001 AND 990012 ORDER BY id",
+            "do_not_disturb, address, updated_at FROM customers WHERE id BETWEEN 990001 AND 990012 ORDER BY id",
             "usage": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "bills": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "handsets": "SELECT customer_id, brand, model, price_band, dual_sim, started_on FROM handsets "
-                        "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 6",
+            "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 6",
             "complaints": "SELECT customer_id, occurred_at, category, channel, resolved, satisfaction FROM complaints "
-                          "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
+            "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
         }
         for kind in ("subscribers", "usage", "bills", "handsets", "complaints"):
             first = await run(sm, admin, kind, SAMPLES / f"{kind}.csv")
@@ -163,14 +221,26 @@ class TestOtherKinds:
             taken = await s.scalar(text("SELECT phone FROM customers WHERE id = :i"), {"i": ids[0]})
         header = ["subscriber_id", "msisdn", "name", "join_date", "do_not_disturb"]
         base = id_base()
-        job = await run(sm, admin, "subscribers", write_csv(tmp_path / "s.csv", header, [
-            [base + 1, taken, "甲", "2020-01-01", 0],                     # 2: phone of another subscriber
-            [ids[1], f"136{base % 10**8 + 2:08d}", "改名", "2020-01-01", "Y"],  # 3: update existing
-            [base + 3, f"136{base % 10**8 + 3:08d}", "新人", "2020-02-30", 0],  # 4: bad date
-        ]))
+        job = await run(
+            sm,
+            admin,
+            "subscribers",
+            write_csv(
+                tmp_path / "s.csv",
+                header,
+                [
+                    [base + 1, taken, "甲", "2020-01-01", 0],  # 2: phone of another subscriber
+                    [ids[1], f"136{base % 10**8 + 2:08d}", "改名", "2020-01-01", "Y"],  # 3: update existing
+                    [base + 3, f"136{base % 10**8 + 3:08d}", "新人", "2020-02-30", 0],  # 4: bad date
+                ],
+            ),
+        )
         assert (job.rows_ok, job.rows_bad, job.rows_changed) == (1, 2, 1)
         assert [e["line"] for e in job.errors] == [2, 4]
         async with sm() as s:
-            row = (await s.execute(text("SELECT name, do_not_disturb, phone_last4 FROM customers WHERE id = :i"),
-                                   {"i": ids[1]})).one()
+            row = (
+                await s.execute(
+                    text("SELECT name, do_not_disturb, phone_last4 FROM customers WHERE id = :i"), {"i": ids[1]}
+                )
+            ).one()
         assert row.name == "改名" and row.do_not_disturb is True and row.phone_last4 == f"{base % 10**8 + 2:08d}"[-4:]

@@ -1,10 +1,11 @@
 """The back-office demo seeder is idempotent."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tenure_demo.seeders import backoffice
 from shared.models import Ad, Campaign
+from tenure_demo.seeders import backoffice
 from tests.fixtures.factories import create_merchant
 
 

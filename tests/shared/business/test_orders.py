@@ -1,4 +1,5 @@
 """Airtime balance opening, add-on orders and cancellations through the ledger."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from shared.business import orders
-from shared.ledger import airtime as balance
 from shared.errors import IdempotencyKeyReused, InsufficientFunds, NotFound
+from shared.ledger import airtime as balance
 from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset
 from tests.fixtures.db import gather_concurrently

@@ -1,4 +1,5 @@
 """A small planted city shared by the churn DB tests, removed again after the package."""
+
 from __future__ import annotations
 
 import secrets

@@ -5,6 +5,7 @@ evaluate on later churn the model never saw (out of time). A frame's features mu
 after its cut-off: removing every later row leaves them unchanged, and the label counts only churn
 strictly after the cut-off month, within the horizon.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,8 +30,9 @@ def generated(database_url: str) -> dict:
     return load_city(database_url, customers=N, months=7, seed=SEED, as_of=AS_OF, progress=lambda s: None)
 
 
-async def test_registry_evaluates_out_of_time_on_a_generated_city(sm: async_sessionmaker[AsyncSession],
-                                                                  generated: dict) -> None:
+async def test_registry_evaluates_out_of_time_on_a_generated_city(
+    sm: async_sessionmaker[AsyncSession], generated: dict
+) -> None:
     version = await registry.train(sm, candidate="logreg", horizon=2)
     async with sm() as s:
         m = (await registry.get(s, version))["metrics"]
@@ -43,27 +45,36 @@ async def test_registry_evaluates_out_of_time_on_a_generated_city(sm: async_sess
 
 
 @pytest.mark.parametrize("cutoff", [date(2026, 1, 1), date(2026, 3, 1)])
-async def test_features_see_nothing_after_the_cutoff(sm: async_sessionmaker[AsyncSession], generated: dict,
-                                                     cutoff: date) -> None:
+async def test_features_see_nothing_after_the_cutoff(
+    sm: async_sessionmaker[AsyncSession], generated: dict, cutoff: date
+) -> None:
     p = feat.params(cutoff, 2)
     async with sm() as s:
         before = await feat.training_frame(s, cutoff=cutoff, horizon=2)
-        churned = set((await s.scalars(text(
-            "SELECT id FROM customers WHERE churned_on >= :a AND churned_on < :b"),
-            {"a": p["cutoff_end"], "b": p["label_end"]})).all())
-        gone = await s.scalar(text(
-            "SELECT count(*) FROM customers WHERE churned_on < :a AND id = ANY(:ids)"),
-            {"a": p["cutoff_end"], "ids": before.ids.tolist()})
+        churned = set(
+            (
+                await s.scalars(
+                    text("SELECT id FROM customers WHERE churned_on >= :a AND churned_on < :b"),
+                    {"a": p["cutoff_end"], "b": p["label_end"]},
+                )
+            ).all()
+        )
+        gone = await s.scalar(
+            text("SELECT count(*) FROM customers WHERE churned_on < :a AND id = ANY(:ids)"),
+            {"a": p["cutoff_end"], "ids": before.ids.tolist()},
+        )
         await s.rollback()
     # label: churn strictly after the cut-off month and within the horizon; earlier churners are out
     assert set(before.ids[before.y == 1].tolist()) == churned and len(churned) >= 15
     assert gone == 0 and len(before) > 0.9 * N
     # the history after the cut-off removed (in a transaction rolled back): the same features
     async with sm() as s:
-        for sql in ("DELETE FROM monthly_usage WHERE month > :m",
-                    "DELETE FROM complaints WHERE occurred_at >= CAST(:cutoff_end AS date)",
-                    "DELETE FROM competitor_calls WHERE called_at >= CAST(:cutoff_end AS date)",
-                    "DELETE FROM handsets WHERE started_on >= CAST(:cutoff_end AS date)"):
+        for sql in (
+            "DELETE FROM monthly_usage WHERE month > :m",
+            "DELETE FROM complaints WHERE occurred_at >= CAST(:cutoff_end AS date)",
+            "DELETE FROM competitor_calls WHERE called_at >= CAST(:cutoff_end AS date)",
+            "DELETE FROM handsets WHERE started_on >= CAST(:cutoff_end AS date)",
+        ):
             assert (await s.execute(text(sql), p)).rowcount > 0, sql
         after = await feat.training_frame(s, cutoff=cutoff, horizon=2)
         await s.rollback()

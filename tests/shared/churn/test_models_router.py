@@ -1,4 +1,5 @@
 """Back-office model endpoints: roles, background training, compare, activate with an audit row."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -39,6 +40,9 @@ async def test_models_endpoints(admin_client, tokens, sm, city) -> None:
     assert (await admin_client.post("/v1/models/99999999/activate", headers=analyst)).status_code == 404
     assert (await admin_client.post(f"/v1/models/{new[0]}/activate", headers=operator)).status_code == 403
     async with sm() as s:
-        actions = (await s.scalars(text(
-            "SELECT action FROM audit_log WHERE action LIKE 'models.%' AND object_id = :v"), {"v": str(new[1])})).all()
+        actions = (
+            await s.scalars(
+                text("SELECT action FROM audit_log WHERE action LIKE 'models.%' AND object_id = :v"), {"v": str(new[1])}
+            )
+        ).all()
     assert "models.activate" in actions

@@ -1,5 +1,6 @@
 """The CSV modelling pipeline: finds a planted signal, ranks the planted factor first, refuses ids,
 and scores ~0.5 when the labels carry no information (no leakage through preprocessing)."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,16 @@ from shared.churn.evaluate import evaluate_table
 from shared.churn.factors import information_gain, rank_factors
 from shared.churn.model import fit_artifact
 from shared.churn.pipeline import CANDIDATE_BY_NAME, ModelConfig, cross_validate
-from tests.fixtures.planted_churn_city import write_csv
 from shared.churn.tabular import TableError, build_table, load_csv
+from tests.fixtures.planted_churn_city import write_csv
 
 # A short boosting run keeps the file fast; the production candidates are exercised by the bench.
-FAST = [CANDIDATE_BY_NAME["logreg"],
-        ModelConfig("hgb_fast", "hgb", {"hgb": {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 8,
-                                                "min_samples_leaf": 40}})]
+FAST = [
+    CANDIDATE_BY_NAME["logreg"],
+    ModelConfig(
+        "hgb_fast", "hgb", {"hgb": {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 8, "min_samples_leaf": 40}}
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +79,24 @@ class TestSignal:
         useless = np.array([0, 1, 0, 1, 0, 1, 0, 1])
         assert information_gain(perfect, y)[0] == pytest.approx(1.0)
         assert information_gain(useless, y)[0] == pytest.approx(0.0)
-        ranked = rank_factors(["noise", "cause"], [useless.astype(float), perfect.astype(float)],
-                              ["numeric", "numeric"], y)
+        ranked = rank_factors(
+            ["noise", "cause"], [useless.astype(float), perfect.astype(float)], ["numeric", "numeric"], y
+        )
         assert [f["factor"] for f in ranked] == ["cause", "noise"]
         assert ranked[0]["warning_coefficient"] == pytest.approx(100.0)
 
     def test_artifact_scores_calibrates_and_explains(self, export) -> None:
         t = load_csv(export, label="Left_Network", id_column="subscriber_ref")
         names = t.numeric_names + t.categorical_names
-        art = fit_artifact(CANDIDATE_BY_NAME["logreg"], t.matrix(), t.y.astype(np.int64), feature_names=names,
-                           n_num=len(t.numeric_names), n_cat=len(t.categorical_names), calibration_folds=3)
+        art = fit_artifact(
+            CANDIDATE_BY_NAME["logreg"],
+            t.matrix(),
+            t.y.astype(np.int64),
+            feature_names=names,
+            n_num=len(t.numeric_names),
+            n_cat=len(t.categorical_names),
+            calibration_folds=3,
+        )
         raw, warning, level = art.score(t.matrix())
         assert warning.min() >= 0 and warning.max() <= 100
         assert 0.03 < (level == 2).mean() < 0.08  # high = top 5% of the population
@@ -98,8 +110,25 @@ class TestSignal:
 class TestCli:
     def test_evaluate_command_on_an_unseen_export(self, export, tmp_path, capsys) -> None:
         out = tmp_path / "eval.json"
-        code = main(["evaluate", str(export), "--label", "Left_Network", "--id", "subscriber_ref", "--folds", "3",
-                     "--candidates", "logreg,logreg_plain", "--nested", "--positive", "True", "--out", str(out)])
+        code = main(
+            [
+                "evaluate",
+                str(export),
+                "--label",
+                "Left_Network",
+                "--id",
+                "subscriber_ref",
+                "--folds",
+                "3",
+                "--candidates",
+                "logreg,logreg_plain",
+                "--nested",
+                "--positive",
+                "True",
+                "--out",
+                str(out),
+            ]
+        )
         assert code == 0
         report = json.loads(out.read_text())
         assert report["nested"]["roc_auc_mean"] > 0.75 and len(report["nested"]["chosen_per_fold"]) == 3

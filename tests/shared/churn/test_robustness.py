@@ -1,6 +1,7 @@
 """Honest about bad files (issue 19): each case is a damaged copy of the public Telco file, and
 each one either reads correctly (and says what it found) or is refused with a clear TableError,
 never a traceback and never a silently wrong table."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,9 @@ def _rows() -> tuple[list[str], list[list[str]]]:
     return r[0], r[1:]
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]], *, delimiter: str = ",",
-           encoding: str = "utf-8") -> Path:
+def _write(
+    path: Path, header: list[str], rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
     with path.open("w", newline="", encoding=encoding) as fh:
         w = csv.writer(fh, delimiter=delimiter)
         w.writerow(header)
@@ -49,8 +51,23 @@ def _num(table, name: str) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 def _evaluate(tmp_path: Path, path: Path, *extra: str) -> tuple[int, str, dict | None]:
     out = tmp_path / "r.json"
-    code = main(["evaluate", str(path), "--label", "Churn", "--id", "customerID", "--folds", "3",
-                 "--candidates", "logreg", "--out", str(out), *extra])
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--label",
+            "Churn",
+            "--id",
+            "customerID",
+            "--folds",
+            "3",
+            "--candidates",
+            "logreg",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
     return code, "", json.loads(out.read_text()) if code == 0 else None
 
 
@@ -91,12 +108,15 @@ class TestReadRight:
     @pytest.mark.parametrize("encoding", ["cp1252", "gbk", "utf-8-sig"])
     def test_encodings(self, tmp_path, telco, encoding) -> None:
         header, rows = telco
-        words = {"cp1252": {"Electronic check": "Chèque électronique", "Mailed check": "Chèque postal"},
-                 "gbk": {"Electronic check": "电子支票", "Mailed check": "邮寄支票", "Month-to-month": "按月"},
-                 "utf-8-sig": {"Electronic check": "电子支票"}}[encoding]
+        words = {
+            "cp1252": {"Electronic check": "Chèque électronique", "Mailed check": "Chèque postal"},
+            "gbk": {"Electronic check": "电子支票", "Mailed check": "邮寄支票", "Month-to-month": "按月"},
+            "utf-8-sig": {"Electronic check": "电子支票"},
+        }[encoding]
         changed = [[words.get(c, c) for c in r] for r in rows]
-        t = load_csv(_write(tmp_path / "enc.csv", header, changed, encoding=encoding), label="Churn",
-                     id_column="customerID")
+        t = load_csv(
+            _write(tmp_path / "enc.csv", header, changed, encoding=encoding), label="Churn", id_column="customerID"
+        )
         assert t.notes["encoding"] == {"cp1252": "cp1252", "gbk": "gb18030", "utf-8-sig": "utf-8-sig"}[encoding]
         pay = t.categorical[:, t.categorical_names.index("PaymentMethod")]
         original = [r[header.index("PaymentMethod")] for r in rows]
@@ -114,8 +134,7 @@ class TestReadRight:
             return whole.replace(",", ".") + "," + frac  # 1,889.50 -> 1.889,50
 
         rows_eu = [[euro(c) if j in num else c for j, c in enumerate(r)] for r in rows]
-        t = load_csv(_write(tmp_path / "eu.csv", header, rows_eu, delimiter=";"), label="Churn",
-                     id_column="customerID")
+        t = load_csv(_write(tmp_path / "eu.csv", header, rows_eu, delimiter=";"), label="Churn", id_column="customerID")
         assert t.notes["delimiter"] == ";" and t.notes["decimal"] == "comma"
         for name in ("MonthlyCharges", "TotalCharges"):
             np.testing.assert_allclose(_num(t, name), _num(clean, name), rtol=0, atol=0.006)
@@ -179,9 +198,12 @@ class TestDuplicatesAndLeaks:
 
     def test_a_post_churn_category_is_a_leak_but_real_factors_are_not(self, tmp_path, telco, clean) -> None:
         header, rows = telco
-        reason = [[*r, "price" if r[-1] == "Yes" and i % 2 else ("competitor" if r[-1] == "Yes" else "")]
-                  for i, r in enumerate(rows)]
-        t = load_csv(_write(tmp_path / "reason.csv", [*header, "ChurnReason"], reason), label="Churn",
-                     id_column="customerID")
+        reason = [
+            [*r, "price" if r[-1] == "Yes" and i % 2 else ("competitor" if r[-1] == "Yes" else "")]
+            for i, r in enumerate(rows)
+        ]
+        t = load_csv(
+            _write(tmp_path / "reason.csv", [*header, "ChurnReason"], reason), label="Churn", id_column="customerID"
+        )
         assert t.dropped["ChurnReason"].startswith("leak?")
         assert not clean.notes.get("leaks") and "Contract" in clean.categorical_names

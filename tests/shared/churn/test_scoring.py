@@ -1,4 +1,5 @@
 """Training from the platform's own history, nightly scoring into customer_profiles, the registry."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,9 +12,13 @@ from shared.errors import NotFound
 
 async def _profiles(sm, ids: list[int]) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
     async with sm() as s:
-        rows = await s.execute(text(
-            "SELECT customer_id, churn_score, warning_coefficient, risk_level, top_factors, model_version, segment "
-            "FROM customer_profiles WHERE customer_id = ANY(:ids)"), {"ids": ids})
+        rows = await s.execute(
+            text(
+                "SELECT customer_id, churn_score, warning_coefficient, risk_level, top_factors, model_version, segment "
+                "FROM customer_profiles WHERE customer_id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
         return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -27,10 +32,21 @@ class TestTrainingFrame:
         cutoff = feat.add_months(city["last_month"], -4)
         async with sm() as s:
             frame = await feat.fetch_chunk(s, lo=city["first_id"] - 1, hi=city["last_id"], cutoff=cutoff, horizon=2)
-            churned = set((await s.scalars(text(
-                "SELECT id FROM customers WHERE id BETWEEN :lo AND :hi AND churned_on >= :a AND churned_on < :b"),
-                {"lo": city["first_id"], "hi": city["last_id"], "a": feat.add_months(cutoff, 1),
-                 "b": feat.add_months(cutoff, 3)})).all())
+            churned = set(
+                (
+                    await s.scalars(
+                        text(
+                            "SELECT id FROM customers WHERE id BETWEEN :lo AND :hi AND churned_on >= :a AND churned_on < :b"
+                        ),
+                        {
+                            "lo": city["first_id"],
+                            "hi": city["last_id"],
+                            "a": feat.add_months(cutoff, 1),
+                            "b": feat.add_months(cutoff, 3),
+                        },
+                    )
+                ).all()
+            )
         assert len(set(frame.ids.tolist())) == len(frame) > 1800
         assert set(frame.ids[frame.y == 1].tolist()) == churned and len(churned) > 30
         calls = frame.X[:, feat.FEATURES.index("competitor_calls_90d")]
@@ -43,8 +59,13 @@ class TestScoreAll:
         keep = city["active_others"][0]
         async with sm.begin() as s:
             await s.execute(text("UPDATE churn_models SET active = false"))
-            await s.execute(text("INSERT INTO customer_profiles (customer_id, segment, four_high, top_factors) "
-                                 "VALUES (:c, 'relatively_stable', '[]', '[]')"), {"c": keep})
+            await s.execute(
+                text(
+                    "INSERT INTO customer_profiles (customer_id, segment, four_high, top_factors) "
+                    "VALUES (:c, 'relatively_stable', '[]', '[]')"
+                ),
+                {"c": keep},
+            )
         written = await scoring.score_all(sm, cutoff=city["last_month"], chunk=700)
         assert written >= len(city["active_drifters"]) + len(city["active_others"])
         assert len(await _active_versions(sm)) == 1
@@ -59,8 +80,13 @@ class TestScoreAll:
         factors = next(iter(drift.values()))[3]
         assert factors and set(factors[0]) == {"factor", "value", "weight"} and factors[0]["weight"] > 0
         assert {f["factor"] for r in drift.values() for f in r[3]} & {
-            "competitor_calls_30d", "competitor_calls_90d", "voice_trend", "data_trend", "bill_trend",
-            "active_days_change"}
+            "competitor_calls_30d",
+            "competitor_calls_90d",
+            "voice_trend",
+            "data_trend",
+            "bill_trend",
+            "active_days_change",
+        }
         assert others[keep][5] == "relatively_stable"  # other stages' columns untouched
 
         again = await scoring.score_all(sm, cutoff=city["last_month"])

@@ -2,6 +2,7 @@
 columns are encoded out of fold, the nightly trainer chooses among the evaluator's candidates, and
 a train file / test file evaluation reports the hold-out file's AUC, lift, calibration and churn
 rate per risk level."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,8 @@ from shared.churn import registry
 from shared.churn.__main__ import main
 from shared.churn.evaluate import evaluate_table
 from shared.churn.pipeline import CANDIDATE_BY_NAME, CANDIDATES, REFERENCE, HighCardinalityEncoder, build
-from tests.fixtures.planted_churn_city import write_csv, write_wide_csv
 from shared.churn.tabular import load_csv
+from tests.fixtures.planted_churn_city import write_csv, write_wide_csv
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,14 @@ def test_reference_is_always_a_candidate_and_never_beats_the_choice(export) -> N
     assert report["reference"]["roc_auc_mean"] == ref["roc_auc_mean"]
     assert report["metrics"]["roc_auc_mean"] >= ref["roc_auc_mean"]
     assert report["reference"]["chosen_minus_reference"] == pytest.approx(
-        report["metrics"]["roc_auc_mean"] - ref["roc_auc_mean"], abs=2e-4)
+        report["metrics"]["roc_auc_mean"] - ref["roc_auc_mean"], abs=2e-4
+    )
     honest = report["selection_honest"]
     assert len(honest["chosen_per_fold"]) == 3 and set(honest["chosen_per_fold"]) <= set(names)
 
 
 def test_the_nightly_trainer_chooses_among_the_evaluators_candidates() -> None:
-    assert registry.AUTO_CANDIDATES == tuple(c.name for c in CANDIDATES)
+    assert tuple(c.name for c in CANDIDATES) == registry.AUTO_CANDIDATES
     assert REFERENCE in registry.AUTO_CANDIDATES
 
 
@@ -69,8 +71,24 @@ def test_train_file_then_test_file(export, tmp_path) -> None:
         with path.open("w", newline="") as fh:
             csv.writer(fh).writerows([rows[0], *part])
     out = tmp_path / "r.json"
-    code = main(["evaluate", str(train), "--test", str(test), "--label", "Left_Network", "--id", "subscriber_ref",
-                 "--folds", "3", "--candidates", "logreg_plain", "--out", str(out)])
+    code = main(
+        [
+            "evaluate",
+            str(train),
+            "--test",
+            str(test),
+            "--label",
+            "Left_Network",
+            "--id",
+            "subscriber_ref",
+            "--folds",
+            "3",
+            "--candidates",
+            "logreg_plain",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     r = json.loads(out.read_text())
     t = r["test"]
@@ -85,5 +103,22 @@ def test_train_file_then_test_file(export, tmp_path) -> None:
     short = tmp_path / "short.csv"
     with short.open("w", newline="") as fh:
         csv.writer(fh).writerows([row[:3] + row[4:] for row in [rows[0], *rows[1400:1500]]])
-    assert main(["evaluate", str(train), "--test", str(short), "--label", "Left_Network", "--folds", "3",
-                 "--candidates", "logreg_plain", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                str(train),
+                "--test",
+                str(short),
+                "--label",
+                "Left_Network",
+                "--folds",
+                "3",
+                "--candidates",
+                "logreg_plain",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )

@@ -3,6 +3,7 @@ with a planted treatment effect. Drifters in contract respond to a call (treated
 drifters out of contract churn anyway, the rest rarely churn either way. The churn score ranks
 both kinds of drifter high; the uplift score must rank only the persuadable ones high, the
 registry must carry its Qini curve, and strategy matching must be able to target them."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -13,10 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from shared.churn import registry, scoring
-from tests.fixtures.planted_churn_city import plant_campaign, plant_city
 from shared.churn.uplift import qini
 from shared.engine.rules import Compiler
 from shared.engine.strategies import compile_condition
+from tests.fixtures.planted_churn_city import plant_campaign, plant_city
 
 LAST = date(2026, 9, 1)
 N = 4000
@@ -29,14 +30,25 @@ async def planted(sm) -> AsyncIterator[dict]:  # type: ignore[no-untyped-def]
     async with sm.begin() as s:
         info = await plant_city(s, n=N, first_id=first, last_month=LAST, drift_share=0.4, seed=0.19)
         cid = await plant_campaign(s, lo=first, hi=last, starts_on=date(2026, 8, 1), ends_on=date(2026, 9, 30))
-        in_contract = set((await s.scalars(text(
-            "SELECT id FROM customers WHERE id BETWEEN :lo AND :hi AND contract_end IS NOT NULL"),
-            {"lo": first, "hi": last})).all())
+        in_contract = set(
+            (
+                await s.scalars(
+                    text("SELECT id FROM customers WHERE id BETWEEN :lo AND :hi AND contract_end IS NOT NULL"),
+                    {"lo": first, "hi": last},
+                )
+            ).all()
+        )
     drifters = set(info["drifters"])
     everyone = set(range(first, last + 1))
     # in-contract non-drifters who churn at the base rate also stay when called: mildly persuadable
-    yield {"first": first, "last": last, "campaign": cid, "persuadable": drifters & in_contract,
-           "lost_cause": drifters - in_contract, "never": everyone - drifters - in_contract}
+    yield {
+        "first": first,
+        "last": last,
+        "campaign": cid,
+        "persuadable": drifters & in_contract,
+        "lost_cause": drifters - in_contract,
+        "never": everyone - drifters - in_contract,
+    }
     rng = {"lo": first, "hi": last}
     async with sm.begin() as s:
         await s.execute(text("DELETE FROM campaign_members WHERE campaign_id = :c"), {"c": cid})
@@ -58,14 +70,27 @@ async def test_uplift_ranks_the_persuadable_not_the_lost_causes(sm, planted) -> 
 
     await scoring.score_all(sm, cutoff=LAST)
     async with sm() as s:
-        rows = (await s.execute(text(
-            "SELECT customer_id, uplift_score, warning_coefficient FROM customer_profiles "
-            "WHERE customer_id BETWEEN :lo AND :hi"), {"lo": planted["first"], "hi": planted["last"]})).all()
+        rows = (
+            await s.execute(
+                text(
+                    "SELECT customer_id, uplift_score, warning_coefficient FROM customer_profiles "
+                    "WHERE customer_id BETWEEN :lo AND :hi"
+                ),
+                {"lo": planted["first"], "hi": planted["last"]},
+            )
+        ).all()
         cond = Compiler("t")
         predicate = compile_condition(cond, {"persuadable": True}, {})
-        matched = set((await s.scalars(text(
-            f"SELECT p.customer_id FROM customer_profiles p WHERE p.customer_id BETWEEN :lo AND :hi AND {predicate}"),
-            {**cond.params, "lo": planted["first"], "hi": planted["last"]})).all())
+        matched = set(
+            (
+                await s.scalars(
+                    text(
+                        f"SELECT p.customer_id FROM customer_profiles p WHERE p.customer_id BETWEEN :lo AND :hi AND {predicate}"
+                    ),
+                    {**cond.params, "lo": planted["first"], "hi": planted["last"]},
+                )
+            ).all()
+        )
     by_id = {r[0]: (r[1], r[2]) for r in rows}
     assert all(v[0] is not None for v in by_id.values())
 

@@ -1,5 +1,6 @@
 """The one advisory-lock helper: a key is (namespace, key), and a held lock is seen from other
 connections for exactly that pair; a session lock admits one holder and is released after."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,9 @@ _WAITING = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisor
 
 
 class TestAdvisoryLock:
-    async def test_held_for_exactly_its_namespace_and_key_until_commit(self, sm: async_sessionmaker[AsyncSession]) -> None:
+    async def test_held_for_exactly_its_namespace_and_key_until_commit(
+        self, sm: async_sessionmaker[AsyncSession]
+    ) -> None:
         async with sm.begin() as holder:
             await advisory_lock(holder, Lock.ORDERS, 41)
             async with sm() as other:

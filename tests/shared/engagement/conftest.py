@@ -3,6 +3,7 @@
 The machine is shared and slow at times: with the default 5 s pool timeout, requests queued
 for a connection would fail with a pool timeout instead of exercising the race under test.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from shared.settings import Settings
 
 @pytest.fixture(scope="module")
 async def patient_sm(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.model_copy(update={"pool_size": 10, "max_overflow": 0, "pool_timeout_s": 120.0}),
-                           process="tests.patient")
+    engine = create_engine(
+        settings.model_copy(update={"pool_size": 10, "max_overflow": 0, "pool_timeout_s": 120.0}),
+        process="tests.patient",
+    )
     yield create_sessionmaker(engine)
     await engine.dispose()

@@ -1,4 +1,5 @@
 """Daily check-in: one credit per local day, streaks, rewards from the rules, make-up."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -9,8 +10,8 @@ from shared.engagement import checkin
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds
 from shared.ledger import service as ledger
 from shared.points import rules
-from shared.programme import settings as programme_settings
 from shared.points import service as points_service
+from shared.programme import settings as programme_settings
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import create_customer
 from tests.fixtures.factories_customer import give_points
@@ -43,7 +44,9 @@ class TestCheckIn:
     async def test_rewards_follow_published_rules(self, db) -> None:
         c = await create_customer(db)
         await programme_settings.put(db, programme_settings.CHECKIN_RULES, {"rewards": [1, 2]}, staff_id=None)
-        await programme_settings.put(db, programme_settings.POINTS_EXPIRY, {"mode": "rolling_months", "months": 3}, staff_id=None)
+        await programme_settings.put(
+            db, programme_settings.POINTS_EXPIRY, {"mode": "rolling_months", "months": 3}, staff_id=None
+        )
         first = await checkin.check_in(db, customer_id=c.id, day=DAY)
         second = await checkin.check_in(db, customer_id=c.id, day=DAY + timedelta(days=1))
         assert (first.points, second.points) == (1, 2)

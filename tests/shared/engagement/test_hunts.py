@@ -1,7 +1,8 @@
 """Treasure hunts: funded pools, secure draws, budgets that never overpay, limits, closing."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import create_customer
 from tests.fixtures.factories_customer import create_hunt
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 TODAY = date.today()
 
 
@@ -31,13 +32,18 @@ class TestDraw:
 
 class TestHunt:
     async def test_creation_funds_pool_in_ledger(self, db) -> None:
-        hunt, _ = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 5, 1000),
-                                                hunts.PrizeSpec("data_mb", 500, 2, 1000)])
-        prizes = (await db.scalars(HuntPrize.__table__.select().where(HuntPrize.hunt_id == hunt.id).order_by(HuntPrize.id))).all()
-        balances = sorted([
-            await ledger.balance_of(db, asset=Asset.POINTS, kind=AccountKind.PRIZE_POOL, owner_id=prizes[0]),
-            await ledger.balance_of(db, asset=Asset.DATA, kind=AccountKind.PRIZE_POOL, owner_id=prizes[1]),
-        ])
+        hunt, _ = await create_hunt(
+            db, prizes=[hunts.PrizeSpec("points", 10, 5, 1000), hunts.PrizeSpec("data_mb", 500, 2, 1000)]
+        )
+        prizes = (
+            await db.scalars(HuntPrize.__table__.select().where(HuntPrize.hunt_id == hunt.id).order_by(HuntPrize.id))
+        ).all()
+        balances = sorted(
+            [
+                await ledger.balance_of(db, asset=Asset.POINTS, kind=AccountKind.PRIZE_POOL, owner_id=prizes[0]),
+                await ledger.balance_of(db, asset=Asset.DATA, kind=AccountKind.PRIZE_POOL, owner_id=prizes[1]),
+            ]
+        )
         assert balances == [50, 1000]
 
     async def test_win_pays_from_pool_and_records_play(self, db) -> None:
@@ -61,13 +67,21 @@ class TestHunt:
         with pytest.raises(NotFound):
             await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code="nope", key="d", now=NOW, today=TODAY)
         with pytest.raises(Gone):
-            await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="e",
-                             now=NOW + timedelta(days=30), today=TODAY)
+            await hunts.play(
+                db,
+                hunt_id=hunt.id,
+                customer_id=c.id,
+                spot_code=code,
+                key="e",
+                now=NOW + timedelta(days=30),
+                today=TODAY,
+            )
 
     async def test_close_returns_unspent_budget(self, db) -> None:
         hunt, _ = await create_hunt(db, prizes=[hunts.PrizeSpec("airtime_fen", 200, 3, 1000)])
-        prize_id = await db.scalar(HuntPrize.__table__.select().with_only_columns(HuntPrize.id)
-                                   .where(HuntPrize.hunt_id == hunt.id))
+        prize_id = await db.scalar(
+            HuntPrize.__table__.select().with_only_columns(HuntPrize.id).where(HuntPrize.hunt_id == hunt.id)
+        )
         await hunts.close_hunt(db, hunt_id=hunt.id, actor="test")
         assert await ledger.balance_of(db, asset=Asset.AIRTIME, kind=AccountKind.PRIZE_POOL, owner_id=prize_id) == 0
         assert (await ledger.verify(db))["ok"]
@@ -77,17 +91,30 @@ class TestHunt:
         hunt, code = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 2, 1_000_000)])
         prize = await db.scalar(select(HuntPrize).where(HuntPrize.hunt_id == hunt.id))
         pool = await hunts.pool_account(db, prize)
-        await ledger.transfer(db, key=f"drain:{prize.id}", kind="test", asset=Asset.POINTS, from_account=pool,
-                              to_account=await ledger.system_account(db, "points:issuance"), amount=15)
+        await ledger.transfer(
+            db,
+            key=f"drain:{prize.id}",
+            kind="test",
+            asset=Asset.POINTS,
+            from_account=pool,
+            to_account=await ledger.system_account(db, "points:issuance"),
+            amount=15,
+        )
         with pytest.raises(InsufficientFunds):  # 5 left for a prize of 10: nothing is paid
             await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)
 
     async def test_win_whose_ledger_key_was_posted_before_pays_nothing(self, db) -> None:
         c = await create_customer(db)
         hunt, code = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 2, 1_000_000)])
-        await ledger.transfer(db, key=f"hunt_win:hunt:{hunt.id}:{c.id}:p1", kind="test", asset=Asset.POINTS,
-                              from_account=await ledger.system_account(db, "points:issuance"),
-                              to_account=await ledger.customer_account(db, c.id), amount=1)
+        await ledger.transfer(
+            db,
+            key=f"hunt_win:hunt:{hunt.id}:{c.id}:p1",
+            kind="test",
+            asset=Asset.POINTS,
+            from_account=await ledger.system_account(db, "points:issuance"),
+            to_account=await ledger.customer_account(db, c.id),
+            amount=1,
+        )
         with pytest.raises(Conflict):
             await hunts.play(db, hunt_id=hunt.id, customer_id=c.id, spot_code=code, key="p1", now=NOW, today=TODAY)
 
@@ -96,14 +123,17 @@ class TestAddingToAHunt:
     async def test_closed_hunt_odds_and_unknown_merchant_refused(self, db) -> None:
         hunt, _ = await create_hunt(db, prizes=[hunts.PrizeSpec("points", 10, 5, 600_000)])
         with pytest.raises(Unprocessable):
-            await hunts.add_prize_to_hunt(db, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 400_001),
-                                          actor="test")
-        _, prize = await hunts.add_prize_to_hunt(db, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 400_000),
-                                                 actor="test")
+            await hunts.add_prize_to_hunt(
+                db, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 400_001), actor="test"
+            )
+        _, prize = await hunts.add_prize_to_hunt(
+            db, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 400_000), actor="test"
+        )
         assert prize.weight == 400_000
         with pytest.raises(NotFound):
-            await hunts.add_prize_to_hunt(db, hunt_id=2_000_000_000, spec=hunts.PrizeSpec("points", 1, 1, 1),
-                                          actor="test")
+            await hunts.add_prize_to_hunt(
+                db, hunt_id=2_000_000_000, spec=hunts.PrizeSpec("points", 1, 1, 1), actor="test"
+            )
         with pytest.raises(NotFound):
             await hunts.add_spot(db, hunt=hunt, spec=hunts.SpotSpec(kind="merchant_code", merchant_id=2_000_000_000))
         await hunts.close_hunt(db, hunt_id=hunt.id, actor="test")
@@ -117,7 +147,8 @@ class TestAddingToAHunt:
         async def add(i: int) -> int:
             async with patient_sm.begin() as s:
                 _, prize = await hunts.add_prize_to_hunt(
-                    s, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 300_000), actor=f"test-{i}")
+                    s, hunt_id=hunt.id, spec=hunts.PrizeSpec("points", 1, 1, 300_000), actor=f"test-{i}"
+                )
                 return prize.id
 
         results = await gather_concurrently(6, add)

@@ -3,6 +3,7 @@
 Runs skip the churn stage (its own engineer's module, tested there). Every module loads its own
 city with fresh ids; assertions look only at that id range, since the engine covers the whole DB.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

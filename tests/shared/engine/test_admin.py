@@ -1,4 +1,5 @@
 """Back-office endpoints of the engine: tags, strategies, tiers, four-high thresholds, runs."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,13 +24,22 @@ class TestTags:
     async def test_add_edit_disable_preview_with_audit(self, admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
         h = tokens.admin(await _staff(sm, "strategist"), "strategist")
         code = f"t_{uuid.uuid4().hex[:8]}"
-        rule = {"all": [{"field": "arpu_fen", "op": ">=", "value": 10000}, {"field": "tier", "op": "in", "value": ["gold"]}]}
-        r = await admin_client.post("/v1/tags", json={"code": code, "name": "高消费金卡", "family": "basic", "rule": rule}, headers=h)
+        rule = {
+            "all": [{"field": "arpu_fen", "op": ">=", "value": 10000}, {"field": "tier", "op": "in", "value": ["gold"]}]
+        }
+        r = await admin_client.post(
+            "/v1/tags", json={"code": code, "name": "高消费金卡", "family": "basic", "rule": rule}, headers=h
+        )
         assert r.status_code == 201, r.text
         tag_id = r.json()["id"]
-        assert (await admin_client.post("/v1/tags", json={"code": code, "name": "x", "family": "basic", "rule": rule},
-                                        headers=h)).status_code == 409
-        r = await admin_client.patch(f"/v1/tags/{tag_id}", json={"rule": {"field": "arpu_fen", "op": ">", "value": 0}}, headers=h)
+        assert (
+            await admin_client.post(
+                "/v1/tags", json={"code": code, "name": "x", "family": "basic", "rule": rule}, headers=h
+            )
+        ).status_code == 409
+        r = await admin_client.patch(
+            f"/v1/tags/{tag_id}", json={"rule": {"field": "arpu_fen", "op": ">", "value": 0}}, headers=h
+        )
         assert r.status_code == 200 and r.json()["version"] == 2
         r = await admin_client.post(f"/v1/tags/{tag_id}/disable", headers=h)
         assert r.json()["active"] is False
@@ -44,14 +54,18 @@ class TestTags:
             {"field": "arpu_fen", "op": "; DELETE FROM customers; --", "value": 1},
             {"field": "arpu_fen", "op": ">", "value": "1 OR 1=1"},
         ):
-            r = await admin_client.post("/v1/tags", json={"code": f"x_{uuid.uuid4().hex[:8]}", "name": "x", "family": "basic",
-                                                          "rule": rule}, headers=h)
+            r = await admin_client.post(
+                "/v1/tags",
+                json={"code": f"x_{uuid.uuid4().hex[:8]}", "name": "x", "family": "basic", "rule": rule},
+                headers=h,
+            )
             assert r.status_code == 422, r.text
             assert r.json()["error"] in ("invalid_rule", "validation_error", "unprocessable")
             r = await admin_client.post("/v1/tags/preview", json={"rule": rule}, headers=h)
             assert r.status_code == 422
-        r = await admin_client.post("/v1/tags/preview", json={"rule": {"field": "tier", "op": "=", "value": "' OR 1=1 --"}},
-                                    headers=h)
+        r = await admin_client.post(
+            "/v1/tags/preview", json={"rule": {"field": "tier", "op": "=", "value": "' OR 1=1 --"}}, headers=h
+        )
         assert r.status_code == 200 and r.json()["customers"] == 0
         async with sm() as s:
             assert await s.scalar(text("SELECT to_regclass('customers') IS NOT NULL"))
@@ -69,13 +83,20 @@ class TestStrategiesTiersThresholds:
         h = tokens.admin(await _staff(sm, "strategist"), "strategist")
         r = await admin_client.get("/v1/strategies", headers=h)
         assert r.status_code == 200 and len(r.json()) >= 10
-        good = {"name": "测试策略", "condition": {"segment": ["stable"], "tier": ["gold"]}, "channel": "sms",
-                "script": "您好", "priority": 300}
+        good = {
+            "name": "测试策略",
+            "condition": {"segment": ["stable"], "tier": ["gold"]},
+            "channel": "sms",
+            "script": "您好",
+            "priority": 300,
+        }
         r = await admin_client.post("/v1/strategies", json=good, headers=h)
         assert r.status_code == 201, r.text
         bad = {**good, "condition": {"segment; DROP TABLE strategies": ["x"]}}
         assert (await admin_client.post("/v1/strategies", json=bad, headers=h)).status_code == 422
-        assert (await admin_client.post("/v1/strategies", json={**good, "channel": "fax"}, headers=h)).status_code == 422
+        assert (
+            await admin_client.post("/v1/strategies", json={**good, "channel": "fax"}, headers=h)
+        ).status_code == 422
         r = await admin_client.patch(f"/v1/strategies/{r.json()['id']}", json={"active": False}, headers=h)
         assert r.status_code == 200 and r.json()["active"] is False
 
@@ -83,14 +104,22 @@ class TestStrategiesTiersThresholds:
         h = tokens.admin(await _staff(sm, "strategist"), "strategist")
         r = await admin_client.get("/v1/tiers/rules", headers=h)
         assert [t["tier"] for t in r.json()] == ["star1", "star2", "star3", "star4", "star5", "gold", "diamond"]
-        r = await admin_client.put("/v1/tiers/rules/gold", json={"rank": 6, "min_tenure_months": 60, "min_avg_bill_fen": 21000,
-                                                                  "benefits": ["专属客户经理"]}, headers=h)
+        r = await admin_client.put(
+            "/v1/tiers/rules/gold",
+            json={"rank": 6, "min_tenure_months": 60, "min_avg_bill_fen": 21000, "benefits": ["专属客户经理"]},
+            headers=h,
+        )
         assert r.status_code == 200
-        assert (await admin_client.put("/v1/tiers/rules/platinum", json={"rank": 9, "min_tenure_months": 1,
-                                                                         "min_avg_bill_fen": 1}, headers=h)).status_code == 422
+        assert (
+            await admin_client.put(
+                "/v1/tiers/rules/platinum", json={"rank": 9, "min_tenure_months": 1, "min_avg_bill_fen": 1}, headers=h
+            )
+        ).status_code == 422
         r = await admin_client.put("/v1/four-high/thresholds", json={"payg_min_fen": 2500}, headers=h)
         assert r.status_code == 200 and r.json()["payg_min_fen"] == 2500
-        assert (await admin_client.put("/v1/four-high/thresholds", json={"drop_table": 1}, headers=h)).status_code == 422
+        assert (
+            await admin_client.put("/v1/four-high/thresholds", json={"drop_table": 1}, headers=h)
+        ).status_code == 422
         await admin_client.put("/v1/four-high/thresholds", json={"payg_min_fen": 2000}, headers=h)
         assert await _audits(sm, "engine.settings.update") >= 2
 

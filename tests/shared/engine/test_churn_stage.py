@@ -1,5 +1,6 @@
 """The nightly run's churn stage calls the churn package directly: on a database without usage
 history the stage is skipped with a note (NoChurnHistory), and nothing is scored."""
+
 from __future__ import annotations
 
 from sqlalchemy import text

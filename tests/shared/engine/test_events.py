@@ -1,5 +1,6 @@
 """Key moments through POST /v1/events: the matching recommendation or care task at once, under
 contact pressure, idempotent by (source, external_id)."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,8 +35,15 @@ async def test_hotline_broadband_lag_gives_a_recommendation_and_replays(admin_cl
     result = r.json()["result"]
     assert result["recommendation_id"] and result["playbook"] == "hotline_call:broadband_lag"
     async with sm() as s:
-        rec = (await s.execute(text("SELECT r.channel, p.kind FROM recommendations r JOIN products p ON p.id = r.product_id "
-                                    "WHERE r.id = :id"), {"id": result["recommendation_id"]})).one()
+        rec = (
+            await s.execute(
+                text(
+                    "SELECT r.channel, p.kind FROM recommendations r JOIN products p ON p.id = r.product_id "
+                    "WHERE r.id = :id"
+                ),
+                {"id": result["recommendation_id"]},
+            )
+        ).one()
     assert tuple(rec) == ("hotline", "broadband")
     again = await admin_client.post("/v1/events", json=body, headers=headers)
     assert again.status_code == 200 and again.json()["replayed"] and again.json()["result"] == result
@@ -49,22 +57,29 @@ async def test_hotline_broadband_lag_gives_a_recommendation_and_replays(admin_cl
 async def test_competitor_call_creates_a_care_task_for_the_manager(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
     op, mgr, cid = await _setup(sm)
     async with sm.begin() as s:
-        await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
-                        {"c": cid, "m": mgr})
+        await s.execute(
+            text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
+            {"c": cid, "m": mgr},
+        )
     r = await admin_client.post("/v1/events", json=_event(cid, "competitor_call"), headers=tokens.admin(op, "operator"))
     assert r.status_code == 201, r.text
     task_id = r.json()["result"]["task_id"]
     async with sm() as s:
-        task = (await s.execute(text("SELECT manager_id, kind, status, product_id FROM care_tasks WHERE id = :id"),
-                                {"id": task_id})).one()
+        task = (
+            await s.execute(
+                text("SELECT manager_id, kind, status, product_id FROM care_tasks WHERE id = :id"), {"id": task_id}
+            )
+        ).one()
     assert task.manager_id == mgr and task.kind == "churn" and task.status == "open" and task.product_id
 
 
 async def test_contact_pressure_suppresses_the_reaction(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
     op, mgr, cid = await _setup(sm)
     async with sm.begin() as s:
-        await s.execute(text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
-                        {"c": cid, "m": mgr})
+        await s.execute(
+            text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
+            {"c": cid, "m": mgr},
+        )
         for _ in range(4):
             await record_touch(s, customer_id=cid, channel="sms", outcome="reached")
     r = await admin_client.post("/v1/events", json=_event(cid, "usage_collapse"), headers=tokens.admin(op, "operator"))
@@ -84,13 +99,19 @@ async def test_do_not_disturb_blocks_outbound_sms(admin_client, tokens, sm) -> N
 
 async def test_roles_and_validation(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
     op, _, cid = await _setup(sm)
-    assert (await admin_client.post("/v1/events", json=_event(cid, "low_balance"),
-                                    headers=tokens.admin(op, "analyst"))).status_code == 403
+    assert (
+        await admin_client.post("/v1/events", json=_event(cid, "low_balance"), headers=tokens.admin(op, "analyst"))
+    ).status_code == 403
     headers = tokens.admin(op, "operator")
     assert (await admin_client.post("/v1/events", json=_event(cid, "weather"), headers=headers)).status_code == 422
-    assert (await admin_client.post("/v1/events", json={**_event(cid, "low_balance"), "external_id": "a b'"},
-                                    headers=headers)).status_code == 422
-    assert (await admin_client.post("/v1/events", json=_event(10**15, "low_balance"), headers=headers)).status_code == 404
+    assert (
+        await admin_client.post(
+            "/v1/events", json={**_event(cid, "low_balance"), "external_id": "a b'"}, headers=headers
+        )
+    ).status_code == 422
+    assert (
+        await admin_client.post("/v1/events", json=_event(10**15, "low_balance"), headers=headers)
+    ).status_code == 404
 
 
 async def test_concurrent_duplicates_act_once(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ first rerun after a cold run: the churn frame's float8 aggregates over non-integ
 another order, and a last bit at a tree split moved a customer's risk level. Latent twin in the
 engine: tier rules may share a rank, and `LIMIT 1` then followed the rules' physical order.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,33 +35,45 @@ async def city(sm: async_sessionmaker[AsyncSession]) -> City:
     allowance (0.1 + 0.2 + 0.3 in float8 depends on the order) and bills that differ per month."""
     c = await load_city(sm, n=300)
     async with sm.begin() as s:
-        await s.execute(text(
-            """
+        await s.execute(
+            text(
+                """
             UPDATE monthly_usage SET
                 voice_min = voice_allowance_min * (1 + (extract(month FROM month)::int + customer_id::int) % 3) / 10,
                 data_mb = data_allowance_mb * (1 + (extract(month FROM month)::int + 2 * customer_id::int) % 3) / 10,
                 bill_fen = bill_fen + (customer_id * 7919 + extract(month FROM month)::int * 104729) % 997
             WHERE customer_id > :lo AND customer_id <= :hi
             """
-        ), {"lo": c.lo, "hi": c.hi})
+            ),
+            {"lo": c.lo, "hi": c.hi},
+        )
     async with sm() as s:
         await s.execute(text("ANALYZE monthly_usage"))
         await s.commit()
     return c
 
 
-async def _under(sm: async_sessionmaker[AsyncSession], plan: str, city: City, cutoff: date) -> tuple[list[Any], str, churn_features.Frame]:
+async def _under(
+    sm: async_sessionmaker[AsyncSession], plan: str, city: City, cutoff: date
+) -> tuple[list[Any], str, churn_features.Frame]:
     """(per-customer month order reaching an aggregate, the churn statement's plan, the churn frame)."""
     async with sm() as s:
         for setting in PLANS[plan]:
             await s.execute(text(setting))
-        orders = (await s.execute(text(
-            "SELECT customer_id, array_agg(month) FROM monthly_usage WHERE customer_id > :lo AND customer_id <= :hi "
-            "GROUP BY customer_id ORDER BY customer_id"), {"lo": city.lo, "hi": city.hi})).all()
+        orders = (
+            await s.execute(
+                text(
+                    "SELECT customer_id, array_agg(month) FROM monthly_usage WHERE customer_id > :lo AND customer_id <= :hi "
+                    "GROUP BY customer_id ORDER BY customer_id"
+                ),
+                {"lo": city.lo, "hi": city.hi},
+            )
+        ).all()
         params = {**churn_features.params(cutoff, 2), "lo": city.lo, "hi": city.hi, "sample": 10000}
         await s.execute(text("SET LOCAL enable_nestloop = off"))  # as fetch_chunk runs it
-        explain = "\n".join(r[0] for r in await s.execute(
-            text("EXPLAIN " + churn_features._STATEMENTS["score"].text), params))
+        explain = "\n".join(
+            r[0] for r in await s.execute(text("EXPLAIN " + churn_features._STATEMENTS["score"].text), params)
+        )
         frame = await churn_features.fetch_chunk(s, lo=city.lo, hi=city.hi, cutoff=cutoff, mode="score")
         await s.rollback()
     return orders, explain, frame
@@ -78,13 +91,16 @@ async def test_churn_frame_does_not_depend_on_row_order(sm: async_sessionmaker[A
     assert len(by_hash) == city.n and (by_hash.ids == by_sort.ids).all()
     same = (by_hash.X == by_sort.X) | (np.isnan(by_hash.X) & np.isnan(by_sort.X))
     differing = {churn_features.FEATURES[j] for j in np.where(~same.all(axis=0))[0]}
-    assert not differing, f"{int((~same.all(axis=1)).sum())} customers' churn features follow the row order: {sorted(differing)}"
+    assert not differing, (
+        f"{int((~same.all(axis=1)).sum())} customers' churn features follow the row order: {sorted(differing)}"
+    )
 
 
 async def _tiers(sm: async_sessionmaker[AsyncSession], city: City) -> dict[int, str]:
     async with sm() as s:
-        rows = await s.execute(text("SELECT id, tier FROM customers WHERE id > :lo AND id <= :hi"),
-                               {"lo": city.lo, "hi": city.hi})
+        rows = await s.execute(
+            text("SELECT id, tier FROM customers WHERE id > :lo AND id <= :hi"), {"lo": city.lo, "hi": city.hi}
+        )
         return {r.id: r.tier for r in rows}
 
 

@@ -1,4 +1,5 @@
 """The whitelist rule compiler: only known fields and operators, values always bound."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,8 @@ INJECTIONS = [
     {"field": "id; DROP TABLE customers", "op": "=", "value": 1},
     {"field": "arpu_fen", "op": "= 1 OR 1=1 --", "value": 1},
     {"field": "arpu_fen) OR (1=1", "op": ">", "value": 0},
-    {"field": "tier", "op": "=", "value": 1},                  # wrong type for a text field
-    {"field": "arpu_fen", "op": ">", "value": "0 OR 1=1"},     # wrong type for a number field
+    {"field": "tier", "op": "=", "value": 1},  # wrong type for a text field
+    {"field": "arpu_fen", "op": ">", "value": "0 OR 1=1"},  # wrong type for a number field
     {"field": "arpu_fen", "op": ">", "value": True},
     {"field": "arpu_fen", "op": ">", "value": float("nan")},
     {"field": "arpu_fen", "op": "in", "value": []},
@@ -35,8 +36,14 @@ def test_unknown_fields_ops_and_bad_values_are_refused(rule) -> None:  # type: i
 
 
 def test_values_are_bound_never_interpolated() -> None:
-    compiled = compile_rule({"any": [{"field": "tier", "op": "=", "value": "' OR 1=1 --"},
-                                     {"field": "segment", "op": "in", "value": ["x'); DROP TABLE customers; --"]}]})
+    compiled = compile_rule(
+        {
+            "any": [
+                {"field": "tier", "op": "=", "value": "' OR 1=1 --"},
+                {"field": "segment", "op": "in", "value": ["x'); DROP TABLE customers; --"]},
+            ]
+        }
+    )
     assert "OR 1=1" not in compiled.sql and "DROP" not in compiled.sql
     assert list(compiled.params.values()) == ["' OR 1=1 --", ["x'); DROP TABLE customers; --"]]
 

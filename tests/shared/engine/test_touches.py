@@ -1,4 +1,5 @@
 """Contact pressure and touch recording (shared.touches.service)."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,12 @@ async def test_monthly_cap_across_channels(db) -> None:  # type: ignore[no-untyp
 
 async def test_cap_is_editable(db) -> None:  # type: ignore[no-untyped-def]
     c = await create_customer(db)
-    await db.execute(text("INSERT INTO programme_settings (key, value) VALUES ('contact_pressure', '{\"max_per_month\": 1}') "
-                          "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"))
+    await db.execute(
+        text(
+            "INSERT INTO programme_settings (key, value) VALUES ('contact_pressure', '{\"max_per_month\": 1}') "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+        )
+    )
     await record_touch(db, customer_id=c.id, channel="sms", outcome="reached")
     with pytest.raises(Conflict):
         await check_contact_pressure(db, customer_id=c.id, channel="sms")

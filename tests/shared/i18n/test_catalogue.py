@@ -5,6 +5,7 @@ AppError subclasses (and their `super().__init__`), rate limits (`Limit`, `secre
 `error_response` calls and HTTPException details. A message must be a literal (or a module constant,
 or a conditional between literals): an f-string would bypass the catalogue, so it fails here too.
 """
+
 from __future__ import annotations
 
 import ast
@@ -36,8 +37,12 @@ PASS_THROUGH = {
 # texts the framework writes itself: Starlette's HTTPException details are the status phrases
 # (their wording changed with Python 3.13: both are listed), and FastAPI's unparsable form body
 FRAMEWORK = {HTTPStatus(s).phrase for s in (*_HTTP_CODES, 422, 500, 503)} | {
-    "Request Entity Too Large", "Content Too Large", "Unprocessable Entity", "Unprocessable Content",
-    "There was an error parsing the body"}
+    "Request Entity Too Large",
+    "Content Too Large",
+    "Unprocessable Entity",
+    "Unprocessable Content",
+    "There was an error parsing the body",
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,11 @@ class Site:
 
 
 def _trees() -> dict[str, ast.Module]:
-    return {str(p.relative_to(ROOT)): ast.parse(p.read_text(encoding="utf-8"))
-            for src in SOURCES for p in sorted(src.rglob("*.py"))}
+    return {
+        str(p.relative_to(ROOT)): ast.parse(p.read_text(encoding="utf-8"))
+        for src in SOURCES
+        for p in sorted(src.rglob("*.py"))
+    }
 
 
 def _error_classes(trees: dict[str, ast.Module]) -> set[str]:
@@ -60,17 +68,26 @@ def _error_classes(trees: dict[str, ast.Module]) -> set[str]:
         grew = False
         for tree in trees.values():
             for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef) and node.name not in names and any(
-                        (b.id if isinstance(b, ast.Name) else getattr(b, "attr", None)) in names for b in node.bases):
+                if (
+                    isinstance(node, ast.ClassDef)
+                    and node.name not in names
+                    and any(
+                        (b.id if isinstance(b, ast.Name) else getattr(b, "attr", None)) in names for b in node.bases
+                    )
+                ):
                     names.add(node.name)
                     grew = True
     return names
 
 
 def _constants(tree: ast.Module) -> dict[str, str]:
-    return {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-            for t in node.targets if isinstance(t, ast.Name)}
+    return {
+        t.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
 
 
 def _literals(node: ast.expr, constants: dict[str, str]) -> list[str] | None:
@@ -96,8 +113,13 @@ def _call_name(call: ast.Call) -> str | None:
 
 def _is_super_init(call: ast.Call) -> bool:
     f = call.func
-    return (isinstance(f, ast.Attribute) and f.attr == "__init__" and isinstance(f.value, ast.Call)
-            and isinstance(f.value.func, ast.Name) and f.value.func.id == "super")
+    return (
+        isinstance(f, ast.Attribute)
+        and f.attr == "__init__"
+        and isinstance(f.value, ast.Call)
+        and isinstance(f.value.func, ast.Name)
+        and f.value.func.id == "super"
+    )
 
 
 def scan() -> tuple[list[Site], list[tuple[str, int, str]]]:
@@ -173,8 +195,11 @@ def test_every_message_has_chinese(message: str) -> None:
 
 
 def test_placeholders_are_given_at_the_raise_site() -> None:
-    missing = [(s.path, s.line, s.message, sorted(placeholders(s.message) - s.keywords)) for s in SITES
-               if s.keywords is not None and placeholders(s.message) - s.keywords]
+    missing = [
+        (s.path, s.line, s.message, sorted(placeholders(s.message) - s.keywords))
+        for s in SITES
+        if s.keywords is not None and placeholders(s.message) - s.keywords
+    ]
     assert missing == []
 
 
@@ -183,8 +208,10 @@ def test_the_catalogue_holds_only_messages_in_use() -> None:
 
 
 def test_translate_fills_placeholders_and_falls_back_to_english() -> None:
-    assert translate("the request body is larger than {limit_bytes} bytes", EN, {"limit_bytes": 10}) == \
-        "the request body is larger than 10 bytes"
+    assert (
+        translate("the request body is larger than {limit_bytes} bytes", EN, {"limit_bytes": 10})
+        == "the request body is larger than 10 bytes"
+    )
     assert "10" in translate("the request body is larger than {limit_bytes} bytes", ZH, {"limit_bytes": 10})
     assert translate("a message nobody translated", ZH) == "a message nobody translated"
     assert translate("at most {limit}", EN, {}) == "at most {limit}"  # a missing value stays visible

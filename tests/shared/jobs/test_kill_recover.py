@@ -5,6 +5,7 @@ machine), the test holds a table lock the job's next write must wait for, kills 
 that write waits, then lets go: the dead worker's transaction rolls back, its advisory job lock is
 gone with its connection, the sweep of the new worker puts the job back and it runs again.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,12 +16,10 @@ from sqlalchemy import text
 
 from shared.backoffice.imports import service as imports
 from shared.db.transactions import own_transaction
-from shared.engine.runner import create_run, run_nightly
 from shared.jobs import queue
 from shared.ledger import service as ledger
 from tests.fixtures.factories_backoffice import bulk_customers, staff_principal
 from tests.fixtures.jobs import WorkerProcess, job_status, wait_for, worker_backends
-from tests.shared.engine.conftest import RUN_STAGES, load_city, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +42,12 @@ def _usage_file(path: Path, ids: list[int]) -> Path:
 
 async def _waiting_on_lock(sm, pids: set[int]) -> bool:  # type: ignore[no-untyped-def]
     async with sm() as s:
-        return bool(await s.scalar(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY(:p) AND wait_event_type = 'Lock')"),
-            {"p": list(pids)}))
+        return bool(
+            await s.scalar(
+                text("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY(:p) AND wait_event_type = 'Lock')"),
+                {"p": list(pids)},
+            )
+        )
 
 
 async def _gone(sm, pids: set[int]) -> bool:  # type: ignore[no-untyped-def]
@@ -60,11 +62,15 @@ async def test_import_killed_mid_load_finishes_once(sm, engine, database_url, tm
     admin = await staff_principal(sm)
     path = _usage_file(spool / "usage.csv", ids)
     async with own_transaction(sm) as s:
-        job = await imports.create_job(s, kind="usage", filename="usage.csv", sha256=imports.file_sha256(path),
-                                       created_by=admin.id)
+        job = await imports.create_job(
+            s, kind="usage", filename="usage.csv", sha256=imports.file_sha256(path), created_by=admin.id
+        )
         import_id = job.id
-        job_id = await queue.defer(s, queue.Task.IMPORT, {"import_id": import_id, "path": str(path),
-                                                          "staff_id": admin.id, "chunk_rows": 10_000})
+        job_id = await queue.defer(
+            s,
+            queue.Task.IMPORT,
+            {"import_id": import_id, "path": str(path), "staff_id": admin.id, "chunk_rows": 10_000},
+        )
     worker = WorkerProcess(database_url, spool, tmp_path / "worker.log")
     async with engine.connect() as blocker:
         await blocker.begin()
@@ -84,13 +90,15 @@ async def test_import_killed_mid_load_finishes_once(sm, engine, database_url, tm
             await blocker.rollback()
     await wait_for(lambda: _gone(sm, pids), what="the dead worker's connections to close")
     async with sm() as s:
-        assert await s.scalar(text("SELECT count(*) FROM monthly_usage WHERE customer_id = ANY(:ids)"),
-                              {"ids": ids}) == 0  # the killed load committed nothing
+        assert (
+            await s.scalar(text("SELECT count(*) FROM monthly_usage WHERE customer_id = ANY(:ids)"), {"ids": ids}) == 0
+        )  # the killed load committed nothing
         assert await s.scalar(text("SELECT status FROM import_jobs WHERE id = :i"), {"i": import_id}) == "loading"
     assert (await job_status(sm, job_id))[0] == "doing"  # stuck as the dead worker left it
 
     worker.start()
     try:
+
         async def finished() -> bool:
             return (await job_status(sm, job_id))[0] in ("succeeded", "failed")
 
@@ -102,15 +110,20 @@ async def test_import_killed_mid_load_finishes_once(sm, engine, database_url, tm
     async with sm() as s:
         done = await imports.get_job(s, import_id)
         loaded = await s.scalar(text("SELECT count(*) FROM monthly_usage WHERE customer_id = ANY(:ids)"), {"ids": ids})
-        progress = (await s.execute(text("SELECT progress, attempts FROM job_progress WHERE job_id = :j"),
-                                    {"j": job_id})).one()
+        progress = (
+            await s.execute(text("SELECT progress, attempts FROM job_progress WHERE job_id = :j"), {"j": job_id})
+        ).one()
         verified = await ledger.verify(s)
     # the same counts as an uninterrupted load of this file
     assert (done.status, done.rows_total, done.rows_bad, done.rows_ok, done.rows_changed) == (
-        "done", CUSTOMERS * len(MONTHS) + BAD, BAD, CUSTOMERS * len(MONTHS), CUSTOMERS * len(MONTHS))
+        "done",
+        CUSTOMERS * len(MONTHS) + BAD,
+        BAD,
+        CUSTOMERS * len(MONTHS),
+        CUSTOMERS * len(MONTHS),
+    )
     assert loaded == CUSTOMERS * len(MONTHS)
     assert done.quality["bad_by_reason"] == {"invalid:bill_month": BAD}
     assert (progress.progress, progress.attempts) == (1.0, 2)
     assert verified["ok"] is True
     assert not path.exists()  # the spool file goes once the import ended
-

@@ -1,5 +1,6 @@
 """The set-based posting block: a statement posting N transactions balances, posts each key once
 (also under concurrent reruns), and refuses an overdraft with nothing written."""
+
 from __future__ import annotations
 
 import secrets
@@ -18,7 +19,8 @@ from tests.fixtures.factories_customer import create_customers_bulk
 
 # A caller's statement: move :amounts[i] between each customer's points account and :system.
 # :direction 'credit' pays the customers from :system, 'debit' takes from them into :system.
-_BETWEEN = text(bulk.compose("""
+_BETWEEN = text(
+    bulk.compose("""
 WITH given AS (
     SELECT g.customer_id, g.amount, a.id AS account_id
     FROM unnest(CAST(:customers AS bigint[]), CAST(:amounts AS bigint[])) AS g(customer_id, amount)
@@ -35,10 +37,13 @@ WITH given AS (
 {ledger_posting}
 SELECT (SELECT count(*) FROM posted_txns) AS txns, (SELECT count(*) FROM posted_legs) AS legs,
        (SELECT count(*) FROM posted_accounts) AS accounts, (SELECT count(*) FROM posted_refused) AS refused
-"""))
+""")
+)
 
 # Credits to customers' accounts that may not exist yet (the check-in's shape, for N customers).
-_TO_CUSTOMERS = text(bulk.compose("""
+_TO_CUSTOMERS = text(
+    bulk.compose(
+        """
 WITH postings AS (
     SELECT CAST(:tag AS text) || ':' || c AS key, 'test_bulk_open'::text AS kind, NULL::text AS reference,
            '{}'::jsonb AS memo, 'points'::text AS asset, CAST(:system AS bigint) AS debit_id,
@@ -48,12 +53,18 @@ WITH postings AS (
 {ledger_posting}
 SELECT (SELECT count(*) FROM posted_txns) AS txns, (SELECT count(*) FROM posted_legs) AS legs,
        (SELECT coalesce(sum(balance), 0) FROM posted_credits) AS credited_balances
-""", to_customers=True))
+""",
+        to_customers=True,
+    )
+)
 
 
-_TO_CUSTOMERS_REFUSED = text(str(_TO_CUSTOMERS).replace(
-    "(SELECT coalesce(sum(balance), 0) FROM posted_credits) AS credited_balances",
-    "(SELECT count(*) FROM posted_refused) AS refused"))
+_TO_CUSTOMERS_REFUSED = text(
+    str(_TO_CUSTOMERS).replace(
+        "(SELECT coalesce(sum(balance), 0) FROM posted_credits) AS credited_balances",
+        "(SELECT count(*) FROM posted_refused) AS refused",
+    )
+)
 
 
 def _tag() -> str:
@@ -67,14 +78,19 @@ async def _points_accounts(session, customers: list[int]) -> None:  # type: igno
 
 async def _balances(session, customers: list[int]) -> dict[int, int]:  # type: ignore[no-untyped-def]
     rows = await session.execute(
-        text("SELECT owner_id, balance FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
-             "AND owner_id = ANY(CAST(:c AS bigint[]))"), {"c": customers})
+        text(
+            "SELECT owner_id, balance FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
+            "AND owner_id = ANY(CAST(:c AS bigint[]))"
+        ),
+        {"c": customers},
+    )
     return {int(r.owner_id): int(r.balance) for r in rows}
 
 
 async def _txns(session, tag: str) -> int:  # type: ignore[no-untyped-def]
-    return int(await session.scalar(text("SELECT count(*) FROM ledger_txns WHERE idempotency_key LIKE :k"),
-                                    {"k": f"{tag}:%"}))
+    return int(
+        await session.scalar(text("SELECT count(*) FROM ledger_txns WHERE idempotency_key LIKE :k"), {"k": f"{tag}:%"})
+    )
 
 
 class TestCompose:
@@ -96,21 +112,41 @@ class TestBetweenAccounts:
             system = await ledger.system_account(s, "points:issuance:bulk-test")
         tag, amounts = _tag(), [10 + i for i in range(40)]
         async with sm.begin() as s:
-            row = (await s.execute(_BETWEEN, {
-                "customers": customers, "amounts": amounts, "tag": tag, "direction": "credit", "system": system,
-                "expires_on": date(2027, 12, 31)})).one()
+            row = (
+                await s.execute(
+                    _BETWEEN,
+                    {
+                        "customers": customers,
+                        "amounts": amounts,
+                        "tag": tag,
+                        "direction": "credit",
+                        "system": system,
+                        "expires_on": date(2027, 12, 31),
+                    },
+                )
+            ).one()
         assert (row.txns, row.legs, row.accounts, row.refused) == (40, 80, 41, 0)
         async with sm() as s:
             assert await _balances(s, customers) == dict(zip(customers, amounts, strict=True))
-            assert await s.scalar(text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": system}) == -sum(amounts)
-            legs = (await s.execute(text(
-                "SELECT e.amount, e.customer_id, e.expires_on, t.kind, t.reference, t.memo FROM ledger_entries e "
-                "JOIN ledger_txns t ON t.id = e.txn_id WHERE t.idempotency_key = :k ORDER BY e.amount"),
-                {"k": f"{tag}:{customers[3]}"})).all()
+            assert await s.scalar(text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": system}) == -sum(
+                amounts
+            )
+            legs = (
+                await s.execute(
+                    text(
+                        "SELECT e.amount, e.customer_id, e.expires_on, t.kind, t.reference, t.memo FROM ledger_entries e "
+                        "JOIN ledger_txns t ON t.id = e.txn_id WHERE t.idempotency_key = :k ORDER BY e.amount"
+                    ),
+                    {"k": f"{tag}:{customers[3]}"},
+                )
+            ).all()
             assert [(leg.amount, leg.customer_id, leg.expires_on) for leg in legs] == [
-                (-13, customers[3], None), (13, customers[3], date(2027, 12, 31))]  # expiry on the credit leg
+                (-13, customers[3], None),
+                (13, customers[3], date(2027, 12, 31)),
+            ]  # expiry on the credit leg
             assert {(leg.kind, leg.reference, leg.memo["amount"]) for leg in legs} == {
-                ("test_bulk", f"customer:{customers[3]}", 13)}
+                ("test_bulk", f"customer:{customers[3]}", 13)
+            }
             assert (await ledger.verify(s))["ok"]
 
     async def test_rerun_and_concurrent_reruns_post_each_key_once(self, sm) -> None:
@@ -119,8 +155,14 @@ class TestBetweenAccounts:
             await _points_accounts(s, customers)
             system = await ledger.system_account(s, "points:issuance:bulk-test")
         tag = _tag()
-        params = {"customers": customers, "amounts": [5] * 30, "tag": tag, "direction": "credit", "system": system,
-                  "expires_on": None}
+        params = {
+            "customers": customers,
+            "amounts": [5] * 30,
+            "tag": tag,
+            "direction": "credit",
+            "system": system,
+            "expires_on": None,
+        }
 
         async def run(_: int) -> int:
             async with sm.begin() as s:
@@ -139,11 +181,26 @@ class TestBetweenAccounts:
             customers = await create_customers_bulk(s, 5)
             await _points_accounts(s, customers)
             system = await ledger.system_account(s, "points:issuance:bulk-test")
-            await s.execute(_BETWEEN, {"customers": customers, "amounts": [50] * 5, "tag": _tag(),
-                                       "direction": "credit", "system": system, "expires_on": None})
+            await s.execute(
+                _BETWEEN,
+                {
+                    "customers": customers,
+                    "amounts": [50] * 5,
+                    "tag": _tag(),
+                    "direction": "credit",
+                    "system": system,
+                    "expires_on": None,
+                },
+            )
         tag = _tag()
-        spend = {"customers": customers, "amounts": [50, 50, 51, 50, 50], "tag": tag, "direction": "debit",
-                 "system": system, "expires_on": None}
+        spend = {
+            "customers": customers,
+            "amounts": [50, 50, 51, 50, 50],
+            "tag": tag,
+            "direction": "debit",
+            "system": system,
+            "expires_on": None,
+        }
         with pytest.raises(InsufficientFunds):
             async with sm.begin() as s:
                 row = (await s.execute(_BETWEEN, spend)).one()
@@ -162,8 +219,19 @@ class TestBetweenAccounts:
         tag = _tag()
         with pytest.raises(DBAPIError, match="does not balance"):
             async with sm.begin() as s:
-                row = (await s.execute(_BETWEEN, {"customers": customers, "amounts": [1, 1], "tag": tag,
-                                                  "direction": "debit", "system": system, "expires_on": None})).one()
+                row = (
+                    await s.execute(
+                        _BETWEEN,
+                        {
+                            "customers": customers,
+                            "amounts": [1, 1],
+                            "tag": tag,
+                            "direction": "debit",
+                            "system": system,
+                            "expires_on": None,
+                        },
+                    )
+                ).one()
                 assert row.refused == 2  # no raise_if_refused: the deferred trigger is the backstop
         async with sm() as s:
             assert await _balances(s, customers) == dict.fromkeys(customers, 0)
@@ -178,19 +246,28 @@ class TestToCustomers:
             system = await ledger.system_account(s, "points:issuance:bulk-test")
         first, second = _tag(), _tag()
         async with sm.begin() as s:
-            row = (await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": first,
-                                                   "system": system})).one()
-            again = (await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": first,
-                                                     "system": system})).one()
+            row = (
+                await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": first, "system": system})
+            ).one()
+            again = (
+                await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": first, "system": system})
+            ).one()
         assert (row.txns, row.legs, row.credited_balances) == (25, 50, 175)
         assert (again.txns, again.legs) == (0, 0)
         results = await gather_concurrently(4, lambda _: self._run(sm, customers, second, system))
         assert sorted(results) == [0, 0, 0, 25], results
         async with sm() as s:
             assert await _balances(s, customers) == dict.fromkeys(customers, 14)
-            assert await s.scalar(text(
-                "SELECT count(*) FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
-                "AND owner_id = ANY(CAST(:c AS bigint[]))"), {"c": customers}) == 25
+            assert (
+                await s.scalar(
+                    text(
+                        "SELECT count(*) FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' "
+                        "AND owner_id = ANY(CAST(:c AS bigint[]))"
+                    ),
+                    {"c": customers},
+                )
+                == 25
+            )
             assert (await ledger.verify(s))["ok"]
 
     async def test_a_short_debit_account_is_refused_with_nothing_written(self, sm) -> None:
@@ -200,8 +277,11 @@ class TestToCustomers:
         tag = _tag()
         with pytest.raises(InsufficientFunds):
             async with sm.begin() as s:
-                row = (await s.execute(_TO_CUSTOMERS_REFUSED, {"customers": customers, "amount": 7, "tag": tag,
-                                                               "system": budget})).one()
+                row = (
+                    await s.execute(
+                        _TO_CUSTOMERS_REFUSED, {"customers": customers, "amount": 7, "tag": tag, "system": budget}
+                    )
+                ).one()
                 bulk.raise_if_refused(row.refused)
         async with sm() as s:
             assert await _balances(s, customers) == {}  # not even the accounts were opened
@@ -221,23 +301,33 @@ class TestToCustomers:
     @staticmethod
     async def _run(sm, customers: list[int], tag: str, system: int) -> int:  # type: ignore[no-untyped-def]
         async with sm.begin() as s:
-            return int((await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": tag,
-                                                        "system": system})).one().txns)
+            return int(
+                (await s.execute(_TO_CUSTOMERS, {"customers": customers, "amount": 7, "tag": tag, "system": system}))
+                .one()
+                .txns
+            )
 
 
 class TestOpenCustomerAccounts:
     async def test_opens_missing_accounts_only(self, sm) -> None:
         opener = bulk.open_customer_accounts(
-            "SELECT c AS customer_id FROM unnest(CAST(:customers AS bigint[])) AS c", asset=Asset.DATA)
+            "SELECT c AS customer_id FROM unnest(CAST(:customers AS bigint[])) AS c", asset=Asset.DATA
+        )
         async with sm.begin() as s:
             customers = await create_customers_bulk(s, 6)
             existing = await ledger.customer_account(s, customers[0], Asset.DATA)
             await s.execute(opener, {"customers": customers})
             await s.execute(opener, {"customers": customers})
         async with sm() as s:
-            rows = (await s.execute(text(
-                "SELECT owner_id, id, balance, allow_negative FROM ledger_accounts WHERE asset = 'data_mb' "
-                "AND kind = 'customer' AND owner_id = ANY(CAST(:c AS bigint[]))"), {"c": customers})).all()
+            rows = (
+                await s.execute(
+                    text(
+                        "SELECT owner_id, id, balance, allow_negative FROM ledger_accounts WHERE asset = 'data_mb' "
+                        "AND kind = 'customer' AND owner_id = ANY(CAST(:c AS bigint[]))"
+                    ),
+                    {"c": customers},
+                )
+            ).all()
         assert len(rows) == 6 and {(r.balance, r.allow_negative) for r in rows} == {(0, False)}
         assert {r.owner_id: r.id for r in rows}[customers[0]] == existing
 

@@ -1,4 +1,5 @@
 """Only shared/ledger writes ledger_* rows: the conventions lint's ledger-write rule finds nothing."""
+
 from __future__ import annotations
 
 import importlib.util

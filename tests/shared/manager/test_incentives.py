@@ -1,4 +1,5 @@
 """Incentive statements: hand-computed points, posted once through the ledger, reproducible."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -20,7 +21,9 @@ async def test_statement_points_ledger_and_reproducibility(db) -> None:
     assert stmt.points == 63
     c1 = sc.c[0].id
     assert sorted((line["kind"], line["customer_id"], line["points"]) for line in stmt.lines) == [
-        ("retained_high_risk", c1, 50), ("value_uplift", c1, 13)]
+        ("retained_high_risk", c1, 50),
+        ("value_uplift", c1, 13),
+    ]
     assert await ledger.balance_of(db, asset=Asset.INCENTIVE, kind=AccountKind.STAFF, owner_id=sc.m.id) == 63
     # idempotent: a second run creates and posts nothing
     again = await incentives.run_month(db, scenario.MONTH, actor="test")

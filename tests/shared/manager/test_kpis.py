@@ -1,4 +1,5 @@
 """KPIs computed from records match the figures worked out by hand (scenario.py)."""
+
 from __future__ import annotations
 
 from shared.auth.principals import Audience, Principal
@@ -27,7 +28,7 @@ EXPECTED = {
 
 async def test_kpis_match_hand_computed_example(db) -> None:
     sc = await scenario.build(db)
-    result = (await kpis.compute(db, [sc.m.id, sc.m2.id], scenario.MONTH))
+    result = await kpis.compute(db, [sc.m.id, sc.m2.id], scenario.MONTH)
     got = {i["code"]: (i["numerator"], i["denominator"], i["value"]) for i in result[sc.m.id]["indicators"]}
     assert got == EXPECTED
     assert [i["weight"] for i in result[sc.m.id]["indicators"]] == [5, 4, 1, 3, 5, 4, 5]
@@ -48,5 +49,8 @@ async def test_rank_trend_and_scope(db) -> None:
     head = Principal("staff", sc.head.id, "branch_head", Audience.MANAGER, sc.branch_id)
     ranking = await kpis.branch_ranking(db, sc.branch_id, scenario.MONTH)
     assert [(r["manager_id"], r["rank"], r["score"]) for r in ranking] == [
-        (sc.other.id, 1, 100.0), (sc.m.id, 2, 47.55), (sc.m2.id, 3, 0.0)]
+        (sc.other.id, 1, 100.0),
+        (sc.m.id, 2, 47.55),
+        (sc.m2.id, 3, 0.0),
+    ]
     assert (await kpis.for_manager(db, head, sc.m.id, scenario.MONTH))["score"] == 47.55

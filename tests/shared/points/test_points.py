@@ -1,4 +1,5 @@
 """Points: expiry by earning date, FIFO "expires soonest", set-based expiry and accrual jobs."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -32,8 +33,8 @@ class TestRules:
 class TestEarnSpend:
     async def test_spend_uses_soonest_expiring_first(self, db) -> None:
         c = await create_customer(db)
-        await give_points(db, c.id, 100, earned_on=date(2025, 5, 1))   # expires 2026-12-31
-        await give_points(db, c.id, 50, earned_on=date(2026, 2, 1))    # expires 2027-12-31
+        await give_points(db, c.id, 100, earned_on=date(2025, 5, 1))  # expires 2026-12-31
+        await give_points(db, c.id, 50, earned_on=date(2026, 2, 1))  # expires 2027-12-31
         await points_service.spend(db, customer_id=c.id, amount=120, key="s1", kind="test")
         assert await points_service.expiring(db, c.id) == [{"expires_on": date(2027, 12, 31), "points": 30}]
 
@@ -54,10 +55,12 @@ class TestEarnSpend:
 
     async def test_adjust_and_bad_amounts(self, db) -> None:
         c = await create_customer(db)
-        await points_service.adjust(db, customer_id=c.id, delta=40, key="a1", reason="goodwill", actor="staff:1",
-                                    today=date(2026, 1, 1))
-        await points_service.adjust(db, customer_id=c.id, delta=-15, key="a2", reason="fix", actor="staff:1",
-                                    today=date(2026, 1, 1))
+        await points_service.adjust(
+            db, customer_id=c.id, delta=40, key="a1", reason="goodwill", actor="staff:1", today=date(2026, 1, 1)
+        )
+        await points_service.adjust(
+            db, customer_id=c.id, delta=-15, key="a2", reason="fix", actor="staff:1", today=date(2026, 1, 1)
+        )
         assert await points_service.balance(db, c.id) == 25
         with pytest.raises(Exception, match="positive"):
             await points_service.spend(db, customer_id=c.id, amount=-5, key="neg", kind="test")
@@ -68,8 +71,8 @@ class TestExpiryJob:
         async with sm.begin() as s:
             a = await create_customer(s)
             b = await create_customer(s)
-            await give_points(s, a.id, 100, earned_on=date(2024, 3, 1))   # expires 2025-12-31
-            await give_points(s, a.id, 40, earned_on=date(2025, 3, 1))    # expires 2026-12-31
+            await give_points(s, a.id, 100, earned_on=date(2024, 3, 1))  # expires 2025-12-31
+            await give_points(s, a.id, 40, earned_on=date(2025, 3, 1))  # expires 2026-12-31
             await points_service.spend(s, customer_id=a.id, amount=30, key=f"x-{a.id}", kind="test")
             await give_points(s, b.id, 20, earned_on=date(2024, 3, 1))
             await points_service.spend(s, customer_id=b.id, amount=20, key=f"x-{b.id}", kind="test")
@@ -96,8 +99,8 @@ class TestAccrualJob:
             gold = await create_customer(s, tier="gold", join_date=date(2020, 6, 1))
             star1 = await create_customer(s, tier="star1", join_date=date(2025, 6, 1))
             gone = await create_customer(s, tier="gold", status="churned")
-            await create_usage(s, gold.id, month, bill_fen=10000)   # 100 yuan x 2 + 5 years x 5
-            await create_usage(s, star1.id, month, bill_fen=5050)   # 50.5 yuan x 1, tenure 0
+            await create_usage(s, gold.id, month, bill_fen=10000)  # 100 yuan x 2 + 5 years x 5
+            await create_usage(s, star1.id, month, bill_fen=5050)  # 50.5 yuan x 1, tenure 0
             await create_usage(s, gone.id, month, bill_fen=10000)
         await jobs.run_accrual(sm, month=month, chunk=1000)
         again = await jobs.run_accrual(sm, month=month, chunk=1000)

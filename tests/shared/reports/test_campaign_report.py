@@ -1,5 +1,6 @@
 """Campaign report figures against a hand-computed example (measured from launch, members at
 launch, attribution, Newcombe and difference-in-differences), and the touch report."""
+
 from __future__ import annotations
 
 import math
@@ -28,25 +29,43 @@ def at(s: str) -> datetime:
 
 async def _usage(db, customer: int, month: date, bill: int) -> None:
     await db.execute(text("SELECT ensure_usage_partition(:m)"), {"m": month})
-    await db.execute(text(
-        "INSERT INTO monthly_usage (customer_id, month, voice_min, data_mb, sms, voice_allowance_min, "
-        "data_allowance_mb, broadband_gb, active_days, topup_count, bill_fen) "
-        "VALUES (:i, :m, 0, 0, 0, 0, 0, 0, 0, 0, :b)"), {"i": customer, "m": month, "b": bill})
+    await db.execute(
+        text(
+            "INSERT INTO monthly_usage (customer_id, month, voice_min, data_mb, sms, voice_allowance_min, "
+            "data_allowance_mb, broadband_gb, active_days, topup_count, bill_fen) "
+            "VALUES (:i, :m, 0, 0, 0, 0, 0, 0, 0, 0, :b)"
+        ),
+        {"i": customer, "m": month, "b": bill},
+    )
 
 
 async def _order(db, customer: int, product: int, when: datetime, channel: str = "app") -> None:
-    await db.execute(text(
-        "INSERT INTO subscriptions (customer_id, product_id, status, starts_on, channel, charge_fen, created_at) "
-        "VALUES (:c, :p, 'active', :d, :ch, 3000, :at)"), {"c": customer, "p": product, "d": when.date(), "ch": channel,
-                                                           "at": when})
+    await db.execute(
+        text(
+            "INSERT INTO subscriptions (customer_id, product_id, status, starts_on, channel, charge_fen, created_at) "
+            "VALUES (:c, :p, 'active', :d, :ch, 3000, :at)"
+        ),
+        {"c": customer, "p": product, "d": when.date(), "ch": channel, "at": when},
+    )
 
 
-async def _touch(db, customer: int, cid: int, product: int, channel: str, outcome: str, when: datetime,
-                 responded: datetime | None = None) -> None:
-    await db.execute(text(
-        "INSERT INTO touches (customer_id, channel, occurred_at, campaign_id, product_id, outcome, cost_fen, "
-        "visible_to_customer, responded_at) VALUES (:i, :ch, :at, :c, :p, :o, 100, true, :r)"),
-        {"i": customer, "ch": channel, "at": when, "c": cid, "p": product, "o": outcome, "r": responded})
+async def _touch(
+    db,
+    customer: int,
+    cid: int,
+    product: int,
+    channel: str,
+    outcome: str,
+    when: datetime,
+    responded: datetime | None = None,
+) -> None:
+    await db.execute(
+        text(
+            "INSERT INTO touches (customer_id, channel, occurred_at, campaign_id, product_id, outcome, cost_fen, "
+            "visible_to_customer, responded_at) VALUES (:i, :ch, :at, :c, :p, :o, 100, true, :r)"
+        ),
+        {"i": customer, "ch": channel, "at": when, "c": cid, "p": product, "o": outcome, "r": responded},
+    )
 
 
 async def build_example(db) -> tuple[int, int, list[int], list[int]]:
@@ -70,25 +89,38 @@ async def build_example(db) -> tuple[int, int, list[int], list[int]]:
     product = await create_product(db)
     other = await create_product(db, name="voice pack")
     sid = await create_strategy(db, product_id=product.id)
-    cid = await db.scalar(text(
-        "INSERT INTO campaigns (name, query, strategy_id, channel, flow, starts_on, ends_on, holdout_pct, "
-        "cost_per_touch_fen, status, launched_at) VALUES ('hand example', '{}', :s, 'sms', 'outbound', "
-        "DATE '2031-05-01', DATE '2031-06-30', 50, 100, 'running', :l) RETURNING id"), {"s": sid, "l": LAUNCH})
+    cid = await db.scalar(
+        text(
+            "INSERT INTO campaigns (name, query, strategy_id, channel, flow, starts_on, ends_on, holdout_pct, "
+            "cost_per_touch_fen, status, launched_at) VALUES ('hand example', '{}', :s, 'sms', 'outbound', "
+            "DATE '2031-05-01', DATE '2031-06-30', 50, 100, 'running', :l) RETURNING id"
+        ),
+        {"s": sid, "l": LAUNCH},
+    )
     for group, holdout, deltas in ((treated, False, T_DELTAS), (held, True, H_DELTAS)):
         for customer, delta in zip(group, deltas, strict=True):
-            await db.execute(text(
-                "INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen, branch_id) "
-                "VALUES (:c, :i, :h, 5000, :b)"), {"c": cid, "i": customer, "h": holdout, "b": branch.id})
+            await db.execute(
+                text(
+                    "INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen, branch_id) "
+                    "VALUES (:c, :i, :h, 5000, :b)"
+                ),
+                {"c": cid, "i": customer, "h": holdout, "b": branch.id},
+            )
             for month in PRE:
                 await _usage(db, customer, month, 5000)
             await _usage(db, customer, date(2031, 6, 1), 5000 + delta)
-    await db.execute(text(
-        "INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen, branch_id) "
-        "VALUES (:c, :i, true, NULL, :b)"), {"c": cid, "i": gone, "b": branch.id})
+    await db.execute(
+        text(
+            "INSERT INTO campaign_members (campaign_id, customer_id, holdout, baseline_arpu_fen, branch_id) "
+            "VALUES (:c, :i, true, NULL, :b)"
+        ),
+        {"c": cid, "i": gone, "b": branch.id},
+    )
     churn = [(gone, date(2031, 5, 20)), (treated[9], date(2031, 7, 1))] + [(h, date(2031, 7, 1)) for h in held[6:]]
     for customer, day in churn:
-        await db.execute(text("UPDATE customers SET status = 'churned', churned_on = :d WHERE id = :i"),
-                         {"d": day, "i": customer})
+        await db.execute(
+            text("UPDATE customers SET status = 'churned', churned_on = :d WHERE id = :i"), {"d": day, "i": customer}
+        )
     p = product.id
     for k in range(4):
         await _touch(db, treated[k], cid, p, "sms", "sent", at("06-10T10:00:00"))
@@ -101,10 +133,13 @@ async def build_example(db) -> tuple[int, int, list[int], list[int]]:
     await _touch(db, treated[6], cid, p, "manager_call", "accepted_offer", at("06-15T10:00:00"))
     await _order(db, treated[6], p, at("06-15T10:00:00"), channel="manager")
     await _touch(db, treated[7], cid, p, "manager_call", "no_answer", at("06-15T11:00:00"))
-    await db.execute(text(
-        "INSERT INTO recommendations (customer_id, strategy_id, campaign_id, product_id, channel, status, score, "
-        "created_at) VALUES (:i, :s, :c, :p, 'app', 'open', 1, :at)"),
-        {"i": treated[8], "s": sid, "c": cid, "p": p, "at": at("06-05T08:00:00")})
+    await db.execute(
+        text(
+            "INSERT INTO recommendations (customer_id, strategy_id, campaign_id, product_id, channel, status, score, "
+            "created_at) VALUES (:i, :s, :c, :p, 'app', 'open', 1, :at)"
+        ),
+        {"i": treated[8], "s": sid, "c": cid, "p": p, "at": at("06-05T08:00:00")},
+    )
     await _order(db, treated[8], p, at("06-08T08:00:00"))
     await _order(db, held[0], p, at("06-12T08:00:00"))
     return cid, branch.id, treated, held
@@ -153,7 +188,10 @@ class TestHandComputedExample:
         # 7 contacts (the queued SMS is none): 5 SMS, 2 calls; success = t0 (credited), t4, t6
         assert (row["touches"], row["reached"], row["answered"]) == (7, 7, 2)
         assert (row["touch_success_rate"], row["offline_success_rate"], row["online_success_rate"]) == (
-            round(3 / 7, 4), 0.5, 0.4)
+            round(3 / 7, 4),
+            0.5,
+            0.4,
+        )
         assert (row["touch_success_ci_low"], row["touch_success_ci_high"]) == tuple(round(x, 4) for x in wilson(3, 7))
         # credited orders: t0, t4, t6 and t8's recommendation; accepted = those four members
         assert (row["orders_attributed"], row["orders_attributed_fen"], row["accepted"]) == (4, 12000, 4)
@@ -185,25 +223,35 @@ class TestHandComputedExample:
 
     async def test_touch_report_contacts_per_customer_per_year(self, db) -> None:
         cid, branch_id, _, _ = await build_example(db)
-        [row] = await tracking.touch_report(db, group_by="branch", first=date(2031, 6, 1), last=date(2031, 6, 1),
-                                            branch_id=branch_id)
+        [row] = await tracking.touch_report(
+            db, group_by="branch", first=date(2031, 6, 1), last=date(2031, 6, 1), branch_id=branch_id
+        )
         # 7 contacts over the branch's 15 active customers in one month → 7 / 15 × 12 = 5.6 a year
         assert (row["touches"], row["active_customers"]) == (7, 15)
         assert row["contacts_per_customer_per_year"] == 5.6
         assert (row["touch_success_rate"], row["offline_success_rate"], row["online_success_rate"]) == (
-            round(3 / 7, 4), 0.5, 0.4)
+            round(3 / 7, 4),
+            0.5,
+            0.4,
+        )
 
 
 async def test_a_churn_without_a_date_counts_as_churned_after_launch(db) -> None:
     branch = await create_branch(db)
     ids = await bulk_customers(db, 4, branch_id=branch.id)
-    cid = await db.scalar(text(
-        "INSERT INTO campaigns (name, query, channel, flow, starts_on, ends_on, holdout_pct, cost_per_touch_fen, status, "
-        "launched_at) VALUES ('undated', '{}', 'sms', 'outbound', DATE '2031-06-01', DATE '2031-06-30', 50, 0, "
-        "'running', :l) RETURNING id"), {"l": LAUNCH})
+    cid = await db.scalar(
+        text(
+            "INSERT INTO campaigns (name, query, channel, flow, starts_on, ends_on, holdout_pct, cost_per_touch_fen, status, "
+            "launched_at) VALUES ('undated', '{}', 'sms', 'outbound', DATE '2031-06-01', DATE '2031-06-30', 50, 0, "
+            "'running', :l) RETURNING id"
+        ),
+        {"l": LAUNCH},
+    )
     for k, customer in enumerate(ids):
-        await db.execute(text("INSERT INTO campaign_members (campaign_id, customer_id, holdout) VALUES (:c, :i, :h)"),
-                         {"c": cid, "i": customer, "h": k >= 2})
+        await db.execute(
+            text("INSERT INTO campaign_members (campaign_id, customer_id, holdout) VALUES (:c, :i, :h)"),
+            {"c": cid, "i": customer, "h": k >= 2},
+        )
     await db.execute(text("UPDATE customers SET status = 'churned', churned_on = NULL WHERE id = :i"), {"i": ids[0]})
     [row] = await reports.campaign_report(db, campaign_ids=[cid], as_of=AS_OF)
     assert (row["at_risk_treated"], row["retained_treated"], row["excluded_churned_before_launch"]) == (2, 1, 0)

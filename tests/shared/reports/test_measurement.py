@@ -1,6 +1,7 @@
 """Effects an analyst can trust, end to end on generated cities in Postgres: an A/A campaign
 shows no effect, a planted effect is recovered inside its interval, and a campaign measured
 before anything could have happened says so instead of showing an effect."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,8 +36,9 @@ async def test_aa_campaigns_cover_zero_in_at_least_90_percent_of_50_runs(db) -> 
     assert len(rows) == 50
     assert all(r["post_months"] == 3 and r["post_days"] == 90 for r in rows)
     assert all(r["retention_ci_method"] == "newcombe" for r in rows)
-    churned = sum(r["at_risk_treated"] - r["retained_treated"] + r["at_risk_holdout"] - r["retained_holdout"]
-                  for r in rows)
+    churned = sum(
+        r["at_risk_treated"] - r["retained_treated"] + r["at_risk_holdout"] - r["retained_holdout"] for r in rows
+    )
     assert churned > 1000, "the generated cities churn (about 10 % over three months)"
     retention_covered = sum(covers_zero(r, "retention_uplift") for r in rows)
     arpu_covered = sum(covers_zero(r, "arpu_uplift", "_fen") for r in rows)
@@ -67,20 +69,34 @@ async def test_a_campaign_just_launched_shows_no_effect(db) -> None:
     ids = await bulk_customers(db, 120, branch_id=branch.id)
     today = clock.today()
     for k, customer in enumerate(ids):  # bills before launch that differ by member
-        await usage_rows(db, customer, {campaign_service.add_months(today.replace(day=1), -m): 3000 + 97 * k * m
-                                        for m in (1, 2, 3)})
+        await usage_rows(
+            db, customer, {campaign_service.add_months(today.replace(day=1), -m): 3000 + 97 * k * m for m in (1, 2, 3)}
+        )
     campaign = await campaign_service.create_campaign(
-        db, name="backdated", query=AudienceQuery(branch_ids=[branch.id]), strategy_id=None, channel="manager_call",
-        flow="manager_task", starts_on=today - timedelta(days=30), ends_on=today + timedelta(days=30), holdout_pct=20,
-        cost_per_touch_fen=0, created_by=None)
+        db,
+        name="backdated",
+        query=AudienceQuery(branch_ids=[branch.id]),
+        strategy_id=None,
+        channel="manager_call",
+        flow="manager_task",
+        starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=30),
+        holdout_pct=20,
+        cost_per_touch_fen=0,
+        created_by=None,
+    )
     await campaign_service.launch(db, campaign.id)
     [row] = await reports.campaign_report(db, campaign_ids=[campaign.id], as_of=today)
     assert row["measured_from"] == today.isoformat() and row["post_days"] == 0
     assert "post_period_too_short" in {w["code"] for w in row["warnings"]}
     assert row["arpu_uplift_fen"] is None and row["revenue_retention_treated"] is None
     assert (row["retention_treated"], row["retention_holdout"]) == (1.0, 1.0)
-    assert row["retention_uplift_ci_low"] < 0 < row["retention_uplift_ci_high"], "a 100 % vs 100 % interval keeps a width"
+    assert row["retention_uplift_ci_low"] < 0 < row["retention_uplift_ci_high"], (
+        "a 100 % vs 100 % interval keeps a width"
+    )
     assert covers_zero(row, "conversion_uplift")
-    snapshot = await db.scalar(text("SELECT count(*) FROM campaign_members WHERE campaign_id = :c AND branch_id = :b"),
-                               {"c": campaign.id, "b": branch.id})
+    snapshot = await db.scalar(
+        text("SELECT count(*) FROM campaign_members WHERE campaign_id = :c AND branch_id = :b"),
+        {"c": campaign.id, "b": branch.id},
+    )
     assert snapshot == 120, "members carry their branch as it was at launch"

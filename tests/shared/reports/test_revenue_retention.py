@@ -1,4 +1,5 @@
 """Revenue retention (seed 000 累积出账收入保有率) against a hand-computed stock."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,10 +20,18 @@ async def build(db) -> tuple[int, int, int]:
     a_branch, b_branch = await create_branch(db), await create_branch(db)
     a, b = await bulk_customers(db, 2, branch_id=a_branch.id)
     c, d = await bulk_customers(db, 2, branch_id=b_branch.id)
-    for customer, bills in ((a, (10000, 10000, 11000)), (b, (5000, 5000, 5000)), (c, (5000, None, None)),
-                            (d, (None, 7000, 7000))):
-        await usage_rows(db, customer, {m: bill for m, bill in zip((BASE, JAN, FEB), bills) if bill is not None})
-    await db.execute(text("UPDATE customers SET status = 'churned', churned_on = DATE '2034-01-15' WHERE id = :c"), {"c": c})
+    for customer, bills in (
+        (a, (10000, 10000, 11000)),
+        (b, (5000, 5000, 5000)),
+        (c, (5000, None, None)),
+        (d, (None, 7000, 7000)),
+    ):
+        await usage_rows(
+            db, customer, {m: bill for m, bill in zip((BASE, JAN, FEB), bills, strict=False) if bill is not None}
+        )
+    await db.execute(
+        text("UPDATE customers SET status = 'churned', churned_on = DATE '2034-01-15' WHERE id = :c"), {"c": c}
+    )
     manager = await create_staff(db, role="account_manager", org_unit_id=a_branch.id)
     await assign(db, a, manager.id)
     await assign(db, c, manager.id)
@@ -45,6 +54,8 @@ async def test_total_branch_manager_and_month(db) -> None:
     assert by_manager[str(manager)]["revenue_retention"] == round(21000 / 30000, 4)  # a 21000 of 2 × 15000
     months = await revenue.revenue_retention(db, group_by="month", base=BASE, last=FEB)
     assert [(m["group"], m["revenue_retention"], m["month_revenue_retention"], m["retained"]) for m in months] == [
-        ("2034-01", 0.75, 0.75, 2), ("2034-02", 0.775, 0.8, 2)]
+        ("2034-01", 0.75, 0.75, 2),
+        ("2034-02", 0.775, 0.8, 2),
+    ]
     scoped = await revenue.revenue_retention(db, base=BASE, last=FEB, branch_id=b_branch)
     assert scoped[0]["stock"] == 1

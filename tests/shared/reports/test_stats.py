@@ -1,5 +1,6 @@
 """The report statistics on their own: published reference values, exact coverage at 0 %–100 %,
 strata, difference in differences, survival and minimum detectable effects."""
+
 from __future__ import annotations
 
 import math
@@ -17,14 +18,17 @@ class TestWilsonNewcombe:
         assert stats.wilson(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
         assert stats.wilson(3, 0) is None
 
-    @pytest.mark.parametrize("x1,n1,x2,n2,low,high", [
-        # Newcombe (1998), Statistics in Medicine 17:873, table II, method 10
-        (56, 70, 48, 80, 0.0524, 0.3339),
-        (9, 10, 3, 10, 0.1705, 0.8090),
-        (5, 56, 0, 29, -0.0381, 0.1926),
-        (0, 10, 0, 20, -0.1611, 0.2775),
-        (10, 10, 0, 20, 0.6791, 1.0000),
-    ])
+    @pytest.mark.parametrize(
+        "x1,n1,x2,n2,low,high",
+        [
+            # Newcombe (1998), Statistics in Medicine 17:873, table II, method 10
+            (56, 70, 48, 80, 0.0524, 0.3339),
+            (9, 10, 3, 10, 0.1705, 0.8090),
+            (5, 56, 0, 29, -0.0381, 0.1926),
+            (0, 10, 0, 20, -0.1611, 0.2775),
+            (10, 10, 0, 20, 0.6791, 1.0000),
+        ],
+    )
     def test_newcombe_matches_the_published_table(self, x1, n1, x2, n2, low, high) -> None:
         iv = stats.newcombe(x1, n1, x2, n2)
         assert iv is not None and (round(iv.low, 4), round(iv.high, 4)) == (low, high)
@@ -74,15 +78,18 @@ class TestDifferenceInDifferences:
         post_t = [p + rng.gauss(0, 300) for p in pre_t]
         post_h = [p + rng.gauss(0, 300) for p in pre_h]
         levels = stats.did(post_t, post_h)
-        changes = stats.did([b - a for a, b in zip(pre_t, post_t)], [b - a for a, b in zip(pre_h, post_h)])
+        changes = stats.did(
+            [b - a for a, b in zip(pre_t, post_t, strict=False)], [b - a for a, b in zip(pre_h, post_h, strict=False)]
+        )
         assert levels is not None and not levels.covers(0), "comparing levels finds the pre-existing gap"
         assert changes is not None and changes.covers(0), "comparing changes does not"
 
     def test_stratified_means_weigh_by_size(self) -> None:
         one = stats.stratified_means([stats.MeanStratum(30, 250, 5, 10, 100, 3)])
         assert one == stats.welch(30, 250, 5, 10, 100, 3)
-        two = stats.stratified_means([stats.MeanStratum(10, 100, 50, 0, 100, 50),
-                                      stats.MeanStratum(0, 100, 150, 0, 100, 150)])
+        two = stats.stratified_means(
+            [stats.MeanStratum(10, 100, 50, 0, 100, 50), stats.MeanStratum(0, 100, 150, 0, 100, 150)]
+        )
         assert two is not None and two.estimate == pytest.approx(2.5) and two.covers(2.5)
 
 

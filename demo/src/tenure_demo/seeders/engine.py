@@ -4,13 +4,15 @@ recommendations, manager assignments and care tasks for the apps to show).
 
 Idempotent: every seed is insert-if-missing and the run itself is idempotent.
 """
+
 from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engine import care, strategies, tags, tiers
 from shared.engine.runner import run_nightly
 from shared.logging import get_logger
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 ORDER = 80
 log = get_logger(__name__)

@@ -1,5 +1,6 @@
 """Demo data for the manager app: the programme settings it reads (incentive rules, birthday
 greeting text). Idempotent: existing settings are left as the back office set them."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession

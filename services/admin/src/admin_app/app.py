@@ -1,4 +1,5 @@
 """Back office API and web console (port 8004)."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI

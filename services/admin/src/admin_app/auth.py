@@ -3,6 +3,7 @@
 Roles: admin, analyst, strategist, operator, auditor, branch_head. `can("campaigns.launch")` gives
 the dependency for one fine-grained permission.
 """
+
 from shared.backoffice.permissions import roles_with
 from shared.web.deps import require
 

@@ -1,4 +1,5 @@
 """Merchant alliance API (port 8003): machine-to-machine, OAuth2 client credentials."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI

@@ -1,4 +1,5 @@
 """How this service reaches merchant webhooks (not a router module)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Customer app API (port 8001): what the subscriber's mobile app calls."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI

@@ -1,4 +1,5 @@
 """Manager app API (port 8002): account managers, branch heads and hall staff."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI

@@ -1,4 +1,5 @@
 """Principal aliases for the manager app."""
+
 from shared.web.deps import require
 
 CurrentStaff = require("account_manager", "branch_head", "hall_staff")

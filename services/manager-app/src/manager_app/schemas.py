@@ -1,4 +1,5 @@
 """Request and response bodies of the manager app (inputs forbid unknown fields)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,9 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from shared.web.params import BigRefId, Count, Id, RefId
 
-from shared.web.params import Id, IntId
+from shared.web.params import BigRefId, Count, Id, IntId, RefId
 
 # the staff's part of shared.touches.outcomes; `not_reached` is the older word for `no_answer` (stored as that)
 Outcome = Literal["reached", "no_answer", "not_reached", "accepted_offer", "refused", "complaint", "wrong_number"]
@@ -30,7 +30,7 @@ class _OutcomeIn(Strict):
     satisfaction: Annotated[Count, Field(ge=1, le=5)] | None = None
 
     @model_validator(mode="after")
-    def _offer_needs_product_and_consent(self) -> "_OutcomeIn":
+    def _offer_needs_product_and_consent(self) -> _OutcomeIn:
         if self.outcome == "accepted_offer" and (self.product_id is None or not self.consent_ref):
             raise ValueError("accepted_offer needs product_id and the customer's consent_ref")
         if self.outcome != "accepted_offer" and self.product_id is not None:
@@ -50,7 +50,9 @@ class FollowUpIn(Strict):
 class CompleteIn(ContactIn):
     follow_up: FollowUpIn | None = None
     reassignment_reason: str | None = Field(
-        default=None, min_length=2, max_length=500,
+        default=None,
+        min_length=2,
+        max_length=500,
         description="also ask the branch head to hand this customer to another manager",
     )
 

@@ -8,6 +8,7 @@
 - A merchant's prepaid account is the ledger account (asset airtime_fen, kind merchant, owner =
   merchant id) and may not go negative.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select

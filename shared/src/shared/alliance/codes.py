@@ -6,6 +6,7 @@ an analyst's extract, an injection) holds no redeemable code and no way to test 
 The customer still sees their own code and QR again (`GET /v1/coupons`): it is stored sealed
 with AES-256-GCM under a second derived key, and only the owner's read unseals it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,10 @@ NONCE_BYTES = 12
 def _keys(secret: str) -> tuple[bytes, bytes]:
     """(lookup key, sealing key), derived apart so neither reveals the other."""
     root = secret.encode()
-    return (hmac.new(root, b"tenure.coupon.lookup.v1", hashlib.sha256).digest(),
-            hmac.new(root, b"tenure.coupon.seal.v1", hashlib.sha256).digest())
+    return (
+        hmac.new(root, b"tenure.coupon.lookup.v1", hashlib.sha256).digest(),
+        hmac.new(root, b"tenure.coupon.seal.v1", hashlib.sha256).digest(),
+    )
 
 
 def _secret() -> str:

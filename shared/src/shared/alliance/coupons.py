@@ -11,6 +11,7 @@ Invariants, all inside the caller's one transaction:
 - the code carries 100 bits from `secrets` (20 characters of a 32-letter alphabet) and is
   stored only as an HMAC (the till's lookup) and sealed for its owner (`shared.alliance.codes`).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -20,18 +21,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alliance import accounts, codes, offers
-from shared.db.locking import Lock, advisory_lock
 from shared.alliance.errors import LimitReached, SoldOut
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, NotFound, Unprocessable
 from shared.ledger import service as ledger
 from shared.models import Asset, Coupon, Customer, Merchant, Offer
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols, no 0/O/1/I: 5 bits each
-CODE_LENGTH = 20                               # 100 bits
+CODE_LENGTH = 20  # 100 bits
 QR_PREFIX = "TENURE-CPN:"
 SOURCES = ("exchange", "hunt", "campaign")
 PAY_WITH = ("points", "airtime")
-
 
 
 def new_code() -> str:
@@ -42,7 +42,7 @@ def normalise_code(raw: str) -> str:
     """Tills type codes with spaces or dashes and in lower case; scanners send the QR payload."""
     code = raw.strip()
     if code.upper().startswith(QR_PREFIX):
-        code = code[len(QR_PREFIX):]
+        code = code[len(QR_PREFIX) :]
     return code.replace("-", "").replace(" ", "").upper()
 
 
@@ -80,9 +80,7 @@ async def _replay(session: AsyncSession, *, customer_id: int, key: str, offer_id
 async def _live_offer(session: AsyncSession, offer_id: int) -> Offer:
     row = (
         await session.execute(
-            select(Offer, Merchant.status)
-            .join(Merchant, Merchant.id == Offer.merchant_id)
-            .where(Offer.id == offer_id)
+            select(Offer, Merchant.status).join(Merchant, Merchant.id == Offer.merchant_id).where(Offer.id == offer_id)
         )
     ).first()
     if row is None:
@@ -97,9 +95,9 @@ async def _live_offer(session: AsyncSession, offer_id: int) -> Offer:
 async def _take_one(session: AsyncSession, *, offer: Offer, customer_id: int) -> None:
     """Per-customer limit (counted under the advisory lock) then the guarded stock decrement."""
     held = await session.scalar(
-        select(func.count()).select_from(Coupon).where(
-            Coupon.offer_id == offer.id, Coupon.customer_id == customer_id, Coupon.status != "void"
-        )
+        select(func.count())
+        .select_from(Coupon)
+        .where(Coupon.offer_id == offer.id, Coupon.customer_id == customer_id, Coupon.status != "void")
     )
     if int(held or 0) >= offer.per_customer_limit:
         raise LimitReached("you already hold the most coupons of this offer allowed", limit=offer.per_customer_limit)
@@ -113,14 +111,22 @@ async def _take_one(session: AsyncSession, *, offer: Offer, customer_id: int) ->
         raise SoldOut("this offer is sold out", offer_id=offer.id)
 
 
-async def _insert(session: AsyncSession, *, offer: Offer, customer_id: int, key: str, source: str, points: int, airtime: int) -> Coupon:
+async def _insert(
+    session: AsyncSession, *, offer: Offer, customer_id: int, key: str, source: str, points: int, airtime: int
+) -> Coupon:
     code = new_code()
     coupon = Coupon(
-        offer_id=offer.id, merchant_id=offer.merchant_id, customer_id=customer_id,
-        code_hash=codes.lookup_hash(code), code_sealed=codes.seal(code),
-        status="issued", paid_points=points, paid_airtime_fen=airtime,
+        offer_id=offer.id,
+        merchant_id=offer.merchant_id,
+        customer_id=customer_id,
+        code_hash=codes.lookup_hash(code),
+        code_sealed=codes.seal(code),
+        status="issued",
+        paid_points=points,
+        paid_airtime_fen=airtime,
         expires_at=datetime.now(UTC) + timedelta(days=offer.coupon_valid_days),
-        idempotency_key=key, source=source,
+        idempotency_key=key,
+        source=source,
     )
     session.add(coupon)
     await session.flush()
@@ -165,7 +171,9 @@ async def exchange(session: AsyncSession, *, offer_id: int, customer_id: int, ke
     await _lock(session, offer_id=offer_id, customer_id=customer_id)
     if (done := await _replay(session, customer_id=customer_id, key=key, offer_id=offer_id)) is not None:
         return done
-    customer_ok = await session.scalar(select(Customer.id).where(Customer.id == customer_id, Customer.status == "active"))
+    customer_ok = await session.scalar(
+        select(Customer.id).where(Customer.id == customer_id, Customer.status == "active")
+    )
     if customer_ok is None:
         raise Conflict("only active subscribers can exchange coupons")
     offer, _ = await offers.get_for_customer(session, customer_id=customer_id, offer_id=offer_id, in_stock=False)
@@ -177,21 +185,40 @@ async def exchange(session: AsyncSession, *, offer_id: int, customer_id: int, ke
     memo = {"offer_id": offer.id, "merchant_id": offer.merchant_id}
     if pay_with == "points":
         await ledger.transfer(
-            session, key=ledger_key, kind="alliance.coupon_exchange", asset=Asset.POINTS,
+            session,
+            key=ledger_key,
+            kind="alliance.coupon_exchange",
+            asset=Asset.POINTS,
             from_account=await ledger.customer_account(session, customer_id, Asset.POINTS),
             to_account=await ledger.system_account(session, "points:redemption"),
-            amount=price, customer_id=customer_id, reference=f"offer:{offer.id}", actor=f"customer:{customer_id}", memo=memo,
+            amount=price,
+            customer_id=customer_id,
+            reference=f"offer:{offer.id}",
+            actor=f"customer:{customer_id}",
+            memo=memo,
         )
     else:
         await ledger.transfer(
-            session, key=ledger_key, kind="alliance.coupon_exchange", asset=Asset.AIRTIME,
+            session,
+            key=ledger_key,
+            kind="alliance.coupon_exchange",
+            asset=Asset.AIRTIME,
             from_account=await accounts.customer_airtime_account(session, customer_id),
             to_account=await ledger.system_account(session, "airtime:revenue"),
-            amount=price, customer_id=customer_id, reference=f"offer:{offer.id}", actor=f"customer:{customer_id}", memo=memo,
+            amount=price,
+            customer_id=customer_id,
+            reference=f"offer:{offer.id}",
+            actor=f"customer:{customer_id}",
+            memo=memo,
         )
     return await _insert(
-        session, offer=offer, customer_id=customer_id, key=key, source="exchange",
-        points=price if pay_with == "points" else 0, airtime=price if pay_with == "airtime" else 0,
+        session,
+        offer=offer,
+        customer_id=customer_id,
+        key=key,
+        source="exchange",
+        points=price if pay_with == "points" else 0,
+        airtime=price if pay_with == "airtime" else 0,
     )
 
 

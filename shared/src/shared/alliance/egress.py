@@ -9,6 +9,7 @@ the checked addresses (see `webhooks._send`), so a name that re-resolves elsewhe
 rebinding) cannot redirect it. The one exception is loopback when `allow_loopback` is set
 (development only; Settings refuses it in prod).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,15 +25,42 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 """(host, port) → the addresses the host resolves to, as strings."""
 
-_BLOCKED_V4 = tuple(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-))
-_BLOCKED_V6 = tuple(ipaddress.IPv6Network(n) for n in (
-    "::/96", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16",
-    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
-))
+_BLOCKED_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+_BLOCKED_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/96",
+        "::1/128",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "2002::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+    )
+)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _LOOPBACK = (ipaddress.IPv4Network("127.0.0.0/8"), ipaddress.IPv6Network("::1/128"))
 
@@ -81,8 +109,9 @@ async def system_resolver(host: str, port: int) -> Sequence[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-async def public_addresses(host: str, port: int, *, resolver: Resolver | None = None,
-                           allow_loopback: bool = False) -> list[str]:
+async def public_addresses(
+    host: str, port: int, *, resolver: Resolver | None = None, allow_loopback: bool = False
+) -> list[str]:
     """Every address of `host`, all checked; raises BlockedDestination (422) if any is blocked or
     the host does not resolve."""
     addresses = numeric_addresses(host)

@@ -1,4 +1,5 @@
 """Alliance refusals. Code refusals are deliberately uniform: see `CouponNotRedeemable`."""
+
 from __future__ import annotations
 
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable

@@ -4,6 +4,7 @@ Status: pending → approved | rejected; approved → ended (withdrawn by the me
 ended). Prices are set at publish time and cannot be edited afterwards (a new offer needs a new
 approval). Stock only moves in guarded UPDATEs (`stock_left` never below 0, CHECK backs it up).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,10 +25,10 @@ from shared.models import Customer, CustomerProfile, Merchant, Offer
 
 KINDS = ("discount", "voucher", "free_item", "membership")
 # Upper bounds of one offer (422 `offer_value_too_high` / `offer_exposure_too_high` beyond them).
-MAX_FACE_VALUE_FEN = 500_000        # ¥5,000 per coupon
+MAX_FACE_VALUE_FEN = 500_000  # ¥5,000 per coupon
 MAX_PRICE_POINTS = 1_000_000
 MAX_PRICE_AIRTIME_FEN = 500_000
-MAX_EXPOSURE_FEN = 100_000_000      # settlement × stock: ¥1,000,000 owed by the operator at most
+MAX_EXPOSURE_FEN = 100_000_000  # settlement × stock: ¥1,000,000 owed by the operator at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +59,18 @@ def _check(data: OfferIn) -> None:
         raise Unprocessable("stock and per-customer limit must be at least 1")
     if data.valid_to <= data.valid_from:
         raise Unprocessable("valid_to must be after valid_from")
-    check_economics(face_value_fen=data.face_value_fen, settlement_fen=data.settlement_fen, price_points=data.price_points,
-                    price_airtime_fen=data.price_airtime_fen, stock_total=data.stock_total)
+    check_economics(
+        face_value_fen=data.face_value_fen,
+        settlement_fen=data.settlement_fen,
+        price_points=data.price_points,
+        price_airtime_fen=data.price_airtime_fen,
+        stock_total=data.stock_total,
+    )
 
 
-def check_economics(*, face_value_fen: int, settlement_fen: int, price_points: int, price_airtime_fen: int,
-                    stock_total: int) -> None:
+def check_economics(
+    *, face_value_fen: int, settlement_fen: int, price_points: int, price_airtime_fen: int, stock_total: int
+) -> None:
     """What an offer may cost the operator: never free, settlement within face value, bounded.
 
     Checked at publish, at approval (offers written before these rules) and, for the exposure,
@@ -72,28 +79,44 @@ def check_economics(*, face_value_fen: int, settlement_fen: int, price_points: i
     if price_points == 0 and price_airtime_fen == 0:
         raise FreeOffer("an offer needs a price in points or airtime")
     if settlement_fen > face_value_fen:
-        raise SettlementAboveFaceValue("settlement_fen may not exceed face_value_fen",
-                                       settlement_fen=settlement_fen, face_value_fen=face_value_fen)
-    for field, value, cap in (("face_value_fen", face_value_fen, MAX_FACE_VALUE_FEN),
-                              ("price_points", price_points, MAX_PRICE_POINTS),
-                              ("price_airtime_fen", price_airtime_fen, MAX_PRICE_AIRTIME_FEN)):
+        raise SettlementAboveFaceValue(
+            "settlement_fen may not exceed face_value_fen", settlement_fen=settlement_fen, face_value_fen=face_value_fen
+        )
+    for field, value, cap in (
+        ("face_value_fen", face_value_fen, MAX_FACE_VALUE_FEN),
+        ("price_points", price_points, MAX_PRICE_POINTS),
+        ("price_airtime_fen", price_airtime_fen, MAX_PRICE_AIRTIME_FEN),
+    ):
         if value > cap:
             raise OfferValueTooHigh("{field} may be at most {max}", field=field, max=cap)
     if settlement_fen * stock_total > MAX_EXPOSURE_FEN:
-        raise OfferExposureTooHigh("settlement_fen × stock_total may be at most {max_fen}",
-                                   max_fen=MAX_EXPOSURE_FEN, exposure_fen=settlement_fen * stock_total)
+        raise OfferExposureTooHigh(
+            "settlement_fen × stock_total may be at most {max_fen}",
+            max_fen=MAX_EXPOSURE_FEN,
+            exposure_fen=settlement_fen * stock_total,
+        )
 
 
 async def publish(session: AsyncSession, *, merchant_id: int, data: OfferIn) -> Offer:
     """Create an offer in `pending`; customers cannot see it until the back office approves it."""
     _check(data)
     offer = Offer(
-        merchant_id=merchant_id, title=data.title, kind=data.kind, description=data.description,
-        face_value_fen=data.face_value_fen, settlement_fen=data.settlement_fen,
-        price_points=data.price_points, price_airtime_fen=data.price_airtime_fen,
-        stock_total=data.stock_total, stock_left=data.stock_total, per_customer_limit=data.per_customer_limit,
-        valid_from=data.valid_from, valid_to=data.valid_to, coupon_valid_days=data.coupon_valid_days,
-        target_tiers=sorted(set(data.target_tiers)), target_segments=sorted(set(data.target_segments)),
+        merchant_id=merchant_id,
+        title=data.title,
+        kind=data.kind,
+        description=data.description,
+        face_value_fen=data.face_value_fen,
+        settlement_fen=data.settlement_fen,
+        price_points=data.price_points,
+        price_airtime_fen=data.price_airtime_fen,
+        stock_total=data.stock_total,
+        stock_left=data.stock_total,
+        per_customer_limit=data.per_customer_limit,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        coupon_valid_days=data.coupon_valid_days,
+        target_tiers=sorted(set(data.target_tiers)),
+        target_segments=sorted(set(data.target_segments)),
         status="pending",
     )
     session.add(offer)
@@ -109,7 +132,9 @@ async def get_own(session: AsyncSession, *, merchant_id: int, offer_id: int) -> 
     return offer
 
 
-async def list_own(session: AsyncSession, *, merchant_id: int, status: str | None, after_id: int, limit: int) -> list[Offer]:
+async def list_own(
+    session: AsyncSession, *, merchant_id: int, status: str | None, after_id: int, limit: int
+) -> list[Offer]:
     stmt = select(Offer).where(Offer.merchant_id == merchant_id, Offer.id > after_id)
     if status:
         stmt = stmt.where(Offer.status == status)
@@ -125,13 +150,18 @@ async def adjust_stock(session: AsyncSession, *, merchant_id: int, offer_id: int
     """
     current = await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
     if delta > 0 and current.settlement_fen * (current.stock_total + delta) > MAX_EXPOSURE_FEN:
-        raise OfferExposureTooHigh("settlement_fen × stock_total may be at most {max_fen}",
-                                   max_fen=MAX_EXPOSURE_FEN, exposure_fen=current.settlement_fen * (current.stock_total + delta))
+        raise OfferExposureTooHigh(
+            "settlement_fen × stock_total may be at most {max_fen}",
+            max_fen=MAX_EXPOSURE_FEN,
+            exposure_fen=current.settlement_fen * (current.stock_total + delta),
+        )
     done = await session.scalar(
         update(Offer)
         .where(
-            Offer.id == offer_id, Offer.merchant_id == merchant_id,
-            Offer.status.in_(("pending", "approved")), Offer.stock_left + delta >= 0,
+            Offer.id == offer_id,
+            Offer.merchant_id == merchant_id,
+            Offer.status.in_(("pending", "approved")),
+            Offer.stock_left + delta >= 0,
             # settlement never changes after publish, so this guard holds under concurrent restocks
             Offer.settlement_fen * (Offer.stock_total + delta) <= MAX_EXPOSURE_FEN,
         )
@@ -139,8 +169,11 @@ async def adjust_stock(session: AsyncSession, *, merchant_id: int, offer_id: int
         .returning(Offer.id)
     )
     if done is None:
-        raise Conflict("stock cannot go below zero (or the offer is closed, or at its exposure cap)",
-                       offer_id=offer_id, delta=delta)
+        raise Conflict(
+            "stock cannot go below zero (or the offer is closed, or at its exposure cap)",
+            offer_id=offer_id,
+            delta=delta,
+        )
     offer = await get_own(session, merchant_id=merchant_id, offer_id=offer_id)
     await session.refresh(offer)
     return offer
@@ -160,9 +193,13 @@ async def decide(session: AsyncSession, *, offer_id: int, approve: bool) -> Offe
     """Back-office decision on a pending offer (guarded; repeating the same decision is a no-op)."""
     to = "approved" if approve else "rejected"
     if approve and (pending := await session.get(Offer, offer_id)) is not None and pending.status == "pending":
-        check_economics(face_value_fen=pending.face_value_fen, settlement_fen=pending.settlement_fen,
-                        price_points=pending.price_points, price_airtime_fen=pending.price_airtime_fen,
-                        stock_total=pending.stock_total)
+        check_economics(
+            face_value_fen=pending.face_value_fen,
+            settlement_fen=pending.settlement_fen,
+            price_points=pending.price_points,
+            price_airtime_fen=pending.price_airtime_fen,
+            stock_total=pending.stock_total,
+        )
     done = await session.scalar(
         update(Offer).where(Offer.id == offer_id, Offer.status == "pending").values(status=to).returning(Offer.id)
     )
@@ -175,7 +212,9 @@ async def decide(session: AsyncSession, *, offer_id: int, approve: bool) -> Offe
     return offer
 
 
-async def list_all(session: AsyncSession, *, status: str | None, merchant_id: int | None, after_id: int, limit: int) -> list[Offer]:
+async def list_all(
+    session: AsyncSession, *, status: str | None, merchant_id: int | None, after_id: int, limit: int
+) -> list[Offer]:
     stmt = select(Offer).where(Offer.id > after_id)
     if status:
         stmt = stmt.where(Offer.status == status)
@@ -199,9 +238,7 @@ def visible_to_customer(customer_id: int, *, in_stock: bool = True) -> Select:
     priced (gift-only offers with no price are issued by campaigns, not sold), and targeted at
     this customer's tier and segment. `in_stock=False` keeps sold-out offers, so a buyer who
     lost the race hears "sold out" rather than "not found"."""
-    segment = (
-        select(CustomerProfile.segment).where(CustomerProfile.customer_id == customer_id).scalar_subquery()
-    )
+    segment = select(CustomerProfile.segment).where(CustomerProfile.customer_id == customer_id).scalar_subquery()
     tier = select(Customer.tier).where(Customer.id == customer_id).scalar_subquery()
     return (
         select(Offer, Merchant.name)
@@ -218,7 +255,9 @@ def visible_to_customer(customer_id: int, *, in_stock: bool = True) -> Select:
     )
 
 
-async def list_for_customer(session: AsyncSession, *, customer_id: int, after_id: int, limit: int) -> list[tuple[Offer, str]]:
+async def list_for_customer(
+    session: AsyncSession, *, customer_id: int, after_id: int, limit: int
+) -> list[tuple[Offer, str]]:
     stmt = visible_to_customer(customer_id).where(Offer.id > after_id).order_by(Offer.id).limit(limit)
     return [(o, name) for o, name in (await session.execute(stmt)).all()]
 
@@ -226,8 +265,9 @@ async def list_for_customer(session: AsyncSession, *, customer_id: int, after_id
 async def get_for_customer(
     session: AsyncSession, *, customer_id: int, offer_id: int, in_stock: bool = True
 ) -> tuple[Offer, str]:
-    row = (await session.execute(visible_to_customer(customer_id, in_stock=in_stock).where(Offer.id == offer_id))).first()
+    row = (
+        await session.execute(visible_to_customer(customer_id, in_stock=in_stock).where(Offer.id == offer_id))
+    ).first()
     if row is None:
         raise NotFound("offer not found", offer_id=offer_id)
     return row[0], row[1]
-

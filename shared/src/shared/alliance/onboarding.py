@@ -4,6 +4,7 @@ Status machine (one guarded UPDATE per transition, so two concurrent decisions c
     applied → approved | rejected;  approved → suspended | ended;  suspended → approved | ended.
 Client secrets are random (256 bits), shown once, stored only as argon2id hashes.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -50,8 +51,12 @@ async def apply(
 ) -> Merchant:
     """Record an application (status `applied`) with its stores."""
     merchant = Merchant(
-        name=name, category=category, contact_name=contact_name, contact_phone=contact_phone,
-        settlement_account=settlement_account, status="applied",
+        name=name,
+        category=category,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        settlement_account=settlement_account,
+        status="applied",
     )
     session.add(merchant)
     await session.flush()
@@ -69,7 +74,11 @@ async def get(session: AsyncSession, merchant_id: int) -> Merchant:
 
 async def stores_of(session: AsyncSession, merchant_id: int) -> list[MerchantStore]:
     return list(
-        (await session.scalars(select(MerchantStore).where(MerchantStore.merchant_id == merchant_id).order_by(MerchantStore.id))).all()
+        (
+            await session.scalars(
+                select(MerchantStore).where(MerchantStore.merchant_id == merchant_id).order_by(MerchantStore.id)
+            )
+        ).all()
     )
 
 
@@ -110,7 +119,9 @@ async def transition(session: AsyncSession, *, merchant_id: int, to: str) -> Mer
     if to == "ended" and merchant_id_done is not None:
         # an ended merchant's offers close for good (suspension only hides them: see offers.visible)
         await session.execute(
-            update(Offer).where(Offer.merchant_id == merchant_id, Offer.status.in_(("pending", "approved"))).values(status="ended")
+            update(Offer)
+            .where(Offer.merchant_id == merchant_id, Offer.status.in_(("pending", "approved")))
+            .values(status="ended")
         )
     return merchant
 
@@ -123,7 +134,9 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def issue_client(session: AsyncSession, *, merchant_id: int, client_id: str | None = None, secret: str | None = None) -> IssuedClient:
+async def issue_client(
+    session: AsyncSession, *, merchant_id: int, client_id: str | None = None, secret: str | None = None
+) -> IssuedClient:
     """Create a live client for an approved merchant; `client_id`/`secret` only for dev seeding.
 
     A merchant may hold several live clients, which is how a rotation without downtime works
@@ -134,14 +147,18 @@ async def issue_client(session: AsyncSession, *, merchant_id: int, client_id: st
         raise Conflict("credentials are issued to approved merchants only", status=merchant.status)
     cid = client_id or _new_client_id()
     plain = secret or _new_secret()
-    session.add(MerchantClient(merchant_id=merchant_id, client_id=cid, secret_hash=await hash_secret_async(plain), active=True))
+    session.add(
+        MerchantClient(merchant_id=merchant_id, client_id=cid, secret_hash=await hash_secret_async(plain), active=True)
+    )
     await session.flush()
     return IssuedClient(cid, plain)
 
 
 async def _client(session: AsyncSession, merchant_id: int, client_id: str) -> MerchantClient:
     client = await session.scalar(
-        select(MerchantClient).where(MerchantClient.client_id == client_id, MerchantClient.merchant_id == merchant_id).with_for_update()
+        select(MerchantClient)
+        .where(MerchantClient.client_id == client_id, MerchantClient.merchant_id == merchant_id)
+        .with_for_update()
     )
     if client is None:
         raise NotFound("client not found", client_id=client_id)
@@ -171,7 +188,11 @@ async def revoke_client(session: AsyncSession, *, merchant_id: int, client_id: s
 
 async def clients_of(session: AsyncSession, merchant_id: int) -> list[MerchantClient]:
     return list(
-        (await session.scalars(select(MerchantClient).where(MerchantClient.merchant_id == merchant_id).order_by(MerchantClient.id))).all()
+        (
+            await session.scalars(
+                select(MerchantClient).where(MerchantClient.merchant_id == merchant_id).order_by(MerchantClient.id)
+            )
+        ).all()
     )
 
 

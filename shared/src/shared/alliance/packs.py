@@ -10,6 +10,7 @@
   request key, so a retry gifts nothing twice; either balance short → InsufficientFunds (402)
   and nothing happens.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,9 +40,14 @@ async def fund_budget(session: AsyncSession, *, asset: str, amount: int, key: st
         raise Unprocessable("unknown asset", asset=asset)
     budget = await accounts.budget_account(session, asset)
     await ledger.transfer(
-        session, key=f"alliance:budget:{key}", kind="alliance.budget_fund", asset=asset,
-        from_account=await ledger.system_account(session, accounts.ISSUANCE[Asset(asset)]), to_account=budget,
-        amount=amount, actor=actor,
+        session,
+        key=f"alliance:budget:{key}",
+        kind="alliance.budget_fund",
+        asset=asset,
+        from_account=await ledger.system_account(session, accounts.ISSUANCE[Asset(asset)]),
+        to_account=budget,
+        amount=amount,
+        actor=actor,
     )
     return int(await session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == budget)) or 0)
 
@@ -51,21 +57,35 @@ async def topup_merchant(session: AsyncSession, *, merchant_id: int, amount_fen:
     await onboarding.get(session, merchant_id)
     account = await accounts.merchant_prepaid_account(session, merchant_id)
     await ledger.transfer(
-        session, key=f"alliance:topup:{merchant_id}:{key}", kind="alliance.merchant_topup", asset=Asset.AIRTIME,
-        from_account=await accounts.named_account(session, accounts.PREPAID_FUNDING, asset=Asset.AIRTIME, allow_negative=True),
-        to_account=account, amount=amount_fen, reference=f"merchant:{merchant_id}", actor=actor,
+        session,
+        key=f"alliance:topup:{merchant_id}:{key}",
+        kind="alliance.merchant_topup",
+        asset=Asset.AIRTIME,
+        from_account=await accounts.named_account(
+            session, accounts.PREPAID_FUNDING, asset=Asset.AIRTIME, allow_negative=True
+        ),
+        to_account=account,
+        amount=amount_fen,
+        reference=f"merchant:{merchant_id}",
+        actor=actor,
     )
     return await prepaid_balance(session, merchant_id)
 
 
 async def prepaid_balance(session: AsyncSession, merchant_id: int) -> int:
     return int(
-        await session.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == await accounts.merchant_prepaid_account(session, merchant_id)))
+        await session.scalar(
+            select(LedgerAccount.balance).where(
+                LedgerAccount.id == await accounts.merchant_prepaid_account(session, merchant_id)
+            )
+        )
         or 0
     )
 
 
-async def create_pack(session: AsyncSession, *, code: str, name: str, asset: str, amount: int, price_fen: int) -> OperatorPack:
+async def create_pack(
+    session: AsyncSession, *, code: str, name: str, asset: str, amount: int, price_fen: int
+) -> OperatorPack:
     if asset not in PACK_ASSETS or amount <= 0 or price_fen < 0:
         raise Unprocessable("pack needs a known asset, a positive amount and a non-negative price")
     pack = OperatorPack(code=code, name=name, asset=asset, amount=amount, price_fen=price_fen, active=True)
@@ -81,7 +101,9 @@ async def list_packs(session: AsyncSession, *, active_only: bool = True) -> list
     return list((await session.scalars(stmt)).all())
 
 
-async def _prior(session: AsyncSession, *, merchant_id: int, request_key: str, pack_id: int, customer_id: int) -> Gift | None:
+async def _prior(
+    session: AsyncSession, *, merchant_id: int, request_key: str, pack_id: int, customer_id: int
+) -> Gift | None:
     row = (
         await session.execute(
             select(PackGift, OperatorPack, Customer.phone)
@@ -111,24 +133,45 @@ async def gift_pack(session: AsyncSession, *, merchant_id: int, pack_id: int, ph
     customer_id = await session.scalar(select(Customer.id).where(Customer.phone == phone, Customer.status == "active"))
     if customer_id is None:
         raise NotFound("no active subscriber with this number")
-    if (prior := await _prior(session, merchant_id=merchant_id, request_key=request_key, pack_id=pack_id, customer_id=customer_id)):
+    if prior := await _prior(
+        session, merchant_id=merchant_id, request_key=request_key, pack_id=pack_id, customer_id=customer_id
+    ):
         return prior
-    gift = PackGift(merchant_id=merchant_id, pack_id=pack.id, customer_id=customer_id, price_fen=pack.price_fen, request_key=request_key)
+    gift = PackGift(
+        merchant_id=merchant_id,
+        pack_id=pack.id,
+        customer_id=customer_id,
+        price_fen=pack.price_fen,
+        request_key=request_key,
+    )
     session.add(gift)
     await session.flush()  # the UNIQUE (merchant_id, request_key) serialises concurrent duplicates here
     base = f"alliance:gift:{merchant_id}:{request_key}"
     if pack.price_fen > 0:
         await ledger.transfer(
-            session, key=f"{base}:pay", kind="alliance.pack_purchase", asset=Asset.AIRTIME,
+            session,
+            key=f"{base}:pay",
+            kind="alliance.pack_purchase",
+            asset=Asset.AIRTIME,
             from_account=await accounts.merchant_prepaid_account(session, merchant_id),
-            to_account=await accounts.named_account(session, accounts.PACK_REVENUE, asset=Asset.AIRTIME, allow_negative=True),
-            amount=pack.price_fen, reference=f"pack_gift:{gift.id}", actor=f"merchant:{merchant_id}",
+            to_account=await accounts.named_account(
+                session, accounts.PACK_REVENUE, asset=Asset.AIRTIME, allow_negative=True
+            ),
+            amount=pack.price_fen,
+            reference=f"pack_gift:{gift.id}",
+            actor=f"merchant:{merchant_id}",
         )
     credit = await ledger.transfer(
-        session, key=f"{base}:credit", kind="alliance.pack_gift", asset=pack.asset,
+        session,
+        key=f"{base}:credit",
+        kind="alliance.pack_gift",
+        asset=pack.asset,
         from_account=await accounts.budget_account(session, pack.asset),
         to_account=await accounts.customer_asset_account(session, customer_id, pack.asset),
-        amount=pack.amount, customer_id=customer_id, reference=f"pack_gift:{gift.id}", actor=f"merchant:{merchant_id}",
+        amount=pack.amount,
+        customer_id=customer_id,
+        reference=f"pack_gift:{gift.id}",
+        actor=f"merchant:{merchant_id}",
         memo={"merchant_id": merchant_id, "pack": pack.code},
     )
     gift.txn_id = credit.txn_id
@@ -136,7 +179,9 @@ async def gift_pack(session: AsyncSession, *, merchant_id: int, pack_id: int, ph
     return Gift(gift, pack, phone, replayed=False)
 
 
-async def list_gifts(session: AsyncSession, *, merchant_id: int, before_id: int | None, limit: int) -> list[tuple[PackGift, OperatorPack, str]]:
+async def list_gifts(
+    session: AsyncSession, *, merchant_id: int, before_id: int | None, limit: int
+) -> list[tuple[PackGift, OperatorPack, str]]:
     stmt = (
         select(PackGift, OperatorPack, Customer.phone)
         .join(OperatorPack, OperatorPack.id == PackGift.pack_id)

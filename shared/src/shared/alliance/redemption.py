@@ -14,6 +14,7 @@
   so a concurrent burst gets at most that many evaluations; a refused code keeps its slot, any
   other outcome gives it back. Beyond the budget every lookup gets 429 and is logged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -84,7 +85,9 @@ async def guess_budget(
     session, so the reservation and the reason lookup never hold a second pooled connection.
     """
     limit = ratelimit.Limit(
-        _bucket(merchant_id), settings.till_guess_limit, settings.till_guess_window_s,
+        _bucket(merchant_id),
+        settings.till_guess_limit,
+        settings.till_guess_window_s,
         "too many refused coupon codes; wait a minute",
     )
     try:
@@ -132,15 +135,19 @@ async def verify(session: AsyncSession, *, merchant_id: int, code: str) -> Coupo
             .join(Offer, Offer.id == Coupon.offer_id)
             .join(Customer, Customer.id == Coupon.customer_id)
             .where(
-                Coupon.code_hash == code_hash(code), Coupon.merchant_id == merchant_id,
-                Coupon.status == "issued", Coupon.expires_at > datetime.now(UTC),
+                Coupon.code_hash == code_hash(code),
+                Coupon.merchant_id == merchant_id,
+                Coupon.status == "issued",
+                Coupon.expires_at > datetime.now(UTC),
             )
         )
     ).first()
     if row is None:
         raise CouponNotRedeemable()
     coupon, offer, phone = row
-    return CouponView(coupon.id, offer.id, offer.title, offer.kind, offer.face_value_fen, coupon.expires_at, mask_phone(phone))
+    return CouponView(
+        coupon.id, offer.id, offer.title, offer.kind, offer.face_value_fen, coupon.expires_at, mask_phone(phone)
+    )
 
 
 async def _by_request_key(session: AsyncSession, *, merchant_id: int, request_key: str, digest: str) -> Redeemed | None:
@@ -171,14 +178,18 @@ async def redeem(
     digest = code_hash(code)
     merchant = await onboarding.ensure_active(session, merchant_id)
     await onboarding.ensure_store(session, merchant_id=merchant_id, store_id=store_id)
-    if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)) is not None:
+    if (
+        prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)
+    ) is not None:
         return prior
     won = (
         await session.execute(
             update(Coupon)
             .where(
-                Coupon.code_hash == digest, Coupon.merchant_id == merchant_id,
-                Coupon.status == "issued", Coupon.expires_at > datetime.now(UTC),
+                Coupon.code_hash == digest,
+                Coupon.merchant_id == merchant_id,
+                Coupon.status == "issued",
+                Coupon.expires_at > datetime.now(UTC),
             )
             .values(status="redeemed", redeemed_at=func.now())
             .returning(Coupon.id)
@@ -186,11 +197,14 @@ async def redeem(
     ).scalar_one_or_none()
     if won is None:
         # a concurrent duplicate of this very request may have committed while we waited
-        if (prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)) is not None:
+        if (
+            prior := await _by_request_key(session, merchant_id=merchant_id, request_key=request_key, digest=digest)
+        ) is not None:
             return prior
         used = await session.scalar(
-            select(Coupon.redeemed_at).where(Coupon.code_hash == digest, Coupon.merchant_id == merchant_id,
-                                             Coupon.status == "redeemed")
+            select(Coupon.redeemed_at).where(
+                Coupon.code_hash == digest, Coupon.merchant_id == merchant_id, Coupon.status == "redeemed"
+            )
         )
         if used is not None:
             raise AlreadyRedeemed("this coupon was already redeemed", redeemed_at=used.isoformat())
@@ -201,16 +215,26 @@ async def redeem(
     offer = await session.get(Offer, coupon.offer_id)
     assert offer is not None
     redemption = Redemption(
-        coupon_id=coupon.id, merchant_id=merchant_id, customer_id=coupon.customer_id, store_id=store_id,
-        request_key=request_key, settlement_fen=offer.settlement_fen,
+        coupon_id=coupon.id,
+        merchant_id=merchant_id,
+        customer_id=coupon.customer_id,
+        store_id=store_id,
+        request_key=request_key,
+        settlement_fen=offer.settlement_fen,
     )
     session.add(redemption)
     await session.flush()
     delivery = await webhooks.enqueue(
-        session, merchant=merchant, event="coupon.redeemed",
+        session,
+        merchant=merchant,
+        event="coupon.redeemed",
         payload={
-            "redemption_id": redemption.id, "coupon_id": coupon.id, "offer_id": offer.id, "store_id": store_id,
-            "settlement_fen": offer.settlement_fen, "redeemed_at": coupon.redeemed_at.isoformat() if coupon.redeemed_at else None,
+            "redemption_id": redemption.id,
+            "coupon_id": coupon.id,
+            "offer_id": offer.id,
+            "store_id": store_id,
+            "settlement_fen": offer.settlement_fen,
+            "redeemed_at": coupon.redeemed_at.isoformat() if coupon.redeemed_at else None,
         },
     )
     return Redeemed(redemption, coupon, offer, replayed=False, notify=delivery is not None)
@@ -230,7 +254,9 @@ async def reverse(session: AsyncSession, *, merchant_id: int, redemption_id: int
     """
     merchant = await onboarding.ensure_active(session, merchant_id)
     redemption = await session.scalar(
-        select(Redemption).where(Redemption.id == redemption_id, Redemption.merchant_id == merchant_id).with_for_update()
+        select(Redemption)
+        .where(Redemption.id == redemption_id, Redemption.merchant_id == merchant_id)
+        .with_for_update()
     )
     if redemption is None:
         raise NotFound("redemption not found", redemption_id=redemption_id)
@@ -249,13 +275,21 @@ async def reverse(session: AsyncSession, *, merchant_id: int, redemption_id: int
     )
     await session.flush()
     await webhooks.enqueue(
-        session, merchant=merchant, event="coupon.redemption_reversed",
-        payload={"redemption_id": redemption.id, "coupon_id": redemption.coupon_id, "settlement_fen": redemption.settlement_fen},
+        session,
+        merchant=merchant,
+        event="coupon.redemption_reversed",
+        payload={
+            "redemption_id": redemption.id,
+            "coupon_id": redemption.coupon_id,
+            "settlement_fen": redemption.settlement_fen,
+        },
     )
     return redemption
 
 
-async def list_own(session: AsyncSession, *, merchant_id: int, before_id: int | None, limit: int) -> list[tuple[Redemption, Offer]]:
+async def list_own(
+    session: AsyncSession, *, merchant_id: int, before_id: int | None, limit: int
+) -> list[tuple[Redemption, Offer]]:
     stmt = (
         select(Redemption, Offer)
         .join(Coupon, Coupon.id == Redemption.coupon_id)

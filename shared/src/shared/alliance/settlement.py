@@ -9,6 +9,7 @@ Amounts owed:
 `recompute` runs the same SQL without storing; a stored statement must always equal it for
 closed periods. Statements marked settled never change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ async def generate(session: AsyncSession, *, merchant_id: int, period_start: dat
         "operator_owes_fen": computed.operator_owes_fen,
         "merchant_owes_fen": computed.merchant_owes_fen,
     }
-    new_row = insert(Settlement).values(merchant_id=merchant_id, period_start=period_start, period_end=period_end, status="open", **values)
+    new_row = insert(Settlement).values(
+        merchant_id=merchant_id, period_start=period_start, period_end=period_end, status="open", **values
+    )
     stmt = new_row.on_conflict_do_update(
         index_elements=["merchant_id", "period_start", "period_end"],
         set_=values,
@@ -74,16 +77,27 @@ async def generate(session: AsyncSession, *, merchant_id: int, period_start: dat
     ).returning(Settlement.id)
     sid = await session.scalar(stmt)
     settlement = await session.scalar(
-        select(Settlement).where(
-            Settlement.merchant_id == merchant_id, Settlement.period_start == period_start, Settlement.period_end == period_end
-        ).execution_options(populate_existing=True)
+        select(Settlement)
+        .where(
+            Settlement.merchant_id == merchant_id,
+            Settlement.period_start == period_start,
+            Settlement.period_end == period_end,
+        )
+        .execution_options(populate_existing=True)
     )
     assert settlement is not None
     if sid is not None:
         await webhooks.enqueue(
-            session, merchant=merchant, event="statement.generated",
-            payload={"statement_id": settlement.id, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
-                     "operator_owes_fen": settlement.operator_owes_fen, "merchant_owes_fen": settlement.merchant_owes_fen},
+            session,
+            merchant=merchant,
+            event="statement.generated",
+            payload={
+                "statement_id": settlement.id,
+                "period_start": period_start.isoformat(),
+                "period_end": period_end.isoformat(),
+                "operator_owes_fen": settlement.operator_owes_fen,
+                "merchant_owes_fen": settlement.merchant_owes_fen,
+            },
         )
     return settlement
 
@@ -91,7 +105,9 @@ async def generate(session: AsyncSession, *, merchant_id: int, period_start: dat
 async def generate_all(session: AsyncSession, *, period_start: date, period_end: date) -> list[Settlement]:
     """Every merchant that has been approved at some point (the alliance has tens, not millions)."""
     ids = (
-        await session.scalars(select(Merchant.id).where(Merchant.status.in_(("approved", "suspended", "ended"))).order_by(Merchant.id))
+        await session.scalars(
+            select(Merchant.id).where(Merchant.status.in_(("approved", "suspended", "ended"))).order_by(Merchant.id)
+        )
     ).all()
     return [await generate(session, merchant_id=m, period_start=period_start, period_end=period_end) for m in ids]
 
@@ -99,8 +115,10 @@ async def generate_all(session: AsyncSession, *, period_start: date, period_end:
 async def mark_settled(session: AsyncSession, *, settlement_id: int) -> Settlement:
     """open → settled (guarded; repeating it is a no-op). Raises NotFound."""
     done = await session.scalar(
-        update(Settlement).where(Settlement.id == settlement_id, Settlement.status == "open")
-        .values(status="settled", settled_at=datetime.now(UTC)).returning(Settlement.id)
+        update(Settlement)
+        .where(Settlement.id == settlement_id, Settlement.status == "open")
+        .values(status="settled", settled_at=datetime.now(UTC))
+        .returning(Settlement.id)
     )
     settlement = await session.get(Settlement, settlement_id)
     if settlement is None:
@@ -109,8 +127,13 @@ async def mark_settled(session: AsyncSession, *, settlement_id: int) -> Settleme
     if done is not None:
         merchant = await onboarding.get(session, settlement.merchant_id)
         await webhooks.enqueue(
-            session, merchant=merchant, event="statement.settled",
-            payload={"statement_id": settlement.id, "settled_at": settlement.settled_at.isoformat() if settlement.settled_at else None},
+            session,
+            merchant=merchant,
+            event="statement.settled",
+            payload={
+                "statement_id": settlement.id,
+                "settled_at": settlement.settled_at.isoformat() if settlement.settled_at else None,
+            },
         )
     elif settlement.status != "settled":
         raise InvalidTransition("statement cannot be settled", status=settlement.status)
@@ -120,10 +143,15 @@ async def mark_settled(session: AsyncSession, *, settlement_id: int) -> Settleme
 async def matches_ledger(session: AsyncSession, settlement: Settlement) -> bool:
     """True when the stored statement equals a from-scratch recomputation."""
     fresh = await recompute(
-        session, merchant_id=settlement.merchant_id, period_start=settlement.period_start, period_end=settlement.period_end
+        session,
+        merchant_id=settlement.merchant_id,
+        period_start=settlement.period_start,
+        period_end=settlement.period_end,
     )
     return (fresh.lines, fresh.operator_owes_fen, fresh.merchant_owes_fen) == (
-        settlement.lines, settlement.operator_owes_fen, settlement.merchant_owes_fen
+        settlement.lines,
+        settlement.operator_owes_fen,
+        settlement.merchant_owes_fen,
     )
 
 
@@ -149,4 +177,3 @@ async def get_statement(session: AsyncSession, *, settlement_id: int, merchant_i
     if settlement is None:
         raise NotFound("statement not found", statement_id=settlement_id)
     return settlement
-

@@ -16,6 +16,7 @@ SSRF: a URL is accepted only when every address its host resolves to is public
 to that checked address (TLS still verifies the certificate against the host name), so a name
 that later resolves to a private address (DNS rebinding) is refused rather than followed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -165,7 +166,9 @@ async def clear_endpoint(session: AsyncSession, *, merchant_id: int) -> None:
     )
 
 
-async def enqueue(session: AsyncSession, *, merchant: Merchant, event: str, payload: dict[str, Any]) -> WebhookDelivery | None:
+async def enqueue(
+    session: AsyncSession, *, merchant: Merchant, event: str, payload: dict[str, Any]
+) -> WebhookDelivery | None:
     """Outbox row in the caller's transaction; nothing when the merchant has no webhook."""
     if not merchant.webhook_url:
         return None
@@ -194,7 +197,9 @@ def pinned_request(target: Target) -> tuple[httpx.URL, dict[str, str], dict[str,
     return url.copy_with(host=target.addresses[0]), {"Host": url.netloc.decode("ascii")}, extensions
 
 
-async def _send(client: httpx.AsyncClient, target: Target, secret: str, delivery_id: int, event: str, body: bytes) -> str | None:
+async def _send(
+    client: httpx.AsyncClient, target: Target, secret: str, delivery_id: int, event: str, body: bytes
+) -> str | None:
     """None on a 2xx; otherwise a short error text."""
     url, host_header, extensions = pinned_request(target)
     headers = {
@@ -238,8 +243,9 @@ async def deliver_due(
         return counts
     checked: dict[str, Target | str] = {}  # url → target, or why it was refused (this round only)
     # no keep-alive: a pooled connection to one merchant's address must never carry another's request
-    async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT_S, follow_redirects=False,
-                                 limits=httpx.Limits(max_keepalive_connections=0)) as client:
+    async with httpx.AsyncClient(
+        transport=transport, timeout=TIMEOUT_S, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+    ) as client:
         for row in claimed:
             url, secret = targets.get(row.merchant_id, (None, None))
             if not url or not secret:
@@ -254,8 +260,9 @@ async def deliver_due(
                 if isinstance(target, str):
                     error = target
                 else:
-                    error = await _send(client, target, secret, row.id, row.event,
-                                        _body(row.id, row.event, row.payload, row.created_at))
+                    error = await _send(
+                        client, target, secret, row.id, row.event, _body(row.id, row.event, row.payload, row.created_at)
+                    )
             async with own_transaction(sm) as s:
                 if error is None:
                     values: dict[str, Any] = {"status": "delivered", "last_error": None}
@@ -271,18 +278,29 @@ async def deliver_due(
                     counts["retry"] += 1
                 await s.execute(update(WebhookDelivery).where(WebhookDelivery.id == row.id).values(**values))
             if error is not None:
-                log.warning("alliance.webhook_failed", delivery_id=row.id, merchant_id=row.merchant_id, attempt=row.attempts, error=error)
+                log.warning(
+                    "alliance.webhook_failed",
+                    delivery_id=row.id,
+                    merchant_id=row.merchant_id,
+                    attempt=row.attempts,
+                    error=error,
+                )
     return counts
 
 
 async def deliver_soon(
-    sm: async_sessionmaker[AsyncSession], *, merchant_id: int, transport: httpx.AsyncBaseTransport | None = None,
-    resolver: Resolver | None = None, allow_local: bool = False,
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    merchant_id: int,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver | None = None,
+    allow_local: bool = False,
 ) -> None:
     """Background task run after the response: one immediate try; the worker does the retries."""
     try:
-        await deliver_due(sm, merchant_id=merchant_id, limit=10, transport=transport, resolver=resolver,
-                          allow_local=allow_local)
+        await deliver_due(
+            sm, merchant_id=merchant_id, limit=10, transport=transport, resolver=resolver, allow_local=allow_local
+        )
     except Exception as exc:  # noqa: BLE001  a failed notification must never surface to the till
         log.warning("alliance.webhook_background_failed", merchant_id=merchant_id, error=type(exc).__name__)
 

@@ -1,4 +1,5 @@
 """Append-only audit log: every back-office change and every view of unmasked personal data."""
+
 from __future__ import annotations
 
 from typing import Any

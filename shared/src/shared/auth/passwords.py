@@ -1,4 +1,5 @@
 """argon2id hashing, run off the event loop (hashing costs tens of milliseconds by design)."""
+
 from __future__ import annotations
 
 import asyncio

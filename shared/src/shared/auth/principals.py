@@ -1,4 +1,5 @@
 """Who is calling: one principal type for every audience, with the fields scoping rules need."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

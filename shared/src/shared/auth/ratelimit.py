@@ -12,6 +12,7 @@ requests gets exactly N slots. A caller that succeeded gives its slot back (`rel
 keeps it, so the counter counts failures plus attempts in flight. Reservations commit in their own
 short transaction, so a failure stays counted even when the request that caused it rolls back.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,8 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from shared.db.transactions import own_transaction
 
+from shared.db.transactions import own_transaction
 from shared.errors import TooManyRequests
 
 # $at: the clock (now() unless a test pins it); cur_start: start of the current bucket;

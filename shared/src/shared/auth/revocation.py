@@ -6,6 +6,7 @@ Each such change bumps the account's `token_version` in the same transaction; a 
 version it was issued with, and this one primary-key lookup per request compares the two, so
 there is no cache to go stale. Customer tokens are not checked (the check-in hot path).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -23,7 +24,9 @@ async def is_current(session: AsyncSession, principal: Principal) -> bool:
         )
     elif principal.kind == "merchant":
         stmt = select(Merchant.id).where(
-            Merchant.id == principal.id, Merchant.status == "approved", Merchant.token_version == principal.token_version
+            Merchant.id == principal.id,
+            Merchant.status == "approved",
+            Merchant.token_version == principal.token_version,
         )
     else:
         return True

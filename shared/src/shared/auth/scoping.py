@@ -12,6 +12,7 @@ Rules (manager app):
 Every repository query takes the principal and applies these helpers; an id outside the scope is
 indistinguishable from a missing id (404). Nothing here commits.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -75,7 +76,7 @@ def scope_customers(stmt: AnySelect, principal: Principal) -> AnySelect:
 
 
 def scope_kind(principal: Principal) -> str:
-    """"manager", "branch" or "none": which of scope_customers' restrictions applies."""
+    """ "manager", "branch" or "none": which of scope_customers' restrictions applies."""
     if _is(principal, ACCOUNT_MANAGER):
         return "manager"
     return "branch" if is_branch_head(principal) else "none"
@@ -92,8 +93,10 @@ def scope_customers_bound(stmt: AnySelect, kind: str) -> AnySelect:
     if kind == "manager":
         return stmt.join(
             ManagerAssignment,
-            and_(ManagerAssignment.customer_id == Customer.id,
-                 ManagerAssignment.manager_id == bindparam("scope_manager_id")),
+            and_(
+                ManagerAssignment.customer_id == Customer.id,
+                ManagerAssignment.manager_id == bindparam("scope_manager_id"),
+            ),
         )
     if kind == "branch":
         return stmt.where(Customer.branch_id == bindparam("scope_branch_id"))

@@ -8,6 +8,7 @@ lock the attacker's address, not the victim. SMS codes need no per-number failur
 dies after `otp_max_attempts` wrong tries and codes per number per day are capped, which bounds
 guessing, and a fresh code always works.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,16 +61,25 @@ async def request_otp(
 
     Every request counts (known number or not), per number and per calling address."""
     digest = phone_digest(phone)
-    await ratelimit.reserve(sm, [
-        ratelimit.Limit(ratelimit.key("otp.send", digest), settings.otp_per_phone_per_day, DAY_S,
-                        "too many codes requested for this number today"),
-        ratelimit.Limit(ratelimit.key("otp.send_addr", source), settings.otp_send_per_address, settings.otp_send_window_s,
-                        "too many codes requested from this address; try again later"),
-    ])
+    await ratelimit.reserve(
+        sm,
+        [
+            ratelimit.Limit(
+                ratelimit.key("otp.send", digest),
+                settings.otp_per_phone_per_day,
+                DAY_S,
+                "too many codes requested for this number today",
+            ),
+            ratelimit.Limit(
+                ratelimit.key("otp.send_addr", source),
+                settings.otp_send_per_address,
+                settings.otp_send_window_s,
+                "too many codes requested from this address; try again later",
+            ),
+        ],
+    )
     async with own_transaction(sm) as s:
-        known = await s.scalar(
-            select(Customer.id).where(Customer.phone == phone, Customer.status != "churned")
-        )
+        known = await s.scalar(select(Customer.id).where(Customer.phone == phone, Customer.status != "churned"))
         if known is None:
             log.info("otp.unknown_number", phone=phone)
             return
@@ -86,8 +96,9 @@ async def request_otp(
                 expires_at=_now() + timedelta(seconds=settings.otp_ttl_s),
             )
         )
-        sms = await sms_templates.render(s, sms_templates.OTP, signature=settings.sms_signature,
-                                         code=code, minutes=max(1, settings.otp_ttl_s // 60))
+        sms = await sms_templates.render(
+            s, sms_templates.OTP, signature=settings.sms_signature, code=code, minutes=max(1, settings.otp_ttl_s // 60)
+        )
     await sender.send(phone, sms)
 
 
@@ -97,10 +108,17 @@ async def verify_otp(
     """One live code per number; `otp_max_attempts` wrong tries kill it (the row lock serialises
     concurrent tries); wrong codes also count per calling address."""
     digest = phone_digest(phone)
-    slots = await ratelimit.reserve(sm, [
-        ratelimit.Limit(ratelimit.key("otp.fail_addr", source), settings.otp_fail_per_address, settings.login_window_s,
-                        "too many wrong codes from this address; try again later"),
-    ])
+    slots = await ratelimit.reserve(
+        sm,
+        [
+            ratelimit.Limit(
+                ratelimit.key("otp.fail_addr", source),
+                settings.otp_fail_per_address,
+                settings.login_window_s,
+                "too many wrong codes from this address; try again later",
+            ),
+        ],
+    )
     async with own_transaction(sm) as s:
         otp = await s.scalar(
             select(OtpCode)
@@ -117,9 +135,7 @@ async def verify_otp(
                 otp.attempts += 1
                 if otp.attempts >= settings.otp_max_attempts:
                     otp.consumed_at = _now()
-        customer_id = (
-            await s.scalar(select(Customer.id).where(Customer.phone == phone)) if ok else None
-        )
+        customer_id = await s.scalar(select(Customer.id).where(Customer.phone == phone)) if ok else None
     if not ok or customer_id is None:
         raise Unauthorized("wrong or expired code")  # the slot stays taken: a failure counts
     await ratelimit.release(sm, slots)
@@ -159,7 +175,11 @@ async def staff_login(
             await s.execute(update(StaffUser).where(StaffUser.id == user.id).values(password_hash=new_hash))
     aud = audience_for_staff_role(user.role, audience)
     return Principal(
-        kind="staff", id=user.id, role=user.role, audience=aud, org_unit_id=user.org_unit_id,
+        kind="staff",
+        id=user.id,
+        role=user.role,
+        audience=aud,
+        org_unit_id=user.org_unit_id,
         token_version=user.token_version,
     )
 
@@ -191,7 +211,9 @@ async def merchant_client_login(
     )
 
 
-async def issue_pair(session: AsyncSession, settings: Settings, principal: Principal, *, family_id: str | None = None) -> TokenPair:
+async def issue_pair(
+    session: AsyncSession, settings: Settings, principal: Principal, *, family_id: str | None = None
+) -> TokenPair:
     jti = secrets.token_urlsafe(24)
     session.add(
         RefreshToken(
@@ -207,7 +229,9 @@ async def issue_pair(session: AsyncSession, settings: Settings, principal: Princ
     return TokenPair(issue_access_token(settings, principal), jti, settings.access_ttl_s)
 
 
-async def refresh(sm: async_sessionmaker[AsyncSession], settings: Settings, *, token: str, audience: Audience) -> TokenPair:
+async def refresh(
+    sm: async_sessionmaker[AsyncSession], settings: Settings, *, token: str, audience: Audience
+) -> TokenPair:
     """Rotate a refresh token. Reusing a rotated token revokes its whole family (theft signal)."""
     if not token or len(token) > 100:
         raise BadRequest("refresh_token is required")
@@ -225,7 +249,11 @@ async def refresh(sm: async_sessionmaker[AsyncSession], settings: Settings, *, t
             row.used_at = _now()
             kind, _, raw = row.subject.partition(":")
             principal = Principal(
-                kind=kind, id=int(raw), role=row.claims["role"], audience=audience, org_unit_id=row.claims.get("org"),
+                kind=kind,
+                id=int(raw),
+                role=row.claims["role"],
+                audience=audience,
+                org_unit_id=row.claims.get("org"),
                 token_version=int(row.claims.get("ver", 0)),
             )
             if not await revocation.is_current(s, principal):

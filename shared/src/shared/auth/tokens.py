@@ -1,4 +1,5 @@
 """Signed JWTs (joserfc): HS256 pinned, issuer, per-service audience, expiry with 30 s leeway."""
+
 from __future__ import annotations
 
 import secrets

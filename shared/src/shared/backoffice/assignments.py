@@ -6,6 +6,7 @@ new owner only where it differs and writes one assignment_history row per custom
 Concurrent moves of the same customer serialise on those row locks, and the move statement's
 fresh snapshot then records the owner the first move left.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,8 +57,10 @@ class MoveResult:
 
 async def _lock(session: AsyncSession, ids: list[int]) -> None:
     await session.execute(
-        select(ManagerAssignment.customer_id).where(ManagerAssignment.customer_id.in_(ids))
-        .order_by(ManagerAssignment.customer_id).with_for_update()
+        select(ManagerAssignment.customer_id)
+        .where(ManagerAssignment.customer_id.in_(ids))
+        .order_by(ManagerAssignment.customer_id)
+        .with_for_update()
     )
 
 
@@ -72,8 +75,14 @@ async def _check_customers(session: AsyncSession, ids: list[int], branch: int | 
 
 
 async def reassign(
-    session: AsyncSession, *, customer_ids: list[int], to_manager_id: int, reason: str, actor_id: int,
-    branch: int | None = None, force: bool = False,
+    session: AsyncSession,
+    *,
+    customer_ids: list[int],
+    to_manager_id: int,
+    reason: str,
+    actor_id: int,
+    branch: int | None = None,
+    force: bool = False,
 ) -> MoveResult:
     """Move customers to an active account manager (in `branch` when a branch head moves them).
 
@@ -90,9 +99,14 @@ async def reassign(
     # Lock the manager row: concurrent moves to one manager cannot both pass the capacity check.
     await session.execute(select(StaffUser.id).where(StaffUser.id == to_manager_id).with_for_update())
     load = await session.scalar(select(func.count()).where(ManagerAssignment.manager_id == to_manager_id)) or 0
-    already = await session.scalar(
-        select(func.count()).where(ManagerAssignment.manager_id == to_manager_id, ManagerAssignment.customer_id.in_(ids))
-    ) or 0
+    already = (
+        await session.scalar(
+            select(func.count()).where(
+                ManagerAssignment.manager_id == to_manager_id, ManagerAssignment.customer_id.in_(ids)
+            )
+        )
+        or 0
+    )
     new_load = load + len(ids) - already
     if new_load > manager.capacity and not force:
         raise Conflict("the manager would exceed capacity", capacity=manager.capacity, load_after=new_load)
@@ -100,7 +114,10 @@ async def reassign(
     rows = (await session.execute(_MOVE, {"ids": ids, "to": to_manager_id, "reason": reason, "actor": actor_id})).all()
     moved = {r.customer_id: r.from_manager_id for r in rows}
     return MoveResult(
-        moved=sorted(moved), unchanged=[i for i in ids if i not in moved], from_managers=moved, manager_load=new_load,
+        moved=sorted(moved),
+        unchanged=[i for i in ids if i not in moved],
+        from_managers=moved,
+        manager_load=new_load,
     )
 
 
@@ -116,8 +133,13 @@ async def unassign(
 
 
 async def list_assignments(
-    session: AsyncSession, *, manager_id: int | None = None, customer_id: int | None = None,
-    branch: int | None = None, after: int = 0, limit: int = 50,
+    session: AsyncSession,
+    *,
+    manager_id: int | None = None,
+    customer_id: int | None = None,
+    branch: int | None = None,
+    after: int = 0,
+    limit: int = 50,
 ) -> list[tuple[ManagerAssignment, Customer, StaffUser]]:
     stmt = (
         select(ManagerAssignment, Customer, StaffUser)
@@ -137,8 +159,13 @@ async def list_assignments(
 
 
 async def history(
-    session: AsyncSession, *, customer_id: int | None = None, manager_id: int | None = None,
-    branch: int | None = None, before: int | None = None, limit: int = 50,
+    session: AsyncSession,
+    *,
+    customer_id: int | None = None,
+    manager_id: int | None = None,
+    branch: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
 ) -> list[AssignmentHistory]:
     stmt = select(AssignmentHistory).order_by(AssignmentHistory.id.desc()).limit(limit)
     if before is not None:

@@ -4,6 +4,7 @@ Eligibility keys are the ones ordering enforces (shared.business.orders): min_ti
 plan_ids, min_tenure_months, max_per_customer. Products are never deleted (subscriptions and
 strategies point at them): withdrawing sets active = false. Codes are unique (Conflict).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,13 @@ from shared.models import Product
 
 
 async def list_products(
-    session: AsyncSession, *, kind: str | None = None, active: bool | None = None, q: str | None = None,
-    after: int = 0, limit: int = 50,
+    session: AsyncSession,
+    *,
+    kind: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    after: int = 0,
+    limit: int = 50,
 ) -> list[Product]:
     stmt = select(Product).where(Product.id > after).order_by(Product.id).limit(limit)
     if kind:
@@ -41,7 +47,9 @@ async def get_product(session: AsyncSession, product_id: int) -> Product:
 async def _check_plan_ids(session: AsyncSession, eligibility: dict[str, Any]) -> None:
     ids = eligibility.get("plan_ids") or []
     if ids:
-        found = set((await session.scalars(select(Product.id).where(Product.id.in_(ids), Product.kind == "plan"))).all())
+        found = set(
+            (await session.scalars(select(Product.id).where(Product.id.in_(ids), Product.kind == "plan"))).all()
+        )
         if missing := sorted(set(ids) - found):
             raise Unprocessable("eligibility.plan_ids must name plans", missing=missing)
 

@@ -4,6 +4,7 @@ The hierarchy is fixed (a branch hangs under a support centre, a centre under th
 department), so reports can roll branches up without recursion. Codes are unique; a unit that
 still has children, staff or customers cannot be deleted (Conflict).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -42,8 +43,9 @@ async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None)
         raise Unprocessable("a {kind} needs a parent {parent_kind}", kind=kind, parent_kind=want)
     parent = await session.get(OrgUnit, parent_id)
     if parent is None or parent.kind != want:
-        raise Unprocessable("the parent of a {kind} must be a {parent_kind}", parent_id=parent_id, kind=kind,
-                            parent_kind=want)
+        raise Unprocessable(
+            "the parent of a {kind} must be a {parent_kind}", parent_id=parent_id, kind=kind, parent_kind=want
+        )
 
 
 async def create_unit(session: AsyncSession, *, kind: str, code: str, name: str, parent_id: int | None) -> OrgUnit:
@@ -60,7 +62,11 @@ async def create_unit(session: AsyncSession, *, kind: str, code: str, name: str,
 
 
 async def update_unit(
-    session: AsyncSession, unit_id: int, *, name: str | None = None, code: str | None = None,
+    session: AsyncSession,
+    unit_id: int,
+    *,
+    name: str | None = None,
+    code: str | None = None,
     parent_id: int | None = None,
 ) -> tuple[OrgUnit, dict[str, object]]:
     """Returns the unit and the changed fields (old → new) for the audit row."""

@@ -8,6 +8,7 @@ in to the admin audience at all (see shared.auth.principals.ADMIN_ROLES).
 Branch heads are additionally scoped to their own branch (`branch_scope`): the routes they may
 call return only that branch's staff, assignments and customers, and 404 for the rest.
 """
+
 from __future__ import annotations
 
 from types import MappingProxyType
@@ -17,7 +18,14 @@ from shared.errors import NotFound
 from shared.models import StaffRole
 
 ROLES: tuple[str, ...] = (
-    "admin", "analyst", "strategist", "operator", "branch_head", "account_manager", "hall_staff", "auditor",
+    "admin",
+    "analyst",
+    "strategist",
+    "operator",
+    "branch_head",
+    "account_manager",
+    "hall_staff",
+    "auditor",
 )
 
 _READ_CONFIG = {"org.read", "staff.read", "products.read", "ads.read", "campaigns.read", "reports.read", "imports.read"}
@@ -61,7 +69,7 @@ _TABLE: dict[str, frozenset[str]] = {
 
 PERMISSIONS: MappingProxyType[str, frozenset[str]] = MappingProxyType(_TABLE)
 assert all(r in ROLES for roles in _TABLE.values() for r in roles)
-assert _READ_CONFIG <= set(_TABLE)
+assert set(_TABLE) >= _READ_CONFIG
 
 
 def roles_with(permission: str) -> tuple[str, ...]:
@@ -91,5 +99,10 @@ def check_branch(principal: Principal, branch_id: int | None, *, what: str = "ob
     """404 (not 403) when a branch head reaches outside their branch: do not reveal it exists."""
     scope = branch_scope(principal)
     if scope is not None and branch_id != scope:
-        raise NotFound("customer not found" if what == "customer" else "staff user not found" if what == "staff user"
-                       else "not found")
+        raise NotFound(
+            "customer not found"
+            if what == "customer"
+            else "staff user not found"
+            if what == "staff user"
+            else "not found"
+        )

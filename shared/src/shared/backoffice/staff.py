@@ -4,6 +4,7 @@ Roles that work inside a branch (account_manager, hall_staff, branch_head) must 
 branch. Deactivating an account, changing its role or branch, or changing its password revokes
 its refresh tokens and bumps its token version, so its access tokens stop working at commit.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -23,8 +24,10 @@ MIN_PASSWORD = 10
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD or password.isdigit() or password.isalpha():
-        raise Unprocessable("password must be at least {min_length} characters and mix letters with digits or symbols",
-                            min_length=MIN_PASSWORD)
+        raise Unprocessable(
+            "password must be at least {min_length} characters and mix letters with digits or symbols",
+            min_length=MIN_PASSWORD,
+        )
 
 
 async def _check_org(session: AsyncSession, role: str, org_unit_id: int | None) -> None:
@@ -42,8 +45,14 @@ async def _check_org(session: AsyncSession, role: str, org_unit_id: int | None) 
 
 
 async def list_staff(
-    session: AsyncSession, *, role: str | None = None, org_unit_id: int | None = None, q: str | None = None,
-    active: bool | None = None, after: int = 0, limit: int = 50,
+    session: AsyncSession,
+    *,
+    role: str | None = None,
+    org_unit_id: int | None = None,
+    q: str | None = None,
+    active: bool | None = None,
+    after: int = 0,
+    limit: int = 50,
 ) -> list[StaffUser]:
     stmt = select(StaffUser).where(StaffUser.id > after).order_by(StaffUser.id).limit(limit)
     if role:
@@ -79,15 +88,28 @@ async def load_counts(session: AsyncSession, staff_ids: list[int]) -> dict[int, 
 
 
 async def create_staff(
-    session: AsyncSession, *, username: str, full_name: str, role: str, org_unit_id: int | None,
-    password: str, work_phone: str | None = None, capacity: int = 400,
+    session: AsyncSession,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    org_unit_id: int | None,
+    password: str,
+    work_phone: str | None = None,
+    capacity: int = 400,
 ) -> StaffUser:
     """Raises Unprocessable (role/branch/password rules) or Conflict (username taken)."""
     await _check_org(session, role, org_unit_id)
     check_password_strength(password)
     user = StaffUser(
-        username=username, full_name=full_name, role=role, org_unit_id=org_unit_id, work_phone=work_phone,
-        password_hash=await hash_secret_async(password), capacity=capacity, active=True,
+        username=username,
+        full_name=full_name,
+        role=role,
+        org_unit_id=org_unit_id,
+        work_phone=work_phone,
+        password_hash=await hash_secret_async(password),
+        capacity=capacity,
+        active=True,
     )
     try:
         async with session.begin_nested():  # a failed insert leaves the caller's transaction usable

@@ -3,6 +3,7 @@
 Every query filters by `customer_id` first, so no id taken from a request can reach another
 customer's rows. Personal data of the customer is masked by the routers.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -47,12 +48,23 @@ async def subscriptions(session: AsyncSession, customer_id: int, *, active_only:
         stmt = stmt.where(Subscription.status == "active")
     out = []
     for sub, code, name, kind, data_mb, voice_min in (await session.execute(stmt)).all():
-        out.append({
-            "id": sub.id, "product_id": sub.product_id, "product_code": code, "product_name": name, "kind": kind,
-            "status": sub.status, "starts_on": sub.starts_on, "ends_on": sub.ends_on, "channel": sub.channel,
-            "charge_fen": sub.charge_fen, "data_mb": data_mb, "voice_min": voice_min,
-            "cancelled_at": sub.cancelled_at,
-        })
+        out.append(
+            {
+                "id": sub.id,
+                "product_id": sub.product_id,
+                "product_code": code,
+                "product_name": name,
+                "kind": kind,
+                "status": sub.status,
+                "starts_on": sub.starts_on,
+                "ends_on": sub.ends_on,
+                "channel": sub.channel,
+                "charge_fen": sub.charge_fen,
+                "data_mb": data_mb,
+                "voice_min": voice_min,
+                "cancelled_at": sub.cancelled_at,
+            }
+        )
     return out
 
 
@@ -88,10 +100,12 @@ async def usage(session: AsyncSession, customer_id: int, *, month: date) -> dict
     voice_allow = int(row.voice_allowance_min) + int(addons.voice_min)
     return {
         "month": row.month,
-        "data": {"used_mb": row.data_mb, "allowance_mb": data_allow,
-                 "remaining_mb": max(0, data_allow - row.data_mb)},
-        "voice": {"used_min": row.voice_min, "allowance_min": voice_allow,
-                  "remaining_min": max(0, voice_allow - row.voice_min)},
+        "data": {"used_mb": row.data_mb, "allowance_mb": data_allow, "remaining_mb": max(0, data_allow - row.data_mb)},
+        "voice": {
+            "used_min": row.voice_min,
+            "allowance_min": voice_allow,
+            "remaining_min": max(0, voice_allow - row.voice_min),
+        },
         "sms": {"used": row.sms},
         "payg_data_fen": row.payg_data_fen,
         "roaming_fen": row.roaming_fen,
@@ -104,8 +118,11 @@ def _bill(row: MonthlyUsage) -> dict[str, Any]:
     return {
         "month": row.month,
         "total_fen": row.bill_fen,
-        "lines": [{"item": name.removesuffix("_fen"), "amount_fen": getattr(row, name)}
-                  for name in BILL_LINES if getattr(row, name)],
+        "lines": [
+            {"item": name.removesuffix("_fen"), "amount_fen": getattr(row, name)}
+            for name in BILL_LINES
+            if getattr(row, name)
+        ],
         "topup_fen": row.topup_fen,
         "balance_end_fen": row.balance_end_fen,
     }
@@ -114,8 +131,10 @@ def _bill(row: MonthlyUsage) -> dict[str, Any]:
 async def bills(session: AsyncSession, customer_id: int, *, months: int) -> list[dict[str, Any]]:
     rows = (
         await session.scalars(
-            select(MonthlyUsage).where(MonthlyUsage.customer_id == customer_id)
-            .order_by(MonthlyUsage.month.desc()).limit(months)
+            select(MonthlyUsage)
+            .where(MonthlyUsage.customer_id == customer_id)
+            .order_by(MonthlyUsage.month.desc())
+            .limit(months)
         )
     ).all()
     return [_bill(r) for r in rows]
@@ -128,44 +147,58 @@ async def bill(session: AsyncSession, customer_id: int, *, month: date) -> dict[
 
 async def account_manager(session: AsyncSession, customer_id: int) -> dict[str, Any] | None:
     row = (
-        await session.execute(
-            text(
-                """
+        (
+            await session.execute(
+                text(
+                    """
                 SELECT s.id, s.full_name, s.work_phone, o.name AS branch
                 FROM manager_assignments m
                 JOIN staff_users s ON s.id = m.manager_id AND s.active
                 LEFT JOIN org_units o ON o.id = s.org_unit_id
                 WHERE m.customer_id = :c
                 """
-            ),
-            {"c": customer_id},
+                ),
+                {"c": customer_id},
+            )
         )
-    ).mappings().one_or_none()
+        .mappings()
+        .one_or_none()
+    )
     return dict(row) if row else None
 
 
 async def contact_history(session: AsyncSession, customer_id: int, *, limit: int) -> list[dict[str, Any]]:
     rows = (
-        await session.execute(
-            text(
-                """
+        (
+            await session.execute(
+                text(
+                    """
                 SELECT t.id, t.channel, t.occurred_at, t.outcome, p.name AS product_name,
                        (t.staff_id IS NOT NULL) AS by_staff
                 FROM touches t LEFT JOIN products p ON p.id = t.product_id
                 WHERE t.customer_id = :c AND t.visible_to_customer
                 ORDER BY t.occurred_at DESC, t.id DESC LIMIT :n
                 """
-            ),
-            {"c": customer_id, "n": limit},
+                ),
+                {"c": customer_id, "n": limit},
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
-async def catalogue(session: AsyncSession, customer: Customer, *, today: date, kind: str | None) -> list[dict[str, Any]]:
+async def catalogue(
+    session: AsyncSession, customer: Customer, *, today: date, kind: str | None
+) -> list[dict[str, Any]]:
     """Active add-ons this customer is eligible for right now (same rules as place_order)."""
 
-    stmt = select(Product).where(Product.active.is_(True), Product.kind.in_(sorted(ORDERABLE_KINDS))).order_by(Product.kind, Product.monthly_fee_fen)
+    stmt = (
+        select(Product)
+        .where(Product.active.is_(True), Product.kind.in_(sorted(ORDERABLE_KINDS)))
+        .order_by(Product.kind, Product.monthly_fee_fen)
+    )
     if kind:
         stmt = stmt.where(Product.kind == kind)
     out = []
@@ -173,10 +206,22 @@ async def catalogue(session: AsyncSession, customer: Customer, *, today: date, k
         if await eligibility_problems(session, customer=customer, product=p, today=today):
             continue
         starts, ends = effective_dates(p, today)
-        out.append({
-            "id": p.id, "code": p.code, "name": p.name, "kind": p.kind, "monthly_fee_fen": p.monthly_fee_fen,
-            "one_time_fee_fen": p.one_time_fee_fen, "charge_now_fen": charge_for(p), "data_mb": p.data_mb,
-            "voice_min": p.voice_min, "sms": p.sms, "duration_months": p.duration_months,
-            "selling_points": p.selling_points, "starts_on": starts, "ends_on": ends,
-        })
+        out.append(
+            {
+                "id": p.id,
+                "code": p.code,
+                "name": p.name,
+                "kind": p.kind,
+                "monthly_fee_fen": p.monthly_fee_fen,
+                "one_time_fee_fen": p.one_time_fee_fen,
+                "charge_now_fen": charge_for(p),
+                "data_mb": p.data_mb,
+                "voice_min": p.voice_min,
+                "sms": p.sms,
+                "duration_months": p.duration_months,
+                "selling_points": p.selling_points,
+                "starts_on": starts,
+                "ends_on": ends,
+            }
+        )
     return out

@@ -14,11 +14,12 @@ Used by the customer app and, on the customer's behalf, by the manager app. Rule
   product it raises IdempotencyKeyReused. Orders of one customer are serialised by an advisory
   transaction lock, so `max_per_customer` cannot be raced.
 """
+
 from __future__ import annotations
 
 import calendar
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +28,8 @@ from shared import clock
 from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
 from shared.ledger import service as ledger
-from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
 from shared.ledger.airtime import airtime_account, airtime_balance_fen
+from shared.models import TIER_ORDER, Asset, Customer, Product, ProductKind, Subscription
 
 ORDERABLE_KINDS = frozenset(k.value for k in ProductKind) - {ProductKind.PLAN.value}
 PREPAID_KINDS = frozenset({ProductKind.DATA_PACK.value, ProductKind.VOICE_PACK.value, ProductKind.MEMBERSHIP.value})
@@ -74,7 +75,9 @@ def _months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (1 if end.day < start.day else 0)
 
 
-async def eligibility_problems(session: AsyncSession, *, customer: Customer, product: Product, today: date) -> list[str]:
+async def eligibility_problems(
+    session: AsyncSession, *, customer: Customer, product: Product, today: date
+) -> list[str]:
     """Reasons the customer may not order the product (empty when eligible)."""
     rules = product.eligibility or {}
     problems: list[str] = []
@@ -93,8 +96,11 @@ async def eligibility_problems(session: AsyncSession, *, customer: Customer, pro
         problems.append("tenure_too_short")
     if (cap := rules.get("max_per_customer")) is not None:
         held = await session.scalar(
-            select(func.count()).select_from(Subscription).where(
-                Subscription.customer_id == customer.id, Subscription.product_id == product.id,
+            select(func.count())
+            .select_from(Subscription)
+            .where(
+                Subscription.customer_id == customer.id,
+                Subscription.product_id == product.id,
                 Subscription.status == "active",
             )
         )
@@ -145,8 +151,15 @@ async def place_order(
     starts, ends = effective_dates(product, today)
     charge = charge_for(product)
     sub = Subscription(
-        customer_id=customer_id, product_id=product_id, status="active", starts_on=starts, ends_on=ends,
-        channel=channel, placed_by_staff_id=staff_id, charge_fen=charge, idempotency_key=key,
+        customer_id=customer_id,
+        product_id=product_id,
+        status="active",
+        starts_on=starts,
+        ends_on=ends,
+        channel=channel,
+        placed_by_staff_id=staff_id,
+        charge_fen=charge,
+        idempotency_key=key,
     )
     session.add(sub)
     await session.flush()
@@ -155,14 +168,25 @@ async def place_order(
         revenue = await ledger.system_account(session, "airtime:revenue")
         try:
             await ledger.transfer(
-                session, key=f"order:{sub.id}", kind="order_charge", asset=Asset.AIRTIME, from_account=acc,
-                to_account=revenue, amount=charge, customer_id=customer_id, reference=f"subscription:{sub.id}",
+                session,
+                key=f"order:{sub.id}",
+                kind="order_charge",
+                asset=Asset.AIRTIME,
+                from_account=acc,
+                to_account=revenue,
+                amount=charge,
+                customer_id=customer_id,
+                reference=f"subscription:{sub.id}",
                 actor=f"staff:{staff_id}" if staff_id else f"customer:{customer_id}",
                 memo={"product_id": product_id, "channel": channel, "consent_ref": consent_ref},
             )
         except InsufficientFunds as exc:  # say what it costs and what there is (the caller rolls back)
-            raise InsufficientFunds("your balance is too low for this order", product_id=product_id,
-                                    charge_fen=charge, balance_fen=await airtime_balance_fen(session, customer_id)) from exc
+            raise InsufficientFunds(
+                "your balance is too low for this order",
+                product_id=product_id,
+                charge_fen=charge,
+                balance_fen=await airtime_balance_fen(session, customer_id),
+            ) from exc
     return sub
 
 
@@ -187,16 +211,24 @@ async def cancel_order(session: AsyncSession, *, customer_id: int, subscription_
     not_started = sub.starts_on > today
     new_end = sub.starts_on - timedelta(days=1) if not_started else min(sub.ends_on or month_end, month_end)
     await session.execute(
-        update(Subscription).where(Subscription.id == sub.id)
-        .values(status="cancelled", cancelled_at=datetime.now(timezone.utc), ends_on=new_end)
+        update(Subscription)
+        .where(Subscription.id == sub.id)
+        .values(status="cancelled", cancelled_at=datetime.now(UTC), ends_on=new_end)
     )
     if not_started and sub.charge_fen > 0:
         acc = await airtime_account(session, customer_id)
         revenue = await ledger.system_account(session, "airtime:revenue")
         await ledger.transfer(
-            session, key=f"refund:subscription:{sub.id}", kind="order_refund", asset=Asset.AIRTIME,
-            from_account=revenue, to_account=acc, amount=int(sub.charge_fen), customer_id=customer_id,
-            reference=f"subscription:{sub.id}", memo={"request_key": key[:80]},
+            session,
+            key=f"refund:subscription:{sub.id}",
+            kind="order_refund",
+            asset=Asset.AIRTIME,
+            from_account=revenue,
+            to_account=acc,
+            amount=int(sub.charge_fen),
+            customer_id=customer_id,
+            reference=f"subscription:{sub.id}",
+            memo={"request_key": key[:80]},
         )
     await session.refresh(sub)
     return sub

@@ -9,6 +9,7 @@ value over the same whitelist, with all / any / not groups), so an audience can 
 fixed keys cannot; it reads the nightly features, so a customer without them does not match.
 Aliases in the compiled SQL: `c` = customers, `p` = customer_profiles (LEFT JOIN).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -24,7 +25,9 @@ CodeStr = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,60}$")]
 class AudienceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tiers: list[Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"]] = Field(default=[], max_length=7)
+    tiers: list[Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"]] = Field(
+        default=[], max_length=7
+    )
     segments: list[CodeStr] = Field(default=[], max_length=20)
     sub_segments: list[CodeStr] = Field(default=[], max_length=20)
     tags: list[CodeStr] = Field(default=[], max_length=50, description="customer has ANY of these tag codes")
@@ -36,7 +39,8 @@ class AudienceQuery(BaseModel):
     min_churn_score: float | None = Field(None, ge=0, le=1)
     exclude_do_not_disturb: bool = False
     rule: dict[str, Any] | None = Field(
-        None, description="a tag-rule condition tree (fields and operators of GET /v1/tags/fields)")
+        None, description="a tag-rule condition tree (fields and operators of GET /v1/tags/fields)"
+    )
 
     @field_validator("rule")
     @classmethod
@@ -56,8 +60,11 @@ def compile_query(q: AudienceQuery) -> tuple[str, dict[str, Any]]:
     parts = ["c.status = 'active'"]
     params: dict[str, Any] = {}
     simple = (
-        ("tiers", "c.tier"), ("segments", "p.segment"), ("sub_segments", "p.sub_segment"),
-        ("risk_levels", "p.risk_level"), ("lifecycle_stages", "p.lifecycle_stage"),
+        ("tiers", "c.tier"),
+        ("segments", "p.segment"),
+        ("sub_segments", "p.sub_segment"),
+        ("risk_levels", "p.risk_level"),
+        ("lifecycle_stages", "p.lifecycle_stage"),
     )
     for key, column in simple:
         values = getattr(q, key)

@@ -17,6 +17,7 @@ Launch (one transaction, set-based, chunked by customer id range):
 Outbound delivery happens after commit (`dispatch_outbound`): claimed rows are marked `sending`
 and committed before the gateway is called, so a crash can lose a message but never send it twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -31,11 +32,11 @@ from shared import clock
 from shared.campaigns.query import AudienceQuery, compile_query
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.programme import settings as programme_settings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.models import Campaign, Customer, Strategy
 from shared.notify import templates as sms_templates
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
+from shared.programme import settings as programme_settings
 
 CHUNK = 200_000
 FLOW_CHANNELS = {
@@ -69,8 +70,12 @@ def add_months(d: date, n: int) -> date:
 
 def _check_flow(flow: str, channel: str) -> None:
     if channel not in FLOW_CHANNELS.get(flow, ()):
-        raise Unprocessable("flow {flow} sends through {channels}", channel=channel, flow=flow,
-                            channels="/".join(FLOW_CHANNELS.get(flow, ())))
+        raise Unprocessable(
+            "flow {flow} sends through {channels}",
+            channel=channel,
+            flow=flow,
+            channels="/".join(FLOW_CHANNELS.get(flow, ())),
+        )
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int, *, lock: bool = False) -> Campaign:
@@ -89,9 +94,20 @@ async def _check_strategy(session: AsyncSession, strategy_id: int | None) -> Non
 
 
 async def create_campaign(
-    session: AsyncSession, *, name: str, query: AudienceQuery, strategy_id: int | None, channel: str, flow: str,
-    starts_on: date, ends_on: date, holdout_pct: int, cost_per_touch_fen: int, created_by: int | None,
-    target_retention_uplift: float | None = None, target_arpu_uplift_fen: int | None = None,
+    session: AsyncSession,
+    *,
+    name: str,
+    query: AudienceQuery,
+    strategy_id: int | None,
+    channel: str,
+    flow: str,
+    starts_on: date,
+    ends_on: date,
+    holdout_pct: int,
+    cost_per_touch_fen: int,
+    created_by: int | None,
+    target_retention_uplift: float | None = None,
+    target_arpu_uplift_fen: int | None = None,
 ) -> Campaign:
     """Raises Unprocessable for an unknown strategy, a channel the flow cannot use or bad dates.
 
@@ -102,9 +118,18 @@ async def create_campaign(
         raise Unprocessable("ends_on is before starts_on")
     await _check_strategy(session, strategy_id)
     campaign = Campaign(
-        name=name, query=query.model_dump(exclude_defaults=True), strategy_id=strategy_id, channel=channel, flow=flow,
-        starts_on=starts_on, ends_on=ends_on, holdout_pct=holdout_pct, cost_per_touch_fen=cost_per_touch_fen,
-        status="draft", created_by=created_by, target_retention_uplift=target_retention_uplift,
+        name=name,
+        query=query.model_dump(exclude_defaults=True),
+        strategy_id=strategy_id,
+        channel=channel,
+        flow=flow,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        holdout_pct=holdout_pct,
+        cost_per_touch_fen=cost_per_touch_fen,
+        status="draft",
+        created_by=created_by,
+        target_retention_uplift=target_retention_uplift,
         target_arpu_uplift_fen=target_arpu_uplift_fen,
     )
     session.add(campaign)
@@ -145,7 +170,9 @@ async def preview(session: AsyncSession, query: AudienceQuery, *, holdout_pct: i
 
 async def _transition(session: AsyncSession, campaign_id: int, *, from_: tuple[str, ...], to: str) -> Campaign:
     row = await session.scalar(
-        update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(from_)).values(status=to)
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(from_))
+        .values(status=to)
         .returning(Campaign.id)
     )
     if row is None:
@@ -166,10 +193,12 @@ async def finish(session: AsyncSession, campaign_id: int) -> Campaign:
     """Stop a running campaign: its open recommendations expire; queued sends are dropped."""
     campaign = await _transition(session, campaign_id, from_=("running",), to="finished")
     await session.execute(
-        text("UPDATE recommendations SET status = 'expired' WHERE campaign_id = :c AND status = 'open'"), {"c": campaign_id}
+        text("UPDATE recommendations SET status = 'expired' WHERE campaign_id = :c AND status = 'open'"),
+        {"c": campaign_id},
     )
     await session.execute(
-        text("UPDATE touches SET outcome = 'cancelled' WHERE campaign_id = :c AND outcome = 'queued'"), {"c": campaign_id}
+        text("UPDATE touches SET outcome = 'cancelled' WHERE campaign_id = :c AND outcome = 'queued'"),
+        {"c": campaign_id},
     )
     return campaign
 
@@ -222,31 +251,50 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
     product_id = strategy.product_id if strategy else None
     script = strategy.script if strategy else None
     base = {
-        "cid": campaign.id, "ckey": str(campaign.id), "pct": campaign.holdout_pct, "b_from": add_months(launch_month, -3), "b_to": launch_month,
-        "month_start": month_start, "cap": int(rules["max_per_month"]),
+        "cid": campaign.id,
+        "ckey": str(campaign.id),
+        "pct": campaign.holdout_pct,
+        "b_from": add_months(launch_month, -3),
+        "b_to": launch_month,
+        "month_start": month_start,
+        "cap": int(rules["max_per_month"]),
         "cool_from": local_now - timedelta(days=int(rules["cool_off_days"])),
-        "product": product_id, "script": script, "strategy": campaign.strategy_id, "cost": campaign.cost_per_touch_fen,
-        "channel": campaign.channel, "reason": f"campaign: {campaign.name}"[:200], "expires": expires,
-        "due": max(campaign.starts_on, local_now.date()), "now": now,
+        "product": product_id,
+        "script": script,
+        "strategy": campaign.strategy_id,
+        "cost": campaign.cost_per_touch_fen,
+        "channel": campaign.channel,
+        "reason": f"campaign: {campaign.name}"[:200],
+        "expires": expires,
+        "due": max(campaign.starts_on, local_now.date()),
+        "now": now,
     }
     async for lo, hi in _id_ranges(session):
         p = {**base, "lo": lo, "hi": hi}
         await session.execute(text(_MEMBERS.format(where=where)), {**p, **qparams})
         if campaign.flow == "app":
-            counts["recommendations"] += rowcount(await session.execute(text(
-                """
+            counts["recommendations"] += rowcount(
+                await session.execute(
+                    text(
+                        """
                 INSERT INTO recommendations (customer_id, strategy_id, campaign_id, product_id, channel, script, reason,
                                              score, status, expires_at)
                 SELECT m.customer_id, :strategy, :cid, :product, 'app', :script, :reason, 1.0, 'open', :expires
                 FROM campaign_members m
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT DO NOTHING
-                """), p))
+                """
+                    ),
+                    p,
+                )
+            )
             if campaign.channel == "app_push":
                 counts["pushed"] += await _touches(session, p, outcome="delivered")
         elif campaign.flow == "manager_task":
-            counts["tasks"] += rowcount(await session.execute(text(
-                """
+            counts["tasks"] += rowcount(
+                await session.execute(
+                    text(
+                        """
                 INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script,
                                         campaign_id, status)
                 SELECT m.customer_id, a.manager_id, 'campaign', 'campaign:' || :ckey || ':' || m.customer_id, :due,
@@ -254,12 +302,19 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                 FROM campaign_members m JOIN manager_assignments a ON a.customer_id = m.customer_id
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT (dedupe_key) DO NOTHING
-                """), p))
+                """
+                    ),
+                    p,
+                )
+            )
         else:
             counts["queued"] += await _touches(session, p, outcome="queued")
-    members, holdout = (await session.execute(
-        text("SELECT count(*), count(*) FILTER (WHERE holdout) FROM campaign_members WHERE campaign_id = :c"),
-        {"c": campaign.id})).one()
+    members, holdout = (
+        await session.execute(
+            text("SELECT count(*), count(*) FILTER (WHERE holdout) FROM campaign_members WHERE campaign_id = :c"),
+            {"c": campaign.id},
+        )
+    ).one()
     treated = members - holdout
     unassigned = 0
     if campaign.flow == "manager_task":
@@ -269,8 +324,9 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
         suppressed = treated - counts["queued"]
     elif campaign.channel == "app_push":
         suppressed = treated - counts["pushed"]
-    return LaunchResult(members=members, holdout=holdout, treated=treated, suppressed=suppressed,
-                        unassigned=unassigned, **counts)
+    return LaunchResult(
+        members=members, holdout=holdout, treated=treated, suppressed=suppressed, unassigned=unassigned, **counts
+    )
 
 
 async def _id_ranges(session: AsyncSession) -> AsyncIterator[tuple[int, int]]:
@@ -284,24 +340,34 @@ async def _id_ranges(session: AsyncSession) -> AsyncIterator[tuple[int, int]]:
 
 async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) -> int:
     """Bulk touch rows for the eligible treated members (one per member and campaign, keyed)."""
-    return rowcount(await session.execute(text(
-        f"""
+    return rowcount(
+        await session.execute(
+            text(
+                f"""
         INSERT INTO touches (customer_id, channel, occurred_at, campaign_id, product_id, outcome, cost_fen,
                              visible_to_customer, idempotency_key)
         SELECT e.customer_id, :channel, :now, :cid, :product, '{outcome}', :cost, true,
                'campaign:' || :ckey || ':' || e.customer_id
         FROM ({_ELIGIBLE}) e
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        """), p))
+        """
+            ),
+            p,
+        )
+    )
 
 
 async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None = None) -> list[int]:
     """Job: launch every scheduled campaign whose start day has come (one transaction each)."""
     today = today or datetime.now(clock.TZ).date()
     async with sm() as s:
-        due = (await s.scalars(
-            select(Campaign.id).where(Campaign.status == "scheduled", Campaign.starts_on <= today).order_by(Campaign.id)
-        )).all()
+        due = (
+            await s.scalars(
+                select(Campaign.id)
+                .where(Campaign.status == "scheduled", Campaign.starts_on <= today)
+                .order_by(Campaign.id)
+            )
+        ).all()
     launched = []
     for cid in due:
         try:
@@ -314,8 +380,13 @@ async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None
 
 
 async def dispatch_outbound(
-    sm: async_sessionmaker[AsyncSession], *, campaign_id: int, gateway: OutboundGateway | None = None,
-    batch: int = 500, text_template: str | None = None, signature: str | None = None,
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    campaign_id: int,
+    gateway: OutboundGateway | None = None,
+    batch: int = 500,
+    text_template: str | None = None,
+    signature: str | None = None,
 ) -> dict[str, int]:
     """Send the campaign's queued touches through the gateway; returns counts by final outcome.
 
@@ -334,26 +405,36 @@ async def dispatch_outbound(
     texts = {"sms": sms}
     while True:
         async with own_transaction(sm) as s:
-            claimed = (await s.execute(text(
-                """
+            claimed = (
+                await s.execute(
+                    text(
+                        """
                 UPDATE touches t SET outcome = 'sending' FROM customers c
                 WHERE t.id IN (SELECT id FROM touches WHERE campaign_id = :c AND outcome = 'queued'
                                ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
                   AND c.id = t.customer_id
                 RETURNING t.id, t.customer_id, c.phone, t.channel
-                """), {"c": campaign_id, "n": batch})).all()
+                """
+                    ),
+                    {"c": campaign_id, "n": batch},
+                )
+            ).all()
         if not claimed:
             return totals
         results = await gateway.send_batch(
-            [OutboundMessage(r.id, r.customer_id, r.phone, r.channel, texts.get(r.channel, body)[:500])
-             for r in claimed]
+            [
+                OutboundMessage(r.id, r.customer_id, r.phone, r.channel, texts.get(r.channel, body)[:500])
+                for r in claimed
+            ]
         )
         ok = [r.touch_id for r in results if r.ok]
         failed = [r.touch_id for r in results if not r.ok]
         async with own_transaction(sm) as s:
             for ids, outcome in ((ok, "sent"), (failed, "failed")):
                 if ids:
-                    await s.execute(text("UPDATE touches SET outcome = :o WHERE id = ANY(:ids) AND outcome = 'sending'"),
-                                    {"o": outcome, "ids": ids})
+                    await s.execute(
+                        text("UPDATE touches SET outcome = :o WHERE id = ANY(:ids) AND outcome = 'sending'"),
+                        {"o": outcome, "ids": ids},
+                    )
         totals["sent"] += len(ok)
         totals["failed"] += len(failed)

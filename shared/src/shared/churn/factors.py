@@ -9,6 +9,7 @@ churn rate, so the ranking reads as "month-to-month contracts churn at 43% again
 This is a descriptive ranking of the whole table; it never feeds model selection, so computing it
 on all rows leaks nothing into the cross-validated figures.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -9,6 +9,7 @@ Known limitation: `customers.contract_end` is the current value, so a frame for 
 sees a renewal that happened after it. Renewals are rare among churners, so the bias is small and
 it only makes historic frames look slightly easier.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,12 +21,38 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 FEATURES: tuple[str, ...] = (
-    "tenure_months", "months_observed", "bill_avg3_yuan", "bill_trend", "bill_trend_3v3", "bill_volatility",
-    "voice_min_avg3", "voice_trend", "voice_trend_3v3", "data_mb_avg3", "data_trend", "data_trend_3v3",
-    "data_volatility", "active_days_change", "voice_allowance_use", "data_allowance_use", "payg_data_yuan",
-    "roaming_ld_yuan", "topups_3m", "topup_yuan_3m", "balance_yuan", "broadband_gb_avg3", "complaints_90d",
-    "complaints_open_90d", "satisfaction_min_90d", "competitor_calls_30d", "competitor_calls_90d",
-    "contract_months_left", "in_contract", "handset_age_months", "handset_price_rank", "dual_sim",
+    "tenure_months",
+    "months_observed",
+    "bill_avg3_yuan",
+    "bill_trend",
+    "bill_trend_3v3",
+    "bill_volatility",
+    "voice_min_avg3",
+    "voice_trend",
+    "voice_trend_3v3",
+    "data_mb_avg3",
+    "data_trend",
+    "data_trend_3v3",
+    "data_volatility",
+    "active_days_change",
+    "voice_allowance_use",
+    "data_allowance_use",
+    "payg_data_yuan",
+    "roaming_ld_yuan",
+    "topups_3m",
+    "topup_yuan_3m",
+    "balance_yuan",
+    "broadband_gb_avg3",
+    "complaints_90d",
+    "complaints_open_90d",
+    "satisfaction_min_90d",
+    "competitor_calls_30d",
+    "competitor_calls_90d",
+    "contract_months_left",
+    "in_contract",
+    "handset_age_months",
+    "handset_price_rank",
+    "dual_sim",
     "handset_changes_12m",
 )
 _SQL = (Path(__file__).parent / "sql" / "features.sql").read_text()
@@ -53,14 +80,19 @@ class Frame:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, mask: np.ndarray) -> "Frame":
+    def subset(self, mask: np.ndarray) -> Frame:
         return Frame(self.ids[mask], self.X[mask], self.y[mask])
 
 
 def params(cutoff: date, horizon: int) -> dict:
     m = add_months(cutoff, 0)
-    return {"m": m, "m_3": add_months(m, -3), "m_5": add_months(m, -5), "cutoff_end": add_months(m, 1),
-            "label_end": add_months(m, 1 + horizon)}
+    return {
+        "m": m,
+        "m_3": add_months(m, -3),
+        "m_5": add_months(m, -5),
+        "cutoff_end": add_months(m, 1),
+        "label_end": add_months(m, 1 + horizon),
+    }
 
 
 async def latest_month(session: AsyncSession) -> date | None:
@@ -72,7 +104,13 @@ async def first_month(session: AsyncSession) -> date | None:
 
 
 async def fetch_chunk(
-    session: AsyncSession, *, lo: int, hi: int, cutoff: date, horizon: int = 2, mode: str = "train",
+    session: AsyncSession,
+    *,
+    lo: int,
+    hi: int,
+    cutoff: date,
+    horizon: int = 2,
+    mode: str = "train",
     sample: float = 1.0,
 ) -> Frame:
     """Features for customers with lo < id <= hi. `sample` < 1 keeps a deterministic hash sample."""
@@ -92,9 +130,10 @@ async def fetch_chunk(
 async def next_bound(session: AsyncSession, *, after: int, chunk: int) -> int | None:
     """Upper id of the next keyset chunk of `chunk` customers after `after` (None when done).
     An index-only walk, so sparse or huge ids cost nothing."""
-    hi = await session.scalar(text(
-        "SELECT id FROM customers WHERE id > :after ORDER BY id OFFSET :skip LIMIT 1"),
-        {"after": after, "skip": chunk - 1})
+    hi = await session.scalar(
+        text("SELECT id FROM customers WHERE id > :after ORDER BY id OFFSET :skip LIMIT 1"),
+        {"after": after, "skip": chunk - 1},
+    )
     if hi is None:
         hi = await session.scalar(text("SELECT max(id) FROM customers WHERE id > :after"), {"after": after})
     return None if hi is None else int(hi)
@@ -102,9 +141,16 @@ async def next_bound(session: AsyncSession, *, after: int, chunk: int) -> int | 
 
 async def count_eligible(session: AsyncSession, *, cutoff: date) -> int:
     p = params(cutoff, 0)
-    return int(await session.scalar(text(
-        "SELECT count(*) FROM customers c WHERE c.join_date < :cutoff_end "
-        "AND (c.status <> 'churned' OR c.churned_on >= :cutoff_end)"), {"cutoff_end": p["cutoff_end"]}) or 0)
+    return int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM customers c WHERE c.join_date < :cutoff_end "
+                "AND (c.status <> 'churned' OR c.churned_on >= :cutoff_end)"
+            ),
+            {"cutoff_end": p["cutoff_end"]},
+        )
+        or 0
+    )
 
 
 async def training_frame(
@@ -116,11 +162,13 @@ async def training_frame(
     sample = min(1.0, max_rows / n) if n else 1.0
     parts, lo = [], -(2**62)
     while (hi := await next_bound(session, after=lo, chunk=chunk)) is not None:
-        parts.append(await fetch_chunk(session, lo=lo, hi=hi, cutoff=cutoff, horizon=horizon, mode="train",
-                                       sample=sample))
+        parts.append(
+            await fetch_chunk(session, lo=lo, hi=hi, cutoff=cutoff, horizon=horizon, mode="train", sample=sample)
+        )
         lo = hi
     parts = [p for p in parts if len(p)]
     if not parts:
         return Frame(np.empty(0, np.int64), np.empty((0, len(FEATURES))), np.empty(0, np.int8))
-    return Frame(np.concatenate([p.ids for p in parts]), np.vstack([p.X for p in parts]),
-                 np.concatenate([p.y for p in parts]))
+    return Frame(
+        np.concatenate([p.ids for p in parts]), np.vstack([p.X for p in parts]), np.concatenate([p.y for p in parts])
+    )

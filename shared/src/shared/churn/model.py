@@ -12,6 +12,7 @@
   feature). It is exact for the linear model and a cheap, readable surrogate for the trees: a
   matrix product, fast enough for millions of rows, and stable from night to night.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,7 +39,7 @@ class LinearExplainer:
     def __init__(self, n_num: int, n_cat: int, *, C: float = 0.3) -> None:
         self.n_num, self.n_cat, self.C = n_num, n_cat, C
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "LinearExplainer":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearExplainer:
         self.pipe_: Pipeline = make_logreg(self.n_num, self.n_cat, C=self.C).fit(X, y)
         prep = self.pipe_["prep"]
         z = prep.transform(X)
@@ -88,8 +89,11 @@ class ChurnArtifact:
         """(churn_score 0-1, warning_coefficient 0-100, risk level index 0/1/2) per row."""
         with cpu_limits():
             # in slices: a spline basis of a 100k-row chunk would be ~100 MB at once
-            raw = np.concatenate([self.model.predict_proba(X[i : i + SLICE])[:, 1]
-                                  for i in range(0, len(X), SLICE)]) if len(X) else np.zeros(0)
+            raw = (
+                np.concatenate([self.model.predict_proba(X[i : i + SLICE])[:, 1] for i in range(0, len(X), SLICE)])
+                if len(X)
+                else np.zeros(0)
+            )
         warning = np.round(100.0 * self.calibrator.predict(raw), 2)
         level = np.where(raw >= self.high_cut, 2, np.where(raw >= self.medium_cut, 1, 0))
         return raw, warning, level
@@ -110,7 +114,7 @@ class ChurnArtifact:
         return buf.getvalue()
 
     @staticmethod
-    def loads(blob: bytes) -> "ChurnArtifact":
+    def loads(blob: bytes) -> ChurnArtifact:
         return joblib.load(io.BytesIO(blob))
 
 
@@ -153,5 +157,6 @@ def fit_artifact(
         explainer = LinearExplainer(n_num, n_cat).fit(X, y)
     high_cut = float(np.quantile(oof, 1 - high_share))
     medium_cut = float(np.quantile(oof, 1 - medium_share))
-    return ChurnArtifact(config, list(feature_names), n_num, n_cat, model, calibrator, explainer, high_cut,
-                         min(medium_cut, high_cut))
+    return ChurnArtifact(
+        config, list(feature_names), n_num, n_cat, model, calibrator, explainer, high_cut, min(medium_cut, high_cut)
+    )

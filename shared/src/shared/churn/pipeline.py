@@ -17,15 +17,16 @@ settings on ordinal codes) and always a candidate, so the choice can never be wo
 the CV that makes the choice. The evaluator and the nightly trainer choose with `select` over
 the same CANDIDATES and fit with the same `build`: the figure reported is the model trained.
 """
+
 from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -105,7 +106,7 @@ class AllMissingToZero(TransformerMixin, BaseEstimator):
     """Float cast, and columns that were entirely missing at fit time become 0: HGB's binning
     cannot fit a feature with no value at all (e.g. satisfaction in a city with no complaints)."""
 
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "AllMissingToZero":
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> AllMissingToZero:
         self.empty_ = np.all(np.isnan(as_float(X)), axis=0)
         return self
 
@@ -153,7 +154,7 @@ class HighCardinalityEncoder(TransformerMixin, BaseEstimator):
         pos = np.bincount(inv, weights=y, minlength=k)
         return _logit((pos + self.smoothing * prior) / (n + self.smoothing))
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "HighCardinalityEncoder":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> HighCardinalityEncoder:
         self.fit_transform(X, y)
         return self
 
@@ -208,7 +209,7 @@ class CategoryBlock(TransformerMixin, BaseEstimator):
     def __init__(self, max_levels: int = HIGH_CARDINALITY, min_count: int = 10) -> None:
         self.max_levels, self.min_count = max_levels, min_count
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "CategoryBlock":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> CategoryBlock:
         self.fit_transform(X, y)
         return self
 
@@ -247,10 +248,16 @@ class CategoryBlock(TransformerMixin, BaseEstimator):
         return self._assemble(X, high)
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
-        names = list(input_features) if input_features is not None else \
-            [f"x{j}" for j in range(len(self.low_) + len(self.high_))]
-        out = [f"{names[j]}_{level}" for j, kept in zip(self.low_, self.kept_, strict=False)
-               for level in [*kept, "infrequent"]]
+        names = (
+            list(input_features)
+            if input_features is not None
+            else [f"x{j}" for j in range(len(self.low_) + len(self.high_))]
+        )
+        out = [
+            f"{names[j]}_{level}"
+            for j, kept in zip(self.low_, self.kept_, strict=False)
+            for level in [*kept, "infrequent"]
+        ]
         if self.high_enc_ is not None:
             out += list(self.high_enc_.get_feature_names_out([names[j] for j in self.high_]))
         return np.array(out, dtype=object)
@@ -262,8 +269,14 @@ class TabularHGB(ClassifierMixin, BaseEstimator):
     (codes used as numbers). `all_ordinal` turns every categorical into ordinal codes used as
     numbers, the missing level included as NaN: the plain reference of issue 19."""
 
-    def __init__(self, n_num: int = 0, n_cat: int = 0, high_card: str = "target", all_ordinal: bool = False,
-                 hgb: dict | None = None) -> None:
+    def __init__(
+        self,
+        n_num: int = 0,
+        n_cat: int = 0,
+        high_card: str = "target",
+        all_ordinal: bool = False,
+        hgb: dict | None = None,
+    ) -> None:
         self.n_num, self.n_cat, self.high_card, self.all_ordinal, self.hgb = n_num, n_cat, high_card, all_ordinal, hgb
 
     def _encode(self, X: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
@@ -281,19 +294,24 @@ class TabularHGB(ClassifierMixin, BaseEstimator):
                 code[np.asarray(cat[:, j] == MISSING_CATEGORY)] = np.nan  # "blanks as NaN"
             parts.append(code[:, None])
         if self.high_enc_ is not None:  # set exactly when there are high-cardinality columns
-            enc = self.high_enc_.fit_transform(cat[:, self.high_], y) if y is not None else \
-                self.high_enc_.transform(cat[:, self.high_])
+            enc = (
+                self.high_enc_.fit_transform(cat[:, self.high_], y)
+                if y is not None
+                else self.high_enc_.transform(cat[:, self.high_])
+            )
             parts.append(enc)
         return np.hstack(parts)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "TabularHGB":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> TabularHGB:
         X = np.asarray(X, dtype=object)
         y = np.asarray(y)
         self.empty_ = np.all(np.isnan(as_float(X[:, : self.n_num])), axis=0) if self.n_num else np.zeros(0, bool)
         cat = X[:, self.n_num : self.n_num + self.n_cat]
         levels = [_levels(cat[:, j]) for j in range(self.n_cat)]
         low = [j for j in range(self.n_cat) if len(levels[j]) <= HIGH_CARDINALITY and not self.all_ordinal]
-        as_numbers = [j for j in range(self.n_cat) if j not in low and (self.all_ordinal or self.high_card == "ordinal")]
+        as_numbers = [
+            j for j in range(self.n_cat) if j not in low and (self.all_ordinal or self.high_card == "ordinal")
+        ]
         self.native_, self.native_levels_ = low, [levels[j] for j in low]
         self.numeric_codes_, self.numeric_levels_ = as_numbers, [levels[j] for j in as_numbers]
         self.high_ = [j for j in range(self.n_cat) if j not in low and j not in as_numbers]
@@ -301,8 +319,9 @@ class TabularHGB(ClassifierMixin, BaseEstimator):
         Z = self._encode(X, y)
         mask = np.zeros(Z.shape[1], dtype=bool)
         mask[self.n_num : self.n_num + len(low)] = True
-        self.clf_ = HistGradientBoostingClassifier(categorical_features=mask if mask.any() else None,
-                                                   random_state=0, **(self.hgb or {})).fit(Z, y)
+        self.clf_ = HistGradientBoostingClassifier(
+            categorical_features=mask if mask.any() else None, random_state=0, **(self.hgb or {})
+        ).fit(Z, y)
         self.classes_ = self.clf_.classes_
         return self
 
@@ -324,9 +343,17 @@ class ModelConfig:
 
 
 REFERENCE = "reference"
-_HGB = {"learning_rate": 0.1, "max_leaf_nodes": 15, "l2_regularization": 3.0, "max_iter": 400,
-        "min_samples_leaf": 40, "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 15,
-        "max_features": 0.5}
+_HGB = {
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 15,
+    "l2_regularization": 3.0,
+    "max_iter": 400,
+    "min_samples_leaf": 40,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 15,
+    "max_features": 0.5,
+}
 CANDIDATES: tuple[ModelConfig, ...] = (
     # The plain reference: sklearn's defaults (100 trees, early stopping above 10k rows).
     ModelConfig(REFERENCE, "hgb", {"all_ordinal": True, "hgb": {}}),
@@ -336,8 +363,13 @@ CANDIDATES: tuple[ModelConfig, ...] = (
     ModelConfig("hgb", "hgb", {"high_card": "target", "hgb": _HGB}),
     ModelConfig("blend", "blend", {"members": ("hgb", "logreg")}),
 )
-_LEGACY_HGB = {"learning_rate": 0.08, "max_leaf_nodes": 12, "l2_regularization": 3.0, "max_iter": 150,
-               "min_samples_leaf": 80}
+_LEGACY_HGB = {
+    "learning_rate": 0.08,
+    "max_leaf_nodes": 12,
+    "l2_regularization": 3.0,
+    "max_iter": 150,
+    "min_samples_leaf": 80,
+}
 EXTRA_CANDIDATES: tuple[ModelConfig, ...] = (
     # Not chosen automatically; kept so a named training (`--candidate`) and old requests work.
     ModelConfig("hgb_ordinal", "hgb", {"high_card": "ordinal", "hgb": _HGB}),
@@ -359,7 +391,7 @@ class NumericBlock(TransformerMixin, BaseEstimator):
     def __init__(self, splines: bool = False) -> None:
         self.splines = splines
 
-    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> "NumericBlock":
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> NumericBlock:
         Xf = as_float(X)
         with warnings.catch_warnings():  # an all-missing column has no median: it becomes 0
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -368,8 +400,14 @@ class NumericBlock(TransformerMixin, BaseEstimator):
         self.gaps_ = np.flatnonzero(np.isnan(Xf).any(axis=0))
         filled = self._fill(Xf)
         self.groups_ = [list(range(i, min(i + self.GROUP, Xf.shape[1]))) for i in range(0, Xf.shape[1], self.GROUP)]
-        self.splines_ = [SplineTransformer(n_knots=5, degree=3, knots="quantile", extrapolation="constant")
-                         .fit(filled[:, g]) for g in self.groups_] if self.splines else []
+        self.splines_ = (
+            [
+                SplineTransformer(n_knots=5, degree=3, knots="quantile", extrapolation="constant").fit(filled[:, g])
+                for g in self.groups_
+            ]
+            if self.splines
+            else []
+        )
         raw = self._raw(filled, np.isnan(Xf))
         self.mean_ = raw.mean(axis=0)
         sd = raw.std(axis=0)
@@ -403,8 +441,11 @@ class NumericBlock(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         names = list(input_features) if input_features is not None else [f"x{j}" for j in range(len(self.median_))]
         if self.splines:
-            out = [str(n) for sp, g in zip(self.splines_, self.groups_, strict=False)
-                   for n in sp.get_feature_names_out([names[j] for j in g])]
+            out = [
+                str(n)
+                for sp, g in zip(self.splines_, self.groups_, strict=False)
+                for n in sp.get_feature_names_out([names[j] for j in g])
+            ]
         else:
             out = list(names)
         return np.array(out + [f"missingindicator_{names[j]}" for j in self.gaps_], dtype=object)
@@ -417,21 +458,35 @@ def _linear_preprocessor(n_num: int, n_cat: int, *, splines: bool = False) -> Co
     if n_num:
         parts.append(("num", NumericBlock(splines=splines), list(range(n_num))))
     if n_cat:
-        parts.append(("cat", Pipeline([("enc", CategoryBlock()), ("scale", StandardScaler(copy=False))]),
-                      list(range(n_num, n_num + n_cat))))
+        parts.append(
+            (
+                "cat",
+                Pipeline([("enc", CategoryBlock()), ("scale", StandardScaler(copy=False))]),
+                list(range(n_num, n_num + n_cat)),
+            )
+        )
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
 def make_logreg(n_num: int, n_cat: int, *, C: float = 1.0, splines: bool = False) -> Pipeline:
-    return Pipeline([
-        ("prep", _linear_preprocessor(n_num, n_cat, splines=splines)),
-        # Newton-Cholesky: a few exact steps on a few hundred columns, much faster than lbfgs here
-        ("clf", LogisticRegression(C=C, solver="newton-cholesky", max_iter=100)),
-    ])
+    return Pipeline(
+        [
+            ("prep", _linear_preprocessor(n_num, n_cat, splines=splines)),
+            # Newton-Cholesky: a few exact steps on a few hundred columns, much faster than lbfgs here
+            ("clf", LogisticRegression(C=C, solver="newton-cholesky", max_iter=100)),
+        ]
+    )
 
 
-def make_hgb(n_num: int, n_cat: int, *, high_card: str = "target", all_ordinal: bool = False,
-             hgb: dict | None = None, **hgb_params: object) -> TabularHGB:
+def make_hgb(
+    n_num: int,
+    n_cat: int,
+    *,
+    high_card: str = "target",
+    all_ordinal: bool = False,
+    hgb: dict | None = None,
+    **hgb_params: object,
+) -> TabularHGB:
     """Boosting settings go in `hgb`; loose keyword settings (the older config shape) join them."""
     return TabularHGB(n_num, n_cat, high_card=high_card, all_ordinal=all_ordinal, hgb={**(hgb or {}), **hgb_params})
 
@@ -443,7 +498,7 @@ class MeanBlend(ClassifierMixin, BaseEstimator):
     def __init__(self, members: list | None = None) -> None:
         self.members = members
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "MeanBlend":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MeanBlend:
         self.fitted_ = [clone(m).fit(X, y) for m in self.members or []]
         self.classes_ = np.array([0, 1])
         return self
@@ -525,13 +580,25 @@ def cross_validate(
     return _cv(config, X, y, n_num, n_cat, fold_splits(y, folds, seed))
 
 
-def _cv(config: ModelConfig, X: np.ndarray, y: np.ndarray, n_num: int, n_cat: int,
-        splits: list[tuple[np.ndarray, np.ndarray]]) -> CVResult:
+def _cv(
+    config: ModelConfig,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_num: int,
+    n_cat: int,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> CVResult:
     return _cv_many([config], X, y, n_num, n_cat, splits)[0]
 
 
-def _cv_many(configs: Sequence[ModelConfig], X: np.ndarray, y: np.ndarray, n_num: int, n_cat: int,
-             splits: list[tuple[np.ndarray, np.ndarray]]) -> list[CVResult]:
+def _cv_many(
+    configs: Sequence[ModelConfig],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_num: int,
+    n_cat: int,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> list[CVResult]:
     """Every (config, fold) fit, `_jobs` at a time; per-config out-of-fold probabilities."""
     oof = {c.name: np.zeros(len(y), dtype=np.float64) for c in configs}
     seconds = {c.name: 0.0 for c in configs}
@@ -592,12 +659,22 @@ class Selection:
             picks.append(self.results[i].config)
             oof[test] = self.results[i].oof[test]
             fold_auc.append(float(aucs[i, k]))
-        return {"roc_auc_mean": float(np.mean(fold_auc)), "roc_auc_std": float(np.std(fold_auc)),
-                "chosen_per_fold": picks, "oof": oof}
+        return {
+            "roc_auc_mean": float(np.mean(fold_auc)),
+            "roc_auc_std": float(np.std(fold_auc)),
+            "chosen_per_fold": picks,
+            "oof": oof,
+        }
 
 
 def select(
-    candidates: Sequence[ModelConfig], X: np.ndarray, y: np.ndarray, n_num: int, n_cat: int, *, folds: int,
+    candidates: Sequence[ModelConfig],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_num: int,
+    n_cat: int,
+    *,
+    folds: int,
     seed: int = 0,
 ) -> Selection:
     """Cross-validate every candidate on one set of stratified folds and choose by mean fold
@@ -618,8 +695,15 @@ def select(
 
 
 def nested_cross_validate(
-    configs: Sequence[ModelConfig], X: np.ndarray, y: np.ndarray, n_num: int, n_cat: int,
-    *, folds: int = 10, inner_folds: int = 3, seed: int = 0,
+    configs: Sequence[ModelConfig],
+    X: np.ndarray,
+    y: np.ndarray,
+    n_num: int,
+    n_cat: int,
+    *,
+    folds: int = 10,
+    inner_folds: int = 3,
+    seed: int = 0,
 ) -> dict:
     """Honest estimate of "pick the best candidate, then fit it": the choice is made by an inner
     CV (`select`) on each outer training part, so the outer test fold never takes part in
@@ -635,5 +719,11 @@ def nested_cross_validate(
             oof[test] = model.predict_proba(X[test])[:, 1]
         aucs.append(float(roc_auc_score(y[test], oof[test])))
         chosen.append(best.name)
-    return {"roc_auc_mean": float(np.mean(aucs)), "roc_auc_std": float(np.std(aucs)), "fold_auc": aucs,
-            "chosen_per_fold": chosen, "oof": oof, "seconds": time.perf_counter() - started}
+    return {
+        "roc_auc_mean": float(np.mean(aucs)),
+        "roc_auc_std": float(np.std(aucs)),
+        "fold_auc": aucs,
+        "chosen_per_fold": chosen,
+        "oof": oof,
+        "seconds": time.perf_counter() - started,
+    }

@@ -10,6 +10,7 @@ Training protocol (horizon h months, latest usage month L):
 Only one training runs at a time (session-level advisory lock held outside any transaction, so the
 long CPU part does not keep a transaction open).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,38 +76,77 @@ def _choose(X: np.ndarray, y: np.ndarray, candidate: str) -> tuple[ModelConfig, 
     return sel.chosen, oof, {r.config: round(r.auc_mean, 4) for r in sel.results}
 
 
-def _fit_and_evaluate(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
-                      capacity: float, high_share: float, medium_share: float,
-                      arm: np.ndarray | None = None) -> tuple[ChurnArtifact, dict, list]:
+def _fit_and_evaluate(
+    train: feat.Frame,
+    test: feat.Frame,
+    final: feat.Frame,
+    *,
+    candidate: str,
+    capacity: float,
+    high_share: float,
+    medium_share: float,
+    arm: np.ndarray | None = None,
+) -> tuple[ChurnArtifact, dict, list]:
     """CPU part (runs in a worker thread). `arm` marks the final frame's campaign members
     (1 treated, 0 hold-out, -1 neither): with enough of both, an uplift model joins the artifact."""
     with cpu_limits():
         artifact, metrics, ranking = _fit_and_evaluate_unlimited(
-            train, test, final, candidate=candidate, capacity=capacity, high_share=high_share,
-            medium_share=medium_share)
+            train, test, final, candidate=candidate, capacity=capacity, high_share=high_share, medium_share=medium_share
+        )
         if arm is not None and uplift.usable(final.y, arm):
             artifact.uplift, metrics["uplift"] = uplift.fit(final.X, final.y, arm, final.ids)
         return artifact, metrics, ranking
 
 
-def _fit_and_evaluate_unlimited(train: feat.Frame, test: feat.Frame, final: feat.Frame, *, candidate: str,
-                                capacity: float, high_share: float,
-                                medium_share: float) -> tuple[ChurnArtifact, dict, list]:
+def _fit_and_evaluate_unlimited(
+    train: feat.Frame,
+    test: feat.Frame,
+    final: feat.Frame,
+    *,
+    candidate: str,
+    capacity: float,
+    high_share: float,
+    medium_share: float,
+) -> tuple[ChurnArtifact, dict, list]:
     names = list(feat.FEATURES)
     n = len(names)
     config, oof, cv = _choose(train.X, train.y.astype(np.int64), candidate)
-    evaluator = fit_artifact(config, train.X, train.y.astype(np.int64), feature_names=names, n_num=n, n_cat=0,
-                             oof=oof, calibration_folds=3, high_share=high_share, medium_share=medium_share)
+    evaluator = fit_artifact(
+        config,
+        train.X,
+        train.y.astype(np.int64),
+        feature_names=names,
+        n_num=n,
+        n_cat=0,
+        oof=oof,
+        calibration_folds=3,
+        high_share=high_share,
+        medium_share=medium_share,
+    )
     raw, warning, level = evaluator.score(test.X)
     metrics = ranking_metrics(test.y.astype(np.int64), raw, capacity=capacity)
-    metrics.update({
-        "brier_calibrated": float(np.mean((warning / 100.0 - test.y) ** 2)),
-        "high_risk_churn_rate": float(test.y[level == 2].mean()) if (level == 2).any() else None,
-        "train_rows": len(train), "test_rows": len(test), "train_churners": int(train.y.sum()),
-        "test_churners": int(test.y.sum()), "selection_cv_auc": cv,
-    })
-    artifact = fit_artifact(config, final.X, final.y.astype(np.int64), feature_names=names, n_num=n, n_cat=0,
-                            calibration_folds=3, high_share=high_share, medium_share=medium_share)
+    metrics.update(
+        {
+            "brier_calibrated": float(np.mean((warning / 100.0 - test.y) ** 2)),
+            "high_risk_churn_rate": float(test.y[level == 2].mean()) if (level == 2).any() else None,
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "train_churners": int(train.y.sum()),
+            "test_churners": int(test.y.sum()),
+            "selection_cv_auc": cv,
+        }
+    )
+    artifact = fit_artifact(
+        config,
+        final.X,
+        final.y.astype(np.int64),
+        feature_names=names,
+        n_num=n,
+        n_cat=0,
+        calibration_folds=3,
+        high_share=high_share,
+        medium_share=medium_share,
+    )
     ranking = rank_factors(names, [final.X[:, j] for j in range(n)], ["numeric"] * n, final.y)
     return artifact, metrics, ranking
 
@@ -137,16 +177,33 @@ async def train(
         if not await try_session_lock(conn, Lock.CHURN_TRAINING):
             raise TrainingInProgress("a churn model is being trained already")
         try:
-            return await _train_locked(sm, horizon=horizon, candidate=candidate, activate=activate, latest=latest,
-                                       max_rows=max_rows, capacity=capacity, high_share=high_share,
-                                       medium_share=medium_share)
+            return await _train_locked(
+                sm,
+                horizon=horizon,
+                candidate=candidate,
+                activate=activate,
+                latest=latest,
+                max_rows=max_rows,
+                capacity=capacity,
+                high_share=high_share,
+                medium_share=medium_share,
+            )
         finally:
             await session_unlock(conn, Lock.CHURN_TRAINING)
 
 
-async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, candidate: str, activate: bool,
-                        latest: date | None, max_rows: int, capacity: float, high_share: float,
-                        medium_share: float) -> int:
+async def _train_locked(
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    horizon: int,
+    candidate: str,
+    activate: bool,
+    latest: date | None,
+    max_rows: int,
+    capacity: float,
+    high_share: float,
+    medium_share: float,
+) -> int:
     async with sm() as s:
         await s.execute(text("SET LOCAL statement_timeout = '600s'"))
         last = latest or await feat.latest_month(s)
@@ -156,13 +213,20 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         test_cut = feat.add_months(last, -horizon)
         train_cut = max(feat.add_months(test_cut, -horizon), feat.add_months(first, 1))
         test_frame = await feat.training_frame(s, cutoff=test_cut, horizon=horizon, max_rows=max_rows)
-        train_frame = (await feat.training_frame(s, cutoff=train_cut, horizon=horizon, max_rows=max_rows)
-                       if train_cut < test_cut else test_frame.subset(np.zeros(len(test_frame), dtype=bool)))
+        train_frame = (
+            await feat.training_frame(s, cutoff=train_cut, horizon=horizon, max_rows=max_rows)
+            if train_cut < test_cut
+            else test_frame.subset(np.zeros(len(test_frame), dtype=bool))
+        )
         arm = await uplift.campaign_arms(s, test_frame.ids, cutoff=test_cut, horizon=horizon)
         await s.rollback()
     if not _usable(test_frame):
-        raise NoChurnHistory("the latest labelled window needs at least 10 churners and 10 stayers",
-                             cutoff=test_cut.isoformat(), rows=len(test_frame), churners=int(test_frame.y.sum()))
+        raise NoChurnHistory(
+            "the latest labelled window needs at least 10 churners and 10 stayers",
+            cutoff=test_cut.isoformat(),
+            rows=len(test_frame),
+            churners=int(test_frame.y.sum()),
+        )
     evaluation = "out-of-time"
     fit_on, score_on = train_frame, test_frame
     if not _usable(train_frame):
@@ -174,25 +238,52 @@ async def _train_locked(sm: async_sessionmaker[AsyncSession], *, horizon: int, c
         fit_on, score_on = test_frame.subset(~held), test_frame.subset(held)
         evaluation = "held-out customers, same window (no earlier churn to test out of time)"
     artifact, metrics, ranking = await asyncio.to_thread(
-        _fit_and_evaluate, fit_on, score_on, test_frame, candidate=candidate, capacity=capacity,
-        high_share=high_share, medium_share=medium_share, arm=arm)
-    metrics.update({"evaluation": evaluation, "horizon_months": horizon, "train_cutoff": train_cut.isoformat(),
-                    "test_cutoff": test_cut.isoformat(),
-                    "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut})
+        _fit_and_evaluate,
+        fit_on,
+        score_on,
+        test_frame,
+        candidate=candidate,
+        capacity=capacity,
+        high_share=high_share,
+        medium_share=medium_share,
+        arm=arm,
+    )
+    metrics.update(
+        {
+            "evaluation": evaluation,
+            "horizon_months": horizon,
+            "train_cutoff": train_cut.isoformat(),
+            "test_cutoff": test_cut.isoformat(),
+            "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut,
+        }
+    )
     blob = artifact.dumps()
     async with own_transaction(sm) as s:
         await advisory_lock(s, Lock.CHURN_VERSION)
         version = int(await s.scalar(select(func.coalesce(func.max(ChurnModel.version), 0))) or 0) + 1
-        s.add(ChurnModel(
-            version=version, algorithm=artifact.config.name, train_from=feat.add_months(test_cut, -5),
-            train_to=feat.add_months(test_cut, horizon + 1) - timedelta(days=1), features=list(feat.FEATURES),
-            metrics=_json_safe(metrics), factor_ranking=ranking, artifact=blob, active=False,
-        ))
+        s.add(
+            ChurnModel(
+                version=version,
+                algorithm=artifact.config.name,
+                train_from=feat.add_months(test_cut, -5),
+                train_to=feat.add_months(test_cut, horizon + 1) - timedelta(days=1),
+                features=list(feat.FEATURES),
+                metrics=_json_safe(metrics),
+                factor_ranking=ranking,
+                artifact=blob,
+                active=False,
+            )
+        )
         await s.flush()
         if activate:
             await _activate(s, version)
-    log.info("churn.trained", version=version, algorithm=artifact.config.name, roc_auc=round(metrics["roc_auc"], 4),
-             top_decile_lift=round(metrics["top_decile_lift"], 2))
+    log.info(
+        "churn.trained",
+        version=version,
+        algorithm=artifact.config.name,
+        roc_auc=round(metrics["roc_auc"], 4),
+        top_decile_lift=round(metrics["top_decile_lift"], 2),
+    )
     return version
 
 
@@ -214,8 +305,8 @@ def _json_safe(d: dict) -> dict:
 
 async def _activate(session: AsyncSession, version: int) -> None:
     result = await session.execute(
-        update(ChurnModel).values(active=ChurnModel.version == version).returning(ChurnModel.version,
-                                                                                 ChurnModel.active))
+        update(ChurnModel).values(active=ChurnModel.version == version).returning(ChurnModel.version, ChurnModel.active)
+    )
     if not any(active for _, active in result.all()):
         raise NotFound("no such churn model", version=version)
 
@@ -232,15 +323,29 @@ async def activate(session: AsyncSession, version: int) -> None:
 
 def _summary(m: ChurnModel) -> dict:
     return {
-        "version": m.version, "algorithm": m.algorithm, "active": m.active, "created_at": m.created_at,
-        "train_from": m.train_from, "train_to": m.train_to, "features": m.features, "metrics": m.metrics,
+        "version": m.version,
+        "algorithm": m.algorithm,
+        "active": m.active,
+        "created_at": m.created_at,
+        "train_from": m.train_from,
+        "train_to": m.train_to,
+        "features": m.features,
+        "metrics": m.metrics,
         "factor_ranking": m.factor_ranking[:10],
     }
 
 
-_COLUMNS = (ChurnModel.version, ChurnModel.algorithm, ChurnModel.active, ChurnModel.created_at,
-            ChurnModel.train_from, ChurnModel.train_to, ChurnModel.features, ChurnModel.metrics,
-            ChurnModel.factor_ranking)
+_COLUMNS = (
+    ChurnModel.version,
+    ChurnModel.algorithm,
+    ChurnModel.active,
+    ChurnModel.created_at,
+    ChurnModel.train_from,
+    ChurnModel.train_to,
+    ChurnModel.features,
+    ChurnModel.metrics,
+    ChurnModel.factor_ranking,
+)
 
 
 async def list_models(session: AsyncSession) -> list[dict]:
@@ -264,20 +369,35 @@ async def compare(session: AsyncSession, versions: list[int]) -> dict:
     return {
         "versions": versions,
         "models": [
-            {"version": m["version"], "algorithm": m["algorithm"], "active": m["active"],
-             "metrics": {k: m["metrics"].get(k) for k in keys},
-             "delta_vs_first": {k: (None if m["metrics"].get(k) is None or base.get(k) is None
-                                    else round(m["metrics"][k] - base[k], 4)) for k in keys},
-             "top_factors": [f["factor"] for f in m["factor_ranking"][:5]]}
+            {
+                "version": m["version"],
+                "algorithm": m["algorithm"],
+                "active": m["active"],
+                "metrics": {k: m["metrics"].get(k) for k in keys},
+                "delta_vs_first": {
+                    k: (
+                        None
+                        if m["metrics"].get(k) is None or base.get(k) is None
+                        else round(m["metrics"][k] - base[k], 4)
+                    )
+                    for k in keys
+                },
+                "top_factors": [f["factor"] for f in m["factor_ranking"][:5]],
+            }
             for m in models
         ],
     }
 
 
 async def load_active(session: AsyncSession) -> tuple[int, ChurnArtifact] | None:
-    row = (await session.execute(
-        select(ChurnModel.version, ChurnModel.artifact).where(ChurnModel.active.is_(True))
-        .order_by(ChurnModel.version.desc()).limit(1))).first()
+    row = (
+        await session.execute(
+            select(ChurnModel.version, ChurnModel.artifact)
+            .where(ChurnModel.active.is_(True))
+            .order_by(ChurnModel.version.desc())
+            .limit(1)
+        )
+    ).first()
     if row is None or row.artifact is None:
         return None
     return row.version, await asyncio.to_thread(ChurnArtifact.loads, row.artifact)

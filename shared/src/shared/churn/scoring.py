@@ -8,6 +8,7 @@ rest of the profile). Two chunks run at a time, so one aggregates in Postgres wh
 is scored (two chunks in memory at most). Each chunk's write is its own short transaction, so a crashed run is simply
 rerun; a rerun with the same model and data rewrites nothing (unchanged scores are skipped).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,7 +36,22 @@ CREATE TEMP TABLE churn_scores_tmp (
     f1 text, v1 float8, w1 float8, f2 text, v2 float8, w2 float8, f3 text, v3 float8, w3 float8
 ) ON COMMIT DROP
 """
-_COLUMNS = ("customer_id", "churn_score", "warning", "risk", "uplift", "f1", "v1", "w1", "f2", "v2", "w2", "f3", "v3", "w3")
+_COLUMNS = (
+    "customer_id",
+    "churn_score",
+    "warning",
+    "risk",
+    "uplift",
+    "f1",
+    "v1",
+    "w1",
+    "f2",
+    "v2",
+    "w2",
+    "f3",
+    "v3",
+    "w3",
+)
 _UPSERT = """
 INSERT INTO customer_profiles (customer_id, churn_score, warning_coefficient, risk_level, uplift_score,
                                top_factors, model_version, updated_at, four_high)
@@ -93,7 +109,9 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
 async def _write(session: AsyncSession, records: list[tuple], version: int) -> None:
     await session.execute(text(_TEMP))
     conn = await session.connection()
-    raw = await native.driver_connection(conn)  # raw asyncpg COPY, inside the caller's transaction (shared.db.transactions)
+    raw = await native.driver_connection(
+        conn
+    )  # raw asyncpg COPY, inside the caller's transaction (shared.db.transactions)
     await raw.copy_records_to_table("churn_scores_tmp", records=records, columns=_COLUMNS)
     await session.execute(text(_UPSERT), {"version": version})
 
@@ -121,8 +139,9 @@ async def _read(sm: async_sessionmaker[AsyncSession], *, lo: int, hi: int, cutof
     return frame
 
 
-async def _score_and_write(sm: async_sessionmaker[AsyncSession], art: ChurnArtifact, frame: feat.Frame,
-                           version: int) -> int:
+async def _score_and_write(
+    sm: async_sessionmaker[AsyncSession], art: ChurnArtifact, frame: feat.Frame, version: int
+) -> int:
     """Score outside any transaction (a slow chunk on a busy machine must not trip
     idle_in_transaction_session_timeout), then write in one short transaction."""
     records = await asyncio.to_thread(_records, art, frame)
@@ -174,6 +193,12 @@ async def score_all(
             return await _score_and_write(sm, art, frame, version) if len(frame) else 0
 
     written = sum(await asyncio.gather(*(one(lo, hi) for lo, hi in await _bounds(sm, chunk))))
-    log.info("churn.scored", rows=written, model_version=version, run_id=run_id, cutoff=str(last),
-             seconds=round(time.perf_counter() - started, 1))
+    log.info(
+        "churn.scored",
+        rows=written,
+        model_version=version,
+        run_id=run_id,
+        cutoff=str(last),
+        seconds=round(time.perf_counter() - started, 1),
+    )
     return written

@@ -16,6 +16,7 @@ TableError that says why (issue 19, each found with a damaged copy of the Telco 
   unique text) and any column whose single-feature AUC is implausibly high (>= LEAK_AUC) are left
   out with the reason, unless named in `allow`.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -34,8 +35,9 @@ MISSING_CATEGORY = "(missing)"  # a missing category is a level of its own: "not
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"})
 # label pairs whose meaning is conventional: (churned, stayed)
 POSITIVE_PAIRS = (("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f"), ("1", "0"), ("1.0", "0.0"))
-CHURN_WORDS = frozenset({"churn", "churned", "left", "lost", "leaver", "cancelled", "canceled", "terminated",
-                         "流失", "离网", "是"})
+CHURN_WORDS = frozenset(
+    {"churn", "churned", "left", "lost", "leaver", "cancelled", "canceled", "terminated", "流失", "离网", "是"}
+)
 NUMERIC_SHARE = 0.95  # a column is numeric when this share of its non-missing values parse as numbers,
 NUMERIC_SHARE_WITH_TOKENS = 0.5  # or this share when the rest is a few repeated tokens ("unknown")
 MAX_TOKENS = 3
@@ -133,7 +135,7 @@ def _strip_number(value: str) -> tuple[str, float]:
 
 
 def detect_decimal(cells: Iterable[str]) -> str:
-    """"comma" when the file writes 29,85 / 1.889,50, else "point": a vote over the cells that
+    """ "comma" when the file writes 29,85 / 1.889,50, else "point": a vote over the cells that
     can only be read one way (1,889 and 1.889 are ambiguous and do not vote)."""
     comma = point = 0
     for c in cells:
@@ -185,6 +187,7 @@ def _row_number_like(values: np.ndarray, n: int) -> bool:
 
 # --- the label ------------------------------------------------------------------------------
 
+
 def resolve_positive(labels: Sequence[str], positive: str | None) -> str:
     """The label value meaning "churned": given, or read from a conventional pair (yes/no,
     true/false, 1/0, ...) or a churn word against anything else. Anything else (2/1, A/B) is
@@ -204,11 +207,14 @@ def resolve_positive(labels: Sequence[str], positive: str | None) -> str:
     churny = [v for k, v in by_lower.items() if k in CHURN_WORDS]
     if len(churny) == 1:
         return churny[0]
-    raise TableError(f"cannot tell which label value means churned: {[a, b]}; name it with --positive "
-                     f"(e.g. --positive {b})", values={a: present[a], b: present[b]})
+    raise TableError(
+        f"cannot tell which label value means churned: {[a, b]}; name it with --positive (e.g. --positive {b})",
+        values={a: present[a], b: present[b]},
+    )
 
 
 # --- reading the file -----------------------------------------------------------------------
+
 
 def _looks_chinese(text: str) -> bool:
     """Decoded GB18030 text that is really Chinese: its non-ASCII characters are CJK (or CJK
@@ -218,8 +224,9 @@ def _looks_chinese(text: str) -> bool:
     extra = [ch for ch in text if ord(ch) > 127]
     if not extra:
         return False
-    cjk = sum(1 for ch in extra if 0x3000 <= ord(ch) <= 0x303F or 0x3400 <= ord(ch) <= 0x9FFF
-              or 0xFF00 <= ord(ch) <= 0xFFEF)
+    cjk = sum(
+        1 for ch in extra if 0x3000 <= ord(ch) <= 0x303F or 0x3400 <= ord(ch) <= 0x9FFF or 0xFF00 <= ord(ch) <= 0xFFEF
+    )
     if cjk < 0.95 * len(extra):
         return False
     sample = extra[:5000]
@@ -235,7 +242,7 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         except (UnicodeDecodeError, LookupError) as exc:
             raise TableError(f"the file cannot be read as {encoding}: {exc}") from None
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
     try:
@@ -314,14 +321,19 @@ def read_raw(path: str | Path, *, delimiter: str | None = None, encoding: str | 
     return RawTable(header, columns, used, delimiter)
 
 
-def read_csv(path: str | Path, *, delimiter: str | None = None, encoding: str | None = None,
-             ) -> tuple[list[str], list[list[str | None]]]:
+def read_csv(
+    path: str | Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> tuple[list[str], list[list[str | None]]]:
     """Header and row lists (cleaned cells), for callers that want rows."""
     raw = read_raw(path, delimiter=delimiter, encoding=encoding)
     return raw.header, [list(r) for r in zip(*raw.columns, strict=False)]
 
 
 # --- typing the columns ---------------------------------------------------------------------
+
 
 def _single_feature_auc(values: np.ndarray, y: np.ndarray, kind: str) -> float:
     """How well one column alone ranks churners (0.5 = not at all, 1 = perfectly), either way
@@ -366,15 +378,19 @@ def _dedupe(columns: list[Column], id_index: int, label_index: int, conflicts: s
     repeated = sum(1 for c in counts.values() if c > 1)
     info = {"ids_repeated": repeated, "extra_rows": extra, "ids_with_conflicting_labels": len(conflicting)}
     if conflicting and conflicts != "drop":
-        raise TableError(f"{len(conflicting)} ids appear with both label values (e.g. "
-                         f"{sorted(map(str, conflicting))[:3]}); fix the export, or pass --conflicts drop to leave "
-                         "those ids out", **info)
+        raise TableError(
+            f"{len(conflicting)} ids appear with both label values (e.g. "
+            f"{sorted(map(str, conflicting))[:3]}); fix the export, or pass --conflicts drop to leave "
+            "those ids out",
+            **info,
+        )
     keep = [i for i, k in enumerate(ids) if first[k] == i and k not in conflicting]
     info["rows_dropped"] = len(ids) - len(keep)
     notes["duplicates"] = info
     notes.setdefault("warnings", []).append(
         f"{repeated} ids appear more than once: {info['rows_dropped']} rows dropped (first copy kept"
-        + (f"; {len(conflicting)} ids with conflicting labels left out entirely)" if conflicting else ")"))
+        + (f"; {len(conflicting)} ids with conflicting labels left out entirely)" if conflicting else ")")
+    )
     return _take(columns, keep)
 
 
@@ -474,7 +490,8 @@ def build_columns(
             continue
         values, parsed, tokens = _column(raw, decimal)
         is_numeric = parsed >= NUMERIC_SHARE * len(present) or (
-            parsed >= NUMERIC_SHARE_WITH_TOKENS * len(present) and len(tokens) <= MAX_TOKENS)
+            parsed >= NUMERIC_SHARE_WITH_TOKENS * len(present) and len(tokens) <= MAX_TOKENS
+        )
         if is_numeric:
             if tokens:
                 not_numbers[name] = {"cells": sum(tokens.values()), "values": [t for t, _ in tokens.most_common(3)]}
@@ -498,15 +515,18 @@ def build_columns(
     if not_numbers:
         notes["not_numbers"] = not_numbers
         for name, info in not_numbers.items():
-            notes["warnings"].append(f"{name}: {info['cells']} cells were not numbers (e.g. {info['values']}); "
-                                     "read as missing")
+            notes["warnings"].append(
+                f"{name}: {info['cells']} cells were not numbers (e.g. {info['values']}); read as missing"
+            )
     leaks = _leaks(specs_num, numeric_cols, specs_cat, categorical_cols, y, allowed)
     if leaks:
         notes["leaks"] = leaks
         for name, auc in leaks.items():
             dropped[name] = f"leak? alone it ranks churners with AUC {auc:.3f} (keep it with --allow {name})"
-            notes["warnings"].append(f"{name} left out as a likely leak (single-feature AUC {auc:.3f}); "
-                                     f"pass --allow {name} if it is known before churn")
+            notes["warnings"].append(
+                f"{name} left out as a likely leak (single-feature AUC {auc:.3f}); "
+                f"pass --allow {name} if it is known before churn"
+            )
         keep_num = [k for k, f in enumerate(specs_num) if f.name not in leaks]
         keep_cat = [k for k, f in enumerate(specs_cat) if f.name not in leaks]
         specs_num, numeric_cols = [specs_num[k] for k in keep_num], [numeric_cols[k] for k in keep_num]
@@ -518,8 +538,14 @@ def build_columns(
     return Table(specs_num + specs_cat, numeric, categorical, y, ids, pos, dropped, notes)
 
 
-def _leaks(specs_num: list[FeatureSpec], numeric_cols: list[np.ndarray], specs_cat: list[FeatureSpec],
-           categorical_cols: list[np.ndarray], y: np.ndarray, allowed: set[str]) -> dict[str, float]:
+def _leaks(
+    specs_num: list[FeatureSpec],
+    numeric_cols: list[np.ndarray],
+    specs_cat: list[FeatureSpec],
+    categorical_cols: list[np.ndarray],
+    y: np.ndarray,
+    allowed: set[str],
+) -> dict[str, float]:
     if y.min() == y.max():
         return {}
     out = {}
@@ -546,18 +572,36 @@ def load_csv(
 ) -> Table:
     raw = read_raw(path, delimiter=delimiter, encoding=encoding)
     notes = {"encoding": raw.encoding, "delimiter": raw.delimiter, "rows_read": raw.n_rows}
-    return build_columns(raw.header, raw.columns, label=label, id_column=id_column, positive=positive, exclude=exclude,
-                       allow=allow, conflicts=conflicts, notes=notes)
+    return build_columns(
+        raw.header,
+        raw.columns,
+        label=label,
+        id_column=id_column,
+        positive=positive,
+        exclude=exclude,
+        allow=allow,
+        conflicts=conflicts,
+        notes=notes,
+    )
 
 
-def load_like(path: str | Path, train: Table, *, label: str, id_column: str | None = None,
-              conflicts: str = "refuse", delimiter: str | None = None, encoding: str | None = None) -> Table:
+def load_like(
+    path: str | Path,
+    train: Table,
+    *,
+    label: str,
+    id_column: str | None = None,
+    conflicts: str = "refuse",
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Table:
     """A second file (next month's export) typed exactly like `train`: the same feature columns
     and kinds, the same positive label; its own encoding and decimal convention are detected."""
     raw = read_raw(path, delimiter=delimiter, encoding=encoding)
     notes: dict = {"encoding": raw.encoding, "delimiter": raw.delimiter, "rows_read": raw.n_rows, "warnings": []}
-    missing = [f.name for f in train.features if f.name not in raw.header] + \
-        ([label] if label not in raw.header else [])
+    missing = [f.name for f in train.features if f.name not in raw.header] + (
+        [label] if label not in raw.header else []
+    )
     if missing:
         raise TableError(f"the test file lacks columns the model uses: {missing}")
     columns = raw.columns
@@ -569,8 +613,9 @@ def load_like(path: str | Path, train: Table, *, label: str, id_column: str | No
         columns = _dedupe(columns, ii, li, conflicts, notes)
     values = sorted(set(columns[li]))
     if train.positive not in values or len(values) != 2:
-        raise TableError(f"the test file's label values {values[:5]} are not the training file's two "
-                         f"(churned = {train.positive!r})")
+        raise TableError(
+            f"the test file's label values {values[:5]} are not the training file's two (churned = {train.positive!r})"
+        )
     y = np.fromiter((v == train.positive for v in columns[li]), dtype=np.int8, count=len(columns[li]))
     ids = [str(v) for v in columns[ii]] if ii is not None else None
     index = {h: k for k, h in enumerate(raw.header)}

@@ -13,6 +13,7 @@ hash): cumulative churners prevented when contacting the top share by uplift, ag
 targeting. The fitted pair rides inside the churn artifact, so the nightly scoring writes
 `customer_profiles.uplift_score` in the same COPY as the churn score.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,8 +90,10 @@ def qini(y: np.ndarray, treated: np.ndarray, uplift: np.ndarray, points: int = 1
     shares = np.linspace(0, 1, points + 1)[1:]
     at = np.maximum(1, np.round(shares * len(y)).astype(int)) - 1
     total = float(prevented[-1])
-    curve = [{"share": round(float(s), 2), "prevented": round(float(prevented[i]), 2),
-              "random": round(float(s * total), 2)} for s, i in zip(shares, at)]
+    curve = [
+        {"share": round(float(s), 2), "prevented": round(float(prevented[i]), 2), "random": round(float(s * total), 2)}
+        for s, i in zip(shares, at, strict=False)
+    ]
     gap = float(np.mean([c["prevented"] - c["random"] for c in curve]))
     return {"curve": curve, "coefficient": round(gap / max(1, int(n_t[-1])), 4), "prevented_if_all": round(total, 2)}
 
@@ -109,10 +112,13 @@ def fit(X: np.ndarray, y: np.ndarray, arm: np.ndarray, ids: np.ndarray) -> tuple
             c = build(CONFIG, n, 0).fit(Xm[rows & (am == 0)], ym[rows & (am == 0)])
         return UpliftModel(CONFIG, t, c)
 
-    metrics: dict = {"model": f"two-model ({CONFIG.name})", "treated": int((am == 1).sum()),
-                     "holdout": int((am == 0).sum()),
-                     "churn_treated": round(float(ym[am == 1].mean()), 4),
-                     "churn_holdout": round(float(ym[am == 0].mean()), 4)}
+    metrics: dict = {
+        "model": f"two-model ({CONFIG.name})",
+        "treated": int((am == 1).sum()),
+        "holdout": int((am == 0).sum()),
+        "churn_treated": round(float(ym[am == 1].mean()), 4),
+        "churn_holdout": round(float(ym[am == 0].mean()), 4),
+    }
     if usable(ym[~held], am[~held]) and (am[held] == 0).any() and (am[held] == 1).any():
         first = pair(~held)
         metrics["qini"] = {**qini(ym[held], am[held] == 1, first.predict(Xm[held])), "rows": int(held.sum())}

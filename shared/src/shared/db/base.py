@@ -1,4 +1,5 @@
 """Declarative base with a constraint naming convention, so migrations are deterministic."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,9 +21,7 @@ class Base(DeclarativeBase):
 
 
 class CreatedAt:
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class Timestamps(CreatedAt):

@@ -4,6 +4,7 @@ Fixed-width ranges over min..max id degrade badly when ids are sparse (imported 
 with large bases): a job would walk millions of empty ranges. These boundaries hold at most
 `size` rows each, whatever the id distribution.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -17,18 +18,22 @@ async def id_chunks(session: AsyncSession, *, table: str, size: int) -> list[tup
     if table not in _TABLES:
         raise ValueError(f"no chunking defined for {table}")
     marks = (
-        await session.execute(
-            text(
-                f"""
+        (
+            await session.execute(
+                text(
+                    f"""
                 SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM {table}) t
                 WHERE rn % :size = 0
                 UNION SELECT max(id) FROM {table}
                 ORDER BY 1
                 """
-            ),
-            {"size": size},
+                ),
+                {"size": size},
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     bounds: list[tuple[int, int]] = []
     lo = 0
     for hi in marks:

@@ -3,6 +3,7 @@
 The embedded server lives under `<repo>/.data/pg` (git-ignored) and is shared by every process
 that asks for it; pgserver reference-counts its users.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,21 +39,21 @@ def to_async_url(url: str) -> str:
     """postgresql://... → postgresql+asyncpg://... (asyncpg accepts host=/socket/dir as a query arg)."""
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
 def to_sync_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
 def to_libpq_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 

@@ -1,4 +1,5 @@
 """Engine and sessionmaker factories. Engines are created in each app's lifespan, never at import."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine

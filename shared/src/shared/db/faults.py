@@ -17,6 +17,7 @@ step again) invalidates the connection, and so does a connection whose driver st
 a transaction that SQLAlchemy does not know of; a connection that comes back to the pool in a
 transaction is recycled. Server-reported errors keep the connection: the session's rollback is enough.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,7 @@ with a narrow key (per customer, per table), never one global lock on a request 
   connection (no idle transaction); it dies with the connection, so a crashed run never leaves
   it behind. `lock_held` tells whether some connection holds one.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -25,19 +26,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 class Lock(StrEnum):
     """Every advisory-lock namespace, with what one key serialises."""
 
-    ORDERS = "orders"                      # customer id: one order placement at a time
-    TOUCHES = "touches"                    # customer id: contact-pressure check, then the touch
-    HUNT_PLAY = "engagement.hunt_play"     # "hunt:customer": the daily play limit
-    CHECKIN_MAKEUP = "engagement.makeup"   # customer id: the monthly make-up cap
-    COUPON_LIMIT = "alliance.coupon"       # "offer:customer": the per-customer coupon limit
-    IMPORT = "backoffice.import"           # table name: merges into tables without a unique key
-    ASSIGNMENT = "engine.assignment"       # "": one manager-assignment pass at a time
-    ENGINE_RUN = "engine.run"              # "": one nightly run at a time (session lock)
-    CHURN_TRAINING = "churn.training"      # "": one churn training at a time (session lock)
-    CHURN_VERSION = "churn.version"        # "": churn model version numbering
-    POINTS_JOB = "points.job"              # job name: one expiry / accrual run at a time (session lock)
-    JOB = "jobs.run"                       # queue job id: one worker runs a job at a time (session lock)
-    SCHEDULE = "jobs.schedule"             # "": one scheduler tick at a time
+    ORDERS = "orders"  # customer id: one order placement at a time
+    TOUCHES = "touches"  # customer id: contact-pressure check, then the touch
+    HUNT_PLAY = "engagement.hunt_play"  # "hunt:customer": the daily play limit
+    CHECKIN_MAKEUP = "engagement.makeup"  # customer id: the monthly make-up cap
+    COUPON_LIMIT = "alliance.coupon"  # "offer:customer": the per-customer coupon limit
+    IMPORT = "backoffice.import"  # table name: merges into tables without a unique key
+    ASSIGNMENT = "engine.assignment"  # "": one manager-assignment pass at a time
+    ENGINE_RUN = "engine.run"  # "": one nightly run at a time (session lock)
+    CHURN_TRAINING = "churn.training"  # "": one churn training at a time (session lock)
+    CHURN_VERSION = "churn.version"  # "": churn model version numbering
+    POINTS_JOB = "points.job"  # job name: one expiry / accrual run at a time (session lock)
+    JOB = "jobs.run"  # queue job id: one worker runs a job at a time (session lock)
+    SCHEDULE = "jobs.schedule"  # "": one scheduler tick at a time
 
 
 _KEY = "hashtextextended(CAST(:name AS text), 0)"

@@ -1,4 +1,5 @@
 """Run Alembic programmatically (used by the dev launcher, the test harness and the compose job)."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ PostgreSQL. The connection still comes from (and returns to) the engine's pool, 
 application_name and pool limits are the same as everywhere else. This is the third transaction
 style of `shared.db.transactions`: use it only where a measured hot path needs it, and say so there.
 """
+
 from __future__ import annotations
 
 import re

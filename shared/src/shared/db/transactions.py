@@ -11,6 +11,7 @@
    check-in statement runs as one implicit transaction without BEGIN/COMMIT round trips, and
    bulk loads use COPY. Each use says so where it happens.
 """
+
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager

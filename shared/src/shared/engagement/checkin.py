@@ -9,6 +9,7 @@ The ordinary check-in is ONE SQL statement (sql/checkin.sql): the checkins row, 
 (ledger txn + two entries + both balances) and, over HTTP, the idempotency record are written
 together or not at all. Nothing here commits.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,15 @@ import asyncpg
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from shared.db.locking import Lock, advisory_lock
 from shared.db import native
+from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.ledger import bulk
 from shared.ledger import service as ledger
 from shared.models import CheckIn
 from shared.points import rules
-from shared.programme import settings as programme_settings
 from shared.points import service as points_service
+from shared.programme import settings as programme_settings
 
 SHARDS = 16  # issuance accounts for check-in credits: spreads one hot balance row over 16
 
@@ -186,7 +187,8 @@ async def status(session: AsyncSession, *, customer_id: int, today: date) -> dic
         "rewards": _rewards(cfg),
         "month": [
             {"local_date": r.local_date, "points": r.points, "makeup": r.makeup}
-            for r in rows if r.local_date >= month_start
+            for r in rows
+            if r.local_date >= month_start
         ],
         "makeup": {
             "enabled": bool(makeup.get("enabled")),
@@ -208,9 +210,7 @@ def _reward(cfg: dict[str, Any], streak: int) -> int:
     return rewards[(streak - 1) % len(rewards)]
 
 
-async def make_up(
-    session: AsyncSession, *, customer_id: int, day: date, today: date, key: str
-) -> dict[str, Any]:
+async def make_up(session: AsyncSession, *, customer_id: int, day: date, today: date, key: str) -> dict[str, Any]:
     """Check in for a missed `day` within the make-up window, paying the published cost.
 
     Serialised per customer (advisory xact lock) so the monthly cap cannot be raced. The day is
@@ -230,18 +230,27 @@ async def make_up(
     )
     if exists:
         raise Conflict("already checked in on that day", local_date=day.isoformat())
-    used = await session.scalar(
-        select(func.count()).select_from(CheckIn).where(
-            CheckIn.customer_id == customer_id, CheckIn.makeup.is_(True), CheckIn.local_date >= today.replace(day=1)
+    used = (
+        await session.scalar(
+            select(func.count())
+            .select_from(CheckIn)
+            .where(
+                CheckIn.customer_id == customer_id, CheckIn.makeup.is_(True), CheckIn.local_date >= today.replace(day=1)
+            )
         )
-    ) or 0  # count(*) always answers
+        or 0
+    )  # count(*) always answers
     if used >= int(makeup.get("max_per_month", 0)):
         raise Conflict("no make-up check-ins left this month", used=used)
     cost = int(makeup.get("cost_points", 0))
     if cost > 0:
         await points_service.spend(
-            session, customer_id=customer_id, amount=cost, key=f"checkin-makeup-cost:{customer_id}:{day}",
-            kind="checkin_makeup_cost", reference=f"customer:{customer_id}",
+            session,
+            customer_id=customer_id,
+            amount=cost,
+            key=f"checkin-makeup-cost:{customer_id}:{day}",
+            kind="checkin_makeup_cost",
+            reference=f"customer:{customer_id}",
         )
     prev = await session.scalar(
         select(CheckIn.streak).where(CheckIn.customer_id == customer_id, CheckIn.local_date == day - timedelta(days=1))
@@ -249,20 +258,33 @@ async def make_up(
     streak = (prev or 0) + 1
     reward = _reward(cfg, streak)
     moved = await points_service.earn(
-        session, customer_id=customer_id, amount=reward, key=f"checkin:{customer_id}:{day.isoformat()}",
-        kind="checkin", earned_on=today, source="points:issuance:checkin-makeup", reference=f"customer:{customer_id}",
+        session,
+        customer_id=customer_id,
+        amount=reward,
+        key=f"checkin:{customer_id}:{day.isoformat()}",
+        kind="checkin",
+        earned_on=today,
+        source="points:issuance:checkin-makeup",
+        reference=f"customer:{customer_id}",
         memo={"streak": streak, "local_date": day.isoformat(), "makeup": True},
     )
-    session.add(CheckIn(customer_id=customer_id, local_date=day, streak=streak, points=reward, makeup=True,
-                        txn_id=moved.txn_id))
+    session.add(
+        CheckIn(customer_id=customer_id, local_date=day, streak=streak, points=reward, makeup=True, txn_id=moved.txn_id)
+    )
     await session.flush()
     # Re-chain the following consecutive days: their streak continues from the made-up day.
     following = (
-        await session.execute(
-            select(CheckIn).where(CheckIn.customer_id == customer_id, CheckIn.local_date > day)
-            .order_by(CheckIn.local_date).with_for_update()
+        (
+            await session.execute(
+                select(CheckIn)
+                .where(CheckIn.customer_id == customer_id, CheckIn.local_date > day)
+                .order_by(CheckIn.local_date)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     expected, s = day + timedelta(days=1), streak
     for row in following:
         if row.local_date != expected:
@@ -271,6 +293,12 @@ async def make_up(
         row.streak = s
         expected += timedelta(days=1)
     await session.flush()
-    return {"local_date": day, "streak": streak, "points": reward, "cost_points": cost,
-            "balance": await points_service.balance(session, customer_id), "makeup": True, "current_streak": s}
-
+    return {
+        "local_date": day,
+        "streak": streak,
+        "points": reward,
+        "cost_points": cost,
+        "balance": await points_service.balance(session, customer_id),
+        "makeup": True,
+        "current_streak": s,
+    }

@@ -15,12 +15,13 @@ For points / data / airtime prizes, steps 3-4 are one statement (sql/hunt_award.
 so the popular prize row is locked only for that statement and the commit. A replayed
 idempotency key returns the first play's result (UNIQUE (customer_id, key)).
 """
+
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,13 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
     if spec.prize_type == "coupon" and (spec.offer_id is None or await session.get(Offer, spec.offer_id) is None):
         raise NotFound("offer not found", offer_id=spec.offer_id)
     prize = HuntPrize(
-        hunt_id=hunt.id, prize_type=spec.prize_type, amount=1 if spec.prize_type == "coupon" else spec.amount,
-        offer_id=spec.offer_id, budget=spec.budget, remaining=spec.budget, weight=spec.weight,
+        hunt_id=hunt.id,
+        prize_type=spec.prize_type,
+        amount=1 if spec.prize_type == "coupon" else spec.amount,
+        offer_id=spec.offer_id,
+        budget=spec.budget,
+        remaining=spec.budget,
+        weight=spec.weight,
     )
     session.add(prize)
     await session.flush()
@@ -95,8 +101,15 @@ async def add_prize(session: AsyncSession, *, hunt: TreasureHunt, spec: PrizeSpe
         pool = await pool_account(session, prize)
         source = await ledger.system_account(session, ISSUANCE[spec.prize_type])
         await ledger.transfer(
-            session, key=f"hunt_fund:{prize.id}", kind="hunt_fund", asset=asset, from_account=source,
-            to_account=pool, amount=prize.budget * prize.amount, reference=f"hunt:{hunt.id}", actor=actor,
+            session,
+            key=f"hunt_fund:{prize.id}",
+            kind="hunt_fund",
+            asset=asset,
+            from_account=source,
+            to_account=pool,
+            amount=prize.budget * prize.amount,
+            reference=f"hunt:{hunt.id}",
+            actor=actor,
             memo={"prize_id": prize.id, "budget": prize.budget, "amount": prize.amount},
         )
     return prize
@@ -130,8 +143,9 @@ async def add_spot(session: AsyncSession, *, hunt: TreasureHunt, spec: SpotSpec)
     """Add a spot; a merchant-code spot needs an existing merchant (NotFound otherwise)."""
     if spec.merchant_id is not None and await session.get(Merchant, spec.merchant_id) is None:
         raise NotFound("merchant not found", merchant_id=spec.merchant_id)
-    spot = HuntSpot(hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue,
-                    merchant_id=spec.merchant_id)
+    spot = HuntSpot(
+        hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue, merchant_id=spec.merchant_id
+    )
     session.add(spot)
     await session.flush()
     return spot
@@ -154,8 +168,14 @@ async def create_hunt(
         raise Unprocessable("a hunt must end after it starts")
     if not odds_fit(p.weight for p in prizes):
         raise Unprocessable("prize odds add up to more than 100%")
-    hunt = TreasureHunt(name=name, description=description, starts_at=starts_at, ends_at=ends_at,
-                        daily_play_limit=daily_play_limit, status="active")
+    hunt = TreasureHunt(
+        name=name,
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        daily_play_limit=daily_play_limit,
+        status="active",
+    )
     session.add(hunt)
     await session.flush()
     for s in spots:
@@ -177,13 +197,21 @@ async def close_hunt(session: AsyncSession, *, hunt_id: int, actor: str) -> Trea
         if prize.prize_type not in LEDGER_PRIZES:
             continue
         pool = await pool_account(session, prize)
-        left = await ledger.balance_of(session, asset=LEDGER_PRIZES[prize.prize_type], kind=AccountKind.PRIZE_POOL,
-                                       owner_id=prize.id)
+        left = await ledger.balance_of(
+            session, asset=LEDGER_PRIZES[prize.prize_type], kind=AccountKind.PRIZE_POOL, owner_id=prize.id
+        )
         if left > 0:
             source = await ledger.system_account(session, ISSUANCE[prize.prize_type])
             await ledger.transfer(
-                session, key=f"hunt_refund:{prize.id}", kind="hunt_refund", asset=LEDGER_PRIZES[prize.prize_type],
-                from_account=pool, to_account=source, amount=left, reference=f"hunt:{hunt_id}", actor=actor,
+                session,
+                key=f"hunt_refund:{prize.id}",
+                kind="hunt_refund",
+                asset=LEDGER_PRIZES[prize.prize_type],
+                from_account=pool,
+                to_account=source,
+                amount=left,
+                reference=f"hunt:{hunt_id}",
+                actor=actor,
             )
     await session.flush()
     return hunt
@@ -214,12 +242,23 @@ async def live_hunt(session: AsyncSession, hunt_id: int, now: datetime) -> Treas
 async def _award_coupon(session: AsyncSession, *, prize: HuntPrize, customer_id: int, play_key: str) -> dict[str, Any]:
     assert prize.offer_id is not None  # add_prize refuses a coupon prize without an offer
     coupon = await issue_coupon(session, offer_id=prize.offer_id, customer_id=customer_id, key=play_key, source="hunt")
-    return {"prize_type": "coupon", "offer_id": prize.offer_id, "coupon_id": coupon.id,
-            "expires_at": coupon.expires_at.isoformat()}
+    return {
+        "prize_type": "coupon",
+        "offer_id": prize.offer_id,
+        "coupon_id": coupon.id,
+        "expires_at": coupon.expires_at.isoformat(),
+    }
 
 
 async def play(
-    session: AsyncSession, *, hunt_id: int, customer_id: int, spot_code: str, key: str, now: datetime, today: date,
+    session: AsyncSession,
+    *,
+    hunt_id: int,
+    customer_id: int,
+    spot_code: str,
+    key: str,
+    now: datetime,
+    today: date,
     roll: int | None = None,
 ) -> HuntPlay:
     """One play at a spot; see the module docstring for the guarantees.
@@ -236,23 +275,35 @@ async def play(
     # wait for it, within the statement timeout, rather than fail the play.
     await session.execute(text("SET LOCAL lock_timeout = '12s'"))
     await advisory_lock(session, Lock.HUNT_PLAY, f"{hunt_id}:{customer_id}")
-    done = await session.scalar(select(HuntPlay).where(HuntPlay.customer_id == customer_id, HuntPlay.idempotency_key == key))
+    done = await session.scalar(
+        select(HuntPlay).where(HuntPlay.customer_id == customer_id, HuntPlay.idempotency_key == key)
+    )
     if done is not None:
         if done.hunt_id != hunt_id or done.spot_id != spot.id:
             raise IdempotencyKeyReused("this key was used for another play", key=key)
         return done
     played = await session.scalar(
-        select(func.count()).select_from(HuntPlay).where(
-            HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt_id, HuntPlay.local_date == today)
+        select(func.count())
+        .select_from(HuntPlay)
+        .where(HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt_id, HuntPlay.local_date == today)
     )
     if int(played or 0) >= hunt.daily_play_limit:
         raise TooManyRequests("no plays left today", limit=hunt.daily_play_limit, retry_after_s=3600)
-    prizes = list((await session.scalars(
-        select(HuntPrize).where(HuntPrize.hunt_id == hunt_id, HuntPrize.remaining > 0))).all())
+    prizes = list(
+        (await session.scalars(select(HuntPrize).where(HuntPrize.hunt_id == hunt_id, HuntPrize.remaining > 0))).all()
+    )
     picked = draw(prizes, roll)
     if picked is not None and picked.prize_type in LEDGER_PRIZES:
-        return await _ledger_win(session, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot.id, key=key,
-                                 play_key=play_key, prize=picked, today=today)
+        return await _ledger_win(
+            session,
+            hunt_id=hunt_id,
+            customer_id=customer_id,
+            spot_id=spot.id,
+            key=key,
+            play_key=play_key,
+            prize=picked,
+            today=today,
+        )
     result: dict[str, Any] = {"won": False}
     prize_id = None
     if picked is not None:
@@ -261,17 +312,29 @@ async def play(
             # "no win" with the pool untouched instead of failing the play.
             async with session.begin_nested():
                 taken = await session.scalar(
-                    update(HuntPrize).where(HuntPrize.id == picked.id, HuntPrize.remaining > 0)
-                    .values(remaining=HuntPrize.remaining - 1).returning(HuntPrize.id)
+                    update(HuntPrize)
+                    .where(HuntPrize.id == picked.id, HuntPrize.remaining > 0)
+                    .values(remaining=HuntPrize.remaining - 1)
+                    .returning(HuntPrize.id)
                 )
                 if taken is not None:  # else the last one went to a concurrent play: no win
-                    result = {"won": True, "prize_id": picked.id, **await _award_coupon(
-                        session, prize=picked, customer_id=customer_id, play_key=play_key)}
+                    result = {
+                        "won": True,
+                        "prize_id": picked.id,
+                        **await _award_coupon(session, prize=picked, customer_id=customer_id, play_key=play_key),
+                    }
                     prize_id = picked.id
         except Conflict:
             result = {"won": False}
-    row = HuntPlay(hunt_id=hunt_id, customer_id=customer_id, spot_id=spot.id, local_date=today, prize_id=prize_id,
-                   idempotency_key=key, result=result)
+    row = HuntPlay(
+        hunt_id=hunt_id,
+        customer_id=customer_id,
+        spot_id=spot.id,
+        local_date=today,
+        prize_id=prize_id,
+        idempotency_key=key,
+        result=result,
+    )
     session.add(row)
     await session.flush()
     await session.refresh(row, ["created_at"])
@@ -279,25 +342,45 @@ async def play(
 
 
 async def _ledger_win(
-    session: AsyncSession, *, hunt_id: int, customer_id: int, spot_id: int, key: str, play_key: str,
-    prize: HuntPrize, today: date,
+    session: AsyncSession,
+    *,
+    hunt_id: int,
+    customer_id: int,
+    spot_id: int,
+    key: str,
+    play_key: str,
+    prize: HuntPrize,
+    today: date,
 ) -> HuntPlay:
     """Open the destination account first (cold rows), then run the one hot statement."""
     asset = LEDGER_PRIZES[prize.prize_type]
     pool = await pool_account(session, prize)
     if prize.prize_type == "airtime_fen":
-
         dest = await airtime_account(session, customer_id)
     else:
         dest = await ledger.customer_account(session, customer_id, asset)
     expires = None
     if prize.prize_type == "points":
         expires = rules.expires_on(await programme_settings.get(session, programme_settings.POINTS_EXPIRY), today)
-    row = (await session.execute(_AWARD, {
-        "prize_id": prize.id, "lkey": f"hunt_win:{play_key}", "hunt_id": hunt_id, "ikey": key, "pool": pool,
-        "dest": dest, "asset": str(asset), "cid": customer_id, "expires_on": expires, "spot_id": spot_id,
-        "day": today, "prize_type": prize.prize_type,
-    })).one()
+    row = (
+        await session.execute(
+            _AWARD,
+            {
+                "prize_id": prize.id,
+                "lkey": f"hunt_win:{play_key}",
+                "hunt_id": hunt_id,
+                "ikey": key,
+                "pool": pool,
+                "dest": dest,
+                "asset": str(asset),
+                "cid": customer_id,
+                "expires_on": expires,
+                "spot_id": spot_id,
+                "day": today,
+                "prize_type": prize.prize_type,
+            },
+        )
+    ).one()
     if row.txn_id is not None and (row.moved, row.legs) != (2, 2):
         # The pool holds less than its remaining count promises: refuse rather than overpay.
         raise InsufficientFunds("this prize has run out", prize_type=prize.prize_type)
@@ -305,18 +388,27 @@ async def _ledger_win(
         # The win's ledger key was posted before (a truncated play key colliding): pay nothing twice.
         raise Conflict("the change conflicts with existing data")
     # Built from RETURNING (no further round trip while the prize row is locked).
-    return HuntPlay(id=row.play_id, hunt_id=hunt_id, customer_id=customer_id, spot_id=spot_id, local_date=today,
-                    prize_id=prize.id if row.txn_id else None, idempotency_key=key, result=row.result,
-                    created_at=row.created_at)
+    return HuntPlay(
+        id=row.play_id,
+        hunt_id=hunt_id,
+        customer_id=customer_id,
+        spot_id=spot_id,
+        local_date=today,
+        prize_id=prize.id if row.txn_id else None,
+        idempotency_key=key,
+        result=row.result,
+        created_at=row.created_at,
+    )
 
 
 async def plays_left(session: AsyncSession, *, hunt: TreasureHunt, customer_id: int, today: date) -> int:
     played = await session.scalar(
-        select(func.count()).select_from(HuntPlay).where(
-            HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt.id, HuntPlay.local_date == today)
+        select(func.count())
+        .select_from(HuntPlay)
+        .where(HuntPlay.customer_id == customer_id, HuntPlay.hunt_id == hunt.id, HuntPlay.local_date == today)
     )
     return max(0, hunt.daily_play_limit - int(played or 0))
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -10,10 +10,11 @@ guarded state change. Each answer is a touch (channel `app`: `ordered`, `handed_
 Answering again with the same answer returns the first result (the order key is
 `recommendation:<id>`, so two concurrent accepts place one order); another answer is a 409.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
@@ -52,9 +53,17 @@ async def open_recommendations(session: AsyncSession, customer_id: int, *, now: 
         )
     ).all()
     return [
-        {"id": r.id, "product_id": r.product_id, "product_name": name, "product_kind": kind,
-         "monthly_fee_fen": fee, "selling_points": sp, "reason": r.reason, "expires_at": r.expires_at,
-         "created_at": r.created_at}
+        {
+            "id": r.id,
+            "product_id": r.product_id,
+            "product_name": name,
+            "product_kind": kind,
+            "monthly_fee_fen": fee,
+            "selling_points": sp,
+            "reason": r.reason,
+            "expires_at": r.expires_at,
+            "created_at": r.created_at,
+        }
         for r, name, kind, fee, sp in rows
     ]
 
@@ -72,7 +81,8 @@ async def respond(
     rec = await session.scalar(
         update(Recommendation)
         .where(
-            Recommendation.id == recommendation_id, Recommendation.customer_id == customer_id,
+            Recommendation.id == recommendation_id,
+            Recommendation.customer_id == customer_id,
             Recommendation.status == "open",
             or_(Recommendation.expires_at.is_(None), Recommendation.expires_at > now),
         )
@@ -81,7 +91,9 @@ async def respond(
     )
     if rec is None:
         rec = await session.scalar(
-            select(Recommendation).where(Recommendation.id == recommendation_id, Recommendation.customer_id == customer_id)
+            select(Recommendation).where(
+                Recommendation.id == recommendation_id, Recommendation.customer_id == customer_id
+            )
         )
         if rec is None:
             raise NotFound("recommendation not found")
@@ -97,12 +109,23 @@ async def respond(
         return Answer(rec, "noted")
     if needs_signature(product):
         task_id, manager_id = await hand_to_manager(
-            session, customer_id=customer_id, product=product, source=f"recommendation:{rec.id}",
-            campaign_id=rec.campaign_id, script=rec.script)
+            session,
+            customer_id=customer_id,
+            product=product,
+            source=f"recommendation:{rec.id}",
+            campaign_id=rec.campaign_id,
+            script=rec.script,
+        )
         await _touch(session, rec, "handed_to_manager")
         return Answer(rec, "handed_to_manager", task_id=task_id, manager_id=manager_id)
-    sub = await place_order(session, customer_id=customer_id, product_id=product.id, key=_order_key(rec),
-                            channel="app", consent_ref=f"app:recommendation:{rec.id}")
+    sub = await place_order(
+        session,
+        customer_id=customer_id,
+        product_id=product.id,
+        key=_order_key(rec),
+        channel="app",
+        consent_ref=f"app:recommendation:{rec.id}",
+    )
     await _touch(session, rec, "ordered")
     return Answer(rec, "ordered", subscription=sub)
 
@@ -115,23 +138,36 @@ async def _touch(session: AsyncSession, rec: Recommendation, outcome: str) -> No
     """The answer as a touch; its key makes a retried answer record nothing. `responded_at` is the
     database clock of this transaction, the same instant as the order it placed."""
     touch = await record_touch(
-        session, customer_id=rec.customer_id, channel="app", outcome=outcome, campaign_id=rec.campaign_id,
-        recommendation_id=rec.id, product_id=rec.product_id, key=f"recommendation:{rec.id}:{rec.status}",
+        session,
+        customer_id=rec.customer_id,
+        channel="app",
+        outcome=outcome,
+        campaign_id=rec.campaign_id,
+        recommendation_id=rec.id,
+        product_id=rec.product_id,
+        key=f"recommendation:{rec.id}:{rec.status}",
     )
-    await session.execute(text("UPDATE touches SET responded_at = now() WHERE id = :t AND responded_at IS NULL"),
-                          {"t": touch.id})
+    await session.execute(
+        text("UPDATE touches SET responded_at = now() WHERE id = :t AND responded_at IS NULL"), {"t": touch.id}
+    )
 
 
 async def _replay(session: AsyncSession, rec: Recommendation) -> Answer:
     """The result of an answer already given (a retry, or a concurrent duplicate that lost)."""
     if rec.status == "dismissed":
         return Answer(rec, "dismissed")
-    sub = await session.scalar(select(Subscription).where(
-        Subscription.customer_id == rec.customer_id, Subscription.idempotency_key == _order_key(rec)))
+    sub = await session.scalar(
+        select(Subscription).where(
+            Subscription.customer_id == rec.customer_id, Subscription.idempotency_key == _order_key(rec)
+        )
+    )
     if sub is not None:
         return Answer(rec, "ordered", subscription=sub)
-    task = (await session.execute(select(CareTask.id, CareTask.manager_id).where(
-        CareTask.dedupe_key == f"signature:recommendation:{rec.id}"))).one_or_none()
+    task = (
+        await session.execute(
+            select(CareTask.id, CareTask.manager_id).where(CareTask.dedupe_key == f"signature:recommendation:{rec.id}")
+        )
+    ).one_or_none()
     if task is not None:
         return Answer(rec, "handed_to_manager", task_id=task.id, manager_id=task.manager_id)
     return Answer(rec, "noted")
@@ -149,17 +185,21 @@ async def ads_for(session: AsyncSession, customer_id: int, *, now: datetime) -> 
     tier, segment = (row.tier, row.segment) if row else (None, None)
     targeted = and_(
         or_(text("jsonb_array_length(ads.target_tiers) = 0"), Ad.target_tiers.contains([tier] if tier else [])),
-        or_(text("jsonb_array_length(ads.target_segments) = 0"),
-            Ad.target_segments.contains([segment]) if segment else text("false")),
+        or_(
+            text("jsonb_array_length(ads.target_segments) = 0"),
+            Ad.target_segments.contains([segment]) if segment else text("false"),
+        ),
     )
     ads = (
         await session.scalars(
-            select(Ad).where(Ad.status == "approved", Ad.starts_at <= now, Ad.ends_at > now, targeted)
-            .order_by(Ad.priority.desc(), Ad.id).limit(10)
+            select(Ad)
+            .where(Ad.status == "approved", Ad.starts_at <= now, Ad.ends_at > now, targeted)
+            .order_by(Ad.priority.desc(), Ad.id)
+            .limit(10)
         )
     ).all()
     return [{"id": a.id, "title": a.title, "body": a.body, "image_url": a.image_url, "link": a.link} for a in ads]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -3,6 +3,7 @@
 Runs in its own process with its own application_name (`<env>.engine`) and generous statement
 timeouts; exits 0 when the run finished, 3 when another run holds the lock, 1 on a failure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,10 +19,16 @@ from shared.settings import Settings, get_settings
 
 
 def engine_settings() -> Settings:
-    return get_settings().model_copy(update={
-        "statement_timeout_ms": 900_000, "idle_in_tx_timeout_ms": 300_000, "lock_timeout_ms": 60_000,
-        "pool_size": 4, "max_overflow": 2, "pool_timeout_s": 60.0,
-    })
+    return get_settings().model_copy(
+        update={
+            "statement_timeout_ms": 900_000,
+            "idle_in_tx_timeout_ms": 300_000,
+            "lock_timeout_ms": 60_000,
+            "pool_size": 4,
+            "max_overflow": 2,
+            "pool_timeout_s": 60.0,
+        }
+    )
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -29,7 +36,11 @@ async def _run(args: argparse.Namespace) -> int:
     engine = create_engine(engine_settings(), process="engine")
     try:
         run_id = await run_nightly(
-            engine, run_date=args.date, run_id=args.run_id, chunk=args.chunk, parallel=args.parallel,
+            engine,
+            run_date=args.date,
+            run_id=args.run_id,
+            chunk=args.chunk,
+            parallel=args.parallel,
             only=args.only.split(",") if args.only else None,
         )
         print(f"engine run {run_id} done")

@@ -7,15 +7,16 @@ they left the target set, the manager left (inactive, another role or branch), o
 is over capacity (the least valuable extras are released and re-placed). Manual assignments
 (reason not starting with 'engine') are kept even outside the target set.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text
 
+from shared.db.locking import Lock, advisory_lock
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.programme import settings as programme_settings
-from shared.db.locking import Lock, advisory_lock
 from shared.engine.jobs import RunContext, sql, tune
+from shared.programme import settings as programme_settings
 
 _TARGET = """
 CREATE TEMP TABLE engine_assign_target ON COMMIT DROP AS
@@ -80,10 +81,16 @@ async def run(ctx: RunContext) -> int:
         released = rowcount(await s.execute(text(_RELEASE)))
         overloaded = rowcount(await s.execute(text(_OVERLOAD), params))
         assigned = rowcount(await s.execute(text(sql("assign_fill")), params))
-        unplaced = await s.scalar(text(
-            "SELECT count(*) FROM engine_assign_target t "
-            "WHERE NOT EXISTS (SELECT 1 FROM manager_assignments a WHERE a.customer_id = t.customer_id)"
-        ))
-    ctx.notes["assignment"] = {"released": released, "over_capacity": overloaded, "assigned": assigned,
-                               "unplaced": int(unplaced or 0)}
+        unplaced = await s.scalar(
+            text(
+                "SELECT count(*) FROM engine_assign_target t "
+                "WHERE NOT EXISTS (SELECT 1 FROM manager_assignments a WHERE a.customer_id = t.customer_id)"
+            )
+        )
+    ctx.notes["assignment"] = {
+        "released": released,
+        "over_capacity": overloaded,
+        "assigned": assigned,
+        "unplaced": int(unplaced or 0),
+    }
     return released + overloaded + assigned

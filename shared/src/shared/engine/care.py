@@ -4,6 +4,7 @@ four-high care; each with due date, reason, suggested product and script. `dedup
 so a rerun never duplicates a task. Open tasks follow their customer to a new manager and are
 cancelled when the customer no longer has one.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,12 +29,27 @@ GREETINGS = {
     "国庆节": "{name},国庆快乐!假期出行流量不够可随时找我办理。",
 }
 HOLIDAYS: list[tuple[date, str]] = [
-    (date(2026, 1, 1), "元旦"), (date(2026, 2, 17), "春节"), (date(2026, 3, 3), "元宵节"), (date(2026, 4, 5), "清明节"),
-    (date(2026, 6, 19), "端午节"), (date(2026, 9, 25), "中秋节"), (date(2026, 10, 1), "国庆节"),
-    (date(2027, 1, 1), "元旦"), (date(2027, 2, 6), "春节"), (date(2027, 2, 20), "元宵节"), (date(2027, 4, 5), "清明节"),
-    (date(2027, 6, 9), "端午节"), (date(2027, 9, 15), "中秋节"), (date(2027, 10, 1), "国庆节"),
-    (date(2028, 1, 1), "元旦"), (date(2028, 1, 26), "春节"), (date(2028, 2, 9), "元宵节"), (date(2028, 4, 4), "清明节"),
-    (date(2028, 5, 28), "端午节"), (date(2028, 10, 3), "中秋节"), (date(2028, 10, 1), "国庆节"),
+    (date(2026, 1, 1), "元旦"),
+    (date(2026, 2, 17), "春节"),
+    (date(2026, 3, 3), "元宵节"),
+    (date(2026, 4, 5), "清明节"),
+    (date(2026, 6, 19), "端午节"),
+    (date(2026, 9, 25), "中秋节"),
+    (date(2026, 10, 1), "国庆节"),
+    (date(2027, 1, 1), "元旦"),
+    (date(2027, 2, 6), "春节"),
+    (date(2027, 2, 20), "元宵节"),
+    (date(2027, 4, 5), "清明节"),
+    (date(2027, 6, 9), "端午节"),
+    (date(2027, 9, 15), "中秋节"),
+    (date(2027, 10, 1), "国庆节"),
+    (date(2028, 1, 1), "元旦"),
+    (date(2028, 1, 26), "春节"),
+    (date(2028, 2, 9), "元宵节"),
+    (date(2028, 4, 4), "清明节"),
+    (date(2028, 5, 28), "端午节"),
+    (date(2028, 10, 3), "中秋节"),
+    (date(2028, 10, 1), "国庆节"),
 ]
 
 
@@ -42,7 +58,9 @@ async def seed_holidays(session: AsyncSession) -> int:
     n = 0
     for day, name in HOLIDAYS:
         result = await session.execute(
-            text("INSERT INTO holidays (day, name, greeting_template) VALUES (:d, :n, :g) ON CONFLICT (day) DO NOTHING"),
+            text(
+                "INSERT INTO holidays (day, name, greeting_template) VALUES (:d, :n, :g) ON CONFLICT (day) DO NOTHING"
+            ),
             {"d": day, "n": name, "g": GREETINGS[name]},
         )
         n += rowcount(result)
@@ -70,9 +88,17 @@ async def run(ctx: RunContext) -> int:
         last = await latest_usage_month(s, ctx.run_date)
         moved = rowcount(await s.execute(text(_FOLLOW)))
         cancelled = rowcount(await s.execute(text(_CANCEL)))
-        created = rowcount(await s.execute(text(sql("care_tasks")), {
-            "run_date": ctx.run_date, "month_start": ctx.month_start, "month_period": month_period(last),
-            "birthday_lead_days": int(cfg["birthday_lead_days"]), "holiday_lead_days": int(cfg["holiday_lead_days"]),
-        }))
+        created = rowcount(
+            await s.execute(
+                text(sql("care_tasks")),
+                {
+                    "run_date": ctx.run_date,
+                    "month_start": ctx.month_start,
+                    "month_period": month_period(last),
+                    "birthday_lead_days": int(cfg["birthday_lead_days"]),
+                    "holiday_lead_days": int(cfg["holiday_lead_days"]),
+                },
+            )
+        )
     ctx.notes["care"] = {"created": created, "moved": moved, "cancelled": cancelled}
     return created + moved + cancelled

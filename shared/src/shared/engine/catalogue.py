@@ -2,6 +2,7 @@
 product preference, channel preference). Each entry is an ordinary declarative rule, seeded
 idempotently by code; an admin may edit or disable a built-in tag and the seeder leaves it alone.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,9 @@ def _any(*nodes: dict[str, Any]) -> dict[str, Any]:
     return {"any": list(nodes)}
 
 
-def _bands(prefix: str, name: str, field: str, edges: list[float], unit: str, family: str, scale: float = 1) -> list[Tag]:
+def _bands(
+    prefix: str, name: str, field: str, edges: list[float], unit: str, family: str, scale: float = 1
+) -> list[Tag]:
     """Contiguous bands [e_i, e_{i+1}) plus an open top band."""
     out: list[Tag] = []
     for i, low in enumerate(edges):
@@ -37,8 +40,15 @@ def _bands(prefix: str, name: str, field: str, edges: list[float], unit: str, fa
             hi_v = int(high * scale) if float(high * scale).is_integer() else high * scale
             rule = _all(_f(field, ">=", lo_v), _f(field, "<", hi_v))
             label = f"{name} {low}–{high}{unit}"
-        out.append({"code": f"{prefix}_{i + 1}", "name": label, "family": family, "rule": rule,
-                    "description": f"{name}分档 {label}"})
+        out.append(
+            {
+                "code": f"{prefix}_{i + 1}",
+                "name": label,
+                "family": family,
+                "rule": rule,
+                "description": f"{name}分档 {label}",
+            }
+        )
     return out
 
 
@@ -56,13 +66,25 @@ def catalogue() -> list[Tag]:
     tags += _bands("data_band", "月均流量", "data_mb", [0, 1, 5, 10, 20, 40], "GB", B, scale=1024)
     tags += _bands("voice_band", "月均通话", "voice_min", [0, 50, 200, 500, 1000], "分钟", B)
     tags += _bands("plan_fee_band", "套餐月费", "plan_fee_fen", [0, 39, 59, 99, 159, 239], "元", B, scale=100)
-    for tier, label in [("star1", "一星"), ("star2", "二星"), ("star3", "三星"), ("star4", "四星"),
-                        ("star5", "五星"), ("gold", "金卡"), ("diamond", "钻石卡")]:
+    for tier, label in [
+        ("star1", "一星"),
+        ("star2", "二星"),
+        ("star3", "三星"),
+        ("star4", "四星"),
+        ("star5", "五星"),
+        ("gold", "金卡"),
+        ("diamond", "钻石卡"),
+    ]:
         tags.append(_tag(f"tier_{tier}", f"{label}客户", B, _f("tier", "=", tier)))
     tags.append(_tag("vip", "贵宾客户", B, _f("tier", "in", ["star5", "gold", "diamond"])))
     tags.append(_tag("gender_m", "男性", B, _f("gender", "=", "M")))
     tags.append(_tag("gender_f", "女性", B, _f("gender", "=", "F")))
-    for stage, label in [("exploration", "考察期"), ("formation", "形成期"), ("stable", "稳定期"), ("decline", "退化期")]:
+    for stage, label in [
+        ("exploration", "考察期"),
+        ("formation", "形成期"),
+        ("stable", "稳定期"),
+        ("decline", "退化期"),
+    ]:
         tags.append(_tag(f"stage_{stage}", f"生命周期-{label}", B, _f("lifecycle_stage", "=", stage)))
     for band, label in [("low", "低端"), ("mid", "中端"), ("high", "高端"), ("flagship", "旗舰")]:
         tags.append(_tag(f"handset_{band}", f"{label}终端", B, _f("handset_price_band", "=", band)))
@@ -77,7 +99,12 @@ def catalogue() -> list[Tag]:
         _tag("in_contract", "合约期内", B, _f("days_to_contract_end", ">", 90)),
         _tag("no_contract", "无合约", B, _f("days_to_contract_end", "is_null")),
         _tag("contract_end_30d", "合约 30 天内到期", B, _f("days_to_contract_end", "<=", 30)),
-        _tag("contract_end_90d", "合约 90 天内到期", B, _all(_f("days_to_contract_end", ">", 30), _f("days_to_contract_end", "<=", 90))),
+        _tag(
+            "contract_end_90d",
+            "合约 90 天内到期",
+            B,
+            _all(_f("days_to_contract_end", ">", 30), _f("days_to_contract_end", "<=", 90)),
+        ),
         _tag("birthday_this_week", "本周生日", B, _f("days_to_birthday", "<=", 7)),
         _tag("birthday_this_month", "30 天内生日", B, _f("days_to_birthday", "<=", 30)),
         _tag("sms_user", "短信活跃", B, _f("sms", ">=", 30)),
@@ -125,15 +152,27 @@ def catalogue() -> list[Tag]:
         _tag("arpu_rising", "ARPU 上升(3 月 +20%)", S, _f("arpu_trend_3m", ">=", 0.2)),
         _tag("data_falling", "流量下滑(3 月 -30%)", S, _f("data_trend_3m", "<=", -0.3)),
         _tag("voice_falling", "通话下滑(3 月 -30%)", S, _f("voice_trend_3m", "<=", -0.3)),
-        _tag("usage_collapse", "使用量骤降", S, _all(_f("data_trend_3m", "<=", -0.5), _f("voice_trend_3m", "<=", -0.5))),
+        _tag(
+            "usage_collapse", "使用量骤降", S, _all(_f("data_trend_3m", "<=", -0.5), _f("voice_trend_3m", "<=", -0.5))
+        ),
         _tag("last_month_drop", "上月消费低于半年均值 30%", S, _f("arpu_trend_6m", "<=", -0.3)),
         _tag("low_balance", "余额不足 10 元", S, _f("balance_fen", "<", 1000)),
         _tag("negative_balance", "欠费", S, _f("balance_fen", "<", 0)),
         _tag("no_topup_3m", "3 个月未充值", S, _all(_f("topup_count_3m", "=", 0), _f("months_of_usage", ">=", 3))),
         _tag("low_activity", "月活跃不足 8 天", S, _all(_f("active_days", "<", 8), _f("months_of_usage", ">", 0))),
         _tag("silent_service", "已订购未使用业务", S, _f("silent_services", ">=", 1)),
-        _tag("voice_unused_high", "语音资源闲置(使用率<20%)", S, _all(_f("voice_use_ratio", "<", 0.2), _f("unused_voice_min", ">", 0))),
-        _tag("data_unused_high", "流量资源闲置(使用率<20%)", S, _all(_f("data_use_ratio", "<", 0.2), _f("unused_data_mb", ">", 0))),
+        _tag(
+            "voice_unused_high",
+            "语音资源闲置(使用率<20%)",
+            S,
+            _all(_f("voice_use_ratio", "<", 0.2), _f("unused_voice_min", ">", 0)),
+        ),
+        _tag(
+            "data_unused_high",
+            "流量资源闲置(使用率<20%)",
+            S,
+            _all(_f("data_use_ratio", "<", 0.2), _f("unused_data_mb", ">", 0)),
+        ),
         _tag("voice_overuse", "语音超套", S, _f("voice_use_ratio", ">", 1.0)),
         _tag("data_overuse", "流量超套", S, _f("data_use_ratio", ">", 1.0)),
         _tag("four_high_tariff", "四高-高资费", S, _f("four_high", "contains", "tariff")),
@@ -143,56 +182,129 @@ def catalogue() -> list[Tag]:
         _tag("four_high_any", "四高客户", S, _f("four_high", "not_empty")),
         # warning_coefficient is the calibrated churn probability on 0-100 (shared.churn.model)
         _tag("warning_high", "预警系数 ≥70", S, _f("warning_coefficient", ">=", 70)),
-        _tag("contract_expiring_risk", "合约将到期且有流失迹象", S,
-             _all(_f("days_to_contract_end", "<=", 60), _any(_f("competitor_calls_90d", ">=", 1), _f("arpu_trend_3m", "<=", -0.2)))),
+        _tag(
+            "contract_expiring_risk",
+            "合约将到期且有流失迹象",
+            S,
+            _all(
+                _f("days_to_contract_end", "<=", 60),
+                _any(_f("competitor_calls_90d", ">=", 1), _f("arpu_trend_3m", "<=", -0.2)),
+            ),
+        ),
         _tag("dual_sim_risk", "双卡且通话下滑", S, _all(_f("dual_sim", "=", True), _f("voice_trend_3m", "<=", -0.3))),
-        _tag("vip_at_risk", "贵宾客户有流失迹象", S,
-             _all(_f("tier", "in", ["star5", "gold", "diamond"]), _f("segment", "=", "potential_loss"))),
+        _tag(
+            "vip_at_risk",
+            "贵宾客户有流失迹象",
+            S,
+            _all(_f("tier", "in", ["star5", "gold", "diamond"]), _f("segment", "=", "potential_loss")),
+        ),
         _tag("new_and_quiet", "新入网低活跃", S, _all(_f("tenure_months", "<", 6), _f("active_days", "<", 10))),
-        _tag("old_handset_risk", "老旧终端且双卡", S, _all(_f("handset_age_months", ">=", 30), _f("dual_sim", "=", True))),
+        _tag(
+            "old_handset_risk", "老旧终端且双卡", S, _all(_f("handset_age_months", ">=", 30), _f("dual_sim", "=", True))
+        ),
     ]
     # --- latent product preference --------------------------------------------------------------
     tags += [
-        _tag("pref_data_pack", "适推流量包", P, _any(_f("data_use_ratio", ">", 0.9), _f("payg_data_3m_fen", ">=", 1000))),
+        _tag(
+            "pref_data_pack", "适推流量包", P, _any(_f("data_use_ratio", ">", 0.9), _f("payg_data_3m_fen", ">=", 1000))
+        ),
         _tag("pref_voice_pack", "适推语音包", P, _f("voice_use_ratio", ">", 0.9)),
-        _tag("pref_plan_upgrade", "适推套餐升档", P, _all(_f("data_use_ratio", ">", 1.0), _f("payg_data_3m_fen", ">=", 2000))),
-        _tag("pref_plan_downgrade", "适推套餐迁移(降档)", P,
-             _all(_f("plan_fee_fen", ">=", 9900), _f("data_use_ratio", "<", 0.3), _f("voice_use_ratio", "<", 0.3))),
+        _tag(
+            "pref_plan_upgrade",
+            "适推套餐升档",
+            P,
+            _all(_f("data_use_ratio", ">", 1.0), _f("payg_data_3m_fen", ">=", 2000)),
+        ),
+        _tag(
+            "pref_plan_downgrade",
+            "适推套餐迁移(降档)",
+            P,
+            _all(_f("plan_fee_fen", ">=", 9900), _f("data_use_ratio", "<", 0.3), _f("voice_use_ratio", "<", 0.3)),
+        ),
         _tag("pref_broadband", "适推宽带", P, _all(_f("broadband_gb", "=", 0), _f("data_mb", ">=", 20480))),
-        _tag("pref_broadband_upgrade", "适推宽带提速", P, _any(_f("complaints_network_90d", ">=", 1), _f("broadband_gb", ">=", 300))),
+        _tag(
+            "pref_broadband_upgrade",
+            "适推宽带提速",
+            P,
+            _any(_f("complaints_network_90d", ">=", 1), _f("broadband_gb", ">=", 300)),
+        ),
         _tag("pref_video_member", "适推视频会员", P, _all(_f("data_mb", ">=", 10240), _f("age_years", "<", 45))),
         _tag("pref_music_member", "适推音乐会员", P, _all(_f("data_mb", ">=", 3072), _f("age_years", "<", 30))),
-        _tag("pref_directional_video", "适推定向视频流量包", P, _all(_f("data_mb", ">=", 15360), _f("payg_data_3m_fen", ">", 0))),
+        _tag(
+            "pref_directional_video",
+            "适推定向视频流量包",
+            P,
+            _all(_f("data_mb", ">=", 15360), _f("payg_data_3m_fen", ">", 0)),
+        ),
         _tag("pref_family_plan", "适推亲情/家庭套餐", P, _all(_f("age_years", ">=", 30), _f("voice_min", ">=", 300))),
         _tag("pref_short_number", "适推短号畅打", P, _f("voice_min", ">=", 500)),
         _tag("pref_family_pay", "适推亲情支付", P, _all(_f("age_years", ">=", 55), _f("topup_count_3m", ">=", 3))),
-        _tag("pref_contract_deposit", "适推存费送费合约", P,
-             _all(_f("days_to_contract_end", "is_null"), _f("tenure_months", ">=", 12), _f("arpu_fen", ">=", 5000))),
+        _tag(
+            "pref_contract_deposit",
+            "适推存费送费合约",
+            P,
+            _all(_f("days_to_contract_end", "is_null"), _f("tenure_months", ">=", 12), _f("arpu_fen", ">=", 5000)),
+        ),
         _tag("pref_contract_renewal", "适推续约", P, _f("days_to_contract_end", "<=", 90)),
-        _tag("pref_recharge_bonus", "适推充值送费", P, _any(_f("balance_fen", "<", 2000), _f("topup_count_3m", ">=", 3))),
+        _tag(
+            "pref_recharge_bonus", "适推充值送费", P, _any(_f("balance_fen", "<", 2000), _f("topup_count_3m", ">=", 3))
+        ),
         _tag("pref_handset_upgrade", "适推购机优惠", P, _f("handset_age_months", ">=", 24)),
-        _tag("pref_5g_handset", "适推 5G 终端", P, _all(_f("handset_age_months", ">=", 24), _f("data_mb", ">=", 10240))),
+        _tag(
+            "pref_5g_handset", "适推 5G 终端", P, _all(_f("handset_age_months", ">=", 24), _f("data_mb", ">=", 10240))
+        ),
         _tag("pref_roaming_pack", "适推漫游包", P, _f("roaming_ld_3m_fen", ">=", 1500)),
         _tag("pref_ld_pack", "适推长途优惠", P, _f("long_distance_fen", ">=", 1000)),
         _tag("pref_night_data", "适推夜间流量包", P, _all(_f("data_mb", ">=", 8192), _f("age_years", "<", 30))),
-        _tag("pref_cloud_storage", "适推云盘", P, _all(_f("handset_price_band", "in", ["high", "flagship"]), _f("data_mb", ">=", 5120))),
+        _tag(
+            "pref_cloud_storage",
+            "适推云盘",
+            P,
+            _all(_f("handset_price_band", "in", ["high", "flagship"]), _f("data_mb", ">=", 5120)),
+        ),
         _tag("pref_smart_home", "适推智慧家庭", P, _f("broadband_gb", ">=", 100)),
-        _tag("pref_home_wifi", "适推家庭 WiFi 覆盖", P, _all(_f("broadband_gb", ">", 0), _f("complaints_network_90d", ">=", 1))),
+        _tag(
+            "pref_home_wifi",
+            "适推家庭 WiFi 覆盖",
+            P,
+            _all(_f("broadband_gb", ">", 0), _f("complaints_network_90d", ">=", 1)),
+        ),
         _tag("pref_senior_plan", "适推老年套餐", P, _f("age_years", ">=", 65)),
         _tag("pref_youth_plan", "适推青春卡", P, _all(_f("age_years", "<", 25), _f("data_mb", ">=", 5120))),
         _tag("pref_points_exchange", "适推积分兑换", P, _f("tenure_months", ">=", 36)),
         _tag("pref_merchant_coupon", "适推商户优惠券", P, _all(_f("age_years", "<", 40), _f("active_days", ">=", 20))),
         _tag("pref_data_share", "适推流量共享", P, _all(_f("data_use_ratio", "<", 0.5), _f("data_mb", ">=", 2048))),
-        _tag("pref_voice_to_data", "适推语音转流量套餐", P, _all(_f("voice_use_ratio", "<", 0.3), _f("data_use_ratio", ">", 0.9))),
-        _tag("pref_data_to_voice", "适推流量转语音套餐", P, _all(_f("data_use_ratio", "<", 0.3), _f("voice_use_ratio", ">", 0.9))),
+        _tag(
+            "pref_voice_to_data",
+            "适推语音转流量套餐",
+            P,
+            _all(_f("voice_use_ratio", "<", 0.3), _f("data_use_ratio", ">", 0.9)),
+        ),
+        _tag(
+            "pref_data_to_voice",
+            "适推流量转语音套餐",
+            P,
+            _all(_f("data_use_ratio", "<", 0.3), _f("voice_use_ratio", ">", 0.9)),
+        ),
         _tag("pref_vip_benefits", "适推贵宾权益", P, _f("tier", "in", ["star5", "gold", "diamond"])),
         _tag("pref_caller_id", "适推来电提醒", P, _f("voice_min", ">=", 200)),
         _tag("pref_insurance", "适推碎屏险", P, _f("handset_age_months", "<", 3)),
-        _tag("pref_esim_watch", "适推智能手表副卡", P, _all(_f("handset_price_band", "=", "flagship"), _f("age_years", "<", 45))),
+        _tag(
+            "pref_esim_watch",
+            "适推智能手表副卡",
+            P,
+            _all(_f("handset_price_band", "=", "flagship"), _f("age_years", "<", 45)),
+        ),
     ]
     # --- channel preference -------------------------------------------------------------------------
-    for channel, label in [("hall", "营业厅"), ("outbound_call", "外呼"), ("sms", "短信"), ("app_push", "APP 推送"),
-                           ("hotline", "热线"), ("partner_app", "合作方 APP")]:
+    for channel, label in [
+        ("hall", "营业厅"),
+        ("outbound_call", "外呼"),
+        ("sms", "短信"),
+        ("app_push", "APP 推送"),
+        ("hotline", "热线"),
+        ("partner_app", "合作方 APP"),
+    ]:
         tags.append(_tag(f"chan_{channel}", f"偏好渠道-{label}", C, _f("preferred_channel", "=", channel)))
         tags.append(_tag(f"hist_{channel}", f"{label}触达成功过", C, _f("best_channel", "=", channel)))
     tags += [
@@ -201,9 +313,19 @@ def catalogue() -> list[Tag]:
         _tag("chan_never_touched", "半年未接触", C, _f("touches_180d", "=", 0)),
         _tag("chan_often_touched", "半年接触 ≥6 次", C, _f("touches_180d", ">=", 6)),
         _tag("chan_responsive", "营销响应积极(成功 ≥2 次)", C, _f("touch_successes_180d", ">=", 2)),
-        _tag("chan_unresponsive", "多次接触无响应", C, _all(_f("touches_180d", ">=", 3), _f("touch_successes_180d", "=", 0))),
+        _tag(
+            "chan_unresponsive",
+            "多次接触无响应",
+            C,
+            _all(_f("touches_180d", ">=", 3), _f("touch_successes_180d", "=", 0)),
+        ),
         _tag("chan_month_cap_near", "本月接触已达 3 次", C, _f("touches_this_month", ">=", 3)),
-        _tag("chan_online_native", "线上原生用户", C, _all(_f("age_years", "<", 35), _f("active_days", ">=", 20), _f("data_mb", ">=", 3072))),
+        _tag(
+            "chan_online_native",
+            "线上原生用户",
+            C,
+            _all(_f("age_years", "<", 35), _f("active_days", ">=", 20), _f("data_mb", ">=", 3072)),
+        ),
         _tag("chan_offline_senior", "线下偏好长者", C, _f("age_years", ">=", 60)),
         _tag("chan_voice_reachable", "电话易触达", C, _f("voice_min", ">=", 300)),
         _tag("chan_app_candidate", "APP 引流对象", C, _all(_f("data_mb", ">=", 2048), _f("touches_180d", "=", 0))),

@@ -6,6 +6,7 @@ floats) is ever in Python. Assignment of every customer to its nearest centroid 
 the profiles stage (`assignment_sql`). A refit starts from the previous centroids, so cluster
 ids keep their meaning from night to night and a rerun on unchanged data changes nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +51,9 @@ async def assignment_sql(session: AsyncSession) -> tuple[str, str, dict[str, flo
     a LATERAL row (`dd`); the nearest is picked with least() — no per-customer subquery. Ties go
     to the lowest cluster id. None when no clusters were fitted yet.
     """
-    rows = (await session.execute(text("SELECT cluster_id, centroid, scaler FROM behaviour_clusters ORDER BY cluster_id"))).all()
+    rows = (
+        await session.execute(text("SELECT cluster_id, centroid, scaler FROM behaviour_clusters ORDER BY cluster_id"))
+    ).all()
     if not rows:
         return None
     scaler = rows[0].scaler
@@ -84,8 +87,12 @@ class Feature(TypedDict):
 def describe(centroid: np.ndarray) -> tuple[list[Feature], str]:
     """Distinguishing features: z-score of the centroid against the population, largest first."""
     items = sorted(
-        (Feature(feature=FEATURES[j][0], label=FEATURES[j][2], z=round(float(z), 2),
-                 direction="high" if z > 0 else "low") for j, z in enumerate(centroid)),
+        (
+            Feature(
+                feature=FEATURES[j][0], label=FEATURES[j][2], z=round(float(z), 2), direction="high" if z > 0 else "low"
+            )
+            for j, z in enumerate(centroid)
+        ),
         key=lambda d: -abs(d["z"]),
     )
     strong = [d for d in items if abs(d["z"]) >= 0.5][:3] or items[:2]
@@ -104,13 +111,19 @@ async def run(ctx: RunContext) -> int:
             return 0
         step = max(1, math.ceil(total / int(cfg["sample"])))
         cols = ", ".join(f"CAST({expr} AS float8)" for _, expr, _ in FEATURES)
-        rows = (await s.execute(
-            text(f"SELECT {cols} FROM customer_features f WHERE f.customer_id % :step = 0 ORDER BY f.customer_id"),
-            {"step": step},
-        )).all()
-        previous = (await s.execute(
-            text("SELECT cluster_id, centroid, features, scaler, label, label_edited FROM behaviour_clusters ORDER BY cluster_id")
-        )).all()
+        rows = (
+            await s.execute(
+                text(f"SELECT {cols} FROM customer_features f WHERE f.customer_id % :step = 0 ORDER BY f.customer_id"),
+                {"step": step},
+            )
+        ).all()
+        previous = (
+            await s.execute(
+                text(
+                    "SELECT cluster_id, centroid, features, scaler, label, label_edited FROM behaviour_clusters ORDER BY cluster_id"
+                )
+            )
+        ).all()
     x = np.asarray(rows, dtype=float)
     if len(x) < k * 5:
         ctx.notes["clusters"] = "sample too small"
@@ -134,8 +147,11 @@ async def run(ctx: RunContext) -> int:
         model = KMeans(n_clusters=k, n_init=4, random_state=0, max_iter=300).fit(z)
     centroids = np.round(model.cluster_centers_, 6)
     edited = {p.cluster_id: p.label for p in previous if p.label_edited}
-    scaler = {"mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std],
-              "sample_sha": fingerprint}
+    scaler = {
+        "mean": [round(float(v), 6) for v in mean],
+        "std": [round(float(v), 6) for v in std],
+        "sample_sha": fingerprint,
+    }
     async with own_transaction(ctx.sm) as s:
         await s.execute(text("DELETE FROM behaviour_clusters WHERE cluster_id >= :k"), {"k": k})
         for cid, centroid in enumerate(centroids):
@@ -153,9 +169,15 @@ async def run(ctx: RunContext) -> int:
                           IS DISTINCT FROM (EXCLUDED.centroid, EXCLUDED.scaler, EXCLUDED.features)
                     """
                 ),
-                {"id": cid, "features": json.dumps(names), "scaler": json.dumps(scaler),
-                 "centroid": [float(v) for v in centroid], "description": json.dumps(desc, ensure_ascii=False),
-                 "label": edited.get(cid, label), "n": len(x)},
+                {
+                    "id": cid,
+                    "features": json.dumps(names),
+                    "scaler": json.dumps(scaler),
+                    "centroid": [float(v) for v in centroid],
+                    "description": json.dumps(desc, ensure_ascii=False),
+                    "label": edited.get(cid, label),
+                    "n": len(x),
+                },
             )
     ctx.notes["clusters"] = {"k": k, "sample": len(x)}
     return k
@@ -163,12 +185,14 @@ async def run(ctx: RunContext) -> int:
 
 async def refresh_populations(ctx: RunContext) -> None:
     async with own_transaction(ctx.sm) as s:
-        await s.execute(text(
-            """
+        await s.execute(
+            text(
+                """
             UPDATE behaviour_clusters k SET population = coalesce(x.n, 0)
             FROM behaviour_clusters k2
             LEFT JOIN (SELECT cluster_id, count(*) AS n FROM customer_profiles GROUP BY cluster_id) x
               ON x.cluster_id = k2.cluster_id
             WHERE k.cluster_id = k2.cluster_id AND k.population IS DISTINCT FROM coalesce(x.n, 0)
             """
-        ))
+            )
+        )

@@ -8,6 +8,7 @@ Idempotent by (source, external_id): the UNIQUE constraint makes a concurrent du
 the first and then return its stored result; the same id with a different customer or kind is a
 Conflict.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,26 +32,71 @@ class EventReused(Conflict):
 
 # kind (and hotline reason) → (product kind, recommendation channel, task kind or None, reason, script)
 _PLAYBOOK: dict[str, tuple[str | None, str, str | None, str, str]] = {
-    "hotline_call:broadband_lag": ("broadband", "hotline", None, "热线咨询宽带卡顿",
-                                   "已为您登记宽带检测;同时可免费升级速率并优化家庭 WiFi 覆盖,还可预约智慧家庭工程师上门。"),
-    "hotline_call:network": ("broadband", "hotline", "key_moment", "热线反映网络问题",
-                             "非常抱歉给您带来不便,已安排网络优化;为表歉意,为您推荐宽带提速体验。"),
-    "hotline_call:slow_data": ("data_pack", "hotline", None, "热线反映上网慢/流量不够",
-                               "您的流量已接近用完会被限速,加装流量包即可恢复高速。"),
-    "hotline_call:tariff": ("contract", "hotline", "key_moment", "热线咨询资费",
-                            "根据您的使用情况,签约存费送费合约每月可返还 40%–50%,比现在更划算。"),
-    "hotline_call:billing": ("recharge_bonus", "hotline", "key_moment", "热线咨询账单",
-                             "已为您核对账单;现在充值可享连续 6 个月赠费。"),
+    "hotline_call:broadband_lag": (
+        "broadband",
+        "hotline",
+        None,
+        "热线咨询宽带卡顿",
+        "已为您登记宽带检测;同时可免费升级速率并优化家庭 WiFi 覆盖,还可预约智慧家庭工程师上门。",
+    ),
+    "hotline_call:network": (
+        "broadband",
+        "hotline",
+        "key_moment",
+        "热线反映网络问题",
+        "非常抱歉给您带来不便,已安排网络优化;为表歉意,为您推荐宽带提速体验。",
+    ),
+    "hotline_call:slow_data": (
+        "data_pack",
+        "hotline",
+        None,
+        "热线反映上网慢/流量不够",
+        "您的流量已接近用完会被限速,加装流量包即可恢复高速。",
+    ),
+    "hotline_call:tariff": (
+        "contract",
+        "hotline",
+        "key_moment",
+        "热线咨询资费",
+        "根据您的使用情况,签约存费送费合约每月可返还 40%–50%,比现在更划算。",
+    ),
+    "hotline_call:billing": (
+        "recharge_bonus",
+        "hotline",
+        "key_moment",
+        "热线咨询账单",
+        "已为您核对账单;现在充值可享连续 6 个月赠费。",
+    ),
     "hotline_call:service": (None, "hotline", "key_moment", "热线反映服务问题", "已记录您的意见,客户经理将专门回访。"),
     "hotline_call:other": (None, "hotline", None, "热线来电", "感谢来电,如有需要随时联系您的客户经理。"),
-    "usage_collapse": ("recharge_bonus", "outbound_call", "key_moment", "使用量骤降",
-                       "注意到您最近使用明显减少,想了解是否有不满意的地方,我们可以为您调整方案。"),
-    "low_balance": ("recharge_bonus", "sms", None, "余额不足",
-                    "您的话费余额不足,现在充值 100 元连续 6 个月赠送话费和流量,回复 1 办理。"),
-    "contract_ending": ("contract", "outbound_call", "key_moment", "合约即将到期",
-                        "您的合约即将到期,续约可继续享受每月返还和专属优惠。"),
-    "competitor_call": ("recharge_bonus", "outbound_call", "churn", "拨打异网客服热线",
-                        "感谢您一直以来的支持,为老客户准备了充值赠费和流量优惠,想听听您的需要。"),
+    "usage_collapse": (
+        "recharge_bonus",
+        "outbound_call",
+        "key_moment",
+        "使用量骤降",
+        "注意到您最近使用明显减少,想了解是否有不满意的地方,我们可以为您调整方案。",
+    ),
+    "low_balance": (
+        "recharge_bonus",
+        "sms",
+        None,
+        "余额不足",
+        "您的话费余额不足,现在充值 100 元连续 6 个月赠送话费和流量,回复 1 办理。",
+    ),
+    "contract_ending": (
+        "contract",
+        "outbound_call",
+        "key_moment",
+        "合约即将到期",
+        "您的合约即将到期,续约可继续享受每月返还和专属优惠。",
+    ),
+    "competitor_call": (
+        "recharge_bonus",
+        "outbound_call",
+        "churn",
+        "拨打异网客服热线",
+        "感谢您一直以来的支持,为老客户准备了充值赠费和流量优惠,想听听您的需要。",
+    ),
 }
 
 
@@ -84,19 +130,39 @@ async def ingest_event(
             "INSERT INTO key_moment_events (customer_id, kind, payload, source, external_id, result) "
             "VALUES (:c, :k, CAST(:p AS jsonb), :s, :x, '{}') ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
         ),
-        {"c": customer_id, "k": kind, "p": json.dumps({**payload, "occurred_at": occurred_at.isoformat() if occurred_at else None}, ensure_ascii=False),
-         "s": source, "x": external_id},
+        {
+            "c": customer_id,
+            "k": kind,
+            "p": json.dumps(
+                {**payload, "occurred_at": occurred_at.isoformat() if occurred_at else None}, ensure_ascii=False
+            ),
+            "s": source,
+            "x": external_id,
+        },
     )
     if new_id is None:
-        row = (await session.execute(
-            text("SELECT id, customer_id, kind, result FROM key_moment_events WHERE source = :s AND external_id = :x"),
-            {"s": source, "x": external_id},
-        )).one()
+        row = (
+            await session.execute(
+                text(
+                    "SELECT id, customer_id, kind, result FROM key_moment_events WHERE source = :s AND external_id = :x"
+                ),
+                {"s": source, "x": external_id},
+            )
+        ).one()
         if row.customer_id != customer_id or row.kind != kind:
-            raise EventReused("this (source, external_id) was used for another event", source=source, external_id=external_id)
+            raise EventReused(
+                "this (source, external_id) was used for another event", source=source, external_id=external_id
+            )
         return {"event_id": row.id, "replayed": True, "result": row.result}
-    result = await _act(session, event_id=new_id, source=source, external_id=external_id, customer_id=customer_id,
-                        kind=kind, payload=payload)
+    result = await _act(
+        session,
+        event_id=new_id,
+        source=source,
+        external_id=external_id,
+        customer_id=customer_id,
+        kind=kind,
+        payload=payload,
+    )
     await session.execute(
         text("UPDATE key_moment_events SET processed_at = now(), result = CAST(:r AS jsonb) WHERE id = :id"),
         {"id": new_id, "r": json.dumps(result, ensure_ascii=False)},
@@ -104,19 +170,33 @@ async def ingest_event(
     return {"event_id": new_id, "replayed": False, "result": result}
 
 
-async def _act(session: AsyncSession, *, event_id: int, source: str, external_id: str, customer_id: int, kind: str,
-               payload: dict[str, Any]) -> dict[str, Any]:
+async def _act(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    source: str,
+    external_id: str,
+    customer_id: int,
+    kind: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
     product_kind, channel, task_kind, reason, script = _PLAYBOOK[playbook_key(kind, payload)]
     detail = payload.get("reason") if kind == "hotline_call" else None
     reason_text = reason + (f"({detail})" if detail and detail not in HOTLINE_REASONS else "")
     product_id = None
     if product_kind:
         product_id = await session.scalar(
-            text("SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"),
+            text(
+                "SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"
+            ),
             {"k": product_kind},
         )
-    result: dict[str, Any] = {"playbook": playbook_key(kind, payload), "recommendation_id": None, "task_id": None,
-                              "suppressed": []}
+    result: dict[str, Any] = {
+        "playbook": playbook_key(kind, payload),
+        "recommendation_id": None,
+        "task_id": None,
+        "suppressed": [],
+    }
     try:
         await check_contact_pressure(session, customer_id=customer_id, channel=channel)
         result["recommendation_id"] = await session.scalar(
@@ -128,8 +208,9 @@ async def _act(session: AsyncSession, *, event_id: int, source: str, external_id
         )
     except ContactPressure as exc:
         result["suppressed"].append({"channel": channel, "reason": exc.context.get("reason")})
-    manager_id = await session.scalar(text("SELECT manager_id FROM manager_assignments WHERE customer_id = :c"),
-                                      {"c": customer_id})
+    manager_id = await session.scalar(
+        text("SELECT manager_id FROM manager_assignments WHERE customer_id = :c"), {"c": customer_id}
+    )
     if task_kind and manager_id is not None:
         try:
             await check_contact_pressure(session, customer_id=customer_id, channel="manager_call")
@@ -140,8 +221,16 @@ async def _act(session: AsyncSession, *, event_id: int, source: str, external_id
                     "VALUES (:c, :m, :k, :d, :due, :r, :p, :sc, 'open') "
                     "ON CONFLICT (dedupe_key) DO UPDATE SET updated_at = care_tasks.updated_at RETURNING id"
                 ),
-                {"c": customer_id, "m": manager_id, "k": task_kind, "d": f"key_moment:{event_id}",
-                 "due": due, "r": f"关键时刻:{reason_text}"[:300], "p": product_id, "sc": script},
+                {
+                    "c": customer_id,
+                    "m": manager_id,
+                    "k": task_kind,
+                    "d": f"key_moment:{event_id}",
+                    "due": due,
+                    "r": f"关键时刻:{reason_text}"[:300],
+                    "p": product_id,
+                    "sc": script,
+                },
             )
         except ContactPressure as exc:
             result["suppressed"].append({"channel": "manager_call", "reason": exc.context.get("reason")})

@@ -3,6 +3,7 @@
 Rows whose values did not change are not rewritten (`IS DISTINCT FROM`), so a rerun on the same
 day writes nothing; customers who churned since the last run are deleted from the view.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -50,9 +51,7 @@ async def latest_usage_month(session: AsyncSession, run_date: date) -> date:
     """The newest month with usage rows on or before `run_date` (partition-pruned probes)."""
     month = run_date.replace(day=1)
     for _ in range(13):
-        found = await session.scalar(
-            text("SELECT 1 FROM monthly_usage WHERE month = :m LIMIT 1"), {"m": month}
-        )
+        found = await session.scalar(text("SELECT 1 FROM monthly_usage WHERE month = :m LIMIT 1"), {"m": month})
         if found:
             return month
         month = _months_back(month, 1)

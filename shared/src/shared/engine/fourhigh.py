@@ -3,6 +3,7 @@ mismatch. Thresholds live in programme_settings `four_high`; flags are kept per 
 month (period = the month's last day), with `cared_at` set when a four-high care task is done and
 `normalised_on` when the behaviour returned to normal afterwards.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -94,6 +95,9 @@ async def care_effect(session: AsyncSession, *, since: date | None = None) -> di
     )
     out = {}
     for r in rows:
-        out[r.kind] = {"cared": r.cared, "normalised": r.normalised,
-                       "share": round(r.normalised / r.cared, 4) if r.cared else None}
+        out[r.kind] = {
+            "cared": r.cared,
+            "normalised": r.normalised,
+            "share": round(r.normalised / r.cared, 4) if r.cared else None,
+        }
     return out

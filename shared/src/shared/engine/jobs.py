@@ -4,6 +4,7 @@ Every chunk is one short transaction over `lo < customer_id <= hi`; chunks are d
 running side by side (one per core) never touch the same rows. A chunk's work must be idempotent:
 a crashed run is repaired by running it again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -113,15 +114,18 @@ async def analyze_if_stale(sm: async_sessionmaker[AsyncSession], tables: list[st
     done: list[str] = []
     async with sm() as s:
         for table in tables:
-            stale = await s.scalar(text(
-                """
+            stale = await s.scalar(
+                text(
+                    """
                 SELECT coalesce(bool_or(last_analyze IS NULL AND last_autoanalyze IS NULL
                                         OR n_mod_since_analyze > 0.1 * greatest(n_live_tup, 1000)), true)
                 FROM pg_stat_user_tables
                 WHERE relid = CAST(:t AS regclass)
                    OR relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = CAST(:t AS regclass))
                 """
-            ), {"t": table})
+                ),
+                {"t": table},
+            )
             if stale:
                 await s.execute(text(f"ANALYZE {table}"))  # names come from the engine's own list
                 done.append(table)

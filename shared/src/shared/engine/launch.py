@@ -5,6 +5,7 @@ run row and its queue job are written in one transaction, so a run is queued exa
 job is. The runner's advisory lock is what guarantees one run at a time; the check here only
 spares a doomed job: a run is busy while a session holds that lock or an engine job waits or runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,9 @@ async def start_run(
         if await lock_held(s, Lock.ENGINE_RUN) or await queue.busy(s, queue.Task.ENGINE):
             raise RunInProgress("an engine run is already in progress")
         run_id = await create_run(s, day, "queued")
-        job_id = await queue.defer(s, queue.Task.ENGINE, {"run_id": run_id, "run_date": day.isoformat(),
-                                                          "stages": stages})
+        job_id = await queue.defer(
+            s, queue.Task.ENGINE, {"run_id": run_id, "run_date": day.isoformat(), "stages": stages}
+        )
         await s.execute(text("UPDATE engine_runs SET job_id = :j WHERE id = :r"), {"j": job_id, "r": run_id})
         await on_queued(s, run_id, day)
     async with sm() as s:

@@ -3,6 +3,7 @@
 Reads the churn stage's `risk_level` when present; with no churn scores yet, the segment and
 stage rules fall back on the raw signals (falling ARPU, competitor calls, complaints).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -10,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.engine import clusters
-from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks, sql
+from shared.programme import settings as programme_settings
 
 _DELETE_GONE = text(
     """
@@ -31,8 +32,12 @@ async def run(ctx: RunContext) -> int:
         lateral, cluster_expr, vector_expr, cluster_params = "", "CAST(NULL AS int)", "CAST(NULL AS float8[])", {}
     else:
         (lateral, cluster_expr, cluster_params), vector_expr = assign, clusters.scaled_vector_sql()
-    stmt = text(sql("profiles").replace("{cluster_expr}", cluster_expr).replace("{vector_expr}", vector_expr)
-                .replace("{distance_lateral}", lateral))
+    stmt = text(
+        sql("profiles")
+        .replace("{cluster_expr}", cluster_expr)
+        .replace("{vector_expr}", vector_expr)
+        .replace("{distance_lateral}", lateral)
+    )
     params = {**thresholds, **cluster_params, "run_date": ctx.run_date}
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:

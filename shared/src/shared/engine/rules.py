@@ -8,6 +8,7 @@ emitted for a field is the registry's text, never the caller's. Operators come f
 per field type. Every value is a bound parameter with an explicit CAST, never interpolated.
 Anything else raises RuleError (422), including unknown keys, wrong types and oversized trees.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,16 +21,58 @@ NUM, TEXT, BOOL, LIST = "number", "text", "bool", "list"
 
 FIELDS: dict[str, tuple[str, str]] = {
     # feature view
-    **{name: (f"f.{name}", NUM) for name in (
-        "age_years", "tenure_months", "months_of_usage", "plan_fee_fen", "arpu_fen", "arpu_6m_fen", "last_bill_fen",
-        "arpu_trend_3m", "arpu_trend_6m", "voice_min", "data_mb", "sms", "voice_trend_3m", "data_trend_3m",
-        "voice_use_ratio", "data_use_ratio", "unused_voice_min", "unused_data_mb", "active_days",
-        "active_subscriptions", "silent_services", "payg_data_fen", "payg_data_3m_fen", "roaming_fen",
-        "long_distance_fen", "roaming_ld_3m_fen", "balance_fen", "topup_3m_fen", "topup_count_3m", "broadband_gb",
-        "complaints_90d", "complaints_network_90d", "complaints_tariff_90d", "complaints_service_90d",
-        "unresolved_complaints", "min_satisfaction", "competitor_calls_30d", "competitor_calls_90d",
-        "handset_age_months", "handset_changes_12m", "days_to_contract_end", "days_to_birthday", "touches_180d",
-        "touch_successes_180d", "touches_this_month", "refusals_30d", "plan_id")},
+    **{
+        name: (f"f.{name}", NUM)
+        for name in (
+            "age_years",
+            "tenure_months",
+            "months_of_usage",
+            "plan_fee_fen",
+            "arpu_fen",
+            "arpu_6m_fen",
+            "last_bill_fen",
+            "arpu_trend_3m",
+            "arpu_trend_6m",
+            "voice_min",
+            "data_mb",
+            "sms",
+            "voice_trend_3m",
+            "data_trend_3m",
+            "voice_use_ratio",
+            "data_use_ratio",
+            "unused_voice_min",
+            "unused_data_mb",
+            "active_days",
+            "active_subscriptions",
+            "silent_services",
+            "payg_data_fen",
+            "payg_data_3m_fen",
+            "roaming_fen",
+            "long_distance_fen",
+            "roaming_ld_3m_fen",
+            "balance_fen",
+            "topup_3m_fen",
+            "topup_count_3m",
+            "broadband_gb",
+            "complaints_90d",
+            "complaints_network_90d",
+            "complaints_tariff_90d",
+            "complaints_service_90d",
+            "unresolved_complaints",
+            "min_satisfaction",
+            "competitor_calls_30d",
+            "competitor_calls_90d",
+            "handset_age_months",
+            "handset_changes_12m",
+            "days_to_contract_end",
+            "days_to_birthday",
+            "touches_180d",
+            "touch_successes_180d",
+            "touches_this_month",
+            "refusals_30d",
+            "plan_id",
+        )
+    },
     "handset_brand": ("f.handset_brand", TEXT),
     "handset_price_band": ("f.handset_price_band", TEXT),
     "best_channel": ("f.best_channel", TEXT),
@@ -64,6 +107,8 @@ MAX_NODES = 64
 MAX_DEPTH = 8
 MAX_LIST = 200
 MAX_TEXT = 100
+
+
 def from_clause(*, chunk: bool = False) -> str:
     """What rules and strategy conditions read: features `f`, customer `c`, profile `p`, tag set `ts`.
 
@@ -72,6 +117,7 @@ def from_clause(*, chunk: bool = False) -> str:
     whole customers, profiles and tag-set tables. Unused LEFT JOINs on primary keys cost nothing
     (the planner drops them).
     """
+
     def rng(col: str) -> str:
         return f" AND {col} > :lo AND {col} <= :hi" if chunk else ""
 
@@ -141,7 +187,9 @@ class Compiler:
             raise RuleError("unknown field", field=str(name)[:80], allowed=sorted(FIELDS))
         column, kind = FIELDS[name]
         if not isinstance(op, str) or op not in OPS[kind]:
-            raise RuleError("operator not allowed for this field", field=name, op=str(op)[:20], allowed=sorted(OPS[kind]))
+            raise RuleError(
+                "operator not allowed for this field", field=name, op=str(op)[:20], allowed=sorted(OPS[kind])
+            )
         value = node.get("value")
         if op in ("is_null", "not_null", "is_empty", "not_empty"):
             if value is not None:

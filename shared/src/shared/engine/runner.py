@@ -3,6 +3,7 @@ seconds), the run in engine_runs. A cluster-wide advisory lock, held on a dedica
 keeps two runs from overlapping. Every stage is idempotent, so a failed run is repaired by
 starting another one (for the same date): nothing is duplicated and nothing is lost.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -36,10 +37,23 @@ async def churn_stage(ctx: RunContext) -> int:
         return 0
 
 
-SOURCE_TABLES = ["customers", "monthly_usage", "complaints", "competitor_calls", "handsets", "subscriptions",
-                 "touches", "products"]
-OUTPUT_TABLES = {"features": ["customer_features"], "profiles": ["customer_profiles", "four_high_flags"],
-                 "tags": ["customer_tag_sets"], "strategies": ["recommendations"], "assignment": ["manager_assignments"]}
+SOURCE_TABLES = [
+    "customers",
+    "monthly_usage",
+    "complaints",
+    "competitor_calls",
+    "handsets",
+    "subscriptions",
+    "touches",
+    "products",
+]
+OUTPUT_TABLES = {
+    "features": ["customer_features"],
+    "profiles": ["customer_profiles", "four_high_flags"],
+    "tags": ["customer_tag_sets"],
+    "strategies": ["recommendations"],
+    "assignment": ["manager_assignments"],
+}
 
 
 async def features_stage(ctx: RunContext) -> int:
@@ -68,16 +82,21 @@ class RunInProgress(Conflict):
 
 
 async def create_run(session: AsyncSession, run_date: date, status: str = "queued", job_id: int | None = None) -> int:
-    return int(await session.scalar(
-        text("INSERT INTO engine_runs (run_date, status, job_id) VALUES (:d, :s, :j) RETURNING id"),
-        {"d": run_date, "s": status, "j": job_id},
-    ))
+    return int(
+        await session.scalar(
+            text("INSERT INTO engine_runs (run_date, status, job_id) VALUES (:d, :s, :j) RETURNING id"),
+            {"d": run_date, "s": status, "j": job_id},
+        )
+    )
 
 
 async def run_for_job(session: AsyncSession, job_id: int, run_date: date) -> tuple[int, date]:
     """The run row (id, day) of queue job `job_id`, created on its first attempt (a retry resumes it)."""
-    found = (await session.execute(text("SELECT id, run_date FROM engine_runs WHERE job_id = :j ORDER BY id LIMIT 1"),
-                                   {"j": job_id})).first()
+    found = (
+        await session.execute(
+            text("SELECT id, run_date FROM engine_runs WHERE job_id = :j ORDER BY id LIMIT 1"), {"j": job_id}
+        )
+    ).first()
     if found is not None:
         return int(found.id), found.run_date
     return await create_run(session, run_date, "queued", job_id), run_date
@@ -106,27 +125,48 @@ async def run_nightly(
         if not got:
             if run_id is not None:
                 async with own_transaction(sm) as s:
-                    await s.execute(text("UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() "
-                                         "WHERE id = :id"), {"id": run_id, "e": "another run was in progress"})
+                    await s.execute(
+                        text(
+                            "UPDATE engine_runs SET status = 'failed', error = :e, finished_at = now() WHERE id = :id"
+                        ),
+                        {"id": run_id, "e": "another run was in progress"},
+                    )
             raise RunInProgress("another engine run is in progress")
         async with own_transaction(sm) as s:
             if run_id is None:
                 run_id = await create_run(s, day, "running")
             else:
-                await s.execute(text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
-                                {"id": run_id, "d": day})
+                await s.execute(
+                    text("UPDATE engine_runs SET status = 'running', run_date = :d WHERE id = :id"),
+                    {"id": run_id, "d": day},
+                )
             lo, hi = await id_range(s)
             finished = set()
             if resume:
-                finished = set((await s.scalars(text(
-                    "SELECT stage FROM engine_run_stages WHERE run_id = :r AND status = 'done'"), {"r": run_id})).all())
+                finished = set(
+                    (
+                        await s.scalars(
+                            text("SELECT stage FROM engine_run_stages WHERE run_id = :r AND status = 'done'"),
+                            {"r": run_id},
+                        )
+                    ).all()
+                )
         await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only, finished, on_stage_done)
     return run_id
 
 
-async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: date, lo: int, hi: int,
-                      chunk: int, parallel: int, only: list[str] | None, finished: set[str],
-                      on_stage_done: Callable[[str], Awaitable[None]] | None) -> None:
+async def _run_stages(
+    sm: async_sessionmaker[AsyncSession],
+    run_id: int,
+    day: date,
+    lo: int,
+    hi: int,
+    chunk: int,
+    parallel: int,
+    only: list[str] | None,
+    finished: set[str],
+    on_stage_done: Callable[[str], Awaitable[None]] | None,
+) -> None:
     log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi, resumed=sorted(finished))
     for name, stage in STAGES:
         if only and name not in only:
@@ -136,53 +176,81 @@ async def _run_stages(sm: async_sessionmaker[AsyncSession], run_id: int, day: da
                 await on_stage_done(name)
             continue
         async with own_transaction(sm) as s:
-            await s.execute(text(
-                "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
-                "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
-            ), {"r": run_id, "st": name})
+            await s.execute(
+                text(
+                    "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
+                    "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
+                ),
+                {"r": run_id, "st": name},
+            )
 
         async def progress(n: int, _name: str = name) -> None:
             async with own_transaction(sm) as s:
-                await s.execute(text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
-                                {"n": n, "r": run_id, "st": _name})
+                await s.execute(
+                    text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
+                    {"n": n, "r": run_id, "st": _name},
+                )
 
-        ctx = RunContext(sm=sm, run_id=run_id, run_date=day, lo=lo, hi=hi, chunk=chunk, parallel=parallel,
-                         progress=progress)
+        ctx = RunContext(
+            sm=sm, run_id=run_id, run_date=day, lo=lo, hi=hi, chunk=chunk, parallel=parallel, progress=progress
+        )
         watch = Stopwatch()
         try:
             rows = await stage(ctx)
         except Exception as exc:
             async with own_transaction(sm) as s:
-                await s.execute(text("UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
-                                     "WHERE run_id = :r AND stage = :st"), {"sec": watch.seconds, "r": run_id, "st": name})
-                await s.execute(text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
-                                {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]})
+                await s.execute(
+                    text(
+                        "UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
+                        "WHERE run_id = :r AND stage = :st"
+                    ),
+                    {"sec": watch.seconds, "r": run_id, "st": name},
+                )
+                await s.execute(
+                    text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
+                    {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]},
+                )
             log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
             raise
         await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
         async with own_transaction(sm) as s:
-            await s.execute(text("UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
-                                 "WHERE run_id = :r AND stage = :st"),
-                            {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name})
-        log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
+            await s.execute(
+                text(
+                    "UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
+                    "WHERE run_id = :r AND stage = :st"
+                ),
+                {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name},
+            )
+        log.info(
+            "engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None
+        )
         if on_stage_done is not None:
             await on_stage_done(name)
     async with own_transaction(sm) as s:
-        await s.execute(text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
-                        {"r": run_id})
+        await s.execute(
+            text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
+            {"r": run_id},
+        )
     log.info("engine.run.done", run_id=run_id)
 
 
 async def run_status(session: AsyncSession, run_id: int) -> dict | None:
-    run = (await session.execute(text(
-        "SELECT id, run_date, status, created_at, finished_at, error FROM engine_runs WHERE id = :id"), {"id": run_id}
-    )).first()
+    run = (
+        await session.execute(
+            text("SELECT id, run_date, status, created_at, finished_at, error FROM engine_runs WHERE id = :id"),
+            {"id": run_id},
+        )
+    ).first()
     if run is None:
         return None
-    stages = await session.execute(text(
-        "SELECT stage, status, rows, seconds, started_at FROM engine_run_stages WHERE run_id = :id"), {"id": run_id})
+    stages = await session.execute(
+        text("SELECT stage, status, rows, seconds, started_at FROM engine_run_stages WHERE run_id = :id"),
+        {"id": run_id},
+    )
     by_name = {r.stage: dict(r._mapping) for r in stages}
-    ordered = [by_name.get(n, {"stage": n, "status": "pending", "rows": 0, "seconds": 0.0, "started_at": None})
-               for n in STAGE_NAMES]
+    ordered = [
+        by_name.get(n, {"stage": n, "status": "pending", "rows": 0, "seconds": 0.0, "started_at": None})
+        for n in STAGE_NAMES
+    ]
     done = sum(1 for s in ordered if s["status"] == "done")
     return {**dict(run._mapping), "stages": ordered, "progress": round(done / len(STAGE_NAMES), 3)}

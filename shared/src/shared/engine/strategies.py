@@ -10,6 +10,7 @@ Each customer gets the first matching active strategy by ascending `priority`; a
 is written only under the contact-pressure rules (monthly cap, do-not-disturb on outbound
 channels, cool-off after a refusal or a dismissal of the same strategy).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.programme import settings as programme_settings
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
+from shared.programme import settings as programme_settings
 from shared.touches.service import CHANNELS, OUTBOUND_CHANNELS
 
 log = get_logger(__name__)
-_LIST_KEYS = {"segment": "segment", "sub_segment": "sub_segment", "stage": "lifecycle_stage", "tier": "tier",
-              "risk": "risk_level", "cluster": "cluster_id"}
+_LIST_KEYS = {
+    "segment": "segment",
+    "sub_segment": "sub_segment",
+    "stage": "lifecycle_stage",
+    "tier": "tier",
+    "risk": "risk_level",
+    "cluster": "cluster_id",
+}
 ALLOWED_KEYS = set(_LIST_KEYS) | {"four_high", "tags_all", "tags_any", "rule", "persuadable"}
 PERSUADABLE_MIN = 0.02  # uplift_score: 2 points of churn probability prevented by one contact
 
@@ -39,7 +46,9 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
         raise RuleError("condition must be an object")
     unknown = set(condition) - ALLOWED_KEYS
     if unknown:
-        raise RuleError("unknown condition keys", keys=sorted(str(k)[:40] for k in unknown), allowed=sorted(ALLOWED_KEYS))
+        raise RuleError(
+            "unknown condition keys", keys=sorted(str(k)[:40] for k in unknown), allowed=sorted(ALLOWED_KEYS)
+        )
     nodes: list[dict[str, Any]] = []
     for key, field in _LIST_KEYS.items():
         if key in condition:
@@ -69,7 +78,10 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
 
 
 async def tag_codes(session: AsyncSession) -> dict[str, int]:
-    return {code: tid for tid, code in (await session.execute(text("SELECT id, code FROM tag_definitions WHERE active"))).all()}
+    return {
+        code: tid
+        for tid, code in (await session.execute(text("SELECT id, code FROM tag_definitions WHERE active"))).all()
+    }
 
 
 async def validate_condition(session: AsyncSession, condition: Any) -> None:
@@ -78,54 +90,134 @@ async def validate_condition(session: AsyncSession, condition: Any) -> None:
 
 DEFAULTS: list[dict[str, Any]] = [
     # before the plain high-risk rule: spend the call on those a call changes (no uplift model, no match)
-    {"name": "可挽回客户:专属关怀回访", "priority": 4, "channel": "outbound_call", "product_kind": "recharge_bonus",
-     "condition": {"persuadable": True},
-     "script": "您好,我们注意到您最近的使用有些变化,专门为您准备了老客户关怀礼包,您看需要为您办理吗?"},
-    {"name": "高危客户挽留:充值送费", "priority": 5, "channel": "outbound_call", "product_kind": "recharge_bonus",
-     "condition": {"risk": ["high"]},
-     "script": "您好,感谢您多年来的支持。为回馈老客户,现在充值即可连续 6 个月获赠话费和流量,您看需要为您办理吗?"},
-    {"name": "网络待修复:宽带提速与上门优化", "priority": 10, "channel": "outbound_call", "product_kind": "broadband",
-     "condition": {"segment": ["potential_loss"], "sub_segment": ["network"]},
-     "script": "了解到您近期网络体验不佳,我们已安排工程师检测。同时可为您免费提速并优化家庭 WiFi 覆盖。"},
-    {"name": "合约到期续约", "priority": 12, "channel": "outbound_call", "product_kind": "contract",
-     "condition": {"tags_any": ["contract_end_30d"]},
-     "script": "您的合约即将到期,续约可继续享受每月话费返还和专属优惠,需要为您介绍续约方案吗?"},
-    {"name": "四高-高套外流量:推荐流量包", "priority": 15, "channel": "sms", "product_kind": "data_pack",
-     "condition": {"four_high": ["payg_data"]},
-     "script": "您上月产生了较多套外流量费,办理流量包每月可节省不少费用,回复 1 立即办理。"},
-    {"name": "四高-高资费:长途漫游优惠", "priority": 16, "channel": "sms", "product_kind": "voice_pack",
-     "condition": {"four_high": ["tariff"]},
-     "script": "您近期长途/漫游费用较高,推荐您办理优惠可选包,长话长聊更省心。"},
-    {"name": "四高-高沉默:资源使用提醒", "priority": 17, "channel": "sms", "product_kind": None,
-     "condition": {"four_high": ["silence"]},
-     "script": "温馨提示:您的套餐内还有大量通话分钟和流量未使用,别浪费哦。"},
-    {"name": "四高-高ARPU:套餐迁移", "priority": 18, "channel": "outbound_call", "product_kind": "plan",
-     "condition": {"four_high": ["arpu_mismatch"]},
-     "script": "根据您的使用情况,我们为您匹配了更合适的套餐,每月可节省费用且满足日常需要。"},
-    {"name": "资费待修复:存费送费合约", "priority": 20, "channel": "outbound_call", "product_kind": "contract",
-     "condition": {"segment": ["potential_loss"], "sub_segment": ["tariff"]},
-     "script": "现在预存话费签约,合约期内每月返还 40%–50%,比现在更划算,需要为您办理吗?"},
-    {"name": "服务满意度待修复:专人回访", "priority": 30, "channel": "outbound_call", "product_kind": None,
-     "condition": {"segment": ["potential_loss"], "sub_segment": ["service"]},
-     "script": "您好,针对您之前反映的问题,我是专门负责跟进的客户经理,想了解问题是否已解决。"},
-    {"name": "资源紧张型:流量包/套餐升档", "priority": 40, "channel": "app", "product_kind": "data_pack",
-     "condition": {"sub_segment": ["resource_shortage"]},
-     "script": "您的流量经常不够用,推荐加装流量包,比套外计费省一半以上。"},
-    {"name": "资源充裕型:亲情共享", "priority": 50, "channel": "app", "product_kind": "family",
-     "condition": {"sub_segment": ["resource_surplus"]},
-     "script": "您的套餐资源充裕,可以开通亲情共享,把用不完的流量分给家人。"},
-    {"name": "低频使用型:视频会员权益", "priority": 60, "channel": "app", "product_kind": "membership",
-     "condition": {"sub_segment": ["low_frequency"]},
-     "script": "开通视频会员权益,追剧看球更畅快,会员期内定向流量免费。"},
-    {"name": "高价值稳态:合约优惠", "priority": 70, "channel": "outbound_call", "product_kind": "contract",
-     "condition": {"segment": ["stable"], "sub_segment": ["high_value"]},
-     "script": "作为我们的高价值客户,您可以享受专属合约优惠:承诺在网即享话费/购机优惠。"},
-    {"name": "稳态客户:宽带融合", "priority": 80, "channel": "app", "product_kind": "broadband",
-     "condition": {"segment": ["stable"], "tags_any": ["pref_broadband"]},
-     "script": "手机用户加装宽带,融合套餐月费更低,还送智慧家庭服务。"},
-    {"name": "考察期:首单体验", "priority": 90, "channel": "app", "product_kind": "data_pack",
-     "condition": {"stage": ["exploration"]},
-     "script": "欢迎加入!首次办理流量包享体验价,小额尝试,随时退订。"},
+    {
+        "name": "可挽回客户:专属关怀回访",
+        "priority": 4,
+        "channel": "outbound_call",
+        "product_kind": "recharge_bonus",
+        "condition": {"persuadable": True},
+        "script": "您好,我们注意到您最近的使用有些变化,专门为您准备了老客户关怀礼包,您看需要为您办理吗?",
+    },
+    {
+        "name": "高危客户挽留:充值送费",
+        "priority": 5,
+        "channel": "outbound_call",
+        "product_kind": "recharge_bonus",
+        "condition": {"risk": ["high"]},
+        "script": "您好,感谢您多年来的支持。为回馈老客户,现在充值即可连续 6 个月获赠话费和流量,您看需要为您办理吗?",
+    },
+    {
+        "name": "网络待修复:宽带提速与上门优化",
+        "priority": 10,
+        "channel": "outbound_call",
+        "product_kind": "broadband",
+        "condition": {"segment": ["potential_loss"], "sub_segment": ["network"]},
+        "script": "了解到您近期网络体验不佳,我们已安排工程师检测。同时可为您免费提速并优化家庭 WiFi 覆盖。",
+    },
+    {
+        "name": "合约到期续约",
+        "priority": 12,
+        "channel": "outbound_call",
+        "product_kind": "contract",
+        "condition": {"tags_any": ["contract_end_30d"]},
+        "script": "您的合约即将到期,续约可继续享受每月话费返还和专属优惠,需要为您介绍续约方案吗?",
+    },
+    {
+        "name": "四高-高套外流量:推荐流量包",
+        "priority": 15,
+        "channel": "sms",
+        "product_kind": "data_pack",
+        "condition": {"four_high": ["payg_data"]},
+        "script": "您上月产生了较多套外流量费,办理流量包每月可节省不少费用,回复 1 立即办理。",
+    },
+    {
+        "name": "四高-高资费:长途漫游优惠",
+        "priority": 16,
+        "channel": "sms",
+        "product_kind": "voice_pack",
+        "condition": {"four_high": ["tariff"]},
+        "script": "您近期长途/漫游费用较高,推荐您办理优惠可选包,长话长聊更省心。",
+    },
+    {
+        "name": "四高-高沉默:资源使用提醒",
+        "priority": 17,
+        "channel": "sms",
+        "product_kind": None,
+        "condition": {"four_high": ["silence"]},
+        "script": "温馨提示:您的套餐内还有大量通话分钟和流量未使用,别浪费哦。",
+    },
+    {
+        "name": "四高-高ARPU:套餐迁移",
+        "priority": 18,
+        "channel": "outbound_call",
+        "product_kind": "plan",
+        "condition": {"four_high": ["arpu_mismatch"]},
+        "script": "根据您的使用情况,我们为您匹配了更合适的套餐,每月可节省费用且满足日常需要。",
+    },
+    {
+        "name": "资费待修复:存费送费合约",
+        "priority": 20,
+        "channel": "outbound_call",
+        "product_kind": "contract",
+        "condition": {"segment": ["potential_loss"], "sub_segment": ["tariff"]},
+        "script": "现在预存话费签约,合约期内每月返还 40%–50%,比现在更划算,需要为您办理吗?",
+    },
+    {
+        "name": "服务满意度待修复:专人回访",
+        "priority": 30,
+        "channel": "outbound_call",
+        "product_kind": None,
+        "condition": {"segment": ["potential_loss"], "sub_segment": ["service"]},
+        "script": "您好,针对您之前反映的问题,我是专门负责跟进的客户经理,想了解问题是否已解决。",
+    },
+    {
+        "name": "资源紧张型:流量包/套餐升档",
+        "priority": 40,
+        "channel": "app",
+        "product_kind": "data_pack",
+        "condition": {"sub_segment": ["resource_shortage"]},
+        "script": "您的流量经常不够用,推荐加装流量包,比套外计费省一半以上。",
+    },
+    {
+        "name": "资源充裕型:亲情共享",
+        "priority": 50,
+        "channel": "app",
+        "product_kind": "family",
+        "condition": {"sub_segment": ["resource_surplus"]},
+        "script": "您的套餐资源充裕,可以开通亲情共享,把用不完的流量分给家人。",
+    },
+    {
+        "name": "低频使用型:视频会员权益",
+        "priority": 60,
+        "channel": "app",
+        "product_kind": "membership",
+        "condition": {"sub_segment": ["low_frequency"]},
+        "script": "开通视频会员权益,追剧看球更畅快,会员期内定向流量免费。",
+    },
+    {
+        "name": "高价值稳态:合约优惠",
+        "priority": 70,
+        "channel": "outbound_call",
+        "product_kind": "contract",
+        "condition": {"segment": ["stable"], "sub_segment": ["high_value"]},
+        "script": "作为我们的高价值客户,您可以享受专属合约优惠:承诺在网即享话费/购机优惠。",
+    },
+    {
+        "name": "稳态客户:宽带融合",
+        "priority": 80,
+        "channel": "app",
+        "product_kind": "broadband",
+        "condition": {"segment": ["stable"], "tags_any": ["pref_broadband"]},
+        "script": "手机用户加装宽带,融合套餐月费更低,还送智慧家庭服务。",
+    },
+    {
+        "name": "考察期:首单体验",
+        "priority": 90,
+        "channel": "app",
+        "product_kind": "data_pack",
+        "condition": {"stage": ["exploration"]},
+        "script": "欢迎加入!首次办理流量包享体验价,小额尝试,随时退订。",
+    },
 ]
 
 
@@ -137,7 +229,9 @@ async def seed_defaults(session: AsyncSession) -> int:
         product_id = None
         if s["product_kind"]:
             product_id = await session.scalar(
-                text("SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"),
+                text(
+                    "SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"
+                ),
                 {"k": s["product_kind"]},
             )
         await session.execute(
@@ -145,8 +239,14 @@ async def seed_defaults(session: AsyncSession) -> int:
                 "INSERT INTO strategies (name, condition, product_id, channel, script, priority, active) "
                 "VALUES (:name, CAST(:condition AS jsonb), :product_id, :channel, :script, :priority, true)"
             ),
-            {"name": s["name"], "condition": json.dumps(s["condition"], ensure_ascii=False), "product_id": product_id,
-             "channel": s["channel"], "script": s["script"], "priority": s["priority"]},
+            {
+                "name": s["name"],
+                "condition": json.dumps(s["condition"], ensure_ascii=False),
+                "product_id": product_id,
+                "channel": s["channel"],
+                "script": s["script"],
+                "priority": s["priority"],
+            },
         )
     return len(DEFAULTS)
 
@@ -192,9 +292,11 @@ async def run(ctx: RunContext) -> int:
     async with ctx.sm() as s:
         rules = await programme_settings.get(s, "contact_pressure")
         codes = await tag_codes(s)
-        strategies = (await s.execute(
-            text("SELECT id, name, condition, channel FROM strategies WHERE active ORDER BY priority, id")
-        )).all()
+        strategies = (
+            await s.execute(
+                text("SELECT id, name, condition, channel FROM strategies WHERE active ORDER BY priority, id")
+            )
+        ).all()
     compiler = Compiler("s")
     cases = []
     for sid, name, condition, channel in strategies:
@@ -208,8 +310,13 @@ async def run(ctx: RunContext) -> int:
     if not cases:
         cases = ["WHEN FALSE THEN NULL"]
     eligible = text(_ELIGIBLE.format(cases=" ".join(cases), from_clause=CHUNK_FROM_CLAUSE))
-    params = {**compiler.params, "outbound": sorted(OUTBOUND_CHANNELS), "max_per_month": int(rules["max_per_month"]),
-              "cool_off_days": int(rules["cool_off_days"]), "as_of": ctx.as_of}
+    params = {
+        **compiler.params,
+        "outbound": sorted(OUTBOUND_CHANNELS),
+        "max_per_month": int(rules["max_per_month"]),
+        "cool_off_days": int(rules["cool_off_days"]),
+        "as_of": ctx.as_of,
+    }
     expire, insert = text(_EXPIRE), text(_INSERT)
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:

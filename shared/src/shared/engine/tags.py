@@ -8,6 +8,7 @@ lost; a customer's very first tagging writes no history (`customer_tag_sets.sinc
 A rerun with unchanged data writes nothing. Afterwards each definition's `customers` count is
 refreshed in one pass.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,19 +45,27 @@ async def seed_catalogue(session: AsyncSession) -> int:
     return inserted
 
 
-async def create_tag(session: AsyncSession, *, code: str, name: str, family: str, rule: Any,
-                     description: str | None = None) -> dict[str, Any]:
+async def create_tag(
+    session: AsyncSession, *, code: str, name: str, family: str, rule: Any, description: str | None = None
+) -> dict[str, Any]:
     """Add a tag definition; the rule is validated by compiling it. Raises RuleError, Conflict."""
     compile_rule(rule)
-    row = (await session.execute(
-        text(
-            "INSERT INTO tag_definitions (code, name, family, description, rule, builtin, active, version) "
-            "VALUES (:code, :name, :family, :description, CAST(:rule AS jsonb), false, true, 1) "
-            "ON CONFLICT (code) DO NOTHING RETURNING id"
-        ),
-        {"code": code, "name": name, "family": family, "description": description,
-         "rule": json.dumps(rule, ensure_ascii=False)},
-    )).first()
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO tag_definitions (code, name, family, description, rule, builtin, active, version) "
+                "VALUES (:code, :name, :family, :description, CAST(:rule AS jsonb), false, true, 1) "
+                "ON CONFLICT (code) DO NOTHING RETURNING id"
+            ),
+            {
+                "code": code,
+                "name": name,
+                "family": family,
+                "description": description,
+                "rule": json.dumps(rule, ensure_ascii=False),
+            },
+        )
+    ).first()
     if row is None:
         raise Conflict("a tag with this code exists", code=code)
     return await get_tag(session, row[0])
@@ -84,21 +93,24 @@ async def update_tag(session: AsyncSession, tag_id: int, *, changes: dict[str, A
 
 
 async def get_tag(session: AsyncSession, tag_id: int) -> dict[str, Any]:
-    row = (await session.execute(
-        text(
-            "SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version, "
-            "t.customers, t.counted_at "
-            "FROM tag_definitions t WHERE t.id = :id"
-        ),
-        {"id": tag_id},
-    )).first()
+    row = (
+        await session.execute(
+            text(
+                "SELECT t.id, t.code, t.name, t.family, t.description, t.rule, t.builtin, t.active, t.version, "
+                "t.customers, t.counted_at "
+                "FROM tag_definitions t WHERE t.id = :id"
+            ),
+            {"id": tag_id},
+        )
+    ).first()
     if row is None:
         raise NotFound("tag not found", tag_id=tag_id)
     return dict(row._mapping)
 
 
-async def list_tags(session: AsyncSession, *, family: str | None, active: bool | None,
-                    limit: int, offset: int) -> list[dict[str, Any]]:
+async def list_tags(
+    session: AsyncSession, *, family: str | None, active: bool | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
     rows = await session.execute(
         text(
             """
@@ -119,9 +131,9 @@ async def preview_count(session: AsyncSession, rule: Any) -> int:
     """How many customers a rule matches right now (over the feature view). Raises RuleError."""
     compiled = compile_rule(rule, prefix="pv")
     await session.execute(text("SET LOCAL statement_timeout = '60s'"))
-    return int(await session.scalar(
-        text(f"SELECT count(*) FROM {FROM_CLAUSE} WHERE {compiled.sql}"), compiled.params
-    ) or 0)
+    return int(
+        await session.scalar(text(f"SELECT count(*) FROM {FROM_CLAUSE} WHERE {compiled.sql}"), compiled.params) or 0
+    )
 
 
 _DIFF = """

@@ -3,6 +3,7 @@
 A customer gets the highest-ranked tier whose every threshold (tenure months, 6-month average
 bill) they meet. Rules are seeded when the table is empty and edited in the back office.
 """
+
 from __future__ import annotations
 
 import json

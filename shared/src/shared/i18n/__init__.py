@@ -4,6 +4,7 @@ The English text written in the code is both a message's key and its English ren
 `messages.zh-CN.json` maps each key to Chinese. Placeholders are named (`{limit}`) and filled from
 the error's context, so a message never needs an f-string. Kernel layer: no HTTP, no database.
 """
+
 from __future__ import annotations
 
 from shared.i18n.messages import EN, LANGUAGES, ZH, catalogue, fill, placeholders, translate

@@ -1,4 +1,5 @@
 """Message catalogues: the English key → the text in each language, with named placeholders."""
+
 from __future__ import annotations
 
 import json

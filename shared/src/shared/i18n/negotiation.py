@@ -1,4 +1,5 @@
 """Accept-Language (RFC 9110 §12.5.4) → one of the languages we have: zh-CN or en."""
+
 from __future__ import annotations
 
 from shared.i18n.messages import EN, ZH

@@ -1,5 +1,6 @@
 """`python -m shared.jobs worker [--concurrency N] [--once]` runs the worker;
 `python -m shared.jobs schedules` lists the schedules; `python -m shared.jobs defer TASK '{json}'` queues a job."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ admin service's /metrics carries the queue as the database sees it (`tenure_jobs
 `tenure_job_oldest_waiting_seconds`, `tenure_job_schedule_last_fired_timestamp`), refreshed by
 `QueueGauges` every few seconds so a scrape never waits on a query.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 FINISHED = Counter("tenure_jobs_finished_total", "Job runs finished on this worker", ["task", "outcome"])
-SECONDS = Histogram("tenure_job_seconds", "Run time of one job attempt", ["task"],
-                    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600))
+SECONDS = Histogram(
+    "tenure_job_seconds",
+    "Run time of one job attempt",
+    ["task"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600),
+)
 RUNNING = Gauge("tenure_jobs_running", "Jobs running on this worker now", ["task"])
 RECOVERED = Counter("tenure_jobs_recovered_total", "Jobs of dead workers put back in the queue", ["task"])
 

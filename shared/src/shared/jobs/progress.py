@@ -1,4 +1,5 @@
 """What the console shows of the queue: each job's status, attempts, progress and last error."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,16 +27,24 @@ def _out(row: Any) -> dict[str, Any]:
     return d
 
 
-async def list_jobs(session: AsyncSession, *, task: str | None, status: str | None, after: int | None,
-                    limit: int) -> list[dict[str, Any]]:
+async def list_jobs(
+    session: AsyncSession, *, task: str | None, status: str | None, after: int | None, limit: int
+) -> list[dict[str, Any]]:
     """Newest first; `after` pages to older jobs."""
-    rows = (await session.execute(text(
-        _SELECT + """
+    rows = (
+        await session.execute(
+            text(
+                _SELECT
+                + """
         WHERE (CAST(:task AS text) IS NULL OR j.task_name = :task)
           AND (CAST(:status AS text) IS NULL OR j.status::text = :status)
           AND (CAST(:after AS bigint) IS NULL OR j.id < :after)
         ORDER BY j.id DESC LIMIT :limit
-        """), {"task": task, "status": status, "after": after, "limit": limit})).all()
+        """
+            ),
+            {"task": task, "status": status, "after": after, "limit": limit},
+        )
+    ).all()
     return [_out(r) for r in rows]
 
 

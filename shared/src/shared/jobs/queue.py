@@ -9,6 +9,7 @@ This module has no domain imports, so any domain can queue a job. `defer` writes
 the caller's transaction (a savepoint, through procrastinate's own SQL function): the job exists
 exactly when the caller's state row (an import, an engine run) does, and a rollback queues nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,9 +44,15 @@ class Task(StrEnum):
 
 # Jobs of these tasks run one at a time whoever queued them (procrastinate's `lock`).
 LOCKS: dict[str, str] = {
-    Task.ENGINE: "engine.run", Task.LAUNCH_DUE: "campaigns.launch", Task.POINTS_EXPIRE: "points.expire",
-    Task.POINTS_ACCRUE: "points.accrue", Task.WEBHOOKS: "webhooks", Task.SETTLEMENTS: "statements.settlements",
-    Task.INCENTIVES: "statements.incentives", Task.REBATES: "rebates", Task.TICK: "jobs.tick",
+    Task.ENGINE: "engine.run",
+    Task.LAUNCH_DUE: "campaigns.launch",
+    Task.POINTS_EXPIRE: "points.expire",
+    Task.POINTS_ACCRUE: "points.accrue",
+    Task.WEBHOOKS: "webhooks",
+    Task.SETTLEMENTS: "statements.settlements",
+    Task.INCENTIVES: "statements.incentives",
+    Task.REBATES: "rebates",
+    Task.TICK: "jobs.tick",
 }
 
 
@@ -63,8 +70,13 @@ _DEFER = text(
 
 
 async def defer(
-    session: AsyncSession, task: Task | str, args: dict[str, Any] | None = None, *,
-    lock: str | None = None, queueing_lock: str | None = None, priority: int = 0,
+    session: AsyncSession,
+    task: Task | str,
+    args: dict[str, Any] | None = None,
+    *,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    priority: int = 0,
     scheduled_at: datetime | None = None,
 ) -> int:
     """Queue `task(**args)` in the caller's transaction; return the job id.
@@ -74,8 +86,13 @@ async def defer(
     leaves the caller's transaction usable.
     """
     params = {
-        "queue": QUEUE, "task": str(task), "priority": priority, "lock": lock or LOCKS.get(str(task)), "queueing_lock": queueing_lock,
-        "args": json.dumps(args or {}), "scheduled_at": scheduled_at,
+        "queue": QUEUE,
+        "task": str(task),
+        "priority": priority,
+        "lock": lock or LOCKS.get(str(task)),
+        "queueing_lock": queueing_lock,
+        "args": json.dumps(args or {}),
+        "scheduled_at": scheduled_at,
     }
     try:
         async with session.begin_nested():
@@ -103,10 +120,12 @@ async def retry_failed(session: AsyncSession, job_id: int) -> None:
 
 async def busy(session: AsyncSession, task: Task, *, lock: str | None = None) -> bool:
     """Whether a job of `task` (with `lock`, if given) is waiting or running."""
-    return bool(await session.scalar(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE task_name = :t AND status IN ('todo', 'doing') "
-            "AND (CAST(:lock AS text) IS NULL OR lock = :lock))"
-        ),
-        {"t": str(task), "lock": lock},
-    ))
+    return bool(
+        await session.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE task_name = :t AND status IN ('todo', 'doing') "
+                "AND (CAST(:lock AS text) IS NULL OR lock = :lock))"
+            ),
+            {"t": str(task), "lock": lock},
+        )
+    )

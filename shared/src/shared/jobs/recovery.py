@@ -7,6 +7,7 @@ drops it the moment the dead process's connection closes, so a worker that is al
 with its heartbeat (a long CPU-bound step) keeps its job. A job that stalled on its last allowed
 attempt fails instead of looping (it may be what kills the worker).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,9 @@ _NOTE = text(
 )
 
 
-async def recover_stalled(app: procrastinate.App, sm: async_sessionmaker[AsyncSession], *,
-                          stalled_after_s: float) -> list[int]:
+async def recover_stalled(
+    app: procrastinate.App, sm: async_sessionmaker[AsyncSession], *, stalled_after_s: float
+) -> list[int]:
     """Retry (or fail, past the attempt limit) every stalled job whose lock nobody holds; return their ids."""
     recovered: list[int] = []
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s):
@@ -52,8 +54,11 @@ async def recover_stalled(app: procrastinate.App, sm: async_sessionmaker[AsyncSe
         except Exception as exc:  # noqa: BLE001  another sweep got there first, or it just finished
             log.info("jobs.recover_skipped", job_id=job.id, reason=str(exc)[:200])
             continue
-        note = ("its worker stopped answering on the last allowed attempt: failed" if last
-                else "its worker stopped answering: queued again")
+        note = (
+            "its worker stopped answering on the last allowed attempt: failed"
+            if last
+            else "its worker stopped answering: queued again"
+        )
         async with own_transaction(sm) as s:
             await s.execute(_NOTE, {"id": job.id, "task": job.task_name, "e": note, "attempts": job.attempts + 1})
         metrics.RECOVERED.labels(task=job.task_name).inc()
@@ -62,8 +67,9 @@ async def recover_stalled(app: procrastinate.App, sm: async_sessionmaker[AsyncSe
     return recovered
 
 
-async def recovery_loop(app: procrastinate.App, sm: async_sessionmaker[AsyncSession], *,
-                        stalled_after_s: float, every_s: float) -> None:
+async def recovery_loop(
+    app: procrastinate.App, sm: async_sessionmaker[AsyncSession], *, stalled_after_s: float, every_s: float
+) -> None:
     """Sweep now and then every `every_s` seconds, for as long as the worker runs."""
     while True:
         with contextlib.suppress(Exception):  # a failed sweep (database restart) is retried next time

@@ -10,6 +10,7 @@ Every task is registered through `durable`, which gives it:
 - metrics (`shared.jobs.metrics`).
 Each task must be idempotent: a retried job runs again from its start.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,7 @@ class Backoff(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, Permanent) or job.attempts + 1 >= self.max_attempts:
             return None
-        return RetryDecision(retry_in={"seconds": min(self.cap_s, self.base_s * 2 ** job.attempts)})
+        return RetryDecision(retry_in={"seconds": min(self.cap_s, self.base_s * 2**job.attempts)})
 
 
 @dataclass
@@ -116,20 +117,38 @@ class JobRun:
         await _write(self, progress=max(0.0, min(1.0, fraction)), detail=detail)
 
 
-async def _write(run: JobRun, *, progress: float | None, detail: dict[str, Any] | None = None, error: str | None = None,
-                 starting: bool = False, finishing: bool = False) -> None:
+async def _write(
+    run: JobRun,
+    *,
+    progress: float | None,
+    detail: dict[str, Any] | None = None,
+    error: str | None = None,
+    starting: bool = False,
+    finishing: bool = False,
+) -> None:
     async with own_transaction(run.sm) as s:
-        await s.execute(_UPSERT, {
-            "id": run.job_id, "task": run.task, "progress": progress, "detail": json.dumps(detail or {}, default=str),
-            "error": error, "attempts": run.attempt + 1, "starting": starting, "finishing": finishing,
-            "keep_detail": detail is None,
-        })
+        await s.execute(
+            _UPSERT,
+            {
+                "id": run.job_id,
+                "task": run.task,
+                "progress": progress,
+                "detail": json.dumps(detail or {}, default=str),
+                "error": error,
+                "attempts": run.attempt + 1,
+                "starting": starting,
+                "finishing": finishing,
+                "keep_detail": detail is None,
+            },
+        )
 
 
 TaskFn = Callable[..., Awaitable[Any]]
 
 
-def durable(task: Task, *, retry: BaseRetryStrategy | None = None, periodic: str | None = None) -> Callable[[TaskFn], TaskFn]:
+def durable(
+    task: Task, *, retry: BaseRetryStrategy | None = None, periodic: str | None = None
+) -> Callable[[TaskFn], TaskFn]:
     """Register `fn(run: JobRun, **args)` as the queue task `task` (see the module doc)."""
 
     def register(fn: TaskFn) -> TaskFn:
@@ -147,8 +166,13 @@ def durable(task: Task, *, retry: BaseRetryStrategy | None = None, periodic: str
                     result = await fn(run, **kwargs)
                 except BaseException as exc:
                     error = f"{type(exc).__name__}: {exc}"[:2000]
-                    log.error("jobs.failed", job_id=job.id, task=str(task), attempt=job.attempts + 1,
-                              error=traceback.format_exc(limit=5))
+                    log.error(
+                        "jobs.failed",
+                        job_id=job.id,
+                        task=str(task),
+                        attempt=job.attempts + 1,
+                        error=traceback.format_exc(limit=5),
+                    )
                     metrics.FINISHED.labels(task=str(task), outcome="error").inc()
                     await _write(run, progress=None, detail=None, error=error, finishing=True)
                     raise
@@ -156,13 +180,15 @@ def durable(task: Task, *, retry: BaseRetryStrategy | None = None, periodic: str
                     metrics.RUNNING.labels(task=str(task)).dec()
                     metrics.SECONDS.labels(task=str(task)).observe(time.perf_counter() - started)
                 metrics.FINISHED.labels(task=str(task), outcome="done").inc()
-                await _write(run, progress=1.0, detail=result if isinstance(result, dict) else {"result": result},
-                             finishing=True)
+                await _write(
+                    run, progress=1.0, detail=result if isinstance(result, dict) else {"result": result}, finishing=True
+                )
                 return result
 
         run_job.__name__ = fn.__name__
-        registered = app.task(name=str(task), queue=QUEUE, retry=retry or Backoff(), pass_context=True,
-                              lock=LOCKS.get(str(task)))(run_job)
+        registered = app.task(
+            name=str(task), queue=QUEUE, retry=retry or Backoff(), pass_context=True, lock=LOCKS.get(str(task))
+        )(run_job)
         if periodic is not None:  # procrastinate defers it itself (once per slot across workers)
             # procrastinate types the `timestamp` it passes as a first positional; it arrives as a keyword in **kwargs
             app.periodic(cron=periodic, periodic_id=str(task))(registered)  # type: ignore[arg-type]  # see above

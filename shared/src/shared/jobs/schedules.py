@@ -7,6 +7,7 @@ slot. Firing queues the schedule's task with a queueing lock per schedule, so a 
 from the last time is not queued twice; the tick runs under an advisory lock, so two workers
 never fire the same slot.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,8 +32,7 @@ def check_cron(expr: str) -> str:
     """A five-field cron expression (minute hour day month weekday), or 422."""
     clean = " ".join(expr.split())
     if len(clean.split(" ")) != 5 or not croniter.is_valid(clean):
-        raise Unprocessable("cron must have five fields: minute hour day-of-month month day-of-week",
-                            cron=expr[:100])
+        raise Unprocessable("cron must have five fields: minute hour day-of-month month day-of-week", cron=expr[:100])
     return clean
 
 
@@ -52,10 +52,18 @@ def next_slot(cron: str, now: datetime) -> datetime:
 
 def out(row: JobSchedule, now: datetime | None = None) -> dict[str, Any]:
     return {
-        "name": row.name, "task": row.task, "cron": row.cron, "timezone": clock.TZ_NAME, "args": row.args,
-        "enabled": row.enabled, "description": row.description, "last_fired_at": row.last_fired_at,
-        "last_job_id": row.last_job_id, "next_at": next_slot(row.cron, now or clock.now()) if row.enabled else None,
-        "updated_at": row.updated_at, "updated_by": row.updated_by,
+        "name": row.name,
+        "task": row.task,
+        "cron": row.cron,
+        "timezone": clock.TZ_NAME,
+        "args": row.args,
+        "enabled": row.enabled,
+        "description": row.description,
+        "last_fired_at": row.last_fired_at,
+        "last_job_id": row.last_job_id,
+        "next_at": next_slot(row.cron, now or clock.now()) if row.enabled else None,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
     }
 
 
@@ -65,8 +73,9 @@ async def list_all(session: AsyncSession) -> list[dict[str, Any]]:
     return [out(r, now) for r in rows]
 
 
-async def update(session: AsyncSession, name: str, *, cron: str | None, enabled: bool | None,
-                 staff_id: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+async def update(
+    session: AsyncSession, name: str, *, cron: str | None, enabled: bool | None, staff_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Change a schedule's cron and/or enabled flag; returns (the schedule, what changed)."""
     row = await session.get(JobSchedule, name, with_for_update=True)
     if row is None:
@@ -91,8 +100,9 @@ async def fire_due(sm: async_sessionmaker[AsyncSession], *, now: datetime | None
     fired: list[str] = []
     async with own_transaction(sm) as s:
         await advisory_lock(s, Lock.SCHEDULE)
-        rows = (await s.scalars(select(JobSchedule).where(JobSchedule.enabled).order_by(JobSchedule.name)
-                                .with_for_update())).all()
+        rows = (
+            await s.scalars(select(JobSchedule).where(JobSchedule.enabled).order_by(JobSchedule.name).with_for_update())
+        ).all()
         for row in rows:
             slot = latest_slot(row.cron, now)
             since = row.last_fired_at or row.updated_at

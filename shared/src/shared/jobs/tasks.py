@@ -10,6 +10,7 @@
 | statements.* | one statement per merchant-period / manager-month (unique keys; posted once) |
 | rebates.post | nothing to post until deposit-and-rebate contracts exist (issue 14) |
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -46,8 +47,15 @@ def _month(arg: str | None) -> date:
 
 @durable(Task.IMPORT)
 async def import_file(
-    run: JobRun, *, import_id: int, path: str, encoding: str = "utf-8", staff_id: int | None = None,
-    role: str = "admin", ip: str | None = None, chunk_rows: int = imports.CHUNK_ROWS,
+    run: JobRun,
+    *,
+    import_id: int,
+    path: str,
+    encoding: str = "utf-8",
+    staff_id: int | None = None,
+    role: str = "admin",
+    ip: str | None = None,
+    chunk_rows: int = imports.CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Load an uploaded CSV from the spool directory; the file is removed once the import ends."""
     spooled = Path(path)
@@ -65,19 +73,33 @@ async def import_file(
         await run.progress(fraction, import_id=import_id)
 
     status = await imports.run_import(
-        run.sm, job_id=import_id, path=spooled, principal=principal, encoding=encoding, chunk_rows=chunk_rows,
-        ip=ip, on_progress=progress, durable=True, final=final,
+        run.sm,
+        job_id=import_id,
+        path=spooled,
+        principal=principal,
+        encoding=encoding,
+        chunk_rows=chunk_rows,
+        ip=ip,
+        on_progress=progress,
+        durable=True,
+        final=final,
     )
     spooled.unlink(missing_ok=True)
     async with run.sm() as s:
         job = await imports.get_job(s, import_id)
-    return {"import_id": import_id, "status": status, "rows_total": job.rows_total, "rows_bad": job.rows_bad,
-            "rows_changed": job.rows_changed}
+    return {
+        "import_id": import_id,
+        "status": status,
+        "rows_total": job.rows_total,
+        "rows_bad": job.rows_bad,
+        "rows_changed": job.rows_changed,
+    }
 
 
 @durable(Task.ENGINE)
-async def engine_run(run: JobRun, *, run_id: int | None = None, run_date: str | None = None,
-                     stages: list[str] | None = None) -> dict[str, Any]:
+async def engine_run(
+    run: JobRun, *, run_id: int | None = None, run_date: str | None = None, stages: list[str] | None = None
+) -> dict[str, Any]:
     """The nightly run. A scheduled run (no run_id) creates its row; a retry resumes the same row."""
     day = date.fromisoformat(run_date) if run_date else clock.today()
     if run_id is None:  # a scheduled run: its row belongs to this job
@@ -91,8 +113,14 @@ async def engine_run(run: JobRun, *, run_id: int | None = None, run_date: str | 
         await run.progress(done / len(stages or STAGE_NAMES), run_id=run_id, stage=name)
 
     try:
-        rid = await run_nightly(run.runtime.engine, run_date=day, run_id=run_id, only=stages, resume=run.attempt > 0,
-                                on_stage_done=stage_done)
+        rid = await run_nightly(
+            run.runtime.engine,
+            run_date=day,
+            run_id=run_id,
+            only=stages,
+            resume=run.attempt > 0,
+            on_stage_done=stage_done,
+        )
     except RunInProgress as exc:
         raise Permanent(str(exc)) from exc
     return {"run_id": rid, "run_date": day.isoformat()}
@@ -158,8 +186,11 @@ async def incentive_statements(run: JobRun, *, month: str | None = None) -> dict
 @durable(Task.REBATES)
 async def rebate_postings(run: JobRun, *, month: str | None = None) -> dict[str, Any]:
     """The monthly deposit-and-rebate postings' slot. Contracts do not exist yet (issue 14)."""
-    return {"month": _month(month).strftime("%Y-%m"), "posted": 0,
-            "note": "no deposit-and-rebate contracts to post yet"}
+    return {
+        "month": _month(month).strftime("%Y-%m"),
+        "posted": 0,
+        "note": "no deposit-and-rebate contracts to post yet",
+    }
 
 
 @durable(Task.TICK, periodic="* * * * *", retry=Backoff(max_attempts=1))

@@ -5,6 +5,7 @@ many as you like: jobs are claimed one worker each, and a job's lock keeps it on
 SIGTERM/SIGINT stop it gracefully: running jobs get 30 s to finish, then are cancelled and
 retried by the next worker (each job is idempotent).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,21 +29,36 @@ assert tasks  # imported for its task registrations
 
 def worker_settings(settings: Settings) -> Settings:
     """Batch timeouts (an engine stage or an import merge may take minutes) and a bigger pool."""
-    return settings.model_copy(update={
-        "statement_timeout_ms": 1_800_000, "idle_in_tx_timeout_ms": 600_000, "lock_timeout_ms": 120_000,
-        "pool_size": max(settings.jobs_concurrency * 3, 8), "max_overflow": 4, "pool_timeout_s": 120.0,
-    })
+    return settings.model_copy(
+        update={
+            "statement_timeout_ms": 1_800_000,
+            "idle_in_tx_timeout_ms": 600_000,
+            "lock_timeout_ms": 120_000,
+            "pool_size": max(settings.jobs_concurrency * 3, 8),
+            "max_overflow": 4,
+            "pool_timeout_s": 120.0,
+        }
+    )
 
 
 def connector(settings: Settings, *, size: int) -> procrastinate.PsycopgConnector:
     url = to_libpq_url(resolve_database_url(settings.database_url))
     return procrastinate.PsycopgConnector(
-        conninfo=url, min_size=1, max_size=size, kwargs={"application_name": f"{settings.env}.worker.queue"},
+        conninfo=url,
+        min_size=1,
+        max_size=size,
+        kwargs={"application_name": f"{settings.env}.worker.queue"},
     )
 
 
-async def run_worker(settings: Settings, *, concurrency: int | None = None, wait: bool = True,
-                     signals: bool = True, metrics_port: int | None = None) -> None:
+async def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    wait: bool = True,
+    signals: bool = True,
+    metrics_port: int | None = None,
+) -> None:
     """Run until stopped (or, with wait=False, until the queue is empty)."""
     n = concurrency or settings.jobs_concurrency
     engine = create_engine(worker_settings(settings), process="worker")
@@ -55,12 +71,20 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None, wait
     try:
         with app.replace_connector(connector(settings, size=n + 4)):
             async with app.open_async():
-                sweep = asyncio.create_task(recovery.recovery_loop(
-                    app, create_sessionmaker(engine), stalled_after_s=settings.jobs_stalled_after_s,
-                    every_s=settings.jobs_recover_every_s))
+                sweep = asyncio.create_task(
+                    recovery.recovery_loop(
+                        app,
+                        create_sessionmaker(engine),
+                        stalled_after_s=settings.jobs_stalled_after_s,
+                        every_s=settings.jobs_recover_every_s,
+                    )
+                )
                 log.info("worker.started", concurrency=n, stalled_after_s=settings.jobs_stalled_after_s)
                 await app.run_worker_async(
-                    concurrency=n, wait=wait, install_signal_handlers=signals, listen_notify=True,
+                    concurrency=n,
+                    wait=wait,
+                    install_signal_handlers=signals,
+                    listen_notify=True,
                     update_heartbeat_interval=settings.jobs_heartbeat_s,
                     stalled_worker_timeout=settings.jobs_stalled_after_s,
                     shutdown_graceful_timeout=SHUTDOWN_GRACE_S,

@@ -6,6 +6,7 @@ transaction. The ledger's `open_account` (INSERT ... ON CONFLICT) decides who op
 first caller waits on the unique index and then finds the account already opened (or, if the
 opener rolled back, opens it itself), so the opening balance is posted exactly once.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -35,8 +36,14 @@ async def airtime_account(session: AsyncSession, customer_id: int) -> int:
     if opening > 0:
         issuance = await ledger.system_account(session, "airtime:issuance")
         await ledger.transfer(
-            session, key=f"opening:airtime:{customer_id}", kind="airtime_opening", asset=Asset.AIRTIME,
-            from_account=issuance, to_account=created, amount=opening, customer_id=customer_id,
+            session,
+            key=f"opening:airtime:{customer_id}",
+            kind="airtime_opening",
+            asset=Asset.AIRTIME,
+            from_account=issuance,
+            to_account=created,
+            amount=opening,
+            customer_id=customer_id,
             reference=f"customer:{customer_id}",
         )
     return int(created)

@@ -32,6 +32,7 @@ customer_id, balance) and posted_debits(id, balance), and is kept lean for the c
 The invariants stay in the database: the deferred trigger refuses an unbalanced txn, entries are
 append-only, and a CHECK keeps non-negative accounts non-negative. Nothing here commits.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,16 @@ from shared.models import Asset
 
 MARKER = "{ledger_posting}"
 POSTING_COLUMNS = (
-    "key", "kind", "reference", "memo", "asset", "debit_id", "credit_id", "amount", "customer_id", "expires_on",
+    "key",
+    "kind",
+    "reference",
+    "memo",
+    "asset",
+    "debit_id",
+    "credit_id",
+    "amount",
+    "customer_id",
+    "expires_on",
 )
 _SQL = Path(__file__).parent / "sql"
 _BLOCKS = {

@@ -1,4 +1,5 @@
 """Ledger errors. A refusal tells the user what they need, never internal account ids."""
+
 from __future__ import annotations
 
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds

@@ -6,6 +6,7 @@ go negative), accounts are touched in ascending id order (no deadlocks), and the
 idempotency key is UNIQUE, so a retry or a concurrent duplicate posts nothing twice.
 Callers own the transaction; nothing here commits.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -45,9 +46,9 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     # unless created with allow_negative=False (the alliance's operator budgets).
     "points:issuance": Asset.POINTS,
     "points:expiry": Asset.POINTS,
-    "points:redemption": Asset.POINTS,       # points spent on coupons, goods, services
-    "airtime:issuance": Asset.AIRTIME,       # top-ups, opening balances, bonuses
-    "airtime:revenue": Asset.AIRTIME,        # charges for add-ons, coupons bought with airtime
+    "points:redemption": Asset.POINTS,  # points spent on coupons, goods, services
+    "airtime:issuance": Asset.AIRTIME,  # top-ups, opening balances, bonuses
+    "airtime:revenue": Asset.AIRTIME,  # charges for add-ons, coupons bought with airtime
     "data:issuance": Asset.DATA,
     "incentive:issuance": Asset.INCENTIVE,
 }
@@ -82,8 +83,9 @@ async def open_system_accounts(session: AsyncSession | AsyncConnection, codes: S
     """Open several system accounts (that may go negative) in one statement; existing ones are kept."""
     await session.execute(
         insert(LedgerAccount)
-        .values([{"asset": _system_asset(c), "kind": AccountKind.SYSTEM, "code": c, "allow_negative": True}
-                 for c in codes])
+        .values(
+            [{"asset": _system_asset(c), "kind": AccountKind.SYSTEM, "code": c, "allow_negative": True} for c in codes]
+        )
         .on_conflict_do_nothing(index_elements=["code"])
     )
 
@@ -105,9 +107,7 @@ async def open_account(
     return await session.scalar(
         insert(LedgerAccount)
         .values(asset=asset, kind=kind, owner_id=owner_id, customer_id=customer_id, allow_negative=allow_negative)
-        .on_conflict_do_nothing(
-            index_elements=["asset", "kind", "owner_id"], index_where=text("owner_id IS NOT NULL")
-        )
+        .on_conflict_do_nothing(index_elements=["asset", "kind", "owner_id"], index_where=text("owner_id IS NOT NULL"))
         .returning(LedgerAccount.id)
     )
 
@@ -218,9 +218,13 @@ async def post(
             continue
         new_balance = await session.scalar(_MOVE, {"id": account_id, "amount": amount})
         if new_balance is None:
-            held = (await session.execute(
-                select(LedgerAccount.asset, LedgerAccount.kind, LedgerAccount.balance).where(LedgerAccount.id == account_id)
-            )).one()
+            held = (
+                await session.execute(
+                    select(LedgerAccount.asset, LedgerAccount.kind, LedgerAccount.balance).where(
+                        LedgerAccount.id == account_id
+                    )
+                )
+            ).one()
             raise insufficient_funds(asset=held.asset, kind=held.kind, balance=int(held.balance), required=-amount)
         balances[account_id] = int(new_balance)
     await session.execute(
@@ -304,10 +308,14 @@ async def verify(session: AsyncSession) -> dict[str, Any]:
         rows = (await session.execute(text(sql))).mappings().all()
         report[name] = [dict(r) for r in rows]
     totals = (
-        await session.execute(
-            text("SELECT asset, count(*) AS accounts, SUM(balance) AS total FROM ledger_accounts GROUP BY asset")
+        (
+            await session.execute(
+                text("SELECT asset, count(*) AS accounts, SUM(balance) AS total FROM ledger_accounts GROUP BY asset")
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     report["ok"] = not any(report[name] for name in VERIFY_QUERIES)
     report["assets"] = [dict(r) for r in totals]
     return report

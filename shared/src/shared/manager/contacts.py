@@ -7,6 +7,7 @@ charge through the ledger may refuse it), then the touch and the `manager_contac
 written — all in the caller's transaction, so they commit or vanish together. Every write is
 keyed, so a retry of the same request cannot double anything.
 """
+
 from __future__ import annotations
 
 import hashlib

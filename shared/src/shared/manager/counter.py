@@ -5,6 +5,7 @@ Lookups go through `scoping.lookup_walk_in` (full phone only, active customers o
 even when nobody is found). A visit outcome is recorded with channel `hall` through the same
 `record_contact` path as a manager's call, so it is tracked like any other touch.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,27 @@ from shared.manager import portrait
 from shared.manager.contacts import ContactInput, record_contact, short_key
 
 HALL_KEYS = (
-    "id", "name", "phone", "gender", "tier", "tenure_months", "birthday_this_month", "contract_end", "plan",
-    "subscriptions", "usage_trend", "tags", "lifecycle_stage", "stability_segment", "churn_warning",
-    "four_high", "needs", "recommendations", "preferred_channel", "do_not_disturb", "open_tasks",
+    "id",
+    "name",
+    "phone",
+    "gender",
+    "tier",
+    "tenure_months",
+    "birthday_this_month",
+    "contract_end",
+    "plan",
+    "subscriptions",
+    "usage_trend",
+    "tags",
+    "lifecycle_stage",
+    "stability_segment",
+    "churn_warning",
+    "four_high",
+    "needs",
+    "recommendations",
+    "preferred_channel",
+    "do_not_disturb",
+    "open_tasks",
 )
 
 
@@ -35,7 +54,12 @@ async def lookup(session: AsyncSession, principal: Principal, phone: str, *, ip:
 
 
 async def record_visit(
-    session: AsyncSession, principal: Principal, *, phone: str, data: ContactInput, request_key: str,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    phone: str,
+    data: ContactInput,
+    request_key: str,
     ip: str | None,
 ) -> dict[str, Any]:
     """Record a hall visit outcome (and any offer the customer took, with their consent)."""
@@ -43,12 +67,25 @@ async def record_visit(
     if customer is None:
         raise NotFound("customer not found")
     contact = await record_contact(
-        session, principal, customer=customer, data=data,
+        session,
+        principal,
+        customer=customer,
+        data=data,
         key=f"hall:{short_key(principal.subject, request_key)}",
     )
-    await audit(session, principal=principal, action="counter.visit", object_kind="customer",
-                object_id=customer.id, detail={"outcome": data.outcome, "contact_id": contact.id}, ip=ip)
+    await audit(
+        session,
+        principal=principal,
+        action="counter.visit",
+        object_kind="customer",
+        object_id=customer.id,
+        detail={"outcome": data.outcome, "contact_id": contact.id},
+        ip=ip,
+    )
     return {
-        "contact_id": contact.id, "touch_id": contact.touch_id, "subscription_id": contact.subscription_id,
-        "customer_id": customer.id, "outcome": contact.outcome,
+        "contact_id": contact.id,
+        "touch_id": contact.touch_id,
+        "subscription_id": contact.subscription_id,
+        "customer_id": customer.id,
+        "outcome": contact.outcome,
     }

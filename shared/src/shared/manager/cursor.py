@@ -7,6 +7,7 @@ sort does not verify either. Every decoded value is then checked against the cal
 shape before it reaches SQL. Anything else is 400 `invalid_cursor` (the client starts over
 without a cursor). This is the one cursor implementation: every paged list uses it.
 """
+
 from __future__ import annotations
 
 import base64

@@ -11,10 +11,11 @@ never the national id; the back office gets everything masked unless the caller 
 (the back-office router checks the permission and audits the read). The caller has already
 scoped the customer (row scoping or the branch check).
 """
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import text
@@ -102,15 +103,41 @@ _PARTS: dict[str, str] = {
         ORDER BY started_on DESC LIMIT 1) x)""",
 }
 _AUDIENCE_PARTS: dict[str, tuple[str, ...]] = {
-    "manager": ("profile", "plan", "active_subscriptions", "usage_since", "tags", "four_high_flags", "recommendations",
-                "contact_history", "open_tasks", "touches_this_month", "refused_at", "pressure_rules"),
-    "backoffice": ("profile", "plan", "branch", "manager", "tags_since", "usage_last_12", "subscriptions", "touches",
-                   "tasks", "complaints", "handset"),
+    "manager": (
+        "profile",
+        "plan",
+        "active_subscriptions",
+        "usage_since",
+        "tags",
+        "four_high_flags",
+        "recommendations",
+        "contact_history",
+        "open_tasks",
+        "touches_this_month",
+        "refused_at",
+        "pressure_rules",
+    ),
+    "backoffice": (
+        "profile",
+        "plan",
+        "branch",
+        "manager",
+        "tags_since",
+        "usage_last_12",
+        "subscriptions",
+        "touches",
+        "tasks",
+        "complaints",
+        "handset",
+    ),
 }
 # Timestamp columns of the back office's parts: its response carries them as datetimes (in UTC,
 # as every other back-office timestamp), not as the JSON strings Postgres builds.
 _BACKOFFICE_TIMESTAMPS: dict[str, tuple[str, ...]] = {
-    "profile": ("updated_at",), "manager": ("since",), "tags_since": ("since",), "touches": ("occurred_at",),
+    "profile": ("updated_at",),
+    "manager": ("since",),
+    "tags_since": ("since",),
+    "touches": ("occurred_at",),
     "complaints": ("occurred_at",),
 }
 _STATEMENTS = {
@@ -137,10 +164,18 @@ def identity(customer: Customer, *, audience: Audience, unmask: bool = False) ->
     if audience == "manager":
         return {"name": mask_name(c.name), "phone": mask_phone(c.phone)}
     if unmask:
-        return {"name": c.name, "phone": c.phone, "id_number": c.id_number, "email": c.email, "address": c.address,
-                "birthday": c.birthday}
+        return {
+            "name": c.name,
+            "phone": c.phone,
+            "id_number": c.id_number,
+            "email": c.email,
+            "address": c.address,
+            "birthday": c.birthday,
+        }
     return {
-        "name": mask_name(c.name), "phone": mask_phone(c.phone), "id_number": mask_id_number(c.id_number),
+        "name": mask_name(c.name),
+        "phone": mask_phone(c.phone),
+        "id_number": mask_id_number(c.id_number),
         "email": None if not c.email else "***@" + c.email.split("@")[-1],
         "address": None if not c.address else c.address[:6] + "***",
         "birthday": None,
@@ -148,7 +183,7 @@ def identity(customer: Customer, *, audience: Audience, unmask: bool = False) ->
 
 
 def _utc(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).astimezone(timezone.utc)
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
 def _typed(part: str, value: Any) -> Any:
@@ -168,12 +203,26 @@ async def backoffice_view(session: AsyncSession, customer: Customer, *, unmask: 
     tenure = (today.year - c.join_date.year) * 12 + today.month - c.join_date.month
     plan = doc["plan"]
     return {
-        "id": c.id, "unmasked": unmask, **identity(c, audience="backoffice", unmask=unmask),
-        "gender": c.gender, "tier": c.tier, "status": c.status, "churned_on": c.churned_on, "join_date": c.join_date,
-        "tenure_months": max(0, tenure), "branch": doc["branch"],
+        "id": c.id,
+        "unmasked": unmask,
+        **identity(c, audience="backoffice", unmask=unmask),
+        "gender": c.gender,
+        "tier": c.tier,
+        "status": c.status,
+        "churned_on": c.churned_on,
+        "join_date": c.join_date,
+        "tenure_months": max(0, tenure),
+        "branch": doc["branch"],
         "plan": None if plan is None else {k: plan[k] for k in ("id", "code", "name", "monthly_fee_fen")},
-        "contract_end": c.contract_end, "do_not_disturb": c.do_not_disturb, "manager": doc["manager"],
-        "profile": doc["profile"], "tags": doc["tags_since"], "usage_trend": doc["usage_last_12"],
-        "subscriptions": doc["subscriptions"], "touches": doc["touches"], "tasks": doc["tasks"],
-        "complaints": doc["complaints"], "handset": doc["handset"],
+        "contract_end": c.contract_end,
+        "do_not_disturb": c.do_not_disturb,
+        "manager": doc["manager"],
+        "profile": doc["profile"],
+        "tags": doc["tags_since"],
+        "usage_trend": doc["usage_last_12"],
+        "subscriptions": doc["subscriptions"],
+        "touches": doc["touches"],
+        "tasks": doc["tasks"],
+        "complaints": doc["complaints"],
+        "handset": doc["handset"],
     }

@@ -12,19 +12,36 @@ Priority = churn_score × ARPU (the monthly revenue at risk, in fen; without a m
 risk level stands in: high 0.6, medium 0.3, low 0.1) + 5000 fen for every overdue open task, so
 a high-value customer about to leave, or one the manager has let slide, comes first.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, BindParameter, Date, and_, bindparam, case, cast, exists, extract, func, literal, literal_column, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Date,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.auth import scoping
 from shared.auth.principals import Principal
-from shared import clock
 from shared.manager import cursor
 from shared.masking import mask_name, mask_phone
 from shared.models import CareTask, Customer, CustomerProfile, CustomerTagSet, TagDefinition, Touch
@@ -127,8 +144,11 @@ def _statement(shape: _Shape) -> Any:
         .select_from(CareTask)
         # statuses inline (not bound): the planner then matches the partial index
         # ix_care_tasks_open_customer_due in a generic plan too
-        .where(CareTask.customer_id == Customer.id, CareTask.status.in_([literal_column(f"'{s}'") for s in OPEN_TASK]),
-               CareTask.due_on < bindparam("today", type_=Date))
+        .where(
+            CareTask.customer_id == Customer.id,
+            CareTask.status.in_([literal_column(f"'{s}'") for s in OPEN_TASK]),
+            CareTask.due_on < bindparam("today", type_=Date),
+        )
         .lateral("ov")
     )
     risk = func.coalesce(
@@ -173,9 +193,7 @@ def _statement(shape: _Shape) -> Any:
         order = [inner.c.id]
     page = stmt.order_by(*order).limit(shape.limit + 1).subquery("page")
     # last contact only for the rows of the page (a backward index probe each), not the whole scope
-    last_contact = (
-        select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == page.c.id).lateral("lc")
-    )
+    last_contact = select(func.max(Touch.occurred_at).label("at")).where(Touch.customer_id == page.c.id).lateral("lc")
     ordered = [page.c.priority.desc(), page.c.id] if shape.sort == "priority" else [page.c.id]
     return select(page, last_contact.c.at.label("last_contact_at")).join(last_contact, true()).order_by(*ordered)
 
@@ -195,12 +213,21 @@ async def list_customers(
     now = datetime.now(clock.TZ)
     f = filters
     search, q = _search_kind(f.q) if f.q else (None, None)
-    position = cursor.decode(after, f"customers:{sort}", (cursor.INT, cursor.INT) if sort == "priority" else (cursor.INT,))
+    position = cursor.decode(
+        after, f"customers:{sort}", (cursor.INT, cursor.INT) if sort == "priority" else (cursor.INT,)
+    )
     shape = _Shape(
-        scope=scoping.scope_kind(principal), sort=sort, after=position is not None, limit=limit,
-        tiers=bool(f.tiers), stages=bool(f.stages), risks=bool(f.risk_levels),
+        scope=scoping.scope_kind(principal),
+        sort=sort,
+        after=position is not None,
+        limit=limit,
+        tiers=bool(f.tiers),
+        stages=bool(f.stages),
+        risks=bool(f.risk_levels),
         four_high=None if not f.four_high else ("any" if f.four_high == "any" else "kind"),
-        tags=bool(f.tags), quiet=f.min_days_since_contact is not None, birthday=f.birthday_this_month,
+        tags=bool(f.tags),
+        quiet=f.min_days_since_contact is not None,
+        birthday=f.birthday_this_month,
         search=search,
     )
     params: dict[str, Any] = {**scoping.scope_params(principal), "today": today}

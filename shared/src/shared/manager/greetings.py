@@ -6,6 +6,7 @@ contact pressure and do-not-disturb apply (do-not-disturb customers are never li
 Holiday texts come from `holidays.greeting_template`, the birthday text from the programme
 setting `birthday_greeting` ({"template": ...}); `{salutation}` becomes e.g. 张先生.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -31,10 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.auth import scoping
 from shared.auth.principals import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared import clock
 from shared.manager import cursor
 from shared.manager.contacts import ContactInput, record_contact
 from shared.masking import mask_name, mask_phone
@@ -70,8 +71,13 @@ async def birthday_template(session: AsyncSession) -> str:
 
 
 async def due(
-    session: AsyncSession, principal: Principal, *, days_ahead: int = 7, after: str | None = None,
-    limit: int = 100, today: date | None = None,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    days_ahead: int = 7,
+    after: str | None = None,
+    limit: int = 100,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Greetings due from WINDOW_BACK_DAYS ago to `days_ahead` from today, not yet done, ordered
     by (date, customer, occasion) with a keyset cursor."""
@@ -83,7 +89,9 @@ async def due(
     ).data([(d.month, d.day, d, f"birthday:{d.year}") for d in days])
     births = scoping.scope_customers(
         select(
-            Customer.id.label("customer_id"), cal.c.on_day.label("on_day"), cal.c.occasion.label("occasion"),
+            Customer.id.label("customer_id"),
+            cal.c.on_day.label("on_day"),
+            cal.c.occasion.label("occasion"),
             literal("birthday").label("kind"),
         )
         .select_from(Customer)
@@ -92,8 +100,10 @@ async def due(
     )
     hol = scoping.scope_customers(
         select(
-            Customer.id.label("customer_id"), Holiday.day.label("on_day"),
-            ("holiday:" + cast(Holiday.day, String)).label("occasion"), literal("holiday").label("kind"),
+            Customer.id.label("customer_id"),
+            Holiday.day.label("on_day"),
+            ("holiday:" + cast(Holiday.day, String)).label("occasion"),
+            literal("holiday").label("kind"),
         )
         .select_from(Customer)
         .join(Holiday, and_(Holiday.day >= first, Holiday.day <= last)),
@@ -102,9 +112,7 @@ async def due(
     births = births.where(Customer.do_not_disturb.is_(False), Customer.status == "active")
     hol = hol.where(Customer.do_not_disturb.is_(False), Customer.status == "active")
     u = union_all(births, hol).subquery("due")
-    stmt = select(u).where(
-        ~exists().where(Greeting.customer_id == u.c.customer_id, Greeting.occasion == u.c.occasion)
-    )
+    stmt = select(u).where(~exists().where(Greeting.customer_id == u.c.customer_id, Greeting.occasion == u.c.occasion))
     position = cursor.decode(after, "greetings", (cursor.DATE, cursor.INT, cursor.TEXT))
     if position is not None:
         d, cid, occ = position
@@ -122,18 +130,28 @@ async def due(
         return {"items": [], "next_cursor": None}
     ids = {r.customer_id for r in rows}
     customers = {c.id: c for c in (await session.scalars(select(Customer).where(Customer.id.in_(ids)))).all()}
-    holidays = {h.day: h for h in (await session.scalars(select(Holiday).where(Holiday.day >= first, Holiday.day <= last))).all()}
+    holidays = {
+        h.day: h
+        for h in (await session.scalars(select(Holiday).where(Holiday.day >= first, Holiday.day <= last))).all()
+    }
     btpl = await birthday_template(session)
     items = []
     for r in rows:
         c = customers[r.customer_id]
         template = btpl if r.kind == "birthday" else holidays[r.on_day].greeting_template
-        items.append({
-            "customer_id": c.id, "name": mask_name(c.name), "phone": mask_phone(c.phone), "tier": c.tier,
-            "occasion": r.occasion, "kind": r.kind, "date": r.on_day,
-            "holiday_name": holidays[r.on_day].name if r.kind == "holiday" else None,
-            "text": render(template, name=c.name, gender=c.gender),
-        })
+        items.append(
+            {
+                "customer_id": c.id,
+                "name": mask_name(c.name),
+                "phone": mask_phone(c.phone),
+                "tier": c.tier,
+                "occasion": r.occasion,
+                "kind": r.kind,
+                "date": r.on_day,
+                "holiday_name": holidays[r.on_day].name if r.kind == "holiday" else None,
+                "text": render(template, name=c.name, gender=c.gender),
+            }
+        )
     next_cursor = None
     if more:
         last_row = rows[-1]
@@ -160,8 +178,14 @@ async def _occasion_date(session: AsyncSession, customer: Customer, occasion: st
 
 
 async def mark_done(
-    session: AsyncSession, principal: Principal, *, customer_id: int, occasion: str, channel: str,
-    notes: str | None = None, today: date | None = None,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    customer_id: int,
+    occasion: str,
+    channel: str,
+    notes: str | None = None,
+    today: date | None = None,
 ) -> Greeting:
     """Record the greeting (touch + greetings row) and close the matching birthday/holiday task.
 
@@ -176,18 +200,28 @@ async def mark_done(
     if await session.get(Greeting, (customer.id, occasion)) is not None:
         raise Conflict("greeting already done", customer_id=customer.id, occasion=occasion)
     contact = await record_contact(
-        session, principal, customer=customer,
+        session,
+        principal,
+        customer=customer,
         data=ContactInput(channel=channel, outcome="reached", notes=notes),
         key=f"greet:{customer.id}:{occasion}",
     )
-    greeting = Greeting(customer_id=customer.id, occasion=occasion, occasion_date=on_day, staff_id=principal.id,
-                        channel=channel, touch_id=contact.touch_id)
+    greeting = Greeting(
+        customer_id=customer.id,
+        occasion=occasion,
+        occasion_date=on_day,
+        staff_id=principal.id,
+        channel=channel,
+        touch_id=contact.touch_id,
+    )
     session.add(greeting)
     kind = occasion.split(":", 1)[0]
     await session.execute(
         update(CareTask)
         .where(
-            CareTask.customer_id == customer.id, CareTask.kind == kind, CareTask.status.in_(("open", "in_progress")),
+            CareTask.customer_id == customer.id,
+            CareTask.kind == kind,
+            CareTask.status.in_(("open", "in_progress")),
             CareTask.due_on.between(on_day - timedelta(days=7), on_day + timedelta(days=7)),
         )
         .values(status="done", outcome="reached", completed_at=func.now(), updated_at=func.now())
@@ -220,7 +254,13 @@ async def mark_greeting_from_task(
         on_day, occasion = holiday.day, f"holiday:{holiday.day.isoformat()}"
     await session.execute(
         insert(Greeting)
-        .values(customer_id=customer.id, occasion=occasion, occasion_date=on_day, staff_id=staff_id,
-                channel=channel, touch_id=touch_id)
+        .values(
+            customer_id=customer.id,
+            occasion=occasion,
+            occasion_date=on_day,
+            staff_id=staff_id,
+            channel=channel,
+            touch_id=touch_id,
+        )
         .on_conflict_do_nothing()
     )

@@ -16,6 +16,7 @@ Re-running a month returns the stored statement and posts nothing; `compute_line
 stored rules reproduces the lines from the records. All managers are computed set-based, in
 chunks of managers.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,8 +26,8 @@ from sqlalchemy import Integer, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.ledger import service as ledger
 from shared import clock
+from shared.ledger import service as ledger
 from shared.models import AccountKind, Asset, IncentiveStatement, StaffUser
 from shared.programme import settings as programme_settings
 
@@ -89,10 +90,14 @@ async def compute_lines(
         await session.execute(
             _LINES,
             {
-                "managers": list(manager_ids), "m_start": m_start, "m_last": clock.month_end_day(m_start),
+                "managers": list(manager_ids),
+                "m_start": m_start,
+                "m_last": clock.month_end_day(m_start),
                 "base_start": clock.add_months(m_start, -int(rules["uplift_baseline_months"])),
-                "window": int(rules["risk_window_days"]), "retained_points": int(rules["retained_high_risk_points"]),
-                "cap": int(rules["uplift_cap_points"]), "per_yuan": int(rules["uplift_points_per_yuan"]),
+                "window": int(rules["risk_window_days"]),
+                "retained_points": int(rules["retained_high_risk_points"]),
+                "cap": int(rules["uplift_cap_points"]),
+                "per_yuan": int(rules["uplift_points_per_yuan"]),
             },
         )
     ).all()
@@ -112,8 +117,13 @@ async def compute_lines(
 
 def statement_out(s: IncentiveStatement) -> dict[str, Any]:
     return {
-        "manager_id": s.manager_id, "month": s.month.isoformat()[:7], "points": s.points, "rules": s.rules,
-        "lines": s.lines, "txn_id": s.txn_id, "created_at": s.created_at,
+        "manager_id": s.manager_id,
+        "month": s.month.isoformat()[:7],
+        "points": s.points,
+        "rules": s.rules,
+        "lines": s.lines,
+        "txn_id": s.txn_id,
+        "created_at": s.created_at,
     }
 
 
@@ -122,7 +132,11 @@ async def run_month(session: AsyncSession, month: date, *, actor: str | None = N
     m_start = clock.month_start(month)
     rules = await get_rules(session)
     manager_ids = list(
-        (await session.scalars(select(StaffUser.id).where(StaffUser.role == "account_manager").order_by(StaffUser.id))).all()
+        (
+            await session.scalars(
+                select(StaffUser.id).where(StaffUser.role == "account_manager").order_by(StaffUser.id)
+            )
+        ).all()
     )
     created = posted_points = 0
     for i in range(0, len(manager_ids), CHUNK):
@@ -136,8 +150,13 @@ async def run_month(session: AsyncSession, month: date, *, actor: str | None = N
 
 
 async def _statement(
-    session: AsyncSession, manager_id: int, month: date, rules: dict[str, int], lines: list[dict[str, Any]],
-    *, actor: str | None,
+    session: AsyncSession,
+    manager_id: int,
+    month: date,
+    rules: dict[str, int],
+    lines: list[dict[str, Any]],
+    *,
+    actor: str | None,
 ) -> tuple[bool, int]:
     points = sum(int(line["points"]) for line in lines)
     inserted = await session.scalar(
@@ -155,7 +174,9 @@ async def _statement(
             kind="incentive_statement",
             asset=Asset.INCENTIVE,
             from_account=await ledger.system_account(session, "incentive:issuance"),
-            to_account=await ledger.owner_account(session, asset=Asset.INCENTIVE, kind=AccountKind.STAFF, owner_id=manager_id),
+            to_account=await ledger.owner_account(
+                session, asset=Asset.INCENTIVE, kind=AccountKind.STAFF, owner_id=manager_id
+            ),
             amount=points,
             reference=f"incentive_statement:{manager_id}:{month.isoformat()[:7]}",
             actor=actor,

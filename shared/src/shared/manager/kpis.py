@@ -19,6 +19,7 @@ Rank: position by score (ties by manager id) among the account managers of the m
 Everything is read from records in one set-based statement per (managers, month), so the numbers
 are reproducible at any time from the same rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,10 +30,10 @@ from sqlalchemy import Integer, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.auth import scoping
 from shared.auth.principals import Principal, is_account_manager
 from shared.errors import NotFound
-from shared import clock
 from shared.models import StaffUser
 
 INDICATORS: list[tuple[str, str, int]] = [
@@ -184,8 +185,9 @@ def _indicators(row: Any) -> list[Indicator]:
         ind("offer_participation", row.offers, row.assigned, _ratio(row.offers, row.assigned)),
         ind("contract_rate", row.contracts, row.assigned, _ratio(row.contracts, row.assigned)),
         ind("value_retention", row.kept, row.base, _ratio(row.kept, row.base)),
-        ind("satisfaction", float(row.satisfaction or 0) * sat_n, sat_n,
-            None if not sat_n else float(row.satisfaction)),
+        ind(
+            "satisfaction", float(row.satisfaction or 0) * sat_n, sat_n, None if not sat_n else float(row.satisfaction)
+        ),
     ]
 
 
@@ -199,9 +201,13 @@ async def compute(session: AsyncSession, manager_ids: list[int], month: date) ->
         await session.execute(
             _SQL,
             {
-                "managers": list(manager_ids), "m_start": m_start, "m_last": clock.month_end_day(m_start),
-                "prev_month": clock.add_months(m_start, -1), "month_num": m_start.month,
-                "t_start": t_start, "t_end": t_end,
+                "managers": list(manager_ids),
+                "m_start": m_start,
+                "m_last": clock.month_end_day(m_start),
+                "prev_month": clock.add_months(m_start, -1),
+                "month_num": m_start.month,
+                "t_start": t_start,
+                "t_end": t_end,
             },
         )
     ).all()
@@ -219,8 +225,14 @@ async def compute(session: AsyncSession, manager_ids: list[int], month: date) ->
 
 
 def _asdict(i: Indicator) -> dict[str, Any]:
-    return {"code": i.code, "name": i.name, "weight": i.weight, "numerator": i.numerator,
-            "denominator": i.denominator, "value": i.value}
+    return {
+        "code": i.code,
+        "name": i.name,
+        "weight": i.weight,
+        "numerator": i.numerator,
+        "denominator": i.denominator,
+        "value": i.value,
+    }
 
 
 async def branch_ranking(session: AsyncSession, branch_id: int, month: date) -> list[dict[str, Any]]:
@@ -235,8 +247,7 @@ async def branch_ranking(session: AsyncSession, branch_id: int, month: date) -> 
     kpis = await compute(session, [m.id for m in managers], month)
     ranked = sorted(managers, key=lambda m: (-kpis[m.id]["score"], m.id))
     return [
-        {**kpis[m.id], "rank": i + 1, "username": m.username, "full_name": m.full_name}
-        for i, m in enumerate(ranked)
+        {**kpis[m.id], "rank": i + 1, "username": m.username, "full_name": m.full_name} for i, m in enumerate(ranked)
     ]
 
 
@@ -263,9 +274,14 @@ async def for_manager(
         trend.append({"month": m.isoformat()[:7], "score": (await compute(session, [staff.id], m))[staff.id]["score"]})
     trend.append({"month": month.isoformat()[:7], "score": current["score"]})
     return {
-        "manager_id": staff.id, "month": month.isoformat()[:7], "assigned": current["assigned"],
-        "indicators": current["indicators"], "score": current["score"], "rank_in_branch": rank,
-        "branch_size": size, "trend": trend,
+        "manager_id": staff.id,
+        "month": month.isoformat()[:7],
+        "assigned": current["assigned"],
+        "indicators": current["indicators"],
+        "score": current["score"],
+        "rank_in_branch": rank,
+        "branch_size": size,
+        "trend": trend,
     }
 
 
@@ -274,4 +290,3 @@ def parse_month(value: str | None) -> date:
     if not value:
         return clock.month_start(clock.today())
     return date.fromisoformat(f"{value}-01")
-

@@ -5,6 +5,7 @@ audited hall lookup), from the managers' read of `shared.manager.customer360`: o
 index lookups keyed by the customer id, so a portrait costs one round trip whatever the size of
 the city. Phone and name are masked (customer360.identity); the national id number is never included.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -55,21 +56,32 @@ def pressure_preview(doc: dict[str, Any], *, do_not_disturb: bool, now: datetime
         reason = "cool_off"
     elif count >= int(rules["max_per_month"]):
         reason = "monthly_cap"
-    return {"touches_this_month": count, "outbound_allowed": reason is None, "reason": reason,
-            "max_per_month": int(rules["max_per_month"])}
+    return {
+        "touches_this_month": count,
+        "outbound_allowed": reason is None,
+        "reason": reason,
+        "max_per_month": int(rules["max_per_month"]),
+    }
 
 
 async def build(
-    session: AsyncSession, customer: Customer, *, months: int = 12, today: date | None = None,
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    months: int = 12,
+    today: date | None = None,
     history: int = 20,
 ) -> dict[str, Any]:
     """The portrait from the managers' read of the customer 360 (one statement, one round trip)."""
     today = today or clock.today()
     now = datetime.now(clock.TZ)
     doc = await customer360.read(
-        session, customer, audience="manager",
+        session,
+        customer,
+        audience="manager",
         first_month=clock.add_months(clock.month_start(today), -months),
-        history=history, month_start=clock.month_bounds(today)[0],
+        history=history,
+        month_start=clock.month_bounds(today)[0],
         cool_from=now - timedelta(days=MAX_COOL_OFF_DAYS),
     )
     profile = doc["profile"]
@@ -95,7 +107,9 @@ async def build(
         "usage_trend": doc["usage_since"],
         "tags": dict(grouped),
         "lifecycle_stage": profile["lifecycle_stage"] if profile else None,
-        "stability_segment": {"segment": profile["segment"], "sub_segment": profile["sub_segment"]} if profile else None,
+        "stability_segment": {"segment": profile["segment"], "sub_segment": profile["sub_segment"]}
+        if profile
+        else None,
         "churn_warning": (
             {
                 "risk_level": profile["risk_level"],

@@ -12,6 +12,7 @@ Scope: tasks via `scoping.task_visible`; customers and profiles via `scoping.sco
 counts as changed at its assignment time). Customers handed to someone else since the cursor
 are listed in `removed_customer_ids` (from `assignment_history`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -45,7 +46,9 @@ def _after(col_t: Any, col_id: Any, pos: tuple[datetime, int]) -> Any:
     return or_(col_t > pos[0], and_(col_t == pos[0], col_id > pos[1]))
 
 
-async def changes(session: AsyncSession, principal: Principal, *, after: str | None, limit: int = 200) -> dict[str, Any]:
+async def changes(
+    session: AsyncSession, principal: Principal, *, after: str | None, limit: int = 200
+) -> dict[str, Any]:
     raw = cursor.decode(after, "sync", _SHAPE) or [*_START] * 3
     hwm = await session.scalar(_HIGH_WATER)
     t_pos, c_pos, p_pos = (raw[0], raw[1]), (raw[2], raw[3]), (raw[4], raw[5])
@@ -53,7 +56,11 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
     tasks = (
         await session.scalars(
             select(CareTask)
-            .where(scoping.task_visible(principal), CareTask.updated_at < hwm, _after(CareTask.updated_at, CareTask.id, t_pos))
+            .where(
+                scoping.task_visible(principal),
+                CareTask.updated_at < hwm,
+                _after(CareTask.updated_at, CareTask.id, t_pos),
+            )
             .order_by(CareTask.updated_at, CareTask.id)
             .limit(limit)
         )
@@ -69,7 +76,9 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
     )
     customers = (
         await session.execute(
-            cust_stmt.where(changed_at < hwm, _after(changed_at, Customer.id, c_pos)).order_by(changed_at, Customer.id).limit(limit)
+            cust_stmt.where(changed_at < hwm, _after(changed_at, Customer.id, c_pos))
+            .order_by(changed_at, Customer.id)
+            .limit(limit)
         )
     ).all()
 
@@ -123,8 +132,12 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
         "tasks": [task_out(t) for t in tasks],
         "customers": [
             {
-                "id": r.Customer.id, "name": mask_name(r.Customer.name), "phone": mask_phone(r.Customer.phone),
-                "tier": r.Customer.tier, "status": r.Customer.status, "do_not_disturb": r.Customer.do_not_disturb,
+                "id": r.Customer.id,
+                "name": mask_name(r.Customer.name),
+                "phone": mask_phone(r.Customer.phone),
+                "tier": r.Customer.tier,
+                "status": r.Customer.status,
+                "do_not_disturb": r.Customer.do_not_disturb,
                 "birthday_month": r.Customer.birthday.month if r.Customer.birthday else None,
                 "changed_at": r.changed_at,
             }
@@ -132,10 +145,17 @@ async def changes(session: AsyncSession, principal: Principal, *, after: str | N
         ],
         "portraits": [
             {
-                "customer_id": p.customer_id, "lifecycle_stage": p.lifecycle_stage, "segment": p.segment,
-                "sub_segment": p.sub_segment, "risk_level": p.risk_level, "churn_score": p.churn_score,
-                "top_factors": list(p.top_factors or [])[:5], "four_high": list(p.four_high or []),
-                "preferred_channel": p.preferred_channel, "arpu_fen": p.arpu_fen, "updated_at": p.updated_at,
+                "customer_id": p.customer_id,
+                "lifecycle_stage": p.lifecycle_stage,
+                "segment": p.segment,
+                "sub_segment": p.sub_segment,
+                "risk_level": p.risk_level,
+                "churn_score": p.churn_score,
+                "top_factors": list(p.top_factors or [])[:5],
+                "four_high": list(p.four_high or []),
+                "preferred_channel": p.preferred_channel,
+                "arpu_fen": p.arpu_fen,
+                "updated_at": p.updated_at,
             }
             for p in profiles
         ],

@@ -9,6 +9,7 @@ Invariants:
   from the task id, so the same completion can never be written twice;
 - completion, touch, order and follow-up are in the caller's ONE transaction.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,37 +50,75 @@ class FollowUp:
     reason: str
 
 
-TASK_COLUMNS = ("id", "customer_id", "manager_id", "kind", "due_on", "reason", "product_id", "script", "campaign_id",
-                "status", "outcome", "notes", "completed_at", "updated_at")
+TASK_COLUMNS = (
+    "id",
+    "customer_id",
+    "manager_id",
+    "kind",
+    "due_on",
+    "reason",
+    "product_id",
+    "script",
+    "campaign_id",
+    "status",
+    "outcome",
+    "notes",
+    "completed_at",
+    "updated_at",
+)
 
 
 def task_out(t: CareTask, customer: Customer | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": t.id, "customer_id": t.customer_id, "manager_id": t.manager_id, "kind": t.kind,
-        "due_on": t.due_on, "reason": t.reason, "product_id": t.product_id, "script": t.script,
-        "campaign_id": t.campaign_id, "status": t.status, "outcome": t.outcome, "notes": t.notes,
-        "completed_at": t.completed_at, "updated_at": t.updated_at,
+        "id": t.id,
+        "customer_id": t.customer_id,
+        "manager_id": t.manager_id,
+        "kind": t.kind,
+        "due_on": t.due_on,
+        "reason": t.reason,
+        "product_id": t.product_id,
+        "script": t.script,
+        "campaign_id": t.campaign_id,
+        "status": t.status,
+        "outcome": t.outcome,
+        "notes": t.notes,
+        "completed_at": t.completed_at,
+        "updated_at": t.updated_at,
     }
     if customer is not None:
         out["customer"] = {
-            "name": mask_name(customer.name), "phone": mask_phone(customer.phone), "tier": customer.tier,
+            "name": mask_name(customer.name),
+            "phone": mask_phone(customer.phone),
+            "tier": customer.tier,
             "do_not_disturb": customer.do_not_disturb,
         }
     return out
 
 
 async def list_tasks(
-    session: AsyncSession, principal: Principal, *, view: str, after: str | None = None, limit: int = 50,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    view: str,
+    after: str | None = None,
+    limit: int = 50,
     today: date | None = None,
 ) -> dict[str, Any]:
     """Tasks by due date then id (keyset). For a manager this walks
     `care_tasks(manager_id, status, due_on)`; the still-assigned check is a primary-key probe."""
     today = today or clock.today()
     cols = [CareTask.__table__.c[name] for name in TASK_COLUMNS]
-    stmt = select(*cols, Customer.name.label("c_name"), Customer.phone.label("c_phone"),
-                  Customer.tier.label("c_tier"), Customer.do_not_disturb.label("c_dnd")).join(
-        Customer, Customer.id == CareTask.customer_id
-    ).where(scoping.task_visible(principal))
+    stmt = (
+        select(
+            *cols,
+            Customer.name.label("c_name"),
+            Customer.phone.label("c_phone"),
+            Customer.tier.label("c_tier"),
+            Customer.do_not_disturb.label("c_dnd"),
+        )
+        .join(Customer, Customer.id == CareTask.customer_id)
+        .where(scoping.task_visible(principal))
+    )
     if view == "done":
         stmt = stmt.where(CareTask.status == "done", CareTask.due_on >= today - timedelta(days=UPCOMING_DAYS))
     else:
@@ -102,9 +141,15 @@ async def list_tasks(
         last = rows[-1]
         next_cursor = cursor.encode(f"tasks:{view}", [last["due_on"].isoformat(), last["id"]])
     items = [
-        {**{name: r[name] for name in TASK_COLUMNS},
-         "customer": {"name": mask_name(r["c_name"]), "phone": mask_phone(r["c_phone"]), "tier": r["c_tier"],
-                      "do_not_disturb": r["c_dnd"]}}
+        {
+            **{name: r[name] for name in TASK_COLUMNS},
+            "customer": {
+                "name": mask_name(r["c_name"]),
+                "phone": mask_phone(r["c_phone"]),
+                "tier": r["c_tier"],
+                "do_not_disturb": r["c_dnd"],
+            },
+        }
         for r in rows
     ]
     return {"items": items, "next_cursor": next_cursor}
@@ -175,8 +220,9 @@ async def complete_task(
         await mark_cared(session, task.customer_id, anomaly)
         cared = True
     if task.kind in ("birthday", "holiday") and contact.outcome in CARED_OUTCOMES:
-        await mark_greeting_from_task(session, task, staff_id=principal.id, channel=contact.channel,
-                                      touch_id=record.touch_id)
+        await mark_greeting_from_task(
+            session, task, staff_id=principal.id, channel=contact.channel, touch_id=record.touch_id
+        )
     reassignment_id = None
     if reassignment_reason:
         reassignment_id = await _pending_request(session, principal, customer, reassignment_reason, task.id)
@@ -208,9 +254,16 @@ async def _create_follow_up(session: AsyncSession, task: CareTask, follow_up: Fo
     task_id = await session.scalar(
         insert(CareTask)
         .values(
-            customer_id=task.customer_id, manager_id=task.manager_id or principal.id, kind=task.kind,
-            dedupe_key=key, due_on=follow_up.due_on, reason=follow_up.reason[:300],
-            product_id=task.product_id, script=task.script, campaign_id=task.campaign_id, status="open",
+            customer_id=task.customer_id,
+            manager_id=task.manager_id or principal.id,
+            kind=task.kind,
+            dedupe_key=key,
+            due_on=follow_up.due_on,
+            reason=follow_up.reason[:300],
+            product_id=task.product_id,
+            script=task.script,
+            campaign_id=task.campaign_id,
+            status="open",
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(CareTask.id)
@@ -226,9 +279,16 @@ async def _create_follow_up(session: AsyncSession, task: CareTask, follow_up: Fo
 
 def request_out(r: ReassignmentRequest) -> dict[str, Any]:
     return {
-        "id": r.id, "customer_id": r.customer_id, "task_id": r.task_id, "branch_id": r.branch_id,
-        "requested_by": r.requested_by, "reason": r.reason, "status": r.status,
-        "to_manager_id": r.to_manager_id, "decided_by": r.decided_by, "decided_at": r.decided_at,
+        "id": r.id,
+        "customer_id": r.customer_id,
+        "task_id": r.task_id,
+        "branch_id": r.branch_id,
+        "requested_by": r.requested_by,
+        "reason": r.reason,
+        "status": r.status,
+        "to_manager_id": r.to_manager_id,
+        "decided_by": r.decided_by,
+        "decided_at": r.decided_at,
         "created_at": r.created_at,
     }
 
@@ -239,8 +299,14 @@ async def _pending_request(
     """Insert a pending request; None if one is already pending for this customer."""
     return await session.scalar(
         insert(ReassignmentRequest)
-        .values(customer_id=customer.id, task_id=task_id, branch_id=customer.branch_id,
-                requested_by=principal.id, reason=reason, status="pending")
+        .values(
+            customer_id=customer.id,
+            task_id=task_id,
+            branch_id=customer.branch_id,
+            requested_by=principal.id,
+            reason=reason,
+            status="pending",
+        )
         .on_conflict_do_nothing(index_elements=["customer_id"], index_where=text("status = 'pending'"))
         .returning(ReassignmentRequest.id)
     )
@@ -263,7 +329,9 @@ async def request_reassignment(
     return request
 
 
-async def list_reassignments(session: AsyncSession, principal: Principal, *, status: str | None) -> list[ReassignmentRequest]:
+async def list_reassignments(
+    session: AsyncSession, principal: Principal, *, status: str | None
+) -> list[ReassignmentRequest]:
     stmt = select(ReassignmentRequest).where(scoping.reassignment_visible(principal))
     if status:
         stmt = stmt.where(ReassignmentRequest.status == status)
@@ -279,9 +347,9 @@ async def decide_reassignment(
     if not scoping.is_branch_head(principal):
         raise NotFound("reassignment request not found", request_id=request_id)
     request = await session.scalar(
-        select(ReassignmentRequest).where(
-            ReassignmentRequest.id == request_id, scoping.reassignment_visible(principal)
-        ).with_for_update()
+        select(ReassignmentRequest)
+        .where(ReassignmentRequest.id == request_id, scoping.reassignment_visible(principal))
+        .with_for_update()
     )
     if request is None:
         raise NotFound("reassignment request not found", request_id=request_id)
@@ -294,15 +362,26 @@ async def decide_reassignment(
         if not is_account_manager(target) or not target.active:
             raise Unprocessable("the new manager must be an active account manager of the branch")
         current = await session.scalar(
-            select(ManagerAssignment.manager_id).where(ManagerAssignment.customer_id == request.customer_id).with_for_update()
+            select(ManagerAssignment.manager_id)
+            .where(ManagerAssignment.customer_id == request.customer_id)
+            .with_for_update()
         )
         await session.execute(
             insert(ManagerAssignment)
             .values(customer_id=request.customer_id, manager_id=target.id, reason="reassignment request")
-            .on_conflict_do_update(index_elements=["customer_id"], set_={"manager_id": target.id, "reason": "reassignment request"})
+            .on_conflict_do_update(
+                index_elements=["customer_id"], set_={"manager_id": target.id, "reason": "reassignment request"}
+            )
         )
-        session.add(AssignmentHistory(customer_id=request.customer_id, from_manager_id=current,
-                                      to_manager_id=target.id, reason=request.reason[:200], actor_id=principal.id))
+        session.add(
+            AssignmentHistory(
+                customer_id=request.customer_id,
+                from_manager_id=current,
+                to_manager_id=target.id,
+                reason=request.reason[:200],
+                actor_id=principal.id,
+            )
+        )
         await session.execute(
             update(CareTask)
             .where(CareTask.customer_id == request.customer_id, CareTask.status.in_(OPEN))

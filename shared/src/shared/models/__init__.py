@@ -2,6 +2,7 @@
 
 A new model is imported here and named in `__all__` (ruff's F401 flags one that is not).
 """
+
 from shared.db.base import Base
 from shared.models.alliance import (
     Coupon,
@@ -30,10 +31,10 @@ from shared.models.customer import (
 )
 from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, TreasureHunt
 from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, EngineRunStage
+from shared.models.jobs import JobProgress, JobSchedule
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
 from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
 from shared.models.org import AssignmentHistory, ManagerAssignment, OrgKind, OrgUnit, StaffRole, StaffUser
-from shared.models.jobs import JobProgress, JobSchedule
 from shared.models.product import PlanChange, Product, ProductKind, Subscription
 from shared.models.profile import CustomerProfile, FourHighFlag, TierRule
 from shared.models.programme import ProgrammeSetting
@@ -44,6 +45,10 @@ from shared.models.touch import SmsReply, Touch
 from shared.models.usage import MonthlyUsage, Topup
 
 __all__ = [
+    "Topup",
+    "PlanChange",
+    "JobSchedule",
+    "JobProgress",
     "Base",
     "Coupon",
     "Merchant",

@@ -1,4 +1,5 @@
 """Column helpers shared by the model modules."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,4 +1,5 @@
 """Merchant alliance: merchants, their OAuth2 clients, offers, coupons, redemptions, settlements."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Campaigns and their members, snapshotted at launch (hold-out flag, baseline ARPU, branch, manager, tier)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, IntPK, Money
-
 
 
 class Campaign(CreatedAt, Base):

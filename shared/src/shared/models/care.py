@@ -1,4 +1,5 @@
 """Care work for account managers: tasks, the holidays and key-moment events that cause them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -20,7 +21,6 @@ from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, BigPK
 
 
-
 class CareTask(CreatedAt, Base):
     __tablename__ = "care_tasks"
     __table_args__ = (
@@ -28,8 +28,12 @@ class CareTask(CreatedAt, Base):
         Index("ix_care_tasks_manager_id_updated_at", "manager_id", "updated_at"),
         # overdue open tasks per customer, counted for every row of a manager's list: an
         # index-only probe instead of a heap visit per task
-        Index("ix_care_tasks_open_customer_due", "customer_id", "due_on",
-              postgresql_where=text("status IN ('open', 'in_progress')")),
+        Index(
+            "ix_care_tasks_open_customer_due",
+            "customer_id",
+            "due_on",
+            postgresql_where=text("status IN ('open', 'in_progress')"),
+        ),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
@@ -45,9 +49,7 @@ class CareTask(CreatedAt, Base):
     outcome: Mapped[str | None] = mapped_column(String(30))
     notes: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()"), index=True
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"), index=True)
 
 
 class Holiday(CreatedAt, Base):

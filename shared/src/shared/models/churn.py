@@ -1,4 +1,5 @@
 """Churn early-warning models: every trained version, its metrics and artifact; one is active."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, IntPK
-
 
 
 class ChurnModel(CreatedAt, Base):

@@ -2,6 +2,7 @@
 
 Every table that belongs to a customer carries `customer_id`, the future sharding key.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -93,8 +94,9 @@ class CompetitorCall(CreatedAt, Base):
 
     __tablename__ = "competitor_calls"
     __table_args__ = (
-        Index("uq_competitor_calls_source_ref", "source_ref", unique=True,
-              postgresql_where=text("source_ref IS NOT NULL")),
+        Index(
+            "uq_competitor_calls_source_ref", "source_ref", unique=True, postgresql_where=text("source_ref IS NOT NULL")
+        ),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)

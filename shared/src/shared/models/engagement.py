@@ -1,4 +1,5 @@
 """Customer-app engagement: daily check-in, treasure hunts and prize pools."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -8,11 +8,24 @@ complaints, competitor calls, handsets, subscriptions and touches by every night
 crash PostgreSQL truncates it and the next run (or `python -m shared.engine run`) rebuilds it; in
 exchange the nightly rewrite of a million rows produces no WAL. Nothing else reads it as truth.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, PrimaryKeyConstraint, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -3,6 +3,7 @@
 The queue itself (jobs, workers, events) is procrastinate's own schema (migration 0006b); these
 two tables are ours and point at its job ids.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

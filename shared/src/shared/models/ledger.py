@@ -5,6 +5,7 @@ deferred constraint trigger). Entries are append-only (a trigger refuses UPDATE 
 `LedgerAccount.balance` is a cache of SUM(entries.amount), kept in the same transaction and
 reconciled by `shared.ledger.service.verify`.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -37,7 +38,7 @@ class AccountKind(StrEnum):
     CUSTOMER = "customer"
     MERCHANT = "merchant"
     STAFF = "staff"
-    SYSTEM = "system"        # issuance, expiry, revenue, alliance budgets...
+    SYSTEM = "system"  # issuance, expiry, revenue, alliance budgets...
     PRIZE_POOL = "prize_pool"
 
 

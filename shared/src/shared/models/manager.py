@@ -1,5 +1,6 @@
 """What the manager app writes beside the engine's tables: contact records, greetings done,
 reassignment requests and monthly incentive statements."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

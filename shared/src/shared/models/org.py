@@ -1,4 +1,5 @@
 """Organisation and staff: market department → product support centre → county branch."""
+
 from __future__ import annotations
 
 from enum import StrEnum

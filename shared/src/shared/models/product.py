@@ -1,4 +1,5 @@
 """The product library (plans, add-ons, contracts, broadband, memberships) and subscriptions."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -15,11 +16,11 @@ class ProductKind(StrEnum):
     PLAN = "plan"
     DATA_PACK = "data_pack"
     VOICE_PACK = "voice_pack"
-    CONTRACT = "contract"          # e.g. deposit and get 40–50% back monthly
+    CONTRACT = "contract"  # e.g. deposit and get 40–50% back monthly
     RECHARGE_BONUS = "recharge_bonus"
     BROADBAND = "broadband"
     FAMILY = "family"
-    MEMBERSHIP = "membership"      # video memberships and the like
+    MEMBERSHIP = "membership"  # video memberships and the like
 
 
 class Product(CreatedAt, Base):

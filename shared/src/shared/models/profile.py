@@ -1,5 +1,6 @@
 """What the nightly engine concludes per customer: profile (stage, segment, risk), four-high flags,
 and the tier rules it applies."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, IntPK
-
 
 
 class TierRule(CreatedAt, Base):
@@ -58,9 +58,7 @@ class CustomerProfile(Base):
     preferred_channel: Mapped[str | None] = mapped_column(String(20))
     arpu_fen: Mapped[int | None] = mapped_column(BigInteger)
     model_version: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=text("now()"), index=True
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"), index=True)
 
 
 class FourHighFlag(Base):

@@ -1,5 +1,6 @@
 """Programme settings: back-office editable rules, one JSON object per key (read and written only
 through `shared.programme.settings`)."""
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String

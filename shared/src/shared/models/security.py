@@ -1,4 +1,5 @@
 """Auth state (one-time codes, refresh-token families, rate-limit buckets), audit log, imports."""
+
 from __future__ import annotations
 
 from datetime import datetime

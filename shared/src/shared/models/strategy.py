@@ -1,4 +1,5 @@
 """Strategies (condition -> offer, channel, script) and the recommendations they produce."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, BigPK, IntPK
-
 
 
 class Strategy(CreatedAt, Base):

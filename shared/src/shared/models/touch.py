@@ -1,4 +1,5 @@
 """Touches: every contact with a customer, the basis of contact pressure and tracking reports."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,7 +20,6 @@ from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, BigPK, Money
 
 
-
 class Touch(CreatedAt, Base):
     """Every contact with a customer, whatever the channel: the basis of all tracking reports."""
 
@@ -35,7 +35,9 @@ class Touch(CreatedAt, Base):
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
-    channel: Mapped[str] = mapped_column(String(20))  # hall/outbound_call/sms/app_push/hotline/partner_app/manager_visit
+    channel: Mapped[str] = mapped_column(
+        String(20)
+    )  # hall/outbound_call/sms/app_push/hotline/partner_app/manager_visit
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)

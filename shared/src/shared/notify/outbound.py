@@ -6,6 +6,7 @@ afterwards by `shared.campaigns.service.dispatch_outbound`, never from inside a 
 `DevGateway` sends nothing and records what it would have sent (log with masked phones, plus an
 in-memory outbox the tests and the demo read).
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -62,11 +63,15 @@ class HttpGateway:
     marked `failed`, nothing is retried automatically: an SMS sent twice is worse than one missed).
     """
 
-    def __init__(self, base_url: str, token: str, *, timeout_s: float = 5.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout_s: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout_s, follow_redirects=False,
-            headers={"Authorization": f"Bearer {token}"}, transport=transport,
+            base_url=base_url.rstrip("/"),
+            timeout=timeout_s,
+            follow_redirects=False,
+            headers={"Authorization": f"Bearer {token}"},
+            transport=transport,
         )
 
     async def send_batch(self, messages: list[OutboundMessage]) -> list[SendResult]:
@@ -84,9 +89,12 @@ class HttpGateway:
         known = {m.touch_id for m in messages}
         by_id = {i.id: i for i in reply.results if i.id in known}
         return [
-            SendResult(m.touch_id, bool(by_id.get(m.touch_id) and by_id[m.touch_id].accepted),
-                       by_id[m.touch_id].ref if m.touch_id in by_id else None,
-                       None if m.touch_id in by_id else "no result from gateway")
+            SendResult(
+                m.touch_id,
+                bool(by_id.get(m.touch_id) and by_id[m.touch_id].accepted),
+                by_id[m.touch_id].ref if m.touch_id in by_id else None,
+                None if m.touch_id in by_id else "no result from gateway",
+            )
             for m in messages
         ]
 

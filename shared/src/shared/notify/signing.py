@@ -1,6 +1,7 @@
 """HMAC signatures for messages between Tenure and gateways: `t=<unix>,v1=<hex HMAC-SHA256(secret,
 "<t>.<body>")>` (the alliance webhooks use the same scheme), checked in constant time and within
 a tolerance so a captured request cannot be replayed later."""
+
 from __future__ import annotations
 
 import hashlib

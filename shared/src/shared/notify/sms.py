@@ -1,4 +1,5 @@
 """SMS sending behind an interface. In development the message goes to the log (phone masked)."""
+
 from __future__ import annotations
 
 from collections import deque

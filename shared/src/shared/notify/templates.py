@@ -8,6 +8,7 @@ fails it (written around the API) is replaced by its default when sent, never se
 The signature (TENURE_SMS_SIGNATURE, e.g. 【某某移动】) is not part of a template, so no override
 can drop it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,11 +22,11 @@ from shared.settings import get_settings
 
 log = get_logger(__name__)
 
-OTP = "otp"                                    # {code} {minutes}
-CAMPAIGN_OFFER = "campaign_offer"              # {text}: the strategy's script or the campaign's name
+OTP = "otp"  # {code} {minutes}
+CAMPAIGN_OFFER = "campaign_offer"  # {text}: the strategy's script or the campaign's name
 REFUSAL_CONFIRMATION = "refusal_confirmation"  # {cool_off_days}
-ORDER_CONFIRMATION = "order_confirmation"      # {product}
-REBATE_INSTALMENT = "rebate_instalment"        # {product} {amount_yuan} {instalment} {instalments}
+ORDER_CONFIRMATION = "order_confirmation"  # {product}
+REBATE_INSTALMENT = "rebate_instalment"  # {product} {amount_yuan} {instalment} {instalments}
 
 DEFAULTS: dict[str, str] = programme_settings.DEFAULTS[programme_settings.SMS_TEMPLATES]
 REQUIRED: dict[str, frozenset[str]] = {OTP: frozenset({"code"}), CAMPAIGN_OFFER: frozenset({"text"})}

@@ -5,6 +5,7 @@ idempotent per chunk (ledger keys per account per day / per customer per month),
 is simply restarted. A session-level advisory lock per job skips a run while another is in flight.
 Run as a process: `python -m shared.points.jobs expire [YYYY-MM-DD]` or `accrue YYYY-MM`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -116,8 +117,13 @@ async def run_accrual(sm: async_sessionmaker[AsyncSession], *, month: date, chun
                     await s.execute(
                         _ACCRUE,
                         {
-                            **params, "month": month, "month_end": month_end, "month_s": month.strftime("%Y-%m"),
-                            "rule": json.dumps(rule), "src": src, "expires_on": until,
+                            **params,
+                            "month": month,
+                            "month_end": month_end,
+                            "month_s": month.strftime("%Y-%m"),
+                            "rule": json.dumps(rule),
+                            "src": src,
+                            "expires_on": until,
                         },
                     )
                 ).one()

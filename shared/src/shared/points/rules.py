@@ -3,6 +3,7 @@
 The rules themselves (`points_expiry`, `points_accrual`, ...) are programme settings, read and
 written through `shared.programme.settings`.
 """
+
 from __future__ import annotations
 
 import calendar

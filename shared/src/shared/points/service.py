@@ -7,6 +7,7 @@ idempotent per `key` (a replay moves nothing and returns the first posting).
 Expiry consumes credits FIFO by `expires_on`: a spend uses the points that expire soonest first.
 Nothing here commits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,12 @@ async def earn(
     src = await ledger.system_account(session, source)
     acc = await _customer_acc(session, customer_id)
     posted = await ledger.post(
-        session, key=key, kind=kind, reference=reference, actor=actor, memo=memo,
+        session,
+        key=key,
+        kind=kind,
+        reference=reference,
+        actor=actor,
+        memo=memo,
         legs=[
             ledger.Leg(src, Asset.POINTS, -amount, customer_id=customer_id),
             ledger.Leg(acc, Asset.POINTS, amount, customer_id=customer_id, expires_on=until),
@@ -96,7 +102,12 @@ async def spend(
     acc = await _customer_acc(session, customer_id)
     dst = await ledger.system_account(session, sink)
     posted = await ledger.post(
-        session, key=key, kind=kind, reference=reference, actor=actor, memo=memo,
+        session,
+        key=key,
+        kind=kind,
+        reference=reference,
+        actor=actor,
+        memo=memo,
         legs=[
             ledger.Leg(acc, Asset.POINTS, -amount, customer_id=customer_id),
             ledger.Leg(dst, Asset.POINTS, amount, customer_id=customer_id),
@@ -114,10 +125,27 @@ async def adjust(
         raise BadRequest("delta may not be zero")
     memo = {"reason": reason}
     if delta > 0:
-        return await earn(session, customer_id=customer_id, amount=delta, key=key, kind="points_adjust",
-                          earned_on=today, source="points:issuance", actor=actor, memo=memo)
-    return await spend(session, customer_id=customer_id, amount=-delta, key=key, kind="points_adjust",
-                       sink="points:issuance", actor=actor, memo=memo)
+        return await earn(
+            session,
+            customer_id=customer_id,
+            amount=delta,
+            key=key,
+            kind="points_adjust",
+            earned_on=today,
+            source="points:issuance",
+            actor=actor,
+            memo=memo,
+        )
+    return await spend(
+        session,
+        customer_id=customer_id,
+        amount=-delta,
+        key=key,
+        kind="points_adjust",
+        sink="points:issuance",
+        actor=actor,
+        memo=memo,
+    )
 
 
 # Remaining points per expiry date, FIFO: all debits (spends and past expiries) consume the
@@ -156,12 +184,15 @@ async def expiring(session: AsyncSession, customer_id: int) -> list[dict[str, An
     return [{"expires_on": r.expires_on, "points": int(r.remaining)} for r in rows]
 
 
-async def history(session: AsyncSession, customer_id: int, *, limit: int, before_id: int | None) -> list[dict[str, Any]]:
+async def history(
+    session: AsyncSession, customer_id: int, *, limit: int, before_id: int | None
+) -> list[dict[str, Any]]:
     """The customer's own points entries, newest first (keyset pagination on entry id)."""
     rows = (
-        await session.execute(
-            text(
-                """
+        (
+            await session.execute(
+                text(
+                    """
                 SELECT e.id, e.amount, e.expires_on, e.created_at, t.kind, t.reference
                 FROM ledger_accounts a
                 JOIN ledger_entries e ON e.account_id = a.id
@@ -170,10 +201,13 @@ async def history(session: AsyncSession, customer_id: int, *, limit: int, before
                   AND (CAST(:before AS bigint) IS NULL OR e.id < :before)
                 ORDER BY e.id DESC LIMIT :limit
                 """
-            ),
-            {"c": customer_id, "before": before_id, "limit": limit},
+                ),
+                {"c": customer_id, "before": before_id, "limit": limit},
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
@@ -196,7 +230,10 @@ async def redeem_for_airtime(session: AsyncSession, *, customer_id: int, points:
     airtime = await airtime_account(session, customer_id)
     issuance = await ledger.system_account(session, "airtime:issuance")
     posted = await ledger.post(
-        session, key=f"points_airtime:{customer_id}:{key}", kind="points_to_airtime", reference=f"customer:{customer_id}",
+        session,
+        key=f"points_airtime:{customer_id}:{key}",
+        kind="points_to_airtime",
+        reference=f"customer:{customer_id}",
         memo={"points": points, "airtime_fen": fen},
         legs=[
             ledger.Leg(acc, Asset.POINTS, -points, customer_id=customer_id),
@@ -205,7 +242,12 @@ async def redeem_for_airtime(session: AsyncSession, *, customer_id: int, points:
             ledger.Leg(airtime, Asset.AIRTIME, fen, customer_id=customer_id),
         ],
     )
-    return {"txn_id": posted.txn_id, "points": points, "airtime_fen": fen,
-            "points_balance": await balance(session, customer_id),
-            "airtime_balance_fen": await ledger.balance_of(session, asset=Asset.AIRTIME, kind=AccountKind.CUSTOMER,
-                                                           owner_id=customer_id)}
+    return {
+        "txn_id": posted.txn_id,
+        "points": points,
+        "airtime_fen": fen,
+        "points_balance": await balance(session, customer_id),
+        "airtime_balance_fen": await ledger.balance_of(
+            session, asset=Asset.AIRTIME, kind=AccountKind.CUSTOMER, owner_id=customer_id
+        ),
+    }

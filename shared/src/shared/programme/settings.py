@@ -8,6 +8,7 @@ parameters). Writers validate first (the admin schemas) and audit in the same tr
 Two one-statement hot paths read the row inside their SQL and overlay the same defaults there
 (engagement/sql/checkin.sql, the manager portrait); they take the defaults from here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,17 +42,17 @@ MEASUREMENT = "measurement"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     FOUR_HIGH: {
-        "tariff_min_fen": 2000,          # roaming + long distance in the month
-        "tariff_min_share": 0.25,        # ... and at least this share of the bill
-        "payg_min_fen": 2000,            # pay-per-use data in the month
-        "silence_max_use_ratio": 0.15,   # both voice and data use below this share of allowance
+        "tariff_min_fen": 2000,  # roaming + long distance in the month
+        "tariff_min_share": 0.25,  # ... and at least this share of the bill
+        "payg_min_fen": 2000,  # pay-per-use data in the month
+        "silence_max_use_ratio": 0.15,  # both voice and data use below this share of allowance
         "silence_min_silent_services": 1,
-        "arpu_min_bill_fen": 15000,      # bill at least this high ...
-        "arpu_max_use_ratio": 0.35,      # ... while using under this share of the allowance
+        "arpu_min_bill_fen": 15000,  # bill at least this high ...
+        "arpu_max_use_ratio": 0.35,  # ... while using under this share of the allowance
     },
     CONTACT_PRESSURE: {"max_per_month": 4, "cool_off_days": 30},
     SEGMENTS: {
-        "loss_trend": -0.3,              # ARPU or usage falling faster than this over 3 months
+        "loss_trend": -0.3,  # ARPU or usage falling faster than this over 3 months
         "loss_complaints": 2,
         "surplus_max_ratio": 0.3,
         "shortage_min_ratio": 1.0,
@@ -87,7 +88,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "uplift_cap_points": 100,
         "uplift_baseline_months": 3,
     },
-    BIRTHDAY_GREETING: {"template": "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"},
+    BIRTHDAY_GREETING: {
+        "template": "{salutation}，祝您生日快乐！感谢您一直以来的信任与支持，您的专属客户经理随时为您服务。"
+    },
     # How long a merchant's till may reverse a redemption.
     REVERSAL_WINDOW: {"minutes": 30},
     # SMS texts, Chinese, without the operator's signature (shared.notify.templates puts
@@ -103,8 +106,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # within attribution_days; a campaign is meant to move retention by target_retention_uplift
     # (0.02 = 2 pp) and monthly ARPU by target_arpu_uplift_fen, unless it says otherwise; the
     # minimum detectable effect assumes at least planning_churn_rate churn over the measured period.
-    MEASUREMENT: {"attribution_days": 7, "target_retention_uplift": 0.02, "target_arpu_uplift_fen": 500,
-                  "planning_churn_rate": 0.05, "low_reach_rate": 0.2},
+    MEASUREMENT: {
+        "attribution_days": 7,
+        "target_retention_uplift": 0.02,
+        "target_arpu_uplift_fen": 500,
+        "planning_churn_rate": 0.05,
+        "low_reach_rate": 0.2,
+    },
 }
 
 

@@ -13,6 +13,7 @@ Ties go to the touch, then to the newer row. Nothing is stored: the credit is re
 `touches`, `recommendations` and `subscriptions` each time, so the same tables always give the
 same answer (and a reader can check a row by hand with the query in README).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -80,7 +81,12 @@ ORDER BY o.ordered_at, o.subscription_id
 
 
 async def attributed_orders(
-    session: AsyncSession, *, first: date, last: date, window: int, branch_id: int | None = None,
+    session: AsyncSession,
+    *,
+    first: date,
+    last: date,
+    window: int,
+    branch_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Every order placed from `first` to `last` (local days) with what it is credited to
     (credited_* empty: no offer of that product in the window, an organic order)."""
@@ -106,9 +112,22 @@ def summarise(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, Any]]
     key = {"campaign": "campaign_id", "channel": "credited_channel", "order_channel": "order_channel"}[group_by]
     groups: dict[str, dict[str, Any]] = {}
     for r in rows:
-        grp = "organic" if r["subscription_id"] and r["offered_at"] is None else str(r[key] if r[key] is not None else "none")
-        g = groups.setdefault(grp, {"group_by": group_by, "group": grp, "orders": 0, "charge_fen": 0,
-                                    "from_touches": 0, "from_recommendations": 0})
+        grp = (
+            "organic"
+            if r["subscription_id"] and r["offered_at"] is None
+            else str(r[key] if r[key] is not None else "none")
+        )
+        g = groups.setdefault(
+            grp,
+            {
+                "group_by": group_by,
+                "group": grp,
+                "orders": 0,
+                "charge_fen": 0,
+                "from_touches": 0,
+                "from_recommendations": 0,
+            },
+        )
         g["orders"] += 1
         g["charge_fen"] += int(r["charge_fen"] or 0)
         if r["touch_id"] is not None:

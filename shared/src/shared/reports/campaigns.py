@@ -24,6 +24,7 @@ ARPU; several campaigns in one group are strata (member-weighted). Warnings say 
 cannot be trusted yet: no hold-out, no complete month after launch, an arm too small for the
 effect the campaign was meant to have (minimum detectable effect at 80 % power), low reach.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -72,8 +73,13 @@ def _r(x: float | None, digits: int = 4) -> float | None:
 
 
 async def campaign_report(
-    session: AsyncSession, *, group_by: str = "campaign", campaign_ids: list[int] | None = None,
-    branch_id: int | None = None, as_of: date | None = None, attribution_days: int | None = None,
+    session: AsyncSession,
+    *,
+    group_by: str = "campaign",
+    campaign_ids: list[int] | None = None,
+    branch_id: int | None = None,
+    as_of: date | None = None,
+    attribution_days: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per group (see module doc). `branch_id` limits members to one branch (at launch)."""
     if group_by not in GROUPS:
@@ -83,8 +89,13 @@ async def campaign_report(
     as_of = as_of or clock.today()
     where, members = ["ca.status IN ('running', 'finished')"], ["true"]
     params: dict[str, Any] = {
-        "as_of": as_of, "tz": clock.TZ_NAME, "success": list(SUCCESS_OUTCOMES), "offline": list(OFFLINE_CHANNELS),
-        "reached": list(REACHED_OUTCOMES), "not_contact": list(NOT_CONTACT), **attribution.params(window),
+        "as_of": as_of,
+        "tz": clock.TZ_NAME,
+        "success": list(SUCCESS_OUTCOMES),
+        "offline": list(OFFLINE_CHANNELS),
+        "reached": list(REACHED_OUTCOMES),
+        "not_contact": list(NOT_CONTACT),
+        **attribution.params(window),
     }
     if campaign_ids:
         where.append("ca.id = ANY(CAST(:ids AS int[]))")
@@ -92,14 +103,20 @@ async def campaign_report(
     if branch_id is not None:
         members.append("coalesce(cm.branch_id, c.branch_id) = :branch")
         params["branch"] = branch_id
-    sql = _SQL.format(campaigns=" AND ".join(where), members=" AND ".join(members), group=GROUPS[group_by],
-                      credit_ctes=attribution.CREDIT_CTES)
+    sql = _SQL.format(
+        campaigns=" AND ".join(where),
+        members=" AND ".join(members),
+        group=GROUPS[group_by],
+        credit_ctes=attribution.CREDIT_CTES,
+    )
     rows = (await session.execute(text(sql), params)).all()
     groups: dict[str, dict[int, dict[bool, Any]]] = defaultdict(lambda: defaultdict(dict))
     for r in rows:
         groups[r.grp][r.campaign_id][r.holdout] = r
-    return [_summarise(group_by, grp, strata, as_of=as_of, window=window, settings=settings)
-            for grp, strata in groups.items()]
+    return [
+        _summarise(group_by, grp, strata, as_of=as_of, window=window, settings=settings)
+        for grp, strata in groups.items()
+    ]
 
 
 class _Arm:
@@ -120,13 +137,16 @@ class _Arm:
 
 
 def _interval_fields(prefix: str, iv: Interval | None, digits: int = 4) -> dict[str, float | None]:
-    return {prefix: None if iv is None else round(iv.estimate, digits),
-            f"{prefix}_ci_low": None if iv is None else round(iv.low, digits),
-            f"{prefix}_ci_high": None if iv is None else round(iv.high, digits)}
+    return {
+        prefix: None if iv is None else round(iv.estimate, digits),
+        f"{prefix}_ci_low": None if iv is None else round(iv.low, digits),
+        f"{prefix}_ci_high": None if iv is None else round(iv.high, digits),
+    }
 
 
-def _summarise(group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, as_of: date, window: int,
-               settings: dict[str, Any]) -> dict[str, Any]:
+def _summarise(
+    group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, as_of: date, window: int, settings: dict[str, Any]
+) -> dict[str, Any]:
     tr = _Arm([arms[False] for arms in strata.values() if False in arms])
     ho = _Arm([arms[True] for arms in strata.values() if True in arms])
     both = [arms for arms in strata.values() if False in arms and True in arms]
@@ -137,16 +157,46 @@ def _summarise(group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, a
     post_days = max(0, (as_of - min(launch_days)).days) if launch_days else 0
     n_post = min((int(r.n_post or 0) for arms in strata.values() for r in arms.values()), default=0)
 
-    retention = stratified_rates([RateStratum(int(a[False].retained), int(a[False].at_risk),
-                                              int(a[True].retained), int(a[True].at_risk)) for a in both])
-    conversion = stratified_rates([RateStratum(int(a[False].bought), int(a[False].at_risk),
-                                               int(a[True].bought), int(a[True].at_risk)) for a in both])
-    arpu = stratified_means([MeanStratum(float(a[False].delta_mean), float(a[False].delta_var or 0), int(a[False].n_arpu),
-                                         float(a[True].delta_mean), float(a[True].delta_var or 0), int(a[True].n_arpu))
-                             for a in both if a[False].n_arpu and a[True].n_arpu])
-    baseline = stratified_means([MeanStratum(float(a[False].pre_mean), float(a[False].pre_var or 0), int(a[False].at_risk),
-                                             float(a[True].pre_mean), float(a[True].pre_var or 0), int(a[True].at_risk))
-                                 for a in both if a[False].at_risk and a[True].at_risk])
+    retention = stratified_rates(
+        [
+            RateStratum(int(a[False].retained), int(a[False].at_risk), int(a[True].retained), int(a[True].at_risk))
+            for a in both
+        ]
+    )
+    conversion = stratified_rates(
+        [
+            RateStratum(int(a[False].bought), int(a[False].at_risk), int(a[True].bought), int(a[True].at_risk))
+            for a in both
+        ]
+    )
+    arpu = stratified_means(
+        [
+            MeanStratum(
+                float(a[False].delta_mean),
+                float(a[False].delta_var or 0),
+                int(a[False].n_arpu),
+                float(a[True].delta_mean),
+                float(a[True].delta_var or 0),
+                int(a[True].n_arpu),
+            )
+            for a in both
+            if a[False].n_arpu and a[True].n_arpu
+        ]
+    )
+    baseline = stratified_means(
+        [
+            MeanStratum(
+                float(a[False].pre_mean),
+                float(a[False].pre_var or 0),
+                int(a[False].at_risk),
+                float(a[True].pre_mean),
+                float(a[True].pre_var or 0),
+                int(a[True].at_risk),
+            )
+            for a in both
+            if a[False].at_risk and a[True].at_risk
+        ]
+    )
     wt, wh = wilson(ret_t, risk_t), wilson(ret_h, risk_h)
     touches, ok = tr.total("touches"), tr.total("touches_ok")
     off, off_ok = tr.total("touches_offline"), tr.total("touches_offline_ok")
@@ -155,67 +205,113 @@ def _summarise(group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, a
     incremental = retention.estimate * risk_t if retention else None
 
     # the effect the campaign was meant to have, and the smallest effect these arms can detect
-    targets_r = {float(r.target_retention_uplift) for a in strata.values() for r in a.values()
-                 if r.target_retention_uplift is not None}
-    targets_a = {int(r.target_arpu_uplift_fen) for a in strata.values() for r in a.values()
-                 if r.target_arpu_uplift_fen is not None}
-    target_r = targets_r.pop() if len(targets_r) == 1 and len(strata) == 1 else float(settings["target_retention_uplift"])
+    targets_r = {
+        float(r.target_retention_uplift)
+        for a in strata.values()
+        for r in a.values()
+        if r.target_retention_uplift is not None
+    }
+    targets_a = {
+        int(r.target_arpu_uplift_fen)
+        for a in strata.values()
+        for r in a.values()
+        if r.target_arpu_uplift_fen is not None
+    }
+    target_r = (
+        targets_r.pop() if len(targets_r) == 1 and len(strata) == 1 else float(settings["target_retention_uplift"])
+    )
     target_a = targets_a.pop() if len(targets_a) == 1 and len(strata) == 1 else int(settings["target_arpu_uplift_fen"])
     churn_seen = (risk_t + risk_h - ret_t - ret_h + 1) / (risk_t + risk_h + 2)
     churn_plan = max(churn_seen, float(settings["planning_churn_rate"]))
     mde_r = mde_rates(churn_plan, risk_t, risk_h)
     if arpu is not None:
-        mde_a = mde_means(tr.mean("delta_var", "n_arpu") or 0, int(tr.total("n_arpu")),
-                          ho.mean("delta_var", "n_arpu") or 0, int(ho.total("n_arpu")))
+        mde_a = mde_means(
+            tr.mean("delta_var", "n_arpu") or 0,
+            int(tr.total("n_arpu")),
+            ho.mean("delta_var", "n_arpu") or 0,
+            int(ho.total("n_arpu")),
+        )
         mde_a_basis = "observed change in bills"
     else:
         mde_a = mde_means(tr.mean("pre_var", "at_risk") or 0, risk_t, ho.mean("pre_var", "at_risk") or 0, risk_h)
         mde_a_basis = "spread of pre-launch bills (no post-launch month yet)"
     reach = tr.total("reached")
-    warnings = _warnings(n_t=n_t, n_h=n_h, n_post=n_post, post_days=post_days, mde_r=mde_r, target_r=target_r,
-                         mde_a=mde_a, target_a=target_a, reach=reach, low_reach=float(settings["low_reach_rate"]),
-                         baseline=baseline, strata=len(strata))
+    warnings = _warnings(
+        n_t=n_t,
+        n_h=n_h,
+        n_post=n_post,
+        post_days=post_days,
+        mde_r=mde_r,
+        target_r=target_r,
+        mde_a=mde_a,
+        target_a=target_a,
+        reach=reach,
+        low_reach=float(settings["low_reach_rate"]),
+        baseline=baseline,
+        strata=len(strata),
+    )
 
     survival: list[dict[str, Any]] = []
     for day in SURVIVAL_DAYS:
         if day <= post_days:
-            survival.append({
-                "day": day,
-                "treated": _rate(risk_t - tr.total(f"churned_{day}"), risk_t),
-                "holdout": _rate(risk_h - ho.total(f"churned_{day}"), risk_h),
-            })
+            survival.append(
+                {
+                    "day": day,
+                    "treated": _rate(risk_t - tr.total(f"churned_{day}"), risk_t),
+                    "holdout": _rate(risk_h - ho.total(f"churned_{day}"), risk_h),
+                }
+            )
     pre_t, pre_h = tr.total("pre_total"), ho.total("pre_total")
     post_t, post_h = tr.total("post_total"), ho.total("post_total")
     first_post = min((r.first_post for a in strata.values() for r in a.values() if r.first_post), default=None)
     last_post = max((r.last_post for a in strata.values() for r in a.values() if r.last_post), default=None)
     return {
-        "group_by": group_by, "group": grp,
-        "members": n_t + n_h, "treated": n_t, "holdout": n_h, "campaigns": len(strata),
+        "group_by": group_by,
+        "group": grp,
+        "members": n_t + n_h,
+        "treated": n_t,
+        "holdout": n_h,
+        "campaigns": len(strata),
         "measured_from": min(launch_days).isoformat() if launch_days else None,
-        "as_of": as_of.isoformat(), "post_days": post_days,
-        "post_months": n_post, "first_post_month": first_post.isoformat() if first_post else None,
+        "as_of": as_of.isoformat(),
+        "post_days": post_days,
+        "post_months": n_post,
+        "first_post_month": first_post.isoformat() if first_post else None,
         "last_post_month": last_post.isoformat() if last_post else None,
         "excluded_churned_before_launch": int(tr.total("gone_before") + ho.total("gone_before")),
-        "reached": int(reach), "reach_rate": _rate(reach, n_t),
-        "touches": int(touches), "touches_per_member": _rate(touches, n_t),
+        "reached": int(reach),
+        "reach_rate": _rate(reach, n_t),
+        "touches": int(touches),
+        "touches_per_member": _rate(touches, n_t),
         "answered": int(tr.total("answered")),
         "touch_success_rate": _rate(ok, touches),
         "touch_success_ci_low": _r(success_ci[0]) if success_ci else None,
         "touch_success_ci_high": _r(success_ci[1]) if success_ci else None,
-        "offline_touches": int(off), "offline_success_rate": _rate(off_ok, off),
-        "online_touches": int(touches - off), "online_success_rate": _rate(ok - off_ok, touches - off),
-        "accepted": int(tr.total("accepted")), "acceptance_rate": _rate(tr.total("accepted"), n_t),
+        "offline_touches": int(off),
+        "offline_success_rate": _rate(off_ok, off),
+        "online_touches": int(touches - off),
+        "online_success_rate": _rate(ok - off_ok, touches - off),
+        "accepted": int(tr.total("accepted")),
+        "acceptance_rate": _rate(tr.total("accepted"), n_t),
         "orders_attributed": int(tr.total("orders_attributed")),
         "orders_attributed_fen": int(tr.total("orders_attributed_fen")),
-        "attribution_window_days": window, "attribution_rule": attribution.RULE.format(days=window),
-        "converted_treated": int(tr.total("bought")), "converted_holdout": int(ho.total("bought")),
-        "conversion_treated": _rate(tr.total("bought"), risk_t), "conversion_holdout": _rate(ho.total("bought"), risk_h),
+        "attribution_window_days": window,
+        "attribution_rule": attribution.RULE.format(days=window),
+        "converted_treated": int(tr.total("bought")),
+        "converted_holdout": int(ho.total("bought")),
+        "conversion_treated": _rate(tr.total("bought"), risk_t),
+        "conversion_holdout": _rate(ho.total("bought"), risk_h),
         **_interval_fields("conversion_uplift", conversion),
-        "at_risk_treated": risk_t, "at_risk_holdout": risk_h,
-        "retained_treated": ret_t, "retained_holdout": ret_h,
-        "retention_treated": _rate(ret_t, risk_t), "retention_holdout": _rate(ret_h, risk_h),
-        "retention_treated_ci_low": _r(wt[0]) if wt else None, "retention_treated_ci_high": _r(wt[1]) if wt else None,
-        "retention_holdout_ci_low": _r(wh[0]) if wh else None, "retention_holdout_ci_high": _r(wh[1]) if wh else None,
+        "at_risk_treated": risk_t,
+        "at_risk_holdout": risk_h,
+        "retained_treated": ret_t,
+        "retained_holdout": ret_h,
+        "retention_treated": _rate(ret_t, risk_t),
+        "retention_holdout": _rate(ret_h, risk_h),
+        "retention_treated_ci_low": _r(wt[0]) if wt else None,
+        "retention_treated_ci_high": _r(wt[1]) if wt else None,
+        "retention_holdout_ci_low": _r(wh[0]) if wh else None,
+        "retention_holdout_ci_high": _r(wh[1]) if wh else None,
         **_interval_fields("retention_uplift", retention),
         "retention_ci_method": _method(len(both), "newcombe", "stratified (Agresti-Caffo)"),
         "survival": survival,
@@ -230,11 +326,16 @@ def _summarise(group_by: str, grp: str, strata: dict[int, dict[bool, Any]], *, a
         "arpu_uplift_ci_low_fen": None if arpu is None else round(arpu.low, 2),
         "arpu_uplift_ci_high_fen": None if arpu is None else round(arpu.high, 2),
         "arpu_uplift_df": None if arpu is None or arpu.df is None else round(arpu.df, 2),
-        "arpu_ci_method": _method(len(both), "difference in differences, Welch", "stratified difference in differences"),
+        "arpu_ci_method": _method(
+            len(both), "difference in differences, Welch", "stratified difference in differences"
+        ),
         "revenue_retention_treated": _rate(post_t, pre_t) if arpu else None,
         "revenue_retention_holdout": _rate(post_h, pre_h) if arpu else None,
-        "target_retention_uplift": target_r, "mde_retention_uplift": _r(mde_r),
-        "target_arpu_uplift_fen": target_a, "mde_arpu_uplift_fen": _r(mde_a, 2), "mde_arpu_basis": mde_a_basis,
+        "target_retention_uplift": target_r,
+        "mde_retention_uplift": _r(mde_r),
+        "target_arpu_uplift_fen": target_a,
+        "mde_arpu_uplift_fen": _r(mde_a, 2),
+        "mde_arpu_basis": mde_a_basis,
         "cost_fen": cost,
         "cost_per_retained_fen": round(cost / ret_t, 2) if ret_t else None,
         "cost_per_incremental_retained_fen": round(cost / incremental, 2) if incremental and incremental > 0 else None,
@@ -246,9 +347,21 @@ def _method(strata: int, one: str, many: str) -> str | None:
     return None if strata == 0 else one if strata == 1 else many
 
 
-def _warnings(*, n_t: int, n_h: int, n_post: int, post_days: int, mde_r: float | None, target_r: float,
-              mde_a: float | None, target_a: int, reach: float, low_reach: float, baseline: Interval | None,
-              strata: int) -> list[dict[str, str]]:
+def _warnings(
+    *,
+    n_t: int,
+    n_h: int,
+    n_post: int,
+    post_days: int,
+    mde_r: float | None,
+    target_r: float,
+    mde_a: float | None,
+    target_a: int,
+    reach: float,
+    low_reach: float,
+    baseline: Interval | None,
+    strata: int,
+) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
 
     def warn(code: str, detail: str) -> None:
@@ -258,23 +371,34 @@ def _warnings(*, n_t: int, n_h: int, n_post: int, post_days: int, mde_r: float |
         warn("no_comparison", "one arm is empty: there is nothing to compare the treated members with")
         return out
     if n_post == 0:
-        warn("post_period_too_short",
-             f"no complete billed month after launch yet ({post_days} days measured): no ARPU effect is estimated, "
-             "and retention covers only those days")
+        warn(
+            "post_period_too_short",
+            f"no complete billed month after launch yet ({post_days} days measured): no ARPU effect is estimated, "
+            "and retention covers only those days",
+        )
     if mde_r is not None and mde_r > target_r:
-        warn("arm_too_small",
-             f"with {n_t} treated and {n_h} hold-out members the smallest retention effect this report can detect "
-             f"(80 % power, 5 % two-sided) is {mde_r * 100:.1f} pp, more than the {target_r * 100:.1f} pp the "
-             f"campaign is meant to have")
+        warn(
+            "arm_too_small",
+            f"with {n_t} treated and {n_h} hold-out members the smallest retention effect this report can detect "
+            f"(80 % power, 5 % two-sided) is {mde_r * 100:.1f} pp, more than the {target_r * 100:.1f} pp the "
+            f"campaign is meant to have",
+        )
     if mde_a is not None and mde_a > target_a:
-        warn("arm_too_small_arpu",
-             f"the smallest ARPU effect detectable with these arms is ¥{mde_a / 100:.2f} a month, more than the "
-             f"¥{target_a / 100:.2f} the campaign is meant to have")
+        warn(
+            "arm_too_small_arpu",
+            f"the smallest ARPU effect detectable with these arms is ¥{mde_a / 100:.2f} a month, more than the "
+            f"¥{target_a / 100:.2f} the campaign is meant to have",
+        )
     if reach / n_t < low_reach:
-        warn("low_reach", f"only {int(reach)} of {n_t} treated members were contacted: any effect is diluted "
-                          "over all treated members (intent to treat)")
+        warn(
+            "low_reach",
+            f"only {int(reach)} of {n_t} treated members were contacted: any effect is diluted "
+            "over all treated members (intent to treat)",
+        )
     if baseline is not None and not baseline.covers(0) and strata == 1:
-        warn("arms_differ_before_launch",
-             "the arms' pre-launch ARPU differs more than chance usually allows; the difference in differences "
-             "removes a level difference, not a different trend")
+        warn(
+            "arms_differ_before_launch",
+            "the arms' pre-launch ARPU differs more than chance usually allows; the difference in differences "
+            "removes a level difference, not a different trend",
+        )
     return out

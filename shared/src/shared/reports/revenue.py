@@ -14,6 +14,7 @@ before the last complete month, as the seed's year-to-date figure; a base month 
 moves to the first billed month after it. Branch and manager are today's (the assignment history
 is not a snapshot); per campaign, the campaign report compares the members as they were at launch.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -40,15 +41,15 @@ async def default_period(session: AsyncSession, *, base: date | None, last: date
     """(base month, last month) with the defaults of the module doc; None without billed months."""
     this_month = clock.today().replace(day=1)
     if last is None:
-        last = await session.scalar(text(
-            "SELECT max(month) FROM monthly_usage WHERE month < :m"), {"m": this_month})
+        last = await session.scalar(text("SELECT max(month) FROM monthly_usage WHERE month < :m"), {"m": this_month})
         if last is None:
             return None
     if base is None:
         base = date(last.year - 1, 12, 1)
     if not await session.scalar(text("SELECT EXISTS (SELECT 1 FROM monthly_usage WHERE month = :b)"), {"b": base}):
-        base = await session.scalar(text(
-            "SELECT min(month) FROM monthly_usage WHERE month > :b AND month < :l"), {"b": base, "l": last})
+        base = await session.scalar(
+            text("SELECT min(month) FROM monthly_usage WHERE month > :b AND month < :l"), {"b": base, "l": last}
+        )
         if base is None:
             return None
     return (base, last) if base < last else None
@@ -99,7 +100,11 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 async def revenue_retention(
-    session: AsyncSession, *, group_by: str = "total", base: date | None = None, last: date | None = None,
+    session: AsyncSession,
+    *,
+    group_by: str = "total",
+    base: date | None = None,
+    last: date | None = None,
     branch_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows per group (or per month, cumulative) as described in the module doc."""
@@ -110,24 +115,38 @@ async def revenue_retention(
     months = (last.year - base.year) * 12 + last.month - base.month
     end = _month_add(last, 1)
     p: dict[str, Any] = {"base": base, "last": last, "end": date.fromordinal(end.toordinal() - 1), "branch": branch_id}
-    meta = {"base_month": base.isoformat()[:7], "first_month": _month_add(base, 1).isoformat()[:7],
-            "last_month": last.isoformat()[:7]}
+    meta = {
+        "base_month": base.isoformat()[:7],
+        "first_month": _month_add(base, 1).isoformat()[:7],
+        "last_month": last.isoformat()[:7],
+    }
     if group_by == "month":
-        rows = (await session.execute(text(_MONTHLY.format(
-            scope_and="AND c.branch_id = :branch" if branch_id is not None else "")), p)).all()
+        rows = (
+            await session.execute(
+                text(_MONTHLY.format(scope_and="AND c.branch_id = :branch" if branch_id is not None else "")), p
+            )
+        ).all()
         out, cumulative = [], 0
         for k, r in enumerate(rows, start=1):
             cumulative += int(r.revenue)
             base_rev = int(r.base_revenue or 0)
-            out.append({
-                "group_by": "month", "group": r.month.isoformat()[:7], **meta, "months": k, "stock": r.stock,
-                "base_revenue_fen": base_rev, "period_revenue_fen": cumulative,
-                "revenue_retention": _ratio(cumulative, k * base_rev),
-                "month_revenue_retention": _ratio(int(r.revenue), base_rev),
-                "retained": r.retained, "customer_retention": _ratio(r.retained, r.stock),
-                "arpu_base_fen": round(base_rev / r.stock, 2) if r.stock else None,
-                "arpu_period_fen": round(cumulative / (k * r.stock), 2) if r.stock else None,
-            })
+            out.append(
+                {
+                    "group_by": "month",
+                    "group": r.month.isoformat()[:7],
+                    **meta,
+                    "months": k,
+                    "stock": r.stock,
+                    "base_revenue_fen": base_rev,
+                    "period_revenue_fen": cumulative,
+                    "revenue_retention": _ratio(cumulative, k * base_rev),
+                    "month_revenue_retention": _ratio(int(r.revenue), base_rev),
+                    "retained": r.retained,
+                    "customer_retention": _ratio(r.retained, r.stock),
+                    "arpu_base_fen": round(base_rev / r.stock, 2) if r.stock else None,
+                    "arpu_period_fen": round(cumulative / (k * r.stock), 2) if r.stock else None,
+                }
+            )
         return out
     if group_by not in GROUPS:
         raise ValueError(group_by)
@@ -138,12 +157,21 @@ async def revenue_retention(
         base_rev, period_rev = int(r.base_revenue or 0), int(r.period_revenue or 0)
         arpu_base = base_rev / r.stock if r.stock else None
         arpu_period = period_rev / (months * r.stock) if r.stock else None
-        out.append({
-            "group_by": group_by, "group": r.grp, **meta, "months": months, "stock": r.stock,
-            "base_revenue_fen": base_rev, "period_revenue_fen": period_rev,
-            "revenue_retention": _ratio(period_rev, months * base_rev), "month_revenue_retention": None,
-            "retained": r.retained, "customer_retention": _ratio(r.retained, r.stock),
-            "arpu_base_fen": None if arpu_base is None else round(arpu_base, 2),
-            "arpu_period_fen": None if arpu_period is None else round(arpu_period, 2),
-        })
+        out.append(
+            {
+                "group_by": group_by,
+                "group": r.grp,
+                **meta,
+                "months": months,
+                "stock": r.stock,
+                "base_revenue_fen": base_rev,
+                "period_revenue_fen": period_rev,
+                "revenue_retention": _ratio(period_rev, months * base_rev),
+                "month_revenue_retention": None,
+                "retained": r.retained,
+                "customer_retention": _ratio(r.retained, r.stock),
+                "arpu_base_fen": None if arpu_base is None else round(arpu_base, 2),
+                "arpu_period_fen": None if arpu_period is None else round(arpu_period, 2),
+            }
+        )
     return out

@@ -19,6 +19,7 @@ and 100 %, difference-in-differences, survival from launch, minimum detectable e
   special case; `kaplan_meier` is the general estimator, and the tests check they agree).
 Every function returns None when an arm is too small to estimate anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,10 @@ class Interval:
 
     def rounded(self, digits: int = 4) -> dict[str, float | None]:
         return {
-            "estimate": round(self.estimate, digits), "ci_low": round(self.low, digits),
-            "ci_high": round(self.high, digits), "se": round(self.se, digits),
+            "estimate": round(self.estimate, digits),
+            "ci_low": round(self.low, digits),
+            "ci_high": round(self.high, digits),
+            "se": round(self.se, digits),
             "df": None if self.df is None else round(self.df, 2),
         }
 

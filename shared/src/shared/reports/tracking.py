@@ -8,6 +8,7 @@ manager call and visit; every other channel is online. Contacts per customer per
 contacts in the period ÷ active customers in scope × 12 ÷ months in the period (seed 002
 reports 4.8 a year).
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -66,7 +67,12 @@ GROUP BY 1 ORDER BY 1
 
 
 async def touch_report(
-    session: AsyncSession, *, group_by: str, first: date, last: date, branch_id: int | None = None,
+    session: AsyncSession,
+    *,
+    group_by: str,
+    first: date,
+    last: date,
+    branch_id: int | None = None,
     attribution_days: int | None = None,
 ) -> list[dict[str, Any]]:
     if group_by not in TOUCH_GROUPS:
@@ -74,40 +80,73 @@ async def touch_report(
     start, end, months = month_bounds(first, last)
     window = await attribution.window_days(session, attribution_days)
     params: dict[str, Any] = {
-        "start": start, "end": end, "order_end": end + timedelta(days=window + 1), "success": list(SUCCESS_OUTCOMES),
-        "offline": list(OFFLINE_CHANNELS), "reached": list(REACHED_OUTCOMES), "not_contact": list(NOT_CONTACT),
-        "branch": branch_id, "tz": clock.TZ_NAME, **attribution.params(window),
+        "start": start,
+        "end": end,
+        "order_end": end + timedelta(days=window + 1),
+        "success": list(SUCCESS_OUTCOMES),
+        "offline": list(OFFLINE_CHANNELS),
+        "reached": list(REACHED_OUTCOMES),
+        "not_contact": list(NOT_CONTACT),
+        "branch": branch_id,
+        "tz": clock.TZ_NAME,
+        **attribution.params(window),
     }
     branch_filter = "AND c.branch_id = :branch" if branch_id is not None else ""
-    rows = (await session.execute(text(_TOUCHES.format(
-        group=TOUCH_GROUPS[group_by], credit_ctes=attribution.CREDIT_CTES, branch_filter=branch_filter)), params)).all()
+    rows = (
+        await session.execute(
+            text(
+                _TOUCHES.format(
+                    group=TOUCH_GROUPS[group_by], credit_ctes=attribution.CREDIT_CTES, branch_filter=branch_filter
+                )
+            ),
+            params,
+        )
+    ).all()
     if group_by == "branch":
-        base_rows = (await session.execute(text(
-            f"SELECT coalesce(branch_id::text, 'none'), count(*) FROM customers c WHERE status = 'active' {branch_filter} "
-            "GROUP BY 1"), params)).all()
+        base_rows = (
+            await session.execute(
+                text(
+                    f"SELECT coalesce(branch_id::text, 'none'), count(*) FROM customers c WHERE status = 'active' {branch_filter} "
+                    "GROUP BY 1"
+                ),
+                params,
+            )
+        ).all()
         bases = {g: n for g, n in base_rows}
     else:
-        total = await session.scalar(text(
-            f"SELECT count(*) FROM customers c WHERE status = 'active' {branch_filter}"), params) or 0
+        total = (
+            await session.scalar(
+                text(f"SELECT count(*) FROM customers c WHERE status = 'active' {branch_filter}"), params
+            )
+            or 0
+        )
         bases = {}
     out = []
     for r in rows:
         base = bases.get(r.grp, 0) if group_by == "branch" else total
         span = 1 if group_by == "month" else months
         ci = wilson(r.ok, r.touches)
-        out.append({
-            "group_by": group_by, "group": r.grp, "touches": r.touches, "customers_reached": r.customers,
-            "active_customers": base,
-            "contacts_per_customer_per_year": round(r.touches / base * 12 / span, 3) if base else None,
-            "answered": r.answered, "answer_rate": _rate(r.answered, r.touches),
-            "touch_success_rate": _rate(r.ok, r.touches),
-            "touch_success_ci_low": round(ci[0], 4) if ci else None,
-            "touch_success_ci_high": round(ci[1], 4) if ci else None,
-            "offline_touches": r.off, "offline_success_rate": _rate(r.off_ok, r.off),
-            "online_touches": r.touches - r.off, "online_success_rate": _rate(r.ok - r.off_ok, r.touches - r.off),
-            "cost_fen": int(r.cost or 0),
-            "attribution_window_days": window,
-        })
+        out.append(
+            {
+                "group_by": group_by,
+                "group": r.grp,
+                "touches": r.touches,
+                "customers_reached": r.customers,
+                "active_customers": base,
+                "contacts_per_customer_per_year": round(r.touches / base * 12 / span, 3) if base else None,
+                "answered": r.answered,
+                "answer_rate": _rate(r.answered, r.touches),
+                "touch_success_rate": _rate(r.ok, r.touches),
+                "touch_success_ci_low": round(ci[0], 4) if ci else None,
+                "touch_success_ci_high": round(ci[1], 4) if ci else None,
+                "offline_touches": r.off,
+                "offline_success_rate": _rate(r.off_ok, r.off),
+                "online_touches": r.touches - r.off,
+                "online_success_rate": _rate(r.ok - r.off_ok, r.touches - r.off),
+                "cost_fen": int(r.cost or 0),
+                "attribution_window_days": window,
+            }
+        )
     return out
 
 
@@ -125,9 +164,15 @@ async def manager_kpis(session: AsyncSession, *, month: date, branch_id: int | N
     for bid, bname in (await session.execute(stmt)).all():
         for row in await kpis.branch_ranking(session, bid, month):
             flat = {
-                "month": row["month"], "branch_id": bid, "branch": bname, "manager_id": row["manager_id"],
-                "username": row["username"], "full_name": row["full_name"], "assigned": row["assigned"],
-                "score": row["score"], "rank_in_branch": row["rank"],
+                "month": row["month"],
+                "branch_id": bid,
+                "branch": bname,
+                "manager_id": row["manager_id"],
+                "username": row["username"],
+                "full_name": row["full_name"],
+                "assigned": row["assigned"],
+                "score": row["score"],
+                "rank_in_branch": row["rank"],
             }
             for ind in row["indicators"]:
                 flat[f"{ind['code']} (w{ind['weight']})"] = ind["value"]
@@ -141,8 +186,12 @@ async def churn_model_quality(session: AsyncSession) -> list[dict[str, Any]]:
     out = []
     for m in models:
         row: dict[str, Any] = {
-            "version": m.version, "algorithm": m.algorithm, "trained_at": m.created_at.astimezone(clock.TZ).isoformat(),
-            "train_from": m.train_from, "train_to": m.train_to, "active": m.active,
+            "version": m.version,
+            "algorithm": m.algorithm,
+            "trained_at": m.created_at.astimezone(clock.TZ).isoformat(),
+            "train_from": m.train_from,
+            "train_to": m.train_to,
+            "active": m.active,
         }
         for k, v in sorted((m.metrics or {}).items()):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -155,11 +204,18 @@ async def four_high_counts(
     session: AsyncSession, *, first: date, last: date, branch_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Flagged customers per period and kind, with how many were cared for and normalised."""
-    rows = (await session.execute(text(f"""
+    rows = (
+        await session.execute(
+            text(f"""
         SELECT f.period, f.kind, count(*) AS flagged, count(f.cared_at) AS cared, count(f.normalised_on) AS normalised
         FROM four_high_flags f {"JOIN customers c ON c.id = f.customer_id" if branch_id is not None else ""}
         WHERE f.period >= :first AND f.period <= :last {"AND c.branch_id = :branch" if branch_id is not None else ""}
         GROUP BY 1, 2 ORDER BY 1, 2
-    """), {"first": first, "last": last, "branch": branch_id})).all()
-    return [{"period": r.period, "kind": r.kind, "flagged": r.flagged, "cared": r.cared, "normalised": r.normalised}
-            for r in rows]
+    """),
+            {"first": first, "last": last, "branch": branch_id},
+        )
+    ).all()
+    return [
+        {"period": r.period, "kind": r.kind, "flagged": r.flagged, "cared": r.cared, "normalised": r.normalised}
+        for r in rows
+    ]

@@ -22,6 +22,7 @@ a customer does after reading an SMS.
 `no_answer` replaces the manager app's older `not_reached` (accepted as input, stored as
 `no_answer`); the recommendation answer `accepted` became `accepted_offer` / `ordered`.
 """
+
 from __future__ import annotations
 
 PENDING = ("queued", "sending")
@@ -30,12 +31,28 @@ NOT_CONTACT = PENDING + UNDELIVERED
 """Outcomes of a touch that never reached the customer: not counted as contacts, cost or reach."""
 DELIVERED = ("sent", "delivered")
 SUCCESS_OUTCOMES = ("accepted_offer", "ordered")
-ANSWERED = ("reached", "interested", "no_answer", "wrong_number", "complaint", "refused", "dismissed",
-            "unsubscribed", "handed_to_manager")
+ANSWERED = (
+    "reached",
+    "interested",
+    "no_answer",
+    "wrong_number",
+    "complaint",
+    "refused",
+    "dismissed",
+    "unsubscribed",
+    "handed_to_manager",
+)
 OUTCOMES = NOT_CONTACT + DELIVERED + ANSWERED + SUCCESS_OUTCOMES
 
-REACHED_OUTCOMES = ("reached", "interested", "complaint", "refused", "dismissed", "unsubscribed",
-                    "handed_to_manager") + SUCCESS_OUTCOMES
+REACHED_OUTCOMES = (
+    "reached",
+    "interested",
+    "complaint",
+    "refused",
+    "dismissed",
+    "unsubscribed",
+    "handed_to_manager",
+) + SUCCESS_OUTCOMES
 """The customer was actually spoken to or answered (not merely sent to, nor no answer)."""
 RESPONSE_OUTCOMES = ("reached", "interested", "handed_to_manager") + SUCCESS_OUTCOMES
 """A positive answer: what the engine's channel preference ("which channel this customer answers") counts."""

@@ -6,6 +6,7 @@ local calendar month across all channels (default 4); do-not-disturb customers a
 outbound channels; no contact for `cool_off_days` (default 30) after a touch with outcome
 `refused`. The nightly engine applies the same rules in bulk SQL (see shared.engine.strategies).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,8 +22,14 @@ from shared.models import Touch
 from shared.programme import settings as programme_settings
 from shared.touches.outcomes import CHANNELS, OUTCOMES, SUCCESS_OUTCOMES, normalise
 
-__all__ = ["CHANNELS", "OUTBOUND_CHANNELS", "SUCCESS_OUTCOMES", "ContactPressure", "check_contact_pressure",
-           "record_touch"]
+__all__ = [
+    "CHANNELS",
+    "OUTBOUND_CHANNELS",
+    "SUCCESS_OUTCOMES",
+    "ContactPressure",
+    "check_contact_pressure",
+    "record_touch",
+]
 OUTBOUND_CHANNELS = frozenset({"outbound_call", "sms", "app_push", "manager_call", "manager_visit"})
 
 
@@ -57,9 +64,17 @@ async def record_touch(
     if channel not in CHANNELS:
         raise Unprocessable("unknown touch channel", channel=channel, allowed=list(CHANNELS))
     values = dict(
-        customer_id=customer_id, channel=channel, outcome=outcome, staff_id=staff_id, campaign_id=campaign_id,
-        task_id=task_id, recommendation_id=recommendation_id, product_id=product_id, cost_fen=cost_fen,
-        notes=notes, idempotency_key=key,
+        customer_id=customer_id,
+        channel=channel,
+        outcome=outcome,
+        staff_id=staff_id,
+        campaign_id=campaign_id,
+        task_id=task_id,
+        recommendation_id=recommendation_id,
+        product_id=product_id,
+        cost_fen=cost_fen,
+        notes=notes,
+        idempotency_key=key,
     )
     if key is None:
         touch = Touch(**values)
@@ -67,7 +82,8 @@ async def record_touch(
         await session.flush()
         return touch
     stmt = (
-        insert(Touch).values(**values)
+        insert(Touch)
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"], index_where=text("idempotency_key IS NOT NULL"))
         .returning(Touch.id)
     )
@@ -102,8 +118,11 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
                 FROM customers c WHERE c.id = :cid
                 """
             ),
-            {"cid": customer_id, "month_start": month_start,
-             "cool_from": now_local - timedelta(days=int(rules["cool_off_days"]))},
+            {
+                "cid": customer_id,
+                "month_start": month_start,
+                "cool_from": now_local - timedelta(days=int(rules["cool_off_days"])),
+            },
         )
     ).one_or_none()
     if row is None:
@@ -111,7 +130,10 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
     if row.do_not_disturb and channel in OUTBOUND_CHANNELS:
         raise ContactPressure("customer asked not to be disturbed", reason="do_not_disturb", channel=channel)
     if row.refused_at is not None:
-        raise ContactPressure("customer refused a contact recently", reason="cool_off",
-                              until=(row.refused_at + timedelta(days=int(rules["cool_off_days"]))).isoformat())
+        raise ContactPressure(
+            "customer refused a contact recently",
+            reason="cool_off",
+            until=(row.refused_at + timedelta(days=int(rules["cool_off_days"]))).isoformat(),
+        )
     if row.this_month >= int(rules["max_per_month"]):
         raise ContactPressure("monthly contact limit reached", reason="monthly_cap", limit=int(rules["max_per_month"]))

@@ -1,4 +1,5 @@
 """Build one service: lifespan (engine), error handlers, health, metrics, request logging."""
+
 from __future__ import annotations
 
 import gc
@@ -88,8 +89,9 @@ def create_service_app(
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means not ready
             log.warning("readyz.db_down", error=type(exc).__name__)
-            return error_response(503, "service_unavailable", "database unavailable",
-                                  language=request_language(request))
+            return error_response(
+                503, "service_unavailable", "database unavailable", language=request_language(request)
+            )
         return JSONResponse({"status": "ready", "service": name})
 
     # /metrics names every route and its traffic: in prod only a scraper holding TENURE_METRICS_TOKEN
@@ -103,8 +105,13 @@ def create_service_app(
         if metrics_token is not None:
             scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), metrics_token):
-                return error_response(401, "unauthorized", "a metrics token is required",
-                                      headers={"WWW-Authenticate": "Bearer"}, language=request_language(request))
+                return error_response(
+                    401,
+                    "unauthorized",
+                    "a metrics token is required",
+                    headers={"WWW-Authenticate": "Bearer"},
+                    language=request_language(request),
+                )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

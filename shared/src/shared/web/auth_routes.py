@@ -4,6 +4,7 @@ Attempt limits are keyed by the caller's address, `request.client.host`: behind 
 that is the proxy unless uvicorn runs with `--proxy-headers --forwarded-allow-ips=<proxy>`, which
 makes it the address the proxy puts in X-Forwarded-For (and only trusts that header from there).
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,7 +80,9 @@ def customer_auth_router() -> APIRouter:
 
     @router.post("/v1/auth/login", response_model=TokenOut, summary="Sign in with the SMS code")
     async def login(body: OtpLogin, request: Request, sm: SessionMaker, settings: AppSettings) -> TokenOut:
-        principal = await auth_service.verify_otp(sm, settings, phone=body.phone, code=body.code, source=_source(request))
+        principal = await auth_service.verify_otp(
+            sm, settings, phone=body.phone, code=body.code, source=_source(request)
+        )
         return await _issue(sm, settings, principal)
 
     _refresh_route(router, Audience.CUSTOMER)
@@ -104,8 +107,12 @@ def merchant_token_router() -> APIRouter:
     """OAuth2 token endpoint, client-credentials grant only (RFC 6749 §4.4): no refresh token."""
     router = APIRouter(tags=["auth"])
 
-    @router.post("/v1/oauth/token", response_model=TokenOut, response_model_exclude_none=True,
-                 summary="OAuth2 client credentials → access token scoped to the merchant")
+    @router.post(
+        "/v1/oauth/token",
+        response_model=TokenOut,
+        response_model_exclude_none=True,
+        summary="OAuth2 client credentials → access token scoped to the merchant",
+    )
     async def token(
         request: Request,
         sm: SessionMaker,

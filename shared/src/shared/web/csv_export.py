@@ -6,6 +6,7 @@ would execute on the analyst's machine. Such text cells get a leading `'`, which
 show as plain text. Numbers are written as numbers (a negative amount stays a number).
 Not for files the platform reads back (the import's COPY staging writes raw values).
 """
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """FastAPI dependencies shared by the services: sessions, settings, the calling principal."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -56,9 +57,7 @@ def authenticated(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """
     allowed: frozenset[str] = frozenset(roles)
 
-    async def dependency(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
-    ) -> Principal:
+    async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
         if creds is None or creds.scheme.lower() != "bearer":
             raise Unauthorized("missing bearer token")
         principal = decode_access_token(

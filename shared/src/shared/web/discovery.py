@@ -3,6 +3,7 @@
 Routes are matched in order, one regex after another, so a module on a hot path may set
 `ORDER = 0` (default 100) to be matched first; ties go by module name.
 """
+
 from __future__ import annotations
 
 import importlib

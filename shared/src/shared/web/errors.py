@@ -4,6 +4,7 @@
 `default_language`, zh-CN unless TENURE_DEFAULT_LANGUAGE says otherwise) and the response says
 which in Content-Language; `error` and `context` are the same in every language.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,8 +47,15 @@ def request_language(conn: HTTPConnection | Scope) -> str:
     return negotiate(Headers(scope=scope).get("accept-language"), default)
 
 
-def error_response(status: int, code: str, detail: str, context: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None, *, language: str = ZH) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    detail: str,
+    context: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    language: str = ZH,
+) -> JSONResponse:
     """`detail` is an English message (a catalogue key), rendered in `language` with `context`'s values;
     pass `language=request_language(request)` (the default is only for callers without a request)."""
     context = context or {}
@@ -74,8 +82,19 @@ def _is_unavailable(exc: BaseException) -> bool:
         return True
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (PoolTimeout, OSError, ConnectionError, InterfaceError, asyncpg.PostgresConnectionError,
-                             asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
+        if isinstance(
+            seen,
+            (
+                PoolTimeout,
+                OSError,
+                ConnectionError,
+                InterfaceError,
+                asyncpg.PostgresConnectionError,
+                asyncpg.CannotConnectNowError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ),
+        ):
             return True
         if isinstance(seen, OperationalError) and not isinstance(seen, IntegrityError):
             return True
@@ -100,13 +119,19 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": str(exc.context.get("retry_after_s", 60))}
         if exc.status_code == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(exc.status_code, exc.code, exc.template, exc.context, headers,
-                              language=request_language(request))
+        return error_response(
+            exc.status_code, exc.code, exc.template, exc.context, headers, language=request_language(request)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "validation_error", "the request is not valid", _validation_context(exc),
-                              language=request_language(request))
+        return error_response(
+            422,
+            "validation_error",
+            "the request is not valid",
+            _validation_context(exc),
+            language=request_language(request),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -116,8 +141,14 @@ def install_error_handlers(app: FastAPI) -> None:
             # the router's own 404: no such route (the console reads it as "not built yet"),
             # told apart from a route's NotFound without comparing the translated detail
             context = {"no_route": True}
-        return error_response(exc.status_code, code, str(exc.detail), context,
-                              headers=getattr(exc, "headers", None), language=request_language(request))
+        return error_response(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            context,
+            headers=getattr(exc, "headers", None),
+            language=request_language(request),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -130,15 +161,18 @@ def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
     if isinstance(exc, (DBAPIError, asyncpg.PostgresError)):
         state = _pg_code(exc)
         if state in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
-            return error_response(409, "retry", "concurrent update; retry with the same idempotency key",
-                                  language=language)
+            return error_response(
+                409, "retry", "concurrent update; retry with the same idempotency key", language=language
+            )
         if state in ("53300", "53400"):  # too many connections / configuration limit exceeded
             log.warning("db.unavailable", path=request.url.path, sqlstate=state)
-            return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"},
-                                  language=language)
+            return error_response(
+                503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"}, language=language
+            )
         if state == "57014":  # statement timeout
-            return error_response(503, "timeout", "the request took too long", headers={"Retry-After": "1"},
-                                  language=language)
+            return error_response(
+                503, "timeout", "the request took too long", headers={"Retry-After": "1"}, language=language
+            )
         if state in ("23505", "23514", "23503"):
             log.warning("db.integrity", path=request.url.path, sqlstate=state)
             return error_response(409, "conflict", "the change conflicts with existing data", language=language)
@@ -147,11 +181,13 @@ def render_unexpected(request: Request, exc: BaseException) -> JSONResponse:
             # asyncpg refused to encode: its DataError carries 22000): request values that passed
             # the schema, so the caller's 422; the statement failed, nothing is half-written
             log.warning("db.invalid_value", path=request.url.path, sqlstate=state)
-            return error_response(422, "invalid_value", "a value in the request is out of range or not valid",
-                                  language=language)
+            return error_response(
+                422, "invalid_value", "a value in the request is out of range or not valid", language=language
+            )
     if _is_unavailable(exc):
         log.warning("db.unavailable", path=request.url.path, error=type(exc).__name__)
-        return error_response(503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"},
-                              language=language)
+        return error_response(
+            503, "service_unavailable", "temporarily unavailable", headers={"Retry-After": "2"}, language=language
+        )
     log.error("unhandled", path=request.url.path, error=type(exc).__name__, exc_info=exc)
     return error_response(500, "internal_error", "internal error", language=language)

@@ -5,6 +5,7 @@ duplicate blocks on the primary key until the first commits, then replays the st
 for byte with `Idempotent-Replayed: true`. If the first request fails, its claim rolls back with
 it and a retry runs afresh. The same key with a different body is refused (409).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,11 @@ _STORE = text(
 )
 
 IdempotencyKey = Header(
-    ..., alias="Idempotency-Key", min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$",
+    ...,
+    alias="Idempotency-Key",
+    min_length=8,
+    max_length=100,
+    pattern=r"^[A-Za-z0-9_.:\-]+$",
     description="Client-chosen unique key; a retry with the same key replays the first result.",
 )
 

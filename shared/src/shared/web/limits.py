@@ -6,6 +6,7 @@ once, before the app runs, so nothing is read and nothing is written; a chunked 
 it streams and cut at the limit (413 from the read that crossed it). A route that takes large uploads
 (the back-office CSV import) gets its own, larger limit by exact path.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -39,13 +40,19 @@ class BodyLimitMiddleware:
         declared = _content_length(scope)
         if declared is not None:
             if declared < 0:
-                await error_response(400, "bad_request", "Content-Length is not a number",
-                                     language=request_language(scope))(scope, receive, send)
+                await error_response(
+                    400, "bad_request", "Content-Length is not a number", language=request_language(scope)
+                )(scope, receive, send)
             elif declared > limit:
                 too_large = BodyTooLarge(limit)
-                await error_response(413, "payload_too_large", str(too_large.detail), too_large.context,
-                                     headers={"Connection": "close"},
-                                     language=request_language(scope))(scope, receive, send)
+                await error_response(
+                    413,
+                    "payload_too_large",
+                    str(too_large.detail),
+                    too_large.context,
+                    headers={"Connection": "close"},
+                    language=request_language(scope),
+                )(scope, receive, send)
             else:  # the server delivers no more than Content-Length: nothing to count
                 await self.app(scope, receive, send)
             return

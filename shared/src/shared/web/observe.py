@@ -6,6 +6,7 @@ security headers on every response: `X-Content-Type-Options: nosniff`, `X-Frame-
 A plain ASGI class rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware costs
 measurable CPU per request, and the check-in path is benchmarked against raw Postgres.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,9 @@ log = get_logger(__name__)
 
 REQUESTS = Counter("tenure_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
-    "tenure_http_request_seconds", "HTTP latency", ["service", "route"],
+    "tenure_http_request_seconds",
+    "HTTP latency",
+    ["service", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 

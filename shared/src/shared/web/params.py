@@ -14,6 +14,7 @@ keys (products, merchants, offers, staff, org units, campaigns, hunts, ads, runs
 plain constraints, not Path()/Query(), so one type serves a path, a query, `| None` and `list[...]`
 (path and query values arrive as text, so these are not strict).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,10 +35,10 @@ IntAfter = Annotated[int, Ge(0), Le(INT_MAX)]
 # YYYY-MM with a year from 1000: `date` has no year 0, and "0000-01" once reached a handler as a 500.
 MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
-MAX_FEN = 100_000_000        # ¥1,000,000: above any price, bill, top-up or budget a request moves at once
+MAX_FEN = 100_000_000  # ¥1,000,000: above any price, bill, top-up or budget a request moves at once
 MAX_POINTS = 10_000_000
 MAX_MB = 10_000_000
-MAX_COUNT = 1_000_000        # stock, limits, quantities, priorities
+MAX_COUNT = 1_000_000  # stock, limits, quantities, priorities
 
 Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN)]
 Points = Annotated[StrictInt, Field(ge=0, le=MAX_POINTS)]

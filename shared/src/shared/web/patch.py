@@ -1,4 +1,5 @@
 """PATCH bodies: only the fields the client sent change, and null only where a field may be cleared."""
+
 from __future__ import annotations
 
 from collections.abc import Collection

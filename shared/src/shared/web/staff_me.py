@@ -3,6 +3,7 @@
 `permissions` are the caller's back-office permissions (shared.backoffice.permissions), so the
 console shows exactly the screens and buttons the API would allow; empty for manager-app roles.
 """
+
 from typing import cast
 
 from fastapi import APIRouter
@@ -44,8 +45,13 @@ def staff_me_router(current: object) -> APIRouter:
             raise NotFound("staff user not found")
         user, org_name = row
         return StaffMeOut(
-            id=user.id, username=user.username, full_name=user.full_name, role=user.role,
-            org_unit_id=user.org_unit_id, org_unit_name=org_name, permissions=permissions_of(user.role),
+            id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            role=user.role,
+            org_unit_id=user.org_unit_id,
+            org_unit_name=org_name,
+            permissions=permissions_of(user.role),
         )
 
     return router

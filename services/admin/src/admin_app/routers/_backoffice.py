@@ -2,6 +2,7 @@
 
 Not a router module (the leading underscore keeps it out of auto-discovery).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -42,13 +43,23 @@ def page(items: Sequence[T], limit: int, key: str = "id") -> Page[T]:
 
 
 async def record(
-    session: AsyncSession, request: Request, principal: Principal, action: str, object_kind: str,
-    object_id: object | None = None, detail: dict[str, Any] | None = None,
+    session: AsyncSession,
+    request: Request,
+    principal: Principal,
+    action: str,
+    object_kind: str,
+    object_id: object | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Audit row in the same transaction as the change (shared.audit.record), with the caller's IP."""
     await audit.record(
-        session, principal=principal, action=action, object_kind=object_kind, object_id=object_id,
-        detail=detail, ip=client_ip(request),
+        session,
+        principal=principal,
+        action=action,
+        object_kind=object_kind,
+        object_id=object_id,
+        detail=detail,
+        ip=client_ip(request),
     )
 
 

@@ -1,4 +1,5 @@
 """Approval of the banners alliance merchants place. (Operator banner CRUD: engagement.py, /v1/ads.)"""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,22 +41,32 @@ async def pending(principal: can("ads.approve"), session: ReadSession) -> list[M
 
 
 @router.post("/ads/{ad_id}/approve", response_model=MerchantAdOut, summary="Approve a pending merchant ad")
-async def approve(ad_id: IntId, request: Request, principal: can("ads.approve"), session: WriteSession,
-                  body: DecisionIn | None = None) -> MerchantAdOut:
+async def approve(
+    ad_id: IntId, request: Request, principal: can("ads.approve"), session: WriteSession, body: DecisionIn | None = None
+) -> MerchantAdOut:
     ad = await ad_service.decide(session, ad_id, approve=True)
-    await record(session, request, principal, "ad.approve", "ad", ad_id,
-                 {"merchant_id": ad.merchant_id, "reason": body.reason if body else None})
+    await record(
+        session,
+        request,
+        principal,
+        "ad.approve",
+        "ad",
+        ad_id,
+        {"merchant_id": ad.merchant_id, "reason": body.reason if body else None},
+    )
     return MerchantAdOut.model_validate(ad)
 
 
 @router.post("/ads/{ad_id}/reject", response_model=MerchantAdOut, summary="Reject a pending merchant ad, with a reason")
-async def reject(ad_id: IntId, body: DecisionIn, request: Request, principal: can("ads.approve"),
-                 session: WriteSession) -> MerchantAdOut:
+async def reject(
+    ad_id: IntId, body: DecisionIn, request: Request, principal: can("ads.approve"), session: WriteSession
+) -> MerchantAdOut:
     from shared.errors import Unprocessable
 
     if not body.reason:
         raise Unprocessable("a rejection needs a reason")
     ad = await ad_service.decide(session, ad_id, approve=False)
-    await record(session, request, principal, "ad.reject", "ad", ad_id,
-                 {"merchant_id": ad.merchant_id, "reason": body.reason})
+    await record(
+        session, request, principal, "ad.reject", "ad", ad_id, {"merchant_id": ad.merchant_id, "reason": body.reason}
+    )
     return MerchantAdOut.model_validate(ad)

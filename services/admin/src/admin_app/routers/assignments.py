@@ -1,4 +1,5 @@
 """Managers' customer assignments: view, move by hand (reason kept in assignment_history), unassign."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,17 +59,30 @@ class HistoryOut(BaseModel):
 
 @router.get("/assignments", response_model=Page[AssignmentOut], summary="Who owns which customer")
 async def list_assignments(
-    principal: can("assignments.read"), session: ReadSession,
-    manager_id: IntId | None = None, customer_id: Id | None = None,
-    after: After = 0, limit: int = Limit,
+    principal: can("assignments.read"),
+    session: ReadSession,
+    manager_id: IntId | None = None,
+    customer_id: Id | None = None,
+    after: After = 0,
+    limit: int = Limit,
 ) -> Page[AssignmentOut]:
     rows = await assignment_service.list_assignments(
-        session, manager_id=manager_id, customer_id=customer_id, branch=branch_scope(principal), after=after, limit=limit
+        session,
+        manager_id=manager_id,
+        customer_id=customer_id,
+        branch=branch_scope(principal),
+        after=after,
+        limit=limit,
     )
     items = [
         AssignmentOut(
-            customer_id=a.customer_id, customer_name=mask_name(c.name), customer_phone=mask_phone(c.phone),
-            branch_id=c.branch_id, manager_id=a.manager_id, manager_username=s.username, reason=a.reason,
+            customer_id=a.customer_id,
+            customer_name=mask_name(c.name),
+            customer_phone=mask_phone(c.phone),
+            branch_id=c.branch_id,
+            manager_id=a.manager_id,
+            manager_username=s.username,
+            reason=a.reason,
             since=a.created_at,
         )
         for a, c, s in rows
@@ -78,17 +92,31 @@ async def list_assignments(
 
 @router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")
 async def assignment_history(
-    principal: can("assignments.read"), session: ReadSession,
-    customer_id: Id | None = None, manager_id: IntId | None = None,
-    before: Id | None = None, limit: int = Limit,
+    principal: can("assignments.read"),
+    session: ReadSession,
+    customer_id: Id | None = None,
+    manager_id: IntId | None = None,
+    before: Id | None = None,
+    limit: int = Limit,
 ) -> list[HistoryOut]:
     rows = await assignment_service.history(
-        session, customer_id=customer_id, manager_id=manager_id, branch=branch_scope(principal), before=before,
+        session,
+        customer_id=customer_id,
+        manager_id=manager_id,
+        branch=branch_scope(principal),
+        before=before,
         limit=limit,
     )
     return [
-        HistoryOut(id=h.id, customer_id=h.customer_id, from_manager_id=h.from_manager_id, to_manager_id=h.to_manager_id,
-                   reason=h.reason, actor_id=h.actor_id, at=h.created_at)
+        HistoryOut(
+            id=h.id,
+            customer_id=h.customer_id,
+            from_manager_id=h.from_manager_id,
+            to_manager_id=h.to_manager_id,
+            reason=h.reason,
+            actor_id=h.actor_id,
+            at=h.created_at,
+        )
         for h in rows
     ]
 
@@ -96,23 +124,46 @@ async def assignment_history(
 @router.post("/assignments/move", response_model=MoveOut, summary="Move customers to a manager, with a reason")
 async def move(body: MoveIn, request: Request, principal: can("assignments.write"), session: WriteSession) -> MoveOut:
     result = await assignment_service.reassign(
-        session, customer_ids=body.customer_ids, to_manager_id=body.to_manager_id, reason=body.reason,
-        actor_id=principal.id, branch=branch_scope(principal), force=body.force,
+        session,
+        customer_ids=body.customer_ids,
+        to_manager_id=body.to_manager_id,
+        reason=body.reason,
+        actor_id=principal.id,
+        branch=branch_scope(principal),
+        force=body.force,
     )
     if result.moved:
-        await record(session, request, principal, "assignment.move", "manager", body.to_manager_id,
-                     {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason,
-                      "forced": body.force})
+        await record(
+            session,
+            request,
+            principal,
+            "assignment.move",
+            "manager",
+            body.to_manager_id,
+            {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason, "forced": body.force},
+        )
     return MoveOut(moved=result.moved, unchanged=result.unchanged, manager_load=result.manager_load)
 
 
 @router.post("/assignments/unassign", response_model=MoveOut, summary="Remove customers from their manager")
-async def unassign(body: UnassignIn, request: Request, principal: can("assignments.write"), session: WriteSession) -> MoveOut:
+async def unassign(
+    body: UnassignIn, request: Request, principal: can("assignments.write"), session: WriteSession
+) -> MoveOut:
     result = await assignment_service.unassign(
-        session, customer_ids=body.customer_ids, reason=body.reason, actor_id=principal.id,
+        session,
+        customer_ids=body.customer_ids,
+        reason=body.reason,
+        actor_id=principal.id,
         branch=branch_scope(principal),
     )
     if result.moved:
-        await record(session, request, principal, "assignment.unassign", "customer", None,
-                     {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason})
+        await record(
+            session,
+            request,
+            principal,
+            "assignment.unassign",
+            "customer",
+            None,
+            {"customers": result.moved[:200], "count": len(result.moved), "reason": body.reason},
+        )
     return MoveOut(moved=result.moved, unchanged=result.unchanged, manager_load=None)

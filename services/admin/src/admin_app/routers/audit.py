@@ -1,5 +1,6 @@
 """The audit log, read-only: who did what, when, from where. Nobody can edit it (a trigger refuses
 UPDATE and DELETE on audit_log); this API has no write route at all."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,12 +39,17 @@ class AuditPage(BaseModel):
 
 @router.get("/audit", response_model=AuditPage, summary="Audit log, newest first, with filters (CSV with format=csv)")
 async def read_audit(
-    principal: can("audit.read"), session: ReadSession,
+    principal: can("audit.read"),
+    session: ReadSession,
     actor: str | None = Query(None, max_length=80, description="e.g. staff:12"),
     action: str | None = Query(None, max_length=60, description="exact action, or a prefix ending in '.' (campaign.)"),
-    object_kind: str | None = Query(None, max_length=40), object_id: str | None = Query(None, max_length=60),
-    since: datetime | None = None, until: datetime | None = None,
-    before: Id | None = None, limit: int = Query(50, ge=1, le=500), format: str = Format,
+    object_kind: str | None = Query(None, max_length=40),
+    object_id: str | None = Query(None, max_length=60),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: Id | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    format: str = Format,
 ):  # type: ignore[no-untyped-def]
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if actor:
@@ -61,8 +67,17 @@ async def read_audit(
     if before:
         stmt = stmt.where(AuditLog.id < before)
     rows = [
-        AuditOut(id=r.id, at=r.at, actor=r.actor, role=r.role, action=r.action, object_kind=r.object_kind,
-                 object_id=r.object_id, detail=r.detail or {}, ip=None if r.ip is None else str(r.ip))
+        AuditOut(
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            role=r.role,
+            action=r.action,
+            object_kind=r.object_kind,
+            object_id=r.object_id,
+            detail=r.detail or {},
+            ip=None if r.ip is None else str(r.ip),
+        )
         for r in (await session.scalars(stmt)).all()
     ]
     if format == "csv":

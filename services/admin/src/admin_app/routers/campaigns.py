@@ -1,5 +1,6 @@
 """Campaigns with control groups: build (audience query, strategy, channel, schedule, hold-out),
 preview the audience, schedule, launch, dispatch outbound sends, finish, list members."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,22 +28,30 @@ Status = Literal["draft", "scheduled", "running", "finished", "cancelled"]
 
 class CampaignIn(Strict):
     name: str = Field(min_length=2, max_length=120)
-    query: AudienceQuery = Field(default_factory=AudienceQuery,
-                                 description="who: segments, tags, tiers, risk levels, stages, four-high kinds")
+    query: AudienceQuery = Field(
+        default_factory=AudienceQuery, description="who: segments, tags, tiers, risk levels, stages, four-high kinds"
+    )
     strategy_id: RefId | None = Field(None, description="the offer and script (strategies table)")
     flow: Flow = Field(description="app: recommendations; manager_task: care tasks; outbound: SMS / call gateway")
     channel: Channel
     starts_on: date
     ends_on: date
-    holdout_pct: Annotated[Count, Field(le=50)] = Field(10, description="share of the audience that gets nothing (control group)")
+    holdout_pct: Annotated[Count, Field(le=50)] = Field(
+        10, description="share of the audience that gets nothing (control group)"
+    )
     cost_per_touch_fen: Annotated[Fen, Field(le=1_000_000)] = 0
     target_retention_uplift: float | None = Field(
-        None, gt=0, le=0.5, description="the retention effect it is meant to have (0.02 = +2 pp); default: programme setting")
+        None,
+        gt=0,
+        le=0.5,
+        description="the retention effect it is meant to have (0.02 = +2 pp); default: programme setting",
+    )
     target_arpu_uplift_fen: Annotated[Fen, Field(gt=0, le=1_000_000)] | None = Field(
-        None, description="the monthly ARPU effect it is meant to have (fen); default: programme setting")
+        None, description="the monthly ARPU effect it is meant to have (fen); default: programme setting"
+    )
 
     @model_validator(mode="after")
-    def _dates(self) -> "CampaignIn":
+    def _dates(self) -> CampaignIn:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
         return self
@@ -125,16 +134,23 @@ class MemberOut(BaseModel):
 
 
 async def _out(session, campaign: Campaign) -> CampaignOut:  # type: ignore[no-untyped-def]
-    members, held = (await session.execute(
-        select(func.count(), func.count().filter(CampaignMember.holdout)).where(CampaignMember.campaign_id == campaign.id)
-    )).one()
+    members, held = (
+        await session.execute(
+            select(func.count(), func.count().filter(CampaignMember.holdout)).where(
+                CampaignMember.campaign_id == campaign.id
+            )
+        )
+    ).one()
     return CampaignOut.model_validate(campaign).model_copy(update={"members": members, "holdout_members": held})
 
 
 @router.get("/campaigns", response_model=Page[CampaignOut], summary="Campaigns, newest first")
 async def list_campaigns(
-    principal: can("campaigns.read"), session: ReadSession, status_: Status | None = Query(None, alias="status"),
-    after: IntId | None = None, limit: int = Limit,
+    principal: can("campaigns.read"),
+    session: ReadSession,
+    status_: Status | None = Query(None, alias="status"),
+    after: IntId | None = None,
+    limit: int = Limit,
 ) -> Page[CampaignOut]:
     stmt = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
     if status_:
@@ -150,10 +166,12 @@ async def preview(body: PreviewIn, principal: can("campaigns.read"), session: Re
 
 
 @router.post("/campaigns", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, summary="Create a draft")
-async def create_campaign(body: CampaignIn, request: Request, principal: can("campaigns.write"),
-                          session: WriteSession) -> CampaignOut:
-    campaign = await campaign_service.create_campaign(session, **body.model_dump(exclude={"query"}), query=body.query,
-                                                      created_by=principal.id)
+async def create_campaign(
+    body: CampaignIn, request: Request, principal: can("campaigns.write"), session: WriteSession
+) -> CampaignOut:
+    campaign = await campaign_service.create_campaign(
+        session, **body.model_dump(exclude={"query"}), query=body.query, created_by=principal.id
+    )
     await record(session, request, principal, "campaign.create", "campaign", campaign.id, body.model_dump(mode="json"))
     return await _out(session, campaign)
 
@@ -164,14 +182,22 @@ async def get_campaign(campaign_id: IntId, principal: can("campaigns.read"), ses
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut, summary="Edit a draft or scheduled campaign")
-async def update_campaign(campaign_id: IntId, body: CampaignPatch, request: Request, principal: can("campaigns.write"),
-                          session: WriteSession) -> CampaignOut:
+async def update_campaign(
+    campaign_id: IntId, body: CampaignPatch, request: Request, principal: can("campaigns.write"), session: WriteSession
+) -> CampaignOut:
     fields = body.model_dump(exclude={"query"})
     fields["query"] = body.query
     campaign, changes = await campaign_service.update_campaign(session, campaign_id, **fields)
     if changes:
-        await record(session, request, principal, "campaign.update", "campaign", campaign_id,
-                     {k: [str(v) for v in pair] for k, pair in changes.items()})
+        await record(
+            session,
+            request,
+            principal,
+            "campaign.update",
+            "campaign",
+            campaign_id,
+            {k: [str(v) for v in pair] for k, pair in changes.items()},
+        )
     return await _out(session, campaign)
 
 
@@ -181,61 +207,103 @@ async def _transition(action: str, campaign_id: int, request: Request, principal
     return await _out(session, campaign)
 
 
-@router.post("/campaigns/{campaign_id}/schedule", response_model=CampaignOut,
-             summary="Draft → scheduled: the launch job starts it on starts_on")
-async def schedule(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
-                   session: WriteSession) -> CampaignOut:
+@router.post(
+    "/campaigns/{campaign_id}/schedule",
+    response_model=CampaignOut,
+    summary="Draft → scheduled: the launch job starts it on starts_on",
+)
+async def schedule(
+    campaign_id: IntId, request: Request, principal: can("campaigns.launch"), session: WriteSession
+) -> CampaignOut:
     return await _transition("schedule", campaign_id, request, principal, session)
 
 
 @router.post("/campaigns/{campaign_id}/cancel", response_model=CampaignOut, summary="Cancel before launch")
-async def cancel(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
-                 session: WriteSession) -> CampaignOut:
+async def cancel(
+    campaign_id: IntId, request: Request, principal: can("campaigns.launch"), session: WriteSession
+) -> CampaignOut:
     return await _transition("cancel", campaign_id, request, principal, session)
 
 
-@router.post("/campaigns/{campaign_id}/finish", response_model=CampaignOut,
-             summary="Stop a running campaign (open offers expire, queued sends are dropped)")
-async def finish(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
-                 session: WriteSession) -> CampaignOut:
+@router.post(
+    "/campaigns/{campaign_id}/finish",
+    response_model=CampaignOut,
+    summary="Stop a running campaign (open offers expire, queued sends are dropped)",
+)
+async def finish(
+    campaign_id: IntId, request: Request, principal: can("campaigns.launch"), session: WriteSession
+) -> CampaignOut:
     return await _transition("finish", campaign_id, request, principal, session)
 
 
-@router.post("/campaigns/{campaign_id}/launch", response_model=LaunchOut,
-             summary="Select members, hold out the control group, deliver to the rest (once: a relaunch is 409)")
-async def launch(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
-                 session: WriteSession) -> LaunchOut:
+@router.post(
+    "/campaigns/{campaign_id}/launch",
+    response_model=LaunchOut,
+    summary="Select members, hold out the control group, deliver to the rest (once: a relaunch is 409)",
+)
+async def launch(
+    campaign_id: IntId, request: Request, principal: can("campaigns.launch"), session: WriteSession
+) -> LaunchOut:
     result = await campaign_service.launch(session, campaign_id)
     await record(session, request, principal, "campaign.launch", "campaign", campaign_id, result.as_dict())
     campaign = await campaign_service.get_campaign(session, campaign_id)
     return LaunchOut(campaign=await _out(session, campaign), **result.as_dict())
 
 
-@router.post("/campaigns/{campaign_id}/dispatch", response_model=DispatchOut,
-             summary="Send the campaign's queued outbound messages through the channel gateway")
-async def dispatch(campaign_id: IntId, request: Request, principal: can("campaigns.launch"),
-                   sm: SessionMaker) -> DispatchOut:
+@router.post(
+    "/campaigns/{campaign_id}/dispatch",
+    response_model=DispatchOut,
+    summary="Send the campaign's queued outbound messages through the channel gateway",
+)
+async def dispatch(
+    campaign_id: IntId, request: Request, principal: can("campaigns.launch"), sm: SessionMaker
+) -> DispatchOut:
     gateway = getattr(request.app.state, "outbound_gateway", None)
-    totals = await campaign_service.dispatch_outbound(sm, campaign_id=campaign_id, gateway=gateway,
-                                                      signature=request.app.state.settings.sms_signature)
+    totals = await campaign_service.dispatch_outbound(
+        sm, campaign_id=campaign_id, gateway=gateway, signature=request.app.state.settings.sms_signature
+    )
     # the dispatch committed per batch (messages left the gateway); its audit row follows on its own
     async with own_transaction(sm) as session:
         await record(session, request, principal, "campaign.dispatch", "campaign", campaign_id, totals)
     return DispatchOut(**totals)
 
 
-@router.get("/campaigns/{campaign_id}/members", response_model=Page[MemberOut],
-            summary="Members with their hold-out flag and baseline ARPU")
+@router.get(
+    "/campaigns/{campaign_id}/members",
+    response_model=Page[MemberOut],
+    summary="Members with their hold-out flag and baseline ARPU",
+)
 async def members(
-    campaign_id: IntId, principal: can("campaigns.read"), session: ReadSession, holdout: bool | None = None,
-    after: After = 0, limit: int = Limit,
+    campaign_id: IntId,
+    principal: can("campaigns.read"),
+    session: ReadSession,
+    holdout: bool | None = None,
+    after: After = 0,
+    limit: int = Limit,
 ) -> Page[MemberOut]:
     await campaign_service.get_campaign(session, campaign_id)
-    stmt = (select(CampaignMember).where(CampaignMember.campaign_id == campaign_id, CampaignMember.customer_id > after)
-            .order_by(CampaignMember.customer_id).limit(limit))
+    stmt = (
+        select(CampaignMember)
+        .where(CampaignMember.campaign_id == campaign_id, CampaignMember.customer_id > after)
+        .order_by(CampaignMember.customer_id)
+        .limit(limit)
+    )
     if holdout is not None:
         stmt = stmt.where(CampaignMember.holdout.is_(holdout))
     rows = (await session.scalars(stmt)).all()
-    return page([MemberOut(customer_id=m.customer_id, holdout=m.holdout, baseline_arpu_fen=m.baseline_arpu_fen,
-                           branch_id=m.branch_id, manager_id=m.manager_id, tier=m.tier, added_at=m.added_at)
-                 for m in rows], limit, key="customer_id")
+    return page(
+        [
+            MemberOut(
+                customer_id=m.customer_id,
+                holdout=m.holdout,
+                baseline_arpu_fen=m.baseline_arpu_fen,
+                branch_id=m.branch_id,
+                manager_id=m.manager_id,
+                tier=m.tier,
+                added_at=m.added_at,
+            )
+            for m in rows
+        ],
+        limit,
+        key="customer_id",
+    )

@@ -1,4 +1,5 @@
 """The product library: list, create, edit and withdraw products (with ordering eligibility)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -84,8 +85,13 @@ def _elig(e: Eligibility | None) -> dict | None:
 
 @router.get("/products", response_model=Page[ProductOut], summary="The product library")
 async def list_products(
-    principal: can("products.read"), session: ReadSession, kind: Kind | None = None, active: bool | None = None,
-    q: str | None = Query(None, max_length=60), after: IntAfter = 0, limit: int = Limit,
+    principal: can("products.read"),
+    session: ReadSession,
+    kind: Kind | None = None,
+    active: bool | None = None,
+    q: str | None = Query(None, max_length=60),
+    after: IntAfter = 0,
+    limit: int = Limit,
 ) -> Page[ProductOut]:
     rows = await catalog_service.list_products(session, kind=kind, active=active, q=q, after=after, limit=limit)
     return page([ProductOut.model_validate(p) for p in rows], limit)
@@ -97,22 +103,34 @@ async def get_product(product_id: IntId, principal: can("products.read"), sessio
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED, summary="Add a product")
-async def create_product(body: ProductIn, request: Request, principal: can("products.write"),
-                         session: WriteSession) -> ProductOut:
+async def create_product(
+    body: ProductIn, request: Request, principal: can("products.write"), session: WriteSession
+) -> ProductOut:
     fields = body.model_dump(exclude={"eligibility"})
     product = await catalog_service.create_product(session, **fields, eligibility=_elig(body.eligibility))
     await record(session, request, principal, "product.create", "product", product.id, body.model_dump(mode="json"))
     return ProductOut.model_validate(product)
 
 
-@router.patch("/products/{product_id}", response_model=ProductOut,
-              summary="Edit a product (active=false withdraws it from sale; products are never deleted)")
-async def update_product(product_id: IntId, body: ProductPatch, request: Request, principal: can("products.write"),
-                         session: WriteSession) -> ProductOut:
+@router.patch(
+    "/products/{product_id}",
+    response_model=ProductOut,
+    summary="Edit a product (active=false withdraws it from sale; products are never deleted)",
+)
+async def update_product(
+    product_id: IntId, body: ProductPatch, request: Request, principal: can("products.write"), session: WriteSession
+) -> ProductOut:
     fields = body.model_dump(exclude={"eligibility"})
     fields["eligibility"] = _elig(body.eligibility)
     product, changes = await catalog_service.update_product(session, product_id, **fields)
     if changes:
-        await record(session, request, principal, "product.update", "product", product_id,
-                     {k: [str(a), str(b)] for k, (a, b) in changes.items()})
+        await record(
+            session,
+            request,
+            principal,
+            "product.update",
+            "product",
+            product_id,
+            {k: [str(a), str(b)] for k, (a, b) in changes.items()},
+        )
     return ProductOut.model_validate(product)

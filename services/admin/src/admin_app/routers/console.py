@@ -12,6 +12,7 @@ customers by tier × churn risk and the monthly churn trend. Both are single set
 (GROUP BY over customers, LEFT JOIN profiles; never a loop over customers). Branch heads get their
 branch's figures only.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -92,6 +93,7 @@ async def console_file(path: str) -> Response:
 
 # --- dashboard figures --------------------------------------------------------------------------
 
+
 class TierRisk(BaseModel):
     tier: str
     risk_level: str | None
@@ -148,21 +150,39 @@ def _month_start(d: date, back: int) -> date:
     return date(m // 12, m % 12 + 1, 1)
 
 
-@router.get("/v1/console/overview", response_model=Overview,
-            summary="Dashboard figures: customers by tier and churn risk, monthly churn trend")
+@router.get(
+    "/v1/console/overview",
+    response_model=Overview,
+    summary="Dashboard figures: customers by tier and churn risk, monthly churn trend",
+)
 async def overview(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     months: int = Query(12, ge=1, le=36, description="how many months of churn trend, ending this month"),
 ) -> Overview:
     branch = branch_scope(principal)
     rows = (await session.execute(_TIER_RISK, {"branch": branch})).all()
     today = clock.now().date()
-    trend = (await session.execute(_CHURN_TREND, {
-        "branch": branch, "first": _month_start(today, months - 1), "last": _month_start(today, 0),
-    })).all()
+    trend = (
+        await session.execute(
+            _CHURN_TREND,
+            {
+                "branch": branch,
+                "first": _month_start(today, months - 1),
+                "last": _month_start(today, 0),
+            },
+        )
+    ).all()
     return Overview(
         customers=sum(r.customers for r in rows),
         by_tier_risk=[TierRisk(tier=r.tier, risk_level=r.risk_level, customers=r.customers) for r in rows],
-        churn_trend=[ChurnMonth(month=r.month, base=int(r.base), churned=int(r.churned),
-                                churn_rate=(int(r.churned) / int(r.base)) if r.base else None) for r in trend],
+        churn_trend=[
+            ChurnMonth(
+                month=r.month,
+                base=int(r.base),
+                churned=int(r.churned),
+                churn_rate=(int(r.churned) / int(r.base)) if r.base else None,
+            )
+            for r in trend
+        ],
     )

@@ -5,6 +5,7 @@ Personal data is masked unless `unmask=true`, which only roles holding `customer
 for and which writes an audit row (who, which customer, when, from where) in the same
 transaction as the read. Branch heads see only their branch's customers (others are 404).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -67,12 +68,19 @@ class Customer360(BaseModel):
     handset: dict[str, Any] | None
 
 
-@router.get("/customers", response_model=Page[CustomerRow],
-            summary="Search customers by full phone, last 4 digits or name (always masked)")
+@router.get(
+    "/customers",
+    response_model=Page[CustomerRow],
+    summary="Search customers by full phone, last 4 digits or name (always masked)",
+)
 async def search(
-    principal: can("customers.read"), session: ReadSession,
-    q: str | None = Query(None, min_length=1, max_length=40), tier: str | None = Query(None, max_length=12),
-    branch_id: IntId | None = None, after: After = 0, limit: int = Limit,
+    principal: can("customers.read"),
+    session: ReadSession,
+    q: str | None = Query(None, min_length=1, max_length=40),
+    tier: str | None = Query(None, max_length=12),
+    branch_id: IntId | None = None,
+    after: After = 0,
+    limit: int = Limit,
 ) -> Page[CustomerRow]:
     stmt = select(Customer).where(Customer.id > after).order_by(Customer.id).limit(limit)
     scope = branch_scope(principal)
@@ -93,14 +101,31 @@ async def search(
         else:
             stmt = stmt.where(Customer.name.startswith(q.replace("%", "").replace("_", "")))
     rows = (await session.scalars(stmt)).all()
-    return page([CustomerRow(id=c.id, name=mask_name(c.name), phone=mask_phone(c.phone), tier=c.tier, status=c.status,
-                             branch_id=c.branch_id, join_date=c.join_date) for c in rows], limit)
+    return page(
+        [
+            CustomerRow(
+                id=c.id,
+                name=mask_name(c.name),
+                phone=mask_phone(c.phone),
+                tier=c.tier,
+                status=c.status,
+                branch_id=c.branch_id,
+                join_date=c.join_date,
+            )
+            for c in rows
+        ],
+        limit,
+    )
 
 
-@router.get("/customers/{customer_id}", response_model=Customer360,
-            summary="Customer 360 (unmask=true: admin only, audited)")
+@router.get(
+    "/customers/{customer_id}", response_model=Customer360, summary="Customer 360 (unmask=true: admin only, audited)"
+)
 async def customer_360(
-    customer_id: Id, request: Request, principal: can("customers.read"), session: WriteSession,
+    customer_id: Id,
+    request: Request,
+    principal: can("customers.read"),
+    session: WriteSession,
     unmask: bool = False,
 ) -> Customer360:
     if unmask and not allows(principal, "customers.unmask"):
@@ -110,6 +135,13 @@ async def customer_360(
         raise NotFound("customer not found")
     check_branch(principal, c.branch_id, what="customer")
     if unmask:
-        await record(session, request, principal, "customer.unmask", "customer", customer_id,
-                     {"fields": list(customer360.UNMASKABLE)})
+        await record(
+            session,
+            request,
+            principal,
+            "customer.unmask",
+            "customer",
+            customer_id,
+            {"fields": list(customer360.UNMASKABLE)},
+        )
     return Customer360(**await customer360.backoffice_view(session, c, unmask=unmask))

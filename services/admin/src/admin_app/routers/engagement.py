@@ -3,6 +3,7 @@
 Every change writes an audit row in its own transaction. Creating a hunt or adding a prize moves
 budget into ledger prize pools, so those writes take an Idempotency-Key.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,9 +23,8 @@ from shared.notify import templates as sms_templates
 from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession, client_ip
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Count, Points, RefId
+from shared.web.params import Count, IntId, Points, RefId
 from shared.web.patch import patch_changes
-from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["engagement"])
 
@@ -38,6 +38,7 @@ class Strict(BaseModel):
 
 
 # --- programme rules ---------------------------------------------------------------------------
+
 
 class MakeupRule(Strict):
     enabled: bool
@@ -59,13 +60,14 @@ class ExpiryRule(Strict):
 
 class AccrualRule(Strict):
     per_yuan: dict[Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"], float] = Field(
-        description="points per yuan billed, by tier")
+        description="points per yuan billed, by tier"
+    )
     tenure_points_per_year: Annotated[Points, Field(le=10_000)]
     tenure_cap_years: Annotated[Count, Field(le=50)]
     max_points_per_month: Annotated[Points, Field(le=1_000_000)]
 
     @model_validator(mode="after")
-    def _rates(self) -> "AccrualRule":
+    def _rates(self) -> AccrualRule:
         if any(not 0 <= v <= 100 for v in self.per_yuan.values()):
             raise ValueError("per_yuan rates must be between 0 and 100")
         return self
@@ -117,16 +119,24 @@ async def one_rule(principal: AnyStaff, session: ReadSession, key: str = RuleKey
 
 
 @router.put("/programme/rules/{key}", summary="Publish a rule (validated per key, audited)")
-async def put_rule(body: dict[str, Any], request: Request, principal: Operators, session: WriteSession,
-                   key: str = RuleKey) -> dict[str, Any]:
+async def put_rule(
+    body: dict[str, Any], request: Request, principal: Operators, session: WriteSession, key: str = RuleKey
+) -> dict[str, Any]:
     try:
         value = RULE_MODELS[key].model_validate(body).model_dump()
     except ValueError as exc:
         raise Unprocessable("invalid rule", errors=_errors(exc)) from exc
     before = await programme_settings.get(session, key)
     await programme_settings.put(session, key, value, staff_id=principal.id)
-    await audit.record(session, principal=principal, action="programme.rule.update", object_kind="programme_setting",
-                       object_id=key, detail={"before": before, "after": value}, ip=client_ip(request))
+    await audit.record(
+        session,
+        principal=principal,
+        action="programme.rule.update",
+        object_kind="programme_setting",
+        object_id=key,
+        detail={"before": before, "after": value},
+        ip=client_ip(request),
+    )
     return value
 
 
@@ -137,13 +147,14 @@ def _errors(exc: Exception) -> list[dict[str, Any]]:
 
 # --- treasure hunts ----------------------------------------------------------------------------
 
+
 class SpotIn(Strict):
     kind: Literal["app_page", "merchant_code"]
     clue: str | None = Field(None, max_length=500)
     merchant_id: RefId | None = None
 
     @model_validator(mode="after")
-    def _merchant(self) -> "SpotIn":
+    def _merchant(self) -> SpotIn:
         if (self.kind == "merchant_code") != (self.merchant_id is not None):
             raise ValueError("merchant_code spots need a merchant_id, app_page spots none")
         return self
@@ -157,7 +168,7 @@ class PrizeIn(Strict):
     offer_id: RefId | None = None
 
     @model_validator(mode="after")
-    def _offer(self) -> "PrizeIn":
+    def _offer(self) -> PrizeIn:
         if (self.prize_type == "coupon") != (self.offer_id is not None):
             raise ValueError("coupon prizes need an offer_id, other prizes none")
         return self
@@ -176,7 +187,7 @@ class HuntIn(Strict):
     prizes: list[PrizeIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
-    def _window(self) -> "HuntIn":
+    def _window(self) -> HuntIn:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("times need a timezone offset")
         if self.ends_at <= self.starts_at:
@@ -220,18 +231,35 @@ async def _hunt_out(session, hunt: TreasureHunt) -> dict:  # type: ignore[no-unt
     spots = (await session.scalars(select(HuntSpot).where(HuntSpot.hunt_id == hunt.id).order_by(HuntSpot.id))).all()
     prizes = (await session.scalars(select(HuntPrize).where(HuntPrize.hunt_id == hunt.id).order_by(HuntPrize.id))).all()
     return {
-        "id": hunt.id, "name": hunt.name, "description": hunt.description, "starts_at": hunt.starts_at,
-        "ends_at": hunt.ends_at, "daily_play_limit": hunt.daily_play_limit, "status": hunt.status,
-        "spots": [{"id": s.id, "kind": s.kind, "code": s.code, "clue": s.clue, "merchant_id": s.merchant_id}
-                  for s in spots],
-        "prizes": [{"id": p.id, "prize_type": p.prize_type, "amount": p.amount, "budget": p.budget,
-                    "remaining": p.remaining, "odds_ppm": p.weight, "offer_id": p.offer_id} for p in prizes],
+        "id": hunt.id,
+        "name": hunt.name,
+        "description": hunt.description,
+        "starts_at": hunt.starts_at,
+        "ends_at": hunt.ends_at,
+        "daily_play_limit": hunt.daily_play_limit,
+        "status": hunt.status,
+        "spots": [
+            {"id": s.id, "kind": s.kind, "code": s.code, "clue": s.clue, "merchant_id": s.merchant_id} for s in spots
+        ],
+        "prizes": [
+            {
+                "id": p.id,
+                "prize_type": p.prize_type,
+                "amount": p.amount,
+                "budget": p.budget,
+                "remaining": p.remaining,
+                "odds_ppm": p.weight,
+                "offer_id": p.offer_id,
+            }
+            for p in prizes
+        ],
     }
 
 
 @router.get("/hunts", response_model=list[HuntOut], summary="Treasure hunts, newest first")
-async def list_hunts(principal: AnyStaff, session: ReadSession,
-                     status: str | None = Query(None, pattern=r"^(active|closed)$")) -> list[dict]:
+async def list_hunts(
+    principal: AnyStaff, session: ReadSession, status: str | None = Query(None, pattern=r"^(active|closed)$")
+) -> list[dict]:
     stmt = select(TreasureHunt).order_by(TreasureHunt.id.desc()).limit(100)
     if status:
         stmt = stmt.where(TreasureHunt.status == status)
@@ -246,60 +274,120 @@ async def get_hunt(principal: AnyStaff, session: ReadSession, hunt_id: IntId) ->
     return await _hunt_out(session, hunt)
 
 
-@router.post("/hunts", response_model=HuntOut, status_code=201,
-             summary="Create a hunt with spots and prizes; prize budgets are funded in the ledger")
-async def create_hunt(body: HuntIn, request: Request, principal: Operators, session: WriteSession,
-                      key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/hunts",
+    response_model=HuntOut,
+    status_code=201,
+    summary="Create a hunt with spots and prizes; prize budgets are funded in the ledger",
+)
+async def create_hunt(
+    body: HuntIn, request: Request, principal: Operators, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     async def handler() -> dict:
         hunt = await hunt_service.create_hunt(
-            session, name=body.name, description=body.description, starts_at=body.starts_at, ends_at=body.ends_at,
+            session,
+            name=body.name,
+            description=body.description,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
             daily_play_limit=body.daily_play_limit,
             spots=[hunt_service.SpotSpec(kind=s.kind, clue=s.clue, merchant_id=s.merchant_id) for s in body.spots],
-            prizes=[p.spec() for p in body.prizes], actor=principal.subject,
+            prizes=[p.spec() for p in body.prizes],
+            actor=principal.subject,
         )
-        await audit.record(session, principal=principal, action="hunt.create", object_kind="hunt", object_id=hunt.id,
-                           detail=body.model_dump(mode="json"), ip=client_ip(request))
+        await audit.record(
+            session,
+            principal=principal,
+            action="hunt.create",
+            object_kind="hunt",
+            object_id=hunt.id,
+            detail=body.model_dump(mode="json"),
+            ip=client_ip(request),
+        )
         return await _hunt_out(session, hunt)
 
-    return await run_once(session, principal=principal, key=key, payload=body.model_dump(mode="json"),
-                          handler=handler, status_code=201)
+    return await run_once(
+        session, principal=principal, key=key, payload=body.model_dump(mode="json"), handler=handler, status_code=201
+    )
 
 
-@router.post("/hunts/{hunt_id}/prizes", response_model=HuntOut, status_code=201, responses={404: {}, 410: {}},
-             summary="Add a prize (its budget is funded in the ledger)")
-async def add_prize(body: PrizeIn, request: Request, principal: Operators, session: WriteSession,
-                    hunt_id: IntId, key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/hunts/{hunt_id}/prizes",
+    response_model=HuntOut,
+    status_code=201,
+    responses={404: {}, 410: {}},
+    summary="Add a prize (its budget is funded in the ledger)",
+)
+async def add_prize(
+    body: PrizeIn,
+    request: Request,
+    principal: Operators,
+    session: WriteSession,
+    hunt_id: IntId,
+    key: str = IdempotencyKey,
+) -> Response:
     async def handler() -> dict:
-        hunt, prize = await hunt_service.add_prize_to_hunt(session, hunt_id=hunt_id, spec=body.spec(),
-                                                           actor=principal.subject)
-        await audit.record(session, principal=principal, action="hunt.prize.add", object_kind="hunt", object_id=hunt_id,
-                           detail={"prize_id": prize.id, **body.model_dump()}, ip=client_ip(request))
+        hunt, prize = await hunt_service.add_prize_to_hunt(
+            session, hunt_id=hunt_id, spec=body.spec(), actor=principal.subject
+        )
+        await audit.record(
+            session,
+            principal=principal,
+            action="hunt.prize.add",
+            object_kind="hunt",
+            object_id=hunt_id,
+            detail={"prize_id": prize.id, **body.model_dump()},
+            ip=client_ip(request),
+        )
         return await _hunt_out(session, hunt)
 
-    return await run_once(session, principal=principal, key=key, payload={"hunt_id": hunt_id, **body.model_dump()},
-                          handler=handler, status_code=201)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"hunt_id": hunt_id, **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )
 
 
-@router.post("/hunts/{hunt_id}/spots", response_model=HuntOut, status_code=201, responses={404: {}},
-             summary="Add a spot (an in-app page or a code shown at a merchant's till)")
-async def add_spot(body: SpotIn, request: Request, principal: Operators, session: WriteSession,
-                   hunt_id: IntId) -> dict:
+@router.post(
+    "/hunts/{hunt_id}/spots",
+    response_model=HuntOut,
+    status_code=201,
+    responses={404: {}},
+    summary="Add a spot (an in-app page or a code shown at a merchant's till)",
+)
+async def add_spot(body: SpotIn, request: Request, principal: Operators, session: WriteSession, hunt_id: IntId) -> dict:
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
-    spot = await hunt_service.add_spot(session, hunt=hunt, spec=hunt_service.SpotSpec(
-        kind=body.kind, clue=body.clue, merchant_id=body.merchant_id))
-    await audit.record(session, principal=principal, action="hunt.spot.add", object_kind="hunt", object_id=hunt_id,
-                       detail={"spot_id": spot.id, **body.model_dump()}, ip=client_ip(request))
+    spot = await hunt_service.add_spot(
+        session, hunt=hunt, spec=hunt_service.SpotSpec(kind=body.kind, clue=body.clue, merchant_id=body.merchant_id)
+    )
+    await audit.record(
+        session,
+        principal=principal,
+        action="hunt.spot.add",
+        object_kind="hunt",
+        object_id=hunt_id,
+        detail={"spot_id": spot.id, **body.model_dump()},
+        ip=client_ip(request),
+    )
     return await _hunt_out(session, hunt)
 
 
-@router.post("/hunts/{hunt_id}/close", response_model=HuntOut, responses={404: {}},
-             summary="Close a hunt and return unspent prize budgets to issuance")
+@router.post(
+    "/hunts/{hunt_id}/close",
+    response_model=HuntOut,
+    responses={404: {}},
+    summary="Close a hunt and return unspent prize budgets to issuance",
+)
 async def close_hunt(request: Request, principal: Operators, session: WriteSession, hunt_id: IntId) -> dict:
     hunt = await hunt_service.close_hunt(session, hunt_id=hunt_id, actor=principal.subject)
-    await audit.record(session, principal=principal, action="hunt.close", object_kind="hunt", object_id=hunt_id,
-                       ip=client_ip(request))
+    await audit.record(
+        session, principal=principal, action="hunt.close", object_kind="hunt", object_id=hunt_id, ip=client_ip(request)
+    )
     return await _hunt_out(session, hunt)
 
 
@@ -314,14 +402,16 @@ class AdIn(Strict):
     image_url: str | None = Field(None, max_length=300, pattern=r"^https://")
     link: str | None = Field(None, max_length=300, pattern=r"^(https://|tenure://)")
     target_tiers: list[TIERS] = Field(default_factory=list, max_length=7)
-    target_segments: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(default_factory=list, max_length=20)
+    target_segments: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(
+        default_factory=list, max_length=20
+    )
     starts_at: datetime
     ends_at: datetime
     merchant_id: RefId | None = None
     priority: Annotated[Count, Field(le=1000)] = 0
 
     @model_validator(mode="after")
-    def _window(self) -> "AdIn":
+    def _window(self) -> AdIn:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
@@ -355,8 +445,11 @@ def _ad_out(a: Ad) -> dict:
 
 
 @router.get("/ads", response_model=list[AdOut], summary="App banners")
-async def list_ads(principal: AdsRead, session: ReadSession,
-                   status: str | None = Query(None, pattern=r"^(approved|pending|withdrawn)$")) -> list[dict]:
+async def list_ads(
+    principal: AdsRead,
+    session: ReadSession,
+    status: str | None = Query(None, pattern=r"^(approved|pending|withdrawn)$"),
+) -> list[dict]:
     stmt = select(Ad).order_by(Ad.id.desc()).limit(200)
     if status:
         stmt = stmt.where(Ad.status == status)
@@ -370,8 +463,15 @@ async def create_ad(body: AdIn, request: Request, principal: AdsWrite, session: 
     ad = Ad(**body.model_dump(), status="approved")
     session.add(ad)
     await session.flush()
-    await audit.record(session, principal=principal, action="ad.create", object_kind="ad", object_id=ad.id,
-                       detail=body.model_dump(mode="json"), ip=client_ip(request))
+    await audit.record(
+        session,
+        principal=principal,
+        action="ad.create",
+        object_kind="ad",
+        object_id=ad.id,
+        detail=body.model_dump(mode="json"),
+        ip=client_ip(request),
+    )
     return _ad_out(ad)
 
 
@@ -386,8 +486,15 @@ async def patch_ad(body: AdPatch, request: Request, principal: AdsWrite, session
     for k, v in changes.items():
         setattr(ad, k, v)
     await session.flush()
-    await audit.record(session, principal=principal, action="ad.update", object_kind="ad", object_id=ad_id,
-                       detail=body.model_dump(mode="json", exclude_unset=True), ip=client_ip(request))
+    await audit.record(
+        session,
+        principal=principal,
+        action="ad.update",
+        object_kind="ad",
+        object_id=ad_id,
+        detail=body.model_dump(mode="json", exclude_unset=True),
+        ip=client_ip(request),
+    )
     return _ad_out(ad)
 
 
@@ -397,6 +504,7 @@ async def delete_ad(request: Request, principal: AdsWrite, session: WriteSession
     if ad is None:
         raise NotFound("ad not found")
     ad.status = "withdrawn"
-    await audit.record(session, principal=principal, action="ad.withdraw", object_kind="ad", object_id=ad_id,
-                       ip=client_ip(request))
+    await audit.record(
+        session, principal=principal, action="ad.withdraw", object_kind="ad", object_id=ad_id, ip=client_ip(request)
+    )
     return Response(status_code=204)

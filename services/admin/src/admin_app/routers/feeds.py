@@ -6,6 +6,7 @@ kind (`GET /v1/imports/layouts`), validates and merges them through the same pat
 `GET /v1/imports` (source `api`) with its errors and data-quality report. Loading the same
 records again changes nothing: every feed kind is keyed by the source system's `record_id`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,16 +33,27 @@ from shared.web.deps import AppSettings, SessionMaker, client_ip
 router = APIRouter(prefix="/v1", tags=["feeds"])
 
 MAX_ROWS = 10_000
-FeedKind = Literal["competitor_calls", "subscriptions", "contacts", "topups", "plan_changes", "subscribers", "usage",
-                   "bills", "handsets", "complaints"]
+FeedKind = Literal[
+    "competitor_calls",
+    "subscriptions",
+    "contacts",
+    "topups",
+    "plan_changes",
+    "subscribers",
+    "usage",
+    "bills",
+    "handsets",
+    "complaints",
+]
 # a cell as the source sent it; the layout's row checker validates and bounds it like a CSV cell
 Value = str | Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None
 
 
 class FeedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rows: list[dict[str, Value]] = Field(..., min_length=1, max_length=MAX_ROWS,
-                                         description="one object per record, keyed by the layout's column names")
+    rows: list[dict[str, Value]] = Field(
+        ..., min_length=1, max_length=MAX_ROWS, description="one object per record, keyed by the layout's column names"
+    )
 
 
 def _cell(v: Value) -> str:
@@ -63,10 +75,19 @@ def _write(rows: list[dict[str, Value]], header: list[str], spool: Path) -> Path
     return Path(name)
 
 
-@router.post("/feeds/{kind}", response_model=ImportOut,
-             summary="Push up to 10,000 records of one kind; idempotent by the source's record_id")
-async def push(kind: FeedKind, body: FeedIn, request: Request, principal: can("imports.write"), sm: SessionMaker,
-               settings: AppSettings) -> ImportOut:
+@router.post(
+    "/feeds/{kind}",
+    response_model=ImportOut,
+    summary="Push up to 10,000 records of one kind; idempotent by the source's record_id",
+)
+async def push(
+    kind: FeedKind,
+    body: FeedIn,
+    request: Request,
+    principal: can("imports.write"),
+    sm: SessionMaker,
+    settings: AppSettings,
+) -> ImportOut:
     layout = LAYOUTS[kind]
     known = [c.name for c in layout.columns]
     given = {k for row in body.rows for k in row}
@@ -79,10 +100,18 @@ async def push(kind: FeedKind, body: FeedIn, request: Request, principal: can("i
     path = _write(body.rows, header, import_service.spool_dir(settings))
     try:
         async with own_transaction(sm) as session:
-            job = await import_service.create_job(session, kind=kind, filename=f"api:{kind}", sha256=digest,
-                                                  created_by=principal.id, source="api")
-            await record(session, request, principal, "import.create", "import", job.id,
-                         {"kind": kind, "source": "api", "rows": len(body.rows)})
+            job = await import_service.create_job(
+                session, kind=kind, filename=f"api:{kind}", sha256=digest, created_by=principal.id, source="api"
+            )
+            await record(
+                session,
+                request,
+                principal,
+                "import.create",
+                "import",
+                job.id,
+                {"kind": kind, "source": "api", "rows": len(body.rows)},
+            )
         await import_service.run_import(sm, job_id=job.id, path=path, principal=principal, ip=client_ip(request))
     finally:
         path.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Four-high anomalies (seed 004) for the back office: thresholds, daily and monthly lists (by
 kind, branch and care status), counts over time, and the share of cared-for customers whose
 behaviour returned to normal."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -13,10 +14,10 @@ from sqlalchemy import text
 from admin_app.auth import Analysts, Strategists
 from admin_app.routers.engine import put_engine_setting
 from shared import clock
-from shared.programme import settings as programme_settings
 from shared.engine import fourhigh
 from shared.engine.fourhigh import month_period
 from shared.masking import mask_name, mask_phone
+from shared.programme import settings as programme_settings
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.params import After, IntId
 
@@ -63,16 +64,23 @@ async def thresholds(principal: Analysts, session: ReadSession) -> dict[str, Any
     return await programme_settings.get(session, "four_high")
 
 
-@router.put("/four-high/thresholds", response_model=dict[str, float | int], summary="Change thresholds (next run applies them)")
-async def put_thresholds(body: dict[str, float], principal: Strategists, request: Request,
-                         session: WriteSession) -> dict[str, Any]:
+@router.put(
+    "/four-high/thresholds", response_model=dict[str, float | int], summary="Change thresholds (next run applies them)"
+)
+async def put_thresholds(
+    body: dict[str, float], principal: Strategists, request: Request, session: WriteSession
+) -> dict[str, Any]:
     return await put_engine_setting(session, request, principal, "four_high", body)
 
 
-@router.get("/four-high/flags", response_model=FlagPage,
-            summary="Daily (period=a day) or monthly (granularity=month: period = the month) list of flagged customers")
+@router.get(
+    "/four-high/flags",
+    response_model=FlagPage,
+    summary="Daily (period=a day) or monthly (granularity=month: period = the month) list of flagged customers",
+)
 async def flags(
-    principal: Analysts, session: ReadSession,
+    principal: Analysts,
+    session: ReadSession,
     granularity: Literal["day", "month"] = "day",
     period: date | None = Query(None, description="Day, or any day of the month; default: today / last month"),
     kind: Kind | None = None,
@@ -86,8 +94,9 @@ async def flags(
         day = month_period(period or (clock.today().replace(day=1) - timedelta(days=1)))
     else:
         day = period or clock.today()
-    rows = await session.execute(text(
-        """
+    rows = await session.execute(
+        text(
+            """
         SELECT h.customer_id, c.phone, c.name, c.branch_id, h.kind, h.period, h.value, h.cared_at, h.normalised_on
         FROM four_high_flags h JOIN customers c ON c.id = h.customer_id
         WHERE h.period = :p AND (CAST(:k AS text) IS NULL OR h.kind = :k)
@@ -98,23 +107,37 @@ async def flags(
                OR (:care = 'cared' AND h.cared_at IS NOT NULL AND h.normalised_on IS NULL)
                OR (:care = 'normalised' AND h.normalised_on IS NOT NULL))
         ORDER BY h.customer_id, h.kind LIMIT :n
-        """), {"p": day, "k": kind, "b": branch_id, "care": care, "after": after, "ak": after_kind, "n": limit})
+        """
+        ),
+        {"p": day, "k": kind, "b": branch_id, "care": care, "after": after, "ak": after_kind, "n": limit},
+    )
     items = [FlagOut(**{**dict(r._mapping), "phone": mask_phone(r.phone), "name": mask_name(r.name)}) for r in rows]
     # Keyset on (customer, kind): a customer flagged for several kinds is never split across pages.
     last = items[-1] if len(items) == limit else None
-    return FlagPage(items=items, next_after=last.customer_id if last else None,
-                    next_after_kind=last.kind if last else None)
+    return FlagPage(
+        items=items, next_after=last.customer_id if last else None, next_after_kind=last.kind if last else None
+    )
 
 
 @router.get("/four-high/counts", response_model=list[CountOut], summary="Flag counts per period and kind over time")
-async def counts(principal: Analysts, session: ReadSession, granularity: Literal["day", "month"] = "day",
-                 since: date | None = None, until: date | None = None) -> list[CountOut]:
+async def counts(
+    principal: Analysts,
+    session: ReadSession,
+    granularity: Literal["day", "month"] = "day",
+    since: date | None = None,
+    until: date | None = None,
+) -> list[CountOut]:
     end = until or clock.today()
     start = since or date(end.year - 1, end.month, 1)
-    return [CountOut(**r) for r in await fourhigh.counts_over_time(session, granularity=granularity, since=start, until=end)]
+    return [
+        CountOut(**r) for r in await fourhigh.counts_over_time(session, granularity=granularity, since=start, until=end)
+    ]
 
 
-@router.get("/four-high/care-effect", response_model=dict[str, EffectOut],
-            summary="Share of cared-for customers whose behaviour returned to normal (per kind and 'all')")
+@router.get(
+    "/four-high/care-effect",
+    response_model=dict[str, EffectOut],
+    summary="Share of cared-for customers whose behaviour returned to normal (per kind and 'all')",
+)
 async def care_effect(principal: Analysts, session: ReadSession, since: date | None = None) -> dict[str, Any]:
     return await fourhigh.care_effect(session, since=since)

@@ -5,6 +5,7 @@ computed; the load then runs as a queue job on the worker (`imports.run`, durabl
 restart resumes it), or inline with `wait=true`, and `GET /v1/imports/{id}` shows its progress
 and data-quality report. Column layouts: `GET /v1/imports/layouts` and infra/samples/README.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,18 @@ from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
-Kind = Literal["subscribers", "usage", "bills", "handsets", "complaints", "competitor_calls", "subscriptions",
-               "contacts", "topups", "plan_changes"]
+Kind = Literal[
+    "subscribers",
+    "usage",
+    "bills",
+    "handsets",
+    "complaints",
+    "competitor_calls",
+    "subscriptions",
+    "contacts",
+    "topups",
+    "plan_changes",
+]
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
 
@@ -85,10 +96,22 @@ class LayoutOut(BaseModel):
 
 def _out(job: ImportJob, same: int | None = None, *, with_errors: bool = True) -> ImportOut:
     return ImportOut(
-        id=job.id, kind=job.kind, filename=job.filename, sha256=job.sha256, status=job.status,
-        rows_total=job.rows_total, rows_ok=job.rows_ok, rows_bad=job.rows_bad, rows_changed=job.rows_changed,
-        same_file_as=same, errors=(job.errors or []) if with_errors else [], created_by=job.created_by,
-        created_at=job.created_at, finished_at=job.finished_at, source=job.source, job_id=job.job_id,
+        id=job.id,
+        kind=job.kind,
+        filename=job.filename,
+        sha256=job.sha256,
+        status=job.status,
+        rows_total=job.rows_total,
+        rows_ok=job.rows_ok,
+        rows_bad=job.rows_bad,
+        rows_changed=job.rows_changed,
+        same_file_as=same,
+        errors=(job.errors or []) if with_errors else [],
+        created_by=job.created_by,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        source=job.source,
+        job_id=job.job_id,
         quality=job.quality or {},
     )
 
@@ -127,21 +150,30 @@ async def _run_inline(sm, job_id: int, path: Path, principal: Principal, encodin
 async def layouts(principal: can("imports.read")) -> list[LayoutOut]:
     return [
         LayoutOut(
-            kind=layout.kind, description=layout.doc, key=list(layout.key),
-            columns=[ColumnOut(name=c.name, required=c.required, type=c.sqltype, description=c.doc)
-                     for c in layout.columns],
+            kind=layout.kind,
+            description=layout.doc,
+            key=list(layout.key),
+            columns=[
+                ColumnOut(name=c.name, required=c.required, type=c.sqltype, description=c.doc) for c in layout.columns
+            ],
         )
         for layout in LAYOUTS.values()
     ]
 
 
 @router.post(
-    "/imports", response_model=ImportOut, status_code=status.HTTP_202_ACCEPTED,
+    "/imports",
+    response_model=ImportOut,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a CSV (multipart field `file`); returns the job, whose progress GET /v1/imports/{id} shows",
     responses={200: {"description": "with wait=true: the finished job"}, 413: {"description": "file over 2 GB"}},
 )
 async def upload(
-    request: Request, response: Response, principal: can("imports.write"), sm: SessionMaker, settings: AppSettings,
+    request: Request,
+    response: Response,
+    principal: can("imports.write"),
+    sm: SessionMaker,
+    settings: AppSettings,
     file: UploadFile = File(..., description="CSV with a header row, UTF-8 (or gb18030)"),
     kind: Kind = Query(..., description="which layout the file follows"),
     encoding: Literal["utf-8", "gb18030"] = Query("utf-8"),
@@ -156,13 +188,28 @@ async def upload(
             job = await import_service.create_job(
                 session, kind=kind, filename=file.filename or "upload.csv", sha256=digest, created_by=principal.id
             )
-            await record(session, request, principal, "import.create", "import", job.id,
-                         {"kind": kind, "filename": job.filename, "sha256": digest})
+            await record(
+                session,
+                request,
+                principal,
+                "import.create",
+                "import",
+                job.id,
+                {"kind": kind, "filename": job.filename, "sha256": digest},
+            )
             if not wait:
-                job.job_id = await queue.defer(session, queue.Task.IMPORT, {
-                    "import_id": job.id, "path": str(path), "encoding": encoding, "staff_id": principal.id,
-                    "role": principal.role, "ip": ip,
-                })
+                job.job_id = await queue.defer(
+                    session,
+                    queue.Task.IMPORT,
+                    {
+                        "import_id": job.id,
+                        "path": str(path),
+                        "encoding": encoding,
+                        "staff_id": principal.id,
+                        "role": principal.role,
+                        "ip": ip,
+                    },
+                )
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -178,7 +225,9 @@ async def upload(
 
 @router.get("/imports", response_model=Page[ImportOut], summary="Imports, newest first (errors omitted)")
 async def list_imports(
-    principal: can("imports.read"), session: ReadSession, kind: Kind | None = None,
+    principal: can("imports.read"),
+    session: ReadSession,
+    kind: Kind | None = None,
     after: Annotated[IntId | None, Query(description="id of the last item seen (paging goes to older jobs)")] = None,
     limit: int = Limit,
 ) -> Page[ImportOut]:
@@ -199,11 +248,8 @@ async def get_import(import_id: IntId, principal: can("imports.read"), session: 
     return _out(job, await import_service.same_file_as(session, job))
 
 
-@router.get("/imports/{import_id}/errors", summary="Bad rows of one import (JSON or CSV)",
-            response_model=list[dict])
-async def import_errors(
-    import_id: IntId, principal: can("imports.read"), session: ReadSession, format: str = Format
-):  # type: ignore[no-untyped-def]
+@router.get("/imports/{import_id}/errors", summary="Bad rows of one import (JSON or CSV)", response_model=list[dict])
+async def import_errors(import_id: IntId, principal: can("imports.read"), session: ReadSession, format: str = Format):  # type: ignore[no-untyped-def]
     job = await import_service.get_job(session, import_id)
     rows = job.errors or []
     if format == "csv":

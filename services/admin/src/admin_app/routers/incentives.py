@@ -1,4 +1,5 @@
 """Back office: the account-manager incentive rules (seed 000) and the monthly statements."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -38,16 +39,30 @@ async def get_rules(principal: Operators, session: ReadSession) -> dict[str, int
 @router.put("/incentives/rules", summary="Replace the incentive rules (audited)")
 async def put_rules(body: RulesIn, request: Request, principal: Operators, session: WriteSession) -> dict[str, int]:
     rules = await service.set_rules(session, body.model_dump(), staff_id=principal.id)
-    await record(session, principal=principal, action="incentives.rules.update", object_kind="programme_setting",
-                 object_id=service.SETTING_KEY, detail=rules, ip=client_ip(request))
+    await record(
+        session,
+        principal=principal,
+        action="incentives.rules.update",
+        object_kind="programme_setting",
+        object_id=service.SETTING_KEY,
+        detail=rules,
+        ip=client_ip(request),
+    )
     return rules
 
 
 @router.post("/incentives/statements/run", summary="Create and post every manager's statement for a month (idempotent)")
 async def run(body: RunIn, request: Request, principal: Operators, session: WriteSession) -> dict[str, Any]:
     result = await service.run_month(session, parse_month(body.month), actor=principal.subject)
-    await record(session, principal=principal, action="incentives.statements.run", object_kind="month",
-                 object_id=body.month, detail=result, ip=client_ip(request))
+    await record(
+        session,
+        principal=principal,
+        action="incentives.statements.run",
+        object_kind="month",
+        object_id=body.month,
+        detail=result,
+        ip=client_ip(request),
+    )
     return {"month": body.month, **result}
 
 
@@ -58,6 +73,7 @@ async def list_statements(
     month: Annotated[str | None, Query(pattern=MONTH)] = None,
     manager_id: IntId | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await service.statements(session, manager_ids=[manager_id] if manager_id else None,
-                                    month=parse_month(month) if month else None)
+    rows = await service.statements(
+        session, manager_ids=[manager_id] if manager_id else None, month=parse_month(month) if month else None
+    )
     return [service.statement_out(s) for s in rows]

@@ -4,6 +4,7 @@ Every long job (imports, engine runs, campaign launch and dispatch, points accru
 webhook delivery, statements) runs on the job worker (`python -m shared.jobs worker`); these
 routes only read the queue, put a failed job back, and edit when schedules fire.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,8 +17,8 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared import clock
 from shared.jobs import progress, queue, schedules
-from shared.web.params import Id
 from shared.web.deps import ReadSession, WriteSession
+from shared.web.params import Id
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
@@ -70,7 +71,8 @@ class ScheduleIn(Strict):
 
 @router.get("/jobs", response_model=Page[JobOut], summary="Background jobs, newest first")
 async def list_jobs(
-    principal: can("jobs.read"), session: ReadSession,
+    principal: can("jobs.read"),
+    session: ReadSession,
     task: Literal[tuple(t.value for t in queue.Task)] | None = None,  # type: ignore[valid-type]
     status: Status | None = None,
     after: int | None = Query(None, ge=1, le=2**63 - 1, description="id of the last job seen (older ones follow)"),
@@ -85,11 +87,15 @@ async def list_schedules(principal: can("jobs.read"), session: ReadSession) -> l
     return [ScheduleOut(**r) for r in await schedules.list_all(session)]
 
 
-@router.put("/jobs/schedules/{name}", response_model=ScheduleOut, summary="Change when a periodic job runs, or pause it")
-async def put_schedule(name: str, body: ScheduleIn, principal: can("jobs.write"), request: Request,
-                       session: WriteSession) -> ScheduleOut:
-    out, changed = await schedules.update(session, name[:60], cron=body.cron, enabled=body.enabled,
-                                          staff_id=principal.id)
+@router.put(
+    "/jobs/schedules/{name}", response_model=ScheduleOut, summary="Change when a periodic job runs, or pause it"
+)
+async def put_schedule(
+    name: str, body: ScheduleIn, principal: can("jobs.write"), request: Request, session: WriteSession
+) -> ScheduleOut:
+    out, changed = await schedules.update(
+        session, name[:60], cron=body.cron, enabled=body.enabled, staff_id=principal.id
+    )
     if changed:
         await record(session, request, principal, "jobs.schedule.update", "job_schedule", name[:60], changed)
     return ScheduleOut(**out)

@@ -1,4 +1,5 @@
 """The ledger from the back office: verification, points jobs (accrual, expiry), adjustments."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -52,18 +53,29 @@ class AdjustIn(BaseModel):
     reason: str = Field(min_length=3, max_length=200)
 
 
-@router.get("/ledger/verify", response_model=VerifyOut, summary="Check every ledger invariant; ok=false lists discrepancies")
+@router.get(
+    "/ledger/verify", response_model=VerifyOut, summary="Check every ledger invariant; ok=false lists discrepancies"
+)
 async def verify(principal: Auditors, session: ReadSession) -> dict:
     return await ledger.verify(session)
 
 
-@router.post("/ledger/points/accrual-runs", summary="Run the monthly points accrual (idempotent per customer per month)")
+@router.post(
+    "/ledger/points/accrual-runs", summary="Run the monthly points accrual (idempotent per customer per month)"
+)
 async def run_accrual(body: AccrualIn, request: Request, principal: AdminOnly, sm: SessionMaker) -> dict:
     result = await points_jobs.run_accrual(sm, month=first_of_month(body.month))
     # the job committed chunk by chunk; its audit row follows on its own
     async with own_transaction(sm) as s:
-        await audit.record(s, principal=principal, action="points.accrual.run", object_kind="job",
-                           object_id=body.month, detail=result, ip=client_ip(request))
+        await audit.record(
+            s,
+            principal=principal,
+            action="points.accrual.run",
+            object_kind="job",
+            object_id=body.month,
+            detail=result,
+            ip=client_ip(request),
+        )
     return result
 
 
@@ -73,28 +85,52 @@ async def run_expiry(body: ExpiryIn, request: Request, principal: AdminOnly, sm:
     result = await points_jobs.run_expiry(sm, today=day)
     # the job committed chunk by chunk; its audit row follows on its own
     async with own_transaction(sm) as s:
-        await audit.record(s, principal=principal, action="points.expiry.run", object_kind="job",
-                           object_id=day.isoformat(), detail=result, ip=client_ip(request))
+        await audit.record(
+            s,
+            principal=principal,
+            action="points.expiry.run",
+            object_kind="job",
+            object_id=day.isoformat(),
+            detail=result,
+            ip=client_ip(request),
+        )
     return result
 
 
-@router.post("/ledger/points/adjustments", status_code=201, responses={402: {}, 404: {}},
-             summary="Correct a customer's points with a compensating entry")
-async def adjust(body: AdjustIn, request: Request, principal: AdminOnly, session: WriteSession,
-                 key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/ledger/points/adjustments",
+    status_code=201,
+    responses={402: {}, 404: {}},
+    summary="Correct a customer's points with a compensating entry",
+)
+async def adjust(
+    body: AdjustIn, request: Request, principal: AdminOnly, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     async def handler() -> dict:
         if body.delta == 0:
             raise Unprocessable("delta may not be zero")
         if await find_customer(session, body.customer_id) is None:
             raise NotFound("customer not found")
         moved = await points_service.adjust(
-            session, customer_id=body.customer_id, delta=body.delta, key=f"points_adjust:{principal.subject}:{key}",
-            reason=body.reason, actor=principal.subject, today=clock.today(),
+            session,
+            customer_id=body.customer_id,
+            delta=body.delta,
+            key=f"points_adjust:{principal.subject}:{key}",
+            reason=body.reason,
+            actor=principal.subject,
+            today=clock.today(),
         )
-        await audit.record(session, principal=principal, action="points.adjust", object_kind="customer",
-                           object_id=body.customer_id, detail={"delta": body.delta, "reason": body.reason,
-                                                               "txn_id": moved.txn_id}, ip=client_ip(request))
+        await audit.record(
+            session,
+            principal=principal,
+            action="points.adjust",
+            object_kind="customer",
+            object_id=body.customer_id,
+            detail={"delta": body.delta, "reason": body.reason, "txn_id": moved.txn_id},
+            ip=client_ip(request),
+        )
         return {"txn_id": moved.txn_id, "customer_id": body.customer_id, "delta": body.delta, "balance": moved.balance}
 
-    return await run_once(session, principal=principal, key=key, payload=body.model_dump(), handler=handler,
-                          status_code=201)
+    return await run_once(
+        session, principal=principal, key=key, payload=body.model_dump(), handler=handler, status_code=201
+    )

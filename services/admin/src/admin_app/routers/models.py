@@ -5,6 +5,7 @@ and the fit runs after the response (CPU in a worker thread, one training at a t
 registry's advisory lock); the new version shows up in GET /models when done. Activation switches
 which model the nightly run scores with; every start and switch leaves an audit row.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -25,8 +26,10 @@ from shared.web.params import Count, IntId
 
 router = APIRouter(prefix="/v1", tags=["churn models"])
 log = get_logger(__name__)
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No such model"},
-                                           409: {"description": "A training is already running"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such model"},
+    409: {"description": "A training is already running"},
+}
 CandidateName = Literal[("auto", *CANDIDATE_BY_NAME)]  # type: ignore[valid-type]
 
 
@@ -43,7 +46,9 @@ class ModelOut(BaseModel):
 
 
 class TrainIn(Strict):
-    horizon: Annotated[Count, Field(ge=1, le=6)] = Field(2, description="Label: churned within this many months after the cut-off")
+    horizon: Annotated[Count, Field(ge=1, le=6)] = Field(
+        2, description="Label: churned within this many months after the cut-off"
+    )
     candidate: CandidateName = Field("auto", description="Model family; auto picks by CV on the training window")
     activate: bool = Field(False, description="Activate the new model when training succeeds")
     capacity: float = Field(0.05, gt=0, le=1, description="Contact capacity as a share of the base")
@@ -62,8 +67,14 @@ class CompareOut(BaseModel):
 
 async def _train_in_background(sm: async_sessionmaker[AsyncSession], body: TrainIn, actor: str) -> None:
     try:
-        version = await registry.train(sm, horizon=body.horizon, candidate=body.candidate, activate=body.activate,
-                                       capacity=body.capacity, latest=body.as_of)
+        version = await registry.train(
+            sm,
+            horizon=body.horizon,
+            candidate=body.candidate,
+            activate=body.activate,
+            capacity=body.capacity,
+            latest=body.as_of,
+        )
         log.info("models.train.done", version=version, actor=actor)
     except Exception as exc:  # a background task has no caller to raise to: log it
         log.warning("models.train.failed", error=type(exc).__name__, detail=str(exc), actor=actor)
@@ -74,10 +85,15 @@ async def list_models(principal: Analysts, session: ReadSession) -> list[ModelOu
     return [ModelOut(**m) for m in await registry.list_models(session)]
 
 
-@router.get("/models/compare", response_model=CompareOut, responses=ERRORS,
-            summary="Metrics of several models side by side, with differences from the first")
+@router.get(
+    "/models/compare",
+    response_model=CompareOut,
+    responses=ERRORS,
+    summary="Metrics of several models side by side, with differences from the first",
+)
 async def compare_models(
-    principal: Analysts, session: ReadSession,
+    principal: Analysts,
+    session: ReadSession,
     versions: list[IntId] = Query(..., min_length=2, max_length=10, description="Repeat: ?versions=1&versions=2"),
 ) -> CompareOut:
     return CompareOut(**await registry.compare(session, [int(v) for v in versions]))
@@ -88,10 +104,16 @@ async def get_model(version: IntId, principal: Analysts, session: ReadSession) -
     return ModelOut(**await registry.get(session, version))
 
 
-@router.post("/models/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainAccepted, responses=ERRORS,
-             summary="Train a new model from history in the background")
-async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker,
-                      background: BackgroundTasks) -> TrainAccepted:
+@router.post(
+    "/models/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TrainAccepted,
+    responses=ERRORS,
+    summary="Train a new model from history in the background",
+)
+async def train_model(
+    body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker, background: BackgroundTasks
+) -> TrainAccepted:
     # committed before the background training starts (it opens its own transactions)
     async with own_transaction(sm) as s:
         if await registry.training_in_progress(s):
@@ -101,8 +123,12 @@ async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: 
     return TrainAccepted(status="started", detail="the new version appears in GET /v1/models when training ends")
 
 
-@router.post("/models/{version}/activate", response_model=ModelOut, responses=ERRORS,
-             summary="Make this model the one the nightly run scores with")
+@router.post(
+    "/models/{version}/activate",
+    response_model=ModelOut,
+    responses=ERRORS,
+    summary="Make this model the one the nightly run scores with",
+)
 async def activate_model(version: IntId, principal: Analysts, request: Request, session: WriteSession) -> ModelOut:
     await registry.activate(session, version)
     await record(session, request, principal, "models.activate", "churn_model", version, None)

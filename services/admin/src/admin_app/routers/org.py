@@ -1,4 +1,5 @@
 """Organisation units (market department, support centres, branches): list, create, edit, delete."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -50,8 +51,12 @@ async def list_units(principal: can("org.read"), session: ReadSession, kind: Kin
 
 
 @router.post("/org-units", response_model=OrgUnitOut, status_code=status.HTTP_201_CREATED, summary="Create an org unit")
-async def create_unit(body: OrgUnitIn, request: Request, principal: can("org.write"), session: WriteSession) -> OrgUnitOut:
-    unit = await org_service.create_unit(session, kind=body.kind, code=body.code, name=body.name, parent_id=body.parent_id)
+async def create_unit(
+    body: OrgUnitIn, request: Request, principal: can("org.write"), session: WriteSession
+) -> OrgUnitOut:
+    unit = await org_service.create_unit(
+        session, kind=body.kind, code=body.code, name=body.name, parent_id=body.parent_id
+    )
     await record(session, request, principal, "org_unit.create", "org_unit", unit.id, body.model_dump())
     return OrgUnitOut.model_validate(unit)
 

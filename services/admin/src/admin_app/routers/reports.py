@@ -2,6 +2,7 @@
 
 Branch heads get the figures of their own branch only.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -19,11 +20,10 @@ from shared.errors import Unprocessable
 from shared.reports import attribution, revenue, tracking
 from shared.reports import campaigns as campaign_reports
 from shared.web.deps import ReadSession
-from shared.web.params import IntId, MONTH, first_of_month
+from shared.web.params import MONTH, IntId, first_of_month
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 AttributionDays = Query(None, ge=1, le=90, description="attribution window in days (default: the programme setting, 7)")
-
 
 
 class ReportWarning(BaseModel):
@@ -230,7 +230,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list):
         return "; ".join(
             v["code"] if "code" in v else f"{v['day']}d:{v['treated']}/{v['holdout']}" if "day" in v else str(v)
-            for v in value if isinstance(v, dict))
+            for v in value
+            if isinstance(v, dict)
+        )
     return value
 
 
@@ -242,10 +244,14 @@ def _maybe_csv(rows: list[dict[str, Any]], format: str, name: str, model: type[B
     return csv_response([{k: _cell(v) for k, v in r.items()} for r in rows], f"{name}.csv", columns)
 
 
-@router.get("/campaigns", response_model=list[CampaignReportRow],
-            summary="Treated vs hold-out: reach, touches, success, acceptance, retention and ARPU uplift with 95 % CI, cost")
+@router.get(
+    "/campaigns",
+    response_model=list[CampaignReportRow],
+    summary="Treated vs hold-out: reach, touches, success, acceptance, retention and ARPU uplift with 95 % CI, cost",
+)
 async def campaigns_report(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     group_by: Literal["campaign", "strategy", "channel", "branch", "manager", "month"] = "campaign",
     campaign_id: list[IntId] | None = Query(None, max_length=100, description="limit to these campaigns"),
     as_of: date | None = Query(None, description="measured up to this day (default today)"),
@@ -253,22 +259,37 @@ async def campaigns_report(
     format: str = Format,
 ):  # type: ignore[no-untyped-def]
     rows = await campaign_reports.campaign_report(
-        session, group_by=group_by, campaign_ids=campaign_id, branch_id=branch_scope(principal), as_of=as_of,
+        session,
+        group_by=group_by,
+        campaign_ids=campaign_id,
+        branch_id=branch_scope(principal),
+        as_of=as_of,
         attribution_days=attribution_days,
     )
     return _maybe_csv(rows, format, f"campaigns-by-{group_by}", CampaignReportRow)
 
 
-@router.get("/campaigns/{campaign_id}", response_model=CampaignDetail,
-            summary="One campaign: summary and the same figures per branch")
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignDetail,
+    summary="One campaign: summary and the same figures per branch",
+)
 async def campaign_detail(
-    campaign_id: IntId, principal: can("reports.read"), session: ReadSession,
-    as_of: date | None = None, attribution_days: int | None = AttributionDays, format: str = Format,
+    campaign_id: IntId,
+    principal: can("reports.read"),
+    session: ReadSession,
+    as_of: date | None = None,
+    attribution_days: int | None = AttributionDays,
+    format: str = Format,
 ):  # type: ignore[no-untyped-def]
     await campaign_service.get_campaign(session, campaign_id)
     scope = branch_scope(principal)
-    kw: dict[str, Any] = {"campaign_ids": [campaign_id], "branch_id": scope, "as_of": as_of,
-                          "attribution_days": attribution_days}
+    kw: dict[str, Any] = {
+        "campaign_ids": [campaign_id],
+        "branch_id": scope,
+        "as_of": as_of,
+        "attribution_days": attribution_days,
+    }
     summary = await campaign_reports.campaign_report(session, **kw)
     by_branch = await campaign_reports.campaign_report(session, group_by="branch", **kw)
     by_manager = await campaign_reports.campaign_report(session, group_by="manager", **kw)
@@ -277,64 +298,99 @@ async def campaign_detail(
     return CampaignDetail(summary=summary[0] if summary else None, by_branch=by_branch, by_manager=by_manager)
 
 
-@router.get("/touches", response_model=list[TouchReportRow],
-            summary="Contacts per customer per year and touch success rate (offline vs online)")
+@router.get(
+    "/touches",
+    response_model=list[TouchReportRow],
+    summary="Contacts per customer per year and touch success rate (offline vs online)",
+)
 async def touches_report(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     group_by: Literal["month", "channel", "channel_class", "branch", "campaign", "manager"] = "month",
-    from_: str | None = Query(None, alias="from", pattern=MONTH, description="first month YYYY-MM (default: 11 months ago)"),
+    from_: str | None = Query(
+        None, alias="from", pattern=MONTH, description="first month YYYY-MM (default: 11 months ago)"
+    ),
     to: str | None = Query(None, pattern=MONTH, description="last month YYYY-MM (default: this month)"),
     attribution_days: int | None = AttributionDays,
     format: str = Format,
 ):  # type: ignore[no-untyped-def]
     last = _month(to, _today().replace(day=1))
     first = _month(from_, campaign_service.add_months(last, -11))
-    rows = await tracking.touch_report(session, group_by=group_by, first=first, last=last,
-                                       branch_id=branch_scope(principal), attribution_days=attribution_days)
+    rows = await tracking.touch_report(
+        session,
+        group_by=group_by,
+        first=first,
+        last=last,
+        branch_id=branch_scope(principal),
+        attribution_days=attribution_days,
+    )
     return _maybe_csv(rows, format, f"touches-by-{group_by}", TouchReportRow)
 
 
-@router.get("/attribution", response_model=list[AttributedOrder] | list[AttributionGroup],
-            summary="Orders with the touch, campaign or recommendation each is credited to (last touch within the window)")
+@router.get(
+    "/attribution",
+    response_model=list[AttributedOrder] | list[AttributionGroup],
+    summary="Orders with the touch, campaign or recommendation each is credited to (last touch within the window)",
+)
 async def attribution_report(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     from_: date | None = Query(None, alias="from", description="first order day (default: 30 days ago)"),
     to: date | None = Query(None, description="last order day (default: today)"),
     group_by: Literal["order", "campaign", "channel", "order_channel"] = "order",
-    attribution_days: int | None = AttributionDays, format: str = Format,
+    attribution_days: int | None = AttributionDays,
+    format: str = Format,
 ):  # type: ignore[no-untyped-def]
     last = to or _today()
     first = from_ or last - timedelta(days=30)
     if first > last or (last - first).days > 366:
-        raise Unprocessable("from must be on or before to, at most a year apart", **{"from": str(first), "to": str(last)})
+        raise Unprocessable(
+            "from must be on or before to, at most a year apart", **{"from": str(first), "to": str(last)}
+        )
     window = await attribution.window_days(session, attribution_days)
-    rows = await attribution.attributed_orders(session, first=first, last=last, window=window,
-                                               branch_id=branch_scope(principal))
+    rows = await attribution.attributed_orders(
+        session, first=first, last=last, window=window, branch_id=branch_scope(principal)
+    )
     if group_by != "order":
         rows = attribution.summarise(rows, group_by)
-    return _maybe_csv(rows, format, f"attribution-{first}-{last}",
-                      AttributedOrder if group_by == "order" else AttributionGroup)
+    return _maybe_csv(
+        rows, format, f"attribution-{first}-{last}", AttributedOrder if group_by == "order" else AttributionGroup
+    )
 
 
-@router.get("/revenue-retention", response_model=list[RevenueRetentionRow],
-            summary="Revenue retention (seed 000 累积出账收入保有率), customer retention and ARPU of the stock")
+@router.get(
+    "/revenue-retention",
+    response_model=list[RevenueRetentionRow],
+    summary="Revenue retention (seed 000 累积出账收入保有率), customer retention and ARPU of the stock",
+)
 async def revenue_retention_report(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     group_by: Literal["total", "branch", "manager", "month"] = "total",
     base: str | None = Query(None, pattern=MONTH, description="base month YYYY-MM (default: December of last year)"),
-    to: str | None = Query(None, pattern=MONTH, description="last month YYYY-MM (default: the last complete billed one)"),
+    to: str | None = Query(
+        None, pattern=MONTH, description="last month YYYY-MM (default: the last complete billed one)"
+    ),
     format: str = Format,
 ):  # type: ignore[no-untyped-def]
     rows = await revenue.revenue_retention(
-        session, group_by=group_by, base=first_of_month(base) if base else None, last=first_of_month(to) if to else None,
-        branch_id=branch_scope(principal))
+        session,
+        group_by=group_by,
+        base=first_of_month(base) if base else None,
+        last=first_of_month(to) if to else None,
+        branch_id=branch_scope(principal),
+    )
     return _maybe_csv(rows, format, f"revenue-retention-by-{group_by}", RevenueRetentionRow)
 
 
-@router.get("/overview", response_model=Overview,
-            summary="The dashboard: revenue retention, touch success offline vs online, contacts per customer, campaigns")
+@router.get(
+    "/overview",
+    response_model=Overview,
+    summary="The dashboard: revenue retention, touch success offline vs online, contacts per customer, campaigns",
+)
 async def overview(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     from_: str | None = Query(None, alias="from", pattern=MONTH, description="first month YYYY-MM (default: January)"),
     to: str | None = Query(None, pattern=MONTH, description="last month YYYY-MM (default: this month)"),
 ):  # type: ignore[no-untyped-def]
@@ -342,24 +398,39 @@ async def overview(
     last = _month(to, _today().replace(day=1))
     first = _month(from_, last.replace(month=1))
     rr = await revenue.revenue_retention(session, branch_id=scope)
-    classes = {r["group"]: r for r in await tracking.touch_report(
-        session, group_by="channel_class", first=first, last=last, branch_id=scope)}
+    classes = {
+        r["group"]: r
+        for r in await tracking.touch_report(session, group_by="channel_class", first=first, last=last, branch_id=scope)
+    }
     total = sum(r["touches"] for r in classes.values())
     any_row = next(iter(classes.values()), None)
     months = (last.year - first.year) * 12 + last.month - first.month + 1
-    cpc = round(total / any_row["active_customers"] * 12 / months, 3) if any_row and any_row["active_customers"] else None
+    cpc = (
+        round(total / any_row["active_customers"] * 12 / months, 3) if any_row and any_row["active_customers"] else None
+    )
     campaigns = await campaign_reports.campaign_report(session, branch_id=scope)
-    return Overview(period_from=first.isoformat()[:7], period_to=last.isoformat()[:7],
-                    revenue_retention=rr[0] if rr else None, offline=classes.get("offline"),
-                    online=classes.get("online"), contacts_per_customer_per_year=cpc, campaigns=campaigns)
+    return Overview(
+        period_from=first.isoformat()[:7],
+        period_to=last.isoformat()[:7],
+        revenue_retention=rr[0] if rr else None,
+        offline=classes.get("offline"),
+        online=classes.get("online"),
+        contacts_per_customer_per_year=cpc,
+        campaigns=campaigns,
+    )
 
 
-@router.get("/manager-kpis", response_model=list[dict[str, Any]],
-            summary="Account-manager KPI table for a month (seed 001 table 1, weights in the column names)")
+@router.get(
+    "/manager-kpis",
+    response_model=list[dict[str, Any]],
+    summary="Account-manager KPI table for a month (seed 001 table 1, weights in the column names)",
+)
 async def manager_kpis(
-    principal: can("reports.read"), session: ReadSession,
+    principal: can("reports.read"),
+    session: ReadSession,
     month: str | None = Query(None, pattern=MONTH, description="YYYY-MM (default: this month)"),
-    branch_id: IntId | None = None, format: str = Format,
+    branch_id: IntId | None = None,
+    format: str = Format,
 ):  # type: ignore[no-untyped-def]
     scope = branch_scope(principal)
     rows = await tracking.manager_kpis(
@@ -375,8 +446,11 @@ async def churn_models(principal: can("reports.read"), session: ReadSession, for
 
 @router.get("/four-high", response_model=list[dict[str, Any]], summary="Four-high flags per period and kind")
 async def four_high(
-    principal: can("reports.read"), session: ReadSession,
-    from_: date | None = Query(None, alias="from"), to: date | None = None, format: str = Format,
+    principal: can("reports.read"),
+    session: ReadSession,
+    from_: date | None = Query(None, alias="from"),
+    to: date | None = None,
+    format: str = Format,
 ):  # type: ignore[no-untyped-def]
     last = to or _today()
     first = from_ or campaign_service.add_months(last.replace(day=1), -11)

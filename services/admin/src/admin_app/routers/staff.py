@@ -1,4 +1,5 @@
 """Staff accounts and roles: list, create, edit, deactivate, set or reset a password; the role table."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -70,9 +71,16 @@ class RoleOut(BaseModel):
 
 def _out(user, load: int = 0) -> StaffOut:  # type: ignore[no-untyped-def]
     return StaffOut(
-        id=user.id, username=user.username, full_name=user.full_name, role=user.role, org_unit_id=user.org_unit_id,
-        work_phone=mask_phone(user.work_phone), active=user.active, capacity=user.capacity,
-        assigned_customers=load, created_at=user.created_at,
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        org_unit_id=user.org_unit_id,
+        work_phone=mask_phone(user.work_phone),
+        active=user.active,
+        capacity=user.capacity,
+        assigned_customers=load,
+        created_at=user.created_at,
     )
 
 
@@ -88,10 +96,14 @@ async def list_permissions(principal: can("staff.read")) -> dict[str, list[str]]
 
 @router.get("/staff", response_model=Page[StaffOut], summary="List staff (branch heads see their branch)")
 async def list_staff(
-    principal: can("staff.read"), session: ReadSession,
-    role: Role | None = None, org_unit_id: IntId | None = None,
-    q: str | None = Query(None, max_length=64), active: bool | None = None,
-    after: IntAfter = 0, limit: int = Limit,
+    principal: can("staff.read"),
+    session: ReadSession,
+    role: Role | None = None,
+    org_unit_id: IntId | None = None,
+    q: str | None = Query(None, max_length=64),
+    active: bool | None = None,
+    after: IntAfter = 0,
+    limit: int = Limit,
 ) -> Page[StaffOut]:
     scope = branch_scope(principal)
     if scope is not None:
@@ -112,10 +124,19 @@ async def get_staff(staff_id: IntId, principal: can("staff.read"), session: Read
 
 
 @router.post("/staff", response_model=StaffOut, status_code=status.HTTP_201_CREATED, summary="Create a staff account")
-async def create_staff(body: StaffIn, request: Request, principal: can("staff.write"), session: WriteSession) -> StaffOut:
+async def create_staff(
+    body: StaffIn, request: Request, principal: can("staff.write"), session: WriteSession
+) -> StaffOut:
     user = await staff_service.create_staff(session, **body.model_dump())
-    await record(session, request, principal, "staff.create", "staff", user.id,
-                 body.model_dump(exclude={"password", "work_phone"}))
+    await record(
+        session,
+        request,
+        principal,
+        "staff.create",
+        "staff",
+        user.id,
+        body.model_dump(exclude={"password", "work_phone"}),
+    )
     return _out(user)
 
 
@@ -139,8 +160,11 @@ async def set_password(
     await record(session, request, principal, "staff.password_set", "staff", staff_id)
 
 
-@router.post("/staff/{staff_id}/password-reset", response_model=PasswordResetOut,
-             summary="Reset to a random temporary password (shown once)")
+@router.post(
+    "/staff/{staff_id}/password-reset",
+    response_model=PasswordResetOut,
+    summary="Reset to a random temporary password (shown once)",
+)
 async def reset_password(
     staff_id: IntId, request: Request, principal: can("staff.write"), session: WriteSession
 ) -> PasswordResetOut:

@@ -1,6 +1,7 @@
 """Retention strategies: a condition on segment / sub-segment / stage / tier / risk / four-high /
 cluster / tags mapped to a product from the library, a channel and a script, with a priority
 (lower first). Conditions are checked by the same whitelist compiler as tags."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,8 @@ from shared.engine.rules import FROM_CLAUSE, Compiler
 from shared.errors import NotFound, Unprocessable
 from shared.touches.service import CHANNELS
 from shared.web.deps import ReadSession, WriteSession
-from shared.web.params import Count, RefId
+from shared.web.params import Count, IntId, RefId
 from shared.web.patch import patch_changes
-from shared.web.params import IntId
 
 router = APIRouter(prefix="/v1", tags=["strategies"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}, 422: {"description": "Invalid condition"}}
@@ -88,8 +88,9 @@ async def _one(session, strategy_id: int) -> StrategyOut:  # type: ignore[no-unt
 @router.get("/strategies", response_model=list[StrategyOut], summary="Strategies in matching order")
 async def list_strategies(principal: Analysts, session: WriteSession, active: bool | None = None) -> list[StrategyOut]:
     await strategy_service.seed_defaults(session)
-    rows = await session.execute(text(_SELECT + " WHERE CAST(:a AS boolean) IS NULL OR s.active = :a ORDER BY s.priority, s.id"),
-                                 {"a": active})
+    rows = await session.execute(
+        text(_SELECT + " WHERE CAST(:a AS boolean) IS NULL OR s.active = :a ORDER BY s.priority, s.id"), {"a": active}
+    )
     return [StrategyOut(**dict(r._mapping)) for r in rows]
 
 
@@ -98,22 +99,35 @@ async def get_strategy(strategy_id: IntId, principal: Analysts, session: ReadSes
     return await _one(session, strategy_id)
 
 
-@router.post("/strategies", status_code=status.HTTP_201_CREATED, response_model=StrategyOut, responses=ERRORS,
-             summary="Add a strategy")
-async def create_strategy(body: StrategyIn, principal: Strategists, request: Request, session: WriteSession) -> StrategyOut:
+@router.post(
+    "/strategies",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StrategyOut,
+    responses=ERRORS,
+    summary="Add a strategy",
+)
+async def create_strategy(
+    body: StrategyIn, principal: Strategists, request: Request, session: WriteSession
+) -> StrategyOut:
     data = body.model_dump()
     await _check(session, data)
-    new_id = await session.scalar(text(
-        "INSERT INTO strategies (name, condition, product_id, channel, script, priority, active) "
-        "VALUES (:name, CAST(:condition AS jsonb), :product_id, :channel, :script, :priority, :active) RETURNING id"),
-        {**data, "condition": json.dumps(data["condition"], ensure_ascii=False)})
+    new_id = await session.scalar(
+        text(
+            "INSERT INTO strategies (name, condition, product_id, channel, script, priority, active) "
+            "VALUES (:name, CAST(:condition AS jsonb), :product_id, :channel, :script, :priority, :active) RETURNING id"
+        ),
+        {**data, "condition": json.dumps(data["condition"], ensure_ascii=False)},
+    )
     await record(session, request, principal, "strategy.create", "strategy", new_id, data)
     return await _one(session, new_id)
 
 
-@router.patch("/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="Edit or (de)activate a strategy")
-async def update_strategy(strategy_id: IntId, body: StrategyPatch, principal: Strategists, request: Request,
-                          session: WriteSession) -> StrategyOut:
+@router.patch(
+    "/strategies/{strategy_id}", response_model=StrategyOut, responses=ERRORS, summary="Edit or (de)activate a strategy"
+)
+async def update_strategy(
+    strategy_id: IntId, body: StrategyPatch, principal: Strategists, request: Request, session: WriteSession
+) -> StrategyOut:
     await _one(session, strategy_id)
     changes = patch_changes(body, clearable={"product_id"})
     await _check(session, changes)
@@ -131,8 +145,12 @@ async def update_strategy(strategy_id: IntId, body: StrategyPatch, principal: St
     return await _one(session, strategy_id)
 
 
-@router.post("/strategies/preview", response_model=MatchOut, responses=ERRORS,
-             summary="How many customers a condition matches now (before priorities and contact pressure)")
+@router.post(
+    "/strategies/preview",
+    response_model=MatchOut,
+    responses=ERRORS,
+    summary="How many customers a condition matches now (before priorities and contact pressure)",
+)
 async def preview(body: dict[str, Any], principal: Analysts, session: ReadSession) -> MatchOut:
     compiler = Compiler("pv")
     predicate = strategy_service.compile_condition(compiler, body, await strategy_service.tag_codes(session))

@@ -1,4 +1,5 @@
 """The calling merchant's own record."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -5,12 +5,14 @@ address and the application's identifying fields (name, contact phone, settlemen
 The same applicant retrying from the same address replays its first answer; anyone else using
 the same key simply files their own application and learns nothing about another's.
 """
+
 from __future__ import annotations
 
 import hashlib
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+
 from shared.alliance import onboarding
 from shared.auth import ratelimit
 from shared.web.deps import SessionMaker, WriteSession, client_ip
@@ -46,23 +48,35 @@ class ApplicationOut(BaseModel):
 
 
 @router.post(
-    "/merchants/apply", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut,
+    "/merchants/apply",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationOut,
     responses={409: {"description": "key reused"}, 422: {"description": "invalid"}, 429: {"description": "too many"}},
     summary="Apply to join the alliance (public); the back office approves",
 )
-async def apply(body: ApplicationIn, request: Request, session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey):
+async def apply(
+    body: ApplicationIn, request: Request, session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey
+):
     ip = client_ip(request) or "unknown"
-    await ratelimit.reserve(sm, [ratelimit.Limit(ratelimit.key("alliance.apply", ip), APPLY_PER_IP_PER_HOUR, 3600, APPLY_LIMIT)])
+    await ratelimit.reserve(
+        sm, [ratelimit.Limit(ratelimit.key("alliance.apply", ip), APPLY_PER_IP_PER_HOUR, 3600, APPLY_LIMIT)]
+    )
 
     async def handler() -> ApplicationOut:
         m = await onboarding.apply(
-            session, name=body.name, category=body.category, contact_name=body.contact_name,
-            contact_phone=body.contact_phone, settlement_account=body.settlement_account,
+            session,
+            name=body.name,
+            category=body.category,
+            contact_name=body.contact_name,
+            contact_phone=body.contact_phone,
+            settlement_account=body.settlement_account,
             stores=[onboarding.StoreIn(s.name, s.address) for s in body.stores],
         )
         return ApplicationOut(merchant_id=m.id, status=m.status, stores=len(body.stores))
 
-    return await run_once(session, principal=_key_scope(ip, body), key=key, payload=body, handler=handler, status_code=201)
+    return await run_once(
+        session, principal=_key_scope(ip, body), key=key, payload=body, handler=handler, status_code=201
+    )
 
 
 def _key_scope(ip: str, body: ApplicationIn) -> str:

@@ -1,4 +1,5 @@
 """A merchant's own offers: publish (pending back-office approval), read, restock, withdraw."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,14 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from alliance_app.auth import CurrentMerchant
 from shared.alliance import offers as offer_service
 from shared.alliance import onboarding
 from shared.models import Offer, Tier
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
 from shared.web.params import Count, Fen, IntAfter, IntId, Points
-
-from alliance_app.auth import CurrentMerchant
 
 router = APIRouter(prefix="/v1", tags=["offers"])
 
@@ -72,17 +73,31 @@ class OfferOut(BaseModel):
     @classmethod
     def of(cls, o: Offer) -> OfferOut:
         return cls(
-            id=o.id, title=o.title, kind=o.kind, description=o.description, face_value_fen=o.face_value_fen,
-            settlement_fen=o.settlement_fen, price_points=o.price_points, price_airtime_fen=o.price_airtime_fen,
-            stock_total=o.stock_total, stock_left=o.stock_left, per_customer_limit=o.per_customer_limit,
-            valid_from=o.valid_from, valid_to=o.valid_to, coupon_valid_days=o.coupon_valid_days,
-            target_tiers=list(o.target_tiers), target_segments=list(o.target_segments), status=o.status,
+            id=o.id,
+            title=o.title,
+            kind=o.kind,
+            description=o.description,
+            face_value_fen=o.face_value_fen,
+            settlement_fen=o.settlement_fen,
+            price_points=o.price_points,
+            price_airtime_fen=o.price_airtime_fen,
+            stock_total=o.stock_total,
+            stock_left=o.stock_left,
+            per_customer_limit=o.per_customer_limit,
+            valid_from=o.valid_from,
+            valid_to=o.valid_to,
+            coupon_valid_days=o.coupon_valid_days,
+            target_tiers=list(o.target_tiers),
+            target_segments=list(o.target_segments),
+            status=o.status,
         )
 
 
 class StockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    delta: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] = Field(description="units to add (negative withdraws unsold stock)")
+    delta: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] = Field(
+        description="units to add (negative withdraws unsold stock)"
+    )
 
     @model_validator(mode="after")
     def _non_zero(self) -> StockIn:
@@ -91,12 +106,19 @@ class StockIn(BaseModel):
         return self
 
 
-@router.post("/offers", status_code=status.HTTP_201_CREATED, response_model=OfferOut, responses=ERRORS,
-             summary="Publish an offer (pending until the back office approves it)")
+@router.post(
+    "/offers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OfferOut,
+    responses=ERRORS,
+    summary="Publish an offer (pending until the back office approves it)",
+)
 async def publish(body: OfferIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> OfferOut:
         await onboarding.ensure_active(session, principal.id)
-        offer = await offer_service.publish(session, merchant_id=principal.id, data=offer_service.OfferIn(**body.model_dump()))
+        offer = await offer_service.publish(
+            session, merchant_id=principal.id, data=offer_service.OfferIn(**body.model_dump())
+        )
         return OfferOut.of(offer)
 
     return await run_once(session, principal=principal, key=key, payload=body, handler=handler, status_code=201)
@@ -104,11 +126,15 @@ async def publish(body: OfferIn, principal: CurrentMerchant, session: WriteSessi
 
 @router.get("/offers", response_model=list[OfferOut], summary="This merchant's offers")
 async def list_offers(
-    principal: CurrentMerchant, session: ReadSession,
+    principal: CurrentMerchant,
+    session: ReadSession,
     status_: str | None = Query(None, alias="status", pattern="^(pending|approved|rejected|ended)$"),
-    after_id: IntAfter = 0, limit: int = Query(50, ge=1, le=100),
+    after_id: IntAfter = 0,
+    limit: int = Query(50, ge=1, le=100),
 ) -> list[OfferOut]:
-    rows = await offer_service.list_own(session, merchant_id=principal.id, status=status_, after_id=after_id, limit=limit)
+    rows = await offer_service.list_own(
+        session, merchant_id=principal.id, status=status_, after_id=after_id, limit=limit
+    )
     return [OfferOut.of(o) for o in rows]
 
 
@@ -117,19 +143,31 @@ async def get_offer(offer_id: IntId, principal: CurrentMerchant, session: ReadSe
     return OfferOut.of(await offer_service.get_own(session, merchant_id=principal.id, offer_id=offer_id))
 
 
-@router.post("/offers/{offer_id}/stock", response_model=OfferOut, responses=ERRORS,
-             summary="Add or withdraw stock (never below zero)")
-async def adjust_stock(offer_id: IntId, body: StockIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
+@router.post(
+    "/offers/{offer_id}/stock",
+    response_model=OfferOut,
+    responses=ERRORS,
+    summary="Add or withdraw stock (never below zero)",
+)
+async def adjust_stock(
+    offer_id: IntId, body: StockIn, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey
+):
     async def handler() -> OfferOut:
         await onboarding.ensure_active(session, principal.id)
         offer = await offer_service.adjust_stock(session, merchant_id=principal.id, offer_id=offer_id, delta=body.delta)
         return OfferOut.of(offer)
 
-    return await run_once(session, principal=principal, key=key, payload={"offer": offer_id, **body.model_dump()}, handler=handler)
+    return await run_once(
+        session, principal=principal, key=key, payload={"offer": offer_id, **body.model_dump()}, handler=handler
+    )
 
 
-@router.post("/offers/{offer_id}/withdraw", response_model=OfferOut, responses=ERRORS,
-             summary="Close the offer; coupons already sold stay valid")
+@router.post(
+    "/offers/{offer_id}/withdraw",
+    response_model=OfferOut,
+    responses=ERRORS,
+    summary="Close the offer; coupons already sold stay valid",
+)
 async def withdraw(offer_id: IntId, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey):
     async def handler() -> OfferOut:
         return OfferOut.of(await offer_service.withdraw(session, merchant_id=principal.id, offer_id=offer_id))

@@ -4,6 +4,7 @@ Refused codes (unknown, expired, used, another merchant's) get one byte-identica
 against this merchant's per-minute budget (429 beyond it); the real reason is only logged. The
 budget slot is reserved before the code is looked at (see `redemption.guess_budget`).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -12,6 +13,9 @@ from datetime import datetime
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+
+from alliance_app.auth import CurrentMerchant
+from alliance_app.egress import webhook_egress
 from shared.alliance import redemption as till
 from shared.alliance import webhooks
 from shared.db.transactions import own_transaction
@@ -19,9 +23,6 @@ from shared.models import Offer, Redemption
 from shared.web.deps import AppSettings, ReadSession, SessionMaker, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
 from shared.web.params import Id, RefId
-
-from alliance_app.auth import CurrentMerchant
-from alliance_app.egress import webhook_egress
 
 router = APIRouter(prefix="/v1", tags=["till"])
 
@@ -66,13 +67,24 @@ class RedemptionOut(BaseModel):
     @classmethod
     def of(cls, r: Redemption, o: Offer) -> RedemptionOut:
         return cls(
-            redemption_id=r.id, coupon_id=r.coupon_id, offer_id=o.id, title=o.title, face_value_fen=o.face_value_fen,
-            settlement_fen=r.settlement_fen, store_id=r.store_id, redeemed_at=r.created_at, reversed_at=r.reversed_at,
+            redemption_id=r.id,
+            coupon_id=r.coupon_id,
+            offer_id=o.id,
+            title=o.title,
+            face_value_fen=o.face_value_fen,
+            settlement_fen=r.settlement_fen,
+            store_id=r.store_id,
+            redeemed_at=r.created_at,
+            reversed_at=r.reversed_at,
         )
 
 
-@router.post("/coupons/verify", response_model=VerifyOut, responses=REFUSALS,
-             summary="What a code is worth (masked phone only); changes nothing")
+@router.post(
+    "/coupons/verify",
+    response_model=VerifyOut,
+    responses=REFUSALS,
+    summary="What a code is worth (masked phone only); changes nothing",
+)
 async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker, settings: AppSettings) -> VerifyOut:
     # the budget wraps the request's own session, which is closed before a refusal is counted
     async with till.guess_budget(sm, settings, merchant_id=principal.id, code=body.code), sm() as session:
@@ -80,11 +92,20 @@ async def verify(body: CodeIn, principal: CurrentMerchant, sm: SessionMaker, set
     return VerifyOut(**asdict(view))
 
 
-@router.post("/coupons/redeem", response_model=RedemptionOut, responses=REFUSALS,
-             summary="Redeem a code once; the Idempotency-Key is the till's request key")
+@router.post(
+    "/coupons/redeem",
+    response_model=RedemptionOut,
+    responses=REFUSALS,
+    summary="Redeem a code once; the Idempotency-Key is the till's request key",
+)
 async def redeem(
-    body: RedeemIn, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
-    sm: SessionMaker, settings: AppSettings, key: str = IdempotencyKey,
+    body: RedeemIn,
+    request: Request,
+    background: BackgroundTasks,
+    principal: CurrentMerchant,
+    sm: SessionMaker,
+    settings: AppSettings,
+    key: str = IdempotencyKey,
 ) -> Response:
     notify: list[bool] = []
     async with (
@@ -95,7 +116,9 @@ async def redeem(
     ):
 
         async def handler() -> RedemptionOut:
-            done = await till.redeem(session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id)
+            done = await till.redeem(
+                session, merchant_id=principal.id, code=body.code, request_key=key, store_id=body.store_id
+            )
             notify.append(done.notify)
             return RedemptionOut.of(done.redemption, done.offer)
 
@@ -107,8 +130,10 @@ async def redeem(
 
 @router.get("/redemptions", response_model=list[RedemptionOut], summary="This merchant's redemptions, newest first")
 async def list_redemptions(
-    principal: CurrentMerchant, session: ReadSession,
-    before_id: Id | None = None, limit: int = Query(50, ge=1, le=100),
+    principal: CurrentMerchant,
+    session: ReadSession,
+    before_id: Id | None = None,
+    limit: int = Query(50, ge=1, le=100),
 ) -> list[RedemptionOut]:
     rows = await till.list_own(session, merchant_id=principal.id, before_id=before_id, limit=limit)
     return [RedemptionOut.of(r, o) for r, o in rows]
@@ -120,17 +145,28 @@ async def get_redemption(redemption_id: Id, principal: CurrentMerchant, session:
     return RedemptionOut.of(r, o)
 
 
-@router.post("/redemptions/{redemption_id}/reverse", response_model=RedemptionOut, responses=REFUSALS,
-             summary="Undo a redemption within the reversal window; the coupon is live again")
+@router.post(
+    "/redemptions/{redemption_id}/reverse",
+    response_model=RedemptionOut,
+    responses=REFUSALS,
+    summary="Undo a redemption within the reversal window; the coupon is live again",
+)
 async def reverse(
-    redemption_id: Id, request: Request, background: BackgroundTasks, principal: CurrentMerchant,
-    session: WriteSession, sm: SessionMaker, key: str = IdempotencyKey,
+    redemption_id: Id,
+    request: Request,
+    background: BackgroundTasks,
+    principal: CurrentMerchant,
+    session: WriteSession,
+    sm: SessionMaker,
+    key: str = IdempotencyKey,
 ):
     async def handler() -> RedemptionOut:
         await till.reverse(session, merchant_id=principal.id, redemption_id=redemption_id, key=key)
         r, o = await till.get_own(session, merchant_id=principal.id, redemption_id=redemption_id)
         return RedemptionOut.of(r, o)
 
-    response = await run_once(session, principal=principal, key=key, payload={"reverse": redemption_id}, handler=handler)
+    response = await run_once(
+        session, principal=principal, key=key, payload={"reverse": redemption_id}, handler=handler
+    )
     background.add_task(webhooks.deliver_soon, sm, merchant_id=principal.id, **webhook_egress(request))
     return response

@@ -1,4 +1,5 @@
 """The merchant's webhook endpoint: set (fresh signing secret, shown once), read, remove."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,14 +7,14 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from shared.alliance import onboarding, webhooks
-from shared.models import WebhookDelivery
-from shared.web.deps import ReadSession, WriteSession
-from shared.web.idempotency import IdempotencyKey, run_once
 from sqlalchemy import select
 
 from alliance_app.auth import CurrentMerchant
 from alliance_app.egress import webhook_egress
+from shared.alliance import onboarding, webhooks
+from shared.models import WebhookDelivery
+from shared.web.deps import ReadSession, WriteSession
+from shared.web.idempotency import IdempotencyKey, run_once
 
 router = APIRouter(prefix="/v1", tags=["webhook"])
 
@@ -38,10 +39,15 @@ class DeliveryOut(BaseModel):
     created_at: datetime
 
 
-@router.put("/webhook", response_model=WebhookOut, responses={422: {"description": "URL refused"}},
-            summary="Set the webhook URL (https to a public address; http://localhost in dev) and get a new signing secret")
-async def set_webhook(body: WebhookIn, request: Request, principal: CurrentMerchant, session: WriteSession,
-                      key: str = IdempotencyKey) -> Response:
+@router.put(
+    "/webhook",
+    response_model=WebhookOut,
+    responses={422: {"description": "URL refused"}},
+    summary="Set the webhook URL (https to a public address; http://localhost in dev) and get a new signing secret",
+)
+async def set_webhook(
+    body: WebhookIn, request: Request, principal: CurrentMerchant, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     egress = webhook_egress(request)
     # resolved and checked before any database work: a slow DNS answer holds no transaction open
     target = await webhooks.check_url(body.url, allow_local=egress["allow_local"], resolver=egress["resolver"])
@@ -71,9 +77,25 @@ async def delete_webhook(principal: CurrentMerchant, session: WriteSession) -> R
 
 
 @router.get("/webhook/deliveries", response_model=list[DeliveryOut], summary="Recent deliveries and their state")
-async def deliveries(principal: CurrentMerchant, session: ReadSession, limit: int = Query(50, ge=1, le=100)) -> list[DeliveryOut]:
-    rows = (await session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.merchant_id == principal.id).order_by(WebhookDelivery.id.desc()).limit(limit)
-    )).all()
-    return [DeliveryOut(id=d.id, event=d.event, status=d.status, attempts=d.attempts, last_error=d.last_error, created_at=d.created_at)
-            for d in rows]
+async def deliveries(
+    principal: CurrentMerchant, session: ReadSession, limit: int = Query(50, ge=1, le=100)
+) -> list[DeliveryOut]:
+    rows = (
+        await session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.merchant_id == principal.id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [
+        DeliveryOut(
+            id=d.id,
+            event=d.event,
+            status=d.status,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            created_at=d.created_at,
+        )
+        for d in rows
+    ]

@@ -1,4 +1,5 @@
 """Account queries for the signed-in customer only: summary, usage, bills, manager, contacts."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -104,15 +105,21 @@ async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
     today, joined = clock.today(), found["join_date"]
     return {
         **found,
-        "name": mask_name(found["name"]) or "", "phone": mask_phone(found["phone"]) or "",
+        "name": mask_name(found["name"]) or "",
+        "phone": mask_phone(found["phone"]) or "",
         "tenure_months": (today.year - joined.year) * 12 + today.month - joined.month,
     }
 
 
-@router.get("/account/usage", response_model=UsageOut, responses={404: {}},
-            summary="This month's usage against my allowances")
-async def usage(principal: CurrentCustomer, session: ReadSession, month: str | None = Query(None, pattern=MONTH)) -> dict:
-    found = await account_service.usage(session, principal.id, month=first_of_month(month) if month else clock.today().replace(day=1))
+@router.get(
+    "/account/usage", response_model=UsageOut, responses={404: {}}, summary="This month's usage against my allowances"
+)
+async def usage(
+    principal: CurrentCustomer, session: ReadSession, month: str | None = Query(None, pattern=MONTH)
+) -> dict:
+    found = await account_service.usage(
+        session, principal.id, month=first_of_month(month) if month else clock.today().replace(day=1)
+    )
     if found is None:
         raise NotFound("no usage recorded yet")
     return found
@@ -140,5 +147,7 @@ async def manager(principal: CurrentCustomer, session: ReadSession) -> dict:
 
 
 @router.get("/account/contacts", response_model=list[ContactOut], summary="Contacts with me I may see")
-async def contacts(principal: CurrentCustomer, session: ReadSession, limit: int = Query(50, ge=1, le=200)) -> list[dict]:
+async def contacts(
+    principal: CurrentCustomer, session: ReadSession, limit: int = Query(50, ge=1, le=200)
+) -> list[dict]:
     return await account_service.contact_history(session, principal.id, limit=limit)

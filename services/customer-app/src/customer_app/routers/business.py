@@ -1,4 +1,5 @@
 """Business handling: the add-on catalogue I am eligible for, my subscriptions, order, cancel."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -61,13 +62,22 @@ class OrderIn(BaseModel):
 
 
 def sub_out(s: Subscription) -> dict:
-    return {"id": s.id, "product_id": s.product_id, "status": s.status, "starts_on": s.starts_on,
-            "ends_on": s.ends_on, "channel": s.channel, "charge_fen": s.charge_fen, "cancelled_at": s.cancelled_at}
+    return {
+        "id": s.id,
+        "product_id": s.product_id,
+        "status": s.status,
+        "starts_on": s.starts_on,
+        "ends_on": s.ends_on,
+        "channel": s.channel,
+        "charge_fen": s.charge_fen,
+        "cancelled_at": s.cancelled_at,
+    }
 
 
 @router.get("/catalogue", response_model=list[CatalogueItem], summary="Add-ons I can order now")
-async def catalogue(principal: CurrentCustomer, session: ReadSession,
-                    kind: str | None = Query(None, pattern=KIND_PATTERN)) -> list[dict]:
+async def catalogue(
+    principal: CurrentCustomer, session: ReadSession, kind: str | None = Query(None, pattern=KIND_PATTERN)
+) -> list[dict]:
     customer = await account_service.customer(session, principal.id)
     if customer is None:
         raise NotFound("customer not found")
@@ -75,34 +85,57 @@ async def catalogue(principal: CurrentCustomer, session: ReadSession,
 
 
 @router.get("/subscriptions", response_model=list[MySubscription], summary="My add-ons")
-async def subscriptions(principal: CurrentCustomer, session: ReadSession,
-                        status: str = Query("active", pattern=r"^(active|all)$")) -> list[dict]:
+async def subscriptions(
+    principal: CurrentCustomer, session: ReadSession, status: str = Query("active", pattern=r"^(active|all)$")
+) -> list[dict]:
     return await account_service.subscriptions(session, principal.id, active_only=status == "active")
 
 
 @router.post(
-    "/orders", response_model=SubscriptionOut, status_code=201,
+    "/orders",
+    response_model=SubscriptionOut,
+    status_code=201,
     responses={402: {"description": "balance too low"}, 404: {}, 409: {"description": "not eligible"}},
     summary="Order an add-on (charged to my balance where the product says so)",
 )
-async def order(body: OrderIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey) -> Response:
+async def order(
+    body: OrderIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     async def handler() -> dict:
-        sub = await order_service.place_order(session, customer_id=principal.id, product_id=body.product_id,
-                                              key=key, channel="app")
+        sub = await order_service.place_order(
+            session, customer_id=principal.id, product_id=body.product_id, key=key, channel="app"
+        )
         return sub_out(sub)
 
-    return await run_once(session, principal=principal, key=key, payload={"op": "order", **body.model_dump()},
-                          handler=handler, status_code=201)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "order", **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionOut, responses={404: {}},
-             summary="Cancel one of my add-ons")
-async def cancel(principal: CurrentCustomer, session: WriteSession,
-                 subscription_id: Id, key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/subscriptions/{subscription_id}/cancel",
+    response_model=SubscriptionOut,
+    responses={404: {}},
+    summary="Cancel one of my add-ons",
+)
+async def cancel(
+    principal: CurrentCustomer, session: WriteSession, subscription_id: Id, key: str = IdempotencyKey
+) -> Response:
     async def handler() -> dict:
-        sub = await order_service.cancel_order(session, customer_id=principal.id, subscription_id=subscription_id,
-                                               key=key)
+        sub = await order_service.cancel_order(
+            session, customer_id=principal.id, subscription_id=subscription_id, key=key
+        )
         return sub_out(sub)
 
-    return await run_once(session, principal=principal, key=key,
-                          payload={"op": "cancel", "subscription_id": subscription_id}, handler=handler)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "cancel", "subscription_id": subscription_id},
+        handler=handler,
+    )

@@ -1,4 +1,5 @@
 """Daily check-in: status, check in (one database statement), make up a missed day."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -82,7 +83,9 @@ async def check_in(request: Request, principal: CurrentCustomer, key: str = Idem
     # semantics as run_once), and that one statement runs as its own transaction: the whole
     # request costs one database round trip — the morning peak is made of these.
     result = await checkin_service.check_in_autocommit(
-        request.app.state.engine, customer_id=principal.id, day=clock.today(),
+        request.app.state.engine,
+        customer_id=principal.id,
+        day=clock.today(),
         idem=checkin_service.Idem(principal.subject, key, _CHECKIN_HASH),
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
@@ -90,10 +93,16 @@ async def check_in(request: Request, principal: CurrentCustomer, key: str = Idem
 
 
 @router.post("/checkin/makeup", response_model=MakeupOut, summary="Make up a missed day (costs points)")
-async def make_up(body: MakeupIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey) -> Response:
+async def make_up(
+    body: MakeupIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     today = clock.today()
     return await run_once(
-        session, principal=principal, key=key, payload={"op": "makeup", **body.model_dump(mode="json")},
-        handler=lambda: checkin_service.make_up(session, customer_id=principal.id, day=body.local_date, today=today,
-                                                key=key),
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "makeup", **body.model_dump(mode="json")},
+        handler=lambda: checkin_service.make_up(
+            session, customer_id=principal.id, day=body.local_date, today=today, key=key
+        ),
     )

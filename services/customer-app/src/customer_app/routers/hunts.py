@@ -1,4 +1,5 @@
 """Treasure hunts: live hunts, their clues, playing at a spot, my plays."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -63,27 +64,44 @@ async def _hunt_out(session, hunt: TreasureHunt, customer_id: int) -> dict:  # t
     spots = (await session.scalars(select(HuntSpot).where(HuntSpot.hunt_id == hunt.id).order_by(HuntSpot.id))).all()
     prizes = (await session.scalars(select(HuntPrize).where(HuntPrize.hunt_id == hunt.id).order_by(HuntPrize.id))).all()
     return {
-        "id": hunt.id, "name": hunt.name, "description": hunt.description, "starts_at": hunt.starts_at,
-        "ends_at": hunt.ends_at, "daily_play_limit": hunt.daily_play_limit,
-        "plays_left_today": await hunt_service.plays_left(session, hunt=hunt, customer_id=customer_id,
-                                                          today=clock.today()),
-        "spots": [{"id": s.id, "kind": s.kind, "clue": s.clue, "code": s.code if s.kind == "app_page" else None}
-                  for s in spots],
+        "id": hunt.id,
+        "name": hunt.name,
+        "description": hunt.description,
+        "starts_at": hunt.starts_at,
+        "ends_at": hunt.ends_at,
+        "daily_play_limit": hunt.daily_play_limit,
+        "plays_left_today": await hunt_service.plays_left(
+            session, hunt=hunt, customer_id=customer_id, today=clock.today()
+        ),
+        "spots": [
+            {"id": s.id, "kind": s.kind, "clue": s.clue, "code": s.code if s.kind == "app_page" else None}
+            for s in spots
+        ],
         "prizes": [{"prize_type": p.prize_type, "amount": p.amount, "remaining": p.remaining} for p in prizes],
     }
 
 
 def _play_out(p: HuntPlay) -> dict:
-    return {"play_id": p.id, "hunt_id": p.hunt_id, "won": bool(p.result.get("won")), "result": p.result,
-            "played_at": p.created_at}
+    return {
+        "play_id": p.id,
+        "hunt_id": p.hunt_id,
+        "won": bool(p.result.get("won")),
+        "result": p.result,
+        "played_at": p.created_at,
+    }
 
 
 @router.get("/hunts", response_model=list[HuntOut], summary="Treasure hunts running now")
 async def live_hunts(principal: CurrentCustomer, session: ReadSession) -> list[dict]:
     now = hunt_service.utcnow()
-    hunts = (await session.scalars(
-        select(TreasureHunt).where(TreasureHunt.status == "active", TreasureHunt.starts_at <= now,
-                                   TreasureHunt.ends_at > now).order_by(TreasureHunt.ends_at).limit(20))).all()
+    hunts = (
+        await session.scalars(
+            select(TreasureHunt)
+            .where(TreasureHunt.status == "active", TreasureHunt.starts_at <= now, TreasureHunt.ends_at > now)
+            .order_by(TreasureHunt.ends_at)
+            .limit(20)
+        )
+    ).all()
     return [await _hunt_out(session, h, principal.id) for h in hunts]
 
 
@@ -101,22 +119,38 @@ async def one_hunt(principal: CurrentCustomer, session: ReadSession, hunt_id: In
     responses={404: {}, 409: {}, 410: {"description": "hunt ended"}, 429: {"description": "no plays left today"}},
     summary="Play at a spot (scan its code); the draw happens on the server",
 )
-async def play(body: PlayIn, principal: CurrentCustomer, session: WriteSession, hunt_id: IntId,
-               key: str = IdempotencyKey) -> Response:
+async def play(
+    body: PlayIn, principal: CurrentCustomer, session: WriteSession, hunt_id: IntId, key: str = IdempotencyKey
+) -> Response:
     async def handler() -> dict:
         row = await hunt_service.play(
-            session, hunt_id=hunt_id, customer_id=principal.id, spot_code=body.spot_code, key=key,
-            now=hunt_service.utcnow(), today=clock.today(),
+            session,
+            hunt_id=hunt_id,
+            customer_id=principal.id,
+            spot_code=body.spot_code,
+            key=key,
+            now=hunt_service.utcnow(),
+            today=clock.today(),
         )
         return _play_out(row)
 
-    return await run_once(session, principal=principal, key=key,
-                          payload={"op": "hunt_play", "hunt_id": hunt_id, **body.model_dump()}, handler=handler)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "hunt_play", "hunt_id": hunt_id, **body.model_dump()},
+        handler=handler,
+    )
 
 
 @router.get("/hunts/{hunt_id}/plays", response_model=list[PlayOut], summary="My plays in this hunt")
 async def my_plays(principal: CurrentCustomer, session: ReadSession, hunt_id: IntId) -> list[dict]:
-    rows = (await session.scalars(
-        select(HuntPlay).where(HuntPlay.hunt_id == hunt_id, HuntPlay.customer_id == principal.id)
-        .order_by(HuntPlay.id.desc()).limit(100))).all()
+    rows = (
+        await session.scalars(
+            select(HuntPlay)
+            .where(HuntPlay.hunt_id == hunt_id, HuntPlay.customer_id == principal.id)
+            .order_by(HuntPlay.id.desc())
+            .limit(100)
+        )
+    ).all()
     return [_play_out(p) for p in rows]

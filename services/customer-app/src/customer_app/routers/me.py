@@ -1,4 +1,5 @@
 """The signed-in subscriber's own profile (masked)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,6 +34,12 @@ async def me(principal: CurrentCustomer, session: ReadSession) -> MeOut:
     if c is None:
         raise NotFound("customer not found")
     return MeOut(
-        id=c.id, name=mask_name(c.name) or "", phone=mask_phone(c.phone) or "", id_number=mask_id_number(c.id_number),
-        tier=c.tier, status=c.status, join_date=c.join_date, birthday=c.birthday,
+        id=c.id,
+        name=mask_name(c.name) or "",
+        phone=mask_phone(c.phone) or "",
+        id_number=mask_id_number(c.id_number),
+        tier=c.tier,
+        status=c.status,
+        join_date=c.join_date,
+        birthday=c.birthday,
     )

@@ -1,4 +1,5 @@
 """Offers matched to me (accept = the order, or a hand-off to my manager; dismiss; each a touch), and banners."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -63,29 +64,51 @@ async def recommendations(principal: CurrentCustomer, session: ReadSession) -> l
 
 async def _answer(principal, session, rec_id: int, answer: str, key: str) -> Response:  # type: ignore[no-untyped-def]
     async def handler() -> dict:
-        out = await offer_service.respond(session, customer_id=principal.id, recommendation_id=rec_id, answer=answer,
-                                          now=offer_service.utcnow())
+        out = await offer_service.respond(
+            session, customer_id=principal.id, recommendation_id=rec_id, answer=answer, now=offer_service.utcnow()
+        )
         rec, sub = out.recommendation, out.subscription
-        order = None if sub is None else {"subscription_id": sub.id, "product_id": sub.product_id,
-                                          "charge_fen": sub.charge_fen, "starts_on": sub.starts_on, "ends_on": sub.ends_on}
-        return {"id": rec.id, "status": rec.status, "product_id": rec.product_id, "responded_at": rec.responded_at,
-                "result": out.result, "order": order, "task_id": out.task_id}
+        order = (
+            None
+            if sub is None
+            else {
+                "subscription_id": sub.id,
+                "product_id": sub.product_id,
+                "charge_fen": sub.charge_fen,
+                "starts_on": sub.starts_on,
+                "ends_on": sub.ends_on,
+            }
+        )
+        return {
+            "id": rec.id,
+            "status": rec.status,
+            "product_id": rec.product_id,
+            "responded_at": rec.responded_at,
+            "result": out.result,
+            "order": order,
+            "task_id": out.task_id,
+        }
 
     return await run_once(session, principal=principal, key=key, payload={"op": answer, "id": rec_id}, handler=handler)
 
 
-@router.post("/recommendations/{rec_id}/accept", response_model=AnswerOut,
-             responses={402: {"description": "balance too low"}, 404: {}, 409: {"description": "not eligible"}},
-             summary="Accept an offer: places the order (as POST /v1/orders) or hands it to your account manager")
-async def accept(principal: CurrentCustomer, session: WriteSession, rec_id: Id,
-                 key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/recommendations/{rec_id}/accept",
+    response_model=AnswerOut,
+    responses={402: {"description": "balance too low"}, 404: {}, 409: {"description": "not eligible"}},
+    summary="Accept an offer: places the order (as POST /v1/orders) or hands it to your account manager",
+)
+async def accept(principal: CurrentCustomer, session: WriteSession, rec_id: Id, key: str = IdempotencyKey) -> Response:
     return await _answer(principal, session, rec_id, "accept", key)
 
 
-@router.post("/recommendations/{rec_id}/dismiss", response_model=AnswerOut, responses={404: {}, 409: {}},
-             summary="Dismiss an offer (recorded as a touch)")
-async def dismiss(principal: CurrentCustomer, session: WriteSession, rec_id: Id,
-                  key: str = IdempotencyKey) -> Response:
+@router.post(
+    "/recommendations/{rec_id}/dismiss",
+    response_model=AnswerOut,
+    responses={404: {}, 409: {}},
+    summary="Dismiss an offer (recorded as a touch)",
+)
+async def dismiss(principal: CurrentCustomer, session: WriteSession, rec_id: Id, key: str = IdempotencyKey) -> Response:
     return await _answer(principal, session, rec_id, "dismiss", key)
 
 

@@ -1,4 +1,5 @@
 """My points: balance, what expires soonest and when, history, exchange for airtime."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -53,22 +54,33 @@ class RedeemOut(BaseModel):
 async def my_points(principal: CurrentCustomer, session: ReadSession) -> dict:
     buckets = await points_service.expiring(session, principal.id)
     dated = [b for b in buckets if b["expires_on"] is not None]
-    return {"balance": await points_service.balance(session, principal.id), "expiring": buckets,
-            "next_expiry": dated[0] if dated else None}
+    return {
+        "balance": await points_service.balance(session, principal.id),
+        "expiring": buckets,
+        "next_expiry": dated[0] if dated else None,
+    }
 
 
 @router.get("/points/history", response_model=list[EntryOut], summary="My points movements, newest first")
 async def history(
-    principal: CurrentCustomer, session: ReadSession,
-    limit: int = Query(50, ge=1, le=200), before_id: Id | None = None,
+    principal: CurrentCustomer,
+    session: ReadSession,
+    limit: int = Query(50, ge=1, le=200),
+    before_id: Id | None = None,
 ) -> list[dict]:
     return await points_service.history(session, principal.id, limit=limit, before_id=before_id)
 
 
 @router.post("/points/redeem-airtime", response_model=RedeemOut, summary="Exchange points for airtime")
-async def redeem_airtime(body: RedeemIn, principal: CurrentCustomer, session: WriteSession,
-                         key: str = IdempotencyKey) -> Response:
+async def redeem_airtime(
+    body: RedeemIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     return await run_once(
-        session, principal=principal, key=key, payload={"op": "redeem_airtime", **body.model_dump()},
-        handler=lambda: points_service.redeem_for_airtime(session, customer_id=principal.id, points=body.points, key=key),
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "redeem_airtime", **body.model_dump()},
+        handler=lambda: points_service.redeem_for_airtime(
+            session, customer_id=principal.id, points=body.points, key=key
+        ),
     )

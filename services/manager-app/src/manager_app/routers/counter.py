@@ -1,4 +1,5 @@
 """Hall counter: look up a walk-in by full phone (audited), record the visit outcome."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,13 +27,16 @@ async def lookup(body: PhoneIn, request: Request, principal: CurrentHallStaff, s
 
 
 @router.post("/counter/visits", response_model=ContactOut, status_code=201, summary="Record a hall visit outcome")
-async def visit(body: VisitIn, request: Request, principal: CurrentHallStaff, session: WriteSession,
-                key: str = IdempotencyKey) -> Response:
+async def visit(
+    body: VisitIn, request: Request, principal: CurrentHallStaff, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
     data = ContactInput(channel="hall", **body.model_dump(exclude={"phone"}))
 
     async def handler() -> dict[str, Any]:
-        return await service.record_visit(session, principal, phone=body.phone, data=data, request_key=key,
-                                          ip=client_ip(request))
+        return await service.record_visit(
+            session, principal, phone=body.phone, data=data, request_key=key, ip=client_ip(request)
+        )
 
-    return await run_once(session, principal=principal, key=key, payload=body.model_dump(), handler=handler,
-                          status_code=201)
+    return await run_once(
+        session, principal=principal, key=key, payload=body.model_dump(), handler=handler, status_code=201
+    )

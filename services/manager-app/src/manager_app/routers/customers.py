@@ -1,5 +1,6 @@
 """My customers: list with filters and keyset pages, the portrait, ad-hoc contacts, and
 reassignment requests. Every id is scoped by `shared.auth.scoping` (out of scope → 404)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -7,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from manager_app.auth import CurrentManager
-from manager_app.schemas import ContactIn, CustomerId, ContactOut, CustomerPage, ReassignmentIn, ReassignmentOut
+from manager_app.schemas import ContactIn, ContactOut, CustomerId, CustomerPage, ReassignmentIn, ReassignmentOut
 from shared.auth import scoping
+from shared.errors import Unprocessable
 from shared.manager import customers as service
 from shared.manager import portrait, tasks
 from shared.manager.contacts import ContactInput, record_contact, short_key
-from shared.errors import Unprocessable
 from shared.models import Tier
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
@@ -45,9 +46,14 @@ async def list_customers(
         if not code or len(code) > 60 or not all(ch.isalnum() or ch in "_.:-" for ch in code):
             raise Unprocessable("bad tag code", tag=code[:60])
     filters = service.CustomerFilters(
-        tiers=list(tier or []), stages=list(stage or []), risk_levels=list(risk or []), four_high=four_high,
-        tags=list(tag or []), min_days_since_contact=min_days_since_contact,
-        birthday_this_month=birthday_this_month, q=q,
+        tiers=list(tier or []),
+        stages=list(stage or []),
+        risk_levels=list(risk or []),
+        four_high=four_high,
+        tags=list(tag or []),
+        min_days_since_contact=min_days_since_contact,
+        birthday_this_month=birthday_this_month,
+        q=q,
     )
     return await service.list_customers(session, principal, filters=filters, sort=sort, after=cursor, limit=limit)
 
@@ -65,29 +71,49 @@ async def get_portrait(
 
 @router.post("/customers/{customer_id}/contacts", response_model=ContactOut, summary="Log a contact (not from a task)")
 async def log_contact(
-    customer_id: CustomerId, body: ContactIn, principal: CurrentManager, session: WriteSession, key: str = IdempotencyKey
+    customer_id: CustomerId,
+    body: ContactIn,
+    principal: CurrentManager,
+    session: WriteSession,
+    key: str = IdempotencyKey,
 ) -> Response:
     async def handler() -> dict[str, Any]:
         customer = await scoping.get_visible_customer(session, principal, customer_id)
         contact = await record_contact(
-            session, principal, customer=customer,
+            session,
+            principal,
+            customer=customer,
             data=ContactInput(**body.model_dump()),
             key=f"contact:{short_key(principal.subject, key)}",
         )
-        return {"contact_id": contact.id, "touch_id": contact.touch_id, "subscription_id": contact.subscription_id,
-                "customer_id": customer.id, "outcome": contact.outcome}
+        return {
+            "contact_id": contact.id,
+            "touch_id": contact.touch_id,
+            "subscription_id": contact.subscription_id,
+            "customer_id": customer.id,
+            "outcome": contact.outcome,
+        }
 
-    return await run_once(session, principal=principal, key=key, payload={"c": customer_id, **body.model_dump()},
-                          handler=handler, status_code=201)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"c": customer_id, **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )
 
 
 @router.post(
-    "/customers/{customer_id}/reassignment-requests", response_model=ReassignmentOut, status_code=201,
+    "/customers/{customer_id}/reassignment-requests",
+    response_model=ReassignmentOut,
+    status_code=201,
     summary="Ask the branch head to hand this customer to another manager",
 )
 async def request_reassignment(
     customer_id: CustomerId, body: ReassignmentIn, principal: CurrentManager, session: WriteSession
 ) -> dict[str, Any]:
-    req = await tasks.request_reassignment(session, principal, customer_id=customer_id, reason=body.reason,
-                                           task_id=body.task_id)
+    req = await tasks.request_reassignment(
+        session, principal, customer_id=customer_id, reason=body.reason, task_id=body.task_id
+    )
     return tasks.request_out(req)

@@ -1,4 +1,5 @@
 """Birthday and holiday greetings due (with the text to send) and marking them done."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -13,8 +14,9 @@ from shared.web.idempotency import IdempotencyKey, run_once
 
 router = APIRouter(prefix="/v1", tags=["greetings"])
 
-Occasion = Annotated[str, Path(pattern=service.OCCASION_PATTERN, max_length=40,
-                               description="birthday:<year> or holiday:<YYYY-MM-DD>")]
+Occasion = Annotated[
+    str, Path(pattern=service.OCCASION_PATTERN, max_length=40, description="birthday:<year> or holiday:<YYYY-MM-DD>")
+]
 
 
 @router.get("/greetings", summary="Greetings due soon (not yet done), with the template filled in")
@@ -29,19 +31,36 @@ async def due(
 
 
 @router.post(
-    "/greetings/{occasion}/customers/{customer_id}/done", response_model=GreetingDoneOut, status_code=201,
+    "/greetings/{occasion}/customers/{customer_id}/done",
+    response_model=GreetingDoneOut,
+    status_code=201,
     summary="Mark a greeting done for one customer (records the touch)",
 )
 async def done(
-    occasion: Occasion, customer_id: CustomerId, body: GreetingDoneIn, principal: CurrentManager,
-    session: WriteSession, key: str = IdempotencyKey,
+    occasion: Occasion,
+    customer_id: CustomerId,
+    body: GreetingDoneIn,
+    principal: CurrentManager,
+    session: WriteSession,
+    key: str = IdempotencyKey,
 ) -> Response:
     async def handler() -> dict[str, Any]:
-        g = await service.mark_done(session, principal, customer_id=customer_id, occasion=occasion,
-                                    channel=body.channel, notes=body.notes)
-        return {"customer_id": g.customer_id, "occasion": g.occasion, "occasion_date": g.occasion_date,
-                "channel": g.channel, "touch_id": g.touch_id}
+        g = await service.mark_done(
+            session, principal, customer_id=customer_id, occasion=occasion, channel=body.channel, notes=body.notes
+        )
+        return {
+            "customer_id": g.customer_id,
+            "occasion": g.occasion,
+            "occasion_date": g.occasion_date,
+            "channel": g.channel,
+            "touch_id": g.touch_id,
+        }
 
-    return await run_once(session, principal=principal, key=key,
-                          payload={"o": occasion, "c": customer_id, **body.model_dump()}, handler=handler,
-                          status_code=201)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"o": occasion, "c": customer_id, **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )

@@ -1,4 +1,5 @@
 """Incentive statements: a manager's own; a branch head's branch managers'."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -8,12 +9,12 @@ from sqlalchemy import select
 
 from manager_app.auth import CurrentManager
 from manager_app.schemas import StaffId
-from shared.web.params import MONTH
 from shared.auth import scoping
 from shared.manager import incentives as service
 from shared.manager.kpis import parse_month
 from shared.models import StaffUser
 from shared.web.deps import ReadSession
+from shared.web.params import MONTH
 
 router = APIRouter(prefix="/v1", tags=["incentives"])
 
@@ -28,7 +29,9 @@ async def statements(principal: CurrentManager, session: ReadSession, month: Mon
 
 
 @router.get("/incentives/managers/{manager_id}/statements", summary="One manager's statements")
-async def for_manager(manager_id: StaffId, principal: CurrentManager, session: ReadSession, month: Month = None) -> list[dict[str, Any]]:
+async def for_manager(
+    manager_id: StaffId, principal: CurrentManager, session: ReadSession, month: Month = None
+) -> list[dict[str, Any]]:
     staff = await scoping.get_visible_staff(session, principal, manager_id)
     rows = await service.statements(session, manager_ids=[staff.id], month=parse_month(month) if month else None)
     return [service.statement_out(s) for s in rows]

@@ -1,4 +1,5 @@
 """KPIs (seed 001, table 1): my month with rank and trend; a branch head's whole branch."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -8,10 +9,10 @@ from fastapi import APIRouter, Query
 from manager_app.auth import CurrentBranchHead, CurrentManager
 from manager_app.schemas import StaffId
 from shared.auth.principals import is_account_manager
-from shared.web.params import MONTH
 from shared.errors import NotFound
 from shared.manager import kpis as service
 from shared.web.deps import ReadSession
+from shared.web.params import MONTH
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
@@ -30,10 +31,15 @@ async def branch(principal: CurrentBranchHead, session: ReadSession, month: Mont
     if principal.org_unit_id is None:
         raise NotFound("no branch")
     m = service.parse_month(month)
-    return {"branch_id": principal.org_unit_id, "month": m.isoformat()[:7],
-            "managers": await service.branch_ranking(session, principal.org_unit_id, m)}
+    return {
+        "branch_id": principal.org_unit_id,
+        "month": m.isoformat()[:7],
+        "managers": await service.branch_ranking(session, principal.org_unit_id, m),
+    }
 
 
 @router.get("/kpis/managers/{manager_id}", summary="One manager's KPIs (self, or a manager of my branch)")
-async def one(manager_id: StaffId, principal: CurrentManager, session: ReadSession, month: Month = None) -> dict[str, Any]:
+async def one(
+    manager_id: StaffId, principal: CurrentManager, session: ReadSession, month: Month = None
+) -> dict[str, Any]:
     return await service.for_manager(session, principal, manager_id, service.parse_month(month))

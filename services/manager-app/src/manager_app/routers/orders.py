@@ -1,4 +1,5 @@
 """Acting for the customer: place an offer they consented to (consent_ref required)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +16,9 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 
 
 @router.post(
-    "/customers/{customer_id}/orders", response_model=OrderOut, status_code=201,
+    "/customers/{customer_id}/orders",
+    response_model=OrderOut,
+    status_code=201,
     summary="Place an offer for the customer, with their recorded consent",
 )
 async def place_order(
@@ -23,9 +26,21 @@ async def place_order(
 ) -> Response:
     async def handler() -> dict[str, Any]:
         return await place_for_customer(
-            session, principal, customer_id=customer_id, product_id=body.product_id, consent_ref=body.consent_ref,
-            channel=body.channel, notes=body.notes, request_key=key,
+            session,
+            principal,
+            customer_id=customer_id,
+            product_id=body.product_id,
+            consent_ref=body.consent_ref,
+            channel=body.channel,
+            notes=body.notes,
+            request_key=key,
         )
 
-    return await run_once(session, principal=principal, key=key, payload={"c": customer_id, **body.model_dump()},
-                          handler=handler, status_code=201)
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"c": customer_id, **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )

@@ -1,4 +1,5 @@
 """Reassignment requests: managers see their own, branch heads their branch's and decide them."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -21,10 +22,14 @@ async def list_requests(
 
 
 @router.post(
-    "/reassignment-requests/{request_id}/decision", response_model=ReassignmentOut,
+    "/reassignment-requests/{request_id}/decision",
+    response_model=ReassignmentOut,
     summary="Branch head: approve (moves the assignment, records history) or reject",
 )
-async def decide(request_id: RequestId, body: DecisionIn, principal: CurrentBranchHead, session: WriteSession) -> dict[str, Any]:
-    req = await service.decide_reassignment(session, principal, request_id, approve=body.approve,
-                                            to_manager_id=body.to_manager_id)
+async def decide(
+    request_id: RequestId, body: DecisionIn, principal: CurrentBranchHead, session: WriteSession
+) -> dict[str, Any]:
+    req = await service.decide_reassignment(
+        session, principal, request_id, approve=body.approve, to_manager_id=body.to_manager_id
+    )
     return service.request_out(req)

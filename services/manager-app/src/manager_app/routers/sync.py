@@ -1,4 +1,5 @@
 """Mobile sync: tasks, customers and portraits changed since the cursor."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any

@@ -1,5 +1,6 @@
 """Care tasks: today / upcoming / overdue, start, and complete (task + touch + offer in one
 transaction, idempotent by Idempotency-Key)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -38,7 +39,8 @@ async def start_task(task_id: TaskId, principal: CurrentManager, session: WriteS
 
 
 @router.post(
-    "/tasks/{task_id}/complete", response_model=CompleteOut,
+    "/tasks/{task_id}/complete",
+    response_model=CompleteOut,
     summary="Complete a task: outcome, touch, any offer (with consent) and follow-up, in one transaction",
     responses={409: {"description": "already finished, or refused by contact pressure (see context.reason)"}},
 )
@@ -49,8 +51,15 @@ async def complete_task(
     follow_up = service.FollowUp(**body.follow_up.model_dump()) if body.follow_up else None
 
     async def handler() -> dict[str, Any]:
-        return await service.complete_task(session, principal, task_id, contact=ContactInput(**data), follow_up=follow_up,
-                                           reassignment_reason=body.reassignment_reason)
+        return await service.complete_task(
+            session,
+            principal,
+            task_id,
+            contact=ContactInput(**data),
+            follow_up=follow_up,
+            reassignment_reason=body.reassignment_reason,
+        )
 
-    return await run_once(session, principal=principal, key=key, payload={"task": task_id, **body.model_dump()},
-                          handler=handler)
+    return await run_once(
+        session, principal=principal, key=key, payload={"task": task_id, **body.model_dump()}, handler=handler
+    )

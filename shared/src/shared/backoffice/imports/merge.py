@@ -5,6 +5,7 @@ once over the whole staging table. Checks delete the offending staging rows and 
 line numbers with a reason; merges only write rows that differ (`IS DISTINCT FROM`), so loading
 the same file twice changes nothing and reports 0 changed rows.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -13,15 +14,29 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
-from shared.db.locking import Lock, advisory_lock
 from shared.backoffice.imports.layouts import Layout
-from shared.db.results import rowcount
 from shared.backoffice.imports.quality import DUPLICATE, Reasons
+from shared.db.locking import Lock, advisory_lock
+from shared.db.results import rowcount
 
 MU_INT_COLUMNS = (
-    "voice_min", "data_mb", "sms", "voice_allowance_min", "data_allowance_mb", "roaming_fen", "long_distance_fen",
-    "payg_data_fen", "plan_fee_fen", "addon_fee_fen", "other_fee_fen", "bill_fen", "topup_fen", "topup_count",
-    "balance_end_fen", "broadband_gb", "active_days",
+    "voice_min",
+    "data_mb",
+    "sms",
+    "voice_allowance_min",
+    "data_allowance_mb",
+    "roaming_fen",
+    "long_distance_fen",
+    "payg_data_fen",
+    "plan_fee_fen",
+    "addon_fee_fen",
+    "other_fee_fen",
+    "bill_fen",
+    "topup_fen",
+    "topup_count",
+    "balance_end_fen",
+    "broadband_gb",
+    "active_days",
 )
 
 Reason = Callable[[Row], str]  # why a deleted staging row (line_no, ...) could not be loaded
@@ -44,7 +59,12 @@ async def _delete_returning(
 
 
 async def run_checks(
-    session: AsyncSession, layout: Layout, stage: str, present: set[str], room: int, reasons: Reasons | None = None,
+    session: AsyncSession,
+    layout: Layout,
+    stage: str,
+    present: set[str],
+    room: int,
+    reasons: Reasons | None = None,
 ) -> tuple[int, list]:
     """Remove staging rows that cannot be loaded; return (count, errors with line numbers).
     Every removed row is counted in `reasons` by its code."""
@@ -71,7 +91,8 @@ async def run_checks(
             WHERE s.line_no = d.line_no AND d.line_no <> d.first_line
             RETURNING s.line_no, d.first_line
             """,
-            lambda r: f"same key as line {r[1]}", DUPLICATE,
+            lambda r: f"same key as line {r[1]}",
+            DUPLICATE,
         )
     if layout.kind == "subscribers":
         await step(
@@ -80,7 +101,8 @@ async def run_checks(
             WHERE c.phone = s.phone AND c.id <> s.customer_id
             RETURNING s.line_no, c.id
             """,
-            lambda r: f"msisdn already belongs to subscriber {r[1]}", "phone_taken",
+            lambda r: f"msisdn already belongs to subscriber {r[1]}",
+            "phone_taken",
         )
         phone_dupes = await session.scalar(
             text(f"SELECT EXISTS (SELECT 1 FROM {stage} GROUP BY phone HAVING count(*) > 1)")
@@ -94,7 +116,8 @@ async def run_checks(
                 WHERE s.line_no = d.line_no AND d.line_no <> d.first_line
                 RETURNING s.line_no, d.first_line
                 """,
-                lambda r: f"msisdn also on line {r[1]}", "phone_repeated",
+                lambda r: f"msisdn also on line {r[1]}",
+                "phone_repeated",
             )
         if "branch_code" in present:
             await step(
@@ -103,7 +126,8 @@ async def run_checks(
                     SELECT 1 FROM org_units o WHERE o.code = s.branch_code AND o.kind = 'branch')
                 RETURNING s.line_no, s.branch_code
                 """,
-                lambda r: f"unknown branch_code {r[1]}", "unknown_branch",
+                lambda r: f"unknown branch_code {r[1]}",
+                "unknown_branch",
             )
     else:
         await step(
@@ -111,7 +135,8 @@ async def run_checks(
             DELETE FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id)
             RETURNING s.line_no, s.customer_id
             """,
-            lambda r: f"unknown subscriber_id {r[1]}", "unknown_subscriber",
+            lambda r: f"unknown subscriber_id {r[1]}",
+            "unknown_subscriber",
         )
     if "plan_code" in present:
         await step(
@@ -120,11 +145,14 @@ async def run_checks(
                 SELECT 1 FROM products p WHERE p.code = s.plan_code AND p.kind = 'plan')
             RETURNING s.line_no, s.plan_code
             """,
-            lambda r: f"unknown plan_code {r[1]}", "unknown_plan",
+            lambda r: f"unknown plan_code {r[1]}",
+            "unknown_plan",
         )
-    for col, kind_filter, code in (("product_code", "", "unknown_product"),
-                                   ("to_plan_code", " AND p.kind = 'plan'", "unknown_plan"),
-                                   ("from_plan_code", " AND p.kind = 'plan'", "unknown_plan")):
+    for col, kind_filter, code in (
+        ("product_code", "", "unknown_product"),
+        ("to_plan_code", " AND p.kind = 'plan'", "unknown_plan"),
+        ("from_plan_code", " AND p.kind = 'plan'", "unknown_plan"),
+    ):
         if col in present:
             await step(
                 f"""
@@ -132,7 +160,8 @@ async def run_checks(
                     SELECT 1 FROM products p WHERE p.code = s.{col}{kind_filter})
                 RETURNING s.line_no, s.{col}
                 """,
-                _unknown(col), code,
+                _unknown(col),
+                code,
             )
     return bad, errors
 
@@ -151,14 +180,24 @@ async def merge(session: AsyncSession, layout: Layout, stage: str, present: set[
         return await _merge_usage(session, stage, present)
     if layout.kind == "handsets":
         return await _merge_plain(
-            session, stage, table="handsets", key=["customer_id", "started_on"],
-            cols={"brand": "s.brand", "model": "s.model" if "model" in present else None, "price_band": "s.price_band",
-                  "dual_sim": "coalesce(s.dual_sim, false)" if "dual_sim" in present else None},
+            session,
+            stage,
+            table="handsets",
+            key=["customer_id", "started_on"],
+            cols={
+                "brand": "s.brand",
+                "model": "s.model" if "model" in present else None,
+                "price_band": "s.price_band",
+                "dual_sim": "coalesce(s.dual_sim, false)" if "dual_sim" in present else None,
+            },
             insert_defaults={"dual_sim": "false"},
         )
     if layout.kind == "complaints":
         return await _merge_plain(
-            session, stage, table="complaints", key=["customer_id", "occurred_at", "category"],
+            session,
+            stage,
+            table="complaints",
+            key=["customer_id", "occurred_at", "category"],
             cols={
                 "channel": "coalesce(s.channel, 'hotline')" if "channel" in present else None,
                 "resolved": "coalesce(s.resolved, true)" if "resolved" in present else None,
@@ -172,8 +211,24 @@ async def merge(session: AsyncSession, layout: Layout, stage: str, present: set[
 
 
 async def _merge_customers(session: AsyncSession, stage: str, present: set[str]) -> int:
-    direct = [c for c in ("phone", "name", "id_number", "gender", "birthday", "join_date", "status", "churned_on",
-                          "contract_end", "do_not_disturb", "email", "address") if c in present]
+    direct = [
+        c
+        for c in (
+            "phone",
+            "name",
+            "id_number",
+            "gender",
+            "birthday",
+            "join_date",
+            "status",
+            "churned_on",
+            "contract_end",
+            "do_not_disturb",
+            "email",
+            "address",
+        )
+        if c in present
+    ]
     select_cols: dict[str, str] = {c: f"s.{c}" for c in direct}
     select_cols["phone_last4"] = "right(s.phone, 4)"
     if "status" in present:
@@ -189,10 +244,10 @@ async def _merge_customers(session: AsyncSession, stage: str, present: set[str])
         joins += " LEFT JOIN org_units o ON o.code = s.branch_code AND o.kind = 'branch'"
     update_cols = [c for c in select_cols]
     sql = f"""
-        INSERT INTO customers (id, {', '.join(select_cols)})
-        SELECT s.customer_id, {', '.join(select_cols.values())} FROM {stage} s {joins}
-        ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update_cols)}, updated_at = now()
-        WHERE {_distinct('customers', update_cols)}
+        INSERT INTO customers (id, {", ".join(select_cols)})
+        SELECT s.customer_id, {", ".join(select_cols.values())} FROM {stage} s {joins}
+        ON CONFLICT (id) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)}, updated_at = now()
+        WHERE {_distinct("customers", update_cols)}
     """
     return rowcount(await session.execute(text(sql)))
 
@@ -212,16 +267,21 @@ async def _merge_usage(session: AsyncSession, stage: str, present: set[str]) -> 
         joins = " LEFT JOIN products p ON p.code = s.plan_code AND p.kind = 'plan'"
         update_cols.append("plan_id")
     sql = f"""
-        INSERT INTO monthly_usage ({', '.join(insert_cols)})
-        SELECT {', '.join(select_vals)} FROM {stage} s {joins}
-        ON CONFLICT (customer_id, month) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update_cols)}
-        WHERE {_distinct('monthly_usage', update_cols)}
+        INSERT INTO monthly_usage ({", ".join(insert_cols)})
+        SELECT {", ".join(select_vals)} FROM {stage} s {joins}
+        ON CONFLICT (customer_id, month) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)}
+        WHERE {_distinct("monthly_usage", update_cols)}
     """
     return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_plain(
-    session: AsyncSession, stage: str, *, table: str, key: list[str], cols: dict[str, str | None],
+    session: AsyncSession,
+    stage: str,
+    *,
+    table: str,
+    key: list[str],
+    cols: dict[str, str | None],
     insert_defaults: dict[str, str] | None = None,
 ) -> int:
     """Tables without a unique business key: UPDATE where different, then INSERT where missing.
@@ -235,9 +295,9 @@ async def _merge_plain(
     changed = 0
     if given:
         upd = f"""
-            UPDATE {table} t SET {', '.join(f'{c} = {e}' for c, e in given.items())}
+            UPDATE {table} t SET {", ".join(f"{c} = {e}" for c, e in given.items())}
             FROM {stage} s WHERE {on}
-              AND ({', '.join(f't.{c}' for c in given)}) IS DISTINCT FROM ({', '.join(given.values())})
+              AND ({", ".join(f"t.{c}" for c in given)}) IS DISTINCT FROM ({", ".join(given.values())})
         """
         changed += rowcount(await session.execute(text(upd)))
     values = {k: f"s.{k}" for k in key}
@@ -245,8 +305,8 @@ async def _merge_plain(
         values[c] = default
     values.update(given)
     ins = f"""
-        INSERT INTO {table} ({', '.join(values)})
-        SELECT {', '.join(values.values())} FROM {stage} s
+        INSERT INTO {table} ({", ".join(values)})
+        SELECT {", ".join(values.values())} FROM {stage} s
         WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})
     """
     changed += rowcount(await session.execute(text(ins)))
@@ -256,22 +316,28 @@ async def _merge_plain(
 # --- feeds: every row carries the source system's record id (staging column source_ref), and a
 # --- record loaded again updates its row (only where something differs), never adds one.
 
+
 def _opt(present: set[str], col: str, expr: str | None = None, default: str = "NULL") -> str:
     return (expr or f"s.{col}") if col in present else default
 
 
 def _upsert_sql(table: str, cols: dict[str, str], conflict: str, update: list[str], source: str) -> str:
     return f"""
-        INSERT INTO {table} ({', '.join(cols)})
-        SELECT {', '.join(cols.values())} FROM {source}
-        ON CONFLICT {conflict} DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in update)}
+        INSERT INTO {table} ({", ".join(cols)})
+        SELECT {", ".join(cols.values())} FROM {source}
+        ON CONFLICT {conflict} DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update)}
         WHERE {_distinct(table, update)}
     """
 
 
 async def _merge_competitor_calls(session: AsyncSession, stage: str, present: set[str]) -> int:
-    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "called_at": "s.called_at",
-            "competitor": "s.competitor", "duration_s": _opt(present, "duration_s", default="0")}
+    cols = {
+        "source_ref": "s.source_ref",
+        "customer_id": "s.customer_id",
+        "called_at": "s.called_at",
+        "competitor": "s.competitor",
+        "duration_s": _opt(present, "duration_s", default="0"),
+    }
     update = [c for c in cols if c != "source_ref" and (c != "duration_s" or "duration_s" in present)]
     sql = _upsert_sql("competitor_calls", cols, "(source_ref) WHERE source_ref IS NOT NULL", update, f"{stage} s")
     return rowcount(await session.execute(text(sql)))
@@ -279,26 +345,40 @@ async def _merge_competitor_calls(session: AsyncSession, stage: str, present: se
 
 async def _merge_subscriptions(session: AsyncSession, stage: str, present: set[str]) -> int:
     cols = {
-        "customer_id": "s.customer_id", "product_id": "p.id", "idempotency_key": "'feed:' || s.source_ref",
+        "customer_id": "s.customer_id",
+        "product_id": "p.id",
+        "idempotency_key": "'feed:' || s.source_ref",
         "status": _opt(present, "status", "coalesce(s.status, 'active')", "'active'"),
-        "starts_on": "s.starts_on", "ends_on": _opt(present, "ends_on"),
-        "cancelled_at": _opt(present, "cancelled_at", "coalesce(s.cancelled_at, CASE WHEN s.status = 'cancelled' "
-                                                      "THEN now() END)"),
+        "starts_on": "s.starts_on",
+        "ends_on": _opt(present, "ends_on"),
+        "cancelled_at": _opt(
+            present, "cancelled_at", "coalesce(s.cancelled_at, CASE WHEN s.status = 'cancelled' THEN now() END)"
+        ),
         "channel": _opt(present, "channel", "coalesce(s.channel, 'billing')", "'billing'"),
         "charge_fen": _opt(present, "charge_fen", default="0"),
     }
     keep = {"customer_id", "idempotency_key"}
     update = [c for c in cols if c not in keep and (c in present or c in ("product_id", "starts_on"))]
-    sql = _upsert_sql("subscriptions", cols, "(customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
-                      update, f"{stage} s JOIN products p ON p.code = s.product_code")
+    sql = _upsert_sql(
+        "subscriptions",
+        cols,
+        "(customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+        update,
+        f"{stage} s JOIN products p ON p.code = s.product_code",
+    )
     return rowcount(await session.execute(text(sql)))
 
 
 async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) -> int:
     cols = {
-        "customer_id": "s.customer_id", "channel": "s.channel", "occurred_at": "s.occurred_at", "outcome": "s.outcome",
-        "notes": _opt(present, "notes"), "cost_fen": _opt(present, "cost_fen", default="0"),
-        "visible_to_customer": "true", "idempotency_key": "'feed:' || s.source_ref",
+        "customer_id": "s.customer_id",
+        "channel": "s.channel",
+        "occurred_at": "s.occurred_at",
+        "outcome": "s.outcome",
+        "notes": _opt(present, "notes"),
+        "cost_fen": _opt(present, "cost_fen", default="0"),
+        "visible_to_customer": "true",
+        "idempotency_key": "'feed:' || s.source_ref",
     }
     update = ["customer_id", "channel", "occurred_at", "outcome", *[c for c in ("notes", "cost_fen") if c in present]]
     sql = _upsert_sql("touches", cols, "(idempotency_key) WHERE idempotency_key IS NOT NULL", update, f"{stage} s")
@@ -306,20 +386,29 @@ async def _merge_contacts(session: AsyncSession, stage: str, present: set[str]) 
 
 
 async def _merge_topups(session: AsyncSession, stage: str, present: set[str]) -> int:
-    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "paid_at": "s.paid_at",
-            "amount_fen": "s.amount_fen", "kind": _opt(present, "kind", "coalesce(s.kind, 'topup')", "'topup'"),
-            "channel": _opt(present, "channel")}
+    cols = {
+        "source_ref": "s.source_ref",
+        "customer_id": "s.customer_id",
+        "paid_at": "s.paid_at",
+        "amount_fen": "s.amount_fen",
+        "kind": _opt(present, "kind", "coalesce(s.kind, 'topup')", "'topup'"),
+        "channel": _opt(present, "channel"),
+    }
     update = [c for c in cols if c != "source_ref" and (c in present or c in ("customer_id", "paid_at", "amount_fen"))]
     # the months whose totals change: the rows' months now, and the months an updated row moved from
-    await session.execute(text(f"""
+    await session.execute(
+        text(f"""
         CREATE TEMP TABLE {stage}_months ON COMMIT DROP AS
         SELECT DISTINCT s.customer_id, date_trunc('month', s.paid_at AT TIME ZONE :tz)::date AS month FROM {stage} s
         UNION
         SELECT t.customer_id, date_trunc('month', t.paid_at AT TIME ZONE :tz)::date FROM topups t
         JOIN {stage} s ON s.source_ref = t.source_ref
-    """), {"tz": clock.TZ_NAME})
+    """),
+        {"tz": clock.TZ_NAME},
+    )
     changed = rowcount(await session.execute(text(_upsert_sql("topups", cols, "(source_ref)", update, f"{stage} s"))))
-    await session.execute(text(f"""
+    await session.execute(
+        text(f"""
         UPDATE monthly_usage u SET topup_fen = t.fen, topup_count = t.n
         FROM (
             SELECT m.customer_id, m.month, coalesce(sum(tp.amount_fen), 0) AS fen, count(tp.id) AS n
@@ -331,22 +420,35 @@ async def _merge_topups(session: AsyncSession, stage: str, present: set[str]) ->
         ) t
         WHERE u.customer_id = t.customer_id AND u.month = t.month
           AND (u.topup_fen, u.topup_count) IS DISTINCT FROM (t.fen, t.n)
-    """), {"tz": clock.TZ_NAME})
+    """),
+        {"tz": clock.TZ_NAME},
+    )
     return changed
 
 
 async def _merge_plan_changes(session: AsyncSession, stage: str, present: set[str]) -> int:
-    cols = {"source_ref": "s.source_ref", "customer_id": "s.customer_id", "changed_at": "s.changed_at",
-            "from_plan_id": "f.id" if "from_plan_code" in present else "NULL", "to_plan_id": "t.id",
-            "channel": _opt(present, "channel")}
-    update = [c for c in cols if c != "source_ref" and (c != "from_plan_id" or "from_plan_code" in present)
-              and (c != "channel" or "channel" in present)]
+    cols = {
+        "source_ref": "s.source_ref",
+        "customer_id": "s.customer_id",
+        "changed_at": "s.changed_at",
+        "from_plan_id": "f.id" if "from_plan_code" in present else "NULL",
+        "to_plan_id": "t.id",
+        "channel": _opt(present, "channel"),
+    }
+    update = [
+        c
+        for c in cols
+        if c != "source_ref"
+        and (c != "from_plan_id" or "from_plan_code" in present)
+        and (c != "channel" or "channel" in present)
+    ]
     source = f"{stage} s JOIN products t ON t.code = s.to_plan_code AND t.kind = 'plan'"
     if "from_plan_code" in present:
         source += " LEFT JOIN products f ON f.code = s.from_plan_code AND f.kind = 'plan'"
     changed = rowcount(await session.execute(text(_upsert_sql("plan_changes", cols, "(source_ref)", update, source))))
     # each loaded subscriber's latest change (of all loaded so far) is their current plan
-    await session.execute(text(f"""
+    await session.execute(
+        text(f"""
         UPDATE customers c SET plan_id = l.to_plan_id, updated_at = now()
         FROM (
             SELECT DISTINCT ON (pc.customer_id) pc.customer_id, pc.to_plan_id
@@ -354,7 +456,8 @@ async def _merge_plan_changes(session: AsyncSession, stage: str, present: set[st
             ORDER BY pc.customer_id, pc.changed_at DESC, pc.id DESC
         ) l
         WHERE c.id = l.customer_id AND c.plan_id IS DISTINCT FROM l.to_plan_id
-    """))
+    """)
+    )
     return changed
 
 

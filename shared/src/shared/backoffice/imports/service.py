@@ -15,6 +15,7 @@ the file again from the top (the killed load transaction left nothing behind) an
 moves on from wherever the dead attempt left it; a job whose import is already `done` does nothing.
 Each load records a data-quality report (`quality.report`) on the job row.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,12 +86,30 @@ Progress = Callable[[float], Awaitable[None]]
 
 
 async def create_job(
-    session: AsyncSession, *, kind: str, filename: str, sha256: str, created_by: int | None, source: str = "file",
+    session: AsyncSession,
+    *,
+    kind: str,
+    filename: str,
+    sha256: str,
+    created_by: int | None,
+    source: str = "file",
 ) -> ImportJob:
     if kind not in LAYOUTS:
         raise Unprocessable("unknown import kind", kind=kind, kinds=sorted(LAYOUTS))
-    job = ImportJob(kind=kind, filename=display_name(filename), sha256=sha256, status="queued", rows_total=0, rows_ok=0,
-                    rows_bad=0, rows_changed=0, errors=[], created_by=created_by, source=source, quality={})
+    job = ImportJob(
+        kind=kind,
+        filename=display_name(filename),
+        sha256=sha256,
+        status="queued",
+        rows_total=0,
+        rows_ok=0,
+        rows_bad=0,
+        rows_changed=0,
+        errors=[],
+        created_by=created_by,
+        source=source,
+        quality={},
+    )
     session.add(job)
     await session.flush()
     return job
@@ -107,7 +126,9 @@ async def same_file_as(session: AsyncSession, job: ImportJob) -> int | None:
     """The earliest earlier finished import of the same kind with the same file content."""
     return await session.scalar(
         select(func.min(ImportJob.id)).where(
-            ImportJob.sha256 == job.sha256, ImportJob.kind == job.kind, ImportJob.id < job.id,
+            ImportJob.sha256 == job.sha256,
+            ImportJob.kind == job.kind,
+            ImportJob.id < job.id,
             ImportJob.status == "done",
         )
     )
@@ -126,14 +147,21 @@ def _line_of(error: dict[str, object]) -> int:
 
 async def fail(sm: async_sessionmaker[AsyncSession], job_id: int, reason: str, line: int | None = None) -> None:
     """End the import `failed` with one reason (committed on its own)."""
-    await _progress(sm, job_id, status="failed", finished_at=func.now(),
-                    errors=[{"line": line, "reason": reason}])
+    await _progress(sm, job_id, status="failed", finished_at=func.now(), errors=[{"line": line, "reason": reason}])
 
 
 async def run_import(
-    sm: async_sessionmaker[AsyncSession], *, job_id: int, path: Path, principal: Principal,
-    encoding: str = "utf-8", chunk_rows: int = CHUNK_ROWS, ip: str | None = None,
-    on_progress: Progress | None = None, durable: bool = False, final: bool = True,
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    job_id: int,
+    path: Path,
+    principal: Principal,
+    encoding: str = "utf-8",
+    chunk_rows: int = CHUNK_ROWS,
+    ip: str | None = None,
+    on_progress: Progress | None = None,
+    durable: bool = False,
+    final: bool = True,
 ) -> str:
     """Load `path` for job `job_id`; return the final status ('done' or 'failed').
 
@@ -150,8 +178,10 @@ async def run_import(
     await _progress(sm, job_id, status="validating", rows_total=0, rows_bad=0, finished_at=None)
     try:
         # The byte stream kept by name: its position is the progress (the text layer reads ahead).
-        with path.open("rb") as raw, \
-                io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+        with (
+            path.open("rb") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh,
+        ):
             reader = csv.reader(fh)
             try:
                 header = next(reader)
@@ -196,8 +226,15 @@ async def _requeue(sm: async_sessionmaker[AsyncSession], job_id: int, reason: st
 
 
 async def _load(
-    sm: async_sessionmaker[AsyncSession], job_id: int, layout: Layout, checker: RowChecker, reader: Iterator[list[str]],
-    chunk_rows: int, principal: Principal, ip: str | None, chunk_done: Callable[[], Awaitable[None]],
+    sm: async_sessionmaker[AsyncSession],
+    job_id: int,
+    layout: Layout,
+    checker: RowChecker,
+    reader: Iterator[list[str]],
+    chunk_rows: int,
+    principal: Principal,
+    ip: str | None,
+    chunk_done: Callable[[], Awaitable[None]],
 ) -> None:
     stage = f"import_stage_{job_id}"
     lines = LineCounter(reader)
@@ -241,18 +278,35 @@ async def _load(
         rows_total = totals["good"] + totals["bad"]
         rows_bad = totals["bad"] + sql_bad
         errors.sort(key=_line_of)
-        report = quality.report(rows_total=rows_total, rows_bad=rows_bad, rows_changed=changed, reasons=reasons,
-                                months=months)
+        report = quality.report(
+            rows_total=rows_total, rows_bad=rows_bad, rows_changed=changed, reasons=reasons, months=months
+        )
         await session.execute(
-            update(ImportJob).where(ImportJob.id == job_id).values(
-                status="done", rows_total=rows_total, rows_ok=rows_total - rows_bad, rows_bad=rows_bad,
-                rows_changed=changed, errors=errors, finished_at=func.now(), quality=report,
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(
+                status="done",
+                rows_total=rows_total,
+                rows_ok=rows_total - rows_bad,
+                rows_bad=rows_bad,
+                rows_changed=changed,
+                errors=errors,
+                finished_at=func.now(),
+                quality=report,
             )
         )
         await audit.record(
-            session, principal=principal, action="import.finish", object_kind="import", object_id=job_id,
-            detail={"kind": layout.kind, "rows_ok": rows_total - rows_bad, "rows_bad": rows_bad,
-                    "rows_changed": changed},
+            session,
+            principal=principal,
+            action="import.finish",
+            object_kind="import",
+            object_id=job_id,
+            detail={
+                "kind": layout.kind,
+                "rows_ok": rows_total - rows_bad,
+                "rows_bad": rows_bad,
+                "rows_changed": changed,
+            },
             ip=ip,
         )
     log.info("import.done", job_id=job_id, kind=layout.kind, rows=rows_total, bad=rows_bad, changed=changed)

@@ -4,6 +4,7 @@ at once with C-level string operations, and only the columns that need it get a 
 A `RowChecker` turns one parsed CSV row into the staging line `line_no,<fields...>` (CSV, ready for
 COPY) or an error reason. Chunks are processed in a worker thread so the event loop stays free.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,8 +35,23 @@ class ChunkResult:
 
 
 # Text columns whose check admits only [A-Za-z0-9_.-] or an enum value: never need CSV quoting.
-_SAFE_TEXT = frozenset({"plan_code", "branch_code", "phone", "id_number", "gender", "status", "price_band", "category",
-                        "source_ref", "product_code", "from_plan_code", "to_plan_code", "kind"})
+_SAFE_TEXT = frozenset(
+    {
+        "plan_code",
+        "branch_code",
+        "phone",
+        "id_number",
+        "gender",
+        "status",
+        "price_band",
+        "category",
+        "source_ref",
+        "product_code",
+        "from_plan_code",
+        "to_plan_code",
+        "kind",
+    }
+)
 
 
 def _needs_quoting(col: Column) -> bool:
@@ -77,7 +93,7 @@ class RowChecker:
             return v.isdigit() and len(v) <= INT_DIGITS
         vals = self._uints(row)
         # One join + isdigit checks every column is digits; the lengths catch empties and overflow.
-        return "".join(vals).isdigit() and 0 < min(map(len, vals)) and max(map(len, vals)) <= INT_DIGITS
+        return "".join(vals).isdigit() and min(map(len, vals)) > 0 and max(map(len, vals)) <= INT_DIGITS
 
     def check(self, row: list[str]) -> list[str | None]:
         """Return the row's staging values or raise ValueError(reason)."""
@@ -92,8 +108,9 @@ class RowChecker:
         return out
 
 
-def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: RowChecker, n: int,
-                  errors_room: int) -> ChunkResult:
+def process_chunk(
+    reader: Iterator[list[str]], line_of: LineCounter, checker: RowChecker, n: int, errors_room: int
+) -> ChunkResult:
     """Read up to n records; return the staging CSV for the good ones and reasons for the bad ones."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n") if checker.quote else None
@@ -137,7 +154,7 @@ def process_chunk(reader: Iterator[list[str]], line_of: "LineCounter", checker: 
 class LineCounter:
     """Physical line number of the record just read (csv.reader.line_num, header = line 1)."""
 
-    def __init__(self, reader: "csv._reader") -> None:  # type: ignore[name-defined]
+    def __init__(self, reader: csv._reader) -> None:  # type: ignore[name-defined]
         self._reader = reader
 
     @property
