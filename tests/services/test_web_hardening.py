@@ -54,7 +54,9 @@ def test_prod_refuses_a_short_or_default_secret_without_printing_it() -> None:
         shown = str(refused.value) + repr(refused.value)
         assert "TENURE_JWT_SECRET" in shown
         assert secret not in shown and "hunter2" not in shown and "db.internal" not in shown
-    ok = Settings(env="prod", jwt_secret="s" * 32, coupon_code_key=COUPON_KEY, DATABASE_URL=url)
+    ok = Settings(
+        env="prod", jwt_secret="s" * 32, coupon_code_key=COUPON_KEY, sms_gateway_secret="g" * 48, DATABASE_URL=url
+    )
     assert "hunter2" not in repr(ok) and "s" * 32 not in repr(ok)
     Settings(env="dev", jwt_secret="abc")  # development keeps its freedom
 

@@ -91,7 +91,7 @@ async def test_the_dev_exception_is_loopback_only() -> None:
 
 
 def test_prod_settings_never_allow_local_webhooks() -> None:
-    prod = {"env": "prod", "jwt_secret": "j" * 48, "coupon_code_key": "c" * 48}
+    prod = {"env": "prod", "jwt_secret": "j" * 48, "coupon_code_key": "c" * 48, "sms_gateway_secret": "g" * 48}
     assert Settings(**prod).webhooks_local_allowed is False
     assert Settings(env="dev").webhooks_local_allowed is True
     assert Settings(env="dev", webhooks_allow_local=False).webhooks_local_allowed is False
