@@ -167,29 +167,6 @@ def _pick_gendered(rng: np.random.Generator, female: np.ndarray) -> VarBytes:
 
 # --- monthly usage -----------------------------------------------------------------------------
 
-USAGE_COLUMNS = [
-    "customer_id",
-    "month",
-    "plan_id",
-    "voice_min",
-    "data_mb",
-    "sms",
-    "voice_allowance_min",
-    "data_allowance_mb",
-    "roaming_fen",
-    "long_distance_fen",
-    "payg_data_fen",
-    "plan_fee_fen",
-    "addon_fee_fen",
-    "other_fee_fen",
-    "bill_fen",
-    "topup_fen",
-    "topup_count",
-    "balance_end_fen",
-    "broadband_gb",
-    "active_days",
-]
-
 
 def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[Column]:
     """Usage and bills per customer and month up to the customer's end month (a churner has no
