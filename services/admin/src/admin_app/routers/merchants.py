@@ -320,24 +320,7 @@ class OfferOut(BaseModel):
 
     @classmethod
     def of(cls, o: Offer) -> OfferOut:
-        return cls(
-            id=o.id,
-            merchant_id=o.merchant_id,
-            title=o.title,
-            kind=o.kind,
-            face_value_fen=o.face_value_fen,
-            settlement_fen=o.settlement_fen,
-            price_points=o.price_points,
-            price_airtime_fen=o.price_airtime_fen,
-            stock_total=o.stock_total,
-            stock_left=o.stock_left,
-            per_customer_limit=o.per_customer_limit,
-            valid_from=o.valid_from,
-            valid_to=o.valid_to,
-            target_tiers=list(o.target_tiers),
-            target_segments=list(o.target_segments),
-            status=o.status,
-        )
+        return cls.model_validate(o, from_attributes=True)
 
 
 @router.get("/offers", response_model=list[OfferOut], summary="Offers (e.g. status=pending for the approval queue)")

@@ -72,25 +72,7 @@ class OfferOut(BaseModel):
 
     @classmethod
     def of(cls, o: Offer) -> OfferOut:
-        return cls(
-            id=o.id,
-            title=o.title,
-            kind=o.kind,
-            description=o.description,
-            face_value_fen=o.face_value_fen,
-            settlement_fen=o.settlement_fen,
-            price_points=o.price_points,
-            price_airtime_fen=o.price_airtime_fen,
-            stock_total=o.stock_total,
-            stock_left=o.stock_left,
-            per_customer_limit=o.per_customer_limit,
-            valid_from=o.valid_from,
-            valid_to=o.valid_to,
-            coupon_valid_days=o.coupon_valid_days,
-            target_tiers=list(o.target_tiers),
-            target_segments=list(o.target_segments),
-            status=o.status,
-        )
+        return cls.model_validate(o, from_attributes=True)
 
 
 class StockIn(BaseModel):
