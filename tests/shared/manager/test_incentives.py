@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shared.ledger import service as ledger
 from shared.manager import incentives
-from shared.models import AccountKind, Asset, IncentiveStatement
+from shared.models import AccountKind, Asset, IncentiveStatement, MonthlyUsage
 from tests.shared.manager import scenario
 
 # Default rules. c1: churn task due 20 Jun + 90 days = 18 Sep, still in network -> 50 points;
@@ -34,3 +34,23 @@ async def test_statement_points_ledger_and_reproducibility(db) -> None:
     recomputed = await incentives.compute_lines(db, [sc.m.id], scenario.MONTH, stmt.rules)
     assert recomputed[sc.m.id] == stmt.lines
     assert (await ledger.verify(db))["ok"]
+
+
+async def test_pay_per_use_spike_earns_no_uplift(db) -> None:
+    """Only the plan and subscription part of a bill counts: c4's September bill jumps by ¥268.76
+    of pay-per-use data (its plan fee unchanged), which earns its manager nothing; the same jump
+    in the plan fee would have earned the capped uplift."""
+    sc = await scenario.build(db)
+    c4 = sc.c[3].id
+    sep = scenario.MONTH
+    row = await db.get(MonthlyUsage, (c4, sep))
+    row.bill_fen, row.payg_data_fen = 5000 + 26876, 26876
+    await db.flush()
+    lines = (await incentives.compute_lines(db, [sc.m.id], sep, incentives.DEFAULT_RULES))[sc.m.id]
+    assert [line for line in lines if line["customer_id"] == c4] == []
+    row.plan_fee_fen, row.payg_data_fen = 5000 + 26876, 0
+    await db.flush()
+    lines = (await incentives.compute_lines(db, [sc.m.id], sep, incentives.DEFAULT_RULES))[sc.m.id]
+    uplift = [line for line in lines if line["customer_id"] == c4]
+    assert [(u["kind"], u["subscription_fen"], u["baseline_fen"]) for u in uplift] == [("value_uplift", 31876, 5000)]
+    assert uplift[0]["points"] == min(incentives.DEFAULT_RULES["uplift_cap_points"], 268)

@@ -6,9 +6,11 @@ Rules live in `programme_settings['manager_incentives']` (defaults in shared.pro
   `churn` care task was created for them) and is still in network when the risk window
   (`risk_window_days` from the task's due date) ends; credited in the month the window ends,
   once per customer per month;
-- `uplift_points_per_yuan` for each yuan by which a customer's bill in the month exceeds the
-  mean of their previous `uplift_baseline_months` bills, capped at `uplift_cap_points` per
-  customer (customers without any baseline month are skipped).
+- `uplift_points_per_yuan` for each yuan by which the plan and subscription part of a customer's
+  bill in the month (`plan_fee_fen + addon_fee_fen`) exceeds its mean over the previous
+  `uplift_baseline_months` bills, capped at `uplift_cap_points` per customer (customers without
+  any baseline month are skipped). Pay-per-use charges (data beyond the allowance, roaming, long
+  distance, other fees) do not count: a one-month spike of usage is not a value the manager built.
 
 A monthly statement stores the rules it used and one line per customer, and is posted once
 through the ledger (asset `incentive`, staff account; key `incentive:<manager>:<YYYY-MM>`).
@@ -52,19 +54,20 @@ _LINES = text(
         ORDER BY a.manager_id, a.customer_id, t.due_on, t.id
     ),
     uplift AS (
-        SELECT a.manager_id, a.customer_id, cur.bill_fen AS bill_fen, avg(b.bill_fen) AS baseline_fen
+        SELECT a.manager_id, a.customer_id, cur.plan_fee_fen + cur.addon_fee_fen AS subscription_fen,
+               avg(b.plan_fee_fen + b.addon_fee_fen) AS baseline_fen
         FROM assigned a
         JOIN monthly_usage cur ON cur.customer_id = a.customer_id AND cur.month = :m_start
         JOIN monthly_usage b ON b.customer_id = a.customer_id AND b.month >= :base_start AND b.month < :m_start
-        GROUP BY a.manager_id, a.customer_id, cur.bill_fen
-        HAVING cur.bill_fen > avg(b.bill_fen)
+        GROUP BY a.manager_id, a.customer_id, cur.plan_fee_fen + cur.addon_fee_fen
+        HAVING cur.plan_fee_fen + cur.addon_fee_fen > avg(b.plan_fee_fen + b.addon_fee_fen)
     )
-    SELECT manager_id, customer_id, 'retained_high_risk' AS kind, task_id, NULL::bigint AS bill_fen,
+    SELECT manager_id, customer_id, 'retained_high_risk' AS kind, task_id, NULL::bigint AS subscription_fen,
            NULL::numeric AS baseline_fen, CAST(:retained_points AS int) AS points
     FROM retained
     UNION ALL
-    SELECT manager_id, customer_id, 'value_uplift', NULL, bill_fen, round(baseline_fen),
-           least(CAST(:cap AS int), floor((bill_fen - baseline_fen) / 100.0 * CAST(:per_yuan AS int)))::int
+    SELECT manager_id, customer_id, 'value_uplift', NULL, subscription_fen, round(baseline_fen),
+           least(CAST(:cap AS int), floor((subscription_fen - baseline_fen) / 100.0 * CAST(:per_yuan AS int)))::int
     FROM uplift
     ORDER BY 1, 2, 3
     """
@@ -108,8 +111,8 @@ async def compute_lines(
         line: dict[str, Any] = {"customer_id": r.customer_id, "kind": r.kind, "points": int(r.points)}
         if r.task_id is not None:
             line["task_id"] = r.task_id
-        if r.bill_fen is not None:
-            line["bill_fen"] = int(r.bill_fen)
+        if r.subscription_fen is not None:
+            line["subscription_fen"] = int(r.subscription_fen)
             line["baseline_fen"] = int(r.baseline_fen)
         out[r.manager_id].append(line)
     return out

@@ -74,7 +74,7 @@ function showLines(el, s, name) {
     table([
       { key: "customer_id", label: t("inc.customer"), class: "num", render: (r) => h("a", { href: `#/customers/${r.customer_id}` }, `#${r.customer_id}`) },
       { key: "kind", label: t("inc.kind"), render: (r) => labelOr("incentive", r.kind) },
-      { key: "detail", label: t("inc.detail"), render: (r) => (r.bill_fen !== undefined ? t("inc.uplift_detail", { bill: fmt.fen(r.bill_fen), base: fmt.fen(r.baseline_fen) }) : r.task_id ? t("inc.task", { id: r.task_id }) : "—") },
+      { key: "detail", label: t("inc.detail"), render: (r) => (r.baseline_fen !== undefined ? t("inc.uplift_detail", { bill: fmt.fen(r.subscription_fen ?? r.bill_fen), base: fmt.fen(r.baseline_fen) }) : r.task_id ? t("inc.task", { id: r.task_id }) : "—") },
       { key: "points", label: t("inc.points"), class: "num", render: (r) => fmt.int(r.points) },
     ], s.lines || [], { empty: t("inc.no_lines") }));
 }
