@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-FINISHED = ("succeeded", "failed", "cancelled", "aborted")
+from shared.db.results import rowcount
 
 _OLD = """
     SELECT j.id FROM procrastinate_jobs j
@@ -30,4 +30,4 @@ async def purge_finished(session: AsyncSession, *, keep_days: int) -> dict[str, 
     progress = await session.execute(text("DELETE FROM job_progress WHERE job_id IN (SELECT id FROM _purge)"))
     jobs = await session.execute(text("DELETE FROM procrastinate_jobs WHERE id IN (SELECT id FROM _purge)"))
     await session.execute(text("DROP TABLE _purge"))
-    return {"jobs": jobs.rowcount or 0, "progress": progress.rowcount or 0, "keep_days": keep_days}
+    return {"jobs": rowcount(jobs), "progress": rowcount(progress), "keep_days": keep_days}
