@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     jobs_stalled_after_s: float = 60.0
     jobs_recover_every_s: float = 15.0
     jobs_concurrency: int = 4
+    jobs_keep_days: int = Field(default=30, ge=1)  # finished jobs older than this are purged (jobs.purge)
     worker_metrics_port: int = 8005  # the worker's own /metrics (0: none)
     spool_dir: str | None = None  # default: <repo>/.data/spool (compose: a volume shared by admin and worker)
     # Error details follow Accept-Language; this is the language of a request without one (all four

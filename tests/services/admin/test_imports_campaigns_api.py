@@ -103,7 +103,7 @@ class TestImportApi:
 
 
 class TestCampaignApi:
-    async def test_build_launch_and_report(self, admin_client, auth, staff, sm) -> None:
+    async def test_build_launch_and_report(self, admin_client, auth, staff, sm, settings) -> None:
         today = datetime.now(LOCAL_TZ).date()
         async with sm.begin() as s:
             branch = await create_branch(s)
@@ -141,8 +141,25 @@ class TestCampaignApi:
         assert res["members"] == 200 and res["holdout"] + res["treated"] == 200 and res["queued"] == res["treated"]
         assert res["campaign"]["status"] == "running"
         assert (await admin_client.post(f"/v1/campaigns/{cid}/launch", headers=auth["operator"])).status_code == 409
-        sent = await admin_client.post(f"/v1/campaigns/{cid}/dispatch", headers=auth["operator"])
-        assert sent.json() == {"sent": res["treated"], "failed": 0}
+        async with sm() as s:  # the launch queued the sends as a campaigns.dispatch job, nothing sent yet
+            jobs = await s.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'campaigns.dispatch' AND args->>'campaign_id' = :c"
+                ),
+                {"c": str(cid)},
+            )
+            queued_touches = await s.scalar(
+                text("SELECT count(*) FROM touches WHERE campaign_id = :c AND outcome = 'queued'"), {"c": cid}
+            )
+        assert (jobs, queued_touches) == (1, res["treated"])
+        await drain(settings)  # the worker sends them
+        async with sm() as s:
+            sent_touches = await s.scalar(
+                text("SELECT count(*) FROM touches WHERE campaign_id = :c AND outcome = 'sent'"), {"c": cid}
+            )
+        assert sent_touches == res["treated"]
+        again = await admin_client.post(f"/v1/campaigns/{cid}/dispatch", headers=auth["operator"])
+        assert again.json() == {"sent": 0, "failed": 0}  # the manual dispatch finds nothing left
         held = (
             await admin_client.get(f"/v1/campaigns/{cid}/members?holdout=true&limit=100", headers=auth["auditor"])
         ).json()

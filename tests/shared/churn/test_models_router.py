@@ -1,13 +1,14 @@
-"""Back-office model endpoints: roles, background training, compare, activate with an audit row."""
+"""Back-office model endpoints: roles, training on the job queue, compare, activate with an audit row."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
 from tests.fixtures.factories import create_staff
+from tests.fixtures.jobs import drain
 
 
-async def test_models_endpoints(admin_client, tokens, sm, city) -> None:
+async def test_models_endpoints(admin_client, tokens, sm, city, settings) -> None:
     async with sm.begin() as s:  # real accounts: staff tokens are checked against them
         staff = {role: await create_staff(s, role=role) for role in ("analyst", "operator")}
     analyst, operator = tokens.admin(staff["analyst"].id, "analyst"), tokens.admin(staff["operator"].id, "operator")
@@ -19,9 +20,19 @@ async def test_models_endpoints(admin_client, tokens, sm, city) -> None:
 
     body = {"candidate": "logreg", "horizon": 2, "as_of": city["last_month"].isoformat()}
     before = {m["version"] for m in (await admin_client.get("/v1/models", headers=analyst)).json()}
-    for _ in range(2):  # the fit runs after the 202; the ASGI call returns once it has finished
+    jobs = []
+    for i in range(2):  # the fit is a models.train job: nothing is fitted until the worker runs it
         started = await admin_client.post("/v1/models/train", headers=analyst, json=body)
-        assert started.status_code == 202 and started.json()["status"] == "started"
+        assert started.status_code == 202 and started.json()["status"] == "queued"
+        jobs.append(started.json()["job_id"])
+        waiting = await admin_client.post("/v1/models/train", headers=analyst, json=body)
+        assert waiting.status_code == 409 and waiting.json()["error"] == "job_already_queued"
+        listed = (await admin_client.get("/v1/models", headers=analyst)).json()
+        assert len({m["version"] for m in listed} - before) == i  # not fitted before the worker runs
+        await drain(settings)
+    for job_id in jobs:
+        job = (await admin_client.get(f"/v1/jobs/{job_id}", headers=analyst)).json()
+        assert job["status"] == "succeeded" and job["task"] == "models.train"
     listed = (await admin_client.get("/v1/models", headers=analyst)).json()
     new = sorted({m["version"] for m in listed} - before)
     assert len(new) == 2

@@ -3,7 +3,8 @@
 Business code calls `enqueue` inside its own transaction, so a delivery row exists exactly when
 the redemption (or statement) does. Sending happens after commit, never inside a request's
 transaction: an in-process background task (`deliver_soon`) tries right after the response, and
-the worker `python -m shared.alliance.webhooks` picks up everything else.
+the job worker's scheduled `webhooks.deliver` task (shared.jobs, every minute) picks up everything
+else; it is the only retry mechanism (the old standalone loop is gone).
 
 Claiming is a short transaction (`FOR UPDATE SKIP LOCKED`, attempts + 1, a lease on
 next_attempt_at), so two workers never send the same attempt and no row lock is held while we
@@ -19,8 +20,6 @@ that later resolves to a private address (DNS rebinding) is refused rather than 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -38,12 +37,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.alliance.egress import BlockedDestination, Resolver, is_blocked, numeric_addresses, public_addresses
-from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.transactions import own_transaction
 from shared.errors import NotFound
-from shared.logging import configure_logging, get_logger
+from shared.logging import get_logger
 from shared.models import Merchant, WebhookDelivery
-from shared.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -303,34 +300,3 @@ async def deliver_soon(
         )
     except Exception as exc:  # noqa: BLE001  a failed notification must never surface to the till
         log.warning("alliance.webhook_background_failed", merchant_id=merchant_id, error=type(exc).__name__)
-
-
-async def run_worker(*, once: bool, interval_s: float) -> None:
-
-    configure_logging("alliance-webhooks")
-    settings = get_settings()
-    engine = create_engine(settings, process="alliance-webhooks")
-    sm = create_sessionmaker(engine)
-    try:
-        while True:
-            counts = await deliver_due(sm, limit=100, allow_local=settings.webhooks_local_allowed)
-            if any(counts.values()):
-                log.info("alliance.webhooks_round", **counts)
-            if once:
-                break
-            if not any(counts.values()):
-                await asyncio.sleep(interval_s)
-    finally:
-        await engine.dispose()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Deliver pending merchant webhooks with retries.")
-    parser.add_argument("--once", action="store_true", help="one round, then exit")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between idle polls")
-    args = parser.parse_args()
-    asyncio.run(run_worker(once=args.once, interval_s=args.interval))
-
-
-if __name__ == "__main__":
-    main()

@@ -33,6 +33,8 @@ from shared.campaigns.query import AudienceQuery, compile_query
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.jobs import queue
+from shared.jobs.queue import Task
 from shared.models import Campaign, Customer, Strategy
 from shared.notify import templates as sms_templates
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
@@ -324,6 +326,11 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
         suppressed = treated - counts["queued"]
     elif campaign.channel == "app_push":
         suppressed = treated - counts["pushed"]
+    if counts["queued"]:
+        # the sends go out on the worker (durable, retried), in this transaction: no launch without its job
+        await queue.defer(
+            session, Task.DISPATCH, {"campaign_id": campaign.id}, queueing_lock=f"campaigns.dispatch:{campaign.id}"
+        )
     return LaunchResult(
         members=members, holdout=holdout, treated=treated, suppressed=suppressed, unassigned=unassigned, **counts
     )

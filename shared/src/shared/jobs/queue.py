@@ -40,6 +40,8 @@ class Task(StrEnum):
     INCENTIVES = "statements.incentives"
     REBATES = "rebates.post"
     TICK = "jobs.tick"
+    PURGE = "jobs.purge"
+    TRAIN = "models.train"
 
 
 # Jobs of these tasks run one at a time whoever queued them (procrastinate's `lock`).
@@ -53,6 +55,8 @@ LOCKS: dict[str, str] = {
     Task.INCENTIVES: "statements.incentives",
     Task.REBATES: "rebates",
     Task.TICK: "jobs.tick",
+    Task.PURGE: "jobs.purge",
+    Task.TRAIN: "models.train",
 }
 
 

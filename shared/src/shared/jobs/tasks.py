@@ -9,6 +9,8 @@
 | webhooks.deliver | the outbox claim (FOR UPDATE SKIP LOCKED, a lease); receivers de-duplicate on Tenure-Delivery |
 | statements.* | one statement per merchant-period / manager-month (unique keys; posted once) |
 | rebates.post | nothing to post until deposit-and-rebate contracts exist (issue 14) |
+| models.train | a killed fit committed nothing (the version is one insert at the end); the training lock keeps fits one at a time |
+| jobs.purge | deleting what is already deleted deletes nothing |
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from shared.alliance import settlement, webhooks
 from shared.auth.principals import Principal
 from shared.backoffice.imports import service as imports
 from shared.campaigns import service as campaigns
+from shared.churn import registry
 from shared.db.transactions import own_transaction
 from shared.engine.runner import STAGE_NAMES, RunInProgress, run_for_job, run_nightly
 from shared.errors import Conflict
-from shared.jobs import schedules
+from shared.jobs import purge, schedules
 from shared.jobs.queue import Task
 from shared.jobs.runtime import MAX_ATTEMPTS, Backoff, JobRun, Permanent, durable
 from shared.manager import incentives
 from shared.points import jobs as points_jobs
+from shared.settings import get_settings
 
 
 def _month(arg: str | None) -> date:
@@ -134,7 +138,8 @@ async def launch_due(run: JobRun) -> dict[str, Any]:
 
 @durable(Task.DISPATCH)
 async def dispatch(run: JobRun, *, campaign_id: int) -> dict[str, int]:
-    return await campaigns.dispatch_outbound(run.sm, campaign_id=campaign_id)
+    """Send a launched campaign's queued touches (queued by the launch itself)."""
+    return await campaigns.dispatch_outbound(run.sm, campaign_id=campaign_id, signature=get_settings().sms_signature)
 
 
 @durable(Task.POINTS_EXPIRE)
@@ -158,7 +163,7 @@ async def deliver_webhooks(run: JobRun, *, rounds: int = 20) -> dict[str, int]:
     """Send what is due, in rounds of 100, until nothing is due (or `rounds` ran)."""
     totals = {"delivered": 0, "retry": 0, "failed": 0}
     for _ in range(rounds):
-        counts = await webhooks.deliver_due(run.sm, limit=100)
+        counts = await webhooks.deliver_due(run.sm, limit=100, allow_local=get_settings().webhooks_local_allowed)
         for k, v in counts.items():
             totals[k] += v
         if not any(counts.values()):
@@ -197,3 +202,42 @@ async def rebate_postings(run: JobRun, *, month: str | None = None) -> dict[str,
 async def tick(run: JobRun, *, timestamp: int | None = None) -> dict[str, Any]:
     """The scheduler: queue every schedule whose cron time (Asia/Shanghai) has come since it last fired."""
     return {"queued": await schedules.fire_due(run.sm)}
+
+
+@durable(Task.PURGE)
+async def purge_jobs(run: JobRun, *, keep_days: int | None = None) -> dict[str, int]:
+    """Delete finished jobs older than `keep_days` (default: the jobs_keep_days setting)."""
+    days = keep_days if keep_days is not None else get_settings().jobs_keep_days
+    if days < 1:
+        raise Permanent(f"keep_days must be at least 1 (got {days})")
+    async with own_transaction(run.sm) as s:
+        return await purge.purge_finished(s, keep_days=days)
+
+
+@durable(Task.TRAIN)
+async def train_model(
+    run: JobRun,
+    *,
+    horizon: int = 2,
+    candidate: str = "auto",
+    activate: bool = False,
+    capacity: float = 0.05,
+    as_of: str | None = None,
+    actor: str = "jobs",
+) -> dict[str, Any]:
+    """Fit a churn model (POST /v1/models/train). Another training running is retried later."""
+    try:
+        version = await registry.train(
+            run.sm,
+            horizon=horizon,
+            candidate=candidate,
+            activate=activate,
+            capacity=capacity,
+            latest=date.fromisoformat(as_of) if as_of else None,
+        )
+    except registry.TrainingInProgress:
+        raise  # retried with backoff once the other training ends
+    except Conflict as exc:  # no churn history, unknown candidate: a retry cannot help
+        raise Permanent(exc.message) from exc
+    await run.progress(1.0, version=version, actor=actor)
+    return {"version": version}

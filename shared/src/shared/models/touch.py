@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
 from shared.models._types import JSON, BigPK, Money
+from shared.touches.outcomes import OUTCOMES
 
 
 class Touch(CreatedAt, Base):
@@ -32,6 +34,8 @@ class Touch(CreatedAt, Base):
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
+        # migration 0007d; a word added to OUTCOMES needs a migration that widens this
+        CheckConstraint("outcome IN (" + ", ".join(f"'{o}'" for o in OUTCOMES) + ")", name="outcome_vocabulary"),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))

@@ -1,8 +1,9 @@
 """Churn early-warning models: list with metrics, train in the background, compare, activate.
 
 Training reads history and fits for seconds to minutes, so POST /models/train answers 202 at once
-and the fit runs after the response (CPU in a worker thread, one training at a time through the
-registry's advisory lock); the new version shows up in GET /models when done. Activation switches
+with the id of a `models.train` job on the durable queue (shared.jobs): the worker fits (one
+training at a time through the registry's advisory lock and the job lock), a killed worker's job
+is retried, and the new version shows up in GET /models when done (progress: GET /v1/jobs/{id}). Activation switches
 which model the nightly run scores with; every start and switch leaves an audit row.
 """
 
@@ -11,15 +12,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin_app.auth import Analysts
 from admin_app.routers._backoffice import Strict, record
 from shared.churn import registry
 from shared.churn.pipeline import CANDIDATE_BY_NAME
 from shared.db.transactions import own_transaction
+from shared.jobs import queue
+from shared.jobs.queue import Task
 from shared.logging import get_logger
 from shared.web.deps import ReadSession, SessionMaker, WriteSession
 from shared.web.params import Count, IntId
@@ -56,28 +58,14 @@ class TrainIn(Strict):
 
 
 class TrainAccepted(BaseModel):
-    status: Literal["started"]
+    status: Literal["queued"]
+    job_id: int = Field(description="The models.train job (GET /v1/jobs/{id}: status, attempts, last error)")
     detail: str
 
 
 class CompareOut(BaseModel):
     versions: list[int]
     models: list[dict[str, Any]]
-
-
-async def _train_in_background(sm: async_sessionmaker[AsyncSession], body: TrainIn, actor: str) -> None:
-    try:
-        version = await registry.train(
-            sm,
-            horizon=body.horizon,
-            candidate=body.candidate,
-            activate=body.activate,
-            capacity=body.capacity,
-            latest=body.as_of,
-        )
-        log.info("models.train.done", version=version, actor=actor)
-    except Exception as exc:  # a background task has no caller to raise to: log it
-        log.warning("models.train.failed", error=type(exc).__name__, detail=str(exc), actor=actor)
 
 
 @router.get("/models", response_model=list[ModelOut], summary="Churn models, newest first, with their metrics")
@@ -111,16 +99,18 @@ async def get_model(version: IntId, principal: Analysts, session: ReadSession) -
     responses=ERRORS,
     summary="Train a new model from history in the background",
 )
-async def train_model(
-    body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker, background: BackgroundTasks
-) -> TrainAccepted:
-    # committed before the background training starts (it opens its own transactions)
+async def train_model(body: TrainIn, principal: Analysts, request: Request, sm: SessionMaker) -> TrainAccepted:
+    # the audit row and the job commit together: a rollback queues nothing
     async with own_transaction(sm) as s:
         if await registry.training_in_progress(s):
             raise registry.TrainingInProgress("a churn model is being trained already")
+        args = {**body.model_dump(mode="json"), "actor": principal.subject}
+        # one waiting training at a time: a second request while one waits is 409 job_already_queued
+        job_id = await queue.defer(s, Task.TRAIN, args, queueing_lock="models.train")
         await record(s, request, principal, "models.train", "churn_model", None, body.model_dump(mode="json"))
-    background.add_task(_train_in_background, sm, body, principal.subject)
-    return TrainAccepted(status="started", detail="the new version appears in GET /v1/models when training ends")
+    return TrainAccepted(
+        status="queued", job_id=job_id, detail="the new version appears in GET /v1/models when training ends"
+    )
 
 
 @router.post(
