@@ -168,6 +168,23 @@ class TestPlanted:
         )
         assert rows[0][0] == len(city.planted("payg"))
 
+    async def test_recommendations_use_the_preferred_channel(self, sm, city: City) -> None:
+        """Issue 14 item 6: the offer goes out on the customer's preferred channel, falling back to
+        the strategy's (or the in-app one) only where that channel may not carry it (do-not-disturb)."""
+        rows = await _rows(
+            sm,
+            "SELECT count(*) FILTER (WHERE r.channel = p.preferred_channel), "
+            "count(*) FILTER (WHERE r.channel <> p.preferred_channel AND NOT (f.do_not_disturb "
+            "AND p.preferred_channel IN ('outbound_call', 'sms', 'app_push', 'manager_call', 'manager_visit'))) "
+            "FROM recommendations r JOIN customer_profiles p ON p.customer_id = r.customer_id "
+            "JOIN customer_features f ON f.customer_id = r.customer_id "
+            "WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' AND r.strategy_id IS NOT NULL "
+            "AND p.preferred_channel IS NOT NULL",
+            lo=city.lo,
+            hi=city.hi,
+        )
+        assert rows[0][0] > 0 and rows[0][1] == 0
+
     async def test_vips_assigned_within_branch_and_get_care_tasks(self, sm, city: City) -> None:
         rows = await _rows(
             sm,

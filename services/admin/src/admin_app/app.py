@@ -8,6 +8,7 @@ from admin_app import routers
 from admin_app.auth import AnyStaff
 from admin_app.routers.imports import MAX_UPLOAD_BYTES
 from shared.auth.principals import Audience
+from shared.backoffice.capacity import CapacityGauge
 from shared.jobs.metrics import QueueGauges
 from shared.settings import Settings
 from shared.web.app import create_service_app
@@ -29,4 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gauges = QueueGauges()  # the job queue in /metrics (tenure_jobs, oldest waiting, schedules)
     app.state.startup_hooks.append(gauges.start)
     app.state.shutdown_hooks.append(gauges.stop)
+    coverage = CapacityGauge()  # tenure_high_value_unassigned{branch_id} in /metrics
+    app.state.startup_hooks.append(coverage.start)
+    app.state.shutdown_hooks.append(coverage.stop)
     return app

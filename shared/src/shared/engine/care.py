@@ -78,6 +78,14 @@ WHERE t.status = 'open' AND t.manager_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM manager_assignments a WHERE a.customer_id = t.customer_id)
 """
 
+# A customer who asked not to be disturbed gets no manager contact: their open tasks are
+# cancelled (otherwise nobody can close them: the manager may not call).
+_CANCEL_DND = """
+UPDATE care_tasks t SET status = 'cancelled', updated_at = now()
+FROM customer_features f
+WHERE f.customer_id = t.customer_id AND f.do_not_disturb AND t.status IN ('open', 'in_progress')
+"""
+
 
 async def run(ctx: RunContext) -> int:
 
@@ -88,6 +96,7 @@ async def run(ctx: RunContext) -> int:
         last = await latest_usage_month(s, ctx.run_date)
         moved = rowcount(await s.execute(text(_FOLLOW)))
         cancelled = rowcount(await s.execute(text(_CANCEL)))
+        cancelled += rowcount(await s.execute(text(_CANCEL_DND)))
         created = rowcount(
             await s.execute(
                 text(sql("care_tasks")),
@@ -97,6 +106,7 @@ async def run(ctx: RunContext) -> int:
                     "month_period": month_period(last),
                     "birthday_lead_days": int(cfg["birthday_lead_days"]),
                     "holiday_lead_days": int(cfg["holiday_lead_days"]),
+                    "max_per_manager_per_day": int(cfg["max_per_manager_per_day"]),
                 },
             )
         )

@@ -7,8 +7,9 @@ persuadable (true: the churn model's uplift score says a contact lowers this cus
 probability by at least PERSUADABLE_MIN; customers who churn anyway or never would are left out).
 It is compiled by the same whitelist compiler as tags; values are bound, never interpolated.
 Each customer gets the first matching active strategy by ascending `priority`; a recommendation
-is written only under the contact-pressure rules (monthly cap, do-not-disturb on outbound
-channels, cool-off after a refusal or a dismissal of the same strategy).
+is written only under the contact-pressure rules (monthly cap, cool-off after a refusal or a
+dismissal of the same strategy). It goes out on the customer's preferred channel (profile), falling
+back to the strategy's channel and, for a do-not-disturb customer, to the in-app recommendation.
 """
 
 from __future__ import annotations
@@ -253,17 +254,23 @@ async def seed_defaults(session: AsyncSession) -> int:
 
 _ELIGIBLE = """
 CREATE TEMP TABLE engine_rec_pick ON COMMIT DROP AS
-SELECT x.customer_id, s.id AS strategy_id, s.product_id, s.channel, s.script, s.name, x.score
+SELECT x.customer_id, s.id AS strategy_id, s.product_id,
+       -- the customer's preferred channel when it may carry the offer, else the strategy's own,
+       -- else the in-app recommendation (inbound: no contact pressure, allowed under do-not-disturb)
+       CASE WHEN x.preferred IS NOT NULL AND x.preferred = ANY(CAST(:channels AS text[]))
+                 AND NOT (x.do_not_disturb AND x.preferred = ANY(CAST(:outbound AS text[]))) THEN x.preferred
+            WHEN NOT (x.do_not_disturb AND s.channel = ANY(CAST(:outbound AS text[]))) THEN s.channel
+            ELSE 'app' END AS channel,
+       s.script, s.name, x.score
 FROM (
-    SELECT f.customer_id, coalesce(p.churn_score, 0) AS score,
+    SELECT f.customer_id, coalesce(p.churn_score, 0) AS score, p.preferred_channel AS preferred,
            f.do_not_disturb, f.refusals_30d, f.touches_this_month,
            CASE {cases} END AS strategy_id
     FROM {from_clause}
     WHERE f.customer_id > :lo AND f.customer_id <= :hi
 ) x
 JOIN strategies s ON s.id = x.strategy_id
-WHERE NOT (x.do_not_disturb AND s.channel = ANY(CAST(:outbound AS text[])))
-  AND x.refusals_30d = 0
+WHERE x.refusals_30d = 0
   AND x.touches_this_month < :max_per_month
   AND NOT EXISTS (SELECT 1 FROM recommendations r
                   WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
@@ -313,6 +320,7 @@ async def run(ctx: RunContext) -> int:
     params = {
         **compiler.params,
         "outbound": sorted(OUTBOUND_CHANNELS),
+        "channels": list(CHANNELS),
         "max_per_month": int(rules["max_per_month"]),
         "cool_off_days": int(rules["cool_off_days"]),
         "as_of": ctx.as_of,

@@ -62,7 +62,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     ASSIGNMENT: {"min_arpu_fen": 15000, "min_per_manager": 300, "max_per_manager": 500},
     CLUSTERS: {"k": 6, "sample": 50000},
-    CARE: {"holiday_lead_days": 7, "birthday_lead_days": 7},
+    CARE: {"holiday_lead_days": 7, "birthday_lead_days": 7, "max_per_manager_per_day": 40},
     # Points earned in year Y expire at the end of year Y + years_after ("end_of_year"), or
     # `months` after the earning month ends ("rolling_months").
     POINTS_EXPIRY: {"mode": "end_of_year", "years_after": 1, "months": 24},

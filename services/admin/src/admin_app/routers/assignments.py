@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared.backoffice import assignments as assignment_service
+from shared.backoffice import capacity as capacity_service
 from shared.backoffice.permissions import branch_scope
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
@@ -88,6 +89,27 @@ async def list_assignments(
         for a, c, s in rows
     ]
     return page(items, limit, key="customer_id")
+
+
+class BranchCapacityOut(BaseModel):
+    branch_id: int
+    branch_name: str | None
+    high_value: int
+    assigned: int
+    unassigned: int
+    managers: int
+    capacity: int
+    load: int
+
+
+@router.get(
+    "/assignments/capacity",
+    response_model=list[BranchCapacityOut],
+    summary="High-value customers without a manager, per branch, and the managers' room",
+)
+async def capacity(principal: can("assignments.read"), session: ReadSession) -> list[BranchCapacityOut]:
+    rows = await capacity_service.by_branch(session, branch=branch_scope(principal))
+    return [BranchCapacityOut(**vars(r)) for r in rows]
 
 
 @router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")

@@ -1,6 +1,6 @@
 -- Care tasks for assigned customers, one INSERT per kind; the UNIQUE dedupe_key makes a rerun
 -- (same day or later in the period) a no-op. Greetings and routine care skip do-not-disturb
--- customers and those who refused a contact in the last 30 days.
+-- customers and those who refused a contact in the last 30 days; no task at all for do-not-disturb.
 WITH base AS MATERIALIZED (
     SELECT a.customer_id, a.manager_id, c.gender, c.name, f.days_to_birthday, f.do_not_disturb, f.refusals_30d,
            p.risk_level, p.segment, p.sub_segment,
@@ -66,7 +66,34 @@ tasks AS (
     JOIN four_high_flags h ON h.customer_id = b.customer_id AND h.period = CAST(:month_period AS date)
                           AND h.cared_at IS NULL AND h.normalised_on IS NULL
     WHERE NOT b.do_not_disturb
+),
+-- Daily workload: churn retention first, then four-high, greetings, routine care last.
+fresh AS (
+    SELECT t.*, CASE t.kind WHEN 'churn' THEN 1 WHEN 'four_high' THEN 2 WHEN 'birthday' THEN 3
+                            WHEN 'holiday' THEN 4 ELSE 5 END AS prio
+    FROM tasks t
+    WHERE NOT EXISTS (SELECT 1 FROM care_tasks o WHERE o.dedupe_key = t.dedupe_key)
+),
+-- One task per customer per day: not when one is already open that day, and the best of the new ones.
+one_a_day AS (
+    SELECT DISTINCT ON (f.customer_id, f.due_on) f.*
+    FROM fresh f
+    WHERE NOT EXISTS (SELECT 1 FROM care_tasks o
+                      WHERE o.customer_id = f.customer_id AND o.due_on = f.due_on AND o.status IN ('open', 'in_progress'))
+    ORDER BY f.customer_id, f.due_on, f.prio, f.dedupe_key
+),
+booked AS (
+    SELECT manager_id, due_on, count(*) AS n FROM care_tasks
+    WHERE status IN ('open', 'in_progress') AND manager_id IS NOT NULL AND due_on >= CAST(:run_date AS date)
+    GROUP BY manager_id, due_on
+),
+-- A manager's day holds at most :max_per_manager_per_day open tasks; what does not fit waits for a later run.
+capped AS (
+    SELECT d.*, coalesce(b.n, 0) + row_number() OVER (PARTITION BY d.manager_id, d.due_on ORDER BY d.prio, d.customer_id) AS slot
+    FROM one_a_day d
+    LEFT JOIN booked b ON b.manager_id = d.manager_id AND b.due_on = d.due_on
 )
 INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script, status)
-SELECT customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script, 'open' FROM tasks
+SELECT customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script, 'open' FROM capped
+WHERE slot <= CAST(:max_per_manager_per_day AS int)
 ON CONFLICT (dedupe_key) DO NOTHING
