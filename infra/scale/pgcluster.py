@@ -80,7 +80,9 @@ def make_replica(primary_port: int, data: Path, port: int) -> str:
     with (data / "postgresql.conf").open("a") as f:
         f.write(f"port = {port}\nunix_socket_directories = '{data}'\n")
     with (data / "postgresql.auto.conf").open("a") as f:
-        f.write(f"primary_conninfo = 'host=127.0.0.1 port={primary_port} user=postgres application_name=replica{port}'\n")
+        f.write(
+            f"primary_conninfo = 'host=127.0.0.1 port={primary_port} user=postgres application_name=replica{port}'\n"
+        )
     start(data)
     return url(port)
 
@@ -95,7 +97,9 @@ def stop(data: Path) -> None:
 
 
 def psql(port: int, sql: str, db: str = "postgres") -> str:
-    return _run(["/usr/lib/postgresql/15/bin/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", db, "-Atc", sql]).strip()
+    return _run(
+        ["/usr/lib/postgresql/15/bin/psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", db, "-Atc", sql]
+    ).strip()
 
 
 def wait_replayed(primary_port: int, replica_port: int, timeout_s: float = 30.0) -> None:

@@ -15,7 +15,7 @@ from shared import clock
 from shared.db.engine import create_engine
 from shared.engine.runner import RunInProgress, run_nightly
 from shared.logging import configure_logging
-from shared.settings import direct_database, Settings, get_settings
+from shared.settings import Settings, direct_database, get_settings
 
 
 def engine_settings() -> Settings:

@@ -19,7 +19,7 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.jobs import recovery, tasks
 from shared.jobs.runtime import Runtime, app, install
 from shared.logging import get_logger
-from shared.settings import direct_database, Settings
+from shared.settings import Settings, direct_database
 
 log = get_logger(__name__)
 SHUTDOWN_GRACE_S = 30.0

@@ -49,7 +49,9 @@ def create_service_app(
         replica = None
         if settings.database_read_url:
             replica = create_engine(settings, process=f"{name}.replica", url=settings.database_read_url)
-            app.state.replica_sessionmaker = create_sessionmaker(replica.execution_options(isolation_level="AUTOCOMMIT"))
+            app.state.replica_sessionmaker = create_sessionmaker(
+                replica.execution_options(isolation_level="AUTOCOMMIT")
+            )
         else:
             app.state.replica_sessionmaker = app.state.read_sessionmaker
         for hook in app.state.startup_hooks:
