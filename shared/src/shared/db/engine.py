@@ -65,5 +65,17 @@ def create_engine(
     return engine
 
 
+def behind_pgbouncer(engine: AsyncEngine) -> bool:
+    """Whether this engine (or one derived with execution_options) talks to PgBouncer in transaction
+    mode. Then a statement run outside a transaction (AUTOCOMMIT) may be prepared on one server
+    connection and executed on another, so such engines run every statement inside a transaction."""
+    return engine.url.query.get("prepared_statement_cache_size") == "0"
+
+
+def read_options(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads: AUTOCOMMIT (no BEGIN/ROLLBACK round trips), except behind PgBouncer."""
+    return engine if behind_pgbouncer(engine) else engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.engine import create_engine, create_sessionmaker, read_options
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
 from shared.web.errors import error_response, install_error_handlers, request_language
@@ -44,14 +44,12 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         # Reads run without BEGIN/ROLLBACK: two round trips fewer per GET, same pool.
-        app.state.read_sessionmaker = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        app.state.read_sessionmaker = create_sessionmaker(read_options(engine))
         # ReadSession reads: the replica when DATABASE_READ_URL is set (shared.web.replica), else the same
         replica = None
         if settings.database_read_url:
             replica = create_engine(settings, process=f"{name}.replica", url=settings.database_read_url)
-            app.state.replica_sessionmaker = create_sessionmaker(
-                replica.execution_options(isolation_level="AUTOCOMMIT")
-            )
+            app.state.replica_sessionmaker = create_sessionmaker(read_options(replica))
         else:
             app.state.replica_sessionmaker = app.state.read_sessionmaker
         for hook in app.state.startup_hooks:
