@@ -98,6 +98,9 @@ class Cluster:
                     "--name", name, "--dbname", "tenure", "--monitor", self.monitor_url, "--run", *common,
                 ],
             )  # fmt: skip
+            if name == "node2":  # pg_autoctl's pg_basebackup waits for a spread checkpoint (minutes): ask for one now
+                time.sleep(3)
+                self.psql(self.p1, "CHECKPOINT")
             want = ("single", "primary") if name == "node1" else ("secondary",)
             self.wait(lambda n=name, w=want: self.state(n) in w, 120, f"{name} {want}")
         self.wait(lambda: self.state("node1") == "primary", 60, "node1 primary with a synchronous standby")
@@ -152,10 +155,15 @@ class Cluster:
                 os.killpg(p.pid, signal.SIGKILL)
         for name in ("node1", "node2", "monitor"):
             if (self.root / name / "postmaster.pid").exists():
-                subprocess.run(self.cmd([str(PG_BIN / "pg_ctl"), "-D", str(self.root / name), "-m", "immediate", "stop"]), check=False)
+                subprocess.run(
+                    self.cmd([str(PG_BIN / "pg_ctl"), "-D", str(self.root / name), "-m", "immediate", "stop"]),
+                    check=False,
+                )
 
 
-async def load(url: str, settings: Settings, customers: list[int], rate: float, stop_at: list[float], log: list[dict[str, Any]]) -> None:
+async def load(
+    url: str, settings: Settings, customers: list[int], rate: float, stop_at: list[float], log: list[dict[str, Any]]
+) -> None:
     """Open loop: check-in k for customers[k] is sent at t0 + k/rate; every outcome is logged."""
     async with httpx.AsyncClient(base_url=url, timeout=20) as client:
         t0 = time.monotonic()
@@ -165,7 +173,9 @@ async def load(url: str, settings: Settings, customers: list[int], rate: float, 
             tok = issue_access_token(settings, Principal("customer", cid, "customer", Audience.CUSTOMER), ttl_s=3600)
             sent = time.monotonic()
             try:
-                r = await client.post("/v1/checkin", headers={"Authorization": f"Bearer {tok}"})
+                r = await client.post(
+                    "/v1/checkin", headers={"Authorization": f"Bearer {tok}", "Idempotency-Key": f"drill-{cid}"}
+                )
                 status = r.status_code
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
@@ -214,7 +224,9 @@ async def drill(args: argparse.Namespace) -> int:
         settings = Settings()
         outcomes: list[dict[str, Any]] = []
         stop_at = [time.monotonic() + args.before + args.after + 120]
-        task = asyncio.create_task(load(base, settings, list(range(1, args.customers + 1)), args.rate, stop_at, outcomes))
+        task = asyncio.create_task(
+            load(base, settings, list(range(1, args.customers + 1)), args.rate, stop_at, outcomes)
+        )
         await asyncio.sleep(args.before)
         killed_at = time.monotonic()
         cl.kill_node("node1")
@@ -240,13 +252,13 @@ async def drill(args: argparse.Namespace) -> int:
         )  # fmt: skip
         try:
             keys = [f"checkin:{o['cid']}:{day}" for o in acked]
-            present = await conn.fetchval("SELECT count(*) FROM ledger_txns WHERE idempotency_key = ANY($1::text[])", keys)
+            present = await conn.fetchval(
+                "SELECT count(*) FROM ledger_txns WHERE idempotency_key = ANY($1::text[])", keys
+            )
             server = await conn.fetchval("SELECT inet_server_port()")
         finally:
             await conn.close()
-        verify = subprocess.run(
-            [py, "-c", _VERIFY], env=env, cwd=REPO, capture_output=True, text=True, check=False
-        )
+        verify = subprocess.run([py, "-c", _VERIFY], env=env, cwd=REPO, capture_output=True, text=True, check=False)
         report |= {
             "requests": len(outcomes),
             "acknowledged": len(acked),

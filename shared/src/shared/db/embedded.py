@@ -60,7 +60,7 @@ def _hosts_as_query(rest: str) -> str:
 def to_sync_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + _hosts_as_query(url[len(prefix) :])
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
