@@ -24,6 +24,15 @@ class Settings(BaseSettings):
 
     env: str = "dev"
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL", repr=False)
+    # Scale-out (README "How it scales past one machine"). A streaming replica for ReadSession reads
+    # (unset: every read on the primary, as before); how long after a write the writer's own reads
+    # stay on the primary (read-your-writes); a direct URL for the job worker and the engine, which
+    # hold session advisory locks and LISTEN (neither works through PgBouncer in transaction mode);
+    # and TENURE_DB_PGBOUNCER=1 when DATABASE_URL is a PgBouncer in transaction mode.
+    database_read_url: str | None = Field(default=None, validation_alias="DATABASE_READ_URL", repr=False)
+    read_your_writes_s: float = Field(default=5.0, ge=0)
+    database_direct_url: str | None = Field(default=None, validation_alias="DATABASE_DIRECT_URL", repr=False)
+    db_pgbouncer: bool = False
     # Per process (uvicorn worker). The check-in peak (400/s, ~2-4 ms of database time each) keeps
     # about two connections busy; ten absorb a burst whose requests wait on each other's row locks
     # (50 check-ins of one customer), and 4 services x 2 workers x 10 stay under PostgreSQL's 100.
@@ -113,6 +122,15 @@ class Settings(BaseSettings):
     def webhooks_local_allowed(self) -> bool:
         """The development exception for webhooks to loopback; never in prod."""
         return self.env != "prod" and self.webhooks_allow_local is not False
+
+
+def direct_database(settings: Settings) -> dict[str, object]:
+    """Settings overrides for a process that needs a real server session (LISTEN, session advisory
+    locks: the job worker, the engine CLI): DATABASE_DIRECT_URL when set, and never PgBouncer mode
+    on it. Unset: the process uses DATABASE_URL as it is."""
+    if not settings.database_direct_url:
+        return {}
+    return {"database_url": settings.database_direct_url, "db_pgbouncer": False}
 
 
 @lru_cache

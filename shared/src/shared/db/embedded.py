@@ -36,17 +36,31 @@ def resolve_database_url(url: str | None) -> str:
 
 
 def to_async_url(url: str) -> str:
-    """postgresql://... → postgresql+asyncpg://... (asyncpg accepts host=/socket/dir as a query arg)."""
+    """postgresql://... → postgresql+asyncpg://... (asyncpg accepts host=/socket/dir as a query arg).
+
+    A libpq multi-host URL (`postgresql://u@h1:p1,h2:p2/db?target_session_attrs=read-write`, the
+    failover setup) becomes `?host=h1:p1&host=h2:p2`, the form SQLAlchemy parses and hands to
+    asyncpg, which tries the hosts in order and keeps the one that matches target_session_attrs."""
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
+            return "postgresql+asyncpg://" + _hosts_as_query(url[len(prefix) :])
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def _hosts_as_query(rest: str) -> str:
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return rest
+    path, _, query = tail.partition("?")
+    params = "&".join(f"host={h}" for h in hosts.split(","))
+    return f"{userinfo}{at}/{path}?{params}" + (f"&{query}" if query else "")
 
 
 def to_sync_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + _hosts_as_query(url[len(prefix) :])
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 

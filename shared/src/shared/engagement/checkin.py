@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.db import native
+from shared.db.engine import behind_pgbouncer
 from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, Unprocessable
 from shared.ledger import bulk
@@ -148,6 +149,9 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
         assert row is not None  # the statement answers exactly one row
         if row["txn_id"] is None and row["shard_id"] is None:
             # First check-in since the database was created: the slow path opens the shards.
+            if behind_pgbouncer(engine):  # autocommit statements may change server connection there
+                async with conn.begin():
+                    return await check_in(conn, customer_id=customer_id, day=day, idem=idem)
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await check_in(auto, customer_id=customer_id, day=day, idem=idem)
         if row["txn_id"] is not None:

@@ -15,12 +15,14 @@ from shared import clock
 from shared.db.engine import create_engine
 from shared.engine.runner import RunInProgress, run_nightly
 from shared.logging import configure_logging
-from shared.settings import Settings, get_settings
+from shared.settings import Settings, direct_database, get_settings
 
 
 def engine_settings() -> Settings:
-    return get_settings().model_copy(
+    settings = get_settings()
+    return settings.model_copy(
         update={
+            **direct_database(settings),
             "statement_timeout_ms": 900_000,
             "idle_in_tx_timeout_ms": 300_000,
             "lock_timeout_ms": 60_000,

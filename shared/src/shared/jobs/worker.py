@@ -19,7 +19,7 @@ from shared.db.engine import create_engine, create_sessionmaker
 from shared.jobs import recovery, tasks
 from shared.jobs.runtime import Runtime, app, install
 from shared.logging import get_logger
-from shared.settings import Settings
+from shared.settings import Settings, direct_database
 
 log = get_logger(__name__)
 SHUTDOWN_GRACE_S = 30.0
@@ -28,9 +28,12 @@ assert tasks  # imported for its task registrations
 
 
 def worker_settings(settings: Settings) -> Settings:
-    """Batch timeouts (an engine stage or an import merge may take minutes) and a bigger pool."""
+    """Batch timeouts (an engine stage or an import merge may take minutes) and a bigger pool, on
+    DATABASE_DIRECT_URL when set: the worker LISTENs for new jobs and holds session advisory locks
+    (one run of a job, of the engine), which PgBouncer in transaction mode cannot carry."""
     return settings.model_copy(
         update={
+            **direct_database(settings),
             "statement_timeout_ms": 1_800_000,
             "idle_in_tx_timeout_ms": 600_000,
             "lock_timeout_ms": 120_000,
@@ -42,7 +45,7 @@ def worker_settings(settings: Settings) -> Settings:
 
 
 def connector(settings: Settings, *, size: int) -> procrastinate.PsycopgConnector:
-    url = to_libpq_url(resolve_database_url(settings.database_url))
+    url = to_libpq_url(resolve_database_url(settings.database_direct_url or settings.database_url))
     return procrastinate.PsycopgConnector(
         conninfo=url,
         min_size=1,

@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.engine import create_engine, create_sessionmaker, read_options
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
 from shared.web.errors import error_response, install_error_handlers, request_language
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
+from shared.web.replica import ReadYourWritesMiddleware, RecentWrites
 
 log = get_logger(__name__)
 
@@ -43,7 +44,14 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         # Reads run without BEGIN/ROLLBACK: two round trips fewer per GET, same pool.
-        app.state.read_sessionmaker = create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        app.state.read_sessionmaker = create_sessionmaker(read_options(engine))
+        # ReadSession reads: the replica when DATABASE_READ_URL is set (shared.web.replica), else the same
+        replica = None
+        if settings.database_read_url:
+            replica = create_engine(settings, process=f"{name}.replica", url=settings.database_read_url)
+            app.state.replica_sessionmaker = create_sessionmaker(read_options(replica))
+        else:
+            app.state.replica_sessionmaker = app.state.read_sessionmaker
         for hook in app.state.startup_hooks:
             await hook(app)
         # Everything imported and built so far lives as long as the process: moving it out of the
@@ -55,6 +63,8 @@ def create_service_app(
         for hook in app.state.shutdown_hooks:
             await hook(app)
         await engine.dispose()
+        if replica is not None:
+            await replica.dispose()
 
     prod = settings.env == "prod"
     app = FastAPI(
@@ -75,6 +85,10 @@ def create_service_app(
     install_error_handlers(app)
 
     # the last added runs first: Observe (request id, metrics, headers) wraps the body limit's 413s too
+    app.state.recent_writes = None
+    if settings.database_read_url:
+        app.state.recent_writes = RecentWrites(settings.jwt_secret, settings.read_your_writes_s)
+        app.add_middleware(ReadYourWritesMiddleware, writes=app.state.recent_writes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=body_limits)
     app.add_middleware(ObserveMiddleware, service=name, access_log=access_log and settings.access_log)
 

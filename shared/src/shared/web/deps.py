@@ -34,8 +34,17 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session in autocommit: each statement sees the latest committed data on its own, and a
     request costs no BEGIN/ROLLBACK round trips. Anything that writes takes a WriteSession."""
-    async with request.app.state.read_sessionmaker() as session:
+    async with _read_maker(request)() as session:
         yield session
+
+
+def _read_maker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The replica's (DATABASE_READ_URL), unless this caller wrote in the last few seconds
+    (read-your-writes, shared.web.replica); without a replica both are the primary's."""
+    writes = request.app.state.recent_writes
+    if writes is not None and writes.wrote_recently(request):
+        return request.app.state.read_sessionmaker
+    return request.app.state.replica_sessionmaker
 
 
 # scope="function": the commit happens before the response leaves, never after a 2xx was sent.
