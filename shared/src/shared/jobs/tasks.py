@@ -30,6 +30,7 @@ from shared.jobs.queue import Task
 from shared.jobs.runtime import MAX_ATTEMPTS, Backoff, JobRun, Permanent, durable
 from shared.manager import incentives
 from shared.points import jobs as points_jobs
+from shared.settings import get_settings
 
 
 def _month(arg: str | None) -> date:
@@ -120,6 +121,7 @@ async def engine_run(
             only=stages,
             resume=run.attempt > 0,
             on_stage_done=stage_done,
+            incremental=get_settings().engine_incremental,
         )
     except RunInProgress as exc:
         raise Permanent(str(exc)) from exc
