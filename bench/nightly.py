@@ -75,10 +75,12 @@ def _load(url: str, customers: int, months: int, as_of: date) -> dict:
     return {"loader": "tenure_demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
 
 
-async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int) -> dict:
+async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int, incremental: bool) -> dict:
     eng = create_engine(engine_settings(), process="bench-nightly", url=url)
     t = time.perf_counter()
-    run_id = await run_nightly(eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk)
+    run_id = await run_nightly(
+        eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk, incremental=incremental
+    )
     total = round(time.perf_counter() - t, 1)
     async with eng.connect() as c:
         rows = (
@@ -124,6 +126,9 @@ def main() -> int:
         default="rerun",
         help="what comes before the steady run: nothing changed (rerun) or one realistic day of changes (real)",
     )
+    ap.add_argument(
+        "--full", action="store_true", help="every run recomputes every customer (no incremental churn scoring)"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -147,6 +152,7 @@ def main() -> int:
         "chunk": args.chunk,
         "stages_run": stages,
         "night": args.night,
+        "incremental": not args.full,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_before": os.getloadavg()},
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -176,7 +182,7 @@ def main() -> int:
             print(out.stdout, end="")
             result["load"] = json.loads(out.stdout.strip().splitlines()[-1])
             result["load"]["wall_s"] = round(time.perf_counter() - t_load, 1)
-        cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
+        cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk, not args.full))
         _print("first run on a reused database" if args.reuse else "cold run (everything new)", cold)
         result["cold"] = cold
         # A night later autovacuum has cleaned up after the cold run's writes (it rewrites every
@@ -196,8 +202,11 @@ def main() -> int:
             print(f"\none day of changes applied in {day['apply_s']} s (then VACUUM (ANALYZE) {day['vacuum_s']} s):")
             for what, n in day["changes"].items():
                 print(f"  {n:>10,}  {what}")
-        steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
-        _print("real night (after one day of changes)" if args.night == "real" else "steady run (rerun, nothing changed)", steady)
+        steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk, not args.full))
+        _print(
+            "real night (after one day of changes)" if args.night == "real" else "steady run (rerun, nothing changed)",
+            steady,
+        )
         result["steady"] = steady
         result["peak_rss_mb"] = _rss_mb()
         result["machine"]["load_avg_after"] = os.getloadavg()
