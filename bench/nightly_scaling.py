@@ -60,14 +60,20 @@ def _table(results: list[dict]) -> str:
         for s in stages:
             row(f"  {s} s", lambda r, run=run, s=s: r[run]["stages"].get(s, {}).get("seconds"))
     row("peak RSS MB", lambda r: r.get("peak_rss_mb"))
-    lines.append("rows/s (cold): " + "; ".join(
-        f"{s} " + " / ".join(f"{r['cold']['stages'].get(s, {}).get('rows_per_s') or 0:,}" for r in results)
-        for s in stages
-    ))
-    lines.append("load average before/after: " + "; ".join(
-        f"{r['customers']:,}: {r['machine']['load_avg_before'][0]:.1f}/{r['machine'].get('load_avg_after', [0])[0]:.1f}"
-        for r in results
-    ))
+    lines.append(
+        "rows/s (cold): "
+        + "; ".join(
+            f"{s} " + " / ".join(f"{r['cold']['stages'].get(s, {}).get('rows_per_s') or 0:,}" for r in results)
+            for s in stages
+        )
+    )
+    lines.append(
+        "load average before/after: "
+        + "; ".join(
+            f"{r['customers']:,}: {r['machine']['load_avg_before'][0]:.1f}/{r['machine'].get('load_avg_after', [0])[0]:.1f}"
+            for r in results
+        )
+    )
     return "\n".join(lines)
 
 

@@ -126,7 +126,10 @@ def up(args: argparse.Namespace) -> None:
         ]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
     procs.append(subprocess.Popen([sys.executable, *WORKER[1]], env=env, cwd=ROOT))
-    print(f"\nTenure is running ({workers} worker process(es) per service, pool {env['TENURE_POOL_SIZE']} each):", flush=True)
+    print(
+        f"\nTenure is running ({workers} worker process(es) per service, pool {env['TENURE_POOL_SIZE']} each):",
+        flush=True,
+    )
     for name, _, port in SERVICES:
         print(f"  {name:<13} http://127.0.0.1:{port}   docs http://127.0.0.1:{port}/docs")
     print(f"  {WORKER[0]:<13} python -m shared.jobs worker   metrics http://127.0.0.1:{WORKER[2]}/metrics")
@@ -237,7 +240,12 @@ def main() -> None:
     p_up.add_argument("--fresh", action="store_true", help="drop and recreate the dev database first")
     p_up.add_argument("--no-seed", action="store_true")
     p_up.add_argument("--host", default="127.0.0.1")
-    p_up.add_argument("--workers", type=int, default=0, help="uvicorn workers per service (default TENURE_WEB_WORKERS or one per core)")
+    p_up.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="uvicorn workers per service (default TENURE_WEB_WORKERS or one per core)",
+    )
     sub.add_parser("test", add_help=False)
     p_check = sub.add_parser("check", help="the quality gate (no database needed)")
     p_check.add_argument(

@@ -138,10 +138,10 @@ async def fetch_chunk(
     rows = (await session.execute(_STATEMENTS[mode], p)).all()
     if not rows:
         return Frame(np.empty(0, np.int64), np.empty((0, len(FEATURES))), np.empty(0, np.int8))
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    id_col = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     y = np.fromiter((r[1] for r in rows), dtype=np.int8, count=len(rows))
     X = np.array([r[2:] for r in rows], dtype=np.float64)
-    return Frame(ids, X, y)
+    return Frame(id_col, X, y)
 
 
 async def next_bound(session: AsyncSession, *, after: int, chunk: int) -> int | None:

@@ -26,7 +26,7 @@ WHERE xact_start IS NOT NULL AND datname = current_database()
 
 async def watermark_instant(session: AsyncSession) -> datetime:
     """Now, or the start of the oldest open transaction on this database if earlier."""
-    return (await session.execute(text(_INSTANT))).scalar_one()  # type: ignore[no-any-return]
+    return (await session.execute(text(_INSTANT))).scalar_one()
 
 
 async def last_pass(session: AsyncSession, name: str, key: dict[str, Any]) -> datetime | None:
@@ -36,7 +36,7 @@ async def last_pass(session: AsyncSession, name: str, key: dict[str, Any]) -> da
     ).first()
     if row is None or row.key != key:
         return None
-    return row.started_at  # type: ignore[no-any-return]
+    return row.started_at
 
 
 async def record_pass(
