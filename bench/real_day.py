@@ -32,9 +32,9 @@ DAY: list[tuple[str, str]] = [
         "usage and bills (3 % of customers, current month upserted)",
         f"""
         INSERT INTO monthly_usage AS mu (customer_id, month, plan_id, voice_min, data_mb, sms,
-            voice_allowance_min, data_allowance_mb, bill_fen, topup_fen, topup_count, active_days)
+            voice_allowance_min, data_allowance_mb, bill_fen, topup_fen, topup_count, broadband_gb, active_days)
         SELECT c.id, m.month, c.plan_id, 30 + c.id % 90, 800 + c.id % 4000, c.id % 20,
-            0, 0, 2000 + c.id % 9000, 0, 0, 1
+            0, 0, 2000 + c.id % 9000, 0, 0, 0, 1
         FROM customers c, (SELECT max(month) AS month FROM monthly_usage) m
         WHERE c.status = 'active' AND {_slice(17, 30)}
         ON CONFLICT (customer_id, month) DO UPDATE SET
@@ -42,7 +42,8 @@ DAY: list[tuple[str, str]] = [
             data_mb = mu.data_mb + EXCLUDED.data_mb / 10,
             sms = mu.sms + 1,
             bill_fen = mu.bill_fen + EXCLUDED.bill_fen / 10,
-            active_days = least(mu.active_days + 1, 31)
+            active_days = least(mu.active_days + 1, 31),
+            updated_at = now()
         """,
     ),
     (
@@ -84,9 +85,9 @@ DAY: list[tuple[str, str]] = [
     (
         "contacts (1 %: manager calls, SMS, app pushes)",
         f"""
-        INSERT INTO touches (customer_id, channel, occurred_at, cost_fen, visible_to_customer)
+        INSERT INTO touches (customer_id, channel, outcome, occurred_at, cost_fen, visible_to_customer)
         SELECT c.id, (ARRAY['outbound_call','sms','app_push','manager_visit'])[1 + c.id % 4],
-            now() - interval '2 hours', 0, true
+            (ARRAY['reached','no_answer','interested'])[1 + c.id % 3], now() - interval '2 hours', 0, true
         FROM customers c WHERE {_slice(43, 10)}
         """,
     ),
