@@ -1,6 +1,13 @@
 """Benchmark: the full nightly engine run over N generated subscribers (default 1,000,000).
 
-    python bench/nightly.py [--customers 1000000] [--months 6] [--reuse DBNAME] [--keep] [--no-churn]
+    python bench/nightly.py [--customers 1000000] [--months 6] [--night rerun|real] [--reuse DBNAME] [--keep]
+                            [--no-churn] [--out FILE]
+
+`--night real` applies one realistic day of changes (bench/real_day.py: ~3 % of customers with new
+usage or bills, complaints, competitor-hotline calls, 1 % subscriptions and cancellations, contacts,
+key moments, customer changes, tag-rule edits) between the cold and the steady run, so the second
+run is a real night rather than a rerun over unchanged data. bench/nightly_scaling.py runs this
+script at several sizes and prints one table.
 
 Creates a scratch database `tenure_bench_nightly_<hex>` on DATABASE_URL's server (or the embedded
 PostgreSQL), migrates it, loads the city with `tenure_demo.generator.load_city`, then runs the nightly run twice in this
@@ -40,6 +47,7 @@ from shared.engine.runner import STAGE_NAMES, run_nightly
 from tenure_demo.generator import load_city
 
 RESULTS = Path(__file__).resolve().parent / "results" / "nightly.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _rss_mb() -> float:
@@ -67,10 +75,12 @@ def _load(url: str, customers: int, months: int, as_of: date) -> dict:
     return {"loader": "tenure_demo.generator", "elapsed_s": info.get("elapsed_s"), "rows": info.get("rows")}
 
 
-async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int) -> dict:
+async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk: int, incremental: bool) -> dict:
     eng = create_engine(engine_settings(), process="bench-nightly", url=url)
     t = time.perf_counter()
-    run_id = await run_nightly(eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk)
+    run_id = await run_nightly(
+        eng, run_date=run_date, only=stages, parallel=parallel, chunk=chunk, incremental=incremental
+    )
     total = round(time.perf_counter() - t, 1)
     async with eng.connect() as c:
         rows = (
@@ -79,14 +89,23 @@ async def _run(url: str, run_date: date, stages: list[str], parallel: int, chunk
             )
         ).all()
     await eng.dispose()
-    by = {r.stage: {"seconds": round(r.seconds, 1), "rows": int(r.rows), "status": r.status} for r in rows}
+    by = {
+        r.stage: {
+            "seconds": round(r.seconds, 1),
+            "rows": int(r.rows),
+            "rows_per_s": round(int(r.rows) / r.seconds) if r.seconds else None,
+            "status": r.status,
+        }
+        for r in rows
+    }
     return {"run_id": run_id, "total_s": total, "stages": {s: by[s] for s in STAGE_NAMES if s in by}}
 
 
 def _print(name: str, res: dict) -> None:
     print(f"\n{name}: total {res['total_s']} s")
     for stage, v in res["stages"].items():
-        print(f"  {stage:<12} {v['seconds']:>8.1f} s  {v['rows']:>12,} rows")
+        rate = f"{v['rows_per_s']:>12,} rows/s" if v.get("rows_per_s") is not None else ""
+        print(f"  {stage:<12} {v['seconds']:>8.1f} s  {v['rows']:>12,} rows {rate}")
 
 
 def main() -> int:
@@ -101,6 +120,16 @@ def main() -> int:
         "--reuse", default=None, help="an existing loaded database to run on (not dropped): both runs are then steady"
     )
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    ap.add_argument(
+        "--night",
+        choices=["rerun", "real"],
+        default="rerun",
+        help="what comes before the steady run: nothing changed (rerun) or one realistic day of changes (real)",
+    )
+    ap.add_argument(
+        "--full", action="store_true", help="every run recomputes every customer (no incremental churn scoring)"
+    )
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     ap.add_argument("--load-only", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.load_only:
@@ -122,6 +151,8 @@ def main() -> int:
         "parallel": args.parallel,
         "chunk": args.chunk,
         "stages_run": stages,
+        "night": args.night,
+        "incremental": not args.full,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_before": os.getloadavg()},
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -132,6 +163,7 @@ def main() -> int:
             print(f"loading {args.customers:,} customers × {args.months} months into {name} …", flush=True)
             # In a child process, so the peak RSS below is the engine's alone (the loader holds
             # numpy arrays for the whole city).
+            t_load = time.perf_counter()
             out = subprocess.run(
                 [
                     sys.executable,
@@ -149,7 +181,8 @@ def main() -> int:
             )
             print(out.stdout, end="")
             result["load"] = json.loads(out.stdout.strip().splitlines()[-1])
-        cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
+            result["load"]["wall_s"] = round(time.perf_counter() - t_load, 1)
+        cold = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk, not args.full))
         _print("first run on a reused database" if args.reuse else "cold run (everything new)", cold)
         result["cold"] = cold
         # A night later autovacuum has cleaned up after the cold run's writes (it rewrites every
@@ -161,8 +194,19 @@ def main() -> int:
             f"\nVACUUM (ANALYZE) between the runs, as autovacuum does during the day: "
             f"{result['vacuum_between_runs_s']} s"
         )
-        steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk))
-        _print("steady run (rerun, nothing changed)", steady)
+        if args.night == "real":
+            from real_day import apply_day
+
+            day = apply_day(url)
+            result["day"] = day
+            print(f"\none day of changes applied in {day['apply_s']} s (then VACUUM (ANALYZE) {day['vacuum_s']} s):")
+            for what, n in day["changes"].items():
+                print(f"  {n:>10,}  {what}")
+        steady = asyncio.run(_run(url, run_date, stages, args.parallel, args.chunk, not args.full))
+        _print(
+            "real night (after one day of changes)" if args.night == "real" else "steady run (rerun, nothing changed)",
+            steady,
+        )
         result["steady"] = steady
         result["peak_rss_mb"] = _rss_mb()
         result["machine"]["load_avg_after"] = os.getloadavg()
@@ -173,9 +217,9 @@ def main() -> int:
     finally:
         if not (args.keep or args.reuse):
             _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -1,6 +1,8 @@
 """Developer commands, run inside the venv by `python3 dev.py <command>`.
 
-    up [--customers N] [--fresh] [--no-seed]   migrate, load demo data, run the four services
+    up [--customers N] [--fresh] [--no-seed] [--workers N]
+                                                migrate, load demo data, run the four services
+                                                (uvicorn workers each: TENURE_WEB_WORKERS, default one per core)
     test [pytest args]                          the whole test suite, `-n auto` unless the args say otherwise
     setup                                       system packages for the tests (chromium), see setup()
     check [step ...]                            the quality gate: ruff, ruff-format, mypy, heads, conventions
@@ -99,7 +101,11 @@ def up(args: argparse.Namespace) -> None:
     migrate(url)
     if not args.no_seed and is_empty(url):
         seed(url, args.customers)
+    from shared.web.workers import pool_per_worker, web_workers
+
+    workers = args.workers or web_workers()
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("TENURE_POOL_SIZE", str(pool_per_worker(workers)))
     procs: list[subprocess.Popen[bytes]] = []
     for _name, target, port in SERVICES:
         cmd = [
@@ -115,10 +121,15 @@ def up(args: argparse.Namespace) -> None:
             "--no-access-log",
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
         ]
         procs.append(subprocess.Popen(cmd, env=env, cwd=ROOT))
     procs.append(subprocess.Popen([sys.executable, *WORKER[1]], env=env, cwd=ROOT))
-    print("\nTenure is running:", flush=True)
+    print(
+        f"\nTenure is running ({workers} worker process(es) per service, pool {env['TENURE_POOL_SIZE']} each):",
+        flush=True,
+    )
     for name, _, port in SERVICES:
         print(f"  {name:<13} http://127.0.0.1:{port}   docs http://127.0.0.1:{port}/docs")
     print(f"  {WORKER[0]:<13} python -m shared.jobs worker   metrics http://127.0.0.1:{WORKER[2]}/metrics")
@@ -229,6 +240,12 @@ def main() -> None:
     p_up.add_argument("--fresh", action="store_true", help="drop and recreate the dev database first")
     p_up.add_argument("--no-seed", action="store_true")
     p_up.add_argument("--host", default="127.0.0.1")
+    p_up.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="uvicorn workers per service (default TENURE_WEB_WORKERS or one per core)",
+    )
     sub.add_parser("test", add_help=False)
     p_check = sub.add_parser("check", help="the quality gate (no database needed)")
     p_check.add_argument(

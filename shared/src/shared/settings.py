@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # about two connections busy; ten absorb a burst whose requests wait on each other's row locks
     # (50 check-ins of one customer), and 4 services x 2 workers x 10 stay under PostgreSQL's 100.
     pool_size: int = 10
+    # the nightly run recomputes only customers changed since the last one where a stage keeps a
+    # watermark (churn scoring); false: every night is a full recompute
+    engine_incremental: bool = True
     # no overflow: an overflow connection is opened and closed per request under load (TLS
     # negotiation included), which costs more than waiting for a pooled one
     max_overflow: int = 0

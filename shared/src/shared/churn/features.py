@@ -65,6 +65,19 @@ _ELIGIBLE = {
 _STATEMENTS = {mode: text(_SQL.replace("{ELIGIBLE}", frag)) for mode, frag in _ELIGIBLE.items()}
 
 
+def _only_ids(sql: str) -> str:
+    """The scoring statement restricted to the customers in :ids (the incremental night): every
+    per-table range also carries `= ANY(:ids)`, so each aggregate probes only those customers."""
+    for alias in ("c.id", "mu.customer_id", "k.customer_id", "x.customer_id", "h.customer_id"):
+        rng = f"{alias} > CAST(:lo AS bigint) AND {alias} <= CAST(:hi AS bigint)"
+        assert sql.count(rng) == 1, alias
+        sql = sql.replace(rng, f"{rng} AND {alias} = ANY(CAST(:ids AS bigint[]))")
+    return sql
+
+
+_STATEMENTS["score_ids"] = text(_only_ids(_SQL.replace("{ELIGIBLE}", _ELIGIBLE["score"])))
+
+
 def add_months(d: date, n: int) -> date:
     """First day of the month n months after d's month (n may be negative)."""
     k = d.year * 12 + d.month - 1 + n
@@ -112,19 +125,23 @@ async def fetch_chunk(
     horizon: int = 2,
     mode: str = "train",
     sample: float = 1.0,
+    ids: list[int] | None = None,
 ) -> Frame:
-    """Features for customers with lo < id <= hi. `sample` < 1 keeps a deterministic hash sample."""
+    """Features for customers with lo < id <= hi (and, with `ids`, only those; scoring mode).
+    `sample` < 1 keeps a deterministic hash sample."""
     p = {**params(cutoff, horizon), "lo": lo, "hi": hi, "sample": int(round(sample * 10000))}
+    if ids is not None:
+        mode, p["ids"] = "score_ids", ids
     # Whole chunks are joined: hash/merge joins are always right here, while a nested loop chosen
     # from stale statistics (a city bulk-loaded minutes ago) re-runs each aggregate per customer.
     await session.execute(text("SET LOCAL enable_nestloop = off"))
     rows = (await session.execute(_STATEMENTS[mode], p)).all()
     if not rows:
         return Frame(np.empty(0, np.int64), np.empty((0, len(FEATURES))), np.empty(0, np.int8))
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    id_col = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     y = np.fromiter((r[1] for r in rows), dtype=np.int8, count=len(rows))
     X = np.array([r[2:] for r in rows], dtype=np.float64)
-    return Frame(ids, X, y)
+    return Frame(id_col, X, y)
 
 
 async def next_bound(session: AsyncSession, *, after: int, chunk: int) -> int | None:

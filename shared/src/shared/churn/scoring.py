@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 from sqlalchemy import text
@@ -25,10 +25,23 @@ from shared.churn.model import RISK_LEVELS, ChurnArtifact
 from shared.churn.pipeline import cpu_limits
 from shared.db import native
 from shared.db.transactions import own_transaction
+from shared.engine.watermarks import last_pass, record_pass, watermark_instant
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 TOP_K = 3
+WATERMARK = "churn"
+
+# Every customer whose churn inputs (features.sql reads these five tables) changed since :since:
+# each table's updated_at is stamped on insert and by the feeds on change, and BRIN-indexed.
+_CHANGED = """
+SELECT id FROM customers WHERE updated_at >= :since
+UNION SELECT customer_id FROM monthly_usage WHERE updated_at >= :since
+UNION SELECT customer_id FROM complaints WHERE updated_at >= :since
+UNION SELECT customer_id FROM competitor_calls WHERE updated_at >= :since
+UNION SELECT customer_id FROM handsets WHERE updated_at >= :since
+ORDER BY 1
+"""
 
 _TEMP = """
 CREATE TEMP TABLE churn_scores_tmp (
@@ -158,10 +171,15 @@ async def score_all(
     cutoff: date | None = None,
     chunk: int = 100_000,
     parallel: int = 2,
+    incremental: bool = False,
 ) -> int:
     """Score every active customer with the active model (training and activating one first if
     none is active, or if the active one was trained on another feature set); returns the number
     of profiles written.
+
+    `incremental`: when the last complete pass used the same model and cut-off month, score only
+    the customers whose input rows changed since it started (see `changed_since`); a score
+    depends on nothing else, so the result equals a full pass. Otherwise a full pass.
 
     `cutoff` is the usage month the features describe (default: the latest month in
     monthly_usage). Raises registry.NoChurnHistory when no model is active and none can be
@@ -183,6 +201,17 @@ async def score_all(
     version, art = active
     if last is None:
         return 0
+    key = {"model_version": version, "cutoff": last.isoformat()}
+    async with sm() as s:
+        pass_started = await watermark_instant(s)
+        since = await last_pass(s, WATERMARK, key) if incremental else None
+    if since is not None:
+        written = await _score_changed(sm, art, version, last, since, chunk, parallel)
+        log.info(
+            "churn.scored_incremental", rows=written, since=since.isoformat(), model_version=version, run_id=run_id
+        )
+        await record_pass(sm, WATERMARK, pass_started, key)
+        return written
     # Two chunks at a time (one per core): while one chunk's features aggregate in Postgres, the
     # other is scored (numpy, worker thread) and written; at most two chunks are in memory.
     gate = asyncio.Semaphore(parallel)
@@ -193,6 +222,7 @@ async def score_all(
             return await _score_and_write(sm, art, frame, version) if len(frame) else 0
 
     written = sum(await asyncio.gather(*(one(lo, hi) for lo, hi in await _bounds(sm, chunk))))
+    await record_pass(sm, WATERMARK, pass_started, key)
     log.info(
         "churn.scored",
         rows=written,
@@ -202,3 +232,35 @@ async def score_all(
         seconds=round(time.perf_counter() - started, 1),
     )
     return written
+
+
+async def changed_since(sm: async_sessionmaker[AsyncSession], since: datetime) -> list[int]:
+    """Ids of customers whose churn inputs changed since `since` (one set-based statement)."""
+    async with sm() as s:
+        return list((await s.scalars(text(_CHANGED), {"since": since})).all())
+
+
+async def _score_changed(
+    sm: async_sessionmaker[AsyncSession],
+    art: ChurnArtifact,
+    version: int,
+    cutoff: date,
+    since: datetime,
+    chunk: int,
+    parallel: int,
+) -> int:
+    """Score only the changed customers, in chunks of `chunk` ids (two at a time, as a full pass)."""
+    ids = await changed_since(sm, since)
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(part: list[int]) -> int:
+        async with gate:
+            async with sm() as s:
+                await s.execute(text("SET LOCAL statement_timeout = '300s'"))
+                await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+                frame = await feat.fetch_chunk(s, lo=part[0] - 1, hi=part[-1], cutoff=cutoff, mode="score", ids=part)
+                await s.rollback()
+            return await _score_and_write(sm, art, frame, version) if len(frame) else 0
+
+    parts = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
+    return sum(await asyncio.gather(*(one(p) for p in parts)))

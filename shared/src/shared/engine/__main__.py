@@ -44,6 +44,7 @@ async def _run(args: argparse.Namespace) -> int:
             chunk=args.chunk,
             parallel=args.parallel,
             only=args.only.split(",") if args.only else None,
+            incremental=engine_settings().engine_incremental and not args.full,
         )
         print(f"engine run {run_id} done")
         return 0
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--chunk", type=int, default=50_000, help="customers per chunk")
     run.add_argument("--parallel", type=int, default=2, help="chunks in flight at once")
     run.add_argument("--only", default=None, help="comma-separated stage names")
+    run.add_argument("--full", action="store_true", help="recompute every customer (ignore the watermarks)")
     args = parser.parse_args(argv)
     configure_logging("engine")
     return asyncio.run(_run(args))

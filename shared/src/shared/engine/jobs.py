@@ -43,6 +43,8 @@ class RunContext:
     parallel: int = 2
     progress: Callable[[int], Awaitable[None]] | None = None
     notes: dict[str, object] = field(default_factory=dict)
+    incremental: bool = False
+    """recompute only customers changed since a stage's watermark (stages that keep one)"""
 
     @property
     def as_of(self) -> datetime:

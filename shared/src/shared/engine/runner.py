@@ -30,7 +30,7 @@ async def churn_stage(ctx: RunContext) -> int:
     """Churn scores (`shared.churn.scoring.score_all`). Skipped with a logged note when there is
     no churn history to train a first model on; any other failure fails the run."""
     try:
-        return int(await score_all(ctx.sm, run_id=ctx.run_id) or 0)
+        return int(await score_all(ctx.sm, run_id=ctx.run_id, incremental=ctx.incremental) or 0)
     except NoChurnHistory as exc:
         ctx.notes["churn"] = f"skipped: {exc}"
         log.warning("engine.churn.skipped", reason=str(exc))
@@ -112,8 +112,14 @@ async def run_nightly(
     only: list[str] | None = None,
     resume: bool = False,
     on_stage_done: Callable[[str], Awaitable[None]] | None = None,
+    incremental: bool = False,
 ) -> int:
     """Run the stages (all, or `only`) for `run_date` (default: today, Asia/Shanghai); return the run id.
+
+    `incremental`: stages that keep a watermark (churn scoring) recompute only the customers
+    changed since their last complete pass, and everything when what they depend on changed
+    (another model or cut-off month). `python -m shared.engine run` and the nightly job pass
+    TENURE_ENGINE_INCREMENTAL (default on); `--full` forces a full night.
 
     Raises RunInProgress if another run holds the lock (the run row, if given, is marked failed).
     A stage that raises marks the stage and the run failed and re-raises; later stages don't run.
@@ -151,7 +157,7 @@ async def run_nightly(
                         )
                     ).all()
                 )
-        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only, finished, on_stage_done)
+        await _run_stages(sm, run_id, day, lo, hi, chunk, parallel, only, finished, on_stage_done, incremental)
     return run_id
 
 
@@ -166,6 +172,7 @@ async def _run_stages(
     only: list[str] | None,
     finished: set[str],
     on_stage_done: Callable[[str], Awaitable[None]] | None,
+    incremental: bool = False,
 ) -> None:
     log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi, resumed=sorted(finished))
     for name, stage in STAGES:
@@ -192,7 +199,15 @@ async def _run_stages(
                 )
 
         ctx = RunContext(
-            sm=sm, run_id=run_id, run_date=day, lo=lo, hi=hi, chunk=chunk, parallel=parallel, progress=progress
+            sm=sm,
+            run_id=run_id,
+            run_date=day,
+            lo=lo,
+            hi=hi,
+            chunk=chunk,
+            parallel=parallel,
+            progress=progress,
+            incremental=incremental,
         )
         watch = Stopwatch()
         try:

@@ -124,6 +124,7 @@ async def engine_run(
             only=stages,
             resume=run.attempt > 0,
             on_stage_done=stage_done,
+            incremental=get_settings().engine_incremental,
         )
     except RunInProgress as exc:
         raise Permanent(str(exc)) from exc

@@ -30,7 +30,7 @@ from shared.models.customer import (
     Tier,
 )
 from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, TreasureHunt
-from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, EngineRunStage
+from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, EngineRunStage, EngineWatermark
 from shared.models.jobs import JobProgress, JobSchedule
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
 from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
@@ -84,6 +84,7 @@ __all__ = [
     "CustomerFeatures",
     "EngineRun",
     "EngineRunStage",
+    "EngineWatermark",
     "AccountKind",
     "Asset",
     "IdempotencyRecord",

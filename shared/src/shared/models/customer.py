@@ -43,6 +43,7 @@ class Customer(CreatedAt, Base):
         Index("ix_customers_branch_id_tier", "branch_id", "tier"),
         Index("ix_customers_phone_last4", "phone_last4"),
         Index("ix_customers_branch_id_id", "branch_id", "id"),
+        Index("ix_customers_updated_at_brin", "updated_at", postgresql_using="brin"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
@@ -69,6 +70,11 @@ class Customer(CreatedAt, Base):
 
 class Handset(CreatedAt, Base):
     __tablename__ = "handsets"
+    __table_args__ = (Index("ix_handsets_updated_at_brin", "updated_at", postgresql_using="brin"),)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    """set by the feeds when the row changes: the incremental night recomputes only customers changed since its watermark"""
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
     brand: Mapped[str] = mapped_column(String(40))
@@ -80,6 +86,11 @@ class Handset(CreatedAt, Base):
 
 class Complaint(CreatedAt, Base):
     __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_updated_at_brin", "updated_at", postgresql_using="brin"),)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    """set by the feeds when the row changes: the incremental night recomputes only customers changed since its watermark"""
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -93,10 +104,15 @@ class CompetitorCall(CreatedAt, Base):
     """Calls to a competitor's customer-service hotline: a strong churn signal (seed 000)."""
 
     __tablename__ = "competitor_calls"
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    """set by the feeds when the row changes: the incremental night recomputes only customers changed since its watermark"""
     __table_args__ = (
         Index(
             "uq_competitor_calls_source_ref", "source_ref", unique=True, postgresql_where=text("source_ref IS NOT NULL")
         ),
+        Index("ix_competitor_calls_updated_at_brin", "updated_at", postgresql_using="brin"),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)

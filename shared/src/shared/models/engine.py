@@ -24,6 +24,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -153,3 +154,15 @@ class EngineRunStage(Base):
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class EngineWatermark(Base):
+    """Per incremental computation (e.g. "churn"): when its last complete pass started and what it
+    depended on (`key`: model version, cut-off month). The next night recomputes only customers
+    whose rows changed since `started_at`, or everything when the key differs."""
+
+    __tablename__ = "engine_watermarks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key: Mapped[dict] = mapped_column(JSON, server_default=text("'{}'::jsonb"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +32,7 @@ class MonthlyUsage(Base):
     __tablename__ = "monthly_usage"
     __table_args__ = (
         PrimaryKeyConstraint("customer_id", "month"),
+        Index("ix_monthly_usage_updated_at_brin", "updated_at", postgresql_using="brin"),
         {"postgresql_partition_by": "RANGE (month)"},
     )
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
@@ -53,6 +55,10 @@ class MonthlyUsage(Base):
     balance_end_fen: Mapped[Money]
     broadband_gb: Mapped[int] = mapped_column(Integer, default=0)
     active_days: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    """set by the import when the row changes: the incremental night rescores only what changed"""
 
 
 class Topup(CreatedAt, Base):

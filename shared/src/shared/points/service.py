@@ -172,6 +172,41 @@ _BUCKETS = text(
 )
 
 
+_SUMMARY = text(
+    """
+    WITH a AS (
+        SELECT id, balance FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' AND owner_id = :c
+    ), e AS (
+        SELECT amount, expires_on FROM ledger_entries WHERE account_id = (SELECT id FROM a)
+    ), debits AS (
+        SELECT coalesce(-sum(amount), 0) AS used FROM e WHERE amount < 0
+    ), credits AS (
+        SELECT expires_on, sum(amount) AS earned FROM e WHERE amount > 0 GROUP BY expires_on
+    ), running AS (
+        SELECT expires_on, earned,
+               sum(earned) OVER (ORDER BY expires_on NULLS LAST
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+        FROM credits
+    ), buckets AS (
+        SELECT r.expires_on, least(r.earned, r.cum - d.used) AS remaining
+        FROM running r, debits d
+        WHERE r.cum - d.used > 0
+    )
+    SELECT coalesce((SELECT balance FROM a), 0) AS balance, b.expires_on, b.remaining
+    FROM (SELECT 1) one LEFT JOIN buckets b ON true
+    ORDER BY b.expires_on NULLS LAST
+    """
+)
+
+
+async def summary(session: AsyncSession, customer_id: int) -> tuple[int, list[dict[str, Any]]]:
+    """(balance, expiring buckets soonest first) in one statement: `GET /v1/points` is one round
+    trip instead of three (account id, buckets, balance)."""
+    rows = (await session.execute(_SUMMARY, {"c": customer_id})).all()
+    buckets = [{"expires_on": r.expires_on, "points": int(r.remaining)} for r in rows if r.remaining is not None]
+    return int(rows[0].balance), buckets
+
+
 async def expiring(session: AsyncSession, customer_id: int) -> list[dict[str, Any]]:
     """[{"expires_on", "points"}] still held, soonest first (read-only; no account is created)."""
     acc = await session.scalar(

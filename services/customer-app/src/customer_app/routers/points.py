@@ -52,10 +52,10 @@ class RedeemOut(BaseModel):
 
 @router.get("/points", response_model=PointsOut, summary="Points balance and the points that expire soonest")
 async def my_points(principal: CurrentCustomer, session: ReadSession) -> dict:
-    buckets = await points_service.expiring(session, principal.id)
+    balance, buckets = await points_service.summary(session, principal.id)
     dated = [b for b in buckets if b["expires_on"] is not None]
     return {
-        "balance": await points_service.balance(session, principal.id),
+        "balance": balance,
         "expiring": buckets,
         "next_expiry": dated[0] if dated else None,
     }

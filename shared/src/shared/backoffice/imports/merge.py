@@ -269,7 +269,8 @@ async def _merge_usage(session: AsyncSession, stage: str, present: set[str]) -> 
     sql = f"""
         INSERT INTO monthly_usage ({", ".join(insert_cols)})
         SELECT {", ".join(select_vals)} FROM {stage} s {joins}
-        ON CONFLICT (customer_id, month) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)}
+        ON CONFLICT (customer_id, month) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)},
+            updated_at = now()
         WHERE {_distinct("monthly_usage", update_cols)}
     """
     return rowcount(await session.execute(text(sql)))
@@ -295,7 +296,7 @@ async def _merge_plain(
     changed = 0
     if given:
         upd = f"""
-            UPDATE {table} t SET {", ".join(f"{c} = {e}" for c, e in given.items())}
+            UPDATE {table} t SET {", ".join(f"{c} = {e}" for c, e in given.items())}{_stamp(table)}
             FROM {stage} s WHERE {on}
               AND ({", ".join(f"t.{c}" for c in given)}) IS DISTINCT FROM ({", ".join(given.values())})
         """
@@ -317,6 +318,14 @@ async def _merge_plain(
 # --- record loaded again updates its row (only where something differs), never adds one.
 
 
+# tables whose rows carry updated_at: a changed row is stamped, so the incremental night finds it
+STAMPED = frozenset({"customers", "monthly_usage", "complaints", "competitor_calls", "handsets"})
+
+
+def _stamp(table: str) -> str:
+    return ", updated_at = now()" if table in STAMPED else ""
+
+
 def _opt(present: set[str], col: str, expr: str | None = None, default: str = "NULL") -> str:
     return (expr or f"s.{col}") if col in present else default
 
@@ -325,7 +334,7 @@ def _upsert_sql(table: str, cols: dict[str, str], conflict: str, update: list[st
     return f"""
         INSERT INTO {table} ({", ".join(cols)})
         SELECT {", ".join(cols.values())} FROM {source}
-        ON CONFLICT {conflict} DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update)}
+        ON CONFLICT {conflict} DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update)}{_stamp(table)}
         WHERE {_distinct(table, update)}
     """
 
