@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007f"
-down_revision = "0006d"
+down_revision = "0007d"
 branch_labels = None
 depends_on = None
 
