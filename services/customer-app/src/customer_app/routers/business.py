@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from customer_app.auth import CurrentCustomer
 from shared import clock
 from shared.business import account as account_service
+from shared.business import contracts as contract_service
 from shared.business import orders as order_service
 from shared.errors import NotFound
 from shared.models import Subscription
@@ -56,6 +57,38 @@ class MySubscription(SubscriptionOut):
     kind: str
 
 
+class Instalment(BaseModel):
+    seq: int
+    due_month: date
+    amount_fen: int
+    status: str  # pending / paid / forfeited
+
+
+class NextInstalment(BaseModel):
+    seq: int
+    due_month: date
+    amount_fen: int
+
+
+class ContractOut(BaseModel):
+    subscription_id: int
+    product_id: int
+    product_name: str
+    kind: str
+    status: str
+    starts_on: date
+    ends_on: date | None
+    charge_fen: int
+    instalments: int
+    paid_count: int
+    paid_fen: int
+    remaining_count: int
+    remaining_fen: int
+    forfeited_fen: int
+    next: NextInstalment | None
+    schedule: list[Instalment]
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: RefId
@@ -91,6 +124,11 @@ async def subscriptions(
     return await account_service.subscriptions(session, principal.id, active_only=status == "active")
 
 
+@router.get("/contracts", response_model=list[ContractOut], summary="My rebate contracts: paid, next, remaining")
+async def contracts(principal: CurrentCustomer, session: ReadSession) -> list[dict]:
+    return await contract_service.schedules_of(session, principal.id)
+
+
 @router.post(
     "/orders",
     response_model=SubscriptionOut,
@@ -120,8 +158,12 @@ async def order(
 @router.post(
     "/subscriptions/{subscription_id}/cancel",
     response_model=SubscriptionOut,
-    responses={404: {}},
-    summary="Cancel one of my add-ons",
+    responses={
+        402: {"description": "balance too low for the early-termination fee"},
+        404: {},
+        409: {"description": "minimum term not reached"},
+    },
+    summary="Cancel one of my add-ons (a contract follows its terms)",
 )
 async def cancel(
     principal: CurrentCustomer, session: WriteSession, subscription_id: Id, key: str = IdempotencyKey
