@@ -46,10 +46,8 @@ def rebate_terms(product: Product, charge_fen: int) -> RebateTerms | None:
     if not isinstance(rule, dict):
         return None
     months = int(rule.get("months") or 0)
-    if "total_fen" in rule:
-        total = int(rule["total_fen"])
-    else:
-        total = int(charge_fen) * int(rule.get("percent") or 0) // 100
+    percent = int(rule.get("percent") or 0)
+    total = int(rule["total_fen"]) if "total_fen" in rule else int(charge_fen) * percent // 100
     if months <= 0 or total <= 0:
         return None
     return RebateTerms(months=months, total_fen=total)
