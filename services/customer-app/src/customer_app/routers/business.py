@@ -13,6 +13,7 @@ from shared import clock
 from shared.business import account as account_service
 from shared.business import contracts as contract_service
 from shared.business import orders as order_service
+from shared.business import plan_change
 from shared.errors import NotFound
 from shared.models import Subscription
 from shared.web.deps import ReadSession, WriteSession
@@ -89,6 +90,21 @@ class ContractOut(BaseModel):
     schedule: list[Instalment]
 
 
+class PlanChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_id: RefId
+
+
+class PlanChangeOut(BaseModel):
+    id: int
+    from_plan_id: int | None
+    to_plan_id: int
+    direction: str  # upgrade / downgrade
+    effective_at: datetime
+    immediate: bool
+    channel: str | None
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: RefId
@@ -127,6 +143,31 @@ async def subscriptions(
 @router.get("/contracts", response_model=list[ContractOut], summary="My rebate contracts: paid, next, remaining")
 async def contracts(principal: CurrentCustomer, session: ReadSession) -> list[dict]:
     return await contract_service.schedules_of(session, principal.id)
+
+
+@router.post(
+    "/plan-changes",
+    response_model=PlanChangeOut,
+    status_code=201,
+    responses={404: {}, 409: {"description": "not eligible (e.g. downgrade in a minimum term)"}},
+    summary="Change my plan (upgrade now or next month, downgrade next month)",
+)
+async def change_plan(
+    body: PlanChangeIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
+    async def handler() -> dict:
+        return await plan_change.change_plan(
+            session, customer_id=principal.id, to_plan_id=body.plan_id, key=key, channel="app"
+        )
+
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "plan_change", **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )
 
 
 @router.post(
