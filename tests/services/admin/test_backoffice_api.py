@@ -198,6 +198,29 @@ class TestCatalogAndAds:
         assert off.json()["active"] is False
         assert len(await audit_rows(sm, staff["strategist"].id, "product.create")) == 1
         assert len(await audit_rows(sm, staff["admin"].id, "product.update")) == 1
+
+    async def test_products_with_contract_terms(self, admin_client, auth, staff) -> None:
+        """存就送 / 充100送60 terms are defined by the back office (shared.business.contracts reads them)."""
+        terms = {
+            "rebate": {"months": 6, "total_fen": 6000},
+            "cancel_policy": "penalty",
+            "cancel_penalty_fen": 2000,
+            "min_term_months": 12,
+            "early_termination": "fee",
+            "early_termination_fee_fen": 5000,
+        }
+        body = {
+            "code": f"RB{staff['admin'].id}",
+            "name": "充100送60",
+            "kind": "recharge_bonus",
+            "one_time_fee_fen": 10000,
+            "eligibility": terms,
+        }
+        made = await admin_client.post("/v1/products", headers=auth["strategist"], json=body)
+        assert made.status_code == 201, made.text
+        assert made.json()["eligibility"] == terms
+        bad = {**body, "code": "RB-X", "eligibility": {"early_termination": "maybe"}}
+        assert (await admin_client.post("/v1/products", headers=auth["strategist"], json=bad)).status_code == 422
         assert (await admin_client.post("/v1/products", headers=auth["operator"], json=body)).status_code == 403
 
     async def test_merchant_ads_need_operator_approval(self, admin_client, auth, staff, sm) -> None:

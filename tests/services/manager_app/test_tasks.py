@@ -9,9 +9,10 @@ from sqlalchemy import func, select, text
 
 from shared import clock
 from shared.ledger import service as ledger
-from shared.models import CareTask, FourHighFlag, ManagerContact, Subscription, Touch
+from shared.models import CareTask, FourHighFlag, ManagerContact, PlanChange, Subscription, Touch
 from tests.fixtures import factories_manager as fm
 from tests.fixtures.db import gather_concurrently
+from tests.fixtures.factories import create_product
 
 
 async def _counts(sm, customer_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -95,8 +96,6 @@ async def test_same_key_concurrently_completes_once(manager_client, sm, tokens) 
 
 async def test_failed_order_rolls_back_task_and_touch(manager_client, sm, tokens) -> None:
     """An order the customer cannot pay for (402) leaves the task open and writes no touch."""
-    from tests.fixtures.factories import create_product
-
     async with sm.begin() as s:
         w = await fm.world(s, per_manager=1)
         pricey = await create_product(s, monthly_fee_fen=10_000_000)
@@ -248,3 +247,21 @@ async def test_completion_can_ask_for_reassignment(manager_client, sm, tokens) -
     head = tokens.manager(w.head_a.id, "branch_head", w.branch_a)
     pending = (await manager_client.get("/v1/reassignment-requests", params={"status": "pending"}, headers=head)).json()
     assert req_id in {p["id"] for p in pending}
+
+
+async def test_manager_changes_the_plan_with_consent(manager_client, sm, tokens) -> None:
+    """The four-high ARPU remedy (套餐优化) is a plan: it used to be refused as not orderable."""
+    async with sm.begin() as s:
+        w = await fm.world(s, per_manager=1)
+        plan = await create_product(s, kind="plan", name="38元套餐", monthly_fee_fen=3800)
+    c = w.a1[0]
+    h = {**tokens.manager(w.mgr_a1.id, "account_manager", w.branch_a), "Idempotency-Key": "plan-change-0001"}
+    ok = await manager_client.post(
+        f"/v1/customers/{c.id}/orders", json={"product_id": plan.id, "consent_ref": "call-rec-9"}, headers=h
+    )
+    assert ok.status_code == 201, ok.text
+    async with sm() as s:
+        change = await s.scalar(select(PlanChange).where(PlanChange.customer_id == c.id))
+        contact = await s.scalar(select(ManagerContact).where(ManagerContact.customer_id == c.id))
+    assert change is not None and change.to_plan_id == plan.id and change.channel == "manager"
+    assert contact is not None and contact.consent_ref == "call-rec-9"

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.business import contracts
 from shared.db.locking import Lock, advisory_lock
 from shared.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
 from shared.ledger import service as ledger
@@ -48,6 +49,10 @@ def needs_signature(product: Product) -> bool:
 
 class NotEligible(Conflict):
     code = "not_eligible"
+
+
+class MinimumTerm(Conflict):
+    code = "minimum_term"
 
 
 def _store_key(key: str) -> str:
@@ -187,6 +192,7 @@ async def place_order(
                 charge_fen=charge,
                 balance_fen=await airtime_balance_fen(session, customer_id),
             ) from exc
+    await contracts.write_schedule(session, sub=sub, product=product, today=today)
     return sub
 
 
@@ -209,6 +215,9 @@ async def cancel_order(session: AsyncSession, *, customer_id: int, subscription_
     if sub.status != "active":
         return sub
     not_started = sub.starts_on > today
+    product = await session.get(Product, sub.product_id)
+    terms = (product.eligibility if product else None) or {}
+    await _early_termination(session, sub=sub, terms=terms, today=today, not_started=not_started)
     new_end = sub.starts_on - timedelta(days=1) if not_started else min(sub.ends_on or month_end, month_end)
     await session.execute(
         update(Subscription)
@@ -230,5 +239,59 @@ async def cancel_order(session: AsyncSession, *, customer_id: int, subscription_
             reference=f"subscription:{sub.id}",
             memo={"request_key": key[:80]},
         )
+    await contracts.forfeit_pending(session, sub.id)
     await session.refresh(sub)
     return sub
+
+
+async def _charge_on_cancel(
+    session: AsyncSession, *, sub: Subscription, amount: int, kind: str, message_kind: str
+) -> None:
+    """Charge a cancellation penalty or early-termination fee once per subscription (402 if short)."""
+    acc = await airtime_account(session, sub.customer_id)
+    revenue = await ledger.system_account(session, "airtime:revenue")
+    try:
+        await ledger.transfer(
+            session,
+            key=f"{kind}:subscription:{sub.id}",
+            kind=kind,
+            asset=Asset.AIRTIME,
+            from_account=acc,
+            to_account=revenue,
+            amount=amount,
+            customer_id=sub.customer_id,
+            reference=f"subscription:{sub.id}",
+            memo={"reason": message_kind},
+        )
+    except InsufficientFunds as exc:
+        raise InsufficientFunds(
+            "your balance is too low for the cancellation fee of this contract",
+            subscription_id=sub.id,
+            fee_fen=amount,
+            balance_fen=await airtime_balance_fen(session, sub.customer_id),
+        ) from exc
+
+
+async def _early_termination(
+    session: AsyncSession, *, sub: Subscription, terms: dict, today: date, not_started: bool
+) -> None:
+    """Apply the product's minimum term and cancellation terms (see shared.business.contracts)."""
+    if not_started:
+        return
+    min_term = int(terms.get("min_term_months") or 0)
+    if min_term and today < add_months(sub.starts_on, min_term):
+        earliest = add_months(sub.starts_on, min_term)
+        if terms.get("early_termination") == "fee":
+            fee = int(terms.get("early_termination_fee_fen") or 0)
+            if fee > 0:
+                await _charge_on_cancel(session, sub=sub, amount=fee, kind="early_termination", message_kind="min_term")
+        else:
+            raise MinimumTerm(
+                "this contract has a minimum term and cannot be cancelled before {earliest}",
+                earliest=earliest.isoformat(),
+                reason="minimum_term",
+                min_term_months=min_term,
+                subscription_id=sub.id,
+            )
+    if terms.get("cancel_policy") == "penalty" and (penalty := int(terms.get("cancel_penalty_fen") or 0)) > 0:
+        await _charge_on_cancel(session, sub=sub, amount=penalty, kind="cancel_penalty", message_kind="penalty")

@@ -8,7 +8,7 @@
 | points.expire / accrue | ledger idempotency keys per account and day / customer and month |
 | webhooks.deliver | the outbox claim (FOR UPDATE SKIP LOCKED, a lease); receivers de-duplicate on Tenure-Delivery |
 | statements.* | one statement per merchant-period / manager-month (unique keys; posted once) |
-| rebates.post | nothing to post until deposit-and-rebate contracts exist (issue 14) |
+| rebates.post | ledger key per contract instalment (`rebate:<subscription>:<seq>`); paid rows are not selected again |
 | models.train | a killed fit committed nothing (the version is one insert at the end); the training lock keeps fits one at a time |
 | jobs.purge | deleting what is already deleted deletes nothing |
 """
@@ -23,6 +23,7 @@ from shared import clock
 from shared.alliance import settlement, webhooks
 from shared.auth.principals import Principal
 from shared.backoffice.imports import service as imports
+from shared.business import contracts
 from shared.campaigns import service as campaigns
 from shared.churn import registry
 from shared.db.transactions import own_transaction
@@ -191,12 +192,8 @@ async def incentive_statements(run: JobRun, *, month: str | None = None) -> dict
 
 @durable(Task.REBATES)
 async def rebate_postings(run: JobRun, *, month: str | None = None) -> dict[str, Any]:
-    """The monthly deposit-and-rebate postings' slot. Contracts do not exist yet (issue 14)."""
-    return {
-        "month": _month(month).strftime("%Y-%m"),
-        "posted": 0,
-        "note": "no deposit-and-rebate contracts to post yet",
-    }
+    """Post the rebate instalments due by the month (default: the current one, run on the 1st)."""
+    return await contracts.post_due(run.sm, month=_month(month or "current"))
 
 
 @durable(Task.TICK, periodic="* * * * *", retry=Backoff(max_attempts=1))

@@ -49,6 +49,8 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     "points:redemption": Asset.POINTS,  # points spent on coupons, goods, services
     "airtime:issuance": Asset.AIRTIME,  # top-ups, opening balances, bonuses
     "airtime:revenue": Asset.AIRTIME,  # charges for add-ons, coupons bought with airtime
+    "airtime:rebates": Asset.AIRTIME,  # rebate instalments of deposit contracts, recharge bonuses
+    "airtime:payments": Asset.AIRTIME,  # money received through the payment gateway (top-ups)
     "data:issuance": Asset.DATA,
     "incentive:issuance": Asset.INCENTIVE,
 }

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.principals import Principal
+from shared.business import plan_change
 from shared.business.orders import place_order
 from shared.errors import Unprocessable
-from shared.models import CareTask, Customer, ManagerContact
+from shared.models import CareTask, Customer, ManagerContact, Product, ProductKind
 from shared.touches.outcomes import normalise
 from shared.touches.service import check_contact_pressure, record_touch
 
@@ -91,7 +92,12 @@ async def record_contact(
     if check_pressure:
         await ensure_contact_allowed(session, customer_id=customer.id, channel=data.channel)
     subscription_id = None
-    if data.product_id is not None:
+    target = await session.get(Product, data.product_id) if data.product_id is not None else None
+    if target is not None and target.kind == ProductKind.PLAN:  # the four-high ARPU remedy: 套餐优化
+        await plan_change.change_plan(
+            session, customer_id=customer.id, to_plan_id=target.id, key=f"{key}:plan", channel="manager"
+        )
+    elif data.product_id is not None:
         subscription = await place_order(
             session,
             customer_id=customer.id,

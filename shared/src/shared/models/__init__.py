@@ -35,7 +35,7 @@ from shared.models.jobs import JobProgress, JobSchedule
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
 from shared.models.manager import Greeting, IncentiveStatement, ManagerContact, ReassignmentRequest
 from shared.models.org import AssignmentHistory, ManagerAssignment, OrgKind, OrgUnit, StaffRole, StaffUser
-from shared.models.product import PlanChange, Product, ProductKind, Subscription
+from shared.models.product import ContractInstalment, PlanChange, Product, ProductKind, Subscription
 from shared.models.profile import CustomerProfile, FourHighFlag, TierRule
 from shared.models.programme import ProgrammeSetting
 from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket, RefreshToken
@@ -46,6 +46,7 @@ from shared.models.usage import MonthlyUsage, Topup
 
 __all__ = [
     "Topup",
+    "ContractInstalment",
     "PlanChange",
     "JobSchedule",
     "JobProgress",

@@ -40,6 +40,7 @@ class AccountKind(StrEnum):
     STAFF = "staff"
     SYSTEM = "system"  # issuance, expiry, revenue, alliance budgets...
     PRIZE_POOL = "prize_pool"
+    ARREARS = "arrears"  # a customer's airtime owed (<= 0, allow_negative); see shared.ledger.airtime
 
 
 class LedgerAccount(CreatedAt, Base):

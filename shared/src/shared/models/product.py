@@ -86,3 +86,27 @@ class PlanChange(CreatedAt, Base):
     from_plan_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     to_plan_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     channel: Mapped[str | None] = mapped_column(String(20))
+
+
+class ContractInstalment(CreatedAt, Base):
+    """One rebate instalment of a deposit-and-rebate contract or recharge bonus (issue 14).
+
+    Written with the order (one row per month of the product's rebate terms); the monthly job
+    posts the due ones through the ledger (key `rebate:<subscription>:<seq>`, so once per
+    contract and month) and marks them paid; a cancellation forfeits the pending ones.
+    """
+
+    __tablename__ = "contract_instalments"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "seq", name="uq_contract_instalments_subscription_seq"),
+        Index("ix_contract_instalments_due_month_status", "due_month", "status"),
+    )
+    id: Mapped[BigPK]
+    subscription_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("subscriptions.id"))
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
+    seq: Mapped[int] = mapped_column()
+    instalments: Mapped[int] = mapped_column()
+    due_month: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[Money]
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending / paid / forfeited
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

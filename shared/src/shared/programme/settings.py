@@ -39,8 +39,11 @@ REVERSAL_WINDOW = "alliance.reversal_window"
 SMS_TEMPLATES = "sms_templates"
 # tracking reports (admin: /v1/engine/settings/measurement)
 MEASUREMENT = "measurement"
+# plan changes 套餐升级/降档 (shared.business.plan_change)
+PLAN_CHANGE = "plan_change"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
+    PLAN_CHANGE: {"upgrade_immediately": True},  # downgrades always take effect next billing month
     FOUR_HIGH: {
         "tariff_min_fen": 2000,  # roaming + long distance in the month
         "tariff_min_share": 0.25,  # ... and at least this share of the bill

@@ -20,14 +20,28 @@ Kind = Literal["plan", "data_pack", "voice_pack", "contract", "recharge_bonus", 
 TierName = Literal["star1", "star2", "star3", "star4", "star5", "gold", "diamond"]
 
 
+class Rebate(Strict):
+    """A rebate schedule (存就送, 充100送60): a fixed total or a percent of the charge, over `months`."""
+
+    months: Annotated[Count, Field(ge=1, le=60)]
+    total_fen: Fen | None = None
+    percent: Annotated[Count, Field(ge=1, le=200)] | None = None
+
+
 class Eligibility(Strict):
-    """Who may order the product (checked by ordering in the customer and manager apps)."""
+    """Who may order the product, and its contract terms (shared.business.contracts)."""
 
     min_tier: TierName | None = None
     tiers: list[TierName] = Field(default=[], max_length=7)
     plan_ids: list[RefId] = Field(default=[], max_length=100)
     min_tenure_months: Annotated[Count, Field(le=600)] | None = None
     max_per_customer: Annotated[Count, Field(ge=1, le=100)] | None = None
+    rebate: Rebate | None = None
+    cancel_policy: Literal["forfeit", "penalty"] | None = None
+    cancel_penalty_fen: Fen | None = None
+    min_term_months: Annotated[Count, Field(ge=1, le=120)] | None = None
+    early_termination: Literal["refuse", "fee"] | None = None
+    early_termination_fee_fen: Fen | None = None
 
 
 class ProductIn(Strict):

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from customer_app.auth import CurrentCustomer
 from shared import clock
 from shared.business import account as account_service
+from shared.business import contracts as contract_service
 from shared.business import orders as order_service
+from shared.business import plan_change
 from shared.errors import NotFound
 from shared.models import Subscription
 from shared.web.deps import ReadSession, WriteSession
@@ -56,6 +58,53 @@ class MySubscription(SubscriptionOut):
     kind: str
 
 
+class Instalment(BaseModel):
+    seq: int
+    due_month: date
+    amount_fen: int
+    status: str  # pending / paid / forfeited
+
+
+class NextInstalment(BaseModel):
+    seq: int
+    due_month: date
+    amount_fen: int
+
+
+class ContractOut(BaseModel):
+    subscription_id: int
+    product_id: int
+    product_name: str
+    kind: str
+    status: str
+    starts_on: date
+    ends_on: date | None
+    charge_fen: int
+    instalments: int
+    paid_count: int
+    paid_fen: int
+    remaining_count: int
+    remaining_fen: int
+    forfeited_fen: int
+    next: NextInstalment | None
+    schedule: list[Instalment]
+
+
+class PlanChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_id: RefId
+
+
+class PlanChangeOut(BaseModel):
+    id: int
+    from_plan_id: int | None
+    to_plan_id: int
+    direction: str  # upgrade / downgrade
+    effective_at: datetime
+    immediate: bool
+    channel: str | None
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: RefId
@@ -91,6 +140,36 @@ async def subscriptions(
     return await account_service.subscriptions(session, principal.id, active_only=status == "active")
 
 
+@router.get("/contracts", response_model=list[ContractOut], summary="My rebate contracts: paid, next, remaining")
+async def contracts(principal: CurrentCustomer, session: ReadSession) -> list[dict]:
+    return await contract_service.schedules_of(session, principal.id)
+
+
+@router.post(
+    "/plan-changes",
+    response_model=PlanChangeOut,
+    status_code=201,
+    responses={404: {}, 409: {"description": "not eligible (e.g. downgrade in a minimum term)"}},
+    summary="Change my plan (upgrade now or next month, downgrade next month)",
+)
+async def change_plan(
+    body: PlanChangeIn, principal: CurrentCustomer, session: WriteSession, key: str = IdempotencyKey
+) -> Response:
+    async def handler() -> dict:
+        return await plan_change.change_plan(
+            session, customer_id=principal.id, to_plan_id=body.plan_id, key=key, channel="app"
+        )
+
+    return await run_once(
+        session,
+        principal=principal,
+        key=key,
+        payload={"op": "plan_change", **body.model_dump()},
+        handler=handler,
+        status_code=201,
+    )
+
+
 @router.post(
     "/orders",
     response_model=SubscriptionOut,
@@ -120,8 +199,12 @@ async def order(
 @router.post(
     "/subscriptions/{subscription_id}/cancel",
     response_model=SubscriptionOut,
-    responses={404: {}},
-    summary="Cancel one of my add-ons",
+    responses={
+        402: {"description": "balance too low for the early-termination fee"},
+        404: {},
+        409: {"description": "minimum term not reached"},
+    },
+    summary="Cancel one of my add-ons (a contract follows its terms)",
 )
 async def cancel(
     principal: CurrentCustomer, session: WriteSession, subscription_id: Id, key: str = IdempotencyKey

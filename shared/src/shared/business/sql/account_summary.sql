@@ -1,6 +1,6 @@
 -- "My account at a glance" in ONE statement (one round trip instead of eight): the customer row,
--- tier benefits, plan, active add-ons, airtime balance (or the opening balance the account would
--- open with, as shared.business.balance.airtime_balance_fen), points balance and the soonest
+-- tier benefits, plan, active add-ons, airtime balance net of arrears, negative when in arrears
+-- (or the signed opening balance the account would open with, as shared.ledger.airtime.airtime_balance_fen), points balance and the soonest
 -- expiring points still held (FIFO by expiry, as shared.points.service.expiring).
 -- Every part is keyed by the one customer id; nothing is created or written.
 WITH c AS (
@@ -29,11 +29,11 @@ SELECT c.name, c.phone, c.tier, c.status, c.join_date,
               FROM subscriptions s JOIN products p ON p.id = s.product_id
               WHERE s.customer_id = c.id AND s.status = 'active'
               ORDER BY s.id DESC LIMIT 200) a) AS addons,
-       coalesce((SELECT balance FROM ledger_accounts
-                 WHERE asset = 'airtime_fen' AND kind = 'customer' AND owner_id = c.id),
-                (SELECT greatest(0, coalesce(u.balance_end_fen, 0)) FROM monthly_usage u
+       coalesce((SELECT sum(balance) FROM ledger_accounts
+                 WHERE asset = 'airtime_fen' AND kind IN ('customer', 'arrears') AND owner_id = c.id),
+                (SELECT coalesce(u.balance_end_fen, 0) FROM monthly_usage u
                  WHERE u.customer_id = c.id ORDER BY u.month DESC LIMIT 1),
-                0) AS balance_fen,
+                0)::bigint AS balance_fen,
        coalesce((SELECT balance FROM pts), 0) AS points,
        (SELECT jsonb_build_object('expires_on', r.expires_on, 'points', least(r.earned, r.cum - d.used))
         FROM running r, debits d
