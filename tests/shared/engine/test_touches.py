@@ -16,8 +16,9 @@ async def test_monthly_cap_across_channels(db) -> None:  # type: ignore[no-untyp
         await check_contact_pressure(db, customer_id=c.id, channel="sms")
         await record_touch(db, customer_id=c.id, channel=channel, outcome="reached", key=f"t-{c.id}-{i}")
     with pytest.raises(Conflict) as exc:
-        await check_contact_pressure(db, customer_id=c.id, channel="hall")
+        await check_contact_pressure(db, customer_id=c.id, channel="outbound_call")
     assert exc.value.context["reason"] == "monthly_cap"
+    await check_contact_pressure(db, customer_id=c.id, channel="hall")  # inbound: not pressure
 
 
 async def test_cap_is_editable(db) -> None:  # type: ignore[no-untyped-def]
@@ -56,3 +57,12 @@ async def test_touch_key_is_idempotent_and_unknown_customer_404(db) -> None:  # 
     assert a.id == b.id
     with pytest.raises(NotFound):
         await check_contact_pressure(db, customer_id=10**15, channel="sms")
+
+
+async def test_inbound_hotline_call_passes_cool_off(db) -> None:  # type: ignore[no-untyped-def]
+    """Inbound contact is the customer's own: an outbound refusal's cool-off does not block it."""
+    c = await create_customer(db)
+    await record_touch(db, customer_id=c.id, channel="outbound_call", outcome="refused")
+    with pytest.raises(Conflict):
+        await check_contact_pressure(db, customer_id=c.id, channel="outbound_call")
+    await check_contact_pressure(db, customer_id=c.id, channel="hotline")

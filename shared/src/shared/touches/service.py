@@ -3,7 +3,7 @@ harassed (seed 002: "减少无效打扰").
 
 Rules (programme_settings `contact_pressure`): at most `max_per_month` touches per customer per
 local calendar month across all channels (default 4); do-not-disturb customers are refused on
-outbound channels; no contact for `cool_off_days` (default 30) after a touch with outcome
+outbound channels; inbound contact (hotline, hall) is the customer's own and never refused; no outbound contact for `cool_off_days` (default 30) after a touch with outcome
 `refused`. The nightly engine applies the same rules in bulk SQL (see shared.engine.strategies).
 """
 
@@ -129,6 +129,9 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
         raise NotFound("customer not found", customer_id=customer_id)
     if row.do_not_disturb and channel in OUTBOUND_CHANNELS:
         raise ContactPressure("customer asked not to be disturbed", reason="do_not_disturb", channel=channel)
+    if channel not in OUTBOUND_CHANNELS:
+        # inbound contact (hotline, hall visit) is the customer's own initiative, not pressure
+        return
     if row.refused_at is not None:
         raise ContactPressure(
             "customer refused a contact recently",
