@@ -145,7 +145,7 @@ class Cluster:
             os.kill(pm, signal.SIGKILL)
 
     def stop(self) -> None:
-        for name, p in self.procs.items():
+        for p in self.procs.values():
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
         for p in self.procs.values():
