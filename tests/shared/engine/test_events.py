@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import text
 
+from shared import clock
 from shared.touches.service import record_touch
 from tests.fixtures.factories import create_customer, create_org, create_product, create_staff
 
@@ -125,3 +126,47 @@ async def test_concurrent_duplicates_act_once(admin_client, tokens, sm) -> None:
     assert len({r.json()["event_id"] for r in results}) == 1
     async with sm() as s:
         assert await s.scalar(text("SELECT count(*) FROM recommendations WHERE customer_id = :c"), {"c": cid}) == 1
+
+
+async def test_port_out_code_request_creates_todays_retention_task_despite_pressure(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
+    """携号转网授权码查询: a churn task due today for the manager, even over the monthly contact cap;
+    without a manager, the branch's least loaded account manager gets it."""
+    op, mgr, cid = await _setup(sm)
+    async with sm.begin() as s:
+        await create_product(s, kind="contract", monthly_fee_fen=1)
+        await s.execute(
+            text("INSERT INTO manager_assignments (customer_id, manager_id, reason) VALUES (:c, :m, 'engine')"),
+            {"c": cid, "m": mgr},
+        )
+        for _ in range(4):
+            await record_touch(s, customer_id=cid, channel="sms", outcome="reached")
+    headers = tokens.admin(op, "operator")
+    r = await admin_client.post("/v1/events", json=_event(cid, "port_out_code_request"), headers=headers)
+    assert r.status_code == 201, r.text
+    result = r.json()["result"]
+    assert result["task_id"] and result["playbook"] == "port_out_code_request"
+    async with sm() as s:
+        task = (
+            await s.execute(
+                text("SELECT manager_id, kind, due_on = CAST(:today AS date) AS today FROM care_tasks WHERE id = :id"),
+                {"id": result["task_id"], "today": clock.today()},
+            )
+        ).one()
+        branch = await s.scalar(text("SELECT branch_id FROM customers WHERE id = :c"), {"c": cid})
+    assert task.manager_id == mgr and task.kind == "churn" and task.today
+
+    async with sm.begin() as s:
+        lone = await create_customer(s, branch_id=branch)
+    r = await admin_client.post("/v1/events", json=_event(lone.id, "port_out_code_request"), headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["result"]["routed_to_branch"] is True
+    async with sm() as s:
+        owner = await s.scalar(
+            text("SELECT manager_id FROM care_tasks WHERE id = :id"), {"id": r.json()["result"]["task_id"]}
+        )
+    assert owner == mgr
+
+    async with sm.begin() as s:
+        quiet = await create_customer(s, branch_id=branch, do_not_disturb=True)
+    r = await admin_client.post("/v1/events", json=_event(quiet.id, "port_out_code_request"), headers=headers)
+    assert r.status_code == 201 and r.json()["result"]["task_id"] is None

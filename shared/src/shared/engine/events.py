@@ -22,7 +22,12 @@ from shared import clock
 from shared.errors import Conflict, NotFound
 from shared.touches.service import ContactPressure, check_contact_pressure
 
-KINDS = ("hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call")
+KINDS = ("hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call", "port_out_code_request")
+# A number-portability authorisation-code request (携号转网授权码查询) is the strongest churn signal
+# an operator has: its retention task is due today, is not held back by contact pressure (only
+# do-not-disturb stops it) and, for a customer without a manager, goes to the branch's least
+# loaded account manager.
+URGENT_KINDS = frozenset({"port_out_code_request"})
 HOTLINE_REASONS = ("broadband_lag", "network", "slow_data", "tariff", "billing", "service", "other")
 
 
@@ -89,6 +94,13 @@ _PLAYBOOK: dict[str, tuple[str | None, str, str | None, str, str]] = {
         "key_moment",
         "合约即将到期",
         "您的合约即将到期,续约可继续享受每月返还和专属优惠。",
+    ),
+    "port_out_code_request": (
+        "contract",
+        "outbound_call",
+        "churn",
+        "携号转网授权码查询",
+        "了解到您在查询携号转网授权码,想先听听您的顾虑;老客户可享专属合约优惠,号码、积分和星级都保留。",
     ),
     "competitor_call": (
         "recharge_bonus",
@@ -170,6 +182,22 @@ async def ingest_event(
     return {"event_id": new_id, "replayed": False, "result": result}
 
 
+_LEAST_LOADED_BRANCH_MANAGER = text(
+    """
+    SELECT s.id FROM customers c
+    JOIN staff_users s ON s.org_unit_id = c.branch_id AND s.role = 'account_manager' AND s.active
+    WHERE c.id = :c
+    ORDER BY (SELECT count(*) FROM care_tasks t WHERE t.manager_id = s.id AND t.status IN ('open', 'in_progress')), s.id
+    LIMIT 1
+    """
+)
+
+
+async def _refuse_if_do_not_disturb(session: AsyncSession, customer_id: int) -> None:
+    if await session.scalar(text("SELECT do_not_disturb FROM customers WHERE id = :c"), {"c": customer_id}):
+        raise ContactPressure("customer asked not to be disturbed", reason="do_not_disturb", channel="manager_call")
+
+
 async def _act(
     session: AsyncSession,
     *,
@@ -208,13 +236,20 @@ async def _act(
         )
     except ContactPressure as exc:
         result["suppressed"].append({"channel": channel, "reason": exc.context.get("reason")})
+    urgent = kind in URGENT_KINDS
     manager_id = await session.scalar(
         text("SELECT manager_id FROM manager_assignments WHERE customer_id = :c"), {"c": customer_id}
     )
+    if urgent and manager_id is None:
+        manager_id = await session.scalar(_LEAST_LOADED_BRANCH_MANAGER, {"c": customer_id})
+        result["routed_to_branch"] = manager_id is not None
     if task_kind and manager_id is not None:
         try:
-            await check_contact_pressure(session, customer_id=customer_id, channel="manager_call")
-            due = clock.today() + timedelta(days=1)
+            if urgent:
+                await _refuse_if_do_not_disturb(session, customer_id)
+            else:
+                await check_contact_pressure(session, customer_id=customer_id, channel="manager_call")
+            due = clock.today() if urgent else clock.today() + timedelta(days=1)
             result["task_id"] = await session.scalar(
                 text(
                     "INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script, status) "

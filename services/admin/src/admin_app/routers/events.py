@@ -28,7 +28,9 @@ class EventIn(Strict):
     source: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9_.\-]+$")
     external_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:\-]+$")
     customer_id: BigRefId
-    kind: Literal["hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call"]
+    kind: Literal[
+        "hotline_call", "usage_collapse", "low_balance", "contract_ending", "competitor_call", "port_out_code_request"
+    ]
     occurred_at: datetime | None = None
     reason: Literal["broadband_lag", "network", "slow_data", "tariff", "billing", "service", "other"] | None = Field(
         None, description="hotline_call only: why the customer called"
