@@ -214,6 +214,16 @@ CHECKS: dict[str, list[str] | Callable[[], int]] = {
     "mypy": [sys.executable, "-m", "mypy"],  # files and flags: [tool.mypy] in pyproject.toml
     "heads": _migration_heads,
     "conventions": [sys.executable, str(ROOT / "infra" / "lint" / "conventions.py")],
+    # the k8s manifests against the bundled Kubernetes 1.30 schemas (offline, a few seconds)
+    "k8s": [
+        sys.executable,
+        "-m",
+        "kubernetes_validate",
+        "--strict",
+        "-k",
+        "1.30.0",
+        *sorted(str(p) for p in (ROOT / "infra" / "k8s").glob("*.yaml")),
+    ],
 }
 
 
