@@ -125,7 +125,7 @@ async def test_bad_row_reported_good_row_loaded(sm, city, kind: str, tmp_path) -
     good[2:] = {
         "competitor_calls": ["2026-10-01 10:00:00", "CU"],
         "subscriptions": ["DATA-1G", "2026-10-01"],
-        "contacts": ["hall", "2026-10-01 10:00:00", "accepted"],
+        "contacts": ["hall", "2026-10-01 10:00:00", "accepted_offer"],
         "topups": ["2026-10-01 10:00:00", "500"],
         "plan_changes": ["2026-10-01 10:00:00", "PLAN-188"],
     }[kind]

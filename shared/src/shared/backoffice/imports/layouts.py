@@ -16,6 +16,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from shared import clock
+from shared.touches.outcomes import OUTCOMES
 
 Check = Callable[[str], str | None]
 
@@ -564,10 +565,10 @@ LAYOUTS: dict[str, Layout] = {
                 "outcome",
                 "outcome",
                 "text",
-                _text("outcome", 30, required=True),
+                _enum("outcome", OUTCOMES),
                 True,
                 "text",
-                "delivered, failed, answered, no_answer, refused, accepted, ... (SMS receipts: delivered/failed)",
+                " / ".join(OUTCOMES) + " (the touches vocabulary; SMS receipts: delivered/failed)",
             ),
             Column("notes", "notes", "text", _text("notes", 500, required=False), False, "text", "free text"),
             _u("cost_fen", "what the contact cost (fen)"),
