@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -242,6 +243,11 @@ async def test_customer_360_and_audited_unmask(page: Page, console_url: str, cit
     await shot(page, "05-customer-360-unmasked")
 
 
+def pct(value: float) -> str:
+    """A share as the console's Intl percent with one decimal (rounding half away from zero)."""
+    return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
 async def test_campaign_list_and_report(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns", "table.data tbody tr")
@@ -265,9 +271,9 @@ async def test_campaign_list_and_report(page: Page, console_url: str, city: City
     arms = await page.inner_text("#report-arms")
     assert "treated (intent-to-treat)" in arms and "Hold-out" in arms, arms
     for arm in ("treated", "holdout"):
-        shown = f"{summary[f'retention_{arm}_ci_low'] * 100:.1f}% to {summary[f'retention_{arm}_ci_high'] * 100:.1f}%"
+        shown = f"{pct(summary[f'retention_{arm}_ci_low'])} to {pct(summary[f'retention_{arm}_ci_high'])}"
         assert shown in arms, (shown, arms)
-    assert f"{summary['retention_holdout'] * 100:.1f}%" in arms
+    assert pct(summary["retention_holdout"]) in arms
     assert f"{summary['attribution_window_days']} days" in await page.inner_text("#report-attribution")
     codes = await page.locator("#report-warnings li").evaluate_all("els => els.map(e => e.dataset.code)")
     assert codes == [w["code"] for w in summary["warnings"]], codes
