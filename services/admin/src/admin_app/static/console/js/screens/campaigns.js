@@ -256,8 +256,7 @@ function measures(s) {
     { key: "retention", label: t("camp.retention"), class: "num", render: (a) => pct(a.retention) },
     { key: "ci", label: t("camp.wilson_ci"), class: "num nowrap", render: (a) => a.ci },
     { key: "revenue_retention", label: t("camp.revenue_retention"), class: "num", render: (a) => pct(a.revenue_retention) },
-    { key: "arpu_pre", label: t("camp.arpu_pre"), class: "num", render: (a) => fmt.fen(a.arpu_pre) },
-    { key: "arpu_post", label: t("camp.arpu_post"), class: "num", render: (a) => fmt.fen(a.arpu_post) },
+    { key: "arpu", label: t("camp.arpu_before_after"), class: "num nowrap", render: (a) => `${fmt.fen(a.arpu_pre)} → ${fmt.fen(a.arpu_post)}` },
     { key: "arpu_change", label: t("camp.arpu_change"), class: "num", render: (a) => fmt.fen(a.arpu_change) },
   ], [arm("treated", t("camp.arm_treated"), s.treated), arm("holdout", t("camp.holdout_group"), s.holdout)]);
   const period = s.measured_from
