@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,6 +142,10 @@ async def test_sign_in_shows_dashboard_for_admin(page: Page, city: City, console
     assert "Potential customer loss" in await page.inner_text("#dash-segments")
     assert "春季保有行动" in await page.inner_text("#dash-campaigns")
     assert "1 customer left" in await page.inner_text("#churn-total")
+    await page.wait_for_selector("#dash-touch-success h2")
+    touch = await page.inner_text("#dash-touch-success")
+    assert "Offline" in touch and "Online" in touch, touch
+    assert "Revenue retention" in await page.inner_text("#dash-revenue-retention h2")
     assert "High" in await page.inner_text("#dash-tiers ul.legend"), "tier bars are split by churn risk"
     high_risk_left = city.risk_counts["high"] - 1  # the churned hold-out customer was high risk
     assert await page.inner_text("#stat-high-risk .value") == str(high_risk_left)
@@ -238,6 +243,11 @@ async def test_customer_360_and_audited_unmask(page: Page, console_url: str, cit
     await shot(page, "05-customer-360-unmasked")
 
 
+def pct(value: float) -> str:
+    """A share as the console's Intl percent with one decimal (rounding half away from zero)."""
+    return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
 async def test_campaign_list_and_report(page: Page, console_url: str, city: City) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/campaigns", "table.data tbody tr")
@@ -252,6 +262,21 @@ async def test_campaign_list_and_report(page: Page, console_url: str, city: City
     stats = await page.inner_text("#report-stats")
     assert "8 contacted group · 2 hold-out" in stats
     assert "100.0% vs 50.0%" in stats and "+50.0 pp" in stats, stats
+    async with httpx.AsyncClient(base_url=console_url) as client:  # the arms table shows the API's figures
+        resp = await client.get(
+            f"/v1/reports/campaigns/{city.campaign_id}",
+            headers={"Authorization": f"Bearer {_tokens['admin']['access_token']}"},
+        )
+    summary = resp.raise_for_status().json()["summary"]
+    arms = await page.inner_text("#report-arms")
+    assert "treated (intent-to-treat)" in arms and "Hold-out" in arms, arms
+    for arm in ("treated", "holdout"):
+        shown = f"{pct(summary[f'retention_{arm}_ci_low'])} to {pct(summary[f'retention_{arm}_ci_high'])}"
+        assert shown in arms, (shown, arms)
+    assert pct(summary["retention_holdout"]) in arms
+    assert f"{summary['attribution_window_days']} days" in await page.inner_text("#report-attribution")
+    codes = await page.locator("#report-warnings li").evaluate_all("els => els.map(e => e.dataset.code)")
+    assert codes == [w["code"] for w in summary["warnings"]], codes
     await shot(page, "07-campaign-report")
     async with page.expect_download() as download_info:
         await page.click("#export-csv")

@@ -3,7 +3,7 @@
 
 import { ApiError, download, get, listOf, post } from "../api.js";
 import { audienceBuilder, audienceSummary } from "../audience.js";
-import { donut, intervals } from "../charts.js";
+import { PALETTE, donut, intervals, lines } from "../charts.js";
 import {
   attempt, card, clear, errorBox, fmt, form, h, kv, label, loading, notice, options, page, pagedTable, pick, statusBadge, t,
   table,
@@ -212,6 +212,7 @@ async function loadReport(el, camp) {
         ? intervals({ title: t("camp.arpu_chart"), rows: [{ label: t("camp.arpu_change"), value: s.arpu_uplift_fen / 100, lo: s.arpu_uplift_ci_low_fen === null ? null : s.arpu_uplift_ci_low_fen / 100, hi: s.arpu_uplift_ci_high_fen === null ? null : s.arpu_uplift_ci_high_fen / 100 }], format: (v) => fmt.fen(v * 100) })
         : h("div")),
   ];
+  children.push(...measures(s));
   if ((r.by_branch || []).length) {
     children.push(h("h3", {}, t("camp.by_branch")), table([
       { key: "group", label: t("camp.branch"), render: (b) => branchName[b.group] ?? (b.group === "none" ? t("camp.no_branch") : `#${b.group}`) },
@@ -225,4 +226,73 @@ async function loadReport(el, camp) {
     ], r.by_branch));
   }
   clear(el, card(t("camp.report_title"), ...children));
+}
+
+const WARNINGS = ["no_comparison", "post_period_too_short", "arm_too_small", "arm_too_small_arpu", "low_reach", "arms_differ_before_launch"];
+
+// The measurement behind the headline: each arm (treated = everyone assigned to be contacted,
+// intent-to-treat) with its Wilson 95 % interval, survival from launch, the difference-in-differences
+// ARPU effect, the smallest effect these arms can detect, the report's warnings and the attribution rule.
+function measures(s) {
+  const has = (v) => v !== null && v !== undefined;
+  const ci = (lo, hi, f) => (has(lo) && has(hi) ? t("camp.ci_short", { lo: f(lo), hi: f(hi) }) : "—");
+  const arm = (key, name, n) => ({
+    arm: name,
+    members: n,
+    at_risk: s[`at_risk_${key}`],
+    retained: s[`retained_${key}`],
+    retention: s[`retention_${key}`],
+    ci: ci(s[`retention_${key}_ci_low`], s[`retention_${key}_ci_high`], pct),
+    revenue_retention: s[`revenue_retention_${key}`],
+    arpu_pre: s[`arpu_pre_${key}_fen`],
+    arpu_post: s[`arpu_post_${key}_fen`],
+    arpu_change: s[`arpu_change_${key}_fen`],
+  });
+  const arms = table([
+    { key: "arm", label: t("camp.arm") },
+    { key: "members", label: t("camp.members"), class: "num", render: (a) => fmt.int(a.members) },
+    { key: "at_risk", label: t("camp.at_risk"), class: "num", render: (a) => fmt.int(a.at_risk) },
+    { key: "retained", label: t("camp.retained"), class: "num", render: (a) => fmt.int(a.retained) },
+    { key: "retention", label: t("camp.retention"), class: "num", render: (a) => pct(a.retention) },
+    { key: "ci", label: t("camp.wilson_ci"), class: "num nowrap", render: (a) => a.ci },
+    { key: "revenue_retention", label: t("camp.revenue_retention"), class: "num", render: (a) => pct(a.revenue_retention) },
+    { key: "arpu", label: t("camp.arpu_before_after"), class: "num nowrap", render: (a) => `${fmt.fen(a.arpu_pre)} → ${fmt.fen(a.arpu_post)}` },
+    { key: "arpu_change", label: t("camp.arpu_change"), class: "num", render: (a) => fmt.fen(a.arpu_change) },
+  ], [arm("treated", t("camp.arm_treated"), s.treated), arm("holdout", t("camp.holdout_group"), s.holdout)]);
+  const period = s.measured_from
+    ? t("camp.measured", { from: fmt.date(s.measured_from), to: fmt.date(s.as_of), days: fmt.int(s.post_days), months: fmt.int(s.post_months) })
+    : t("camp.not_launched");
+  const survival = s.survival || [];
+  const effect = h("div", { class: "stats", id: "report-effect" },
+    stat2(t("camp.retention_uplift"), pp(s.retention_uplift), ci(s.retention_uplift_ci_low, s.retention_uplift_ci_high, pp)),
+    stat2(t("camp.arpu_did"), fmt.fen(s.arpu_uplift_fen), ci(s.arpu_uplift_ci_low_fen, s.arpu_uplift_ci_high_fen, fmt.fen)),
+    stat2(t("camp.mde_retention"), pp(s.mde_retention_uplift), t("camp.target", { v: pp(s.target_retention_uplift) })),
+    stat2(t("camp.mde_arpu"), fmt.fen(s.mde_arpu_uplift_fen), t("camp.target", { v: fmt.fen(s.target_arpu_uplift_fen) })));
+  const warnings = (s.warnings || []).length
+    ? h("ul", { id: "report-warnings" }, ...s.warnings.map((w) => h("li", { title: w.detail, "data-code": w.code },
+      WARNINGS.includes(w.code) ? label("report_warning", w.code) : w.detail)))
+    : h("p", { class: "muted", id: "report-warnings" }, t("camp.no_warnings"));
+  return [
+    h("h3", {}, t("camp.arms_title")),
+    h("p", { class: "help", id: "report-period" }, period),
+    h("div", { id: "report-arms" }, arms),
+    h("p", { class: "help" }, t("camp.itt_help")),
+    survival.length
+      ? lines({ title: t("camp.survival_title"), labels: survival.map((p) => t("camp.day_n", { n: p.day })), yMax: 1, format: (v) => fmt.pct(v, 0),
+        series: [
+          { name: t("camp.arm_treated"), values: survival.map((p) => p.treated), color: PALETTE[0] },
+          { name: t("camp.holdout_group"), values: survival.map((p) => p.holdout), color: PALETTE[6] },
+        ] })
+      : null,
+    h("h3", {}, t("camp.effect_title")),
+    effect,
+    h("p", { class: "help" }, t("camp.effect_help")),
+    h("h3", {}, t("camp.warnings_title")),
+    warnings,
+    h("p", { class: "help", id: "report-attribution" }, t("camp.attribution", { days: fmt.int(s.attribution_window_days) })),
+  ].filter(Boolean);
+}
+
+function stat2(name, value, note) {
+  return h("div", { class: "stat" }, h("div", { class: "label" }, name), h("div", { class: "value" }, value), note ? h("div", { class: "note" }, note) : null);
 }

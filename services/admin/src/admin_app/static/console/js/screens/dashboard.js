@@ -11,6 +11,8 @@ import {
 const REPORTS = {
   overview: "/v1/console/overview",
   campaigns: "/v1/reports/campaigns",
+  measures: "/v1/reports/overview",
+  revenueRetention: "/v1/reports/revenue-retention",
 };
 
 export async function render(el) {
@@ -21,11 +23,16 @@ export async function render(el) {
   const fourEl = h("div", { class: "card", id: "dash-fourhigh" }, loading());
   const churnEl = h("div", { class: "card", id: "dash-churn" }, loading());
   const campEl = h("div", { class: "card", id: "dash-campaigns" }, loading());
+  const revEl = h("div", { class: "card", id: "dash-revenue-retention" }, loading());
+  const touchEl = h("div", { class: "card", id: "dash-touch-success" }, loading());
   clear(el, page(t("nav.dashboard"), { subtitle: t("dash.subtitle") },
     statsEl,
     h("div", { class: "grid" }, tierEl, riskEl),
     h("div", { class: "grid" }, fourEl, segEl),
-    h("div", { class: "grid" }, churnEl, campEl)));
+    h("div", { class: "grid" }, churnEl, campEl),
+    h("div", { class: "grid" }, revEl, touchEl)));
+  const measuresData = get(REPORTS.measures);
+  measuresData.catch(() => {});
   const overviewData = get(REPORTS.overview);
   overviewData.catch(() => {});
   await Promise.all([
@@ -34,6 +41,8 @@ export async function render(el) {
     panel(fourEl, t("dash.four_high"), async () => fourHigh(await fourHighCounts())),
     panel(churnEl, t("dash.churn_trend"), () => churn(overviewData)),
     panel(campEl, t("dash.campaigns"), async () => campaigns(await get(REPORTS.campaigns, { group_by: "campaign" }), await campaignNames())),
+    panel(revEl, t("dash.revenue_retention"), async () => revenueRetention(await measuresData, listOf(await get(REPORTS.revenueRetention, { group_by: "branch" })), await branchNames())),
+    panel(touchEl, t("dash.touch_success"), async () => touchSuccess(await measuresData)),
   ]);
 }
 
@@ -177,4 +186,50 @@ function campaigns(data, names) {
   const items = rows.map((r) => ({ label: String(names[r.group] ?? t("dash.campaign_n", { id: r.group })).slice(0, 22), value: r.retention_uplift, lo: r.retention_uplift_ci_low ?? null, hi: r.retention_uplift_ci_high ?? null }));
   return [intervals({ title: null, rows: items, format: (v) => fmt.pp(v), caption: t("dash.uplift_caption") }),
     h("p", { class: "chart-note" }, h("a", { href: "#/campaigns" }, t("dash.all_campaigns")))];
+}
+
+async function branchNames() {
+  try {
+    return Object.fromEntries(listOf(await get("/v1/org-units", { kind: "branch" })).map((u) => [String(u.id), u.name]));
+  } catch (err) {
+    return {};
+  }
+}
+
+// Seed 000's 累积出账收入保有率 (period bills ÷ months × base-month bills of the stock): the total from
+// /v1/reports/overview, then one bar per branch from /v1/reports/revenue-retention?group_by=branch.
+function revenueRetention(overviewData, rows, names) {
+  const total = overviewData.revenue_retention;
+  const out = [];
+  if (total) {
+    out.push(h("p", { class: "chart-note", id: "revenue-retention-total" }, t("dash.revenue_retention_total", {
+      v: fmt.pct(total.revenue_retention), base: fmt.month(total.base_month), from: fmt.month(total.first_month), to: fmt.month(total.last_month),
+    })));
+  }
+  const items = rows.filter((r) => r.revenue_retention !== null && r.revenue_retention !== undefined).map((r) => ({
+    label: String(r.group === "none" ? t("camp.no_branch") : names[String(r.group)] ?? `#${r.group}`).slice(0, 22), value: r.revenue_retention,
+  }));
+  if (!items.length && !total) return h("p", { class: "muted" }, t("dash.no_revenue_retention"));
+  if (items.length) out.push(hbars({ title: t("dash.by_branch"), data: items, format: (v) => fmt.pct(v, 1) }));
+  out.push(h("p", { class: "chart-note" }, t("dash.revenue_retention_help")));
+  return out;
+}
+
+// Touch success (a success outcome or an order credited to the touch) offline vs online, this year.
+function touchSuccess(data) {
+  const row = (key, color) => {
+    const r = data[key];
+    return { label: t(`dash.${key}`), value: r ? r.touch_success_rate : null, lo: r ? r.touch_success_ci_low : null, hi: r ? r.touch_success_ci_high : null, touches: r ? r.touches : 0, color };
+  };
+  const rows = [row("offline", PALETTE[1]), row("online", PALETTE[0])];
+  if (!rows.some((r) => r.touches)) return h("p", { class: "muted" }, t("dash.no_touches"));
+  return [
+    hbars({ title: t("dash.period", { from: fmt.month(data.period_from), to: fmt.month(data.period_to) }), data: rows.filter((r) => r.value !== null && r.value !== undefined), format: (v) => fmt.pct(v, 1) }),
+    h("ul", { class: "chart-note", id: "touch-success" }, ...rows.map((r) => h("li", { "data-class": r.label },
+      t("dash.touch_success_row", { name: r.label, v: fmt.pct(r.value), touches: fmt.int(r.touches),
+        ci: r.lo !== null && r.lo !== undefined ? t("camp.ci_short", { lo: fmt.pct(r.lo), hi: fmt.pct(r.hi) }) : "—" })))),
+    data.contacts_per_customer_per_year !== null && data.contacts_per_customer_per_year !== undefined
+      ? h("p", { class: "chart-note" }, t("dash.contacts_per_customer", { v: fmt.num(data.contacts_per_customer_per_year, 2) }))
+      : null,
+  ].filter(Boolean);
 }
