@@ -191,3 +191,14 @@ def test_every_screen_has_a_module_and_a_menu_label(screen: str) -> None:
     assert (CONSOLE / "js" / "screens" / f"{screen}.js").is_file()
     for lang in LANGS:
         assert f"nav.{screen}" in catalogue(lang)
+
+
+def test_jobs_screen_filters_offer_every_task_and_status() -> None:
+    """The jobs screen's filter lists are the queue's tasks and the API's statuses, nothing more or less."""
+    jobs_js = sources()["js/screens/jobs.js"]
+
+    def listed(name: str) -> list[str]:
+        return re.findall(r'"([\w.]+)"', jobs_js.split(f"export const {name} = [")[1].split("];")[0])
+
+    assert listed("JOB_TASKS") == [task.value for task in Task]
+    assert listed("JOB_STATUSES") == literal(jobs.Status)
