@@ -37,7 +37,7 @@ function brief(detail) {
 
 export async function render(el, { args, query, ctx }) {
   if (args[0]) return renderJob(el, args[0], ctx);
-  const bar_ = filters([
+  const filterBar = filters([
     { name: "status", label: t("jobs.status"), type: "select", options: options("job_status", JOB_STATUSES) },
     { name: "task", label: t("jobs.task"), type: "select", options: options("job_task", JOB_TASKS) },
   ], query, (vals) => ctx.go("jobs", [], vals));
@@ -72,7 +72,7 @@ export async function render(el, { args, query, ctx }) {
     { what: t("jobs.queue"), empty: t("jobs.none"), onRow: (r) => ctx.go("jobs", [r.id]) });
   const schedulesEl = h("div", { id: "schedules" }, loading());
   clear(el, page(t("nav.jobs"), { subtitle: t("jobs.subtitle"), actions: [h("button", { class: "btn", id: "jobs-refresh", onclick: () => list.reload() }, t("jobs.refresh"))] },
-    card(t("jobs.queue"), bar_, listMsg, list),
+    card(t("jobs.queue"), filterBar, listMsg, list),
     card(t("jobs.schedules"), h("p", { class: "help" }, t("jobs.schedules_help")), schedulesEl)));
   await drawSchedules(schedulesEl, ctx);
 }
