@@ -95,13 +95,13 @@ async function renderJob(el, id) {
           ...(j.job_id ? [[t("imp.queue_job"), h("a", { href: `#/jobs/${j.job_id}` }, `#${j.job_id}`)]] : []),
         ]),
         j.same_file_as ? notice("info", ...tx("imp.same_file", { id: j.same_file_as, link: h("a", { href: `#/imports/${j.same_file_as}` }, t("imp.see_it")) })) : null),
-      j.quality && Object.keys(j.quality).length ? qualityCard(j.quality) : null,
       card(t("imp.bad_rows_n", { n: fmt.int(j.rows_bad ?? errors.length) }), errors.length
         ? table([
           { key: "line", label: t("imp.line"), class: "num", render: (r) => fmt.int(r.line) },
           { key: "reason", label: t("imp.reason"), class: "wrap", render: (r) => fmt.text(r.reason ?? r.error) },
         ], errors.slice(0, 500), {})
-        : h("p", { class: "muted" }, finished ? t("imp.all_valid") : t("imp.none_yet"))));
+        : h("p", { class: "muted" }, finished ? t("imp.all_valid") : t("imp.none_yet"))),
+      j.quality && Object.keys(j.quality).length ? qualityCard(j.quality) : null);
     if (!finished) setTimeout(tick, 1000);
   };
   await tick();
