@@ -476,7 +476,14 @@ async def test_import_upload_shows_progress_and_bad_rows(
     assert "console-upload.csv" in text
     bad = await page.inner_text("table.data tbody")
     assert "3" in bad and "msisdn" in bad
+    quality = await page.inner_text("#import-quality")  # the load's data-quality report
+    assert "Data-quality report" in quality and "msisdn" in quality, quality
+    assert "Invalid msisdn" in await page.inner_text("#import-quality [data-quality=reasons]")
     await shot(page, "17-import-upload")
+    await page.click("a[href^='#/jobs/']")  # the queue job that loaded it shows the same report
+    await page.wait_for_selector("#job-progress")
+    await page.wait_for_selector("#import-quality")
+    assert "Data import" in await page.inner_text("#main")
 
 
 async def test_staff_org_and_assignment_move_keeps_reason(
@@ -530,3 +537,50 @@ async def test_operator_edits_an_sms_template(page: Page, console_url: str, city
         stored = await s.scalar(select(ProgrammeSetting.value).where(ProgrammeSetting.key == "sms_templates"))
         assert stored["otp"] == "验证码{code}，{minutes}分钟内有效。"
         await s.execute(delete(ProgrammeSetting).where(ProgrammeSetting.key == "sms_templates"))  # the defaults again
+
+
+async def test_jobs_screen_retries_a_failed_job_and_edits_a_schedule(
+    page: Page, console_url: str, console_sm: SM, console_settings: Settings
+) -> None:
+    from shared.db.transactions import own_transaction
+    from shared.jobs import queue
+
+    async with own_transaction(console_sm) as s:  # a month that cannot be parsed fails for good
+        job_id = await queue.defer(s, queue.Task.POINTS_ACCRUE, {"month": "2026-13"})
+    await drain(console_settings)
+    await signed_in(page, console_url)
+    await open_screen(page, "#/jobs?status=failed&task=points.accrue", f"button[data-retry='{job_id}']")
+    row = page.locator("table.data tbody tr", has=page.locator(f"button[data-retry='{job_id}']"))
+    shown = await row.inner_text()
+    assert "Points accrual" in shown and "Failed" in shown and "month must be" in shown, shown
+    assert await row.locator(".progress").count() == 1
+    await shot(page, "20-jobs", check_layout=False)
+    await page.click(f"button[data-retry='{job_id}']")
+    await page.wait_for_selector("#jobs-status .notice.ok")
+    assert f"Job #{job_id} is queued again" in await page.inner_text("#jobs-status")
+    await page.wait_for_function(f"() => !document.querySelector(\"button[data-retry='{job_id}']\")")
+    async with console_sm() as s:
+        status = await s.scalar(text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": job_id})
+    assert status == "todo"
+
+    name = "jobs.purge"
+    cron = page.locator(f"#schedules input[name=cron][data-schedule='{name}']")
+    before = await cron.input_value()
+    await cron.fill("every night")
+    await page.click(f"#schedules button[data-save='{name}']")
+    await page.wait_for_selector("#schedule-status .notice.error")
+    assert "cron must have five fields" in await page.inner_text("#schedule-status")
+    await cron.fill("7 4 * * *")
+    await page.uncheck(f"#schedules input[name=enabled][data-schedule='{name}']")
+    await page.click(f"#schedules button[data-save='{name}']")
+    await page.wait_for_selector("#schedules .notice.ok")
+    saved = page.locator("#schedules tr", has=page.locator(f"input[data-schedule='{name}']"))
+    assert "Paused" in await saved.inner_text()
+    assert await page.locator(f"#schedules input[name=cron][data-schedule='{name}']").input_value() == "7 4 * * *"
+    async with console_sm() as s:
+        row_ = (await s.execute(text("SELECT cron, enabled FROM job_schedules WHERE name = :n"), {"n": name})).one()
+        assert tuple(row_) == ("7 4 * * *", False)
+        await s.execute(
+            text("UPDATE job_schedules SET cron = :c, enabled = true WHERE name = :n"), {"c": before, "n": name}
+        )
+        await s.commit()

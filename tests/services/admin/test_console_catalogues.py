@@ -20,13 +20,14 @@ import pytest
 
 from admin_app.app import create_app
 from admin_app.routers import campaigns as campaigns_router
-from admin_app.routers import catalog, fourhigh, imports, org, tags
+from admin_app.routers import catalog, fourhigh, imports, jobs, org, tags
 from admin_app.routers import engine as engine_router
 from shared.backoffice.permissions import PERMISSIONS, ROLES
 from shared.campaigns.query import AudienceQuery
 from shared.engine import rules as rule_compiler
 from shared.engine.clusters import FEATURES as CLUSTER_FEATURES
 from shared.engine.runner import STAGE_NAMES
+from shared.jobs.queue import Task
 from shared.manager.kpis import INDICATORS
 from shared.programme import settings as programme_settings
 from tests.fixtures.routes import api_routes, declared_roles
@@ -113,6 +114,8 @@ def test_enum_labels_cover_the_backend_value_sets() -> None:
         "family": literal(tags.Family),
         "org_kind": literal(org.Kind),
         "cluster_feature": [name for name, _, _ in CLUSTER_FEATURES],
+        "job_status": literal(jobs.Status),
+        "job_task": [task.value for task in Task],
         "task_kind": ["routine", "birthday", "holiday", "churn", "four_high", "key_moment", "campaign"],
     }
     for key in get_args(engine_router.SettingKey):  # the engine's settings, edited on the engine screen
@@ -160,7 +163,7 @@ def console_gates() -> list[dict[str, str]]:
 def test_every_console_gate_admits_exactly_the_roles_of_its_route() -> None:
     gates = console_gates()
     screens, actions = [g for g in gates if g["id"]], [g for g in gates if g["action"]]
-    assert len(screens) == 20 and len(actions) >= 25, "the scan sees roles.js"
+    assert len(screens) == 21 and len(actions) >= 25, "the scan sees roles.js"
     routes = {(method, r.path): declared_roles(r) for r in api_routes(create_app()) for method in r.methods}
     problems = []
     for gate in gates:
@@ -188,3 +191,14 @@ def test_every_screen_has_a_module_and_a_menu_label(screen: str) -> None:
     assert (CONSOLE / "js" / "screens" / f"{screen}.js").is_file()
     for lang in LANGS:
         assert f"nav.{screen}" in catalogue(lang)
+
+
+def test_jobs_screen_filters_offer_every_task_and_status() -> None:
+    """The jobs screen's filter lists are the queue's tasks and the API's statuses, nothing more or less."""
+    jobs_js = sources()["js/screens/jobs.js"]
+
+    def listed(name: str) -> list[str]:
+        return re.findall(r'"([\w.]+)"', jobs_js.split(f"export const {name} = [")[1].split("];")[0])
+
+    assert listed("JOB_TASKS") == [task.value for task in Task]
+    assert listed("JOB_STATUSES") == literal(jobs.Status)

@@ -27,6 +27,7 @@ export const SCREENS = [
   { id: "incentives", icon: "♦", perm: "operate", api: "GET /v1/incentives/statements" },
   { id: "engine", icon: "⚙", group: "system", perm: "any", api: "GET /v1/engine/runs" },
   { id: "imports", icon: "⇪", perm: "imports.read", api: "GET /v1/imports" },
+  { id: "jobs", icon: "⟳", perm: "jobs.read", api: "GET /v1/jobs" },
   { id: "staff", icon: "♟", perm: "org.read", api: "GET /v1/org-units" },
   { id: "audit", icon: "⚖", perm: "audit.read", api: "GET /v1/audit" },
 ];
@@ -48,6 +49,9 @@ export const ACTIONS = {
   activateModel: { perm: "analyse", api: "POST /v1/models/{version}/activate" },
   trainModel: { perm: "analyse", api: "POST /v1/models/train" },
   importData: { perm: "imports.write", api: "POST /v1/imports" },
+  readImports: { perm: "imports.read", api: "GET /v1/imports/{import_id}" },
+  retryJob: { perm: "jobs.write", api: "POST /v1/jobs/{job_id}/retry" },
+  editSchedule: { perm: "jobs.write", api: "PUT /v1/jobs/schedules/{name}" },
   viewStaff: { perm: "staff.read", api: "GET /v1/staff" },
   editStaff: { perm: "staff.write", api: "POST /v1/staff" },
   viewAssignments: { perm: "assignments.read", api: "GET /v1/assignments" },

@@ -1,9 +1,10 @@
 // Data imports: upload a billing-system CSV, follow its progress, read the bad-row report.
 // API: POST /v1/imports?kind=… (multipart `file`), GET /v1/imports, GET /v1/imports/{id},
-// GET /v1/imports/{id}/errors?format=csv, GET /v1/imports/layouts.
+// GET /v1/imports/{id}/errors?format=csv, GET /v1/imports/layouts. The data-quality report of a
+// load (`quality` of GET /v1/imports/{id}) is drawn by qualityCard, also on the jobs screen.
 
 import { download, get, listOf, request } from "../api.js";
-import { attempt, card, clear, errorBox, fmt, form, h, kv, label, loading, notice, options, page, pagedTable, statusBadge, t, table, tx } from "../ui.js";
+import { attempt, card, clear, errorBox, fmt, form, h, kv, label, labelOr, loading, notice, options, page, pagedTable, statusBadge, t, table, tx } from "../ui.js";
 
 const BASE = "/v1/imports";
 const KINDS = ["subscribers", "usage", "bills", "handsets", "complaints"];
@@ -91,6 +92,7 @@ async function renderJob(el, id) {
           ["SHA-256", h("code", {}, fmt.text(j.sha256))], [t("imp.rows_read"), fmt.int(j.rows_total)], [t("imp.good_rows"), fmt.int(j.rows_ok)],
           [t("imp.rows_changed"), fmt.int(j.rows_changed)], [t("imp.bad_rows"), fmt.int(j.rows_bad)], [t("imp.started"), fmt.time(j.created_at)],
           [t("imp.finished"), h("span", { id: "import-finished" }, fmt.time(j.finished_at))],
+          ...(j.job_id ? [[t("imp.queue_job"), h("a", { href: `#/jobs/${j.job_id}` }, `#${j.job_id}`)]] : []),
         ]),
         j.same_file_as ? notice("info", ...tx("imp.same_file", { id: j.same_file_as, link: h("a", { href: `#/imports/${j.same_file_as}` }, t("imp.see_it")) })) : null),
       card(t("imp.bad_rows_n", { n: fmt.int(j.rows_bad ?? errors.length) }), errors.length
@@ -98,8 +100,38 @@ async function renderJob(el, id) {
           { key: "line", label: t("imp.line"), class: "num", render: (r) => fmt.int(r.line) },
           { key: "reason", label: t("imp.reason"), class: "wrap", render: (r) => fmt.text(r.reason ?? r.error) },
         ], errors.slice(0, 500), {})
-        : h("p", { class: "muted" }, finished ? t("imp.all_valid") : t("imp.none_yet"))));
+        : h("p", { class: "muted" }, finished ? t("imp.all_valid") : t("imp.none_yet"))),
+      j.quality && Object.keys(j.quality).length ? qualityCard(j.quality) : null);
     if (!finished) setTimeout(tick, 1000);
   };
   await tick();
+}
+
+// A bad-row reason code: `invalid:<column>` names the column; the other codes have labels.
+function reasonLabel(code) {
+  return code.startsWith("invalid:") ? t("imp.q.invalid", { column: code.slice(8) }) : labelOr("import_reason", code);
+}
+
+// The data-quality report of one load: rows good / bad / changed / unchanged, duplicates, bad rows
+// by reason, rows per month, and months older than the newest one loaded before (late data).
+export function qualityCard(q) {
+  const counts = (obj, keyLabel, kind) => {
+    const rows = Object.entries(obj || {}).map(([key, n]) => ({ key, n }));
+    return table([
+      { key: "key", label: keyLabel, render: (r) => (kind ? reasonLabel(r.key) : r.key) },
+      { key: "n", label: t("imp.q.count"), class: "num", render: (r) => fmt.int(r.n) },
+    ], rows, { empty: t("imp.q.none") });
+  };
+  const late = Object.keys(q.late_months || {}).length;
+  return h("div", { class: "card", id: "import-quality" },
+    h("h2", {}, t("imp.q.title")),
+    kv([
+      [t("imp.q.rows"), fmt.int(q.rows)], [t("imp.q.rows_ok"), fmt.int(q.rows_ok)], [t("imp.q.rows_bad"), fmt.int(q.rows_bad)],
+      [t("imp.q.changed"), fmt.int(q.changed)], [t("imp.q.unchanged"), fmt.int(q.unchanged)], [t("imp.q.duplicates"), fmt.int(q.duplicates)],
+    ]),
+    late ? notice("info", t("imp.q.late_help", { n: fmt.int(late) })) : null,
+    h("div", { class: "grid" },
+      h("div", { dataset: { quality: "reasons" } }, h("h3", {}, t("imp.q.by_reason")), counts(q.bad_by_reason, t("imp.reason"), "import_reason")),
+      h("div", { dataset: { quality: "months" } }, h("h3", {}, t("imp.q.months")), counts(q.months, t("imp.q.month"))),
+      h("div", { dataset: { quality: "late" } }, h("h3", {}, t("imp.q.late_months")), counts(q.late_months, t("imp.q.month")))));
 }
