@@ -118,7 +118,7 @@ async def test_my_manager_and_contacts(customer_client, sm, tokens) -> None:
             text("INSERT INTO manager_assignments (customer_id, manager_id) VALUES (:c, :m)"), {"c": c.id, "m": m.id}
         )
         s.add(Touch(customer_id=c.id, channel="manager_call", outcome="reached", staff_id=m.id))
-        s.add(Touch(customer_id=c.id, channel="outbound_call", outcome="internal", visible_to_customer=False))
+        s.add(Touch(customer_id=c.id, channel="outbound_call", outcome="no_answer", visible_to_customer=False))
     h = tokens.customer(c.id)
     mine = (await customer_client.get("/v1/account/manager", headers=h)).json()
     assert mine == {"assigned": True, "name": "李经理", "work_phone": "057188881234", "branch": branch.name}
