@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -26,9 +27,26 @@ def start_embedded() -> str:
     data = embedded_data_dir()
     data.mkdir(parents=True, exist_ok=True)
     _server = pgserver.get_server(str(data), cleanup_mode="stop")
+    _raise_connection_limit(_server)
     uri = _server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
     host = uri.split("host=", 1)[1]
     return f"postgresql://postgres@/postgres?host={quote(host, safe='/')}"
+
+
+EMBEDDED_MAX_CONNECTIONS = 300
+
+
+def _raise_connection_limit(server: Any) -> None:
+    """initdb's default of 100 connections is too few for the four services, their job worker and
+    the parallel test workers' pools on one machine: raise it once per data folder (ALTER SYSTEM,
+    then `pg_ctl restart`, which reuses the options the server was started with)."""
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made by a factory at import; lazily: production never needs it
+
+    current = int(server.psql("SHOW max_connections;").split("\n")[2].strip())
+    if current >= EMBEDDED_MAX_CONNECTIONS:
+        return
+    server.psql(f"ALTER SYSTEM SET max_connections = {EMBEDDED_MAX_CONNECTIONS};")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
 def resolve_database_url(url: str | None) -> str:
