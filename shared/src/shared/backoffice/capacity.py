@@ -6,11 +6,8 @@ manager's capacity or moves customers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
-from fastapi import FastAPI
 from prometheus_client import Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,26 +91,3 @@ async def refresh_gauge(sm: async_sessionmaker[AsyncSession]) -> None:
     UNASSIGNED.clear()
     for r in rows:
         UNASSIGNED.labels(branch_id=str(r.branch_id)).set(r.unassigned)
-
-
-class CapacityGauge:
-    """Refreshes the unassigned high-value gauge in the background of the admin API (a scrape never waits)."""
-
-    def __init__(self, every_s: float = 300.0) -> None:
-        self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, app: FastAPI) -> None:
-        sm = app.state.read_sessionmaker
-
-        async def loop() -> None:
-            while True:
-                with contextlib.suppress(Exception):  # a scrape shows the last good numbers
-                    await refresh_gauge(sm)
-                await asyncio.sleep(self.every_s)
-
-        self._task = asyncio.create_task(loop())
-
-    async def stop(self, app: FastAPI) -> None:
-        if self._task is not None:
-            self._task.cancel()

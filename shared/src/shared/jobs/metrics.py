@@ -3,16 +3,12 @@
 The worker process counts what it runs (`tenure_jobs_finished_total`, `tenure_job_seconds`,
 `tenure_jobs_running`) and serves them on its own /metrics (TENURE_WORKER_METRICS_PORT). The
 admin service's /metrics carries the queue as the database sees it (`tenure_jobs`,
-`tenure_job_oldest_waiting_seconds`, `tenure_job_schedule_last_fired_timestamp`), refreshed by
-`QueueGauges` every few seconds so a scrape never waits on a query.
+`tenure_job_oldest_waiting_seconds`, `tenure_job_schedule_last_fired_timestamp`), refreshed every
+few seconds by `refresh` (run by `shared.web.gauges.GaugeRefresher`) so a scrape never waits on a query.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,28 +51,3 @@ async def refresh(sm: async_sessionmaker[AsyncSession]) -> None:
             OLDEST.labels(task=task).set(float(oldest))
     for name, at in fired:
         FIRED.labels(schedule=name).set(at.timestamp() if at else 0)
-
-
-class QueueGauges:
-    """Refreshes the queue gauges in the background of an API process (start/stop as app hooks)."""
-
-    def __init__(self, every_s: float = 15.0) -> None:
-        self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self, app: FastAPI) -> None:
-        sm = app.state.read_sessionmaker
-
-        async def loop() -> None:
-            while True:
-                with contextlib.suppress(Exception):  # a scrape shows the last good numbers
-                    await refresh(sm)
-                await asyncio.sleep(self.every_s)
-
-        self._task = asyncio.create_task(loop())
-
-    async def stop(self, app: FastAPI) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

@@ -148,30 +148,8 @@ async def adjust(
     )
 
 
-# Remaining points per expiry date, FIFO: all debits (spends and past expiries) consume the
-# credits that expire soonest first. Credits without an expiry date sort last.
-_BUCKETS = text(
-    """
-    WITH e AS (
-        SELECT amount, expires_on FROM ledger_entries WHERE account_id = :acc
-    ), debits AS (
-        SELECT coalesce(-sum(amount), 0) AS used FROM e WHERE amount < 0
-    ), credits AS (
-        SELECT expires_on, sum(amount) AS earned FROM e WHERE amount > 0 GROUP BY expires_on
-    ), running AS (
-        SELECT expires_on, earned,
-               sum(earned) OVER (ORDER BY expires_on NULLS LAST
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
-        FROM credits
-    )
-    SELECT r.expires_on, least(r.earned, r.cum - d.used) AS remaining
-    FROM running r, debits d
-    WHERE r.cum - d.used > 0
-    ORDER BY r.expires_on NULLS LAST
-    """
-)
-
-
+# Balance and remaining points per expiry date, FIFO: all debits (spends and past expiries)
+# consume the credits that expire soonest first. Credits without an expiry date sort last.
 _SUMMARY = text(
     """
     WITH a AS (
@@ -209,14 +187,7 @@ async def summary(session: AsyncSession, customer_id: int) -> tuple[int, list[di
 
 async def expiring(session: AsyncSession, customer_id: int) -> list[dict[str, Any]]:
     """[{"expires_on", "points"}] still held, soonest first (read-only; no account is created)."""
-    acc = await session.scalar(
-        text("SELECT id FROM ledger_accounts WHERE asset = 'points' AND kind = 'customer' AND owner_id = :c"),
-        {"c": customer_id},
-    )
-    if acc is None:
-        return []
-    rows = (await session.execute(_BUCKETS, {"acc": acc})).all()
-    return [{"expires_on": r.expires_on, "points": int(r.remaining)} for r in rows]
+    return (await summary(session, customer_id))[1]
 
 
 async def history(
