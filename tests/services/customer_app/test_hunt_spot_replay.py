@@ -15,7 +15,7 @@ from shared.ledger import service as ledger
 from shared.models import HuntPlay, HuntSpot, HuntSpotClaim, Merchant, MerchantStore
 from shared.points import service as points_service
 from tests.fixtures.db import gather_concurrently
-from tests.fixtures.factories import create_customer, create_merchant
+from tests.fixtures.factories import create_customer, create_merchant, create_staff
 from tests.services.customer_app.conftest import assert_error, idem
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -215,3 +215,34 @@ async def test_bad_till_codes_are_4xx_and_move_nothing(customer_client, alliance
     assert r.status_code == 200, r.text
     assert other_hunt.id != hunt.id
     await _verified(sm)
+
+
+async def test_back_office_places_a_till_spot_in_a_store(admin_client, alliance_client, sm, tokens) -> None:
+    async with sm.begin() as s:
+        op = await create_staff(s, role="operator")
+        a = await create_merchant(s)
+        b = await create_merchant(s)
+        store = MerchantStore(merchant_id=a.id, name="Lakeside", address="8 Lake Road")
+        foreign = MerchantStore(merchant_id=b.id, name="Hillside", address="9 Hill Road")
+        s.add_all([store, foreign])
+        await s.flush()
+    now = datetime.now(UTC)
+    base = {"name": "Store hunt", "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat()}
+    h = tokens.admin(op.id, "operator")
+    spot = {"kind": "merchant_code", "merchant_id": a.id, "store_id": store.id}
+    r = await admin_client.post("/v1/hunts", headers=idem(h), json={**base, "spots": [spot]})
+    assert r.status_code == 201, r.text
+    [made] = r.json()["spots"]
+    assert made["store_id"] == store.id and made["qr_payload"].startswith(spot_codes.PREFIX)
+    [listed] = (await alliance_client.get("/v1/me/spots", headers=tokens.merchant(a.id))).json()
+    assert (listed["spot_id"], listed["store_name"], listed["qr_payload"]) == (
+        made["id"],
+        "Lakeside",
+        made["qr_payload"],
+    )
+    for bad, status in [
+        ({**spot, "store_id": foreign.id}, 422),  # another merchant's store
+        ({"kind": "app_page", "store_id": store.id}, 422),  # an in-app spot is in no store
+    ]:
+        r = await admin_client.post("/v1/hunts", headers=idem(h), json={**base, "spots": [bad]})
+        assert_error(r, status)
