@@ -12,7 +12,7 @@ export const JOB_STATUSES = ["todo", "doing", "succeeded", "failed", "cancelled"
 export const JOB_TASKS = [
   "imports.run", "engine.run", "campaigns.launch_due", "campaigns.dispatch", "points.expire", "points.accrue",
   "webhooks.deliver", "statements.settlements", "statements.incentives", "rebates.post", "jobs.tick", "jobs.purge",
-  "models.train",
+  "models.train", "plan_changes.apply",
 ];
 const LIVE = new Set(["todo", "doing"]);
 const KIND = { todo: "muted", doing: "info", succeeded: "ok", failed: "bad", cancelled: "muted", aborted: "warn" };
