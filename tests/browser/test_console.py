@@ -557,7 +557,9 @@ async def test_capacity_screen_raises_a_capacity_and_moves_unassigned_high_value
     await page.click("#capacity-move-button")
     await page.wait_for_selector("#capacity-status .notice.ok")
     assert "Moved 1" in await page.inner_text("#capacity-status")
-    await page.wait_for_function(f"() => !document.querySelector(\"#capacity-customers input[data-customer='{moved}']\")")
+    await page.wait_for_function(
+        f"() => !document.querySelector(\"#capacity-customers input[data-customer='{moved}']\")"
+    )
     await shot(page, "22-capacity-branch")
     try:
         async with console_sm() as s:
@@ -581,7 +583,8 @@ async def test_capacity_screen_raises_a_capacity_and_moves_unassigned_high_value
             await s.execute(delete(ManagerAssignment).where(ManagerAssignment.customer_id == moved))
             await s.execute(delete(AssignmentHistory).where(AssignmentHistory.customer_id == moved))
             await s.execute(
-                text("UPDATE staff_users SET capacity = :c WHERE id = :id"), {"c": before_capacity, "id": city.manager_b}
+                text("UPDATE staff_users SET capacity = :c WHERE id = :id"),
+                {"c": before_capacity, "id": city.manager_b},
             )
 
 

@@ -158,7 +158,9 @@ async def managers(session: AsyncSession, *, branch_id: int) -> list[ManagerRoom
     """The branch's active account managers, most room first."""
     rows = await session.execute(_MANAGERS, {"branch": branch_id})
     return [
-        ManagerRoom(id=int(r.id), username=r.username, full_name=r.full_name, capacity=int(r.capacity), load=int(r.load))
+        ManagerRoom(
+            id=int(r.id), username=r.username, full_name=r.full_name, capacity=int(r.capacity), load=int(r.load)
+        )
         for r in rows
     ]
 

@@ -15,9 +15,8 @@ supersedes it (both: status `cancelled`, never applied).
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -196,7 +195,7 @@ async def apply_due(
     """
     day = day or clock.today()
     due = clock.local_midnight(day)
-    totals = {"day": day.isoformat(), "applied": 0, "plans_changed": 0, "chunks": 0}
+    applied = moved = 0
     async with own_transaction(sm) as s:
         first = await s.scalar(
             text("SELECT 1 FROM plan_changes WHERE status = 'scheduled' AND changed_at <= :due LIMIT 1"), {"due": due}
@@ -205,7 +204,6 @@ async def apply_due(
     for lo, hi in bounds:
         async with own_transaction(sm) as s:
             row = (await s.execute(_APPLY, {"due": due, "lo": lo, "hi": hi})).one()
-        totals["applied"] += int(row.applied)
-        totals["plans_changed"] += int(row.moved)
-        totals["chunks"] += 1
-    return totals
+        applied += int(row.applied)
+        moved += int(row.moved)
+    return {"day": day.isoformat(), "applied": applied, "plans_changed": moved, "chunks": len(bounds)}
