@@ -2,7 +2,7 @@
 `plan_changes.apply` schedule.
 
 Revision ID: 0008a
-Revises: 0007a
+Revises: 0007s
 
 A change the customer asked for from the 1st of next month is `scheduled` until the job applies it
 (`customers.plan_id`, status `applied`) or it is withdrawn or superseded (`cancelled`). Every
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008a"
-down_revision = "0007a"
+down_revision = "0007s"
 branch_labels = None
 depends_on = None
 
