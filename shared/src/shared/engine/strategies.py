@@ -326,7 +326,7 @@ async def run(ctx: RunContext) -> int:
         except RuleError:
             log.warning("engine.strategy.skipped", strategy_id=sid, name=name)
     if not cases:
-        cases = ["WHEN FALSE THEN NULL"]
+        cases, purposes = ["WHEN FALSE THEN NULL"], ["WHEN NULL THEN NULL"]
     eligible = text(
         _ELIGIBLE.format(cases=" ".join(cases), purpose_cases=" ".join(purposes), from_clause=CHUNK_FROM_CLAUSE)
     )
