@@ -92,9 +92,12 @@ async def test_contact_pressure_suppresses_the_reaction(admin_client, tokens, sm
     assert result["channel"] == "app" and result["recommendation_id"] is not None
     async with sm() as s:
         assert await s.scalar(text("SELECT count(*) FROM care_tasks WHERE customer_id = :c"), {"c": cid}) == 0
-        assert await s.scalar(
-            text("SELECT channel FROM recommendations WHERE id = :r"), {"r": result["recommendation_id"]}
-        ) == "app"
+        assert (
+            await s.scalar(
+                text("SELECT channel FROM recommendations WHERE id = :r"), {"r": result["recommendation_id"]}
+            )
+            == "app"
+        )
 
 
 async def test_do_not_disturb_blocks_outbound_sms(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]

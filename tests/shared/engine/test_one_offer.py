@@ -17,8 +17,8 @@ from shared.touches.service import OUTBOUND_CHANNELS, record_touch
 from tests.fixtures.db import gather_concurrently
 from tests.fixtures.factories import create_customer, create_org, create_product, create_staff
 from tests.fixtures.factories_customer import create_recommendation
-from tests.shared.engine.conftest import City, run
 from tests.services.customer_app.conftest import idem
+from tests.shared.engine.conftest import City, run
 
 
 async def _world(sm):  # type: ignore[no-untyped-def]
@@ -110,7 +110,9 @@ async def test_competing_offers_end_as_one_and_every_channel_shows_it(clients, t
     assert r.status_code == 201, r.text
     key_moment = r.json()["result"]["recommendation_id"]
     # and an SMS campaign for the data pack reaches the same customer afterwards
-    r = await clients["admin_client"].post("/v1/campaigns", json=_campaign(w, flow="outbound", channel="sms"), headers=admin_h)
+    r = await clients["admin_client"].post(
+        "/v1/campaigns", json=_campaign(w, flow="outbound", channel="sms"), headers=admin_h
+    )
     assert r.status_code == 201, r.text
     campaign = r.json()["id"]
     launched = await clients["admin_client"].post(f"/v1/campaigns/{campaign}/launch", headers=idem(admin_h))
@@ -160,7 +162,9 @@ async def test_the_rule_holds_under_a_concurrent_burst(clients, tokens, sm) -> N
     cid, admin_h = w["customer"], tokens.admin(w["admin"])
     campaigns = []
     for flow, channel in (("outbound", "sms"), ("app", "app")):
-        r = await clients["admin_client"].post("/v1/campaigns", json=_campaign(w, flow=flow, channel=channel), headers=admin_h)
+        r = await clients["admin_client"].post(
+            "/v1/campaigns", json=_campaign(w, flow=flow, channel=channel), headers=admin_h
+        )
         assert r.status_code == 201, r.text
         campaigns.append(r.json()["id"])
 
@@ -217,22 +221,28 @@ async def test_a_second_open_offer_of_the_same_purpose_is_refused_by_the_databas
 
 
 class TestChannelFallBack:
-    async def test_a_preferred_channel_over_the_cap_falls_back_to_the_app(self, engine, sm, city: City, clients, tokens) -> None:  # type: ignore[no-untyped-def]
+    async def test_a_preferred_channel_over_the_cap_falls_back_to_the_app(
+        self, engine, sm, city: City, clients, tokens
+    ) -> None:  # type: ignore[no-untyped-def]
         async with sm() as s:
             picked = (
-                await s.execute(
-                    text(
-                        "SELECT r.customer_id FROM recommendations r "
-                        "JOIN customer_profiles p ON p.customer_id = r.customer_id "
-                        "JOIN customers c ON c.id = r.customer_id "
-                        "WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' "
-                        "AND r.strategy_id IS NOT NULL AND r.campaign_id IS NULL AND NOT c.do_not_disturb "
-                        "AND p.preferred_channel = ANY(:out) AND r.channel = p.preferred_channel "
-                        "ORDER BY r.customer_id LIMIT 5"
-                    ),
-                    {"lo": city.lo, "hi": city.hi, "out": sorted(OUTBOUND_CHANNELS)},
+                (
+                    await s.execute(
+                        text(
+                            "SELECT r.customer_id FROM recommendations r "
+                            "JOIN customer_profiles p ON p.customer_id = r.customer_id "
+                            "JOIN customers c ON c.id = r.customer_id "
+                            "WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' "
+                            "AND r.strategy_id IS NOT NULL AND r.campaign_id IS NULL AND NOT c.do_not_disturb "
+                            "AND p.preferred_channel = ANY(:out) AND r.channel = p.preferred_channel "
+                            "ORDER BY r.customer_id LIMIT 5"
+                        ),
+                        {"lo": city.lo, "hi": city.hi, "out": sorted(OUTBOUND_CHANNELS)},
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         assert picked, "the planted city has customers whose offer goes out on an outbound preferred channel"
         async with sm.begin() as s:
             for customer_id in picked:
