@@ -266,3 +266,23 @@ class TestChannelFallBack:
             await clients["customer_client"].get("/v1/recommendations", headers=tokens.customer(picked[0]))
         ).json()
         assert listed, "the customer app shows the offer"
+
+
+async def test_an_sms_campaign_member_over_the_cap_is_offered_in_the_app(clients, tokens, sm) -> None:  # type: ignore[no-untyped-def]
+    """Channel fall-back for campaigns: the capped member gets no SMS but the campaign's offer in the app."""
+    w = await _world(sm)
+    cid, admin_h = w["customer"], tokens.admin(w["admin"])
+    async with sm.begin() as s:
+        await s.execute(text("UPDATE recommendations SET status = 'expired' WHERE id = :r"), {"r": w["nightly"]})
+        for _ in range(4):  # the default monthly cap
+            await record_touch(s, customer_id=cid, channel="sms", outcome="reached")
+    r = await clients["admin_client"].post(
+        "/v1/campaigns", json=_campaign(w, flow="outbound", channel="sms"), headers=admin_h
+    )
+    launched = await clients["admin_client"].post(f"/v1/campaigns/{r.json()['id']}/launch", headers=idem(admin_h))
+    assert launched.status_code == 200, launched.text
+    assert (launched.json()["queued"], launched.json()["suppressed"], launched.json()["recommendations"]) == (0, 1, 1)
+    offers = await _open_offers(sm, cid)
+    assert [(o.origin, o.channel, o.product_id) for o in offers] == [("campaign", "app", w["data_pack"])]
+    listed = (await clients["customer_client"].get("/v1/recommendations", headers=tokens.customer(cid))).json()
+    assert [x["product_id"] for x in listed if x["purpose"] == "retention"] == [w["data_pack"]]
