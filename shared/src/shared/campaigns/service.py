@@ -13,7 +13,12 @@ Launch (one transaction, set-based, chunked by customer id range):
 3. non-holdout members flow by `flow`: `app` → open recommendations (plus an app-push touch where
    contact pressure allows), `manager_task` → care_tasks kind `campaign` for customers with an
    assigned manager, `outbound` → touches queued for the gateway where contact pressure allows.
-   Hold-out members get nothing, so the report measures true uplift.
+   Hold-out members get nothing, so the report measures true uplift. Every flow with a product
+   first makes the treated members' one offer of the campaign's purpose (shared.engine.offers:
+   it replaces a nightly strategy's offer, never a key moment's or another running campaign's; a
+   member the channel may not reach now gets it in the app); the push, the SMS/call (touch
+   `recommendation_id`, product, the offer's script as the SMS text) and the care task carry that
+   offer, whichever path made it.
 Outbound delivery happens after commit (`dispatch_outbound`): claimed rows are marked `sending`
 and committed before the gateway is called, so a crash can lose a message but never send it twice.
 """
@@ -275,13 +280,18 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
         "purpose": offers.purpose_of(strategy.condition) if strategy else "cross_sell",
         "offer_channel": "app" if campaign.flow == "app" else campaign.channel,
         "outbound": sorted(OUTBOUND_CHANNELS),
+        "has_offer": product_id is not None,
     }
     async for lo, hi in _id_ranges(session):
         p = {**base, "lo": lo, "hi": hi}
         await session.execute(text(_MEMBERS.format(where=where)), {**p, **qparams})
         # every flow makes the members' one offer of the campaign's purpose (shared.engine.offers);
         # the push, the SMS/call and the care task below carry that offer, whichever path made it
-        counts["recommendations"] += await offers.put_campaign_offers(session, p, eligible_sql=_ELIGIBLE)
+        # (a campaign without a product only fills a free slot in the app and leaves other offers be)
+        if product_id is not None or campaign.flow == "app":
+            counts["recommendations"] += await offers.put_campaign_offers(
+                session, p, eligible_sql=_ELIGIBLE, supersede=product_id is not None
+            )
         if campaign.flow == "app":
             if campaign.channel == "app_push":
                 counts["pushed"] += await _touches(session, p, outcome="delivered")
@@ -296,7 +306,7 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                        :reason, coalesce(o.product_id, :product), coalesce(o.script, :script), :cid, 'open'
                 FROM campaign_members m JOIN manager_assignments a ON a.customer_id = m.customer_id
                 LEFT JOIN recommendations o ON o.customer_id = m.customer_id AND o.purpose = :purpose
-                                           AND o.status = 'open'
+                                           AND o.status = 'open' AND CAST(:has_offer AS boolean)
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT (dedupe_key) DO NOTHING
                 """
@@ -354,6 +364,7 @@ async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) ->
         FROM ({_ELIGIBLE}) e
         -- the customer's one open offer of the campaign's purpose: the send is about that offer
         LEFT JOIN recommendations o ON o.customer_id = e.customer_id AND o.purpose = :purpose AND o.status = 'open'
+                                   AND CAST(:has_offer AS boolean)
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         """
             ),
@@ -362,8 +373,11 @@ async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) ->
     )
 
 
-def _text(row: Any, texts: dict[str, str], offer_sms: dict[str, str], body: str) -> str:
-    """What one claimed touch says: the member's offer (its script) where the touch carries one."""
+def _text(row: Any, texts: dict[str, str], offer_sms: dict[str, str], body: str, *, own: bool) -> str:
+    """What one claimed touch says: the member's offer (its script) where the touch carries one,
+    unless the caller gave its own text."""
+    if own:
+        return texts.get(row.channel, body)
     if row.script and row.channel == "sms" and row.script in offer_sms:
         return offer_sms[row.script]
     if row.script and row.channel != "sms":
@@ -446,7 +460,13 @@ async def dispatch_outbound(
                 )
         results = await gateway.send_batch(
             [
-                OutboundMessage(r.id, r.customer_id, r.phone, r.channel, _text(r, texts, offer_sms, body)[:500])
+                OutboundMessage(
+                    r.id,
+                    r.customer_id,
+                    r.phone,
+                    r.channel,
+                    _text(r, texts, offer_sms, body, own=text_template is not None)[:500],
+                )
                 for r in claimed
             ]
         )

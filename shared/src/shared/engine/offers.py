@@ -155,8 +155,11 @@ ON CONFLICT (customer_id, purpose) WHERE status = 'open' DO NOTHING
 """
 
 
-async def put_campaign_offers(session: AsyncSession, params: dict[str, Any], *, eligible_sql: str) -> int:
+async def put_campaign_offers(
+    session: AsyncSession, params: dict[str, Any], *, eligible_sql: str, supersede: bool = True
+) -> int:
     """Set-based over one chunk of a campaign's treated members; returns the offers written.
+    `supersede=False` (a campaign without a product) only fills free slots.
 
     `params` carries cid, lo, hi, strategy, product, script, reason, expires, purpose,
     offer_channel, outbound and whatever `eligible_sql` binds.
@@ -164,6 +167,8 @@ async def put_campaign_offers(session: AsyncSession, params: dict[str, Any], *, 
     p = {**params, "rank": ORIGIN_RANK["campaign"]}
     insert = text(_INSERT_MEMBERS.format(eligible=eligible_sql))
     written = 0
+    if not supersede:
+        return rowcount(await session.execute(insert, p))
     for n in range(MAX_PASSES):
         superseded = rowcount(await session.execute(text(_SUPERSEDE_MEMBERS), p))
         if n and not superseded:
