@@ -2,7 +2,7 @@
 and the partial unique index `uq_recommendations_open_purpose` in place of the per-strategy one.
 
 Revision ID: 0007o
-Revises: 0007a
+Revises: 0008a
 
 Existing rows get their origin (a campaign id → `campaign`; no strategy → `key_moment`; else
 `strategy`) and purpose (key moments → `retention`; else from the strategy's condition, the rule
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007o"
-down_revision = "0007a"
+down_revision = "0008a"
 branch_labels = None
 depends_on = None
 
