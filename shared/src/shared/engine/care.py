@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
+from shared.engine import offers
 from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
@@ -97,10 +98,18 @@ async def run(ctx: RunContext) -> int:
         moved = rowcount(await s.execute(text(_FOLLOW)))
         cancelled = rowcount(await s.execute(text(_CANCEL)))
         cancelled += rowcount(await s.execute(text(_CANCEL_DND)))
+        statement = (
+            sql("care_tasks")
+            .replace("{ro_ladder}", offers.LADDER_CTE)
+            .replace("{ro_pick}", offers.PICK_LATERAL)
+            .replace("{ro_reason}", offers.REASON_EXPR)
+        )
         created = rowcount(
             await s.execute(
-                text(sql("care_tasks")),
+                text(statement),
                 {
+                    **await offers.params(s),
+                    "ro_care_script": offers.CARE_CALL_SCRIPT,
                     "run_date": ctx.run_date,
                     "month_start": ctx.month_start,
                     "month_period": month_period(last),
