@@ -1,6 +1,7 @@
 """Care tasks for account managers (seed 001/002): monthly routine care, birthday and holiday
 greetings (holiday calendar in `holidays`, editable in the back office), churn-risk retention and
-four-high care; each with due date, reason, suggested product and script. `dedupe_key` is UNIQUE,
+four-high care; each with due date, reason, suggested product and script (churn retention: the
+offer fitting the cause within the customer's budget, shared.engine.offers). `dedupe_key` is UNIQUE,
 so a rerun never duplicates a task. Open tasks follow their customer to a new manager and are
 cancelled when the customer no longer has one.
 """

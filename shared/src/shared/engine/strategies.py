@@ -10,6 +10,8 @@ Each customer gets the first matching active strategy by ascending `priority`; a
 is written only under the contact-pressure rules (monthly cap, cool-off after a refusal or a
 dismissal of the same strategy). It goes out on the customer's preferred channel (profile), falling
 back to the strategy's channel and, for a do-not-disturb customer, to the in-app recommendation.
+A retention strategy (condition on `risk` or `persuadable`) takes its product, script and reason
+from the offer that fits the customer's cause within their budget (shared.engine.offers).
 """
 
 from __future__ import annotations
