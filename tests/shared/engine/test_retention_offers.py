@@ -274,3 +274,25 @@ async def test_bad_input_is_422_and_roles_are_checked(admin_client, tokens, sm) 
     assert r.status_code == 200 and [o["rank"] for o in r.json()] == [1], r.text
     r = await admin_client.put("/v1/engine/settings/retention_budget", json={"weather": 1}, headers=headers)
     assert r.status_code == 422
+
+
+async def test_concurrent_ladder_edits_leave_one_whole_ladder(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
+    from tests.fixtures.db import gather_concurrently
+
+    _, strategist, _, _ = await _setup_event_customer(sm)
+    headers = tokens.admin(strategist, "strategist")
+
+    def ladder(i: int) -> dict:  # type: ignore[type-arg]
+        return {
+            "offers": [
+                {"label": f"方案{i}-{n}", "product_kind": None, "channel": "outbound_call", "script": "回访。"}
+                for n in range(3)
+            ]
+        }
+
+    results = await gather_concurrently(
+        6, lambda i: admin_client.put("/v1/retention/offers/service", json=ladder(i), headers=headers)
+    )
+    assert [getattr(r, "status_code", r) for r in results] == [200] * 6
+    labels = [o["label"] for o in (await admin_client.get("/v1/retention/offers", headers=headers)).json()["service"]]
+    assert len(labels) == 3 and len({label.split("-")[0] for label in labels}) == 1, labels

@@ -199,7 +199,12 @@ async def list_offers(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
 async def replace_ladder(
     session: AsyncSession, cause: str, rungs: list[dict[str, Any]], *, staff_id: int | None
 ) -> None:
-    """Replace the cause's ladder (rank = position + 1). The caller has validated cause and products."""
+    """Replace the cause's ladder (rank = position + 1). The caller has validated cause and products.
+
+    Edits queue behind each other (the last one wins whole): without the lock a second edit's
+    DELETE misses the rows the first inserted and its INSERT hits the UNIQUE (cause, rank). The
+    lock mode lets the nightly reads through."""
+    await session.execute(text("LOCK TABLE retention_offers IN SHARE ROW EXCLUSIVE MODE"))
     await session.execute(text("DELETE FROM retention_offers WHERE cause = :c"), {"c": cause})
     for rank, rung in enumerate(rungs, start=1):
         await session.execute(
