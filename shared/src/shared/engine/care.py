@@ -1,6 +1,7 @@
 """Care tasks for account managers (seed 001/002): monthly routine care, birthday and holiday
 greetings (holiday calendar in `holidays`, editable in the back office), churn-risk retention and
-four-high care; each with due date, reason, suggested product and script. `dedupe_key` is UNIQUE,
+four-high care; each with due date, reason, suggested product and script (churn retention: the
+offer fitting the cause within the customer's budget, shared.engine.retention_offers). `dedupe_key` is UNIQUE,
 so a rerun never duplicates a task. Open tasks follow their customer to a new manager and are
 cancelled when the customer no longer has one.
 """
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
+from shared.engine import retention_offers
 from shared.engine.features import latest_usage_month
 from shared.engine.fourhigh import month_period
 from shared.engine.jobs import RunContext, sql, tune
@@ -97,10 +99,18 @@ async def run(ctx: RunContext) -> int:
         moved = rowcount(await s.execute(text(_FOLLOW)))
         cancelled = rowcount(await s.execute(text(_CANCEL)))
         cancelled += rowcount(await s.execute(text(_CANCEL_DND)))
+        statement = (
+            sql("care_tasks")
+            .replace("{ro_ladder}", retention_offers.LADDER_CTE)
+            .replace("{ro_pick}", retention_offers.PICK_LATERAL)
+            .replace("{ro_reason}", retention_offers.REASON_EXPR)
+        )
         created = rowcount(
             await s.execute(
-                text(sql("care_tasks")),
+                text(statement),
                 {
+                    **await retention_offers.params(s),
+                    "ro_care_script": retention_offers.CARE_CALL_SCRIPT,
                     "run_date": ctx.run_date,
                     "month_start": ctx.month_start,
                     "month_period": month_period(last),

@@ -39,7 +39,9 @@ class EventReused(Conflict):
     code = "event_id_reused"
 
 
-# kind (and hotline reason) → (product kind, recommendation channel, task kind or None, reason, script)
+# kind (and hotline reason) → (product kind, recommendation channel, task kind or None, reason, script):
+# the defaults of the back-office table `key_moment_playbooks` (seeded by migration 0008e, edited
+# through admin PUT /v1/retention/playbooks/{key}); a key without a row falls back to them.
 _PLAYBOOK: dict[str, tuple[str | None, str, str | None, str, str]] = {
     "hotline_call:broadband_lag": (
         "broadband",
@@ -114,6 +116,27 @@ _PLAYBOOK: dict[str, tuple[str | None, str, str | None, str, str]] = {
         "感谢您一直以来的支持,为老客户准备了充值赠费和流量优惠,想听听您的需要。",
     ),
 }
+
+
+PLAYBOOK_KEYS = tuple(_PLAYBOOK)
+TASK_KINDS = ("key_moment", "churn")
+
+
+async def playbook(session: AsyncSession, key: str) -> tuple[int | str | None, str, str | None, str, str]:
+    """The rule for `key` from `key_moment_playbooks`: (product id, else product kind, else None;
+    channel, task kind, reason, script); the code default when the row is missing."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT product_id, product_kind, channel, task_kind, reason, script FROM key_moment_playbooks "
+                "WHERE key = :k"
+            ),
+            {"k": key},
+        )
+    ).first()
+    if row is None:
+        return _PLAYBOOK[key]
+    return (row.product_id or row.product_kind, row.channel, row.task_kind, row.reason, row.script)
 
 
 def playbook_key(kind: str, payload: dict[str, Any]) -> str:
@@ -212,16 +235,18 @@ async def _act(
     kind: str,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
-    product_kind, channel, task_kind, reason, script = _PLAYBOOK[playbook_key(kind, payload)]
+    product, channel, task_kind, reason, script = await playbook(session, playbook_key(kind, payload))
     detail = payload.get("reason") if kind == "hotline_call" else None
     reason_text = reason + (f"({detail})" if detail and detail not in HOTLINE_REASONS else "")
     product_id = None
-    if product_kind:
+    if isinstance(product, int):
+        product_id = await session.scalar(text("SELECT id FROM products WHERE id = :p AND active"), {"p": product})
+    elif product:
         product_id = await session.scalar(
             text(
                 "SELECT id FROM products WHERE kind = :k AND active ORDER BY monthly_fee_fen, one_time_fee_fen, id LIMIT 1"
             ),
-            {"k": product_kind},
+            {"k": product},
         )
     result: dict[str, Any] = {
         "playbook": playbook_key(kind, payload),

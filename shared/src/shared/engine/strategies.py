@@ -13,6 +13,8 @@ recommendation (inbound: never capped): a customer over the monthly cap, in a re
 do-not-disturb is offered in the app instead of skipped. A dismissal of the same strategy still
 holds it back for the cool-off. It fills the customer's one open offer of the strategy's purpose
 and never replaces a campaign's or a key moment's (shared.engine.offers).
+A retention strategy (condition on `risk` or `persuadable`) takes its product, script and reason
+from the offer that fits the customer's cause within their budget (shared.engine.retention_offers).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.engine import offers
+from shared.engine import offers, retention_offers
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
@@ -82,6 +84,11 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
     return " AND ".join(parts) if parts else "TRUE"
 
 
+def is_retention(condition: Any) -> bool:
+    """A strategy aimed at churn risk (`risk` or `persuadable`): its offer comes from the cause mapping."""
+    return isinstance(condition, dict) and ("risk" in condition or "persuadable" in condition)
+
+
 async def tag_codes(session: AsyncSession) -> dict[str, int]:
     return {
         code: tid
@@ -99,15 +106,15 @@ DEFAULTS: list[dict[str, Any]] = [
         "name": "可挽回客户:专属关怀回访",
         "priority": 4,
         "channel": "outbound_call",
-        "product_kind": "recharge_bonus",
+        "product_kind": None,  # a retention strategy: the offer fits the cause
         "condition": {"persuadable": True},
         "script": "您好,我们注意到您最近的使用有些变化,专门为您准备了老客户关怀礼包,您看需要为您办理吗?",
     },
     {
-        "name": "高危客户挽留:充值送费",
+        "name": "高危客户挽留:对因施策",
         "priority": 5,
         "channel": "outbound_call",
-        "product_kind": "recharge_bonus",
+        "product_kind": None,  # a retention strategy: the offer fits the cause (shared.engine.offers)
         "condition": {"risk": ["high"]},
         "script": "您好,感谢您多年来的支持。为回馈老客户,现在充值即可连续 6 个月获赠话费和流量,您看需要为您办理吗?",
     },
@@ -268,7 +275,7 @@ SELECT x.customer_id, s.id AS strategy_id, s.product_id,
             WHEN s.channel <> ALL(CAST(:outbound AS text[])) OR x.outbound_ok THEN s.channel
             ELSE 'app' END AS channel,
        CASE s.id {purpose_cases} ELSE 'cross_sell' END AS purpose,
-       s.script, s.name, x.score
+       s.script, s.name, x.score, x.outbound_ok
 FROM (
     SELECT f.customer_id, coalesce(p.churn_score, 0) AS score, p.preferred_channel AS preferred,
            (NOT f.do_not_disturb AND f.refusals_30d = 0 AND f.touches_this_month < :max_per_month) AS outbound_ok,
@@ -281,6 +288,30 @@ WHERE NOT EXISTS (SELECT 1 FROM recommendations r
                   WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
                     AND r.customer_id > :lo AND r.customer_id <= :hi
                     AND r.responded_at > CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days))
+"""
+# Retention strategies (a condition on `risk` or `persuadable`): the offer fits the customer's cause
+# within their retention budget (shared.engine.retention_offers); the channel is the offer's own where the
+# pick fell back to the strategy's channel (an outbound one only while it may carry the offer now).
+_RETENTION_OFFER = """
+WITH {ladder}
+UPDATE engine_rec_pick e
+SET product_id = ro.product_id, script = coalesce(ro.script, CAST(:ro_care_script AS text)),
+    name = left(e.name || ':' || {reason}, 200),
+    channel = CASE WHEN ro.channel IS NOT NULL AND e.channel = b.strategy_channel
+                        AND e.channel IS DISTINCT FROM b.preferred_channel
+                        AND (ro.channel <> ALL(CAST(:outbound AS text[])) OR e.outbound_ok) THEN ro.channel
+                   ELSE e.channel END
+FROM (
+    SELECT e.customer_id, s.channel AS strategy_channel, p.preferred_channel, f.do_not_disturb, p.segment,
+           p.sub_segment, p.four_high, p.churn_score, p.uplift_score, coalesce(p.arpu_fen, f.arpu_fen) AS arpu_fen
+    FROM engine_rec_pick e
+    JOIN strategies s ON s.id = e.strategy_id
+    JOIN customer_features f ON f.customer_id = e.customer_id
+    LEFT JOIN customer_profiles p ON p.customer_id = e.customer_id
+    WHERE e.strategy_id = ANY(CAST(:retention_ids AS int[]))
+) b
+{pick}
+WHERE e.customer_id = b.customer_id
 """
 _EXPIRE = """
 UPDATE recommendations r SET status = 'expired'
@@ -339,9 +370,24 @@ async def run(ctx: RunContext) -> int:
         "as_of": ctx.as_of,
     }
     expire, insert = text(_EXPIRE), text(_INSERT)
+    retention_ids = [int(sid) for sid, _, condition, _ in strategies if is_retention(condition)]
+    retention = text(
+        _RETENTION_OFFER.format(
+            ladder=retention_offers.LADDER_CTE, pick=retention_offers.PICK_LATERAL, reason=retention_offers.REASON_EXPR
+        )
+    )
+    async with ctx.sm() as s:
+        retention_params = {
+            **await retention_offers.params(s),
+            "ro_care_script": retention_offers.CARE_CALL_SCRIPT,
+            "outbound": sorted(OUTBOUND_CHANNELS),
+            "retention_ids": retention_ids,
+        }
 
     async def work(s: AsyncSession, lo: int, hi: int) -> int:
         await s.execute(eligible, {**params, "lo": lo, "hi": hi})
+        if retention_ids:
+            await s.execute(retention, retention_params)
         expired = await s.execute(expire, {"lo": lo, "hi": hi})
         inserted = await s.execute(insert, {"as_of": ctx.as_of})
         return rowcount(expired) + rowcount(inserted)

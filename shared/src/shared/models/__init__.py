@@ -39,7 +39,7 @@ from shared.models.product import ContractInstalment, PlanChange, Product, Produ
 from shared.models.profile import CustomerProfile, FourHighFlag, TierRule
 from shared.models.programme import ProgrammeSetting
 from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket, RefreshToken
-from shared.models.strategy import Recommendation, Strategy
+from shared.models.strategy import KeyMomentPlaybook, Recommendation, RetentionOffer, Strategy
 from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
 from shared.models.touch import SmsReply, Touch
 from shared.models.usage import MonthlyUsage, Topup
@@ -117,6 +117,8 @@ __all__ = [
     "RefreshToken",
     "Recommendation",
     "Strategy",
+    "RetentionOffer",
+    "KeyMomentPlaybook",
     "CustomerTagHistory",
     "CustomerTagSet",
     "TagDefinition",

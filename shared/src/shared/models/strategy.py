@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
     Index,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +65,40 @@ class Recommendation(CreatedAt, Base):
     """strategy / campaign / key_moment: who made it; decides which offer wins (shared.engine.offers)."""
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RetentionOffer(Base):
+    """One rung of a cause's retention-offer ladder (shared.engine.offers; admin /v1/retention/offers)."""
+
+    __tablename__ = "retention_offers"
+    __table_args__ = (
+        UniqueConstraint("cause", "rank", name="uq_retention_offers_cause_rank"),
+        CheckConstraint("cost_fen IS NULL OR cost_fen >= 0", name="ck_retention_offers_cost"),
+    )
+    id: Mapped[IntPK]
+    cause: Mapped[str] = mapped_column(String(30))  # stability sub-cause or four_high:<kind>
+    rank: Mapped[int] = mapped_column()
+    label: Mapped[str] = mapped_column(String(60))
+    product_kind: Mapped[str | None] = mapped_column(String(20))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    script: Mapped[str] = mapped_column(Text)
+    cost_fen: Mapped[int | None] = mapped_column(BigInteger)  # NULL: the product's rebate terms
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class KeyMomentPlaybook(Base):
+    """What a key-moment event produces (shared.engine.events; admin /v1/retention/playbooks)."""
+
+    __tablename__ = "key_moment_playbooks"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    product_kind: Mapped[str | None] = mapped_column(String(20))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    task_kind: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(120))
+    script: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

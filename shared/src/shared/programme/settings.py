@@ -41,6 +41,8 @@ SMS_TEMPLATES = "sms_templates"
 MEASUREMENT = "measurement"
 # plan changes 套餐升级/降档 (shared.business.plan_change)
 PLAN_CHANGE = "plan_change"
+# per-customer retention budget (admin: /v1/engine/settings/retention_budget; shared.engine.offers)
+RETENTION_BUDGET = "retention_budget"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     PLAN_CHANGE: {"upgrade_immediately": True},  # downgrades always take effect next billing month
@@ -54,6 +56,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "arpu_max_use_ratio": 0.35,  # ... while using under this share of the allowance
     },
     CONTACT_PRESSURE: {"max_per_month": 4, "cool_off_days": 30},
+    # Seed 003: a retention offer may cost at most what keeping the customer is expected to be
+    # worth: churn probability (the model's score, else default_churn_probability) x save_rate
+    # (or the uplift score in place of both) x ARPU x value_months of expected remaining life.
+    RETENTION_BUDGET: {"save_rate": 0.3, "value_months": 24, "default_churn_probability": 0.5},
     SEGMENTS: {
         "loss_trend": -0.3,  # ARPU or usage falling faster than this over 3 months
         "loss_complaints": 2,

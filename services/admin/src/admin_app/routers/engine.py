@@ -195,7 +195,9 @@ async def segment_counts(principal: Analysts, session: ReadSession) -> list[Segm
     return [SegmentCount(**dict(r._mapping)) for r in rows]
 
 
-SettingKey = Literal["four_high", "contact_pressure", "segments", "assignment", "clusters", "care", "measurement"]
+SettingKey = Literal[
+    "four_high", "contact_pressure", "segments", "assignment", "clusters", "care", "measurement", "retention_budget"
+]
 
 
 @router.get(

@@ -1,9 +1,13 @@
 -- Care tasks for assigned customers, one INSERT per kind; the UNIQUE dedupe_key makes a rerun
 -- (same day or later in the period) a no-op. Greetings and routine care skip do-not-disturb
 -- customers and those who refused a contact in the last 30 days; no task at all for do-not-disturb.
-WITH base AS MATERIALIZED (
+-- Churn retention offers the rung of the ladder of the cause that fits the customer budget
+-- (care.py puts the ladder CTE, pick lateral and reason of shared.engine.retention_offers in the ro_ markers).
+WITH {ro_ladder},
+base AS MATERIALIZED (
     SELECT a.customer_id, a.manager_id, c.gender, c.name, f.days_to_birthday, f.do_not_disturb, f.refusals_30d,
-           p.risk_level, p.segment, p.sub_segment,
+           p.risk_level, p.segment, p.sub_segment, p.four_high, p.churn_score, p.uplift_score,
+           coalesce(p.arpu_fen, f.arpu_fen) AS arpu_fen,
            CASE c.gender WHEN 'F' THEN left(c.name, 1) || '女士' WHEN 'M' THEN left(c.name, 1) || '先生' ELSE '尊敬的客户' END AS salutation,
            r.product_id AS rec_product_id, r.script AS rec_script, r.reason AS rec_reason
     FROM manager_assignments a
@@ -38,14 +42,16 @@ tasks AS (
     FROM quiet_ok b
     JOIN holidays h ON h.day BETWEEN CAST(:run_date AS date) AND CAST(:run_date AS date) + CAST(:holiday_lead_days AS int)
     UNION ALL
-    SELECT customer_id, manager_id, 'churn',
-           'churn:' || customer_id || ':' || to_char(CAST(:month_start AS date), 'YYYY-MM'),
+    SELECT b.customer_id, b.manager_id, 'churn',
+           'churn:' || b.customer_id || ':' || to_char(CAST(:month_start AS date), 'YYYY-MM'),
            CAST(:run_date AS date) + 3,
-           left('流失预警挽留:' || coalesce('风险' || risk_level, '流失迹象') || coalesce('/' || sub_segment, ''), 300),
-           rec_product_id,
-           coalesce(rec_script, salutation || '您好,想了解一下您最近使用中有没有不满意的地方,我们可以为您调整方案。')
-    FROM base
-    WHERE NOT do_not_disturb AND (risk_level = 'high' OR (risk_level IS NULL AND segment = 'potential_loss'))
+           left('流失预警挽留:' || coalesce('风险' || b.risk_level, '流失迹象') || coalesce('/' || b.sub_segment, '')
+                || ';' || {ro_reason}, 300),
+           ro.product_id,
+           b.salutation || '您好,' || coalesce(ro.script, CAST(:ro_care_script AS text))
+    FROM base b
+    {ro_pick}
+    WHERE NOT b.do_not_disturb AND (b.risk_level = 'high' OR (b.risk_level IS NULL AND b.segment = 'potential_loss'))
     UNION ALL
     SELECT b.customer_id, b.manager_id, 'four_high',
            'four_high:' || b.customer_id || ':' || h.kind || ':' || to_char(h.period, 'YYYY-MM'),

@@ -9,7 +9,7 @@ import {
 } from "../ui.js";
 
 const STAGES = ["features", "tiers", "churn", "clusters", "four_high", "profiles", "tags", "strategies", "assignment", "care_tasks"];
-const SETTING_KEYS = ["contact_pressure", "segments", "assignment", "clusters", "care"];
+const SETTING_KEYS = ["contact_pressure", "segments", "assignment", "clusters", "care", "retention_budget"];
 const LIVE = new Set(["queued", "running"]);
 
 export async function render(el, { args, query, ctx }) {
