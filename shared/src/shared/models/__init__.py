@@ -42,7 +42,7 @@ from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket
 from shared.models.strategy import Recommendation, Strategy
 from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
 from shared.models.touch import SmsReply, Touch
-from shared.models.usage import MonthlyUsage, Topup
+from shared.models.usage import DailyUsage, MonthlyUsage, Topup
 
 __all__ = [
     "Topup",
@@ -122,4 +122,5 @@ __all__ = [
     "SmsReply",
     "Touch",
     "MonthlyUsage",
+    "DailyUsage",
 ]
