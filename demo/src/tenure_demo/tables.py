@@ -362,6 +362,9 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> dict[s
     return {"monthly_usage": monthly, "daily_usage": daily}
 
 
+DAILY_MIN_DAYS = 7  # as the four-high daily list's default window (programme settings four_high)
+
+
 def _daily(
     pop: Population,
     lo: int,
@@ -377,17 +380,18 @@ def _daily(
     mult: np.ndarray,
     trend: float,
 ) -> list[Column] | None:
-    """Daily usage of the current (partial) month, day 1 up to the day before `as_of`, for
-    customers still active then: each customer keeps last month's habits (same needs, share of
+    """Daily usage of the current (partial) month, day 1 up to the day before `as_of`, and at
+    least the DAILY_MIN_DAYS days before `as_of` (early in a month they reach into the last one),
+    for customers still active then: each customer keeps last month's habits (same needs, share of
     active days and planted behaviour), spread over active days with day-to-day noise. Pay-per-use
     data is charged on the day the month's cumulative data passes the allowance."""
-    first = pop.as_of.astype("datetime64[M]").astype("datetime64[D]")
-    D = int(((first.astype("datetime64[M]") + 1).astype("datetime64[D]") - first).astype(np.int64))
-    E = int((pop.as_of - first).astype(np.int64))  # days with data: 1 .. as_of - 1
-    if E == 0:
-        return None
+    month_first = pop.as_of.astype("datetime64[M]").astype("datetime64[D]")
+    first = min(month_first, pop.as_of - np.timedelta64(DAILY_MIN_DAYS, "D"))
+    D = int(((month_first.astype("datetime64[M]") + 1).astype("datetime64[D]") - month_first).astype(np.int64))
+    E = int((pop.as_of - first).astype(np.int64))
     n = hi - lo
     day = first + np.arange(E).astype("timedelta64[D]")
+    in_month = (day >= month_first)[None, :]
     alive = day[None, :] < pop.until[lo:hi][:, None]  # a churner has no day after the churn day
     p = np.clip(active_share, 0.02, 1.0)[:, None]
     on = (rng.random((n, E)) < p) & alive
@@ -400,7 +404,10 @@ def _daily(
     ld = np.where(cheap, np.rint(ld_mean[:, None] * m * scale), 0).astype(np.int64)
     roams = rng.random(n) < np.where(high_tariff, 0.9, 0.5)
     roaming = np.where(cheap & roams[:, None], np.rint(roam_mean[:, None] * m * scale), 0).astype(np.int64)
-    over = np.maximum(0, np.cumsum(data, axis=1) - data_allow[:, None])
+    # pay-per-use data: the current month's cumulative data past the allowance (the days taken
+    # from the last month carry none: its bill is in monthly_usage)
+    cum = np.cumsum(np.where(in_month, data, 0), axis=1)
+    over = np.maximum(0, cum - data_allow[:, None])
     payg_cum = (over * catalog.PAYG_FEN_PER_GB + 1023) // 1024
     payg = np.diff(payg_cum, axis=1, prepend=0)
     keep = on | (payg > 0)

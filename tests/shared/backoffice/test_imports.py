@@ -152,8 +152,11 @@ class TestDailyUsage:
             sm,
             admin,
             "daily_usage",
-            write_csv(tmp_path / "d2.csv", ["subscriber_id", "usage_date", "voice_min", "data_mb", "roaming_fen"],
-                      [[ids[0], "2031-05-02", 12, 300, 900], [ids[1], "2031-05-02", 12, 300, 0]]),
+            write_csv(
+                tmp_path / "d2.csv",
+                ["subscriber_id", "usage_date", "voice_min", "data_mb", "roaming_fen"],
+                [[ids[0], "2031-05-02", 12, 300, 900], [ids[1], "2031-05-02", 12, 300, 0]],
+            ),
         )
         assert (again.rows_ok, again.rows_changed) == (2, 1)
         async with sm() as s:
@@ -231,13 +234,14 @@ class TestOtherKinds:
             "subscribers": "SELECT id, phone, name, id_number, birthday, join_date, status, churned_on, contract_end, "
             "do_not_disturb, address, updated_at FROM customers WHERE id BETWEEN 990001 AND 990012 ORDER BY id",
             "usage": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
+            "daily_usage": "SELECT * FROM daily_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "bills": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "handsets": "SELECT customer_id, brand, model, price_band, dual_sim, started_on FROM handsets "
             "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 6",
             "complaints": "SELECT customer_id, occurred_at, category, channel, resolved, satisfaction FROM complaints "
             "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
         }
-        for kind in ("subscribers", "usage", "bills", "handsets", "complaints"):
+        for kind in ("subscribers", "usage", "daily_usage", "bills", "handsets", "complaints"):
             first = await run(sm, admin, kind, SAMPLES / f"{kind}.csv")
             assert (first.status, first.rows_bad) == ("done", 0), (kind, first.errors)
             snapshot = await checksum(sm, tables[kind])

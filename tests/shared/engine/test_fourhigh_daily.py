@@ -43,7 +43,10 @@ async def cases(sm: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> di
                 f"data_mb = {allow.format(col='data_allowance_mb')} / 1500",
                 "silence_today",
             ),
-            (f"UPDATE daily_usage d SET data_mb = {allow.format(col='data_allowance_mb')} / 60, payg_data_fen = 0", "payg_month"),
+            (
+                f"UPDATE daily_usage d SET data_mb = {allow.format(col='data_allowance_mb')} / 60, payg_data_fen = 0",
+                "payg_month",
+            ),
             (
                 "UPDATE monthly_usage SET voice_min = voice_allowance_min * 3 / 100, data_mb = data_allowance_mb * 3 / 100",
                 "silence_month",

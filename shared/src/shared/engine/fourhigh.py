@@ -47,7 +47,7 @@ async def run(ctx: RunContext) -> int:
     period = month_period(last)
     params = {
         **{k: v for k, v in thresholds.items() if k != "daily_min_days"},
-        **daily_window(ctx.run_date, int(thresholds.get("daily_min_days", 3))),
+        **daily_window(ctx.run_date, int(thresholds.get("daily_min_days", 7))),
         "run_date": ctx.run_date,
         "last_month": last,
         "month_period": period,

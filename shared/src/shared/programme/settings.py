@@ -56,7 +56,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "silence_min_active_days": 8,  # ... on a line in use (fewer active days: dormant, not silence)
         "arpu_min_bill_fen": 12800,  # bill at least this high (a 128-yuan plan and up) ...
         "arpu_max_use_ratio": 0.2,  # ... while using under this share of the allowance
-        "daily_min_days": 3,  # the daily list reads at least this many days (into last month early on)
+        "daily_min_days": 7,  # the daily list reads at least this many days (into last month early on)
     },
     CONTACT_PRESSURE: {"max_per_month": 4, "cool_off_days": 30},
     SEGMENTS: {
