@@ -315,7 +315,7 @@ _HISTORY = text(
     INSERT INTO touches (customer_id, channel, occurred_at, outcome, cost_fen, visible_to_customer)
     SELECT c.id, (ARRAY['sms', 'app_push', 'outbound_call', 'hall'])[1 + (c.id + g) % 4],
            now() - ((c.id * 7919 + g * 104729) % 150) * interval '1 day',
-           (ARRAY['reached', 'not_reached', 'accepted', 'dismissed'])[1 + (c.id / 4 + g) % 4], 0, true
+           (ARRAY['reached', 'no_answer', 'accepted_offer', 'dismissed'])[1 + (c.id / 4 + g) % 4], 0, true
     FROM customers c CROSS JOIN generate_series(1, 2) AS g
     WHERE c.id >= :lo AND c.id < :hi
     """

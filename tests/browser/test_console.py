@@ -519,6 +519,75 @@ async def test_staff_org_and_assignment_move_keeps_reason(
     assert "customer asked for a new manager" in await page.inner_text("#main")
 
 
+async def test_capacity_screen_raises_a_capacity_and_moves_unassigned_high_value(
+    page: Page, console_url: str, city: City, console_sm: SM
+) -> None:
+    """Issue 14 item 10: per branch the high-value customers without a manager; an admin raises a
+    manager's capacity in place and moves ticked customers to them (reason in the history); an
+    operator may move but not edit a capacity (PATCH /v1/staff is staff.write)."""
+    from shared.backoffice import capacity
+    from shared.models import StaffUser
+
+    async with console_sm() as s:
+        (row,) = [r for r in await capacity.by_branch(s) if r.branch_name == city.branch_name]
+        waiting = [u.customer_id for u in await capacity.unassigned(s, branch_id=row.branch_id, limit=100)]
+        before_capacity = (await s.get(StaffUser, city.manager_b)).capacity  # type: ignore[union-attr]
+    assert row.unassigned == len(waiting) > 0
+    await signed_in(page, console_url)
+    await open_screen(page, "#/capacity", f"#capacity-branches a[data-branch='{row.branch_id}']")
+    branch_row = page.locator("#capacity-branches tbody tr", has=page.locator(f"a[data-branch='{row.branch_id}']"))
+    cells = await branch_row.locator("td").all_inner_texts()
+    assert cells[0] == city.branch_name and cells[1:4] == [str(row.high_value), str(row.assigned), str(row.unassigned)]
+    await shot(page, "21-capacity")
+    await page.click(f"a[data-branch='{row.branch_id}']")
+    await page.wait_for_selector(f"#capacity-managers input[data-manager='{city.manager_b}']")
+    await page.wait_for_selector("#capacity-customers input[name=pick]")
+    assert city.branch_name in await page.inner_text("h1")
+    assert await page.locator("#capacity-customers input[name=pick]").count() == len(waiting)
+
+    box = page.locator(f"#capacity-managers input[data-manager='{city.manager_b}']")
+    await box.fill(str(before_capacity + 50))
+    await page.click(f"#capacity-managers button[data-save-capacity='{city.manager_b}']")
+    await page.wait_for_selector("#capacity-status .notice.ok")
+    assert str(before_capacity + 50) in await page.inner_text("#capacity-status")
+    moved = waiting[0]
+    await page.check(f"#capacity-customers input[data-customer='{moved}']")
+    await page.select_option("#capacity-move select[name=to_manager_id]", str(city.manager_b))
+    await page.fill("#capacity-move input[name=reason]", "new high-value customer")
+    await page.click("#capacity-move-button")
+    await page.wait_for_selector("#capacity-status .notice.ok")
+    assert "Moved 1" in await page.inner_text("#capacity-status")
+    await page.wait_for_function(
+        f"() => !document.querySelector(\"#capacity-customers input[data-customer='{moved}']\")"
+    )
+    await shot(page, "22-capacity-branch")
+    try:
+        async with console_sm() as s:
+            assert (await s.get(StaffUser, city.manager_b)).capacity == before_capacity + 50  # type: ignore[union-attr]
+            assert (await s.get(ManagerAssignment, moved)).manager_id == city.manager_b  # type: ignore[union-attr]
+            reasons = (
+                await s.scalars(select(AssignmentHistory.reason).where(AssignmentHistory.customer_id == moved))
+            ).all()
+            assert "new high-value customer" in reasons
+            assert (await capacity.by_branch(s, branch=row.branch_id))[0].unassigned == row.unassigned - 1
+
+        operator = await page.context.new_page()
+        await signed_in(operator, console_url, "operator", STAFF_PASSWORD)
+        await open_screen(operator, f"#/capacity/{row.branch_id}", "#capacity-customers input[name=pick]")
+        await operator.wait_for_selector("#capacity-managers tbody tr")
+        assert await operator.locator("#capacity-managers input[name=capacity]").count() == 0
+        assert await operator.locator("#capacity-move-button").count() == 1
+        await operator.close()
+    finally:
+        async with console_sm.begin() as s:  # the seeded city again for the other tests
+            await s.execute(delete(ManagerAssignment).where(ManagerAssignment.customer_id == moved))
+            await s.execute(delete(AssignmentHistory).where(AssignmentHistory.customer_id == moved))
+            await s.execute(
+                text("UPDATE staff_users SET capacity = :c WHERE id = :id"),
+                {"c": before_capacity, "id": city.manager_b},
+            )
+
+
 async def test_operator_edits_an_sms_template(page: Page, console_url: str, city: City, console_sm: SM) -> None:
     await signed_in(page, console_url)
     await open_screen(page, "#/programme", "[data-rule=sms_templates]")

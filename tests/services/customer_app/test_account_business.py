@@ -162,7 +162,7 @@ async def test_recommendation_answers_are_touches(customer_client, sm, tokens) -
         c = await _customer(s)
         p = await create_product(s)
         rec = await create_recommendation(s, c.id, product_id=p.id)
-        other = await create_recommendation(s, c.id, reason="second")
+        other = await create_recommendation(s, c.id, reason="second", purpose="retention")
     h = tokens.customer(c.id)
     listed = (await customer_client.get("/v1/recommendations", headers=h)).json()
     assert {x["id"] for x in listed} == {rec.id, other.id} and "script" not in listed[0]

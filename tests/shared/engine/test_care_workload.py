@@ -126,3 +126,26 @@ async def test_unassigned_high_value_per_branch_visible(admin_client, tokens, sm
     assert row["high_value"] == row["assigned"] + row["unassigned"] and row["managers"] >= 1
     await capacity.refresh_gauge(sm)
     assert capacity.UNASSIGNED.labels(branch_id=str(branch))._value.get() == row["unassigned"]
+    # the console's branch screen: the same customers listed (masked, keyset pages) and the managers' room
+    h = tokens.admin(staff, "analyst")
+    listed: list[dict] = []
+    after = 0
+    while True:
+        r = await admin_client.get(
+            f"/v1/assignments/capacity/{branch}/unassigned", params={"after": after, "limit": 100}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        listed += r.json()["items"]
+        if r.json()["next_after"] is None:
+            break
+        after = r.json()["next_after"]
+    assert len(listed) == row["unassigned"] == len({x["customer_id"] for x in listed})
+    assert all("*" in (x["customer_phone"] or "*") for x in listed)
+    managers = (await admin_client.get(f"/v1/assignments/capacity/{branch}/managers", headers=h)).json()
+    assert len(managers) == row["managers"] and sum(m["capacity"] for m in managers) == row["capacity"]
+    assert sum(m["load"] for m in managers) == row["load"]
+    async with sm.begin() as s:
+        other = await create_staff(s, role="branch_head", org_unit_id=city3.branches[1])
+    head = tokens.admin(other.id, "branch_head", org_unit_id=city3.branches[1])
+    for path in ("unassigned", "managers"):
+        assert (await admin_client.get(f"/v1/assignments/capacity/{branch}/{path}", headers=head)).status_code == 404

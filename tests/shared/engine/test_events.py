@@ -86,16 +86,26 @@ async def test_contact_pressure_suppresses_the_reaction(admin_client, tokens, sm
     r = await admin_client.post("/v1/events", json=_event(cid, "usage_collapse"), headers=tokens.admin(op, "operator"))
     assert r.status_code == 201
     result = r.json()["result"]
-    assert result["recommendation_id"] is None and result["task_id"] is None
+    # the outbound call and the manager's task are held back; the offer falls back to the app (inbound)
+    assert result["task_id"] is None
     assert {s["reason"] for s in result["suppressed"]} == {"monthly_cap"}
+    assert result["channel"] == "app" and result["recommendation_id"] is not None
     async with sm() as s:
         assert await s.scalar(text("SELECT count(*) FROM care_tasks WHERE customer_id = :c"), {"c": cid}) == 0
+        assert (
+            await s.scalar(
+                text("SELECT channel FROM recommendations WHERE id = :r"), {"r": result["recommendation_id"]}
+            )
+            == "app"
+        )
 
 
 async def test_do_not_disturb_blocks_outbound_sms(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]
     op, _, cid = await _setup(sm, do_not_disturb=True)
     r = await admin_client.post("/v1/events", json=_event(cid, "low_balance"), headers=tokens.admin(op, "operator"))
-    assert r.json()["result"]["suppressed"] == [{"channel": "sms", "reason": "do_not_disturb"}]
+    result = r.json()["result"]
+    assert result["suppressed"] == [{"channel": "sms", "reason": "do_not_disturb", "fell_back_to": "app"}]
+    assert result["channel"] == "app" and result["recommendation_id"] is not None
 
 
 async def test_roles_and_validation(admin_client, tokens, sm) -> None:  # type: ignore[no-untyped-def]

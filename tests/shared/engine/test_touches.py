@@ -12,13 +12,22 @@ from tests.fixtures.factories import create_customer
 
 async def test_monthly_cap_across_channels(db) -> None:  # type: ignore[no-untyped-def]
     c = await create_customer(db)
-    for i, channel in enumerate(["sms", "outbound_call", "hall", "app_push"]):
+    for i, channel in enumerate(["sms", "outbound_call", "manager_call", "app_push"]):
         await check_contact_pressure(db, customer_id=c.id, channel="sms")
         await record_touch(db, customer_id=c.id, channel=channel, outcome="reached", key=f"t-{c.id}-{i}")
     with pytest.raises(Conflict) as exc:
         await check_contact_pressure(db, customer_id=c.id, channel="outbound_call")
     assert exc.value.context["reason"] == "monthly_cap"
     await check_contact_pressure(db, customer_id=c.id, channel="hall")  # inbound: not pressure
+
+
+async def test_inbound_touches_do_not_count_toward_the_cap(db) -> None:  # type: ignore[no-untyped-def]
+    """Four hotline calls and hall visits this month leave the outbound allowance untouched
+    (the nightly engine's touches_this_month counts the same channels)."""
+    c = await create_customer(db)
+    for i, channel in enumerate(["hotline", "hotline", "hall", "app"]):
+        await record_touch(db, customer_id=c.id, channel=channel, outcome="reached", key=f"in-{c.id}-{i}")
+    await check_contact_pressure(db, customer_id=c.id, channel="outbound_call")
 
 
 async def test_cap_is_editable(db) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engagement import checkin
 from shared.engagement import hunts as hunt_service
-from shared.models import Ad, Merchant, Offer, TreasureHunt
+from shared.models import Ad, Merchant, MerchantStore, Offer, TreasureHunt
 from shared.programme import settings as programme_settings
 
 ORDER = 50
@@ -45,10 +45,17 @@ async def seed(session: AsyncSession) -> None:
             hunt_service.SpotSpec(kind="app_page", clue="签到日历里藏着线索 · A clue hides in the check-in calendar"),
         ]
         if merchant_id is not None:
+            store_id = await session.scalar(
+                select(MerchantStore.id)
+                .where(MerchantStore.merchant_id == merchant_id)
+                .order_by(MerchantStore.id)
+                .limit(1)
+            )
             spots.append(
                 hunt_service.SpotSpec(
                     kind="merchant_code",
                     merchant_id=merchant_id,
+                    store_id=store_id,
                     clue="到联盟商户收银台扫码 · Scan the code at a partner's till",
                 )
             )

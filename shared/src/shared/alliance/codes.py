@@ -30,6 +30,16 @@ def _keys(secret: str) -> tuple[bytes, bytes]:
     )
 
 
+@lru_cache(maxsize=8)
+def _derived(secret: str, label: bytes) -> bytes:
+    return hmac.new(secret.encode(), label, hashlib.sha256).digest()
+
+
+def derived_key(label: bytes, *, secret: str | None = None) -> bytes:
+    """A key for another signed code (a hunt spot's QR), derived from the same secret under its own label."""
+    return _derived(secret or _secret(), label)
+
+
 def _secret() -> str:
     # Read when used: the key is process-wide, and coupons are issued deep inside hunts and
     # campaigns where threading it through every call would only add noise.

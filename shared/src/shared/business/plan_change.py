@@ -5,21 +5,28 @@ immediately` says so, otherwise on the 1st of next billing month, like every dow
 the target is an active plan other than the current one; no downgrade while a minimum-term
 contract runs (`min_term_months` of an active subscription). The change is a `plan_changes` row
 (source_ref `app:<customer>:<key>`, once per key), the feed the engine reads; an immediate one also
-sets `customers.plan_id`.
+sets `customers.plan_id` (status `applied`). A next-month one is `scheduled`: the daily job
+`plan_changes.apply` (`apply_due`, shortly after local midnight) sets `customers.plan_id` once its
+`changed_at` has come, set-based per customer-id chunk; a missed day catches up, a rerun finds
+nothing scheduled. Until then the customer may withdraw it (`cancel`), and a new request
+supersedes it (both: status `cancelled`, never applied).
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
 from shared.business.orders import NotEligible, add_months
+from shared.db.chunks import id_chunks
 from shared.db.locking import Lock, advisory_lock
-from shared.errors import NotFound
+from shared.db.transactions import own_transaction
+from shared.errors import Conflict, NotFound
 from shared.models import Customer, PlanChange, Product, ProductKind, Subscription
 from shared.programme import settings as programme_settings
 
@@ -37,6 +44,7 @@ def _out(change: PlanChange, direction: str, immediate: bool) -> dict[str, Any]:
         "effective_at": change.changed_at,
         "immediate": immediate,
         "channel": change.channel,
+        "status": change.status,
     }
 
 
@@ -86,6 +94,12 @@ async def change_plan(
     immediate = direction == "upgrade" and bool(rule.get("upgrade_immediately", True))
     next_month = add_months(clock.month_start(clock.today()), 1)
     effective = clock.now() if immediate else clock.local_midnight(next_month)
+    # a new request supersedes a change still waiting for its month (it would undo this one)
+    await session.execute(
+        update(PlanChange)
+        .where(PlanChange.customer_id == customer_id, PlanChange.status == "scheduled")
+        .values(status="cancelled", cancelled_at=clock.now())
+    )
     change = PlanChange(
         source_ref=ref,
         customer_id=customer_id,
@@ -93,9 +107,103 @@ async def change_plan(
         from_plan_id=current.id if current else None,
         to_plan_id=target.id,
         channel=channel,
+        status="applied" if immediate else "scheduled",
     )
     session.add(change)
     await session.flush()
     if immediate:
         await session.execute(update(Customer).where(Customer.id == customer_id).values(plan_id=target.id))
     return _out(change, direction, immediate)
+
+
+class AlreadyEffective(Conflict):
+    code = "plan_change_effective"
+
+
+async def cancel(session: AsyncSession, *, customer_id: int, change_id: int) -> dict[str, Any]:
+    """Withdraw the customer's scheduled change before its month starts (a repeat returns it).
+
+    Raises NotFound (not theirs), AlreadyEffective (409: applied, or immediate).
+    """
+    await advisory_lock(session, Lock.ORDERS, customer_id)
+    change = await session.scalar(
+        select(PlanChange)
+        .where(PlanChange.id == change_id, PlanChange.customer_id == customer_id)
+        .with_for_update()  # the apply job's UPDATE of this row waits, then skips it
+    )
+    if change is None:
+        raise NotFound("plan change not found", plan_change_id=change_id)
+    if change.status == "applied":
+        raise AlreadyEffective(
+            "the plan change took effect on {effective_at}; change the plan again instead",
+            effective_at=change.changed_at.isoformat(),
+            plan_change_id=change_id,
+        )
+    if change.status == "scheduled":
+        change.status = "cancelled"
+        change.cancelled_at = clock.now()
+        await session.flush()
+    direction = "downgrade"
+    if change.from_plan_id is not None:
+        fees = dict(
+            (
+                await session.execute(
+                    select(Product.id, Product.monthly_fee_fen).where(
+                        Product.id.in_([change.from_plan_id, change.to_plan_id])
+                    )
+                )
+            ).all()
+        )
+        if fees.get(change.to_plan_id, 0) > fees.get(change.from_plan_id, 0):
+            direction = "upgrade"
+    return _out(change, direction, False)
+
+
+# One chunk: every scheduled change due by :due becomes `applied`; each customer's latest one sets
+# the plan. A change cancelled meanwhile no longer matches `status = 'scheduled'` when the UPDATE
+# re-reads its row, so it is never applied.
+_APPLY = text(
+    """
+    WITH due AS (
+        UPDATE plan_changes pc SET status = 'applied'
+        WHERE pc.status = 'scheduled' AND pc.changed_at <= :due
+          AND pc.customer_id > :lo AND pc.customer_id <= :hi
+        RETURNING pc.id, pc.customer_id, pc.to_plan_id, pc.changed_at
+    ),
+    latest AS (
+        SELECT DISTINCT ON (customer_id) customer_id, to_plan_id
+        FROM due ORDER BY customer_id, changed_at DESC, id DESC
+    ),
+    moved AS (
+        UPDATE customers c SET plan_id = l.to_plan_id, updated_at = now()
+        FROM latest l
+        WHERE c.id = l.customer_id AND c.plan_id IS DISTINCT FROM l.to_plan_id
+        RETURNING c.id
+    )
+    SELECT (SELECT count(*) FROM due) AS applied, (SELECT count(*) FROM moved) AS moved
+    """
+)
+
+
+async def apply_due(
+    sm: async_sessionmaker[AsyncSession], *, day: date | None = None, chunk: int = 50_000
+) -> dict[str, Any]:
+    """Apply every scheduled plan change effective by the start of `day` (local; default today).
+
+    Set-based, one transaction per customer-id chunk (a crash keeps the chunks done; the rest
+    are still `scheduled` for the retry). Idempotent: an applied row is not selected again.
+    """
+    day = day or clock.today()
+    due = clock.local_midnight(day)
+    applied = moved = 0
+    async with own_transaction(sm) as s:
+        first = await s.scalar(
+            text("SELECT 1 FROM plan_changes WHERE status = 'scheduled' AND changed_at <= :due LIMIT 1"), {"due": due}
+        )
+        bounds = await id_chunks(s, table="customers", size=chunk) if first else []
+    for lo, hi in bounds:
+        async with own_transaction(sm) as s:
+            row = (await s.execute(_APPLY, {"due": due, "lo": lo, "hi": hi})).one()
+        applied += int(row.applied)
+        moved += int(row.moved)
+    return {"day": day.isoformat(), "applied": applied, "plans_changed": moved, "chunks": len(bounds)}

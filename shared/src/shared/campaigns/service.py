@@ -13,7 +13,12 @@ Launch (one transaction, set-based, chunked by customer id range):
 3. non-holdout members flow by `flow`: `app` → open recommendations (plus an app-push touch where
    contact pressure allows), `manager_task` → care_tasks kind `campaign` for customers with an
    assigned manager, `outbound` → touches queued for the gateway where contact pressure allows.
-   Hold-out members get nothing, so the report measures true uplift.
+   Hold-out members get nothing, so the report measures true uplift. Every flow with a product
+   first makes the treated members' one offer of the campaign's purpose (shared.engine.offers:
+   it replaces a nightly strategy's offer, never a key moment's or another running campaign's; a
+   member the channel may not reach now gets it in the app); the push, the SMS/call (touch
+   `recommendation_id`, product, the offer's script as the SMS text) and the care task carry that
+   offer, whichever path made it.
 Outbound delivery happens after commit (`dispatch_outbound`): claimed rows are marked `sending`
 and committed before the gateway is called, so a crash can lose a message but never send it twice.
 """
@@ -32,6 +37,7 @@ from shared import clock
 from shared.campaigns.query import AudienceQuery, compile_query
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
+from shared.engine import offers
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.jobs import queue
 from shared.jobs.queue import Task
@@ -39,6 +45,7 @@ from shared.models import Campaign, Customer, Strategy
 from shared.notify import templates as sms_templates
 from shared.notify.outbound import OutboundGateway, OutboundMessage, default_gateway
 from shared.programme import settings as programme_settings
+from shared.touches.service import OUTBOUND_CHANNELS
 
 CHUNK = 200_000
 FLOW_CHANNELS = {
@@ -270,26 +277,22 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
         "expires": expires,
         "due": max(campaign.starts_on, local_now.date()),
         "now": now,
+        "purpose": offers.purpose_of(strategy.condition) if strategy else "cross_sell",
+        "offer_channel": "app" if campaign.flow == "app" else campaign.channel,
+        "outbound": sorted(OUTBOUND_CHANNELS),
+        "has_offer": product_id is not None,
     }
     async for lo, hi in _id_ranges(session):
         p = {**base, "lo": lo, "hi": hi}
         await session.execute(text(_MEMBERS.format(where=where)), {**p, **qparams})
-        if campaign.flow == "app":
-            counts["recommendations"] += rowcount(
-                await session.execute(
-                    text(
-                        """
-                INSERT INTO recommendations (customer_id, strategy_id, campaign_id, product_id, channel, script, reason,
-                                             score, status, expires_at)
-                SELECT m.customer_id, :strategy, :cid, :product, 'app', :script, :reason, 1.0, 'open', :expires
-                FROM campaign_members m
-                WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
-                ON CONFLICT DO NOTHING
-                """
-                    ),
-                    p,
-                )
+        # every flow makes the members' one offer of the campaign's purpose (shared.engine.offers);
+        # the push, the SMS/call and the care task below carry that offer, whichever path made it
+        # (a campaign without a product only fills a free slot in the app and leaves other offers be)
+        if product_id is not None or campaign.flow == "app":
+            counts["recommendations"] += await offers.put_campaign_offers(
+                session, p, eligible_sql=_ELIGIBLE, supersede=product_id is not None
             )
+        if campaign.flow == "app":
             if campaign.channel == "app_push":
                 counts["pushed"] += await _touches(session, p, outcome="delivered")
         elif campaign.flow == "manager_task":
@@ -300,8 +303,10 @@ async def launch(session: AsyncSession, campaign_id: int, *, now: datetime | Non
                 INSERT INTO care_tasks (customer_id, manager_id, kind, dedupe_key, due_on, reason, product_id, script,
                                         campaign_id, status)
                 SELECT m.customer_id, a.manager_id, 'campaign', 'campaign:' || :ckey || ':' || m.customer_id, :due,
-                       :reason, :product, :script, :cid, 'open'
+                       :reason, coalesce(o.product_id, :product), coalesce(o.script, :script), :cid, 'open'
                 FROM campaign_members m JOIN manager_assignments a ON a.customer_id = m.customer_id
+                LEFT JOIN recommendations o ON o.customer_id = m.customer_id AND o.purpose = :purpose
+                                           AND o.status = 'open' AND CAST(:has_offer AS boolean)
                 WHERE m.campaign_id = :cid AND NOT m.holdout AND m.customer_id > :lo AND m.customer_id <= :hi
                 ON CONFLICT (dedupe_key) DO NOTHING
                 """
@@ -346,22 +351,38 @@ async def _id_ranges(session: AsyncSession) -> AsyncIterator[tuple[int, int]]:
 
 
 async def _touches(session: AsyncSession, p: dict[str, Any], *, outcome: str) -> int:
-    """Bulk touch rows for the eligible treated members (one per member and campaign, keyed)."""
+    """Bulk touch rows for the eligible treated members (one per member and campaign, keyed), each
+    about the member's open offer of the campaign's purpose (its product and recommendation id)."""
     return rowcount(
         await session.execute(
             text(
                 f"""
         INSERT INTO touches (customer_id, channel, occurred_at, campaign_id, product_id, outcome, cost_fen,
-                             visible_to_customer, idempotency_key)
-        SELECT e.customer_id, :channel, :now, :cid, :product, '{outcome}', :cost, true,
-               'campaign:' || :ckey || ':' || e.customer_id
+                             visible_to_customer, idempotency_key, recommendation_id)
+        SELECT e.customer_id, :channel, :now, :cid, coalesce(o.product_id, :product), '{outcome}', :cost, true,
+               'campaign:' || :ckey || ':' || e.customer_id, o.id
         FROM ({_ELIGIBLE}) e
+        -- the customer's one open offer of the campaign's purpose: the send is about that offer
+        LEFT JOIN recommendations o ON o.customer_id = e.customer_id AND o.purpose = :purpose AND o.status = 'open'
+                                   AND CAST(:has_offer AS boolean)
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         """
             ),
             p,
         )
     )
+
+
+def _text(row: Any, texts: dict[str, str], offer_sms: dict[str, str], body: str, *, own: bool) -> str:
+    """What one claimed touch says: the member's offer (its script) where the touch carries one,
+    unless the caller gave its own text."""
+    if own:
+        return texts.get(row.channel, body)
+    if row.script and row.channel == "sms" and row.script in offer_sms:
+        return offer_sms[row.script]
+    if row.script and row.channel != "sms":
+        return str(row.script)
+    return texts.get(row.channel, body)
 
 
 async def launch_due(sm: async_sessionmaker[AsyncSession], *, today: date | None = None) -> list[int]:
@@ -410,6 +431,7 @@ async def dispatch_outbound(
         body = text_template or (strategy.script if strategy else campaign.name)
         sms = await sms_templates.render(s, sms_templates.CAMPAIGN_OFFER, signature=signature, text=body)
     texts = {"sms": sms}
+    offer_sms: dict[str, str] = {}  # the offer's own script in the SMS template, per distinct script
     while True:
         async with own_transaction(sm) as s:
             claimed = (
@@ -420,7 +442,8 @@ async def dispatch_outbound(
                 WHERE t.id IN (SELECT id FROM touches WHERE campaign_id = :c AND outcome = 'queued'
                                ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
                   AND c.id = t.customer_id
-                RETURNING t.id, t.customer_id, c.phone, t.channel
+                RETURNING t.id, t.customer_id, c.phone, t.channel,
+                          (SELECT r.script FROM recommendations r WHERE r.id = t.recommendation_id) AS script
                 """
                     ),
                     {"c": campaign_id, "n": batch},
@@ -428,9 +451,22 @@ async def dispatch_outbound(
             ).all()
         if not claimed:
             return totals
+        for script in {r.script for r in claimed if r.script and r.channel == "sms" and not text_template} - set(
+            offer_sms
+        ):
+            async with sm() as s:
+                offer_sms[script] = await sms_templates.render(
+                    s, sms_templates.CAMPAIGN_OFFER, signature=signature, text=script
+                )
         results = await gateway.send_batch(
             [
-                OutboundMessage(r.id, r.customer_id, r.phone, r.channel, texts.get(r.channel, body)[:500])
+                OutboundMessage(
+                    r.id,
+                    r.customer_id,
+                    r.phone,
+                    r.channel,
+                    _text(r, texts, offer_sms, body, own=text_template is not None)[:500],
+                )
                 for r in claimed
             ]
         )

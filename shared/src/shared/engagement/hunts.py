@@ -14,6 +14,12 @@ A play, in one transaction:
 For points / data / airtime prizes, steps 3-4 are one statement (sql/hunt_award.sql) run last,
 so the popular prize row is locked only for that statement and the commit. A replayed
 idempotency key returns the first play's result (UNIQUE (customer_id, key)).
+
+Merchant till spots (kind merchant_code) are played with their signed QR payload
+(`spot_codes`, what the merchant's `GET :8003/v1/me/spots` hands out), never with the bare code,
+and only while their merchant is approved. Each customer plays a till spot once: the play
+inserts (hunt, spot, customer) into `hunt_spot_claims`, whose primary key refuses a replay
+(409), however many scans race. In-app spots keep the daily play limit only.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alliance.coupons import issue_coupon
 from shared.db.locking import Lock, advisory_lock
+from shared.engagement import spot_codes
 from shared.errors import (
     Conflict,
     Gone,
@@ -42,7 +50,18 @@ from shared.errors import (
 from shared.ledger import bulk
 from shared.ledger import service as ledger
 from shared.ledger.airtime import airtime_account
-from shared.models import AccountKind, Asset, HuntPlay, HuntPrize, HuntSpot, Merchant, Offer, TreasureHunt
+from shared.models import (
+    AccountKind,
+    Asset,
+    HuntPlay,
+    HuntPrize,
+    HuntSpot,
+    HuntSpotClaim,
+    Merchant,
+    MerchantStore,
+    Offer,
+    TreasureHunt,
+)
 from shared.points import rules
 from shared.programme import settings as programme_settings
 
@@ -68,6 +87,7 @@ class SpotSpec:
     clue: str | None = None
     merchant_id: int | None = None
     code: str | None = None
+    store_id: int | None = None
 
 
 def new_spot_code() -> str:
@@ -140,11 +160,21 @@ async def add_prize_to_hunt(
 
 
 async def add_spot(session: AsyncSession, *, hunt: TreasureHunt, spec: SpotSpec) -> HuntSpot:
-    """Add a spot; a merchant-code spot needs an existing merchant (NotFound otherwise)."""
+    """Add a spot; a merchant-code spot needs an existing merchant (NotFound otherwise), and its
+    store, when named, must be one of that merchant's (Unprocessable otherwise)."""
     if spec.merchant_id is not None and await session.get(Merchant, spec.merchant_id) is None:
         raise NotFound("merchant not found", merchant_id=spec.merchant_id)
+    if spec.store_id is not None:
+        store = await session.get(MerchantStore, spec.store_id)
+        if store is None or store.merchant_id != spec.merchant_id:
+            raise Unprocessable("store {store_id} is not one of this merchant's stores", store_id=spec.store_id)
     spot = HuntSpot(
-        hunt_id=hunt.id, kind=spec.kind, code=spec.code or new_spot_code(), clue=spec.clue, merchant_id=spec.merchant_id
+        hunt_id=hunt.id,
+        kind=spec.kind,
+        code=spec.code or new_spot_code(),
+        clue=spec.clue,
+        merchant_id=spec.merchant_id,
+        store_id=spec.store_id,
     )
     session.add(spot)
     await session.flush()
@@ -239,6 +269,94 @@ async def live_hunt(session: AsyncSession, hunt_id: int, now: datetime) -> Treas
     return hunt
 
 
+async def _spot_of(session: AsyncSession, *, hunt_id: int, spot_code: str, now: datetime) -> HuntSpot:
+    """The spot a scanned code names in this hunt.
+
+    A signed till code: forged or malformed -> NotFound (like an unknown code), another hunt's ->
+    Unprocessable, past its expiry -> Gone, its merchant no longer approved -> Gone. A bare code:
+    in-app spots only (a till spot's bare code is refused like an unknown one).
+    """
+    if spot_codes.is_signed(spot_code):
+        token = spot_codes.verify(spot_code)
+        if token is None:
+            raise NotFound("spot not found")
+        if token.hunt_id != hunt_id:
+            raise Unprocessable("this spot code belongs to another hunt", hunt_id=token.hunt_id)
+        if now >= token.expires_at:
+            raise Gone("this spot code has expired", expired_at=token.expires_at.isoformat())
+        spot = await session.get(HuntSpot, token.spot_id)
+        if spot is None or spot.hunt_id != hunt_id or spot.kind != "merchant_code":
+            raise NotFound("spot not found")
+        status = await session.scalar(select(Merchant.status).where(Merchant.id == spot.merchant_id))
+        if status != "approved":
+            raise Gone("this spot is no longer active", spot_id=spot.id)
+        return spot
+    spot = await session.scalar(
+        select(HuntSpot).where(HuntSpot.code == spot_code, HuntSpot.hunt_id == hunt_id, HuntSpot.kind == "app_page")
+    )
+    if spot is None:
+        raise NotFound("spot not found")
+    return spot
+
+
+def qr_payload(spot: HuntSpot, hunt: TreasureHunt) -> str | None:
+    """A till spot's signed QR payload (valid until the hunt ends); None for in-app spots."""
+    if spot.kind != "merchant_code":
+        return None
+    return spot_codes.sign(hunt_id=hunt.id, spot_id=spot.id, expires_at=hunt.ends_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantSpot:
+    spot: HuntSpot
+    hunt: TreasureHunt
+    store: MerchantStore | None
+    players: int
+    qr_payload: str
+
+
+async def merchant_spots(
+    session: AsyncSession, *, merchant_id: int, now: datetime, spot_id: int | None = None
+) -> list[MerchantSpot]:
+    """The till spots of this merchant in hunts that are active and not over, with their QR payloads.
+
+    With `spot_id`, that one spot only (an empty list when it is not this merchant's).
+    """
+    players = (
+        select(func.count())
+        .select_from(HuntSpotClaim)
+        .where(HuntSpotClaim.spot_id == HuntSpot.id)
+        .scalar_subquery()
+        .label("players")
+    )
+    stmt = (
+        select(HuntSpot, TreasureHunt, MerchantStore, players)
+        .join(TreasureHunt, TreasureHunt.id == HuntSpot.hunt_id)
+        .outerjoin(MerchantStore, MerchantStore.id == HuntSpot.store_id)
+        .where(
+            HuntSpot.merchant_id == merchant_id,
+            HuntSpot.kind == "merchant_code",
+            TreasureHunt.status == "active",
+            TreasureHunt.ends_at > now,
+        )
+        .order_by(TreasureHunt.ends_at, HuntSpot.id)
+        .limit(200)
+    )
+    if spot_id is not None:
+        stmt = stmt.where(HuntSpot.id == spot_id)
+    rows = (await session.execute(stmt)).all()
+    return [
+        MerchantSpot(
+            spot=spot,
+            hunt=hunt,
+            store=store,
+            players=int(n or 0),
+            qr_payload=spot_codes.sign(hunt_id=hunt.id, spot_id=spot.id, expires_at=hunt.ends_at),
+        )
+        for spot, hunt, store, n in rows
+    ]
+
+
 async def _award_coupon(session: AsyncSession, *, prize: HuntPrize, customer_id: int, play_key: str) -> dict[str, Any]:
     assert prize.offer_id is not None  # add_prize refuses a coupon prize without an offer
     coupon = await issue_coupon(session, offer_id=prize.offer_id, customer_id=customer_id, key=play_key, source="hunt")
@@ -263,13 +381,12 @@ async def play(
 ) -> HuntPlay:
     """One play at a spot; see the module docstring for the guarantees.
 
-    Raises NotFound (hunt or spot), Gone (ended), Conflict (not started), TooManyRequests (daily
-    limit), IdempotencyKeyReused.
+    Raises NotFound (hunt or spot), Gone (ended; an expired or inactive till code), Conflict (not
+    started; a till spot this customer already played), Unprocessable (another hunt's till code),
+    TooManyRequests (daily limit), IdempotencyKeyReused.
     """
     hunt = await live_hunt(session, hunt_id, now)
-    spot = await session.scalar(select(HuntSpot).where(HuntSpot.code == spot_code, HuntSpot.hunt_id == hunt_id))
-    if spot is None:
-        raise NotFound("spot not found")
+    spot = await _spot_of(session, hunt_id=hunt_id, spot_code=spot_code, now=now)
     play_key = f"hunt:{hunt_id}:{customer_id}:{key}"[:120]
     # Queueing behind a popular prize row (or one's own parallel plays) is expected in a burst:
     # wait for it, within the statement timeout, rather than fail the play.
@@ -282,6 +399,15 @@ async def play(
         if done.hunt_id != hunt_id or done.spot_id != spot.id:
             raise IdempotencyKeyReused("this key was used for another play", key=key)
         return done
+    if spot.kind == "merchant_code":
+        claimed = await session.scalar(
+            insert(HuntSpotClaim)
+            .values(hunt_id=hunt_id, spot_id=spot.id, customer_id=customer_id)
+            .on_conflict_do_nothing()
+            .returning(HuntSpotClaim.spot_id)
+        )
+        if claimed is None:
+            raise Conflict("you have already played at this spot", spot_id=spot.id)
     played = await session.scalar(
         select(func.count())
         .select_from(HuntPlay)

@@ -61,6 +61,7 @@ async def open_recommendations(session: AsyncSession, customer_id: int, *, now: 
             "monthly_fee_fen": fee,
             "selling_points": sp,
             "reason": r.reason,
+            "purpose": r.purpose,
             "expires_at": r.expires_at,
             "created_at": r.created_at,
         }

@@ -2,7 +2,10 @@
 other systems during the day — a hotline call with its reason, a usage collapse, a low balance, a
 contract about to end, a competitor-hotline call — turned at once into the matching
 recommendation (for the agent or the app) and, for customers with an account manager, a care
-task, under the same contact-pressure rules as the nightly run.
+task, under the same contact-pressure rules as the nightly run. The recommendation becomes the
+customer's one open retention offer (shared.engine.offers: a key moment outranks a campaign and
+the nightly strategy); when contact pressure refuses its channel it falls back to the in-app
+recommendation instead of being dropped, and the care task carries that same offer.
 
 Idempotent by (source, external_id): the UNIQUE constraint makes a concurrent duplicate wait for
 the first and then return its stored result; the same id with a different customer or kind is a
@@ -19,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.engine import offers
 from shared.errors import Conflict, NotFound
 from shared.touches.service import ContactPressure, check_contact_pressure
 
@@ -227,15 +231,19 @@ async def _act(
     }
     try:
         await check_contact_pressure(session, customer_id=customer_id, channel=channel)
-        result["recommendation_id"] = await session.scalar(
-            text(
-                "INSERT INTO recommendations (customer_id, product_id, channel, script, reason, score, status, expires_at) "
-                "VALUES (:c, :p, :ch, :sc, :r, 1.0, 'open', now() + interval '7 days') RETURNING id"
-            ),
-            {"c": customer_id, "p": product_id, "ch": channel, "sc": script, "r": f"关键时刻:{reason_text}"[:200]},
-        )
     except ContactPressure as exc:
-        result["suppressed"].append({"channel": channel, "reason": exc.context.get("reason")})
+        # channel fall-back: the offer still reaches the customer as the in-app recommendation
+        result["suppressed"].append({"channel": channel, "reason": exc.context.get("reason"), "fell_back_to": "app"})
+        channel = "app"
+    result["recommendation_id"] = await offers.put_key_moment_offer(
+        session,
+        customer_id=customer_id,
+        product_id=product_id,
+        channel=channel,
+        script=script,
+        reason=f"关键时刻:{reason_text}"[:200],
+    )
+    result["channel"] = channel
     urgent = kind in URGENT_KINDS
     manager_id = await session.scalar(
         text("SELECT manager_id FROM manager_assignments WHERE customer_id = :c"), {"c": customer_id}
@@ -244,6 +252,9 @@ async def _act(
         manager_id = await session.scalar(_LEAST_LOADED_BRANCH_MANAGER, {"c": customer_id})
         result["routed_to_branch"] = manager_id is not None
     if task_kind and manager_id is not None:
+        offer = await offers.open_offer(session, customer_id, "retention")
+        if offer is not None:
+            product_id, script = offer["product_id"], offer["script"] or script
         try:
             if urgent:
                 await _refuse_if_do_not_disturb(session, customer_id)

@@ -16,6 +16,7 @@ from shared.db.results import rowcount
 from shared.engine.jobs import RunContext, run_chunks, sql
 from shared.models import CustomerFeatures
 from shared.touches.outcomes import RESPONSE_OUTCOMES
+from shared.touches.service import OUTBOUND_CHANNELS
 
 COLUMNS = [c.name for c in CustomerFeatures.__table__.columns if c.name != "computed_at"]
 _VALUES = [c for c in COLUMNS if c != "customer_id"]
@@ -68,6 +69,7 @@ async def run(ctx: RunContext) -> int:
         "m3": _months_back(last, 3),
         "m6": _months_back(last, 6),
         "success_outcomes": list(RESPONSE_OUTCOMES),  # the channel a customer answers (seed 002 通路偏好)
+        "outbound": sorted(OUTBOUND_CHANNELS),  # touches_this_month: the same channels the single-touch check counts
     }
     params["month_start_ts"] = clock.local_midnight(ctx.month_start)
     upsert = text(_upsert())

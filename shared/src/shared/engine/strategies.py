@@ -7,9 +7,12 @@ persuadable (true: the churn model's uplift score says a contact lowers this cus
 probability by at least PERSUADABLE_MIN; customers who churn anyway or never would are left out).
 It is compiled by the same whitelist compiler as tags; values are bound, never interpolated.
 Each customer gets the first matching active strategy by ascending `priority`; a recommendation
-is written only under the contact-pressure rules (monthly cap, cool-off after a refusal or a
-dismissal of the same strategy). It goes out on the customer's preferred channel (profile), falling
-back to the strategy's channel and, for a do-not-disturb customer, to the in-app recommendation.
+is written only under the contact-pressure rules. It goes out on the customer's preferred channel
+(profile) when that channel may carry it now, else on the strategy's channel, else as the in-app
+recommendation (inbound: never capped): a customer over the monthly cap, in a refusal's cool-off or
+do-not-disturb is offered in the app instead of skipped. A dismissal of the same strategy still
+holds it back for the cool-off. It fills the customer's one open offer of the strategy's purpose
+and never replaces a campaign's or a key moment's (shared.engine.offers).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
+from shared.engine import offers
 from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
@@ -255,24 +259,25 @@ async def seed_defaults(session: AsyncSession) -> int:
 _ELIGIBLE = """
 CREATE TEMP TABLE engine_rec_pick ON COMMIT DROP AS
 SELECT x.customer_id, s.id AS strategy_id, s.product_id,
-       -- the customer's preferred channel when it may carry the offer, else the strategy's own,
-       -- else the in-app recommendation (inbound: no contact pressure, allowed under do-not-disturb)
-       CASE WHEN x.preferred IS NOT NULL AND x.preferred = ANY(CAST(:channels AS text[]))
-                 AND NOT (x.do_not_disturb AND x.preferred = ANY(CAST(:outbound AS text[]))) THEN x.preferred
-            WHEN NOT (x.do_not_disturb AND s.channel = ANY(CAST(:outbound AS text[]))) THEN s.channel
+       -- channel fall-back (shared.engine.offers): the customer's preferred channel when it may carry
+       -- the offer now, else the strategy's own, else the in-app recommendation (inbound: never capped,
+       -- allowed under do-not-disturb). An outbound channel may carry it while the customer is not
+       -- do-not-disturb, under the monthly cap and out of a refusal's cool-off.
+       CASE WHEN x.preferred = ANY(CAST(:channels AS text[]))
+                 AND (x.preferred <> ALL(CAST(:outbound AS text[])) OR x.outbound_ok) THEN x.preferred
+            WHEN s.channel <> ALL(CAST(:outbound AS text[])) OR x.outbound_ok THEN s.channel
             ELSE 'app' END AS channel,
+       CASE s.id {purpose_cases} ELSE 'cross_sell' END AS purpose,
        s.script, s.name, x.score
 FROM (
     SELECT f.customer_id, coalesce(p.churn_score, 0) AS score, p.preferred_channel AS preferred,
-           f.do_not_disturb, f.refusals_30d, f.touches_this_month,
+           (NOT f.do_not_disturb AND f.refusals_30d = 0 AND f.touches_this_month < :max_per_month) AS outbound_ok,
            CASE {cases} END AS strategy_id
     FROM {from_clause}
     WHERE f.customer_id > :lo AND f.customer_id <= :hi
 ) x
 JOIN strategies s ON s.id = x.strategy_id
-WHERE x.refusals_30d = 0
-  AND x.touches_this_month < :max_per_month
-  AND NOT EXISTS (SELECT 1 FROM recommendations r
+WHERE NOT EXISTS (SELECT 1 FROM recommendations r
                   WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
                     AND r.customer_id > :lo AND r.customer_id <= :hi
                     AND r.responded_at > CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days))
@@ -285,11 +290,16 @@ WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' AND r.c
            AND NOT EXISTS (SELECT 1 FROM engine_rec_pick e WHERE e.customer_id = r.customer_id AND e.strategy_id = r.strategy_id)))
 """
 _INSERT = """
-INSERT INTO recommendations (customer_id, strategy_id, product_id, channel, script, reason, score, status, expires_at)
+INSERT INTO recommendations (customer_id, strategy_id, product_id, channel, script, reason, score, status, expires_at,
+                             purpose, origin)
 SELECT customer_id, strategy_id, product_id, channel, script, left(name, 200), score, 'open',
-       CAST(:as_of AS timestamptz) + interval '30 days'
+       CAST(:as_of AS timestamptz) + interval '30 days', purpose, 'strategy'
 FROM engine_rec_pick
-ON CONFLICT (customer_id, strategy_id) WHERE status = 'open' DO NOTHING
+-- the lowest precedence (shared.engine.offers): fill a free slot, never take a campaign's or a key
+-- moment's; only our own offer follows a change of channel (e.g. the preferred one went over the cap)
+ON CONFLICT (customer_id, purpose) WHERE status = 'open' DO UPDATE SET channel = EXCLUDED.channel
+WHERE recommendations.origin = 'strategy' AND recommendations.strategy_id = EXCLUDED.strategy_id
+  AND recommendations.channel <> EXCLUDED.channel
 """
 
 
@@ -305,18 +315,21 @@ async def run(ctx: RunContext) -> int:
             )
         ).all()
     compiler = Compiler("s")
-    cases = []
+    cases, purposes = [], []
     for sid, name, condition, channel in strategies:
         if channel not in CHANNELS:
             log.warning("engine.strategy.bad_channel", strategy_id=sid)
             continue
         try:
             cases.append(f"WHEN {compile_condition(compiler, condition, codes)} THEN {int(sid)}")
+            purposes.append(f"WHEN {int(sid)} THEN '{offers.purpose_of(condition)}'")  # a PURPOSES literal
         except RuleError:
             log.warning("engine.strategy.skipped", strategy_id=sid, name=name)
     if not cases:
-        cases = ["WHEN FALSE THEN NULL"]
-    eligible = text(_ELIGIBLE.format(cases=" ".join(cases), from_clause=CHUNK_FROM_CLAUSE))
+        cases, purposes = ["WHEN FALSE THEN NULL"], ["WHEN NULL THEN NULL"]
+    eligible = text(
+        _ELIGIBLE.format(cases=" ".join(cases), purpose_cases=" ".join(purposes), from_clause=CHUNK_FROM_CLAUSE)
+    )
     params = {
         **compiler.params,
         "outbound": sorted(OUTBOUND_CHANNELS),

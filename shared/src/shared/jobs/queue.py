@@ -39,6 +39,7 @@ class Task(StrEnum):
     SETTLEMENTS = "statements.settlements"
     INCENTIVES = "statements.incentives"
     REBATES = "rebates.post"
+    PLAN_CHANGES = "plan_changes.apply"
     TICK = "jobs.tick"
     PURGE = "jobs.purge"
     TRAIN = "models.train"
@@ -54,6 +55,7 @@ LOCKS: dict[str, str] = {
     Task.SETTLEMENTS: "statements.settlements",
     Task.INCENTIVES: "statements.incentives",
     Task.REBATES: "rebates",
+    Task.PLAN_CHANGES: "plan_changes.apply",
     Task.TICK: "jobs.tick",
     Task.PURGE: "jobs.purge",
     Task.TRAIN: "models.train",

@@ -9,6 +9,7 @@
 | webhooks.deliver | the outbox claim (FOR UPDATE SKIP LOCKED, a lease); receivers de-duplicate on Tenure-Delivery |
 | statements.* | one statement per merchant-period / manager-month (unique keys; posted once) |
 | rebates.post | ledger key per contract instalment (`rebate:<subscription>:<seq>`); paid rows are not selected again |
+| plan_changes.apply | a scheduled change becomes `applied` in the statement that sets the plan; applied rows are not selected again |
 | models.train | a killed fit committed nothing (the version is one insert at the end); the training lock keeps fits one at a time |
 | jobs.purge | deleting what is already deleted deletes nothing |
 """
@@ -23,7 +24,7 @@ from shared import clock
 from shared.alliance import settlement, webhooks
 from shared.auth.principals import Principal
 from shared.backoffice.imports import service as imports
-from shared.business import contracts
+from shared.business import contracts, plan_change
 from shared.campaigns import service as campaigns
 from shared.churn import registry
 from shared.db.transactions import own_transaction
@@ -194,6 +195,16 @@ async def incentive_statements(run: JobRun, *, month: str | None = None) -> dict
 async def rebate_postings(run: JobRun, *, month: str | None = None) -> dict[str, Any]:
     """Post the rebate instalments due by the month (default: the current one, run on the 1st)."""
     return await contracts.post_due(run.sm, month=_month(month or "current"))
+
+
+@durable(Task.PLAN_CHANGES)
+async def apply_plan_changes(run: JobRun, *, day: str | None = None) -> dict[str, Any]:
+    """Apply the next-month plan changes whose month has started (daily after local midnight)."""
+    try:
+        as_of = date.fromisoformat(day) if day else clock.today()
+    except ValueError:
+        raise Permanent(f"day must be YYYY-MM-DD (got {day!r})") from None
+    return await plan_change.apply_due(run.sm, day=as_of)
 
 
 @durable(Task.TICK, periodic="* * * * *", retry=Backoff(max_attempts=1))

@@ -57,7 +57,7 @@ _PARTS: dict[str, str] = {
         SELECT kind, period, value, cared_at FROM four_high_flags
         WHERE customer_id = :cid AND normalised_on IS NULL ORDER BY period DESC LIMIT 20) x), '[]')""",
     "recommendations": f"""coalesce((SELECT json_agg(x ORDER BY x.score DESC, x.id) FROM (
-        SELECT r.id, r.channel, r.script, r.reason, r.score, r.expires_at,
+        SELECT r.id, r.purpose, r.origin, r.channel, r.script, r.reason, r.score, r.expires_at,
                CASE WHEN pr.id IS NULL THEN NULL ELSE {_PRODUCT_JSON} END AS product
         FROM recommendations r LEFT JOIN products pr ON pr.id = r.product_id
         WHERE r.customer_id = :cid AND r.status = 'open' ORDER BY r.score DESC, r.id LIMIT 10) x), '[]')""",

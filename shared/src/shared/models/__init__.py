@@ -29,7 +29,7 @@ from shared.models.customer import (
     Handset,
     Tier,
 )
-from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, TreasureHunt
+from shared.models.engagement import Ad, CheckIn, HuntPlay, HuntPrize, HuntSpot, HuntSpotClaim, TreasureHunt
 from shared.models.engine import BehaviourCluster, CustomerFeatures, EngineRun, EngineRunStage, EngineWatermark
 from shared.models.jobs import JobProgress, JobSchedule
 from shared.models.ledger import AccountKind, Asset, IdempotencyRecord, LedgerAccount, LedgerEntry, LedgerTxn
@@ -80,6 +80,7 @@ __all__ = [
     "HuntPlay",
     "HuntPrize",
     "HuntSpot",
+    "HuntSpotClaim",
     "TreasureHunt",
     "BehaviourCluster",
     "CustomerFeatures",

@@ -46,7 +46,9 @@ class TreasureHunt(CreatedAt, Base):
 
 
 class HuntSpot(CreatedAt, Base):
-    """A clue location: an app page, or a code shown at a partner merchant's till."""
+    """A clue location: an app page, or a code shown at a partner merchant's till (in one of its
+    stores when `store_id` is set). A till spot is played with its signed QR payload
+    (`shared.engagement.spot_codes`), never with the bare `code`."""
 
     __tablename__ = "hunt_spots"
     id: Mapped[IntPK]
@@ -54,7 +56,18 @@ class HuntSpot(CreatedAt, Base):
     kind: Mapped[str] = mapped_column(String(20))  # app_page / merchant_code
     code: Mapped[str] = mapped_column(String(64), unique=True)
     clue: Mapped[str | None] = mapped_column(Text)
-    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_stores.id"))
+
+
+class HuntSpotClaim(CreatedAt, Base):
+    """A customer's one play at a merchant's till spot: the primary key makes a replay impossible."""
+
+    __tablename__ = "hunt_spot_claims"
+    __table_args__ = (PrimaryKeyConstraint("hunt_id", "spot_id", "customer_id"),)
+    hunt_id: Mapped[int] = mapped_column(ForeignKey("treasure_hunts.id"))
+    spot_id: Mapped[int] = mapped_column(ForeignKey("hunt_spots.id"))
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
 
 
 class HuntPrize(CreatedAt, Base):

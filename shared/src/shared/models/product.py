@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
@@ -69,15 +81,21 @@ class Subscription(CreatedAt, Base):
 
 
 class PlanChange(CreatedAt, Base):
-    """A plan change from the billing system (the plan_changes feed), keyed by its record id.
+    """A plan change from the billing system (the plan_changes feed), keyed by its record id, or
+    one the customer (or their manager) asked for in the app (shared.business.plan_change).
 
-    The latest change per customer sets `customers.plan_id`, which the engine reads.
+    The latest change per customer sets `customers.plan_id`, which the engine reads. `status`:
+    `applied` (feed rows and immediate changes), `scheduled` (a change from the 1st of next
+    month, applied by the `plan_changes.apply` job when `changed_at` comes) or `cancelled`
+    (withdrawn or superseded before it took effect; never applied).
     """
 
     __tablename__ = "plan_changes"
     __table_args__ = (
         UniqueConstraint("source_ref", name="uq_plan_changes_source_ref"),
         Index("ix_plan_changes_customer_id_changed_at", "customer_id", "changed_at"),
+        Index("ix_plan_changes_scheduled", "changed_at", postgresql_where=text("status = 'scheduled'")),
+        CheckConstraint("status IN ('scheduled', 'applied', 'cancelled')", name="status_known"),
     )
     id: Mapped[BigPK]
     source_ref: Mapped[str] = mapped_column(String(80))
@@ -86,6 +104,8 @@ class PlanChange(CreatedAt, Base):
     from_plan_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     to_plan_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     channel: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), server_default="applied")
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ContractInstalment(CreatedAt, Base):

@@ -38,10 +38,11 @@ class Strategy(CreatedAt, Base):
 class Recommendation(CreatedAt, Base):
     __tablename__ = "recommendations"
     __table_args__ = (
+        # one open offer per customer and purpose, whichever path made it (shared.engine.offers)
         Index(
-            "uq_recommendations_open",
+            "uq_recommendations_open_purpose",
             "customer_id",
-            "strategy_id",
+            "purpose",
             unique=True,
             postgresql_where=text("status = 'open'"),
         ),
@@ -55,6 +56,10 @@ class Recommendation(CreatedAt, Base):
     script: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float, default=0)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open/accepted/dismissed/expired
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open/accepted/dismissed/expired/superseded
+    purpose: Mapped[str] = mapped_column(String(20), default="cross_sell", server_default="cross_sell")
+    """retention / four_high / cross_sell (shared.engine.offers.PURPOSES): one open offer each."""
+    origin: Mapped[str] = mapped_column(String(12), default="strategy", server_default="strategy")
+    """strategy / campaign / key_moment: who made it; decides which offer wins (shared.engine.offers)."""
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,10 +1,13 @@
 """Every contact with a customer, and the contact-pressure rules that keep customers from being
 harassed (seed 002: "减少无效打扰").
 
-Rules (programme_settings `contact_pressure`): at most `max_per_month` touches per customer per
-local calendar month across all channels (default 4); do-not-disturb customers are refused on
-outbound channels; inbound contact (hotline, hall) is the customer's own and never refused; no outbound contact for `cool_off_days` (default 30) after a touch with outcome
-`refused`. The nightly engine applies the same rules in bulk SQL (see shared.engine.strategies).
+Rules (programme_settings `contact_pressure`): at most `max_per_month` outbound touches
+(OUTBOUND_CHANNELS, all of them together) per customer per local calendar month (default 4);
+do-not-disturb customers are refused on outbound channels; inbound contact (hotline, hall, app) is
+the customer's own: never refused and not counted toward the cap; no outbound contact for
+`cool_off_days` (default 30) after a touch with outcome `refused` (on any channel: a refusal is
+the customer's answer). The nightly engine applies the same rules in bulk SQL (features.sql
+`touches_this_month` with OUTBOUND_CHANNELS bound, shared.engine.strategies).
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
             text(
                 """
                 SELECT c.do_not_disturb,
-                  (SELECT count(*) FROM touches t WHERE t.customer_id = c.id AND t.occurred_at >= :month_start) AS this_month,
+                  (SELECT count(*) FROM touches t WHERE t.customer_id = c.id AND t.occurred_at >= :month_start
+                      AND t.channel = ANY(:outbound)) AS this_month,
                   (SELECT max(t.occurred_at) FROM touches t WHERE t.customer_id = c.id AND t.outcome = 'refused'
                       AND t.occurred_at > :cool_from) AS refused_at
                 FROM customers c WHERE c.id = :cid
@@ -121,6 +125,7 @@ async def check_contact_pressure(session: AsyncSession, *, customer_id: int, cha
             {
                 "cid": customer_id,
                 "month_start": month_start,
+                "outbound": sorted(OUTBOUND_CHANNELS),
                 "cool_from": now_local - timedelta(days=int(rules["cool_off_days"])),
             },
         )

@@ -11,7 +11,7 @@ from admin_app.auth import can
 from admin_app.routers._backoffice import Limit, Page, Strict, page, record
 from shared.backoffice import assignments as assignment_service
 from shared.backoffice import capacity as capacity_service
-from shared.backoffice.permissions import branch_scope
+from shared.backoffice.permissions import branch_scope, check_branch
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.params import After, BigRefId, Id, IntId, RefId
@@ -110,6 +110,61 @@ class BranchCapacityOut(BaseModel):
 async def capacity(principal: can("assignments.read"), session: ReadSession) -> list[BranchCapacityOut]:
     rows = await capacity_service.by_branch(session, branch=branch_scope(principal))
     return [BranchCapacityOut(**vars(r)) for r in rows]
+
+
+class UnassignedOut(BaseModel):
+    customer_id: int
+    customer_name: str | None
+    customer_phone: str | None
+    tier: str | None
+    arpu_fen: int
+    risk_level: str | None
+
+
+class ManagerRoomOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    capacity: int
+    load: int
+
+
+@router.get(
+    "/assignments/capacity/{branch_id}/unassigned",
+    response_model=Page[UnassignedOut],
+    responses={404: {}},
+    summary="One branch's high-value customers without a manager (masked), by id",
+)
+async def capacity_unassigned(
+    branch_id: IntId, principal: can("assignments.read"), session: ReadSession, after: After = 0, limit: int = Limit
+) -> Page[UnassignedOut]:
+    check_branch(principal, branch_id)
+    rows = await capacity_service.unassigned(session, branch_id=branch_id, after=after, limit=limit)
+    items = [
+        UnassignedOut(
+            customer_id=r.customer_id,
+            customer_name=mask_name(r.name),
+            customer_phone=mask_phone(r.phone),
+            tier=r.tier,
+            arpu_fen=r.arpu_fen,
+            risk_level=r.risk_level,
+        )
+        for r in rows
+    ]
+    return page(items, limit, key="customer_id")
+
+
+@router.get(
+    "/assignments/capacity/{branch_id}/managers",
+    response_model=list[ManagerRoomOut],
+    responses={404: {}},
+    summary="One branch's active account managers: capacity and load, most room first",
+)
+async def capacity_managers(
+    branch_id: IntId, principal: can("assignments.read"), session: ReadSession
+) -> list[ManagerRoomOut]:
+    check_branch(principal, branch_id)
+    return [ManagerRoomOut(**vars(m)) for m in await capacity_service.managers(session, branch_id=branch_id)]
 
 
 @router.get("/assignments/history", response_model=list[HistoryOut], summary="Assignment changes, newest first")

@@ -152,12 +152,20 @@ class SpotIn(Strict):
     kind: Literal["app_page", "merchant_code"]
     clue: str | None = Field(None, max_length=500)
     merchant_id: RefId | None = None
+    store_id: RefId | None = Field(None, description="the merchant's store the till spot is in")
 
     @model_validator(mode="after")
     def _merchant(self) -> SpotIn:
         if (self.kind == "merchant_code") != (self.merchant_id is not None):
             raise ValueError("merchant_code spots need a merchant_id, app_page spots none")
+        if self.store_id is not None and self.merchant_id is None:
+            raise ValueError("only merchant_code spots are in a store")
         return self
+
+    def spec(self) -> hunt_service.SpotSpec:
+        return hunt_service.SpotSpec(
+            kind=self.kind, clue=self.clue, merchant_id=self.merchant_id, store_id=self.store_id
+        )
 
 
 class PrizeIn(Strict):
@@ -203,6 +211,8 @@ class SpotOut(BaseModel):
     code: str
     clue: str | None
     merchant_id: int | None
+    store_id: int | None
+    qr_payload: str | None = Field(description="a till spot's signed QR payload (the bare code does not play it)")
 
 
 class PrizeOut(BaseModel):
@@ -239,7 +249,16 @@ async def _hunt_out(session, hunt: TreasureHunt) -> dict:  # type: ignore[no-unt
         "daily_play_limit": hunt.daily_play_limit,
         "status": hunt.status,
         "spots": [
-            {"id": s.id, "kind": s.kind, "code": s.code, "clue": s.clue, "merchant_id": s.merchant_id} for s in spots
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "code": s.code,
+                "clue": s.clue,
+                "merchant_id": s.merchant_id,
+                "store_id": s.store_id,
+                "qr_payload": hunt_service.qr_payload(s, hunt),
+            }
+            for s in spots
         ],
         "prizes": [
             {
@@ -291,7 +310,7 @@ async def create_hunt(
             starts_at=body.starts_at,
             ends_at=body.ends_at,
             daily_play_limit=body.daily_play_limit,
-            spots=[hunt_service.SpotSpec(kind=s.kind, clue=s.clue, merchant_id=s.merchant_id) for s in body.spots],
+            spots=[s.spec() for s in body.spots],
             prizes=[p.spec() for p in body.prizes],
             actor=principal.subject,
         )
@@ -362,9 +381,7 @@ async def add_spot(body: SpotIn, request: Request, principal: Operators, session
     hunt = await session.get(TreasureHunt, hunt_id)
     if hunt is None:
         raise NotFound("hunt not found")
-    spot = await hunt_service.add_spot(
-        session, hunt=hunt, spec=hunt_service.SpotSpec(kind=body.kind, clue=body.clue, merchant_id=body.merchant_id)
-    )
+    spot = await hunt_service.add_spot(session, hunt=hunt, spec=body.spec())
     await audit.record(
         session,
         principal=principal,

@@ -103,6 +103,7 @@ class PlanChangeOut(BaseModel):
     effective_at: datetime
     immediate: bool
     channel: str | None
+    status: str  # applied / scheduled (from the 1st of next month) / cancelled
 
 
 class OrderIn(BaseModel):
@@ -168,6 +169,16 @@ async def change_plan(
         handler=handler,
         status_code=201,
     )
+
+
+@router.post(
+    "/plan-changes/{plan_change_id}/cancel",
+    response_model=PlanChangeOut,
+    responses={404: {}, 409: {"description": "the change has already taken effect"}},
+    summary="Withdraw my plan change before its month starts (a repeat returns it)",
+)
+async def cancel_plan_change(principal: CurrentCustomer, session: WriteSession, plan_change_id: Id) -> dict:
+    return await plan_change.cancel(session, customer_id=principal.id, change_id=plan_change_id)
 
 
 @router.post(

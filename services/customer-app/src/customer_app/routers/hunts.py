@@ -49,7 +49,12 @@ class HuntOut(BaseModel):
 
 class PlayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    spot_code: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    spot_code: str = Field(
+        min_length=4,
+        max_length=80,
+        pattern=r"^(TENURE-SPOT:)?[A-Za-z0-9_\-]+$",
+        description="an in-app spot's code, or the QR payload scanned at a merchant's till (TENURE-SPOT:...)",
+    )
 
 
 class PlayOut(BaseModel):
@@ -116,8 +121,14 @@ async def one_hunt(principal: CurrentCustomer, session: ReadSession, hunt_id: In
 @router.post(
     "/hunts/{hunt_id}/plays",
     response_model=PlayOut,
-    responses={404: {}, 409: {}, 410: {"description": "hunt ended"}, 429: {"description": "no plays left today"}},
-    summary="Play at a spot (scan its code); the draw happens on the server",
+    responses={
+        404: {},
+        409: {"description": "not started, or this till spot was already played by this customer"},
+        410: {"description": "hunt ended, till code expired or its spot inactive"},
+        422: {"description": "a till code of another hunt"},
+        429: {"description": "no plays left today"},
+    },
+    summary="Play at a spot (scan its code); the draw happens on the server; a till spot plays once per customer",
 )
 async def play(
     body: PlayIn, principal: CurrentCustomer, session: WriteSession, hunt_id: IntId, key: str = IdempotencyKey

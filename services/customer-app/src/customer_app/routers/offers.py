@@ -25,6 +25,8 @@ class RecommendationOut(BaseModel):
     monthly_fee_fen: int | None
     selling_points: str | None
     reason: str | None
+    purpose: str
+    """retention · four_high · cross_sell: at most one offer of each, the same one on every channel"""
     expires_at: datetime | None
     created_at: datetime
 

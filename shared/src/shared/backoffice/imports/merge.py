@@ -475,13 +475,14 @@ async def _merge_plan_changes(session: AsyncSession, stage: str, present: set[st
     if "from_plan_code" in present:
         source += " LEFT JOIN products f ON f.code = s.from_plan_code AND f.kind = 'plan'"
     changed = rowcount(await session.execute(text(_upsert_sql("plan_changes", cols, "(source_ref)", update, source))))
-    # each loaded subscriber's latest change (of all loaded so far) is their current plan
+    # each loaded subscriber's latest change (of all loaded so far) is their current plan; an app
+    # change still waiting for its month (`scheduled`) or withdrawn (`cancelled`) is not
     await session.execute(
         text(f"""
         UPDATE customers c SET plan_id = l.to_plan_id, updated_at = now()
         FROM (
             SELECT DISTINCT ON (pc.customer_id) pc.customer_id, pc.to_plan_id
-            FROM plan_changes pc WHERE pc.customer_id IN (SELECT customer_id FROM {stage})
+            FROM plan_changes pc WHERE pc.customer_id IN (SELECT customer_id FROM {stage}) AND pc.status = 'applied'
             ORDER BY pc.customer_id, pc.changed_at DESC, pc.id DESC
         ) l
         WHERE c.id = l.customer_id AND c.plan_id IS DISTINCT FROM l.to_plan_id

@@ -79,7 +79,10 @@ tc AS (
     SELECT customer_id, channel,
         count(*) AS n,
         count(*) FILTER (WHERE outcome = ANY(:success_outcomes)) AS ok,
-        count(*) FILTER (WHERE occurred_at >= CAST(:month_start_ts AS timestamptz)) AS this_month,
+        -- contact pressure: only outbound touches count toward the monthly cap (inbound contact,
+        -- hotline, hall, app, is the customer's own; shared.touches.service counts the same)
+        count(*) FILTER (WHERE occurred_at >= CAST(:month_start_ts AS timestamptz)
+                           AND channel = ANY(CAST(:outbound AS text[]))) AS this_month,
         count(*) FILTER (WHERE outcome = 'refused' AND occurred_at > CAST(:as_of AS timestamptz) - interval '30 days') AS refused
     FROM touches
     WHERE customer_id > :lo AND customer_id <= :hi

@@ -29,6 +29,7 @@ export const SCREENS = [
   { id: "imports", icon: "⇪", perm: "imports.read", api: "GET /v1/imports" },
   { id: "jobs", icon: "⟳", perm: "jobs.read", api: "GET /v1/jobs" },
   { id: "staff", icon: "♟", perm: "org.read", api: "GET /v1/org-units" },
+  { id: "capacity", icon: "▥", perm: "assignments.read", api: "GET /v1/assignments/capacity" },
   { id: "audit", icon: "⚖", perm: "audit.read", api: "GET /v1/audit" },
 ];
 
@@ -56,6 +57,7 @@ export const ACTIONS = {
   editStaff: { perm: "staff.write", api: "POST /v1/staff" },
   viewAssignments: { perm: "assignments.read", api: "GET /v1/assignments" },
   moveAssignments: { perm: "assignments.write", api: "POST /v1/assignments/move" },
+  editCapacity: { perm: "staff.write", api: "PATCH /v1/staff/{staff_id}" },
   readSegments: { perm: "analyse", api: "GET /v1/engine/segments" },
   nameCluster: { perm: "strategy", api: "PATCH /v1/engine/clusters/{cluster_id}" },
   startRun: { perm: "operate", api: "POST /v1/engine/runs" },

@@ -11,8 +11,8 @@ const BASE = "/v1/jobs";
 export const JOB_STATUSES = ["todo", "doing", "succeeded", "failed", "cancelled", "aborted"];
 export const JOB_TASKS = [
   "imports.run", "engine.run", "campaigns.launch_due", "campaigns.dispatch", "points.expire", "points.accrue",
-  "webhooks.deliver", "statements.settlements", "statements.incentives", "rebates.post", "jobs.tick", "jobs.purge",
-  "models.train",
+  "webhooks.deliver", "statements.settlements", "statements.incentives", "rebates.post", "plan_changes.apply", "jobs.tick",
+  "jobs.purge", "models.train",
 ];
 const LIVE = new Set(["todo", "doing"]);
 const KIND = { todo: "muted", doing: "info", succeeded: "ok", failed: "bad", cancelled: "muted", aborted: "warn" };
