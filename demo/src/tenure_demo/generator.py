@@ -58,7 +58,15 @@ STAFF_PASSWORD = "tenure-dev"
 ADMIN_PASSWORD = "tenure-admin-dev"
 HIGH_VALUE_PER_MANAGER = 400
 HALL_STAFF_PER_BRANCH = 2
-BIG_TABLES = ["customers", "monthly_usage", "handsets", "complaints", "competitor_calls", "subscriptions"]
+BIG_TABLES = [
+    "customers",
+    "monthly_usage",
+    "daily_usage",
+    "handsets",
+    "complaints",
+    "competitor_calls",
+    "subscriptions",
+]
 IDENTITY_TABLES = [
     "org_units",
     "staff_users",
@@ -416,8 +424,9 @@ def _load_chunks(
             )
         }
         for t, (name, build) in enumerate(tables.BUILDERS.items(), start=1):
-            cols = build(pop, lo, hi, np.random.default_rng([seed, 1, idx, t]))
-            rows[name] = _copy(conn, name, cols) if cols else 0
+            built = build(pop, lo, hi, np.random.default_rng([seed, 1, idx, t]))
+            for table, cols in built.items() if isinstance(built, dict) else [(name, built)]:
+                rows[table] = _copy(conn, table, cols) if cols else 0
         conn.commit()
         with lock:
             for k, v in rows.items():

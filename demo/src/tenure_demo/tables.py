@@ -168,7 +168,7 @@ def _pick_gendered(rng: np.random.Generator, female: np.ndarray) -> VarBytes:
 # --- monthly usage -----------------------------------------------------------------------------
 
 
-def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[Column]:
+def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> dict[str, list[Column] | None]:
     """Usage and bills per customer and month up to the customer's end month (a churner has no
     row after the month they left); the planted behaviours live here. Built as full n × months
     matrices (one code path, same random draws whatever the churn month), then masked."""
@@ -214,6 +214,10 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
         ],
         d_f,
     )
+    # outside the planted high_payg group a customer's data need saturates below 1.2x the plan's
+    # (softly, from 1x): one who keeps using 2-3x the allowance and paying per use for it is a
+    # 高流量 customer by definition (seed 004), and the ground truth must not call them normal
+    d_f = np.where(is_["high_payg"] | (d_f <= 1.0), d_f, 1.0 + 0.2 * (1.0 - np.exp(-(d_f - 1.0) / 0.2)))
     voice_need = v_f * PLAN_VOICE[base_plan]
     data_need = d_f * PLAN_DATA[base_plan]
 
@@ -311,6 +315,21 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
     active = np.clip(active, 0, days)
     active = np.where((voice == 0) & (data == 0) & (sms == 0), 0, np.maximum(active, 1))
 
+    daily = _daily(
+        pop,
+        lo,
+        hi,
+        rng,
+        voice_need,
+        data_need,
+        ld_mean,
+        roam_mean,
+        is_["high_tariff"],
+        data_allow[:, -1],
+        active[:, -1] / days[:, -1],
+        mult[:, -1],
+        trend[0, -1] * 1.015,
+    )
     keep = None if (end == M - 1).all() else np.flatnonzero((midx <= end[:, None]).T)
 
     def flat(a: np.ndarray) -> np.ndarray:  # month-major: each partition receives one ascending run
@@ -318,7 +337,7 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
         return out if keep is None else out[keep]
 
     ids = np.arange(lo + 1, hi + 1, dtype=np.int64)
-    return [
+    monthly = [
         Column("customer_id", "int8", flat(np.broadcast_to(ids[:, None], (n, M)))),
         Column("month", "date", flat(np.broadcast_to(pop.months[None, :], (n, M)))),
         Column("plan_id", "int4", flat(PLAN_IDS[plan])),
@@ -339,6 +358,72 @@ def usage(pop: Population, lo: int, hi: int, rng: np.random.Generator) -> list[C
         Column("balance_end_fen", "int8", flat(balance_end)),
         Column("broadband_gb", "int4", flat(broadband)),
         Column("active_days", "int4", flat(active)),
+    ]
+    return {"monthly_usage": monthly, "daily_usage": daily}
+
+
+DAILY_MIN_DAYS = 7  # as the four-high daily list's default window (programme settings four_high)
+
+
+def _daily(
+    pop: Population,
+    lo: int,
+    hi: int,
+    rng: np.random.Generator,
+    voice_need: np.ndarray,
+    data_need: np.ndarray,
+    ld_mean: np.ndarray,
+    roam_mean: np.ndarray,
+    high_tariff: np.ndarray,
+    data_allow: np.ndarray,
+    active_share: np.ndarray,
+    mult: np.ndarray,
+    trend: float,
+) -> list[Column] | None:
+    """Daily usage of the current (partial) month, day 1 up to the day before `as_of`, and at
+    least the DAILY_MIN_DAYS days before `as_of` (early in a month they reach into the last one),
+    for customers still active then: each customer keeps last month's habits (same needs, share of
+    active days and planted behaviour), spread over active days with day-to-day noise. Pay-per-use
+    data is charged on the day the month's cumulative data passes the allowance."""
+    month_first = pop.as_of.astype("datetime64[M]").astype("datetime64[D]")
+    first = min(month_first, pop.as_of - np.timedelta64(DAILY_MIN_DAYS, "D"))
+    D = int(((month_first.astype("datetime64[M]") + 1).astype("datetime64[D]") - month_first).astype(np.int64))
+    E = int((pop.as_of - first).astype(np.int64))
+    n = hi - lo
+    day = first + np.arange(E).astype("timedelta64[D]")
+    in_month = (day >= month_first)[None, :]
+    alive = day[None, :] < pop.until[lo:hi][:, None]  # a churner has no day after the churn day
+    p = np.clip(active_share, 0.02, 1.0)[:, None]
+    on = (rng.random((n, E)) < p) & alive
+    scale = np.where(on, np.exp(rng.normal(-0.125, 0.5, (n, E))) / (p * D), 0.0)
+    m = mult[:, None]
+    voice = np.rint(voice_need[:, None] * m * scale).astype(np.int64)
+    data = np.rint(data_need[:, None] * m * trend * scale).astype(np.int64)
+    sms = rng.poisson(np.where(on, 0.25, 0.0))
+    cheap = (pop.plan_now[lo:hi] < catalog.PLAN_INCLUDES_ROAMING_FROM)[:, None]
+    ld = np.where(cheap, np.rint(ld_mean[:, None] * m * scale), 0).astype(np.int64)
+    roams = rng.random(n) < np.where(high_tariff, 0.9, 0.5)
+    roaming = np.where(cheap & roams[:, None], np.rint(roam_mean[:, None] * m * scale), 0).astype(np.int64)
+    # pay-per-use data: the current month's cumulative data past the allowance (the days taken
+    # from the last month carry none: its bill is in monthly_usage)
+    cum = np.cumsum(np.where(in_month, data, 0), axis=1)
+    over = np.maximum(0, cum - data_allow[:, None])
+    payg_cum = (over * catalog.PAYG_FEN_PER_GB + 1023) // 1024
+    payg = np.diff(payg_cum, axis=1, prepend=0)
+    keep = on | (payg > 0)
+    rows, cols = np.nonzero(keep)
+    if len(rows) == 0:
+        return None
+    ids = np.arange(lo + 1, hi + 1, dtype=np.int64)
+    return [
+        Column("customer_id", "int8", ids[rows]),
+        Column("day", "date", day[cols]),
+        Column("voice_min", "int4", voice[rows, cols]),
+        Column("data_mb", "int4", data[rows, cols]),
+        Column("sms", "int4", sms[rows, cols]),
+        Column("roaming_fen", "int8", roaming[rows, cols]),
+        Column("long_distance_fen", "int8", ld[rows, cols]),
+        Column("payg_data_fen", "int8", payg[rows, cols]),
     ]
 
 

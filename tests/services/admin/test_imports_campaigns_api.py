@@ -84,6 +84,7 @@ class TestImportApi:
         assert {x["kind"] for x in layouts} == {
             "subscribers",
             "usage",
+            "daily_usage",
             "bills",
             "handsets",
             "complaints",

@@ -136,6 +136,42 @@ class TestUsage:
         assert tuple(row) == (100, 200, 9900, 4100, 5800)
 
 
+class TestDailyUsage:
+    async def test_daily_rows_load_upsert_and_keep_absent_columns(self, sm, tmp_path) -> None:
+        admin = await staff_principal(sm)
+        async with sm.begin() as s:
+            ids = await bulk_customers(s, 2)
+        header = ["subscriber_id", "usage_date", "voice_min", "data_mb", "roaming_fen"]
+        rows = [[c, f"2031-05-{d:02d}", 10 + d, 300, 0] for c in ids for d in (1, 2, 3)]
+        rows.append([ids[0], "2031-05-32", 1, 1, 0])  # not a date
+        job = await run(sm, admin, "daily_usage", write_csv(tmp_path / "d.csv", header, rows))
+        assert (job.status, job.rows_ok, job.rows_bad, job.rows_changed) == ("done", 6, 1, 6)
+        assert "usage_date" in job.errors[0]["reason"]
+        # a re-import of one day with roaming now: that row changes, the others stay as they are
+        again = await run(
+            sm,
+            admin,
+            "daily_usage",
+            write_csv(
+                tmp_path / "d2.csv",
+                ["subscriber_id", "usage_date", "voice_min", "data_mb", "roaming_fen"],
+                [[ids[0], "2031-05-02", 12, 300, 900], [ids[1], "2031-05-02", 12, 300, 0]],
+            ),
+        )
+        assert (again.rows_ok, again.rows_changed) == (2, 1)
+        async with sm() as s:
+            got = (
+                await s.execute(
+                    text(
+                        "SELECT day, voice_min, data_mb, sms, roaming_fen, payg_data_fen FROM daily_usage "
+                        "WHERE customer_id = :c ORDER BY day"
+                    ),
+                    {"c": ids[0]},
+                )
+            ).all()
+        assert [tuple(r)[1:] for r in got] == [(11, 300, 0, 0, 0), (12, 300, 0, 900, 0), (13, 300, 0, 0, 0)]
+
+
 class TestHeaderAndFile:
     async def test_unknown_or_missing_columns_fail_the_file(self, sm, tmp_path) -> None:
         admin = await staff_principal(sm)
@@ -198,13 +234,14 @@ class TestOtherKinds:
             "subscribers": "SELECT id, phone, name, id_number, birthday, join_date, status, churned_on, contract_end, "
             "do_not_disturb, address, updated_at FROM customers WHERE id BETWEEN 990001 AND 990012 ORDER BY id",
             "usage": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
+            "daily_usage": "SELECT * FROM daily_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "bills": "SELECT * FROM monthly_usage WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
             "handsets": "SELECT customer_id, brand, model, price_band, dual_sim, started_on FROM handsets "
             "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 6",
             "complaints": "SELECT customer_id, occurred_at, category, channel, resolved, satisfaction FROM complaints "
             "WHERE customer_id BETWEEN 990001 AND 990012 ORDER BY 1, 2",
         }
-        for kind in ("subscribers", "usage", "bills", "handsets", "complaints"):
+        for kind in ("subscribers", "usage", "daily_usage", "bills", "handsets", "complaints"):
             first = await run(sm, admin, kind, SAMPLES / f"{kind}.csv")
             assert (first.status, first.rows_bad) == ("done", 0), (kind, first.errors)
             snapshot = await checksum(sm, tables[kind])

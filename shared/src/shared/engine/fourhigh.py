@@ -1,7 +1,10 @@
 """Four-high anomalies (seed 004): high tariff, high pay-per-use data, high silence, high ARPU
 mismatch. Thresholds live in programme_settings `four_high`; flags are kept per day and per usage
 month (period = the month's last day), with `cared_at` set when a four-high care task is done and
-`normalised_on` when the behaviour returned to normal afterwards.
+`normalised_on` when the behaviour returned to normal afterwards. The monthly list reads
+customer_features (monthly_usage); the daily list reads the month to date in daily_usage,
+pro-rated against the allowance (sql/four_high.sql), so it moves with the month, not with last
+month's bill.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ def month_period(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
+def daily_window(run_date: date, min_days: int) -> dict[str, object]:
+    """The daily list's window: the run day's month up to the day before (the run day's usage is
+    not in yet), at least `min_days` days (reaching back into last month early in a month);
+    `w_frac` is its share of the run day's month, the factor monthly allowances and amounts are
+    pro-rated by."""
+    start = min(run_date.replace(day=1), run_date - timedelta(days=max(min_days, 1)))
+    days_in_month = calendar.monthrange(run_date.year, run_date.month)[1]
+    return {"w_start": start, "w_frac": (run_date - start).days / days_in_month}
+
+
 async def run(ctx: RunContext) -> int:
 
     async with ctx.sm() as s:
@@ -33,8 +46,10 @@ async def run(ctx: RunContext) -> int:
         last = await latest_usage_month(s, ctx.run_date)
     period = month_period(last)
     params = {
-        **{k: v for k, v in thresholds.items()},
+        **{k: v for k, v in thresholds.items() if k != "daily_min_days"},
+        **daily_window(ctx.run_date, int(thresholds.get("daily_min_days", 7))),
         "run_date": ctx.run_date,
+        "last_month": last,
         "month_period": period,
         "month_end_ts": clock.local_midnight(period + timedelta(days=1)),
     }

@@ -42,7 +42,7 @@ from shared.models.security import AuditLog, ImportJob, OtpCode, RateLimitBucket
 from shared.models.strategy import KeyMomentPlaybook, Recommendation, RetentionOffer, Strategy
 from shared.models.tag import CustomerTagHistory, CustomerTagSet, TagDefinition
 from shared.models.touch import SmsReply, Touch
-from shared.models.usage import MonthlyUsage, Topup
+from shared.models.usage import DailyUsage, MonthlyUsage, Topup
 
 __all__ = [
     "Topup",
@@ -125,4 +125,5 @@ __all__ = [
     "SmsReply",
     "Touch",
     "MonthlyUsage",
+    "DailyUsage",
 ]

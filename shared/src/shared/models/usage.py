@@ -61,6 +61,25 @@ class MonthlyUsage(Base):
     """set by the import when the row changes: the incremental night rescores only what changed"""
 
 
+class DailyUsage(Base):
+    """One row per customer per day (the billing system's daily summary): the month-to-date
+    rows feed the four-high daily list (shared.engine.fourhigh); amounts in fen, data in MB."""
+
+    __tablename__ = "daily_usage"
+    __table_args__ = (PrimaryKeyConstraint("customer_id", "day"),)
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
+    day: Mapped[date] = mapped_column(Date)
+    voice_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    data_mb: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    roaming_fen: Mapped[Money]
+    long_distance_fen: Mapped[Money]
+    payg_data_fen: Mapped[Money]
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
 class Topup(CreatedAt, Base):
     """One top-up or bill payment from the billing system (the topups feed), keyed by its record id.
 

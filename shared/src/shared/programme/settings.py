@@ -47,13 +47,18 @@ RETENTION_BUDGET = "retention_budget"
 DEFAULTS: dict[str, dict[str, Any]] = {
     PLAN_CHANGE: {"upgrade_immediately": True},  # downgrades always take effect next billing month
     FOUR_HIGH: {
-        "tariff_min_fen": 2000,  # roaming + long distance in the month
-        "tariff_min_share": 0.25,  # ... and at least this share of the bill
-        "payg_min_fen": 2000,  # pay-per-use data in the month
-        "silence_max_use_ratio": 0.15,  # both voice and data use below this share of allowance
-        "silence_min_silent_services": 1,
-        "arpu_min_bill_fen": 15000,  # bill at least this high ...
-        "arpu_max_use_ratio": 0.35,  # ... while using under this share of the allowance
+        # monthly list: the last usage month and the 3-month average; daily list: the month to
+        # date, amounts and allowances pro-rated to the days elapsed (shared/engine/README.md)
+        "tariff_min_fen": 4000,  # roaming + long distance in the month and on 3-month average
+        "tariff_min_share": 0.25,  # ... and at least this share of the (average) bill
+        "payg_min_fen": 1000,  # pay-per-use data in the month and on 3-month average
+        "payg_min_data_use_ratio": 1.6,  # ... using at least this multiple of the data allowance
+        "silence_max_use_ratio": 0.35,  # voice and data use both below this share of the allowance
+        "silence_min_silent_services": 1,  # ... while paying for services unused for 30 days
+        "silence_min_active_days": 8,  # ... on a line in use (fewer active days: dormant, not silence)
+        "arpu_min_bill_fen": 12800,  # bill at least this high (a 128-yuan plan and up) ...
+        "arpu_max_use_ratio": 0.2,  # ... while using under this share of the allowance
+        "daily_min_days": 7,  # the daily list reads at least this many days (into last month early on)
     },
     CONTACT_PRESSURE: {"max_per_month": 4, "cool_off_days": 30},
     # Seed 003: a retention offer may cost at most what keeping the customer is expected to be

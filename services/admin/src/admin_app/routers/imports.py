@@ -35,6 +35,7 @@ router = APIRouter(prefix="/v1", tags=["imports"])
 Kind = Literal[
     "subscribers",
     "usage",
+    "daily_usage",
     "bills",
     "handsets",
     "complaints",

@@ -394,6 +394,23 @@ LAYOUTS: dict[str, Layout] = {
         doc="One row per subscriber per month; bill columns may ride along or come in a bills file.",
         period=("month", "monthly_usage", "month"),
     ),
+    "daily_usage": Layout(
+        "daily_usage",
+        (
+            SUBSCRIBER_ID,
+            Column("usage_date", "day", "date", _date("usage_date", required=True), True, "text", "YYYY-MM-DD"),
+            _u("voice_min", "voice minutes used that day", required=True),
+            _u("data_mb", "mobile data used that day (MB)", required=True),
+            _u("sms", "SMS sent that day"),
+            _u("roaming_fen", "roaming charges that day (fen)"),
+            _u("long_distance_fen", "long-distance charges that day (fen)"),
+            _u("payg_data_fen", "pay-per-use data charges that day (fen)"),
+        ),
+        key=("customer_id", "day"),
+        doc="One row per subscriber per day (the daily usage summary); feeds the four-high daily list "
+        "(month to date). monthly_usage stays the month's record.",
+        period=("day", "daily_usage", "day"),
+    ),
     "bills": Layout(
         "bills",
         (SUBSCRIBER_ID, BILL_MONTH, _u("bill_fen", "total bill for the month (fen)", required=True), *FEE_COLUMNS),

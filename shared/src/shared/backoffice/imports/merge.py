@@ -178,6 +178,8 @@ async def merge(session: AsyncSession, layout: Layout, stage: str, present: set[
         return await _merge_customers(session, stage, present)
     if layout.kind in ("usage", "bills"):
         return await _merge_usage(session, stage, present)
+    if layout.kind == "daily_usage":
+        return await _merge_daily_usage(session, stage, present)
     if layout.kind == "handsets":
         return await _merge_plain(
             session,
@@ -272,6 +274,24 @@ async def _merge_usage(session: AsyncSession, stage: str, present: set[str]) -> 
         ON CONFLICT (customer_id, month) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in update_cols)},
             updated_at = now()
         WHERE {_distinct("monthly_usage", update_cols)}
+    """
+    return rowcount(await session.execute(text(sql)))
+
+
+DU_INT_COLUMNS = ("voice_min", "data_mb", "sms", "roaming_fen", "long_distance_fen", "payg_data_fen")
+
+
+async def _merge_daily_usage(session: AsyncSession, stage: str, present: set[str]) -> int:
+    """Upsert by (customer, day); a column left out of the file keeps its value (0 on insert)."""
+    cols = {"customer_id": "s.customer_id", "day": "s.day"}
+    cols.update({c: (f"s.{c}" if c in present else "0") for c in DU_INT_COLUMNS})
+    given = [c for c in DU_INT_COLUMNS if c in present]
+    sql = f"""
+        INSERT INTO daily_usage ({", ".join(cols)})
+        SELECT {", ".join(cols.values())} FROM {stage} s
+        ON CONFLICT (customer_id, day) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in given)},
+            updated_at = now()
+        WHERE {_distinct("daily_usage", given)}
     """
     return rowcount(await session.execute(text(sql)))
 

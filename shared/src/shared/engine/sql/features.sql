@@ -64,12 +64,16 @@ hs AS (
     ORDER BY h.customer_id, h.started_on DESC, h.id DESC
 ),
 sb AS (
-    SELECT customer_id,
+    -- silent: a running service with something to use (broadband, membership, data or voice
+    -- pack) not used for 30 days; contracts, recharge bonuses and family links are never "used"
+    SELECT sub.customer_id,
         count(*) AS active,
-        count(*) FILTER (WHERE coalesce(last_used_on, starts_on) < CAST(:run_date AS date) - 30) AS silent
-    FROM subscriptions
-    WHERE customer_id > :lo AND customer_id <= :hi AND status = 'active'
-    GROUP BY customer_id
+        count(*) FILTER (WHERE pr.kind IN ('broadband', 'membership', 'data_pack', 'voice_pack')
+                           AND coalesce(sub.last_used_on, sub.starts_on) < CAST(:run_date AS date) - 30) AS silent
+    FROM subscriptions sub
+    JOIN products pr ON pr.id = sub.product_id
+    WHERE sub.customer_id > :lo AND sub.customer_id <= :hi AND sub.status = 'active'
+    GROUP BY sub.customer_id
 ),
 tc AS (
     SELECT customer_id, channel,
