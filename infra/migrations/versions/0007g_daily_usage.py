@@ -1,7 +1,7 @@
 """Intra-month usage: `daily_usage`, one row per customer and day.
 
 Revision ID: 0007g
-Revises: 0007o
+Revises: 0008e
 
 What the billing system's daily (CDR) summary says a subscriber used on one day: voice minutes,
 mobile data, SMS and the roaming / long-distance / pay-per-use data charges of that day. The
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007g"
-down_revision = "0007o"
+down_revision = "0008e"
 branch_labels = None
 depends_on = None
 
