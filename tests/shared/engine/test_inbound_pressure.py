@@ -2,8 +2,8 @@
 
 shared.touches.service counts only OUTBOUND_CHANNELS toward the monthly cap; the engine's
 features.sql `touches_this_month` (read by the strategies stage) binds the same set, so a customer
-who called the hotline four times this month still gets tonight's outbound offer, and one who was
-called four times does not.
+who called the hotline four times this month still gets tonight's offer on its outbound channel, and
+one who was called four times gets it only in the app (the channel fall-back: inbound, never capped).
 """
 
 from __future__ import annotations
@@ -36,14 +36,17 @@ async def test_inbound_calls_leave_the_outbound_offer_and_outbound_calls_cap_it(
                 )
             ).all()
         )
-        offered = set(
-            await s.scalars(
-                text(
-                    "SELECT DISTINCT customer_id FROM recommendations WHERE customer_id = ANY(:ids) "
-                    "AND status = 'open' AND strategy_id IS NOT NULL"
-                ),
-                {"ids": [inbound, outbound, untouched]},
-            )
+        offered = dict(
+            (
+                await s.execute(
+                    text(
+                        "SELECT customer_id, channel FROM recommendations WHERE customer_id = ANY(:ids) "
+                        "AND status = 'open' AND strategy_id IS NOT NULL"
+                    ),
+                    {"ids": [inbound, outbound, untouched]},
+                )
+            ).all()
         )
     assert features == {inbound: 0, outbound: 4, untouched: 0}
-    assert offered == {inbound, untouched}
+    assert set(offered) == {inbound, outbound, untouched}
+    assert offered[outbound] == "app"  # capped: offered in the app instead of on an outbound channel
