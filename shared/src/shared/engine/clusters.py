@@ -5,6 +5,8 @@ sample of at most `clusters.sample` customers (every n-th id). Only the sample (
 floats) is ever in Python. Assignment of every customer to its nearest centroid happens in SQL in
 the profiles stage (`assignment_sql`). A refit starts from the previous centroids, so cluster
 ids keep their meaning from night to night and a rerun on unchanged data changes nothing.
+Within a usage month the centroids are kept (refit when the next month's bills arrive): a daily
+refit would move every customer's distances and make every profile change.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.transactions import own_transaction
+from shared.engine.features import latest_usage_month
 from shared.engine.jobs import RunContext
 from shared.programme import settings as programme_settings
 
@@ -102,10 +105,29 @@ def describe(centroid: np.ndarray) -> tuple[list[Feature], str]:
 
 async def run(ctx: RunContext) -> int:
 
+    names = [name for name, _, _ in FEATURES]
     async with ctx.sm() as s:
         cfg = await programme_settings.get(s, "clusters")
-        total = int(await s.scalar(text("SELECT count(*) FROM customer_features")) or 0)
+        usage_month = await latest_usage_month(s, ctx.run_date)
         k = int(cfg["k"])
+        previous = (
+            await s.execute(
+                text(
+                    "SELECT cluster_id, centroid, features, scaler, label, label_edited FROM behaviour_clusters ORDER BY cluster_id"
+                )
+            )
+        ).all()
+        if (
+            len(previous) == k
+            and all(p.features == names for p in previous)
+            and previous[0].scaler.get("usage_month") == usage_month.isoformat()
+            and previous[0].scaler.get("sample") == int(cfg["sample"])
+        ):
+            # segments move with the month's bills, not with a day's changes: a daily refit would
+            # move every customer's distances a little, and every profile would be recomputed
+            ctx.notes["clusters"] = "fitted for this usage month: centroids kept"
+            return 0
+        total = int(await s.scalar(text("SELECT count(*) FROM customer_features")) or 0)
         if total < k * 5:
             ctx.notes["clusters"] = "too few customers to cluster"
             return 0
@@ -117,18 +139,10 @@ async def run(ctx: RunContext) -> int:
                 {"step": step},
             )
         ).all()
-        previous = (
-            await s.execute(
-                text(
-                    "SELECT cluster_id, centroid, features, scaler, label, label_edited FROM behaviour_clusters ORDER BY cluster_id"
-                )
-            )
-        ).all()
     x = np.asarray(rows, dtype=float)
     if len(x) < k * 5:
         ctx.notes["clusters"] = "sample too small"
         return 0
-    names = [name for name, _, _ in FEATURES]
     fingerprint = hashlib.sha256(np.round(x, 6).tobytes() + str(k).encode()).hexdigest()[:32]
     if previous and len(previous) == k and previous[0].scaler.get("sample_sha") == fingerprint:
         ctx.notes["clusters"] = "sample unchanged: centroids kept"
@@ -151,6 +165,8 @@ async def run(ctx: RunContext) -> int:
         "mean": [round(float(v), 6) for v in mean],
         "std": [round(float(v), 6) for v in std],
         "sample_sha": fingerprint,
+        "usage_month": usage_month.isoformat(),
+        "sample": int(cfg["sample"]),
     }
     async with own_transaction(ctx.sm) as s:
         await s.execute(text("DELETE FROM behaviour_clusters WHERE cluster_id >= :k"), {"k": k})

@@ -2,6 +2,10 @@
 
 Rows whose values did not change are not rewritten (`IS DISTINCT FROM`), so a rerun on the same
 day writes nothing; customers who churned since the last run are deleted from the view.
+An incremental night (shared.engine.incremental) recomputes the customers whose input rows
+changed since the last pass and those a moving window reached: `CROSSING` lists every place the
+run day enters the SQL. The usage months and the month start are the key: a new month is a full
+night.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.db.results import rowcount
-from shared.engine.jobs import RunContext, run_chunks, sql
+from shared.engine import incremental
+from shared.engine.incremental import changed_in, subset_sql
+from shared.engine.jobs import RunContext, sql
 from shared.models import CustomerFeatures
 from shared.touches.outcomes import RESPONSE_OUTCOMES
 from shared.touches.service import OUTBOUND_CHANNELS
@@ -34,13 +40,50 @@ def _upsert() -> str:
     )
 
 
-_DELETE_GONE = text(
-    """
+_DELETE_GONE = """
     DELETE FROM customer_features f
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
       AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = f.customer_id AND c.status <> 'churned')
-    """
-)
+"""
+
+CHANGED = [
+    "SELECT id FROM customers WHERE updated_at >= :since",
+    *(
+        changed_in(t)
+        for t in ("monthly_usage", "complaints", "competitor_calls", "handsets", "subscriptions", "touches")
+    ),
+]
+# Every place features.sql reads the run day, as "the answer differs between :prev_day and :day"
+# (window edges as the half-open ranges that left or entered the window).
+CROSSING = [
+    # age_years, tenure_months, handset_changes_12m's join-date term
+    """SELECT id FROM customers
+       WHERE date_part('year', age(CAST(:day AS date), birthday)) IS DISTINCT FROM date_part('year', age(CAST(:prev_day AS date), birthday))
+          OR date_part('month', age(CAST(:day AS date), join_date)) <> date_part('month', age(CAST(:prev_day AS date), join_date))
+          OR date_part('year', age(CAST(:day AS date), join_date)) <> date_part('year', age(CAST(:prev_day AS date), join_date))
+          OR (join_date > CAST(:prev_day AS date) - 365) <> (join_date > CAST(:day AS date) - 365)""",
+    """SELECT customer_id FROM complaints
+       WHERE (occurred_at > CAST(:prev_as_of AS timestamptz) - interval '90 days' AND occurred_at <= CAST(:as_of AS timestamptz) - interval '90 days')
+          OR (occurred_at > CAST(:prev_as_of AS timestamptz) AND occurred_at <= CAST(:as_of AS timestamptz))""",
+    """SELECT customer_id FROM competitor_calls
+       WHERE (called_at > CAST(:prev_as_of AS timestamptz) - interval '90 days' AND called_at <= CAST(:as_of AS timestamptz) - interval '90 days')
+          OR (called_at > CAST(:prev_as_of AS timestamptz) - interval '30 days' AND called_at <= CAST(:as_of AS timestamptz) - interval '30 days')
+          OR (called_at > CAST(:prev_as_of AS timestamptz) AND called_at <= CAST(:as_of AS timestamptz))""",
+    """SELECT customer_id FROM touches
+       WHERE (occurred_at > CAST(:prev_as_of AS timestamptz) - interval '180 days' AND occurred_at <= CAST(:as_of AS timestamptz) - interval '180 days')
+          OR (occurred_at > CAST(:prev_as_of AS timestamptz) - interval '30 days' AND occurred_at <= CAST(:as_of AS timestamptz) - interval '30 days')
+          OR (occurred_at > CAST(:prev_as_of AS timestamptz) AND occurred_at <= CAST(:as_of AS timestamptz))""",
+    # the latest handset (started_on <= day), its age in months, handset changes in 12 months
+    """SELECT customer_id FROM handsets
+       WHERE (started_on > CAST(:prev_day AS date) AND started_on <= CAST(:day AS date))
+          OR (started_on > CAST(:prev_day AS date) - 365 AND started_on <= CAST(:day AS date) - 365)
+          OR date_part('month', age(CAST(:day AS date), started_on)) <> date_part('month', age(CAST(:prev_day AS date), started_on))
+          OR date_part('year', age(CAST(:day AS date), started_on)) <> date_part('year', age(CAST(:prev_day AS date), started_on))""",
+    # silent services: not used for 30 days
+    """SELECT customer_id FROM subscriptions
+       WHERE status = 'active' AND coalesce(last_used_on, starts_on) >= CAST(:prev_day AS date) - 30
+         AND coalesce(last_used_on, starts_on) < CAST(:day AS date) - 30""",
+]
 
 
 def _months_back(month: date, n: int) -> date:
@@ -72,11 +115,21 @@ async def run(ctx: RunContext) -> int:
         "outbound": sorted(OUTBOUND_CHANNELS),  # touches_this_month: the same channels the single-touch check counts
     }
     params["month_start_ts"] = clock.local_midnight(ctx.month_start)
-    upsert = text(_upsert())
+    async with ctx.sm() as s:
+        plans = await incremental.config_hash(s, "SELECT id, monthly_fee_fen FROM products ORDER BY id")
+    key = {"last_month": last, "month_start": ctx.month_start, "plans": plans}
+    p = await incremental.plan(
+        ctx, "features", key, changed=CHANGED, crossing=CROSSING, needs_rows_in="customer_features"
+    )
+    upsert = text(subset_sql(_upsert(), p.subset))
+    delete_gone = text(subset_sql(_DELETE_GONE, p.subset))
 
-    async def work(s: AsyncSession, lo: int, hi: int) -> int:
-        await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})
-        result = await s.execute(upsert, {**params, "lo": lo, "hi": hi})
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        bound = {"lo": lo, "hi": hi, "ids": ids}
+        await s.execute(delete_gone, bound)
+        result = await s.execute(upsert, {**params, **bound})
         return max(rowcount(result), 0)
 
-    return await run_chunks(ctx, work)
+    n = await incremental.run_pass(ctx, p, work)
+    await incremental.finish(ctx, p)
+    return n

@@ -2,6 +2,9 @@
 
 Reads the churn stage's `risk_level` when present; with no churn scores yet, the segment and
 stage rules fall back on the raw signals (falling ARPU, competitor calls, complaints).
+Incremental (shared.engine.incremental): a profile follows the customer's feature row, customer
+row (tier), churn columns (risk level) and tonight's four-high flags; the thresholds and the
+centroids are the key.
 """
 
 from __future__ import annotations
@@ -10,17 +13,28 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
-from shared.engine import clusters
-from shared.engine.jobs import RunContext, run_chunks, sql
+from shared.engine import clusters, incremental
+from shared.engine.incremental import subset_sql
+from shared.engine.jobs import RunContext, sql
 from shared.programme import settings as programme_settings
 
-_DELETE_GONE = text(
-    """
+_DELETE_GONE = """
     DELETE FROM customer_profiles p
-    WHERE p.customer_id > :lo AND p.customer_id <= :hi
+    WHERE p.customer_id > :lo AND p.customer_id <= :hi /*subset p.customer_id*/
       AND NOT EXISTS (SELECT 1 FROM customer_features f WHERE f.customer_id = p.customer_id)
-    """
-)
+"""
+CHANGED = [
+    "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
+    "SELECT id FROM customers WHERE updated_at >= :since",
+    "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",  # churn columns
+]
+# the daily four-high list is a new period every night: profiles whose stored kinds differ from tonight's
+CROSSING = [
+    """SELECT coalesce(p.customer_id, h.customer_id) FROM customer_profiles p
+       FULL JOIN (SELECT customer_id, jsonb_agg(kind ORDER BY kind) AS kinds FROM four_high_flags
+                  WHERE period = CAST(:day AS date) GROUP BY customer_id) h ON h.customer_id = p.customer_id
+       WHERE coalesce(p.four_high, '[]'::jsonb) IS DISTINCT FROM coalesce(h.kinds, '[]'::jsonb)""",
+]
 
 
 async def run(ctx: RunContext) -> int:
@@ -32,19 +46,30 @@ async def run(ctx: RunContext) -> int:
         lateral, cluster_expr, vector_expr, cluster_params = "", "CAST(NULL AS int)", "CAST(NULL AS float8[])", {}
     else:
         (lateral, cluster_expr, cluster_params), vector_expr = assign, clusters.scaled_vector_sql()
-    stmt = text(
+    statement = (
         sql("profiles")
         .replace("{cluster_expr}", cluster_expr)
         .replace("{vector_expr}", vector_expr)
         .replace("{distance_lateral}", lateral)
     )
     params = {**thresholds, **cluster_params, "run_date": ctx.run_date}
+    async with ctx.sm() as s:
+        centroids = await incremental.config_hash(
+            s, "SELECT cluster_id, centroid, scaler FROM behaviour_clusters ORDER BY cluster_id"
+        )
+    key = {"segments": thresholds, "centroids": centroids}
+    p = await incremental.plan(ctx, "profiles", key, changed=CHANGED, crossing=CROSSING)
+    stmt = text(subset_sql(statement, p.subset))
+    delete_gone = text(subset_sql(_DELETE_GONE, p.subset))
 
-    async def work(s: AsyncSession, lo: int, hi: int) -> int:
-        await s.execute(_DELETE_GONE, {"lo": lo, "hi": hi})
-        result = await s.execute(stmt, {**params, "lo": lo, "hi": hi})
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        bound = {"lo": lo, "hi": hi, "ids": ids}
+        await s.execute(delete_gone, bound)
+        result = await s.execute(stmt, {**params, **bound})
         return max(rowcount(result), 0)
 
-    n = await run_chunks(ctx, work)
-    await clusters.refresh_populations(ctx)
+    n = await incremental.run_pass(ctx, p, work)
+    await incremental.finish(ctx, p)
+    if n or not p.subset:
+        await clusters.refresh_populations(ctx)
     return n

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from shared import clock
 from shared.errors import Unprocessable
 
 NUM, TEXT, BOOL, LIST = "number", "text", "bool", "list"
@@ -64,8 +66,6 @@ FIELDS: dict[str, tuple[str, str]] = {
             "competitor_calls_90d",
             "handset_age_months",
             "handset_changes_12m",
-            "days_to_contract_end",
-            "days_to_birthday",
             "touches_180d",
             "touch_successes_180d",
             "touches_this_month",
@@ -73,6 +73,10 @@ FIELDS: dict[str, tuple[str, str]] = {
             "plan_id",
         )
     },
+    # countdowns: computed against the run day from the dates the feature view stores, so the
+    # stored row does not change every night (see TIME_FIELDS)
+    "days_to_contract_end": ("(CASE WHEN f.contract_end >= {day} THEN f.contract_end - {day} END)", NUM),
+    "days_to_birthday": ("tenure_days_to_birthday(f.birthday, {day})", NUM),
     "handset_brand": ("f.handset_brand", TEXT),
     "handset_price_band": ("f.handset_price_band", TEXT),
     "best_channel": ("f.best_channel", TEXT),
@@ -96,6 +100,10 @@ FIELDS: dict[str, tuple[str, str]] = {
     "four_high": ("p.four_high", LIST),
 }
 
+TIME_FIELDS = frozenset(name for name, (column, _) in FIELDS.items() if "{day}" in column)
+"""Fields whose value moves with the run day alone: a rule over them can change its answer for a
+customer whose data did not change (the incremental night asks `Compiler.crossings`)."""
+
 OPS: dict[str, set[str]] = {
     NUM: {"=", "!=", ">", ">=", "<", "<=", "between", "in", "not_in", "is_null", "not_null"},
     TEXT: {"=", "!=", "in", "not_in", "is_null", "not_null"},
@@ -115,11 +123,12 @@ def from_clause(*, chunk: bool = False) -> str:
     With `chunk=True` every joined table carries the `:lo < id <= :hi` range itself: Postgres does
     not carry a range across a join, so without it each chunk of a nightly stage would scan the
     whole customers, profiles and tag-set tables. Unused LEFT JOINs on primary keys cost nothing
-    (the planner drops them).
+    (the planner drops them). The `/*subset*/` markers are for the incremental night
+    (shared.engine.incremental.subset_sql).
     """
 
     def rng(col: str) -> str:
-        return f" AND {col} > :lo AND {col} <= :hi" if chunk else ""
+        return f" AND {col} > :lo AND {col} <= :hi /*subset {col}*/" if chunk else ""
 
     return (
         f"customer_features f JOIN customers c ON c.id = f.customer_id{rng('c.id')} "
@@ -143,13 +152,31 @@ class Compiled:
 
 
 class Compiler:
-    """Compiles many rules into one statement; `prefix` keeps parameter names apart."""
+    """Compiles many rules into one statement; `prefix` keeps parameter names apart.
 
-    def __init__(self, prefix: str = "r") -> None:
+    `day` is the day countdown fields count from (the run day; default today, Asia/Shanghai).
+    Every leaf over such a field is also kept in `time_leaves`, for `crossings`.
+    """
+
+    def __init__(self, prefix: str = "r", day: date | None = None) -> None:
         self.prefix = prefix
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, Any] = {f"{prefix}_day": day or clock.today()}
+        self.time_leaves: list[str] = []
         self._n = 0
         self._nodes = 0
+
+    def crossings(self) -> str | None:
+        """SQL predicate: some leaf over a countdown field answers differently on `:prev_day`
+        (bound by the caller) than on the compiler's day — the customers whose results may have
+        changed with no change in their data. None when no rule reads such a field."""
+        if not self.time_leaves:
+            return None
+        day = f":{self.prefix}_day"
+        return (
+            "("
+            + " OR ".join(f"({leaf}) IS DISTINCT FROM ({leaf.replace(day, ':prev_day')})" for leaf in self.time_leaves)
+            + ")"
+        )
 
     def compile(self, rule: Any) -> str:
         self._nodes = 0
@@ -182,10 +209,17 @@ class Compiler:
         raise RuleError("unknown rule node", keys=sorted(str(k)[:40] for k in keys))
 
     def _leaf(self, node: dict[str, Any]) -> str:
+        sql = self._leaf_sql(node)
+        if node["field"] in TIME_FIELDS:
+            self.time_leaves.append(sql)
+        return sql
+
+    def _leaf_sql(self, node: dict[str, Any]) -> str:
         name, op = node["field"], node["op"]
         if not isinstance(name, str) or name not in FIELDS:
             raise RuleError("unknown field", field=str(name)[:80], allowed=sorted(FIELDS))
         column, kind = FIELDS[name]
+        column = column.replace("{day}", f"CAST(:{self.prefix}_day AS date)")
         if not isinstance(op, str) or op not in OPS[kind]:
             raise RuleError(
                 "operator not allowed for this field", field=name, op=str(op)[:20], allowed=sorted(OPS[kind])
@@ -252,9 +286,9 @@ class Compiler:
         return [float(v) for v in items] if kind == NUM else items
 
 
-def compile_rule(rule: Any, prefix: str = "r") -> Compiled:
+def compile_rule(rule: Any, prefix: str = "r", day: date | None = None) -> Compiled:
     """Compile one rule on its own (validation and previews)."""
-    c = Compiler(prefix)
+    c = Compiler(prefix, day)
     return Compiled(c.compile(rule), c.params)
 
 

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.engine import offers, retention_offers
-from shared.engine.jobs import RunContext, run_chunks
-from shared.engine.rules import CHUNK_FROM_CLAUSE, Compiler, RuleError
+from shared.engine import incremental, offers, retention_offers
+from shared.engine.jobs import RunContext
+from shared.engine.rules import CHUNK_FROM_CLAUSE, FROM_CLAUSE, Compiler, RuleError
 from shared.logging import get_logger
 from shared.programme import settings as programme_settings
 from shared.touches.service import CHANNELS, OUTBOUND_CHANNELS
@@ -281,12 +281,12 @@ FROM (
            (NOT f.do_not_disturb AND f.refusals_30d = 0 AND f.touches_this_month < :max_per_month) AS outbound_ok,
            CASE {cases} END AS strategy_id
     FROM {from_clause}
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ) x
 JOIN strategies s ON s.id = x.strategy_id
 WHERE NOT EXISTS (SELECT 1 FROM recommendations r
                   WHERE r.customer_id = x.customer_id AND r.strategy_id = s.id AND r.status = 'dismissed'
-                    AND r.customer_id > :lo AND r.customer_id <= :hi
+                    AND r.customer_id > :lo AND r.customer_id <= :hi /*subset r.customer_id*/
                     AND r.responded_at > CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days))
 """
 # Retention strategies (a condition on `risk` or `persuadable`): the offer fits the customer's cause
@@ -315,7 +315,8 @@ WHERE e.customer_id = b.customer_id
 """
 _EXPIRE = """
 UPDATE recommendations r SET status = 'expired'
-WHERE r.customer_id > :lo AND r.customer_id <= :hi AND r.status = 'open' AND r.campaign_id IS NULL
+WHERE r.customer_id > :lo AND r.customer_id <= :hi /*subset r.customer_id*/
+  AND r.status = 'open' AND r.campaign_id IS NULL
   AND (r.expires_at <= now()
        OR (r.strategy_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM engine_rec_pick e WHERE e.customer_id = r.customer_id AND e.strategy_id = r.strategy_id)))
@@ -333,6 +334,31 @@ WHERE recommendations.origin = 'strategy' AND recommendations.strategy_id = EXCL
   AND recommendations.channel <> EXCLUDED.channel
 """
 
+# What a customer's pick reads: the rule inputs (f, c, p, ts) and their offers (dismissals, offers
+# of campaigns and key moments holding the slot, acceptances)
+CHANGED = [
+    "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
+    "SELECT id FROM customers WHERE updated_at >= :since",
+    "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",
+    "SELECT customer_id FROM customer_tag_sets WHERE updated_at >= :since",
+    "SELECT customer_id FROM recommendations WHERE updated_at >= :since",
+]
+# ... and where the clock alone moves an answer: an offer reaching its expiry, a dismissal leaving
+# the cool-off (a condition over a countdown field is added from the compiler)
+CROSSING = [
+    "SELECT customer_id FROM recommendations WHERE status = 'open' AND campaign_id IS NULL "
+    "AND expires_at <= CAST(:now AS timestamptz)",
+    "SELECT customer_id FROM recommendations WHERE status = 'dismissed' "
+    "AND responded_at > CAST(:prev_as_of AS timestamptz) - make_interval(days => :cool_off_days) "
+    "AND responded_at <= CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days)",
+]
+_DEFINITIONS = (
+    "SELECT id, name, condition, product_id, channel, script, priority FROM strategies WHERE active ORDER BY id",
+    "SELECT id, code FROM tag_definitions WHERE active ORDER BY id",
+    "SELECT id, kind, active, monthly_fee_fen, one_time_fee_fen FROM products ORDER BY id",
+    "SELECT * FROM retention_offers ORDER BY cause, rank",
+)
+
 
 async def run(ctx: RunContext) -> int:
     async with own_transaction(ctx.sm) as s:
@@ -345,7 +371,7 @@ async def run(ctx: RunContext) -> int:
                 text("SELECT id, name, condition, channel FROM strategies WHERE active ORDER BY priority, id")
             )
         ).all()
-    compiler = Compiler("s")
+    compiler = Compiler("s", ctx.run_date)
     cases, purposes = [], []
     for sid, name, condition, channel in strategies:
         if channel not in CHANNELS:
@@ -358,8 +384,8 @@ async def run(ctx: RunContext) -> int:
             log.warning("engine.strategy.skipped", strategy_id=sid, name=name)
     if not cases:
         cases, purposes = ["WHEN FALSE THEN NULL"], ["WHEN NULL THEN NULL"]
-    eligible = text(
-        _ELIGIBLE.format(cases=" ".join(cases), purpose_cases=" ".join(purposes), from_clause=CHUNK_FROM_CLAUSE)
+    eligible_sql = _ELIGIBLE.format(
+        cases=" ".join(cases), purpose_cases=" ".join(purposes), from_clause=CHUNK_FROM_CLAUSE
     )
     params = {
         **compiler.params,
@@ -369,7 +395,7 @@ async def run(ctx: RunContext) -> int:
         "cool_off_days": int(rules["cool_off_days"]),
         "as_of": ctx.as_of,
     }
-    expire, insert = text(_EXPIRE), text(_INSERT)
+    insert = text(_INSERT)
     retention_ids = [int(sid) for sid, _, condition, _ in strategies if is_retention(condition)]
     retention = text(
         _RETENTION_OFFER.format(
@@ -383,13 +409,35 @@ async def run(ctx: RunContext) -> int:
             "outbound": sorted(OUTBOUND_CHANNELS),
             "retention_ids": retention_ids,
         }
+        definitions = await incremental.config_hash(s, *_DEFINITIONS)
+    key = {
+        "definitions": definitions,
+        "contact_pressure": rules,
+        "retention": json.loads(json.dumps(retention_params, default=str)),
+    }
+    crossing = compiler.crossings()
+    p = await incremental.plan(
+        ctx,
+        "strategies",
+        key,
+        changed=CHANGED,
+        crossing=[
+            *CROSSING,
+            *([] if crossing is None else [f"SELECT f.customer_id FROM {FROM_CLAUSE} WHERE {crossing}"]),
+        ],
+        params={**compiler.params, "cool_off_days": int(rules["cool_off_days"])},
+    )
+    eligible = text(incremental.subset_sql(eligible_sql, p.subset))
+    expire = text(incremental.subset_sql(_EXPIRE, p.subset))
 
-    async def work(s: AsyncSession, lo: int, hi: int) -> int:
-        await s.execute(eligible, {**params, "lo": lo, "hi": hi})
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        await s.execute(eligible, {**params, "lo": lo, "hi": hi, "ids": ids})
         if retention_ids:
             await s.execute(retention, retention_params)
-        expired = await s.execute(expire, {"lo": lo, "hi": hi})
+        expired = await s.execute(expire, {"lo": lo, "hi": hi, "ids": ids})
         inserted = await s.execute(insert, {"as_of": ctx.as_of})
         return rowcount(expired) + rowcount(inserted)
 
-    return await run_chunks(ctx, work)
+    n = await incremental.run_pass(ctx, p, work)
+    await incremental.finish(ctx, p)
+    return n

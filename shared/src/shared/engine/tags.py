@@ -12,6 +12,7 @@ refreshed in one pass.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import text
@@ -19,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
+from shared.engine import incremental
 from shared.engine.catalogue import catalogue
-from shared.engine.jobs import RunContext, run_chunks
+from shared.engine.jobs import RunContext
 from shared.engine.rules import CHUNK_FROM_CLAUSE, FROM_CLAUSE, Compiler, RuleError, compile_rule
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
@@ -141,14 +143,14 @@ WITH cur AS MATERIALIZED (
     SELECT f.customer_id,
            array_remove(ARRAY[{cases}]::int[], NULL) AS tags
     FROM {from_clause}
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ),
 diff AS MATERIALIZED (
     SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
            coalesce(c.tags, '{{}}') AS new_tags, o.tag_ids AS old_tags
     FROM cur c
     FULL JOIN (SELECT customer_id, tag_ids FROM customer_tag_sets
-               WHERE customer_id > :lo AND customer_id <= :hi) o ON o.customer_id = c.customer_id
+               WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/) o ON o.customer_id = c.customer_id
     WHERE o.tag_ids IS DISTINCT FROM coalesce(c.tags, '{{}}')  -- both sorted: equality is set equality
 ),
 up AS (
@@ -168,8 +170,25 @@ hist AS (
     WHERE NOT (t.tag_id = ANY(d.new_tags))
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM up)
+SELECT (SELECT count(*) FROM up) AS changed,
+       -- members gained minus lost per tag: a subset pass moves the counts by these
+       (SELECT coalesce(jsonb_object_agg(z.t, z.n), '{{}}') FROM (
+            SELECT t, sum(d) AS n FROM (
+                SELECT unnest(new_tags) AS t, 1 AS d FROM diff
+                UNION ALL SELECT unnest(coalesce(old_tags, '{{}}')), -1 FROM diff) y
+            GROUP BY t HAVING sum(d) <> 0) z) AS deltas
 """
+# a customer's tags follow their feature, customer and profile rows (rules read f, c, p)
+CHANGED = [
+    "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
+    "SELECT id FROM customers WHERE updated_at >= :since",
+    "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",
+]
+_ADD_COUNTS = text(
+    "UPDATE tag_definitions d SET customers = d.customers + x.n, counted_at = now() "
+    "FROM jsonb_each_text(CAST(:deltas AS jsonb)) AS x(id, n) WHERE d.id = CAST(x.id AS int)"
+)
+_DEFINITIONS = "SELECT id, code, rule, version FROM tag_definitions WHERE active ORDER BY id"
 _COUNT = text(
     """
     UPDATE tag_definitions d SET customers = coalesce(n.customers, 0), counted_at = now()
@@ -186,7 +205,8 @@ async def run(ctx: RunContext) -> int:
         await seed_catalogue(s)
     async with ctx.sm() as s:
         defs = (await s.execute(text("SELECT id, code, rule FROM tag_definitions WHERE active ORDER BY id"))).all()
-    compiler = Compiler("t")
+        definitions = await incremental.config_hash(s, _DEFINITIONS)
+    compiler = Compiler("t", ctx.run_date)
     cases: list[str] = []
     skipped: list[str] = []
     for tag_id, code, rule in defs:
@@ -199,14 +219,31 @@ async def run(ctx: RunContext) -> int:
         ctx.notes["tags_skipped"] = skipped
     ctx.notes["tags_active"] = len(cases)
     # A customer keeps no tag that is not active and compiling: those rows are removed as 'lost'.
-    stmt = text(_DIFF.format(from_clause=CHUNK_FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL"))
+    crossing = compiler.crossings()
+    p = await incremental.plan(
+        ctx,
+        "tags",
+        {"definitions": definitions},
+        changed=CHANGED,
+        crossing=[] if crossing is None else [f"SELECT f.customer_id FROM customer_features f WHERE {crossing}"],
+        params=compiler.params,
+    )
+    diff = _DIFF.format(from_clause=CHUNK_FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL")
+    stmt = text(incremental.subset_sql(diff, p.subset))
     params = {**compiler.params, "run_id": ctx.run_id}
+    deltas: Counter[str] = Counter()
 
-    async def work(s: AsyncSession, lo: int, hi: int) -> int:
-        return int(await s.scalar(stmt, {**params, "lo": lo, "hi": hi}) or 0)
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        row = (await s.execute(stmt, {**params, "lo": lo, "hi": hi, "ids": ids})).one()
+        deltas.update({k: int(v) for k, v in row.deltas.items()})
+        return int(row.changed or 0)
 
-    changed = await run_chunks(ctx, work)
+    changed = await incremental.run_pass(ctx, p, work)
     async with own_transaction(ctx.sm) as s:
         await s.execute(text("SET LOCAL statement_timeout = '600s'"))
-        await s.execute(_COUNT)
+        if p.subset:  # the counts move by what this pass changed; a full pass recounts
+            await s.execute(_ADD_COUNTS, {"deltas": json.dumps({k: v for k, v in deltas.items() if v})})
+        else:
+            await s.execute(_COUNT)
+    await incremental.finish(ctx, p)
     return changed

@@ -11,8 +11,11 @@ import json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
-from shared.engine.jobs import RunContext, run_chunks, statement_work
+from shared.engine import incremental
+from shared.engine.incremental import subset_sql
+from shared.engine.jobs import RunContext
 
 DEFAULT_RULES = [
     # tier, rank, min tenure months, min 6-month average bill (fen), benefits
@@ -52,28 +55,40 @@ FROM (
                   WHERE f.tenure_months >= r.min_tenure_months AND f.arpu_6m_fen >= r.min_avg_bill_fen
                   ORDER BY r.rank DESC, r.tier LIMIT 1), 'star1') AS tier
     FROM customer_features f
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ) x
 WHERE c.id = x.customer_id AND c.tier IS DISTINCT FROM x.tier
-  AND c.id > :lo AND c.id <= :hi  -- the range on both sides: Postgres does not carry it across the join
+  AND c.id > :lo AND c.id <= :hi /*subset c.id*/  -- the range on both sides: Postgres does not carry it across the join
 """
 _SYNC_FEATURE = """
 UPDATE customer_features f SET tier = c.tier
 FROM customers c
-WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi AND f.tier IS DISTINCT FROM c.tier
-  AND c.id > :lo AND c.id <= :hi
+WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
+  AND f.tier IS DISTINCT FROM c.tier AND c.id > :lo AND c.id <= :hi /*subset c.id*/
 """
+# a tier follows the feature row (tenure, 6-month bill) and the customer row (the tier itself)
+CHANGED = [
+    "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
+    "SELECT id FROM customers WHERE updated_at >= :since",
+]
 
 
 async def run(ctx: RunContext) -> int:
     async with own_transaction(ctx.sm) as s:
         await seed_default_rules(s)
-    assign = statement_work(_ASSIGN, {})
-    sync = statement_work(_SYNC_FEATURE, {})
+        rules = await incremental.config_hash(
+            s, "SELECT tier, rank, min_tenure_months, min_avg_bill_fen FROM tier_rules ORDER BY tier"
+        )
+    p = await incremental.plan(ctx, "tiers", {"rules": rules}, changed=CHANGED)
+    assign = text(subset_sql(_ASSIGN, p.subset))
+    sync = text(subset_sql(_SYNC_FEATURE, p.subset))
 
-    async def work(s: AsyncSession, lo: int, hi: int) -> int:
-        n = await assign(s, lo, hi)
-        await sync(s, lo, hi)
-        return n
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        bound = {"lo": lo, "hi": hi, "ids": ids}
+        n = rowcount(await s.execute(assign, bound))
+        await s.execute(sync, bound)
+        return max(n, 0)
 
-    return await run_chunks(ctx, work)
+    n = await incremental.run_pass(ctx, p, work)
+    await incremental.finish(ctx, p)
+    return n

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from sqlalchemy import BigInteger, Identity
+from sqlalchemy import BigInteger, DateTime, Identity, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import mapped_column
 
@@ -14,3 +14,9 @@ Money = Annotated[int, mapped_column(BigInteger, nullable=False, default=0, serv
 """Money is integer fen (1/100 yuan); data is integer MB; never floats."""
 
 JSON = JSONB
+
+
+def stamped_at() -> Any:
+    """`updated_at` kept by the `tenure_stamp_updated_at` trigger (migration 0008i) on every insert
+    and update, whichever code path writes the row: the nightly engine's change detection reads it."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -104,15 +104,19 @@ class CustomerFeatures(Base):
     handset_age_months: Mapped[int | None] = mapped_column(Integer)
     dual_sim: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     handset_changes_12m: Mapped[int] = _i()
-    days_to_contract_end: Mapped[int | None] = mapped_column(Integer)
-    days_to_birthday: Mapped[int | None] = mapped_column(Integer)
     touches_180d: Mapped[int] = _i()
     touch_successes_180d: Mapped[int] = _i()
     touches_this_month: Mapped[int] = _i()
     refusals_30d: Mapped[int] = _i()
     best_channel: Mapped[str | None] = mapped_column(String(20))
     do_not_disturb: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    contract_end: Mapped[date | None] = mapped_column(Date)
+    """dates, not countdowns (days_to_contract_end / days_to_birthday are computed against the run
+    day by shared.engine.rules): a countdown would change every row every night"""
+    birthday: Mapped[date | None] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()"), index=True
+    )  # moved only when the row changes: the later stages' "changed since my last pass"
 
 
 class BehaviourCluster(Base):
@@ -165,4 +169,6 @@ class EngineWatermark(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     key: Mapped[dict] = mapped_column(JSON, server_default=text("'{}'::jsonb"))
+    run_date: Mapped[date | None] = mapped_column(Date)
+    """the day the last pass ran for: what crossed a time boundary since is recomputed too"""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
-from shared.models._types import JSON, BigPK, IntPK, Money
+from shared.models._types import JSON, BigPK, IntPK, Money, stamped_at
 
 
 class ProductKind(StrEnum):
@@ -65,6 +65,7 @@ class Subscription(CreatedAt, Base):
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         Index("ix_subscriptions_customer_id_status", "customer_id", "status"),
+        Index("ix_subscriptions_updated_at_brin", "updated_at", postgresql_using="brin"),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"))
@@ -78,6 +79,7 @@ class Subscription(CreatedAt, Base):
     charge_fen: Mapped[Money]
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
     last_used_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = stamped_at()
 
 
 class PlanChange(CreatedAt, Base):

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
-from shared.models._types import JSON, BigPK, IntPK
+from shared.models._types import JSON, BigPK, IntPK, stamped_at
 
 
 class Strategy(CreatedAt, Base):
@@ -48,6 +48,7 @@ class Recommendation(CreatedAt, Base):
             unique=True,
             postgresql_where=text("status = 'open'"),
         ),
+        Index("ix_recommendations_updated_at_brin", "updated_at", postgresql_using="brin"),
     )
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
@@ -65,6 +66,7 @@ class Recommendation(CreatedAt, Base):
     """strategy / campaign / key_moment: who made it; decides which offer wins (shared.engine.offers)."""
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = stamped_at()
 
 
 class RetentionOffer(Base):

@@ -54,7 +54,7 @@ class CustomerTagSet(Base):
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), primary_key=True)
     tag_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=text("'{}'"))
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))  # first tagged
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"), index=True)
 
 
 class CustomerTagHistory(Base):

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, CreatedAt
-from shared.models._types import JSON, BigPK, Money
+from shared.models._types import JSON, BigPK, Money, stamped_at
 from shared.touches.outcomes import OUTCOMES
 
 
@@ -35,6 +35,7 @@ class Touch(CreatedAt, Base):
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         # migration 0007d; a word added to OUTCOMES needs a migration that widens this
+        Index("ix_touches_updated_at_brin", "updated_at", postgresql_using="brin"),
         CheckConstraint("outcome IN (" + ", ".join(f"'{o}'" for o in OUTCOMES) + ")", name="outcome_vocabulary"),
     )
     id: Mapped[BigPK]
@@ -55,6 +56,7 @@ class Touch(CreatedAt, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     visible_to_customer: Mapped[bool] = mapped_column(Boolean, default=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(160))
+    updated_at: Mapped[datetime] = stamped_at()
 
 
 class SmsReply(CreatedAt, Base):

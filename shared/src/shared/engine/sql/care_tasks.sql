@@ -5,7 +5,7 @@
 -- (care.py puts the ladder CTE, pick lateral and reason of shared.engine.retention_offers in the ro_ markers).
 WITH {ro_ladder},
 base AS MATERIALIZED (
-    SELECT a.customer_id, a.manager_id, c.gender, c.name, f.days_to_birthday, f.do_not_disturb, f.refusals_30d,
+    SELECT a.customer_id, a.manager_id, c.gender, c.name, tenure_days_to_birthday(f.birthday, CAST(:run_date AS date)) AS days_to_birthday, f.do_not_disturb, f.refusals_30d,
            p.risk_level, p.segment, p.sub_segment, p.four_high, p.churn_score, p.uplift_score,
            coalesce(p.arpu_fen, f.arpu_fen) AS arpu_fen,
            CASE c.gender WHEN 'F' THEN left(c.name, 1) || '女士' WHEN 'M' THEN left(c.name, 1) || '先生' ELSE '尊敬的客户' END AS salutation,

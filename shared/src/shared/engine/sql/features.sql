@@ -31,7 +31,7 @@ WITH u AS (
         sum(broadband_gb) FILTER (WHERE month = CAST(:last_month AS date)) AS broadband,
         sum(plan_fee_fen) FILTER (WHERE month = CAST(:last_month AS date)) AS plan_fee_last
     FROM monthly_usage
-    WHERE customer_id > :lo AND customer_id <= :hi AND month > CAST(:m6 AS date) AND month <= CAST(:last_month AS date)
+    WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/ AND month > CAST(:m6 AS date) AND month <= CAST(:last_month AS date)
     GROUP BY customer_id
 ),
 cp AS (
@@ -43,7 +43,7 @@ cp AS (
         count(*) FILTER (WHERE NOT resolved) AS unresolved,
         min(satisfaction) AS min_sat
     FROM complaints
-    WHERE customer_id > :lo AND customer_id <= :hi
+    WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/
       AND occurred_at > CAST(:as_of AS timestamptz) - interval '90 days' AND occurred_at <= CAST(:as_of AS timestamptz)
     GROUP BY customer_id
 ),
@@ -52,7 +52,7 @@ cc AS (
         count(*) FILTER (WHERE called_at > CAST(:as_of AS timestamptz) - interval '30 days') AS n30,
         count(*) AS n90
     FROM competitor_calls
-    WHERE customer_id > :lo AND customer_id <= :hi
+    WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/
       AND called_at > CAST(:as_of AS timestamptz) - interval '90 days' AND called_at <= CAST(:as_of AS timestamptz)
     GROUP BY customer_id
 ),
@@ -60,7 +60,7 @@ hs AS (
     SELECT DISTINCT ON (h.customer_id) h.customer_id, h.brand, h.price_band, h.dual_sim, h.started_on,
         count(*) FILTER (WHERE h.started_on > CAST(:run_date AS date) - 365) OVER (PARTITION BY h.customer_id) AS recent
     FROM handsets h
-    WHERE h.customer_id > :lo AND h.customer_id <= :hi AND h.started_on <= CAST(:run_date AS date)
+    WHERE h.customer_id > :lo AND h.customer_id <= :hi /*subset h.customer_id*/ AND h.started_on <= CAST(:run_date AS date)
     ORDER BY h.customer_id, h.started_on DESC, h.id DESC
 ),
 sb AS (
@@ -72,7 +72,7 @@ sb AS (
                            AND coalesce(sub.last_used_on, sub.starts_on) < CAST(:run_date AS date) - 30) AS silent
     FROM subscriptions sub
     JOIN products pr ON pr.id = sub.product_id
-    WHERE sub.customer_id > :lo AND sub.customer_id <= :hi AND sub.status = 'active'
+    WHERE sub.customer_id > :lo AND sub.customer_id <= :hi /*subset sub.customer_id*/ AND sub.status = 'active'
     GROUP BY sub.customer_id
 ),
 tc AS (
@@ -85,7 +85,7 @@ tc AS (
                            AND channel = ANY(CAST(:outbound AS text[]))) AS this_month,
         count(*) FILTER (WHERE outcome = 'refused' AND occurred_at > CAST(:as_of AS timestamptz) - interval '30 days') AS refused
     FROM touches
-    WHERE customer_id > :lo AND customer_id <= :hi
+    WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/
       AND occurred_at > CAST(:as_of AS timestamptz) - interval '180 days' AND occurred_at <= CAST(:as_of AS timestamptz)
     GROUP BY customer_id, channel
 ),
@@ -143,12 +143,8 @@ SELECT c.id AS customer_id,
     CASE WHEN hs.started_on IS NOT NULL THEN (date_part('year', age(CAST(:run_date AS date), hs.started_on)) * 12 + date_part('month', age(CAST(:run_date AS date), hs.started_on)))::int END AS handset_age_months,
     coalesce(hs.dual_sim, false) AS dual_sim,
     greatest(coalesce(hs.recent, 0) - CASE WHEN c.join_date > CAST(:run_date AS date) - 365 THEN 1 ELSE 0 END, 0) AS handset_changes_12m,
-    CASE WHEN c.contract_end >= CAST(:run_date AS date) THEN c.contract_end - CAST(:run_date AS date) END AS days_to_contract_end,
-    CASE WHEN c.birthday IS NOT NULL THEN
-        (make_date(extract(year FROM CAST(:run_date AS date))::int + CASE WHEN (extract(month FROM c.birthday), extract(day FROM c.birthday)) < (extract(month FROM CAST(:run_date AS date)), extract(day FROM CAST(:run_date AS date))) THEN 1 ELSE 0 END,
-                   extract(month FROM c.birthday)::int,
-                   CASE WHEN extract(month FROM c.birthday) = 2 AND extract(day FROM c.birthday) = 29 THEN 28 ELSE extract(day FROM c.birthday)::int END) - CAST(:run_date AS date))
-    END AS days_to_birthday,
+    c.contract_end,
+    c.birthday,
     coalesce(tt.n, 0) AS touches_180d,
     coalesce(tt.ok, 0) AS touch_successes_180d,
     coalesce(tt.this_month, 0) AS touches_this_month,
@@ -163,4 +159,4 @@ LEFT JOIN cc ON cc.customer_id = c.id
 LEFT JOIN hs ON hs.customer_id = c.id
 LEFT JOIN sb ON sb.customer_id = c.id
 LEFT JOIN tt ON tt.customer_id = c.id
-WHERE c.id > :lo AND c.id <= :hi AND c.status <> 'churned'
+WHERE c.id > :lo AND c.id <= :hi /*subset c.id*/ AND c.status <> 'churned'

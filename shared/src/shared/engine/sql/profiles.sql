@@ -33,9 +33,9 @@ FROM (
         f.arpu_fen
     FROM customer_features f
     -- every joined table carries the chunk's range: Postgres does not carry it across a join
-    LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id AND p.customer_id > :lo AND p.customer_id <= :hi
+    LEFT JOIN customer_profiles p ON p.customer_id = f.customer_id AND p.customer_id > :lo AND p.customer_id <= :hi /*subset p.customer_id*/
     LEFT JOIN (SELECT h.customer_id, jsonb_agg(h.kind ORDER BY h.kind) AS kinds FROM four_high_flags h
-               WHERE h.customer_id > :lo AND h.customer_id <= :hi AND h.period = CAST(:run_date AS date)
+               WHERE h.customer_id > :lo AND h.customer_id <= :hi /*subset h.customer_id*/ AND h.period = CAST(:run_date AS date)
                GROUP BY h.customer_id) fh ON fh.customer_id = f.customer_id
     CROSS JOIN LATERAL (SELECT {vector_expr} AS z OFFSET 0) zv
     {distance_lateral}
@@ -70,7 +70,7 @@ FROM (
                 ELSE 'mainstream'
             END AS sub_segment
     ) s
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ) x
 ON CONFLICT (customer_id) DO UPDATE SET
     lifecycle_stage = EXCLUDED.lifecycle_stage, segment = EXCLUDED.segment, sub_segment = EXCLUDED.sub_segment,
