@@ -15,6 +15,10 @@ Revises: 0007g
   into expressions over the stored dates and the run day (`tenure_days_to_birthday`).
   `computed_at` (moved only when a row changes) and `customer_tag_sets.updated_at` get B-trees:
   the next stage's "what changed since my last pass" is a range scan.
+- `customer_features.join_date` (the customer-row facts the view copies are compared, not
+  stamped: the tiers stage's own writes to `customers` must not make every re-tiered customer
+  "changed" for the next night's features) and `customer_profiles.scored_at`, moved by the churn
+  stage alone (the profiles stage reads the churn columns, and its own writes move `updated_at`).
 - `engine_watermarks.run_date`: the day the last pass ran for, so a pass can find what crossed a
   time boundary between the two days (a complaint leaving the 90-day window, a birthday).
 """
@@ -73,6 +77,9 @@ def upgrade() -> None:
     op.execute(DAYS_TO_BIRTHDAY)
     op.add_column("customer_features", sa.Column("contract_end", sa.Date()))
     op.add_column("customer_features", sa.Column("birthday", sa.Date()))
+    op.add_column("customer_features", sa.Column("join_date", sa.Date()))
+    op.add_column("customer_profiles", sa.Column("scored_at", sa.DateTime(timezone=True)))
+    op.create_index("ix_customer_profiles_scored_at", "customer_profiles", ["scored_at"])
     op.drop_column("customer_features", "days_to_contract_end")
     op.drop_column("customer_features", "days_to_birthday")
     op.create_index("ix_customer_features_computed_at", "customer_features", ["computed_at"])
@@ -92,6 +99,9 @@ def downgrade() -> None:
         "UPDATE customer_features SET days_to_birthday = tenure_days_to_birthday(birthday, CURRENT_DATE), "
         "days_to_contract_end = CASE WHEN contract_end >= CURRENT_DATE THEN contract_end - CURRENT_DATE END"
     )
+    op.drop_index("ix_customer_profiles_scored_at", table_name="customer_profiles")
+    op.drop_column("customer_profiles", "scored_at")
+    op.drop_column("customer_features", "join_date")
     op.drop_column("customer_features", "birthday")
     op.drop_column("customer_features", "contract_end")
     op.execute("DROP FUNCTION IF EXISTS tenure_days_to_birthday(date, date)")

@@ -67,14 +67,14 @@ _COLUMNS = (
 )
 _UPSERT = """
 INSERT INTO customer_profiles (customer_id, churn_score, warning_coefficient, risk_level, uplift_score,
-                               top_factors, model_version, updated_at, four_high)
+                               top_factors, model_version, updated_at, four_high, scored_at)
 SELECT t.customer_id, t.churn_score, t.warning, t.risk, t.uplift,
        to_jsonb(array_remove(ARRAY[
            CASE WHEN t.f1 IS NOT NULL THEN jsonb_build_object('factor', t.f1, 'value', t.v1, 'weight', t.w1) END,
            CASE WHEN t.f2 IS NOT NULL THEN jsonb_build_object('factor', t.f2, 'value', t.v2, 'weight', t.w2) END,
            CASE WHEN t.f3 IS NOT NULL THEN jsonb_build_object('factor', t.f3, 'value', t.v3, 'weight', t.w3) END
        ], NULL)),
-       :version, now(), '[]'::jsonb
+       :version, now(), '[]'::jsonb, now()
 FROM churn_scores_tmp t
 ON CONFLICT (customer_id) DO UPDATE SET
     churn_score = EXCLUDED.churn_score,
@@ -83,7 +83,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
     uplift_score = EXCLUDED.uplift_score,
     top_factors = EXCLUDED.top_factors,
     model_version = EXCLUDED.model_version,
-    updated_at = EXCLUDED.updated_at
+    updated_at = EXCLUDED.updated_at,
+    scored_at = EXCLUDED.scored_at
 -- an unchanged score is not rewritten: no dead row, no index churn, nothing for the WAL
 WHERE (customer_profiles.churn_score, customer_profiles.warning_coefficient, customer_profiles.risk_level,
        customer_profiles.uplift_score, customer_profiles.top_factors, customer_profiles.model_version)

@@ -25,7 +25,8 @@ from shared.touches.outcomes import RESPONSE_OUTCOMES
 from shared.touches.service import OUTBOUND_CHANNELS
 
 COLUMNS = [c.name for c in CustomerFeatures.__table__.columns if c.name != "computed_at"]
-_VALUES = [c for c in COLUMNS if c != "customer_id"]
+_VALUES = [c for c in COLUMNS if c not in ("customer_id", "tier")]
+"""`tier` is the tiers stage's (it reads this view and writes both copies); a new row starts from the customer's"""
 
 
 def _upsert() -> str:
@@ -47,7 +48,14 @@ _DELETE_GONE = """
 """
 
 CHANGED = [
-    "SELECT id FROM customers WHERE updated_at >= :since",
+    # a customer row whose copied facts differ from the view's (the tiers stage's own writes to
+    # customers.tier change nothing here, and would otherwise make every re-tiered customer "changed")
+    """SELECT c.id FROM customers c LEFT JOIN customer_features f ON f.customer_id = c.id
+       WHERE c.updated_at >= :since
+         AND ((f.customer_id IS NULL) <> (c.status = 'churned')
+              OR (c.branch_id, c.plan_id, c.gender, c.birthday, c.join_date, c.contract_end, c.do_not_disturb)
+                 IS DISTINCT FROM (f.branch_id, f.plan_id, f.gender, f.birthday, f.join_date, f.contract_end,
+                                   f.do_not_disturb))""",
     *(
         changed_in(t)
         for t in ("monthly_usage", "complaints", "competitor_calls", "handsets", "subscriptions", "touches")

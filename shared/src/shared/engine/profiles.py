@@ -26,7 +26,7 @@ _DELETE_GONE = """
 CHANGED = [
     "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
     "SELECT id FROM customers WHERE updated_at >= :since",
-    "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",  # churn columns
+    "SELECT customer_id FROM customer_profiles WHERE scored_at >= :since",  # the churn columns
 ]
 # the daily four-high list is a new period every night: profiles whose stored kinds differ from tonight's
 CROSSING = [

@@ -160,7 +160,8 @@ class Compiler:
 
     def __init__(self, prefix: str = "r", day: date | None = None) -> None:
         self.prefix = prefix
-        self.params: dict[str, Any] = {f"{prefix}_day": day or clock.today()}
+        self.day = day or clock.today()
+        self.params: dict[str, Any] = {}
         self.time_leaves: list[str] = []
         self._n = 0
         self._nodes = 0
@@ -219,7 +220,9 @@ class Compiler:
         if not isinstance(name, str) or name not in FIELDS:
             raise RuleError("unknown field", field=str(name)[:80], allowed=sorted(FIELDS))
         column, kind = FIELDS[name]
-        column = column.replace("{day}", f"CAST(:{self.prefix}_day AS date)")
+        if "{day}" in column:
+            self.params[f"{self.prefix}_day"] = self.day
+            column = column.replace("{day}", f"CAST(:{self.prefix}_day AS date)")
         if not isinstance(op, str) or op not in OPS[kind]:
             raise RuleError(
                 "operator not allowed for this field", field=name, op=str(op)[:20], allowed=sorted(OPS[kind])

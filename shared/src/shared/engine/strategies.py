@@ -341,7 +341,10 @@ CHANGED = [
     "SELECT id FROM customers WHERE updated_at >= :since",
     "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",
     "SELECT customer_id FROM customer_tag_sets WHERE updated_at >= :since",
-    "SELECT customer_id FROM recommendations WHERE updated_at >= :since",
+    # a customer's answer (dismissal, acceptance), and offers of campaigns and key moments made or
+    # closed (they hold or free the slot); this stage's own writes are not a change of its inputs
+    "SELECT customer_id FROM recommendations WHERE responded_at >= :since",
+    "SELECT customer_id FROM recommendations WHERE updated_at >= :since AND origin <> 'strategy'",
 ]
 # ... and where the clock alone moves an answer: an offer reaching its expiry, a dismissal leaving
 # the cool-off (a condition over a countdown field is added from the compiler)

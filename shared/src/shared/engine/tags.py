@@ -185,7 +185,7 @@ CHANGED = [
     "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",
 ]
 _ADD_COUNTS = text(
-    "UPDATE tag_definitions d SET customers = d.customers + x.n, counted_at = now() "
+    "UPDATE tag_definitions d SET customers = d.customers + CAST(x.n AS int), counted_at = now() "
     "FROM jsonb_each_text(CAST(:deltas AS jsonb)) AS x(id, n) WHERE d.id = CAST(x.id AS int)"
 )
 _DEFINITIONS = "SELECT id, code, rule, version FROM tag_definitions WHERE active ORDER BY id"

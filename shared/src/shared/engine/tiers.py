@@ -66,10 +66,11 @@ FROM customers c
 WHERE c.id = f.customer_id AND f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
   AND f.tier IS DISTINCT FROM c.tier AND c.id > :lo AND c.id <= :hi /*subset c.id*/
 """
-# a tier follows the feature row (tenure, 6-month bill) and the customer row (the tier itself)
+# a tier follows the feature row (tenure, 6-month bill); a tier set on the customer row by anyone
+# else (the two copies differ) is put back by the rules, as a full pass would
 CHANGED = [
     "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
-    "SELECT id FROM customers WHERE updated_at >= :since",
+    "SELECT c.id FROM customers c JOIN customer_features f ON f.customer_id = c.id WHERE c.tier IS DISTINCT FROM f.tier",
 ]
 
 

@@ -114,6 +114,7 @@ class CustomerFeatures(Base):
     """dates, not countdowns (days_to_contract_end / days_to_birthday are computed against the run
     day by shared.engine.rules): a countdown would change every row every night"""
     birthday: Mapped[date | None] = mapped_column(Date)
+    join_date: Mapped[date | None] = mapped_column(Date)
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()"), index=True
     )  # moved only when the row changes: the later stages' "changed since my last pass"

@@ -59,6 +59,8 @@ class CustomerProfile(Base):
     arpu_fen: Mapped[int | None] = mapped_column(BigInteger)
     model_version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"), index=True)
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    """moved by the churn stage alone, when a score changes (the profiles stage's changed-set)"""
 
 
 class FourHighFlag(Base):
