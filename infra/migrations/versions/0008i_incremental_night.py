@@ -14,7 +14,8 @@ Revises: 0007g
   Rules still say `days_to_contract_end` / `days_to_birthday`; the whitelist compiler turns them
   into expressions over the stored dates and the run day (`tenure_days_to_birthday`).
   `computed_at` (moved only when a row changes) and `customer_tag_sets.updated_at` get B-trees:
-  the next stage's "what changed since my last pass" is a range scan.
+  the next stage's "what changed since my last pass" is a range scan; `customer_tag_history.at`
+  a BRIN (append-only): strategies follow only the tags their conditions name.
 - `customer_features.join_date` (the customer-row facts the view copies are compared, not
   stamped: the tiers stage's own writes to `customers` must not make every re-tiered customer
   "changed" for the next night's features) and `customer_profiles.scored_at`, moved by the churn
@@ -84,6 +85,7 @@ def upgrade() -> None:
     op.drop_column("customer_features", "days_to_birthday")
     op.create_index("ix_customer_features_computed_at", "customer_features", ["computed_at"])
     op.create_index("ix_customer_tag_sets_updated_at", "customer_tag_sets", ["updated_at"])
+    op.execute("CREATE INDEX ix_customer_tag_history_at_brin ON customer_tag_history USING brin (at)")
     op.add_column("engine_watermarks", sa.Column("run_date", sa.Date()))
     # the stored feature rows lack the new dates: the next night is a full one
     op.execute("DELETE FROM engine_watermarks WHERE name LIKE 'stage:%'")
@@ -91,6 +93,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("engine_watermarks", "run_date")
+    op.execute("DROP INDEX IF EXISTS ix_customer_tag_history_at_brin")
     op.drop_index("ix_customer_tag_sets_updated_at", table_name="customer_tag_sets")
     op.drop_index("ix_customer_features_computed_at", table_name="customer_features")
     op.add_column("customer_features", sa.Column("days_to_birthday", sa.Integer()))

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import clock
-from shared.engine import incremental, watermarks
+from shared.engine import incremental, tags, watermarks
 from shared.engine.runner import run_nightly
 from tests.fixtures.planted_engine_city import load_synthetic
 from tests.shared.engine.conftest import RUN_STAGES
@@ -109,9 +109,13 @@ async def _clock_moved(sm: async_sessionmaker[AsyncSession], lo: int, hi: int, d
 
 async def _feeds(sm: async_sessionmaker[AsyncSession], lo: int, hi: int, day: date) -> None:
     """A day of feed changes for a few customers: usage rebilled, a complaint, a refusal, a
-    do-not-disturb switch (each writer's stamps, or the tables' triggers)."""
+    do-not-disturb switch (each writer's stamps, or the tables' triggers); and the back office
+    edits one tag's rule and retires another."""
     k = {"lo": lo, "hi": hi, "t": _local(day - timedelta(days=1))}
     async with sm.begin() as s:
+        ids = dict((await s.execute(text("SELECT code, id FROM tag_definitions"))).all())
+        await tags.update_tag(s, ids["vip"], changes={"rule": {"field": "arpu_fen", "op": ">=", "value": 9000}})
+        await tags.update_tag(s, ids["no_contract"], changes={"active": False})
         await s.execute(
             text(
                 "UPDATE monthly_usage SET data_mb = data_mb * 3 + 500, updated_at = now() "
@@ -176,6 +180,7 @@ async def test_a_subset_night_equals_a_full_night(
     assert set(SUBSET_STAGES) <= set(by_stage)
     for name in SUBSET_STAGES:
         assert by_stage[name].subset, (name, by_stage[name].reason)
+    assert by_stage["tags"].counts["edited_tags"] == 2  # re-derived for everyone, the others for the changed
     feature_ids = set(by_stage["features"].ids or [])
     assert set(moved["birthday"]) <= feature_ids and set(moved["old_complaint"]) <= feature_ids
     assert set(moved["old_refusal"]) <= feature_ids

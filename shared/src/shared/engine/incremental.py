@@ -70,6 +70,9 @@ class Pass:
     previous_day: date | None = None
     since: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    """kept with the watermark but not part of the key (e.g. each tag's version)"""
+    previous_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def subset(self) -> bool:
@@ -108,6 +111,7 @@ async def plan(
     crossing: Sequence[str] = (),
     params: dict[str, Any] | None = None,
     needs_rows_in: str | None = None,
+    state: dict[str, Any] | None = None,
 ) -> Pass:
     """Decide tonight's pass of stage `name`.
 
@@ -115,6 +119,7 @@ async def plan(
     queries of customer ids whose answers the day moved between `:prev_day` and `:day` (see
     `window_params`); `params` binds their other values. `needs_rows_in`: an output table that
     must hold rows (an UNLOGGED table is empty after a crash: then everyone is recomputed).
+    `state` is recorded with the pass and handed to the next one (`previous_state`), not compared.
     """
     key = {**key, "v": VERSION}
     async with ctx.sm() as s:
@@ -124,26 +129,29 @@ async def plan(
                 text("SELECT started_at, key, run_date FROM engine_watermarks WHERE name = :n"), {"n": PREFIX + name}
             )
         ).first()
+        stored = dict(row.key) if row is not None else {}
+        previous_state = stored.pop("_state", {})
         reason = None
         if not ctx.incremental:
             reason = "full night"
         elif row is None:
             reason = "no previous pass"
-        elif row.key != json.loads(json.dumps(key, default=str)):
+        elif stored != json.loads(json.dumps(key, default=str)):
             reason = "definitions changed"
         elif row.run_date is None or row.run_date > ctx.run_date:
             reason = "previous pass ran for a later day"
         elif needs_rows_in and not await s.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {needs_rows_in})")):
             reason = f"{needs_rows_in} is empty"
         if reason is not None:
-            return Pass(name, instant, key, None, reason)
+            return Pass(name, instant, key, None, reason, state=state or {})
         assert row is not None
         bound = {**window_params(ctx, row.run_date), **(params or {}), "since": row.started_at}
         union = " UNION ".join(f"({q})" for q in [*changed, *crossing])
         await tune(s)
         ids = [int(i) for i in (await s.scalars(text(f"SELECT DISTINCT x.id FROM ({union}) x(id) ORDER BY 1"), bound))]
         total = int(await s.scalar(text("SELECT count(*) FROM customers")) or 0)
-    p = Pass(name, instant, key, ids, "changed since the last pass", row.run_date, row.started_at)
+    p = Pass(name, instant, key, ids, "changed since the last pass", row.run_date, row.started_at, state=state or {})
+    p.previous_state = previous_state
     p.counts = {"changed": len(ids), "customers": total}
     if total and len(ids) > FULL_SHARE * total:
         p.ids, p.reason = None, f"{len(ids)} of {total} customers changed"
@@ -161,7 +169,12 @@ async def finish(ctx: RunContext, p: Pass) -> None:
                 "ON CONFLICT (name) DO UPDATE SET started_at = EXCLUDED.started_at, key = EXCLUDED.key, "
                 "run_date = EXCLUDED.run_date, updated_at = now()"
             ),
-            {"n": PREFIX + p.name, "t": p.started_at, "k": json.dumps(p.key, default=str), "d": ctx.run_date},
+            {
+                "n": PREFIX + p.name,
+                "t": p.started_at,
+                "k": json.dumps({**p.key, "_state": p.state}, default=str),
+                "d": ctx.run_date,
+            },
         )
     log.info("engine.pass", stage=p.name, **p.note())
 

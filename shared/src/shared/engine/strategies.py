@@ -19,6 +19,7 @@ from the offer that fits the customer's cause within their budget (shared.engine
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -82,6 +83,18 @@ def compile_condition(compiler: Compiler, condition: Any, tag_ids: dict[str, int
         op = "&&" if key == "tags_any" else "@>"  # overlaps any / contains all
         parts.append(f"coalesce(ts.tag_ids {op} {ids}, false)")
     return " AND ".join(parts) if parts else "TRUE"
+
+
+def named_tags(strategies: Any, codes: dict[str, int]) -> list[int]:
+    """The tag ids the strategies' conditions name (tags_all / tags_any)."""
+    out: set[int] = set()
+    for _, _, condition, _ in strategies:
+        if isinstance(condition, dict):
+            for key in ("tags_all", "tags_any"):
+                items = condition.get(key)
+                if isinstance(items, list):
+                    out.update(codes[c] for c in items if isinstance(c, str) and c in codes)
+    return sorted(out)
 
 
 def is_retention(condition: Any) -> bool:
@@ -340,7 +353,8 @@ CHANGED = [
     "SELECT customer_id FROM customer_features WHERE computed_at >= :since",
     "SELECT id FROM customers WHERE updated_at >= :since",
     "SELECT customer_id FROM customer_profiles WHERE updated_at >= :since",
-    "SELECT customer_id FROM customer_tag_sets WHERE updated_at >= :since",
+    # a tag a condition names gained or lost (tag history; a first tagging is a new feature row)
+    "SELECT customer_id FROM customer_tag_history WHERE at >= :since AND tag_id = ANY(CAST(:named_tags AS int[]))",
     # a customer's answer (dismissal, acceptance), and offers of campaigns and key moments made or
     # closed (they hold or free the slot); this stage's own writes are not a change of its inputs
     "SELECT customer_id FROM recommendations WHERE responded_at >= :since",
@@ -355,9 +369,9 @@ CROSSING = [
     "AND responded_at > CAST(:prev_as_of AS timestamptz) - make_interval(days => :cool_off_days) "
     "AND responded_at <= CAST(:as_of AS timestamptz) - make_interval(days => :cool_off_days)",
 ]
+# with the compiled statement (conditions, tag ids they name, bound values) in the key
 _DEFINITIONS = (
     "SELECT id, name, condition, product_id, channel, script, priority FROM strategies WHERE active ORDER BY id",
-    "SELECT id, code FROM tag_definitions WHERE active ORDER BY id",
     "SELECT id, kind, active, monthly_fee_fen, one_time_fee_fen FROM products ORDER BY id",
     "SELECT * FROM retention_offers ORDER BY cause, rank",
 )
@@ -413,8 +427,13 @@ async def run(ctx: RunContext) -> int:
             "retention_ids": retention_ids,
         }
         definitions = await incremental.config_hash(s, *_DEFINITIONS)
+    values = {
+        k: v for k, v in params.items() if k not in ("as_of", f"{compiler.prefix}_day")
+    }  # the day is not a definition
+    statement = hashlib.sha256((eligible_sql + json.dumps(values, sort_keys=True, default=str)).encode())
     key = {
         "definitions": definitions,
+        "statement": statement.hexdigest()[:32],
         "contact_pressure": rules,
         "retention": json.loads(json.dumps(retention_params, default=str)),
     }
@@ -428,7 +447,11 @@ async def run(ctx: RunContext) -> int:
             *CROSSING,
             *([] if crossing is None else [f"SELECT f.customer_id FROM {FROM_CLAUSE} WHERE {crossing}"]),
         ],
-        params={**compiler.params, "cool_off_days": int(rules["cool_off_days"])},
+        params={
+            **compiler.params,
+            "cool_off_days": int(rules["cool_off_days"]),
+            "named_tags": named_tags(strategies, codes),
+        },
     )
     eligible = text(incremental.subset_sql(eligible_sql, p.subset))
     expire = text(incremental.subset_sql(_EXPIRE, p.subset))

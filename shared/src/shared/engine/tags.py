@@ -22,7 +22,7 @@ from shared.db.results import rowcount
 from shared.db.transactions import own_transaction
 from shared.engine import incremental
 from shared.engine.catalogue import catalogue
-from shared.engine.jobs import RunContext
+from shared.engine.jobs import RunContext, run_chunks
 from shared.engine.rules import CHUNK_FROM_CLAUSE, FROM_CLAUSE, Compiler, RuleError, compile_rule
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
@@ -140,8 +140,7 @@ async def preview_count(session: AsyncSession, rule: Any) -> int:
 
 _DIFF = """
 WITH cur AS MATERIALIZED (
-    SELECT f.customer_id,
-           array_remove(ARRAY[{cases}]::int[], NULL) AS tags
+    SELECT f.customer_id, {tags} AS tags
     FROM {from_clause}
     WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ),
@@ -188,7 +187,15 @@ _ADD_COUNTS = text(
     "UPDATE tag_definitions d SET customers = d.customers + CAST(x.n AS int), counted_at = now() "
     "FROM jsonb_each_text(CAST(:deltas AS jsonb)) AS x(id, n) WHERE d.id = CAST(x.id AS int)"
 )
-_DEFINITIONS = "SELECT id, code, rule, version FROM tag_definitions WHERE active ORDER BY id"
+# every tag (ids in order, so the array is sorted), or: the stored set with the edited tags re-derived
+_ALL_TAGS = "array_remove(ARRAY[{cases}]::int[], NULL)"
+_EDITED_TAGS = (
+    "ARRAY(SELECT DISTINCT t FROM unnest(array_cat("
+    "ARRAY(SELECT x FROM unnest(coalesce(ts.tag_ids, '{{}}')) x WHERE x <> ALL(CAST(:edited AS int[]))), "
+    "array_remove(ARRAY[{cases}]::int[], NULL))) t ORDER BY t)"
+)
+EDITED_SHARE = 0.25
+"""above this share of definitions edited since the last pass, the tags stage is a full pass"""
 _COUNT = text(
     """
     UPDATE tag_definitions d SET customers = coalesce(n.customers, 0), counted_at = now()
@@ -201,17 +208,22 @@ _COUNT = text(
 
 
 async def run(ctx: RunContext) -> int:
+    """Every active tag for the customers whose inputs changed; and when definitions were edited,
+    added or retired since the last pass, those tags alone for everyone else (`_EDITED_TAGS`)."""
     async with own_transaction(ctx.sm) as s:
         await seed_catalogue(s)
     async with ctx.sm() as s:
-        defs = (await s.execute(text("SELECT id, code, rule FROM tag_definitions WHERE active ORDER BY id"))).all()
-        definitions = await incremental.config_hash(s, _DEFINITIONS)
+        defs = (
+            await s.execute(text("SELECT id, code, rule, version FROM tag_definitions WHERE active ORDER BY id"))
+        ).all()
     compiler = Compiler("t", ctx.run_date)
-    cases: list[str] = []
+    cases: dict[int, str] = {}
     skipped: list[str] = []
-    for tag_id, code, rule in defs:
+    versions: dict[str, int] = {}
+    for tag_id, code, rule, version in defs:
         try:
-            cases.append(f"CASE WHEN {compiler.compile(rule)} THEN {int(tag_id)} END")
+            cases[int(tag_id)] = f"CASE WHEN {compiler.compile(rule)} THEN {int(tag_id)} END"
+            versions[str(tag_id)] = int(version)
         except RuleError:
             skipped.append(code)  # a stored rule that no longer compiles is skipped, never run
     if skipped:
@@ -223,22 +235,43 @@ async def run(ctx: RunContext) -> int:
     p = await incremental.plan(
         ctx,
         "tags",
-        {"definitions": definitions},
+        {"catalogue": "per-tag versions"},
         changed=CHANGED,
         crossing=[] if crossing is None else [f"SELECT f.customer_id FROM customer_features f WHERE {crossing}"],
         params=compiler.params,
+        state={"versions": versions},
     )
-    diff = _DIFF.format(from_clause=CHUNK_FROM_CLAUSE, cases=", ".join(cases) if cases else "NULL")
-    stmt = text(incremental.subset_sql(diff, p.subset))
-    params = {**compiler.params, "run_id": ctx.run_id}
+    edited: list[int] = []
+    if p.subset:
+        before: dict[str, int] = p.previous_state.get("versions", {})
+        edited = sorted(int(t) for t in set(before) | set(versions) if before.get(t) != versions.get(t))
+        if len(edited) > EDITED_SHARE * max(len(versions), 1):
+            p.ids, p.reason = None, f"{len(edited)} of {len(versions)} definitions edited"
+            edited = []
+        p.counts["edited_tags"] = len(edited)
+    every = _ALL_TAGS.format(cases=", ".join(cases.values()) if cases else "NULL")
+    stmt = text(incremental.subset_sql(_DIFF.format(from_clause=CHUNK_FROM_CLAUSE, tags=every), p.subset))
+    again = [cases[t] for t in edited if t in cases]  # edited and still active (retired ones are only removed)
+    partial = text(
+        _DIFF.format(
+            from_clause=CHUNK_FROM_CLAUSE,
+            tags=_EDITED_TAGS.format(cases=", ".join(again) if again else "NULL"),
+        )
+    )
+    params = {**compiler.params, "run_id": ctx.run_id, "edited": edited}
     deltas: Counter[str] = Counter()
 
-    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
-        row = (await s.execute(stmt, {**params, "lo": lo, "hi": hi, "ids": ids})).one()
+    async def apply(s: AsyncSession, statement: Any, bound: dict[str, Any]) -> int:
+        row = (await s.execute(statement, {**params, **bound})).one()
         deltas.update({k: int(v) for k, v in row.deltas.items()})
         return int(row.changed or 0)
 
+    async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
+        return await apply(s, stmt, {"lo": lo, "hi": hi, "ids": ids})
+
     changed = await incremental.run_pass(ctx, p, work)
+    if edited:  # after the changed customers' full sets: re-deriving an edited tag there changes nothing
+        changed += await run_chunks(ctx, lambda s, lo, hi: apply(s, partial, {"lo": lo, "hi": hi}))
     async with own_transaction(ctx.sm) as s:
         await s.execute(text("SET LOCAL statement_timeout = '600s'"))
         if p.subset:  # the counts move by what this pass changed; a full pass recounts

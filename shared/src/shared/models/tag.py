@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -59,6 +60,7 @@ class CustomerTagSet(Base):
 
 class CustomerTagHistory(Base):
     __tablename__ = "customer_tag_history"
+    __table_args__ = (Index("ix_customer_tag_history_at_brin", "at", postgresql_using="brin"),)
     id: Mapped[BigPK]
     customer_id: Mapped[int] = mapped_column(BigInteger, index=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tag_definitions.id", ondelete="CASCADE"))
