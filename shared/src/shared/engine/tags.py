@@ -142,13 +142,13 @@ _DIFF = """
 WITH cur AS MATERIALIZED (
     SELECT f.customer_id, {tags} AS tags
     FROM {from_clause}
-    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
+    WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/ {only}
 ),
 diff AS MATERIALIZED (
     SELECT coalesce(c.customer_id, o.customer_id) AS customer_id,
            coalesce(c.tags, '{{}}') AS new_tags, o.tag_ids AS old_tags
     FROM cur c
-    FULL JOIN (SELECT customer_id, tag_ids FROM customer_tag_sets
+    {join} JOIN (SELECT customer_id, tag_ids FROM customer_tag_sets
                WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/) o ON o.customer_id = c.customer_id
     WHERE o.tag_ids IS DISTINCT FROM coalesce(c.tags, '{{}}')  -- both sorted: equality is set equality
 ),
@@ -250,12 +250,23 @@ async def run(ctx: RunContext) -> int:
             edited = []
         p.counts["edited_tags"] = len(edited)
     every = _ALL_TAGS.format(cases=", ".join(cases.values()) if cases else "NULL")
-    stmt = text(incremental.subset_sql(_DIFF.format(from_clause=CHUNK_FROM_CLAUSE, tags=every), p.subset))
+    stmt = text(
+        incremental.subset_sql(_DIFF.format(from_clause=CHUNK_FROM_CLAUSE, tags=every, only="", join="FULL"), p.subset)
+    )
     again = [cases[t] for t in edited if t in cases]  # edited and still active (retired ones are only removed)
+    # only customers whose membership of an edited tag moves (a cheap test per row); the rest keep their set
+    moves = " OR ".join(
+        f"(CASE WHEN ({cases[t]}) IS NOT NULL THEN true ELSE false END) <> coalesce(ts.tag_ids @> ARRAY[{t}], false)"
+        if t in cases
+        else f"coalesce(ts.tag_ids @> ARRAY[{t}], false)"
+        for t in edited
+    )
     partial = text(
         _DIFF.format(
             from_clause=CHUNK_FROM_CLAUSE,
             tags=_EDITED_TAGS.format(cases=", ".join(again) if again else "NULL"),
+            only=f"AND ({moves or 'false'})",
+            join="LEFT",
         )
     )
     params = {**compiler.params, "run_id": ctx.run_id, "edited": edited}
