@@ -30,10 +30,12 @@ f AS (
     FROM customer_features f
     LEFT JOIN mtd m ON m.customer_id = f.customer_id
     LEFT JOIN monthly_usage u ON u.customer_id = f.customer_id AND u.month = CAST(:last_month AS date)
+                             AND u.customer_id > :lo AND u.customer_id <= :hi  -- the range: not carried across a join
     LEFT JOIN products p ON p.id = f.plan_id
     WHERE f.customer_id > :lo AND f.customer_id <= :hi AND f.months_of_usage > 0
 ),
-rules AS (
+-- materialized: each flag is computed once per customer, not once per VALUES row that reads it
+rules AS MATERIALIZED (
     SELECT f.customer_id,
         -- monthly: the month and the 3-month average (a one-off trip or binge is not an anomaly)
         f.roaming_fen + f.long_distance_fen >= :tariff_min_fen AND f.roaming_ld_3m_fen >= :tariff_min_fen
