@@ -161,6 +161,14 @@ class Cluster:
                 )
 
 
+def _error_code(r: httpx.Response) -> str | None:
+    try:
+        body = r.json()
+    except ValueError:
+        return None
+    return str(body.get("code")) if isinstance(body, dict) else None
+
+
 async def load(
     url: str, settings: Settings, customers: list[int], rate: float, stop_at: list[float], log: list[dict[str, Any]]
 ) -> None:
@@ -176,10 +184,11 @@ async def load(
                 r = await client.post(
                     "/v1/checkin", headers={"Authorization": f"Bearer {tok}", "Idempotency-Key": f"drill-{cid}"}
                 )
-                status = r.status_code
+                status: int | str = r.status_code
+                code = _error_code(r) if r.status_code >= 400 else None
             except httpx.HTTPError as exc:
-                status = type(exc).__name__
-            log.append({"cid": cid, "sent": sent, "done": time.monotonic(), "status": status})
+                status, code = type(exc).__name__, None
+            log.append({"cid": cid, "sent": sent, "done": time.monotonic(), "status": status, "code": code})
 
         for k, cid in enumerate(customers):
             at = t0 + k / rate
@@ -266,6 +275,8 @@ async def drill(args: argparse.Namespace) -> int:
             "acknowledged_missing": len(acked) - present,
             "errors": len(errors),
             "error_kinds": _count(str(o["status"]) for o in errors),
+            # what each refusal said (e.g. a 422's code): why a request was not acknowledged
+            "error_codes": _count(f"{o['status']} {o.get('code')}" for o in errors),
             "monitor_promoted_s": round(promoted_at - killed_at, 1) if promoted_at else None,
             "failover_s": round(first_ok - killed_at, 1) if first_ok else None,
             "new_primary_port": server,
