@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 import asyncpg
+from sqlalchemy import ClauseElement
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import faults
@@ -35,6 +37,13 @@ def to_asyncpg(sql: str) -> tuple[str, list[str]]:
     return _PARAM.sub(sub, sql), names
 
 
+def render(clause: ClauseElement) -> str:
+    """A SQLAlchemy clause as PostgreSQL text with `:name` placeholders (for `to_asyncpg`), so a
+    hand-written hot statement can embed a rule that has one implementation elsewhere (scoping)."""
+    sql = str(clause.compile(dialect=postgresql.dialect()))
+    return re.sub(r"%\((\w+)\)s", r":\1", sql)
+
+
 def bind(names: list[str], params: dict[str, Any]) -> list[Any]:
     return [params[n] for n in names]
 
@@ -53,6 +62,16 @@ async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.
     driver = await driver_connection(conn)
     try:
         return await driver.fetchrow(sql, *args)
+    except Exception as exc:
+        await faults.discard_if_unknown(conn, exc)
+        raise
+
+
+async def fetch(conn: AsyncConnection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
+    """`fetch` on the pooled driver connection, with fetchrow's handling of connection faults."""
+    driver = await driver_connection(conn)
+    try:
+        return await driver.fetch(sql, *args)
     except Exception as exc:
         await faults.discard_if_unknown(conn, exc)
         raise
