@@ -68,7 +68,8 @@ def pressure_preview(doc: dict[str, Any], *, do_not_disturb: bool, now: datetime
     }
 
 
-def _params(today: date, now: datetime, months: int, history: int) -> dict[str, Any]:
+def read_params(today: date, now: datetime, months: int, history: int) -> dict[str, Any]:
+    """The managers' 360 parameters: the usage window, the history length, contact-pressure bounds."""
     return {
         "first_month": clock.add_months(clock.month_start(today), -months),
         "history": history,
@@ -89,7 +90,7 @@ async def build(
     read of the customer 360 (one statement, one round trip)."""
     today = today or clock.today()
     now = datetime.now(clock.TZ)
-    doc = await customer360.read(session, customer, audience="manager", **_params(today, now, months, history))
+    doc = await customer360.read(session, customer, audience="manager", **read_params(today, now, months, history))
     fields = {col: getattr(customer, col) for col in customer360.MANAGER_CUSTOMER_COLUMNS}
     return _assemble(fields, doc, today=today, now=now)
 
@@ -107,7 +108,7 @@ async def build_visible(
     (the manager app's hot read); NotFound when out of scope, as `scoping.get_visible_customer`."""
     today = today or clock.today()
     now = datetime.now(clock.TZ)
-    row = await customer360.read_visible(session, principal, customer_id, **_params(today, now, months, history))
+    row = await customer360.read_visible(session, principal, customer_id, **read_params(today, now, months, history))
     if row is None:
         raise NotFound("customer not found", customer_id=customer_id)
     doc = row["doc"]
