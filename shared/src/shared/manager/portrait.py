@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
@@ -115,7 +116,9 @@ async def build_visible(
     return _assemble(row, json.loads(doc) if isinstance(doc, str) else doc, today=today, now=now)
 
 
-def _assemble(c: Mapping[str, Any], doc: dict[str, Any], *, today: date, now: datetime) -> dict[str, Any]:
+def _assemble(
+    c: Mapping[str, Any] | asyncpg.Record, doc: dict[str, Any], *, today: date, now: datetime
+) -> dict[str, Any]:
     """The portrait from the customer's columns (MANAGER_CUSTOMER_COLUMNS) and the managers' 360."""
     profile = doc["profile"]
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
