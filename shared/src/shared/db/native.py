@@ -10,12 +10,14 @@ style of `shared.db.transactions`: use it only where a measured hot path needs i
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from sqlalchemy import ClauseElement
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.db import faults
 
@@ -75,3 +77,17 @@ async def fetch(conn: AsyncConnection, sql: str, args: list[Any]) -> list[asyncp
     except Exception as exc:
         await faults.discard_if_unknown(conn, exc)
         raise
+
+
+@asynccontextmanager
+async def read_connection(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
+    """The connection a native read on `session` runs on: straight from the session's engine while
+    the session has begun nothing (a ReadSession: no ORM transaction to set up, nothing for its
+    close to undo; the read engine is AUTOCOMMIT), else the session's own connection (a write
+    transaction's or a test's, so the read sees their uncommitted rows)."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and not session.in_transaction():
+        async with bind.connect() as conn:
+            yield conn
+    else:
+        yield await session.connection()

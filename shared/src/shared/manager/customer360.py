@@ -193,7 +193,8 @@ async def read_visible(
     Takes the parameters of the managers' `read` (first_month, history, month_start, cool_from).
     """
     sql, args = visible_query(principal, customer_id, **params)
-    return await native.fetchrow(await session.connection(), sql, args)
+    async with native.read_connection(session) as conn:
+        return await native.fetchrow(conn, sql, args)
 
 
 async def read(session: AsyncSession, customer: Customer, *, audience: Audience, **params: Any) -> dict[str, Any]:

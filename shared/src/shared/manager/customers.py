@@ -256,7 +256,8 @@ async def list_customers(
     requests a second SQLAlchemy's statement and result layers cost more CPU than the query."""
     today = today or clock.today()
     sql, args = list_query(principal, filters=filters, sort=sort, after=after, limit=limit, today=today)
-    rows = await native.fetch(await session.connection(), sql, args)
+    async with native.read_connection(session) as conn:
+        rows = await native.fetch(conn, sql, args)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [_item(r, today) for r in rows]

@@ -155,7 +155,8 @@ async def list_tasks(
     (`shared.db.native`: the list is one of the manager app's three hot reads)."""
     today = today or clock.today()
     sql, args = list_query(principal, view=view, after=after, limit=limit, today=today)
-    rows = await native.fetch(await session.connection(), sql, args)
+    async with native.read_connection(session) as conn:
+        rows = await native.fetch(conn, sql, args)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
