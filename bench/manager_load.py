@@ -26,11 +26,12 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from shared.auth.principals import Audience, Principal
 from shared.auth.tokens import issue_access_token
@@ -220,47 +221,24 @@ async def load(
     }
 
 
-class Capture:
-    """Collect the SQL statements (with parameters) a domain call sends."""
-
-    def __init__(self, engine: Any) -> None:
-        self.statements: list[tuple[str, Any]] = []
-        self.on = False
-        event.listen(engine.sync_engine, "before_cursor_execute", self._hook)
-
-    def _hook(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if self.on and statement.lstrip().upper().startswith("SELECT") and "pg_advisory" not in statement:
-            self.statements.append((statement, parameters))
-
-
 async def endpoint_queries(engine: Any, sm: Any, m: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
-    p = Principal("staff", m["id"], "account_manager", Audience.MANAGER, m["org"])
-    cap = Capture(engine)
-    out: dict[str, list[tuple[str, Any]]] = {}
-    calls = {
-        "list": lambda s: customers_service.list_customers(s, p, filters=customers_service.CustomerFilters(), limit=50),
-        "list_high_risk": lambda s: customers_service.list_customers(
-            s, p, filters=customers_service.CustomerFilters(risk_levels=["high"]), limit=50
-        ),
-        "list_search": lambda s: customers_service.list_customers(
-            s, p, filters=customers_service.CustomerFilters(q="1234"), limit=50
-        ),
-        "portrait": None,
-        "tasks": lambda s: tasks_service.list_tasks(s, p, view="today"),
-    }
-    for name, call in calls.items():
-        cap.statements, cap.on = [], True
-        async with sm() as s:
-            if name == "portrait":
-                from shared.auth import scoping
+    """The statement behind each endpoint, as the service builds it (each is one native statement)."""
+    from shared import clock
+    from shared.manager import customer360
 
-                c = await scoping.get_visible_customer(s, p, m["customers"][0])
-                await portrait_service.build(s, c)
-            else:
-                await call(s)
-        cap.on = False
-        out[name] = list(cap.statements)
-    return out
+    p = Principal("staff", m["id"], "account_manager", Audience.MANAGER, m["org"])
+    today = clock.today()
+    now = datetime.now(clock.TZ)
+    f = customers_service.CustomerFilters
+    return {
+        "list": [customers_service.list_query(p, filters=f(), limit=50, today=today)],
+        "list_high_risk": [customers_service.list_query(p, filters=f(risk_levels=["high"]), limit=50, today=today)],
+        "list_search": [customers_service.list_query(p, filters=f(q="1234"), limit=50, today=today)],
+        "portrait": [
+            customer360.visible_query(p, m["customers"][0], **portrait_service.read_params(today, now, 12, 20))
+        ],
+        "tasks": [tasks_service.list_query(p, view="today", today=today)],
+    }
 
 
 def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -277,13 +255,13 @@ async def explain_all(sm: Any, queries: dict[str, list[tuple[str, Any]]], big: s
         for name, stmts in queries.items():
             items = []
             for sql, params in stmts:
-                res = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+                res = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, tuple(params))
                 plan = res.scalar()
                 plan = json.loads(plan) if isinstance(plan, str) else plan
                 root = plan[0]
                 nodes = walk(root["Plan"])
                 seq = sorted({n.get("Relation Name") for n in nodes if n["Node Type"] == "Seq Scan"} & big)
-                text_res = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                text_res = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, tuple(params))
                 items.append(
                     {
                         "sql": " ".join(sql.split())[:2000],

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import literal_column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth import scoping
+from shared.auth.principals import Principal
+from shared.db import native
 from shared.masking import mask_id_number, mask_name, mask_phone
 from shared.models import Customer
 
@@ -146,6 +151,52 @@ _STATEMENTS = {
 }
 
 
+MANAGER_CUSTOMER_COLUMNS = (
+    "id",
+    "name",
+    "phone",
+    "gender",
+    "status",
+    "tier",
+    "join_date",
+    "birthday",
+    "contract_end",
+    "do_not_disturb",
+)
+
+
+@lru_cache(maxsize=8)
+def _visible_statement(scope: str) -> tuple[str, list[str]]:
+    """The managers' read fused with the scope check and the customer's own columns (asyncpg SQL
+    and parameter names): a portrait is then one round trip, and an out-of-scope id reads nothing."""
+    parts = ",\n".join(f"'{p}', {_PARTS[p]}" for p in _AUDIENCE_PARTS["manager"]).replace(":plan_id", "c.plan_id")
+    visible = native.render(scoping.customer_visible_bound(scope, literal_column("c.id")))
+    sql = (
+        f"SELECT {', '.join('c.' + col for col in MANAGER_CUSTOMER_COLUMNS)}, json_build_object(\n{parts}\n) AS doc "
+        f"FROM customers c WHERE c.id = :cid AND {visible}"
+    )
+    return native.to_asyncpg(sql)
+
+
+def visible_query(principal: Principal, customer_id: int, **params: Any) -> tuple[str, list[Any]]:
+    """SQL and arguments of `read_visible` (also what the load bench explains)."""
+    sql, names = _visible_statement(scoping.scope_kind(principal))
+    return sql, native.bind(names, {"cid": customer_id, **scoping.scope_params(principal), **params})
+
+
+async def read_visible(
+    session: AsyncSession, principal: Principal, customer_id: int, **params: Any
+) -> asyncpg.Record | None:
+    """The customer's columns (MANAGER_CUSTOMER_COLUMNS) and the managers' 360 (`doc`) in one
+    statement on the pooled asyncpg connection, or None when the id is not in the caller's scope.
+
+    Takes the parameters of the managers' `read` (first_month, history, month_start, cool_from).
+    """
+    sql, args = visible_query(principal, customer_id, **params)
+    async with native.read_connection(session) as conn:
+        return await native.fetchrow(conn, sql, args)
+
+
 async def read(session: AsyncSession, customer: Customer, *, audience: Audience, **params: Any) -> dict[str, Any]:
     """This audience's parts of the 360 as JSON values (one statement).
 
@@ -162,7 +213,7 @@ def identity(customer: Customer, *, audience: Audience, unmask: bool = False) ->
     """The customer's personal fields as this audience may see them (unmask: back office only)."""
     c = customer
     if audience == "manager":
-        return {"name": mask_name(c.name), "phone": mask_phone(c.phone)}
+        return manager_identity(c.name, c.phone)
     if unmask:
         return {
             "name": c.name,
@@ -180,6 +231,11 @@ def identity(customer: Customer, *, audience: Audience, unmask: bool = False) ->
         "address": None if not c.address else c.address[:6] + "***",
         "birthday": None,
     }
+
+
+def manager_identity(name: str | None, phone: str | None) -> dict[str, str | None]:
+    """What a manager sees of a customer's identity: the masked name and phone, nothing else."""
+    return {"name": mask_name(name), "phone": mask_phone(phone)}
 
 
 def _utc(value: str | None) -> datetime | None:

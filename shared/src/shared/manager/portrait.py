@@ -1,20 +1,25 @@
 """The customer portrait: one screen of everything a manager needs before a contact.
 
-Built for a customer the caller has already scoped (`scoping.get_visible_customer` or the
-audited hall lookup), from the managers' read of `shared.manager.customer360`: one statement of
-index lookups keyed by the customer id, so a portrait costs one round trip whatever the size of
-the city. Phone and name are masked (customer360.identity); the national id number is never included.
+From the managers' read of `shared.manager.customer360`: one statement of index lookups keyed by
+the customer id, so a portrait costs one round trip whatever the size of the city. The manager
+app's read (`build_visible`) fuses the scope check into that statement; the hall counter's
+(`build`) starts from the walk-in its audited lookup found. Phone and name are masked (customer360.identity); the national id number is never included.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
+from shared.auth.principals import Principal
+from shared.errors import NotFound
 from shared.manager import customer360
 from shared.models import Customer
 from shared.programme import settings as programme_settings
@@ -64,6 +69,16 @@ def pressure_preview(doc: dict[str, Any], *, do_not_disturb: bool, now: datetime
     }
 
 
+def read_params(today: date, now: datetime, months: int, history: int) -> dict[str, Any]:
+    """The managers' 360 parameters: the usage window, the history length, contact-pressure bounds."""
+    return {
+        "first_month": clock.add_months(clock.month_start(today), -months),
+        "history": history,
+        "month_start": clock.month_bounds(today)[0],
+        "cool_from": now - timedelta(days=MAX_COOL_OFF_DAYS),
+    }
+
+
 async def build(
     session: AsyncSession,
     customer: Customer,
@@ -72,18 +87,39 @@ async def build(
     today: date | None = None,
     history: int = 20,
 ) -> dict[str, Any]:
-    """The portrait from the managers' read of the customer 360 (one statement, one round trip)."""
+    """The portrait of an already scoped customer (the hall counter's walk-in), from the managers'
+    read of the customer 360 (one statement, one round trip)."""
     today = today or clock.today()
     now = datetime.now(clock.TZ)
-    doc = await customer360.read(
-        session,
-        customer,
-        audience="manager",
-        first_month=clock.add_months(clock.month_start(today), -months),
-        history=history,
-        month_start=clock.month_bounds(today)[0],
-        cool_from=now - timedelta(days=MAX_COOL_OFF_DAYS),
-    )
+    doc = await customer360.read(session, customer, audience="manager", **read_params(today, now, months, history))
+    fields = {col: getattr(customer, col) for col in customer360.MANAGER_CUSTOMER_COLUMNS}
+    return _assemble(fields, doc, today=today, now=now)
+
+
+async def build_visible(
+    session: AsyncSession,
+    principal: Principal,
+    customer_id: int,
+    *,
+    months: int = 12,
+    today: date | None = None,
+    history: int = 20,
+) -> dict[str, Any]:
+    """The portrait of a customer in the caller's scope, scope check included, in one statement
+    (the manager app's hot read); NotFound when out of scope, as `scoping.get_visible_customer`."""
+    today = today or clock.today()
+    now = datetime.now(clock.TZ)
+    row = await customer360.read_visible(session, principal, customer_id, **read_params(today, now, months, history))
+    if row is None:
+        raise NotFound("customer not found", customer_id=customer_id)
+    doc = row["doc"]
+    return _assemble(row, json.loads(doc) if isinstance(doc, str) else doc, today=today, now=now)
+
+
+def _assemble(
+    c: Mapping[str, Any] | asyncpg.Record, doc: dict[str, Any], *, today: date, now: datetime
+) -> dict[str, Any]:
+    """The portrait from the customer's columns (MANAGER_CUSTOMER_COLUMNS) and the managers' 360."""
     profile = doc["profile"]
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
     for t in doc["tags"]:
@@ -92,16 +128,17 @@ async def build(
     needs = [NEEDS_BY_FOUR_HIGH[k] for k in four_high if k in NEEDS_BY_FOUR_HIGH]
     if profile and profile.get("sub_segment") in NEEDS_BY_SUB_SEGMENT:
         needs.append(NEEDS_BY_SUB_SEGMENT[profile["sub_segment"]])
+    birthday = c["birthday"]
     return {
-        "id": customer.id,
-        **customer360.identity(customer, audience="manager"),
-        "gender": customer.gender,
-        "status": customer.status,
-        "tier": customer.tier,
-        "join_date": customer.join_date,
-        "tenure_months": tenure_months(customer.join_date, today),
-        "birthday_this_month": bool(customer.birthday and customer.birthday.month == today.month),
-        "contract_end": customer.contract_end,
+        "id": c["id"],
+        **customer360.manager_identity(c["name"], c["phone"]),
+        "gender": c["gender"],
+        "status": c["status"],
+        "tier": c["tier"],
+        "join_date": c["join_date"],
+        "tenure_months": tenure_months(c["join_date"], today),
+        "birthday_this_month": bool(birthday and birthday.month == today.month),
+        "contract_end": c["contract_end"],
         "plan": doc["plan"],
         "subscriptions": doc["active_subscriptions"],
         "usage_trend": doc["usage_since"],
@@ -126,8 +163,8 @@ async def build(
         "needs": needs,
         "recommendations": doc["recommendations"],
         "preferred_channel": profile["preferred_channel"] if profile else None,
-        "do_not_disturb": customer.do_not_disturb,
-        "contact_pressure": pressure_preview(doc, do_not_disturb=customer.do_not_disturb, now=now),
+        "do_not_disturb": c["do_not_disturb"],
+        "contact_pressure": pressure_preview(doc, do_not_disturb=c["do_not_disturb"], now=now),
         "contact_history": doc["contact_history"],
         "open_tasks": doc["open_tasks"],
         "profile_updated_at": profile["updated_at"] if profile else None,

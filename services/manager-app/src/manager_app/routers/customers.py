@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from manager_app.auth import CurrentManager
+from manager_app.render import json_response
 from manager_app.schemas import ContactIn, ContactOut, CustomerId, CustomerPage, ReassignmentIn, ReassignmentOut
 from shared.auth import scoping
 from shared.errors import Unprocessable
@@ -41,7 +42,7 @@ async def list_customers(
     sort: Literal["priority", "id"] = "priority",
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> dict[str, Any]:
+) -> Response:
     for code in tag or []:
         if not code or len(code) > 60 or not all(ch.isalnum() or ch in "_.:-" for ch in code):
             raise Unprocessable("bad tag code", tag=code[:60])
@@ -55,7 +56,8 @@ async def list_customers(
         birthday_this_month=birthday_this_month,
         q=q,
     )
-    return await service.list_customers(session, principal, filters=filters, sort=sort, after=cursor, limit=limit)
+    page = await service.list_customers(session, principal, filters=filters, sort=sort, after=cursor, limit=limit)
+    return json_response(page)
 
 
 @router.get("/customers/{customer_id}", summary="Customer portrait")
@@ -64,9 +66,8 @@ async def get_portrait(
     principal: CurrentManager,
     session: ReadSession,
     months: Annotated[int, Query(ge=6, le=12)] = 12,
-) -> dict[str, Any]:
-    customer = await scoping.get_visible_customer(session, principal, customer_id)
-    return await portrait.build(session, customer, months=months)
+) -> Response:
+    return json_response(await portrait.build_visible(session, principal, customer_id, months=months))
 
 
 @router.post("/customers/{customer_id}/contacts", response_model=ContactOut, summary="Log a contact (not from a task)")

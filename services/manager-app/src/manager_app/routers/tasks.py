@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from manager_app.auth import CurrentManager
+from manager_app.render import json_response
 from manager_app.schemas import CompleteIn, CompleteOut, TaskId, TaskOut, TaskPage
 from shared.manager import tasks as service
 from shared.manager.contacts import ContactInput
@@ -24,8 +25,8 @@ async def list_tasks(
     view: Literal["today", "upcoming", "overdue", "done"] = "today",
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> dict[str, Any]:
-    return await service.list_tasks(session, principal, view=view, after=cursor, limit=limit)
+) -> Response:
+    return json_response(await service.list_tasks(session, principal, view=view, after=cursor, limit=limit))
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, summary="One care task")
