@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.db import faults
+from shared.db.engine import behind_pgbouncer
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
@@ -88,6 +89,12 @@ async def read_connection(session: AsyncSession) -> AsyncIterator[AsyncConnectio
     bind = session.bind
     if isinstance(bind, AsyncEngine) and not session.in_transaction():
         async with bind.connect() as conn:
-            yield conn
+            if not behind_pgbouncer(bind):
+                yield conn
+                return
+            # PgBouncer in transaction mode: a statement outside a transaction may be prepared on one
+            # server connection and executed on another; one read-only transaction keeps them together
+            async with (await driver_connection(conn)).transaction(readonly=True):
+                yield conn
     else:
         yield await session.connection()
