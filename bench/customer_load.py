@@ -219,13 +219,15 @@ async def http_query(client: RawHttp, tokens: Tokens, cid: int) -> int:
     return await client.request("GET", random.choice(QUERIES), tokens.header(cid))
 
 
-async def open_loop(name: str, rate: float, duration: float, call, ok: set[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def open_loop(
+    name: str, rate: float, duration: float, call, ok: set[int], in_flight: int = IN_FLIGHT
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Send request k at t0 + k/rate; latency from the scheduled instant."""
     latencies: list[float] = []
     codes: Counter = Counter()
     tasks: list[asyncio.Task] = []
     n = int(rate * duration)
-    gate = asyncio.Semaphore(IN_FLIGHT)
+    gate = asyncio.Semaphore(in_flight)
     t0 = time.perf_counter() + 0.2
 
     async def one(scheduled: float) -> None:
@@ -297,6 +299,9 @@ async def main() -> None:
     ap.add_argument("--step", type=float, default=8.0, help="seconds per saturation level")
     ap.add_argument("--raw-pool", type=int, default=20, help="asyncpg connections for the raw run")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--in-flight", type=int, default=IN_FLIGHT, help="client connections (requests on the wire at most)"
+    )
     ap.add_argument("--skip", default="", help="comma list of phases to skip: open,query,sat,raw")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -323,7 +328,7 @@ async def main() -> None:
     results: dict[str, Any] = {"url": args.url, "rate": args.rate, "duration_s": args.duration, "phases": []}
     async with httpx.AsyncClient(base_url=args.url) as probe:
         (await probe.get("/readyz")).raise_for_status()
-    client = RawHttp(args.url, IN_FLIGHT)
+    client = RawHttp(args.url, args.in_flight)
     await client.open()
     if args.warmup > 0:
         # A service at the morning peak is warm: pooled connections open, statements prepared
@@ -332,11 +337,16 @@ async def main() -> None:
         await settle(pool)
     if "open" not in skip:
         results["open_loop_checkin"] = await open_loop(
-            f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200}
+            f"open loop check-in @{args.rate:g}/s", args.rate, args.duration, checkin_call, {200}, args.in_flight
         )
     if "query" not in skip:
         results["open_loop_queries"] = await open_loop(
-            f"open loop queries @{args.rate:g}/s", args.rate, args.query_duration or args.duration, query_call, {200}
+            f"open loop queries @{args.rate:g}/s",
+            args.rate,
+            args.query_duration or args.duration,
+            query_call,
+            {200},
+            args.in_flight,
         )
     if "sat" not in skip:
         sat = [await closed_loop("saturation check-in", c, args.step, checkin_call, {200}) for c in levels]

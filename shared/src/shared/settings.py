@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     webhooks_allow_local: bool | None = None
     # the largest request body any route reads (the CSV import has its own, larger limit)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Requests one worker process serves at once; past it, 503 + Retry-After at once instead of an
+    # unbounded queue (shared.web.admission). 0: no bound. At 2-9 ms of CPU per request an
+    # admitted request waits behind at most 63 others (0.15-0.6 s on one core); a burst of 50
+    # (one phone app's retries, the tests' pool bursts) is still served whole.
+    max_in_flight: int = Field(default=64, ge=0)
     # Bearer token a Prometheus scraper sends to /metrics; in prod /metrics is 404 without one
     metrics_token: str | None = Field(default=None, min_length=MIN_SECRET_BYTES, repr=False)
     # durable jobs (shared.jobs): the worker's heartbeat, when a silent worker's jobs are retried,

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from shared.db.engine import create_engine, create_sessionmaker, read_options
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
+from shared.web.admission import AdmissionMiddleware
 from shared.web.errors import error_response, install_error_handlers, request_language
 from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
@@ -84,12 +85,14 @@ def create_service_app(
     app.state.shutdown_hooks = []
     install_error_handlers(app)
 
-    # the last added runs first: Observe (request id, metrics, headers) wraps the body limit's 413s too
+    # the last added runs first: Observe (request id, metrics, headers) wraps admission's 503s and
+    # the body limit's 413s too
     app.state.recent_writes = None
     if settings.database_read_url:
         app.state.recent_writes = RecentWrites(settings.jwt_secret, settings.read_your_writes_s)
         app.add_middleware(ReadYourWritesMiddleware, writes=app.state.recent_writes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=body_limits)
+    app.add_middleware(AdmissionMiddleware, service=name, max_in_flight=settings.max_in_flight)
     app.add_middleware(ObserveMiddleware, service=name, access_log=access_log and settings.access_log)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is up")

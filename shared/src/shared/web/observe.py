@@ -33,6 +33,7 @@ LATENCY = Histogram(
 )
 
 
+_MAX_CACHED = 2000
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -41,6 +42,10 @@ class ObserveMiddleware:
         self.app = app
         self.service = service
         self.access_log = access_log
+        # the metric children per (method, route, status): `labels()` takes a lock and builds the
+        # label tuple on every call; routes and statuses are few, so the lookups are kept here
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._histograms: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,8 +83,19 @@ class ObserveMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route_path = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(self.service, scope["method"], route_path, state["status"]).inc()
-            LATENCY.labels(self.service, route_path).observe(elapsed)
+            key = (scope["method"], route_path, state["status"])
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = REQUESTS.labels(self.service, *key)
+                if len(self._counters) < _MAX_CACHED:  # methods are the client's: keep the cache bounded
+                    self._counters[key] = counter
+            counter.inc()
+            histogram = self._histograms.get(route_path)
+            if histogram is None:
+                histogram = LATENCY.labels(self.service, route_path)
+                if len(self._histograms) < _MAX_CACHED:
+                    self._histograms[route_path] = histogram
+            histogram.observe(elapsed)
             if self.access_log:
                 log.info("http", method=scope["method"], path=path, status=state["status"], ms=round(elapsed * 1000, 1))
             structlog.contextvars.unbind_contextvars("request_id")
