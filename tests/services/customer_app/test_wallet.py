@@ -42,6 +42,10 @@ async def test_arrears_show_negative_and_a_topup_pays_them_first(customer_client
     assert (await customer_client.get("/v1/gifts", headers=h)).json()["arrears_fen"] == 0
     bad = assert_error(await customer_client.post("/v1/topups", headers=idem(h), json={"amount_fen": "100"}), 422)
     assert bad["error"]
+    # a top-up of nothing is a bad request, not a zero ledger leg (it answered 500)
+    zero = assert_error(await customer_client.post("/v1/topups", headers=idem(h), json={"amount_fen": 0}), 422)
+    assert zero["error"] == "validation_error"
+    assert (await customer_client.get("/v1/account", headers=h)).json()["balance_fen"] == 8545
     await _verified(sm)
 
 

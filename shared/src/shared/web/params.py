@@ -41,6 +41,8 @@ MAX_MB = 10_000_000
 MAX_COUNT = 1_000_000  # stock, limits, quantities, priorities
 
 Fen = Annotated[StrictInt, Field(ge=0, le=MAX_FEN)]
+PositiveFen = Annotated[StrictInt, Field(ge=1, le=MAX_FEN)]
+"""an amount that moves money (a top-up): zero is not a request, and a ledger leg is never zero"""
 Points = Annotated[StrictInt, Field(ge=0, le=MAX_POINTS)]
 DataMb = Annotated[StrictInt, Field(ge=0, le=MAX_MB)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]

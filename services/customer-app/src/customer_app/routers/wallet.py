@@ -15,14 +15,14 @@ from shared.ledger.airtime import arrears_fen
 from shared.models import AccountKind, Asset, LedgerAccount, Merchant, OperatorPack, PackGift
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
-from shared.web.params import Fen
+from shared.web.params import PositiveFen
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
 
 
 class TopUpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_fen: Fen
+    amount_fen: PositiveFen
 
 
 class TopUpOut(BaseModel):
