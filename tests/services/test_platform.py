@@ -34,6 +34,23 @@ async def test_health_and_ready(clients, client_name: str) -> None:
 
 
 @pytest.mark.parametrize("client_name", CLIENTS)
+async def test_openapi_marks_the_operations_that_need_a_token(clients, client_name: str) -> None:
+    """/docs has an Authorize button and a lock on exactly the operations behind a role."""
+    doc = (await clients[client_name].get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    secured = {(path, m) for path, ops in doc["paths"].items() for m, op in ops.items() if op.get("security")}
+    assert ("/v1/me", "get") in secured
+    assert ("/healthz", "get") not in secured and ("/readyz", "get") not in secured
+    assert all(
+        op.get("security") in (None, [{"bearerAuth": []}]) for ops in doc["paths"].values() for op in ops.values()
+    )
+
+
+@pytest.mark.parametrize("client_name", CLIENTS)
 async def test_error_shape_everywhere(clients, client_name: str) -> None:
     client = clients[client_name]
     assert_error_shape(await client.get("/v1/nope"), 404)

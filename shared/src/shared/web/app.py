@@ -15,6 +15,7 @@ from sqlalchemy import text
 from shared.db.engine import create_engine, create_sessionmaker, read_options
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
+from shared.web import openapi_security
 from shared.web.admission import AdmissionMiddleware
 from shared.web.errors import error_response, install_error_handlers, request_language
 from shared.web.limits import BodyLimitMiddleware
@@ -84,6 +85,7 @@ def create_service_app(
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_error_handlers(app)
+    openapi_security.install(app)
 
     # the last added runs first: Observe (request id, metrics, headers) wraps admission's 503s and
     # the body limit's 413s too
