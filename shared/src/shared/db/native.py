@@ -10,9 +10,9 @@ style of `shared.db.transactions`: use it only where a measured hot path needs i
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import ClauseElement
@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.db import faults
 from shared.db.engine import behind_pgbouncer
+
+T = TypeVar("T")
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
@@ -59,25 +61,25 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection[asyncpg
     return driver
 
 
-async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.Record | None:
-    """`fetchrow` on the pooled driver connection; SQLAlchemy's error hook does not see errors raised
+async def _guarded(conn: AsyncConnection, call: Callable[[asyncpg.Connection[asyncpg.Record]], Awaitable[T]]) -> T:
+    """Run `call` on the pooled driver connection; SQLAlchemy's error hook does not see errors raised
     here, so a connection left in an unknown state is invalidated on the spot (shared.db.faults)."""
     driver = await driver_connection(conn)
     try:
-        return await driver.fetchrow(sql, *args)
+        return await call(driver)
     except Exception as exc:
         await faults.discard_if_unknown(conn, exc)
         raise
+
+
+async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.Record | None:
+    """`fetchrow` on the pooled driver connection (same pool slot, same transaction)."""
+    return await _guarded(conn, lambda d: d.fetchrow(sql, *args))
 
 
 async def fetch(conn: AsyncConnection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
-    """`fetch` on the pooled driver connection, with fetchrow's handling of connection faults."""
-    driver = await driver_connection(conn)
-    try:
-        return await driver.fetch(sql, *args)
-    except Exception as exc:
-        await faults.discard_if_unknown(conn, exc)
-        raise
+    """`fetch` on the pooled driver connection (same pool slot, same transaction)."""
+    return await _guarded(conn, lambda d: d.fetch(sql, *args))
 
 
 @asynccontextmanager
