@@ -193,7 +193,7 @@ async def console_page(
         base_url=console_url,
         locale="zh-CN" if lang == "zh-CN" else "en-US",
     )  # native date pickers follow it
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a 2-core CI box runs the suite two workers wide
     if lang is not None:
         await context.add_init_script(
             f"if (!localStorage.getItem('tenure.lang')) localStorage.setItem('tenure.lang', '{lang}');"

@@ -547,14 +547,18 @@ async def test_capacity_screen_raises_a_capacity_and_moves_unassigned_high_value
 
     box = page.locator(f"#capacity-managers input[data-manager='{city.manager_b}']")
     await box.fill(str(before_capacity + 50))
-    await page.click(f"#capacity-managers button[data-save-capacity='{city.manager_b}']")
+    async with page.expect_response(lambda r: r.request.method == "PATCH" and "/v1/staff/" in r.url) as saved:
+        await page.click(f"#capacity-managers button[data-save-capacity='{city.manager_b}']")
+    assert (await saved.value).status == 200
     await page.wait_for_selector("#capacity-status .notice.ok")
     assert str(before_capacity + 50) in await page.inner_text("#capacity-status")
     moved = waiting[0]
     await page.check(f"#capacity-customers input[data-customer='{moved}']")
     await page.select_option("#capacity-move select[name=to_manager_id]", str(city.manager_b))
     await page.fill("#capacity-move input[name=reason]", "new high-value customer")
-    await page.click("#capacity-move-button")
+    async with page.expect_response(lambda r: r.request.method == "POST" and "/v1/assignments/move" in r.url) as moved_resp:
+        await page.click("#capacity-move-button")
+    assert (await moved_resp.value).status == 200
     await page.wait_for_selector("#capacity-status .notice.ok")
     assert "Moved 1" in await page.inner_text("#capacity-status")
     await page.wait_for_function(
