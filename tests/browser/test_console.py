@@ -556,7 +556,9 @@ async def test_capacity_screen_raises_a_capacity_and_moves_unassigned_high_value
     await page.check(f"#capacity-customers input[data-customer='{moved}']")
     await page.select_option("#capacity-move select[name=to_manager_id]", str(city.manager_b))
     await page.fill("#capacity-move input[name=reason]", "new high-value customer")
-    async with page.expect_response(lambda r: r.request.method == "POST" and "/v1/assignments/move" in r.url) as moved_resp:
+    async with page.expect_response(
+        lambda r: r.request.method == "POST" and "/v1/assignments/move" in r.url
+    ) as moved_resp:
         await page.click("#capacity-move-button")
     assert (await moved_resp.value).status == 200
     await page.wait_for_selector("#capacity-status .notice.ok")
