@@ -164,7 +164,9 @@ def _drop_load_slowers(conn: psycopg.Connection) -> _Deferred:
     ).fetchall()
     deferred = _Deferred(
         indexes=[(t, f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {d}') for t, name, kind, d, _ in cons if kind in "pu"]
-        + [(t, d) for t, _, d in idx],
+        # a partitioned table's index reads back as `ON ONLY` (the parent alone, left invalid with no
+        # index on any partition): recreated without ONLY, it is built on every partition
+        + [(t, d.replace(" ON ONLY ", " ON ", 1)) for t, _, d in idx],
         fks=[(t, name, d, part) for t, name, kind, d, part in cons if kind == "f"],
         triggers_off=triggers_off,
     )

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # the nightly run recomputes only customers changed since the last one where a stage keeps a
     # watermark (churn scoring); false: every night is a full recompute
     engine_incremental: bool = True
+    # churn training fits this many cross-validation folds side by side (threads, each fit single-
+    # threaded: no OpenMP oversubscription); 0: one per core, at most 2. A training on a box that
+    # also serves the APIs may want 1.
+    churn_train_jobs: int = Field(default=0, ge=0, le=16)
     # no overflow: an overflow connection is opened and closed per request under load (TLS
     # negotiation included), which costs more than waiting for a pooled one
     max_overflow: int = 0

@@ -193,3 +193,39 @@ async def test_a_subset_night_equals_a_full_night(
     await _night(engine, today, incremental_night=False)
     assert all(not p.subset for p in passes)
     assert await _outputs(sm, lo, hi) == after_subset
+
+
+@pytest.mark.parametrize(
+    ("previous", "day"),
+    [
+        (date(2026, 12, 2), date(2026, 12, 3)),  # an ordinary night
+        (date(2026, 11, 30), date(2026, 12, 1)),  # into a month after a 30-day month: the 31sts count
+        (date(2027, 2, 28), date(2027, 3, 1)),  # after a short February: the 29th to the 31st
+        (date(2028, 2, 28), date(2028, 2, 29)),  # a leap day
+        (date(2026, 12, 29), date(2027, 1, 3)),  # a few nights missed, across a year
+        (date(2026, 12, 3), date(2026, 12, 3)),  # a rerun on the same day: nothing crosses
+    ],
+)
+async def test_anniversary_days_hold_every_date_whose_age_moved(
+    sm: async_sessionmaker[AsyncSession], previous: date, day: date
+) -> None:
+    """The features stage tests `age()` only for dates on an anniversary day (a cheap filter):
+    every date of four years whose age in months or years differs between the two days (by
+    PostgreSQL's own `age()`) must pass it, or a subset night would miss that customer."""
+    allowed = incremental.anniversary_days(previous, day)
+    async with sm() as s:
+        moved = (
+            await s.scalars(
+                text(
+                    "SELECT DISTINCT CAST(extract(day FROM x) AS int) FROM generate_series("
+                    "CAST(:from AS date), CAST(:prev AS date), interval '1 day') g(x) "
+                    "WHERE date_part('month', age(CAST(:day AS date), CAST(x AS date))) "
+                    "<> date_part('month', age(CAST(:prev AS date), CAST(x AS date))) "
+                    "OR date_part('year', age(CAST(:day AS date), CAST(x AS date))) "
+                    "<> date_part('year', age(CAST(:prev AS date), CAST(x AS date)))"
+                ),
+                {"from": previous - timedelta(days=4 * 366), "prev": previous, "day": day},
+            )
+        ).all()
+    assert set(moved) <= set(allowed)
+    assert bool(moved) == (previous < day)  # the query sees the crossings it should

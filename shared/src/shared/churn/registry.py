@@ -30,7 +30,9 @@ from shared.churn.pipeline import (
     CANDIDATES,
     ModelConfig,
     cpu_limits,
+    default_threads,
     limit_heap_growth,
+    parallel_folds,
     ranking_metrics,
 )
 from shared.churn.pipeline import select as select_model
@@ -39,6 +41,7 @@ from shared.db.transactions import own_transaction
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.models import ChurnModel
+from shared.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -90,7 +93,8 @@ def _fit_and_evaluate(
 ) -> tuple[ChurnArtifact, dict, list]:
     """CPU part (runs in a worker thread). `arm` marks the final frame's campaign members
     (1 treated, 0 hold-out, -1 neither): with enough of both, an uplift model joins the artifact."""
-    with cpu_limits():
+    jobs = get_settings().churn_train_jobs or default_threads()
+    with cpu_limits(), parallel_folds(jobs):
         artifact, metrics, ranking = _fit_and_evaluate_unlimited(
             train, test, final, candidate=candidate, capacity=capacity, high_share=high_share, medium_share=medium_share
         )

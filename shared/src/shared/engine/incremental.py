@@ -91,11 +91,30 @@ async def config_hash(session: AsyncSession, *queries: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def anniversary_days(previous_day: date, day: date) -> list[int]:
+    """The days of the month a date can have when an age counted from it (`age(day, x)` in
+    PostgreSQL, x on or before `previous_day`) gains a month between `previous_day` and `day`:
+    the day of each date in (previous_day, day], and on a 1st the days the month before lacked
+    (a 31st's month is counted on the 1st after a 30-day month). A necessary condition, so a
+    crossing query can test it before the costly `age()` comparison it guards."""
+    if (day - previous_day).days >= 28:
+        return list(range(1, 32))
+    days: set[int] = set()
+    t = previous_day + timedelta(days=1)
+    while t <= day:
+        days.add(t.day)
+        if t.day == 1:
+            days.update(range((t - timedelta(days=1)).day + 1, 32))
+        t += timedelta(days=1)
+    return sorted(days)
+
+
 def window_params(ctx: RunContext, previous_day: date) -> dict[str, Any]:
     """Both days' day and end-of-day instants, for the crossing queries."""
     return {
         "day": ctx.run_date,
         "prev_day": previous_day,
+        "anniversary_days": anniversary_days(previous_day, ctx.run_date),
         "as_of": ctx.as_of,
         "prev_as_of": clock.local_midnight(previous_day + timedelta(days=1)),
         "now": clock.now(),
