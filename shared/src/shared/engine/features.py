@@ -44,7 +44,8 @@ def _upsert() -> str:
 _DELETE_GONE = """
     DELETE FROM customer_features f
     WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
-      AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = f.customer_id AND c.status <> 'churned')
+      AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = f.customer_id AND c.status <> 'churned'
+                        AND c.id > :lo AND c.id <= :hi /*subset c.id*/)
 """
 
 CHANGED = [

@@ -31,7 +31,9 @@ WITH u AS (
         sum(broadband_gb) FILTER (WHERE month = CAST(:last_month AS date)) AS broadband,
         sum(plan_fee_fen) FILTER (WHERE month = CAST(:last_month AS date)) AS plan_fee_last
     FROM monthly_usage
-    WHERE customer_id > :lo AND customer_id <= :hi /*subset customer_id*/ AND month > CAST(:m6 AS date) AND month <= CAST(:last_month AS date)
+    -- the range stays in a subset pass (the marker is not right after it): it bounds the scan of each
+    -- usage partition, which the id array alone turned into a sequential scan
+    WHERE customer_id > :lo AND customer_id <= :hi AND month > CAST(:m6 AS date) AND month <= CAST(:last_month AS date) /*subset customer_id*/
     GROUP BY customer_id
 ),
 cp AS (
