@@ -102,6 +102,10 @@ class TestRegistry:
             assert m1["metrics"]["evaluation"] == "out-of-time" and m1["metrics"]["roc_auc"] > 0.7
             assert m1["metrics"]["top_decile_lift"] > 2 and "precision_at_capacity" in m1["metrics"]
             assert m1["factor_ranking"][0]["factor"].startswith("competitor_calls")
+            # where the training's time went, phase by phase
+            seconds = m1["metrics"]["seconds"]
+            assert {"frames", "select", "evaluate", "fit", "factors"} <= set(seconds)
+            assert all(v >= 0 for v in seconds.values()) and seconds["frames"] > 0
             cmp = await registry.compare(s, [v1, v2])
             assert [m["version"] for m in cmp["models"]] == [v1, v2]
             assert cmp["models"][0]["delta_vs_first"]["roc_auc"] == 0
