@@ -2,7 +2,7 @@
 the customer app on a multi-host URL, a check-in load, SIGKILL of the primary.
 
     sudo apt-get install -y postgresql-15-auto-failover      # Debian 12
-    .venv/bin/python infra/scale/failover_drill.py [--customers 2000] [--rate 50] [--before 8] [--after 20]
+    .venv/bin/python infra/scale/failover_drill.py [--customers 5000] [--rate 50] [--before 8] [--after 20]
 
 What it does, in a fresh `mktemp -d` directory on ports 57432.. (nothing else is touched):
 1. `pg_autoctl create monitor`, then two `pg_autoctl create postgres` nodes; waits for
@@ -166,7 +166,7 @@ def _error_code(r: httpx.Response) -> str | None:
         body = r.json()
     except ValueError:
         return None
-    return str(body.get("code")) if isinstance(body, dict) else None
+    return str(body.get("error")) if isinstance(body, dict) else None  # the platform's {"error", "detail", "context"}
 
 
 async def load(
@@ -182,7 +182,7 @@ async def load(
             sent = time.monotonic()
             try:
                 r = await client.post(
-                    "/v1/checkin", headers={"Authorization": f"Bearer {tok}", "Idempotency-Key": f"drill-{cid}"}
+                    "/v1/checkin", headers={"Authorization": f"Bearer {tok}", "Idempotency-Key": f"drill-checkin-{cid}"}
                 )
                 status: int | str = r.status_code
                 code = _error_code(r) if r.status_code >= 400 else None
@@ -325,7 +325,9 @@ def _count(items: Any) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--customers", type=int, default=2000)
+    ap.add_argument(
+        "--customers", type=int, default=5000
+    )  # one check-in each: at 50/s the load must outlast the ~40 s promotion
     ap.add_argument("--rate", type=float, default=50.0, help="check-ins per second")
     ap.add_argument("--before", type=float, default=8.0, help="seconds of load before the kill")
     ap.add_argument("--after", type=float, default=20.0, help="seconds of load after the promotion")
