@@ -234,12 +234,19 @@ async def _train_locked(
             raise NoChurnHistory("no monthly usage to learn from")
         test_cut = feat.add_months(last, -horizon)
         train_cut = max(feat.add_months(test_cut, -horizon), feat.add_months(first, 1))
-        test_frame = await feat.training_frame(s, cutoff=test_cut, horizon=horizon, max_rows=max_rows)
-        train_frame = (
-            await feat.training_frame(s, cutoff=train_cut, horizon=horizon, max_rows=max_rows)
-            if train_cut < test_cut
-            else test_frame.subset(np.zeros(len(test_frame), dtype=bool))
-        )
+
+        async def frame(cutoff: date) -> feat.Frame:
+            """One labelled window on its own connection, so the two windows' SQL runs side by side
+            (each is a pass over every customer: 16 s apiece at 1M)."""
+            async with sm() as fs:
+                await fs.execute(text("SET LOCAL statement_timeout = '600s'"))
+                return await feat.training_frame(fs, cutoff=cutoff, horizon=horizon, max_rows=max_rows)
+
+        if train_cut < test_cut:
+            test_frame, train_frame = await asyncio.gather(frame(test_cut), frame(train_cut))
+        else:
+            test_frame = await frame(test_cut)
+            train_frame = test_frame.subset(np.zeros(len(test_frame), dtype=bool))
         arm = await uplift.campaign_arms(s, test_frame.ids, cutoff=test_cut, horizon=horizon)
         await s.rollback()
     frames_s = time.perf_counter() - started
