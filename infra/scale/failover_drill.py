@@ -326,8 +326,8 @@ def _count(items: Any) -> dict[str, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--customers", type=int, default=5000
-    )  # one check-in each: at 50/s the load must outlast the ~40 s promotion
+        "--customers", type=int, default=5000, help="one check-in each: the load must outlast the ~40 s promotion"
+    )
     ap.add_argument("--rate", type=float, default=50.0, help="check-ins per second")
     ap.add_argument("--before", type=float, default=8.0, help="seconds of load before the kill")
     ap.add_argument("--after", type=float, default=20.0, help="seconds of load after the promotion")

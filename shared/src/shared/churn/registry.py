@@ -287,7 +287,7 @@ async def _train_locked(
             "overlapping_windows": feat.add_months(train_cut, horizon) > test_cut,
         }
     )
-    metrics["seconds"] = {"frames": round(frames_s, 2), **metrics.get("seconds", {})}
+    metrics["seconds"] = {"frames": round(frames_s, 2), **metrics["seconds"]}
     blob = artifact.dumps()
     async with own_transaction(sm) as s:
         await advisory_lock(s, Lock.CHURN_VERSION)

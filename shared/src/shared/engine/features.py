@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import clock
 from shared.db.results import rowcount
 from shared.engine import incremental
-from shared.engine.incremental import changed_in, subset_sql
+from shared.engine.incremental import age_moved, changed_in, subset_sql
 from shared.engine.jobs import RunContext, sql
 from shared.models import CustomerFeatures
 from shared.touches.outcomes import RESPONSE_OUTCOMES
@@ -65,15 +65,10 @@ CHANGED = [
 # Every place features.sql reads the run day, as "the answer differs between :prev_day and :day"
 # (window edges as the half-open ranges that left or entered the window).
 CROSSING = [
-    # age_years, tenure_months, handset_changes_12m's join-date term; each age() comparison behind
-    # its cheap necessary condition (incremental.anniversary_days): age() over every customer
-    # was 1.8 of a 1M night's features stage
-    """SELECT id FROM customers
-       WHERE ((birthday > CAST(:prev_day AS date) OR CAST(extract(day FROM birthday) AS int) = ANY(CAST(:anniversary_days AS int[])))
-              AND date_part('year', age(CAST(:day AS date), birthday)) IS DISTINCT FROM date_part('year', age(CAST(:prev_day AS date), birthday)))
-          OR ((join_date > CAST(:prev_day AS date) OR CAST(extract(day FROM join_date) AS int) = ANY(CAST(:anniversary_days AS int[])))
-              AND (date_part('month', age(CAST(:day AS date), join_date)) <> date_part('month', age(CAST(:prev_day AS date), join_date))
-                   OR date_part('year', age(CAST(:day AS date), join_date)) <> date_part('year', age(CAST(:prev_day AS date), join_date))))
+    # age_years, tenure_months, handset_changes_12m's join-date term (each age() behind its cheap
+    # necessary condition, incremental.age_moved: age() over every customer was 1.8 s of a 1M night)
+    f"""SELECT id FROM customers
+       WHERE {age_moved("birthday", "year")} OR {age_moved("join_date", "month", "year")}
           OR (join_date > CAST(:prev_day AS date) - 365 AND join_date <= CAST(:day AS date) - 365)""",
     """SELECT customer_id FROM complaints
        WHERE (occurred_at > CAST(:prev_as_of AS timestamptz) - interval '90 days' AND occurred_at <= CAST(:as_of AS timestamptz) - interval '90 days')
@@ -87,12 +82,10 @@ CROSSING = [
           OR (occurred_at > CAST(:prev_as_of AS timestamptz) - interval '30 days' AND occurred_at <= CAST(:as_of AS timestamptz) - interval '30 days')
           OR (occurred_at > CAST(:prev_as_of AS timestamptz) AND occurred_at <= CAST(:as_of AS timestamptz))""",
     # the latest handset (started_on <= day), its age in months, handset changes in 12 months
-    """SELECT customer_id FROM handsets
+    f"""SELECT customer_id FROM handsets
        WHERE (started_on > CAST(:prev_day AS date) AND started_on <= CAST(:day AS date))
           OR (started_on > CAST(:prev_day AS date) - 365 AND started_on <= CAST(:day AS date) - 365)
-          OR ((started_on > CAST(:prev_day AS date) OR CAST(extract(day FROM started_on) AS int) = ANY(CAST(:anniversary_days AS int[])))
-              AND (date_part('month', age(CAST(:day AS date), started_on)) <> date_part('month', age(CAST(:prev_day AS date), started_on))
-                   OR date_part('year', age(CAST(:day AS date), started_on)) <> date_part('year', age(CAST(:prev_day AS date), started_on))))""",
+          OR {age_moved("started_on", "month", "year")}""",
     # silent services: not used for 30 days
     """SELECT customer_id FROM subscriptions
        WHERE status = 'active' AND coalesce(last_used_on, starts_on) >= CAST(:prev_day AS date) - 30

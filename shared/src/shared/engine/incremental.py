@@ -121,6 +121,21 @@ def anniversary_days(previous_day: date, day: date) -> list[int]:
     return sorted(days)
 
 
+def age_moved(column: str, *parts: str) -> str:
+    """SQL: `column`'s age (`age(day, column)`) differs in these parts ('year', 'month') between
+    `:prev_day` and `:day`; the costly `age()` comparison runs only behind the cheap necessary
+    condition of `anniversary_days` (bound by `window_params`)."""
+    differs = " OR ".join(
+        f"date_part('{p}', age(CAST(:day AS date), {column})) "
+        f"IS DISTINCT FROM date_part('{p}', age(CAST(:prev_day AS date), {column}))"
+        for p in parts
+    )
+    return (
+        f"(({column} > CAST(:prev_day AS date) "
+        f"OR CAST(extract(day FROM {column}) AS int) = ANY(CAST(:anniversary_days AS int[]))) AND ({differs}))"
+    )
+
+
 def window_params(ctx: RunContext, previous_day: date) -> dict[str, Any]:
     """Both days' day and end-of-day instants, for the crossing queries."""
     return {
