@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+from lean_http import Connection
 
 from shared import clock
 from shared.auth.principals import Audience, Principal
@@ -67,37 +68,6 @@ def cpu_s(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return total / TICKS
-
-
-class Conn:
-    """One keep-alive HTTP/1.1 connection (a minimal client: the generator shares the cores)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.rw: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def request(self, method: str, path: str, headers: dict[str, str]) -> int:
-        if self.rw is None:
-            self.rw = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.rw
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{head}Content-Length: 0\r\n\r\n".encode())
-        status = await reader.readline()
-        length = 0
-        close = False
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
-        if length:
-            await reader.readexactly(length)
-        if close or not status:
-            writer.close()
-            self.rw = None
-        return int(status.split()[1]) if status else 0
 
 
 async def main() -> None:
@@ -198,7 +168,7 @@ async def main() -> None:
         lat.clear()
 
         async def loop() -> None:
-            conn = Conn(host, port)
+            conn = Connection(host, port)
             while queue:
                 method, path, headers = queue.pop()
                 started = time.perf_counter()

@@ -15,7 +15,6 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +34,7 @@ LATENCY = Histogram(
 
 _MAX_CACHED = 2000
 HSTS = "max-age=31536000; includeSubDomains"
+HSTS_BYTES = HSTS.encode()
 
 
 class ObserveMiddleware:
@@ -62,16 +62,7 @@ class ObserveMiddleware:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 state["status"] = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                if path.startswith("/v1") and "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
-                if "x-content-type-options" not in headers:
-                    headers.append("X-Content-Type-Options", "nosniff")
-                if "x-frame-options" not in headers:
-                    headers.append("X-Frame-Options", "DENY")
-                if tls:
-                    headers.append("Strict-Transport-Security", HSTS)
+                message["headers"] = _with_standard_headers(message.get("headers", ()), request_id, path, tls)
             await send(message)
 
         try:
@@ -99,6 +90,26 @@ class ObserveMiddleware:
             if self.access_log:
                 log.info("http", method=scope["method"], path=path, status=state["status"], ms=round(elapsed * 1000, 1))
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _with_standard_headers(raw: Any, request_id: str, path: str, tls: bool) -> list[tuple[bytes, bytes]]:
+    """The response's raw header list with the request id and the security headers added.
+
+    Raw (name, value) byte pairs rather than Starlette's MutableHeaders: on the check-in path
+    the wrapper's lookups were ~6 % of a worker's CPU. Names are compared lower-cased, as ASGI
+    servers and Starlette send them; a response's own x-request-id is replaced."""
+    headers = [(k, v) for k, v in raw if k.lower() != b"x-request-id"]
+    names = {k.lower() for k, _ in headers}
+    headers.append((b"x-request-id", request_id.encode("latin-1")))
+    if b"cache-control" not in names and path.startswith("/v1"):
+        headers.append((b"cache-control", b"no-store"))
+    if b"x-content-type-options" not in names:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if b"x-frame-options" not in names:
+        headers.append((b"x-frame-options", b"DENY"))
+    if tls:
+        headers.append((b"strict-transport-security", HSTS_BYTES))
+    return headers
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
