@@ -1,6 +1,6 @@
 """How the nightly engine's cost grows: bench/nightly.py at several sizes, one table.
 
-    python bench/nightly_scaling.py [--sizes 250000,1000000,4000000] [--night real] [--months 6]
+    python bench/nightly_scaling.py [--sizes 250000,1000000,4000000] [--night real] [--months 6] [--keep 1000000]
 
 Each size runs in its own process (its own scratch database, dropped afterwards; its own peak
 RSS), one after the other. Prints per size the load, the cold run and the second run (a real
@@ -30,6 +30,8 @@ def _run_size(n: int, args: argparse.Namespace) -> dict:
         cmd += ["--night", args.night, "--out", str(out)]
         if args.no_churn:
             cmd.append("--no-churn")
+        if n == args.keep:
+            cmd.append("--keep")
         print(f"\n=== {n:,} customers: {' '.join(cmd[1:])}", flush=True)
         subprocess.run(cmd, check=True)
         return json.loads(out.read_text())
@@ -83,6 +85,7 @@ def main() -> int:
     ap.add_argument("--months", type=int, default=6)
     ap.add_argument("--night", choices=["rerun", "real"], default="real")
     ap.add_argument("--no-churn", action="store_true")
+    ap.add_argument("--keep", type=int, metavar="SIZE", help="keep this size's scratch database (for the web benches)")
     args = ap.parse_args()
     sizes = sorted(int(x) for x in args.sizes.split(",") if x)
     results = [_run_size(n, args) for n in sizes]
