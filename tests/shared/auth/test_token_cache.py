@@ -78,3 +78,78 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, verifications: li
     for t in (a, b, c, c, a):
         tokens.decode_access_token(SETTINGS, t, audience=Audience.CUSTOMER)
     assert verifications == [a, b, c, a]  # a fell out when c came in
+
+
+def _joserfc_verdict(settings: Settings, token: str, audience: str) -> dict | None:
+    """What joserfc alone decides: the claims, or None when it refuses the token."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    try:
+        claims = dict(jwt.decode(token, tokens._key(settings), algorithms=[tokens.ALGORITHM]).claims)
+        tokens._registry(settings.jwt_issuer, audience).validate(claims)
+    except (JoseError, ValueError, TypeError):
+        return None
+    return claims
+
+
+def _variants() -> list[str]:
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    good = tokens.issue_access_token(SETTINGS, CUSTOMER)
+    head, payload, sig = good.split(".")
+    now = int(time.time())
+    base = {"iss": "tenure", "aud": "customer-app", "sub": "customer:42", "role": "customer", "exp": now + 60}
+
+    def signed(claims: dict, key: bytes = SETTINGS.jwt_secret.encode(), alg: str = "HS256") -> str:
+        return jwt.encode({"alg": alg, "typ": "JWT"}, claims, OctKey.import_key(key), algorithms=[alg])
+
+    alg_none = tokens._b64url(b'{"alg":"none","typ":"JWT"}')
+    forged_payload = tokens._b64url(b'{"iss":"tenure","aud":"customer-app","sub":"customer:1","role":"customer"}')
+    return [
+        good,
+        tokens.issue_access_token(SETTINGS, CUSTOMER, ttl_s=-120),  # expired
+        f"{head}.{payload}.{sig[:-4]}AAAA",  # signature altered
+        f"{head}.{forged_payload}.{sig}",  # claims swapped under the old signature
+        f"{head}.{payload}.{sig}=",  # padded signature
+        f"{head}.{payload}",  # no signature
+        f"{head}.{payload}.{sig}.x",  # a fifth segment
+        f"{head}.{payload}.",  # empty signature
+        f"{alg_none}.{payload}.",  # alg none
+        signed(base),  # good, minted elsewhere with the same key
+        signed({**base, "aud": "manager-app"}),
+        signed({**base, "iss": "elsewhere"}),
+        signed({**base, "nbf": now + 3600}),  # not yet valid
+        signed({**base, "iat": now + 3600}),  # issued in the future
+        signed({k: v for k, v in base.items() if k != "exp"}),  # no expiry
+        signed(base, key=b"another-secret-0123456789abcdefgh"),
+        signed(base, alg="HS512"),
+        f"{head}.{tokens._b64url(b'[1, 2]')}.x",
+        "ü.ü.ü",
+        "",
+    ]
+
+
+def test_the_hs256_fast_path_decides_exactly_as_joserfc() -> None:
+    verdicts = []
+    for token in _variants():
+        expected = _joserfc_verdict(SETTINGS, token, Audience.CUSTOMER)
+        tokens._verified.clear()
+        try:
+            got: dict | None = tokens.decode_access_token(SETTINGS, token, audience=Audience.CUSTOMER).claims
+        except Unauthorized:
+            got = None
+        assert got == expected, token
+        verdicts.append(got is not None)
+    assert verdicts.count(True) == 2  # the issued token and the one minted elsewhere with the key
+
+
+def test_issued_tokens_skip_the_generic_jws_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = tokens.issue_access_token(SETTINGS, CUSTOMER)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("joserfc's jwt.decode was used")
+
+    monkeypatch.setattr(tokens.jwt, "decode", refuse)
+    assert tokens.decode_access_token(SETTINGS, token, audience=Audience.CUSTOMER).id == 42
