@@ -77,8 +77,15 @@ def make_replica(primary_port: int, data: Path, port: int) -> str:
             "-D", str(data), "-R", "-X", "stream", "-c", "fast",
         ]
     )  # fmt: skip
+    if not (data / "pg_hba.conf").exists():
+        # a packaged server (Debian's /etc/postgresql/...) keeps its configuration outside the data
+        # directory, so the backup holds none: give the replica the local trust rules of a rehearsal
+        (data / "pg_hba.conf").write_text(
+            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n"
+        )
+        _own(data / "pg_hba.conf")
     with (data / "postgresql.conf").open("a") as f:
-        f.write(f"port = {port}\nunix_socket_directories = '{data}'\n")
+        f.write(f"port = {port}\nunix_socket_directories = '{data}'\nhot_standby = on\n")
     with (data / "postgresql.auto.conf").open("a") as f:
         f.write(
             f"primary_conninfo = 'host=127.0.0.1 port={primary_port} user=postgres application_name=replica{port}'\n"
