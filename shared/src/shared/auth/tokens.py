@@ -83,7 +83,7 @@ class _Verified:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str, str, str], tuple[Principal, float]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str, str], tuple[Principal, int | float]] = OrderedDict()
 
     def get(self, key: tuple[str, str, str, str], now: float) -> Principal | None:
         hit = self._items.get(key)
@@ -96,7 +96,7 @@ class _Verified:
         self._items.move_to_end(key)
         return principal
 
-    def put(self, key: tuple[str, str, str, str], principal: Principal, exp: float) -> None:
+    def put(self, key: tuple[str, str, str, str], principal: Principal, exp: int | float) -> None:
         self._items[key] = (principal, exp)
         if len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -115,7 +115,7 @@ def decode_access_token(settings: Settings, token: str, *, audience: str) -> Pri
     if cached is not None:
         return cached
     principal = _verify(settings, token, audience=audience)
-    _verified.put(key, principal, float(principal.claims["exp"]))
+    _verified.put(key, principal, principal.claims["exp"])  # a NumericDate, as validated (no float(): a huge int)
     return principal
 
 
