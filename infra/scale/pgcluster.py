@@ -41,6 +41,9 @@ def url(port: int, db: str = "postgres") -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/{db}"
 
 
+REPLICATION_RULE = "host replication all 127.0.0.1/32 trust\n"  # the rehearsal's servers are local
+
+
 def init_primary(data: Path, port: int, *, extra: dict[str, str] | None = None) -> str:
     """initdb + start a primary that accepts replication connections from 127.0.0.1; its URL."""
     data.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,7 @@ def init_primary(data: Path, port: int, *, extra: dict[str, str] | None = None) 
     with (data / "postgresql.conf").open("a") as f:
         f.writelines(f"{k} = {v}\n" for k, v in conf.items())
     with (data / "pg_hba.conf").open("a") as f:
-        f.write("host replication all 127.0.0.1/32 trust\n")
+        f.write(REPLICATION_RULE)
     start(data)
     return url(port)
 
@@ -80,9 +83,7 @@ def make_replica(primary_port: int, data: Path, port: int) -> str:
     if not (data / "pg_hba.conf").exists():
         # a packaged server (Debian's /etc/postgresql/...) keeps its configuration outside the data
         # directory, so the backup holds none: give the replica the local trust rules of a rehearsal
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n"
-        )
+        (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n" + REPLICATION_RULE)
         _own(data / "pg_hba.conf")
     with (data / "postgresql.conf").open("a") as f:
         f.write(f"port = {port}\nunix_socket_directories = '{data}'\nhot_standby = on\n")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
 
 from shared.auth import tokens
 from shared.auth.principals import Audience, Principal
@@ -82,9 +85,6 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, verifications: li
 
 def _joserfc_verdict(settings: Settings, token: str, audience: str) -> dict | None:
     """What joserfc alone decides: the claims, or None when it refuses the token."""
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-
     try:
         claims = dict(jwt.decode(token, tokens._key(settings), algorithms=[tokens.ALGORITHM]).claims)
         tokens._registry(settings.jwt_issuer, audience).validate(claims)
@@ -94,9 +94,6 @@ def _joserfc_verdict(settings: Settings, token: str, audience: str) -> dict | No
 
 
 def _variants() -> list[str]:
-    from joserfc import jwt
-    from joserfc.jwk import OctKey
-
     good = tokens.issue_access_token(SETTINGS, CUSTOMER)
     head, payload, sig = good.split(".")
     now = int(time.time())

@@ -36,6 +36,7 @@ from shared.settings import Settings
 ALGORITHM = "HS256"
 LEEWAY_S = 30
 VERIFIED_CACHE_SIZE = 4096  # per worker; one entry is a token string and its Principal
+_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
 
 
 @lru_cache(maxsize=8)
@@ -75,7 +76,7 @@ def issue_access_token(settings: Settings, principal: Principal, *, ttl_s: int |
         claims["org"] = principal.org_unit_id
     if principal.is_versioned:
         claims["ver"] = principal.token_version
-    return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, _key(settings), algorithms=[ALGORITHM])
+    return jwt.encode(_HEADER, claims, _key(settings), algorithms=[ALGORITHM])
 
 
 class _Verified:
@@ -115,7 +116,7 @@ def decode_access_token(settings: Settings, token: str, *, audience: str) -> Pri
     if cached is not None:
         return cached
     principal = _verify(settings, token, audience=audience)
-    _verified.put(key, principal, principal.claims["exp"])  # a NumericDate, as validated (no float(): a huge int)
+    _verified.put(key, principal, principal.claims["exp"])  # the NumericDate as validated
     return principal
 
 
@@ -124,7 +125,7 @@ def _b64url(raw: bytes) -> str:
 
 
 # the header segment of every token issue_access_token signs, taken from joserfc itself
-HEADER_SEGMENT = jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, {}, OctKey.import_key(b"x" * 32)).split(".")[0]
+HEADER_SEGMENT = jwt.encode(_HEADER, {}, OctKey.import_key(b"x" * 32)).split(".")[0]
 
 
 def _signed_claims(settings: Settings, token: str) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def _signed_claims(settings: Settings, token: str) -> dict[str, Any]:
     payload, dot, signature = rest.partition(".")
     if header != HEADER_SEGMENT or not dot or "." in signature:
         return dict(jwt.decode(token, _key(settings), algorithms=[ALGORITHM]).claims)
-    mac = hmac.new(settings.jwt_secret.encode(), f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
+    mac = hmac.new(_key(settings).raw_value, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(_b64url(mac), signature):
         raise ValueError("bad signature")
     try:
