@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,11 @@ from shared.models import Asset
 from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer, create_pack
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _today() -> date:
+    """The business day now; read per test, not at import, so a run that crosses midnight in Shanghai stays right."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 class TestPacks:
@@ -47,6 +51,7 @@ class TestPacks:
 
 class TestSettlement:
     async def test_statement_is_stored_and_recomputes_equal(self, db) -> None:
+        first_day = _today()
         m = await create_merchant(db)
         offer = await create_offer(db, merchant_id=m.id, settlement_fen=1500, per_customer_limit=5)
         c = await create_customer(db)
@@ -61,7 +66,8 @@ class TestSettlement:
         await packs.topup_merchant(db, merchant_id=m.id, amount_fen=1000, key="t", actor="test")
         await packs.gift_pack(db, merchant_id=m.id, pack_id=pack.id, phone=c.phone, request_key="g")
 
-        stored = await settlement.generate(db, merchant_id=m.id, period_start=TODAY, period_end=TODAY)
+        last_day = _today()  # the period spans the whole test even if midnight passed while it ran
+        stored = await settlement.generate(db, merchant_id=m.id, period_start=first_day, period_end=last_day)
         assert stored.lines["redemptions"] == {"count": 3, "settlement_fen": 4500}
         assert stored.lines["reversals"] == {"count": 1, "settlement_fen": 1500}
         assert stored.lines["packs"]["count"] == 1 and stored.lines["packs"]["price_fen"] == 250
@@ -73,10 +79,10 @@ class TestSettlement:
         assert await settlement.matches_ledger(db, stored)
         # an earlier period is empty, and generating again converges on the same row
         empty = await settlement.recompute(
-            db, merchant_id=m.id, period_start=TODAY - timedelta(days=40), period_end=TODAY - timedelta(days=10)
+            db, merchant_id=m.id, period_start=first_day - timedelta(days=40), period_end=first_day - timedelta(days=10)
         )
         assert empty.operator_owes_fen == 0 and empty.lines["redemptions"]["count"] == 0
-        again = await settlement.generate(db, merchant_id=m.id, period_start=TODAY, period_end=TODAY)
+        again = await settlement.generate(db, merchant_id=m.id, period_start=first_day, period_end=last_day)
         assert again.id == stored.id
         settled = await settlement.mark_settled(db, settlement_id=stored.id)
         assert settled.status == "settled" and settled.settled_at is not None
@@ -84,7 +90,7 @@ class TestSettlement:
 
     async def test_tampered_statement_no_longer_matches(self, db) -> None:
         m = await create_merchant(db)
-        stored = await settlement.generate(db, merchant_id=m.id, period_start=TODAY, period_end=TODAY)
+        stored = await settlement.generate(db, merchant_id=m.id, period_start=_today(), period_end=_today())
         assert await settlement.matches_ledger(db, stored)
         stored.operator_owes_fen += 1
         await db.flush()
