@@ -1,8 +1,9 @@
 """My customers: the scoped, filtered, priority-sorted list with keyset pagination.
 
 Index use (no sequential scan of a customer-sized table): an account manager's rows come from
-`manager_assignments(manager_id, customer_id)` (a few hundred), each joined by primary key to
-`customer_profiles`; overdue tasks are an index scan of `care_tasks(customer_id)`; `customers`
+`manager_assignments(manager_id, customer_id)` (a few hundred, each with its revenue at risk),
+joined by primary key to `customer_profiles` only when a profile filter needs the whole scope
+(else for the page's rows); overdue tasks are an index scan of `care_tasks(customer_id)`; `customers`
 is read (by primary key) for the rows of the page only, unless a filter on its columns needs the
 whole scope; last contact, a backward index scan of `touches(customer_id, occurred_at)`, is read
 only for the rows of the page (and for the scope only when filtering on days since contact);
@@ -11,7 +12,10 @@ Sorting by priority therefore sorts at most the scope, never the table.
 
 Priority = churn_score × ARPU (the monthly revenue at risk, in fen; without a model score the
 risk level stands in: high 0.6, medium 0.3, low 0.1) + 5000 fen for every overdue open task, so
-a high-value customer about to leave, or one the manager has let slide, comes first.
+a high-value customer about to leave, or one the manager has let slide, comes first. The first
+term is the SQL function `tenure_revenue_at_risk_fen` (migration 0009a); each manager assignment
+carries its customer's value, kept by triggers, so a manager's unfiltered list ranks the scope
+from `manager_assignments` and the overdue probes and reads profiles for the page only.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ OVERDUE_TASK_WEIGHT_FEN = 5000
 SORTS = ("priority", "id")
 FOUR_HIGH_KINDS = ("tariff", "payg_data", "silence", "arpu_mismatch")
 RISK_FALLBACK = {"high": 0.6, "medium": 0.3, "low": 0.1}
-"""Churn probability assumed from the risk level when the model has not scored the customer."""
+"""Churn probability assumed from the risk level when the model has not scored the customer (as
+`tenure_revenue_at_risk_fen` spells it; a test holds the two equal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +131,8 @@ def _filters(shape: _Shape, cid: str) -> list[str]:
 
 _CUSTOMER_COLUMNS = "c.name, c.phone, c.tier, c.birthday, c.do_not_disturb"
 _PROFILE_COLUMNS = "p.lifecycle_stage, p.segment, p.risk_level, p.churn_score, p.arpu_fen, p.four_high"
-_RISK = (
-    "coalesce(p.churn_score, CASE p.risk_level "
-    + " ".join(f"WHEN '{k}' THEN CAST({v} AS float8)" for k, v in RISK_FALLBACK.items())
-    + " ELSE CAST(0 AS float8) END)"
-)
+REVENUE_AT_RISK_SQL = "tenure_revenue_at_risk_fen(p.churn_score, p.risk_level, p.arpu_fen)"
+"""The SQL function (migration 0009a) that is the one definition of the revenue at risk."""
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK)
 
 
@@ -138,31 +140,37 @@ _OPEN = ", ".join(f"'{s}'" for s in OPEN_TASK)
 def _statement(shape: _Shape) -> tuple[str, list[str]]:
     """The page query for one shape (asyncpg SQL and its parameter names), built once.
 
-    Priority is computed for every row of the scope (that is the sort), from the profile and the
-    overdue-task probe (statuses inline so the partial index ix_care_tasks_open_customer_due
-    matches a generic plan too); `customers` is read for the scope only when a filter or a
-    branch head's scope needs it, else for the page's rows only, and the last contact (a
-    backward index probe of touches) for the page's rows only.
+    Priority is computed for every row of the scope (that is the sort): the revenue at risk — for a
+    manager the assignment row's copy (kept by triggers, migration 0009a), for a branch head's
+    scope the function over the profile — plus the overdue-task probe (statuses inline so the
+    partial index ix_care_tasks_open_customer_due matches a generic plan too). `customers` and
+    `customer_profiles` are read for the whole scope only when a filter (or a branch head's scope)
+    needs them, else for the page's rows only, and the last contact (a backward index probe of
+    touches) for the page's rows only.
     """
     first = shape.customers_first
+    profile_first = shape.scope != "manager" or shape.stages or shape.risks or shape.four_high is not None
     cid = "c.id" if first else "a.customer_id"
     if shape.scope == "manager":
         scope = "JOIN manager_assignments a ON a.customer_id = c.id AND a.manager_id = :scope_manager_id"
         source = f"customers c {scope}" if first else "manager_assignments a"
         where = [] if first else ["a.manager_id = :scope_manager_id"]
+        at_risk = "a.revenue_at_risk_fen"
     else:
         source = "customers c"
         where = ["c.branch_id = :scope_branch_id"] if shape.scope == "branch" else ["false"]
+        at_risk = REVENUE_AT_RISK_SQL
     where += _filters(shape, cid)
     overdue = (
         f"SELECT count(*) AS n FROM care_tasks t WHERE t.customer_id = {cid} "
         f"AND t.status IN ({_OPEN}) AND t.due_on < :today"
     )
-    priority = f"CAST(round({_RISK} * coalesce(p.arpu_fen, 0) + {OVERDUE_TASK_WEIGHT_FEN} * ov.n) AS bigint)"
+    priority = f"{at_risk} + {OVERDUE_TASK_WEIGHT_FEN} * ov.n"
+    profile = f"LEFT JOIN customer_profiles p ON p.customer_id = {cid} " if profile_first else ""
     mine = (
-        f"SELECT {cid} AS id, {_CUSTOMER_COLUMNS + ', ' if first else ''}{_PROFILE_COLUMNS}, "
-        f"ov.n AS overdue_tasks, {priority} AS priority "
-        f"FROM {source} LEFT JOIN customer_profiles p ON p.customer_id = {cid} "
+        f"SELECT {cid} AS id, {_CUSTOMER_COLUMNS + ', ' if first else ''}"
+        f"{_PROFILE_COLUMNS + ', ' if profile_first else ''}ov.n AS overdue_tasks, {priority} AS priority "
+        f"FROM {source} {profile}"
         f"JOIN LATERAL ({overdue}) ov ON true" + (" WHERE " + " AND ".join(where) if where else "")
     )
     if shape.sort == "priority":
@@ -174,11 +182,13 @@ def _statement(shape: _Shape) -> tuple[str, list[str]]:
         keyset = "WHERE mine.id > :cur_i " if shape.after else ""
         order = "id"
     page = f"SELECT * FROM ({mine}) mine {keyset}ORDER BY {order} LIMIT {shape.limit + 1}"
-    columns = "page.*" if first else f"page.*, {_CUSTOMER_COLUMNS}"
-    join = "" if first else "JOIN customers c ON c.id = page.id "
+    columns = ["page.*"] + ([] if profile_first else [_PROFILE_COLUMNS]) + ([] if first else [_CUSTOMER_COLUMNS])
+    joins = ("" if profile_first else "LEFT JOIN customer_profiles p ON p.customer_id = page.id ") + (
+        "" if first else "JOIN customers c ON c.id = page.id "
+    )
     last_contact = "SELECT max(occurred_at) AS at FROM touches WHERE customer_id = page.id"
     sql = (
-        f"SELECT {columns}, lc.at AS last_contact_at FROM ({page}) page {join}"
+        f"SELECT {', '.join(columns)}, lc.at AS last_contact_at FROM ({page}) page {joins}"
         f"JOIN LATERAL ({last_contact}) lc ON true ORDER BY {'page.priority DESC, page.id' if shape.sort == 'priority' else 'page.id'}"
     )
     return native.to_asyncpg(sql)

@@ -65,6 +65,9 @@ class ManagerAssignment(CreatedAt, Base):
     )
     manager_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
     reason: Mapped[str] = mapped_column(String(200), default="engine", server_default="engine")
+    # Set by triggers from the customer's profile (migration 0009a), whoever writes either table:
+    # the manager list sorts a scope by it without reading every profile of the scope.
+    revenue_at_risk_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class AssignmentHistory(CreatedAt, Base):
