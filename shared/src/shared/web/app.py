@@ -22,6 +22,13 @@ from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
 from shared.web.replica import ReadYourWritesMiddleware, RecentWrites
 
+
+GC_THRESHOLDS = (20_000, 20, 50)
+"""Young-generation collections after every 20,000 container allocations instead of 700: a request
+allocates a few hundred objects that die by reference count, so the default ran a collection every
+few requests for nothing (worker CPU per check-in 1.62–1.71 → 1.41–1.52 ms, bench/request_cpu.py,
+interleaved runs); the older generations keep their ratios, and the frozen start-up heap is never
+scanned."""
 log = get_logger(__name__)
 
 
@@ -60,6 +67,7 @@ def create_service_app(
         # collector's generations keeps each garbage collection short under request load.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         log.info("service.started", version=app.version)
         yield
         for hook in app.state.shutdown_hooks:
