@@ -22,7 +22,6 @@ from shared.web.limits import BodyLimitMiddleware
 from shared.web.observe import ObserveMiddleware
 from shared.web.replica import ReadYourWritesMiddleware, RecentWrites
 
-
 GC_THRESHOLDS = (20_000, 20, 50)
 """Young-generation collections after every 20,000 container allocations instead of 700: a request
 allocates a few hundred objects that die by reference count, so the default ran a collection every
