@@ -39,7 +39,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-from lean_http import Connection
+from lean_http import Connection, quiet_gc
+from machine import cpu_shares, cpu_snapshot
 
 from shared import clock
 from shared.auth.principals import Audience, Principal
@@ -72,9 +73,16 @@ def pct(values: list[float], p: float) -> float | None:
 
 
 def summary(
-    name: str, latencies: list[float], codes: Counter, elapsed: float, ok_codes: set[int], cpu_s: float = 0.0
+    name: str,
+    latencies: list[float],
+    codes: Counter,
+    elapsed: float,
+    ok_codes: set[int],
+    cpu_s: float = 0.0,
+    machine: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """`cpu_s`: the load generator's own CPU over the phase (it shares the cores with the server)."""
+    """`cpu_s`: the load generator's own CPU over the phase (it shares the cores with the server);
+    `machine`: the whole machine's CPU shares over the phase (bench/machine.py)."""
     total = sum(codes.values())
     errors = sum(n for c, n in codes.items() if c not in ok_codes)
     out = {
@@ -89,11 +97,13 @@ def summary(
         "p99_ms": pct(latencies, 99),
         "status": {str(k): v for k, v in sorted(codes.items(), key=lambda kv: str(kv[0]))},
         "client_cpu_ms_per_request": round(cpu_s * 1000 / total, 3) if total else None,
+        "machine_cpu": machine,
     }
+    host = f"  machine busy {machine['busy_pct']} % steal {machine['steal_pct']} %" if machine else ""
     print(
         f"{name:<34} {out['req_per_s']:>8} req/s  p50 {out['p50_ms']} ms  p95 {out['p95_ms']} ms  "
         f"p99 {out['p99_ms']} ms  errors {errors}/{total}  {out['status']}  "
-        f"client CPU {out['client_cpu_ms_per_request']} ms/req",
+        f"client CPU {out['client_cpu_ms_per_request']} ms/req{host}",
         flush=True,
     )
     return out
@@ -208,8 +218,10 @@ async def open_loop(
     tasks: list[asyncio.Task] = []
     n = int(rate * duration)
     gate = asyncio.Semaphore(in_flight)
+    quiet_gc()
     t0 = time.perf_counter() + 0.2
     cpu0 = time.process_time()
+    host0 = cpu_snapshot()
 
     async def one(scheduled: float) -> None:
         try:
@@ -231,15 +243,18 @@ async def open_loop(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(scheduled)))
     await asyncio.gather(*tasks)
-    return summary(name, latencies, codes, time.perf_counter() - t0, ok, time.process_time() - cpu0)
+    machine = cpu_shares(host0, cpu_snapshot())
+    return summary(name, latencies, codes, time.perf_counter() - t0, ok, time.process_time() - cpu0, machine)
 
 
 async def closed_loop(name: str, concurrency: int, duration: float, call, ok: set[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     latencies: list[float] = []
     codes: Counter = Counter()
+    quiet_gc()
     stop = time.perf_counter() + duration
     t0 = time.perf_counter()
     cpu0 = time.process_time()
+    host0 = cpu_snapshot()
 
     async def worker() -> None:
         while time.perf_counter() < stop:
@@ -254,9 +269,9 @@ async def closed_loop(name: str, concurrency: int, duration: float, call, ok: se
             latencies.append((time.perf_counter() - started) * 1000)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return summary(
-        f"{name} c={concurrency}", latencies, codes, time.perf_counter() - t0, ok, time.process_time() - cpu0
-    )
+    machine = cpu_shares(host0, cpu_snapshot())
+    elapsed = time.perf_counter() - t0
+    return summary(f"{name} c={concurrency}", latencies, codes, elapsed, ok, time.process_time() - cpu0, machine)
 
 
 async def raw_checkin(pool: asyncpg.Pool, sql: str, names: list[str], cid: int) -> int:

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from lean_http import Connection
+from lean_http import Connection, quiet_gc
+from machine import cpu_shares, cpu_snapshot
 from sqlalchemy import text
 
 from shared.auth.principals import Audience, Principal
@@ -137,6 +138,7 @@ async def load(
     period = len(managers) / rate
     # every slot whose instant falls inside warm-up + measured window: `rate` per second exactly
     per_manager = math.ceil((duration + warmup) / period)
+    quiet_gc()
     t0 = time.perf_counter() + 1.0
 
     async def manager(i: int) -> None:
@@ -328,9 +330,10 @@ async def main() -> int:
         f"(+{args.warmup:g}s warm-up) against {args.url}",
         flush=True,
     )
-    load_before = os.getloadavg()
+    load_before, host0 = os.getloadavg(), cpu_snapshot()
     result = await load(args.url, managers, tokens, args.rate, args.duration, args.warmup, args.seed)
     result["loadavg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    result["machine_cpu"] = cpu_shares(host0, cpu_snapshot())  # warm-up included (bench/machine.py)
     print(
         json.dumps(
             {
@@ -342,6 +345,7 @@ async def main() -> int:
                     "error_total",
                     "overall_ms",
                     "loadavg_before_after",
+                    "machine_cpu",
                 )
             },
             indent=1,
