@@ -123,7 +123,7 @@ async def test_the_unfiltered_list_reads_profiles_for_its_page_only(db) -> None:
     async def profile_reads(filters: service.CustomerFilters) -> int:
         sql, args = service.list_query(me, filters=filters, limit=limit, today=clock.today())
         async with native.read_connection(db) as conn:
-            row = await native.fetchrow(conn, "EXPLAIN (ANALYZE, FORMAT JSON) " + sql, args)
+            row = await conn.fetchrow("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
         return sum(
             n["Actual Loops"]
             for n in _nodes((json.loads(row[0]) if isinstance(row[0], str) else row[0])[0]["Plan"])

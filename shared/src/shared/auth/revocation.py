@@ -8,8 +8,8 @@ no cache to go stale: the next request after the revoking commit is refused, in 
 Customer tokens are not checked (the check-in hot path).
 
 The request path (`is_current_on`) runs that lookup as one raw statement on a pooled asyncpg
-connection (shared.db.native, the hot-path style of shared.db.transactions): an ORM select on a
-session of its own cost ~7 % of a manager-app worker's CPU, the raw statement a fraction of it.
+connection (`shared.db.native.pooled`, the hot-path style of shared.db.transactions): an ORM select
+on a session of its own cost ~7 % of a manager-app worker's CPU, the raw statement a fraction of it.
 """
 
 from __future__ import annotations
@@ -51,6 +51,6 @@ async def is_current_on(engine: AsyncEngine, principal: Principal) -> bool:
         sql = _MERCHANT_SQL
     else:
         return True
-    async with engine.connect() as conn:
-        row = await native.fetchrow(conn, sql, [principal.id, principal.token_version])
+    async with native.pooled(engine) as driver:
+        row = await driver.fetchrow(sql, principal.id, principal.token_version)
     return row is not None

@@ -133,29 +133,35 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
     """The HTTP path: the check-in statement as its own transaction, one database round trip.
 
     One statement is atomic on its own (the deferred ledger trigger runs at its end), so no
-    BEGIN/COMMIT round trips are needed. The statement runs on the pooled asyncpg connection
-    directly (`shared.db.native`, the raw-asyncpg style of `shared.db.transactions`): outside a
-    transaction block asyncpg runs it as its own transaction. A unique violation on the idempotency record means another request holds this
-    key: nothing was written, and the stored response is replayed.
+    BEGIN/COMMIT round trips are needed. The statement runs on a pooled asyncpg connection
+    directly (`shared.db.native.pooled`, the raw-asyncpg style of `shared.db.transactions`):
+    outside a transaction block asyncpg runs it as its own transaction. A unique violation on the
+    idempotency record means another request holds this key: nothing was written, and the stored
+    response is replayed.
     """
-    params = checkin_params(customer_id, day, idem)
-    async with engine.connect() as conn:
+    args = native.bind(_NATIVE_NAMES, checkin_params(customer_id, day, idem))
+    held = False  # another request holds this key
+    async with native.pooled(engine) as driver:
         try:
-            row = await native.fetchrow(conn, _NATIVE_SQL, native.bind(_NATIVE_NAMES, params))
+            row = await driver.fetchrow(_NATIVE_SQL, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name != "idempotency_records":
                 raise
+            row, held = None, True
+    if row is not None and row["txn_id"] is not None:
+        return CheckInResult(200, row["body"], False, row["streak"], row["reward"], int(row["balance"]))
+    # The rare paths (a replay or refusal, the first check-in since the database was created) on
+    # an ordinary pooled connection.
+    async with engine.connect() as conn:
+        if held or row is None:
             return await _replay_or_refuse(conn, day=day, idem=idem, reward=1)
-        assert row is not None  # the statement answers exactly one row
-        if row["txn_id"] is None and row["shard_id"] is None:
+        if row["shard_id"] is None:
             # First check-in since the database was created: the slow path opens the shards.
             if behind_pgbouncer(engine):  # autocommit statements may change server connection there
                 async with conn.begin():
                     return await check_in(conn, customer_id=customer_id, day=day, idem=idem)
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await check_in(auto, customer_id=customer_id, day=day, idem=idem)
-        if row["txn_id"] is not None:
-            return CheckInResult(200, row["body"], False, row["streak"], row["reward"], int(row["balance"]))
         return await _replay_or_refuse(conn, day=day, idem=idem, reward=row["reward"])
 
 

@@ -194,7 +194,7 @@ async def read_visible(
     """
     sql, args = visible_query(principal, customer_id, **params)
     async with native.read_connection(session) as conn:
-        return await native.fetchrow(conn, sql, args)
+        return await conn.fetchrow(sql, *args)
 
 
 async def read(session: AsyncSession, customer: Customer, *, audience: Audience, **params: Any) -> dict[str, Any]:

@@ -267,7 +267,7 @@ async def list_customers(
     today = today or clock.today()
     sql, args = list_query(principal, filters=filters, sort=sort, after=after, limit=limit, today=today)
     async with native.read_connection(session) as conn:
-        rows = await native.fetch(conn, sql, args)
+        rows = await conn.fetch(sql, *args)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [_item(r, today) for r in rows]

@@ -156,7 +156,7 @@ async def list_tasks(
     today = today or clock.today()
     sql, args = list_query(principal, view=view, after=after, limit=limit, today=today)
     async with native.read_connection(session) as conn:
-        rows = await native.fetch(conn, sql, args)
+        rows = await conn.fetch(sql, *args)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
