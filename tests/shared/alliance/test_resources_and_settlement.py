@@ -16,7 +16,6 @@ from tests.fixtures.factories import create_customer, create_merchant
 from tests.fixtures.factories_alliance import create_coupon, create_offer, create_pack
 
 
-
 def _today() -> date:
     """The business day now; read per test, not at import, so a run that crosses midnight in Shanghai stays right."""
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
