@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-from lean_http import Connection, quiet_gc
+from lean_http import Connection
 from machine import cpu_shares, cpu_snapshot
 
 from shared import clock
@@ -49,6 +49,7 @@ from shared.db import native
 from shared.db.embedded import resolve_database_url, to_libpq_url
 from shared.engagement import checkin as checkin_service
 from shared.settings import Settings
+from shared.web.app import freeze_heap
 from shared.web.idempotency import request_hash
 
 try:  # the load generator shares the two cores with what it measures: the cheaper loop is used
@@ -218,7 +219,7 @@ async def open_loop(
     tasks: list[asyncio.Task] = []
     n = int(rate * duration)
     gate = asyncio.Semaphore(in_flight)
-    quiet_gc()
+    freeze_heap()  # the client's own collections must not stall it mid-phase
     t0 = time.perf_counter() + 0.2
     cpu0 = time.process_time()
     host0 = cpu_snapshot()
@@ -250,7 +251,7 @@ async def open_loop(
 async def closed_loop(name: str, concurrency: int, duration: float, call, ok: set[int]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     latencies: list[float] = []
     codes: Counter = Counter()
-    quiet_gc()
+    freeze_heap()  # the client's own collections must not stall it mid-phase
     stop = time.perf_counter() + duration
     t0 = time.perf_counter()
     cpu0 = time.process_time()

@@ -14,26 +14,8 @@ uvicorn sends for every route here). A chunked response raises ValueError.
 from __future__ import annotations
 
 import asyncio
-import gc
 
 _HEAD_END = b"\r\n\r\n"
-GC_THRESHOLDS = (20_000, 20, 50)
-
-
-def quiet_gc() -> None:
-    """Keep the load generator's own garbage collections short before a measured phase.
-
-    The generator imports the platform (tokens, settings, SQLAlchemy): ~150k objects that a full
-    collection walked every time, 76–127 ms pauses measured in the client (gc.callbacks) during the
-    open-loop query phase. A client that stalls sends the requests scheduled during the stall in
-    one burst, so its pause showed up as the *server's* p99 and as 503s from admission control.
-    Freezing what exists (the long-lived set-up) and collecting the young generation rarely, as
-    the services do (shared.web.app.GC_THRESHOLDS), keeps the client's pauses to a few ms."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 _LENGTH = b"\r\ncontent-length:"
 
 

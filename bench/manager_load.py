@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from lean_http import Connection, quiet_gc
+from lean_http import Connection
 from machine import cpu_shares, cpu_snapshot
 from sqlalchemy import text
 
@@ -43,6 +43,7 @@ from shared.manager import customers as customers_service
 from shared.manager import portrait as portrait_service
 from shared.manager import tasks as tasks_service
 from shared.settings import Settings
+from shared.web.app import freeze_heap
 
 try:  # the load generator shares the two cores with what it measures: the cheaper loop is used
     from uvloop import run
@@ -138,7 +139,7 @@ async def load(
     period = len(managers) / rate
     # every slot whose instant falls inside warm-up + measured window: `rate` per second exactly
     per_manager = math.ceil((duration + warmup) / period)
-    quiet_gc()
+    freeze_heap()  # the client's own collections must not stall it mid-phase
     t0 = time.perf_counter() + 1.0
 
     async def manager(i: int) -> None:
@@ -276,19 +277,19 @@ _HISTORY = text(
 )
 
 
-async def prepare(engine: Any, sm: Any, n_customers: int) -> int:
+async def prepare(engine: Any, n_customers: int) -> int:
     """Give the city a contact history (2 touches per customer over ~5 months) when it has
     almost none, so touch lookups are measured against a realistic `touches` table. Set-based,
     in chunks of 100,000 customers. Returns rows added."""
-    async with sm() as s:
-        have = int(await s.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'touches'")) or 0)
-        top = int(await s.scalar(text("SELECT coalesce(max(id), 0) FROM customers")) or 0)
+    async with engine.connect() as conn:
+        have = int(await conn.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'touches'")) or 0)
+        top = int(await conn.scalar(text("SELECT coalesce(max(id), 0) FROM customers")) or 0)
     if have >= n_customers // 10:
         return 0
     added = 0
     for lo in range(0, top + 1, 100_000):
-        async with sm.begin() as s:
-            added += (await s.execute(_HISTORY, {"lo": lo, "hi": lo + 100_000})).rowcount or 0
+        async with engine.begin() as conn:
+            added += (await conn.execute(_HISTORY, {"lo": lo, "hi": lo + 100_000})).rowcount or 0
     # VACUUM, not only ANALYZE: autovacuum would have (its insert threshold), and without it every
     # last-contact probe of the list pays a heap fetch (the new rows are not all-visible yet)
     async with engine.connect() as conn:
@@ -319,7 +320,7 @@ async def main() -> int:
     sm = create_sessionmaker(engine)
     big, n_customers = await big_tables(sm)
     if args.prepare:
-        added = await prepare(engine, sm, n_customers)
+        added = await prepare(engine, n_customers)
         if added:
             print(f"· added a contact history of {added:,} touches", flush=True)
             big, n_customers = await big_tables(sm)

@@ -1,4 +1,5 @@
-"""The benches' machine shares: what /proc/stat's ticks mean, and the client's quiet collector."""
+"""The benches' machine shares: what /proc/stat's ticks mean, and the client's quiet collector
+(the services' `freeze_heap`, called before each measured phase)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from lean_http import GC_THRESHOLDS, quiet_gc  # noqa: E402
 from machine import cpu_shares, cpu_snapshot  # noqa: E402
+
+from shared.web.app import GC_THRESHOLDS, freeze_heap  # noqa: E402
 
 
 def test_shares_split_the_ticks_between_two_snapshots() -> None:
@@ -31,10 +33,10 @@ def test_a_real_snapshot_reads_this_machine() -> None:
     assert shares is not None and (sum(shares.values()) == 0 or abs(sum(shares.values()) - 100) < 0.5)
 
 
-def test_quiet_gc_freezes_what_exists() -> None:
+def test_freeze_heap_freezes_what_exists() -> None:
     before = gc.get_threshold()
     try:
-        quiet_gc()
+        freeze_heap()
         assert gc.get_freeze_count() > 0 and gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.unfreeze()

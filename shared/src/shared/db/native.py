@@ -10,9 +10,9 @@ style of `shared.db.transactions`: use it only where a measured hot path needs i
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from sqlalchemy import ClauseElement
@@ -22,8 +22,6 @@ from sqlalchemy.util import greenlet_spawn
 
 from shared.db import faults
 from shared.db.engine import behind_pgbouncer
-
-T = TypeVar("T")
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
@@ -60,27 +58,6 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection[asyncpg
     if driver is None:  # only once the pool has detached it
         raise RuntimeError("the pooled connection has no driver connection")
     return driver
-
-
-async def _guarded(conn: AsyncConnection, call: Callable[[asyncpg.Connection[asyncpg.Record]], Awaitable[T]]) -> T:
-    """Run `call` on the pooled driver connection; SQLAlchemy's error hook does not see errors raised
-    here, so a connection left in an unknown state is invalidated on the spot (shared.db.faults)."""
-    driver = await driver_connection(conn)
-    try:
-        return await call(driver)
-    except Exception as exc:
-        await faults.discard_if_unknown(conn, exc)
-        raise
-
-
-async def fetchrow(conn: AsyncConnection, sql: str, args: list[Any]) -> asyncpg.Record | None:
-    """`fetchrow` on the pooled driver connection (same pool slot, same transaction)."""
-    return await _guarded(conn, lambda d: d.fetchrow(sql, *args))
-
-
-async def fetch(conn: AsyncConnection, sql: str, args: list[Any]) -> list[asyncpg.Record]:
-    """`fetch` on the pooled driver connection (same pool slot, same transaction)."""
-    return await _guarded(conn, lambda d: d.fetch(sql, *args))
 
 
 @asynccontextmanager

@@ -140,20 +140,19 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
     response is replayed.
     """
     args = native.bind(_NATIVE_NAMES, checkin_params(customer_id, day, idem))
-    held = False  # another request holds this key
     async with native.pooled(engine) as driver:
         try:
             row = await driver.fetchrow(_NATIVE_SQL, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name != "idempotency_records":
                 raise
-            row, held = None, True
+            row = None  # another request holds this key
     if row is not None and row["txn_id"] is not None:
         return CheckInResult(200, row["body"], False, row["streak"], row["reward"], int(row["balance"]))
     # The rare paths (a replay or refusal, the first check-in since the database was created) on
     # an ordinary pooled connection.
     async with engine.connect() as conn:
-        if held or row is None:
+        if row is None:
             return await _replay_or_refuse(conn, day=day, idem=idem, reward=1)
         if row["shard_id"] is None:
             # First check-in since the database was created: the slow path opens the shards.
