@@ -138,7 +138,12 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, method: str, victims: list[async
 
 
 @pytest.mark.parametrize(
-    ("method", "verb", "path"), [("prepare", "GET", "/v1/checkin"), ("fetchrow", "POST", "/v1/checkin")]
+    ("method", "verb", "path"),
+    [
+        ("prepare", "GET", "/v1/points/history"),  # through SQLAlchemy's session
+        ("fetch", "GET", "/v1/checkin"),  # a native read (shared.db.native.read_connection)
+        ("fetchrow", "POST", "/v1/checkin"),  # the native check-in statement
+    ],
 )
 async def test_internal_client_error_is_503_and_the_connection_is_discarded(  # type: ignore[no-untyped-def]
     client, tokens, sm, monkeypatch, method: str, verb: str, path: str

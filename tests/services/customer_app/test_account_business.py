@@ -88,6 +88,29 @@ async def test_account_summary_agrees_with_the_per_part_queries(customer_client,
     assert body["tier"] == tier and body["status"] == "active"
 
 
+async def test_rendered_account_queries_are_their_response_models(customer_client, sm, tokens) -> None:
+    """GET /v1/account, /v1/points and /v1/checkin write their JSON straight from the dict
+    (shared.web.render, no response-model pass): the body must be exactly what the documented model
+    would serialise — no field more (nothing filters the dict), none missing, same value shapes."""
+    from customer_app.routers.account import AccountOut
+    from customer_app.routers.checkin import StatusOut
+    from customer_app.routers.points import PointsOut
+
+    async with sm.begin() as s:
+        c = await _customer(s)
+        pack = await create_product(s, kind="data_pack", name="pack A")
+        s.add(Subscription(customer_id=c.id, product_id=pack.id, status="active", starts_on=MONTH, charge_fen=0))
+        await give_points(s, c.id, 30, earned_on=date(2026, 1, 5))
+    h = tokens.customer(c.id)
+    assert (await customer_client.post("/v1/checkin", headers=idem(h))).status_code == 200
+    for path, model in (("/v1/account", AccountOut), ("/v1/points", PointsOut), ("/v1/checkin", StatusOut)):
+        r = await customer_client.get(path, headers=h)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json", (path, r.text)
+        body = r.json()
+        assert body == model.model_validate(body).model_dump(mode="json"), path
+    assert body["checked_in_today"] is True and body["month"]
+
+
 async def test_account_summary_of_a_customer_with_nothing(customer_client, sm, tokens) -> None:
     async with sm.begin() as s:
         c = await create_customer(s, plan_id=None)

@@ -164,7 +164,7 @@ async def check_in_autocommit(engine: AsyncEngine, *, customer_id: int, day: dat
         return await _replay_or_refuse(conn, day=day, idem=idem, reward=row["reward"])
 
 
-_STATUS = text(
+_STATUS, _STATUS_NAMES = native.to_asyncpg(
     """
     SELECT (SELECT value FROM programme_settings WHERE key = :key) AS cfg,
            k.local_date, k.streak, k.points, k.makeup
@@ -179,18 +179,18 @@ async def status(session: AsyncSession, *, customer_id: int, today: date) -> dic
     """Today's state: checked in or not, the live streak, the next reward, make-up options.
 
     One statement (the rules row and the last 40 days together): `GET /v1/checkin` is one round
-    trip and no ORM compilation, it is a third of the account-query mix."""
+    trip on the driver connection (`shared.db.native`), it is a third of the account-query mix."""
     since = today - timedelta(days=40)
-    result = (
-        await session.execute(_STATUS, {"key": programme_settings.CHECKIN_RULES, "c": customer_id, "since": since})
-    ).all()
-    cfg = programme_settings.overlay(programme_settings.CHECKIN_RULES, result[0].cfg)
-    rows = [r for r in result if r.local_date is not None]
-    by_day = {r.local_date: r for r in rows}
+    params = {"key": programme_settings.CHECKIN_RULES, "c": customer_id, "since": since}
+    async with native.read_connection(session) as conn:
+        result = await conn.fetch(_STATUS, *native.bind(_STATUS_NAMES, params))
+    cfg = programme_settings.overlay(programme_settings.CHECKIN_RULES, result[0]["cfg"])
+    rows = [r for r in result if r["local_date"] is not None]
+    by_day = {r["local_date"]: r for r in rows}
     today_row = by_day.get(today)
     yesterday_row = by_day.get(today - timedelta(days=1))
-    live = today_row.streak if today_row else (yesterday_row.streak if yesterday_row else 0)
-    next_streak = (today_row.streak if today_row else live) + 1
+    live = today_row["streak"] if today_row else (yesterday_row["streak"] if yesterday_row else 0)
+    next_streak = (today_row["streak"] if today_row else live) + 1
     makeup = cfg.get("makeup") or {}
     missed = []
     if makeup.get("enabled"):
@@ -206,14 +206,14 @@ async def status(session: AsyncSession, *, customer_id: int, today: date) -> dic
         "next_reward": _reward(cfg, next_streak),
         "rewards": _rewards(cfg),
         "month": [
-            {"local_date": r.local_date, "points": r.points, "makeup": r.makeup}
+            {"local_date": r["local_date"], "points": r["points"], "makeup": r["makeup"]}
             for r in rows
-            if r.local_date >= month_start
+            if r["local_date"] >= month_start
         ],
         "makeup": {
             "enabled": bool(makeup.get("enabled")),
             "cost_points": int(makeup.get("cost_points", 0)),
-            "used_this_month": sum(1 for r in rows if r.makeup and r.local_date >= month_start),
+            "used_this_month": sum(1 for r in rows if r["makeup"] and r["local_date"] >= month_start),
             "max_per_month": int(makeup.get("max_per_month", 0)),
             "missed_days": missed,
         },

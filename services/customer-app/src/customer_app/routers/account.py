@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from customer_app.auth import CurrentCustomer
@@ -15,6 +15,7 @@ from shared.errors import NotFound
 from shared.masking import mask_name, mask_phone
 from shared.web.deps import ReadSession
 from shared.web.params import MONTH, first_of_month
+from shared.web.render import json_response
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
@@ -98,17 +99,19 @@ class ContactOut(BaseModel):
 
 
 @router.get("/account", response_model=AccountOut, summary="My account at a glance (masked)")
-async def summary(principal: CurrentCustomer, session: ReadSession) -> dict:
+async def summary(principal: CurrentCustomer, session: ReadSession) -> Response:
     found = await account_service.summary(session, principal.id)
     if found is None:
         raise NotFound("customer not found")
     today, joined = clock.today(), found["join_date"]
-    return {
-        **found,
-        "name": mask_name(found["name"]) or "",
-        "phone": mask_phone(found["phone"]) or "",
-        "tenure_months": (today.year - joined.year) * 12 + today.month - joined.month,
-    }
+    return json_response(
+        {
+            **found,
+            "name": mask_name(found["name"]) or "",
+            "phone": mask_phone(found["phone"]) or "",
+            "tenure_months": (today.year - joined.year) * 12 + today.month - joined.month,
+        }
+    )
 
 
 @router.get(

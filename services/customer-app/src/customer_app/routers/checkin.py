@@ -13,6 +13,7 @@ from shared import clock
 from shared.engagement import checkin as checkin_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, request_hash, run_once
+from shared.web.render import json_response
 
 router = APIRouter(prefix="/v1", tags=["check-in"])
 ORDER = 0  # matched before the other routers: the morning peak is made of check-ins
@@ -68,8 +69,8 @@ class StatusOut(BaseModel):
 
 
 @router.get("/checkin", response_model=StatusOut, summary="Today's check-in status, streak and rewards")
-async def status(principal: CurrentCustomer, session: ReadSession) -> dict:
-    return await checkin_service.status(session, customer_id=principal.id, today=clock.today())
+async def status(principal: CurrentCustomer, session: ReadSession) -> Response:
+    return json_response(await checkin_service.status(session, customer_id=principal.id, today=clock.today()))
 
 
 @router.post(

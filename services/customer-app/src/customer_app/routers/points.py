@@ -14,6 +14,7 @@ from shared.points import service as points_service
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
 from shared.web.params import Id, Points
+from shared.web.render import json_response
 
 router = APIRouter(prefix="/v1", tags=["points"])
 
@@ -51,14 +52,10 @@ class RedeemOut(BaseModel):
 
 
 @router.get("/points", response_model=PointsOut, summary="Points balance and the points that expire soonest")
-async def my_points(principal: CurrentCustomer, session: ReadSession) -> dict:
+async def my_points(principal: CurrentCustomer, session: ReadSession) -> Response:
     balance, buckets = await points_service.summary(session, principal.id)
     dated = [b for b in buckets if b["expires_on"] is not None]
-    return {
-        "balance": balance,
-        "expiring": buckets,
-        "next_expiry": dated[0] if dated else None,
-    }
+    return json_response({"balance": balance, "expiring": buckets, "next_expiry": dated[0] if dated else None})
 
 
 @router.get("/points/history", response_model=list[EntryOut], summary="My points movements, newest first")

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from manager_app.auth import CurrentManager
-from manager_app.render import json_response
 from manager_app.schemas import ContactIn, ContactOut, CustomerId, CustomerPage, ReassignmentIn, ReassignmentOut
 from shared.auth import scoping
 from shared.errors import Unprocessable
@@ -18,6 +17,7 @@ from shared.manager.contacts import ContactInput, record_contact, short_key
 from shared.models import Tier
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.render import json_response
 
 router = APIRouter(prefix="/v1", tags=["customers"])
 

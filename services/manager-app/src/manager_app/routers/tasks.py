@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from manager_app.auth import CurrentManager
-from manager_app.render import json_response
 from manager_app.schemas import CompleteIn, CompleteOut, TaskId, TaskOut, TaskPage
 from shared.manager import tasks as service
 from shared.manager.contacts import ContactInput
 from shared.web.deps import ReadSession, WriteSession
 from shared.web.idempotency import IdempotencyKey, run_once
+from shared.web.render import json_response
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 
