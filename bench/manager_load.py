@@ -134,6 +134,7 @@ async def load(
     kinds = [k for k, _ in MIX]
     weights = [w for _, w in MIX]
     lat: dict[str, list[float]] = defaultdict(list)
+    by_second: dict[int, list[float]] = defaultdict(list)  # measured second -> latencies
     errors: dict[str, int] = defaultdict(int)
     statuses: dict[str, int] = defaultdict(int)
     period = len(managers) / rate
@@ -169,6 +170,7 @@ async def load(
             if code != "200":
                 errors[kind] += 1
             lat[kind].append(elapsed_ms)
+            by_second[int(scheduled - t0 - warmup)].append(elapsed_ms)
         conn.close()
 
     await asyncio.gather(*(manager(i) for i in range(len(managers))))
@@ -195,6 +197,12 @@ async def load(
             }
             for k, v in lat.items()
         },
+        # where the tail comes from: a steady queue spreads it over every second, a stall
+        # (a collection, a checkpoint, the host) puts it in a few
+        "worst_seconds": sorted(
+            ({"second": sec, "n": len(v), "p99": pct(v, 99), "max": round(max(v), 1)} for sec, v in by_second.items()),
+            key=lambda r: -(r["max"] or 0),
+        )[:5],
     }
 
 
@@ -357,6 +365,10 @@ async def main() -> int:
     )
     for k, v in result["endpoints_ms"].items():
         print(f"  {k:9s} n={v['n']:5d}  p50={v['p50']:7.2f} ms  p95={v['p95']:7.2f} ms  p99={v['p99']:7.2f} ms")
+    print(
+        "  worst seconds:",
+        ", ".join(f"{w['second']}s max {w['max']} ms p99 {w['p99']}" for w in result["worst_seconds"]),
+    )
     slowest = max(result["endpoints_ms"], key=lambda k: result["endpoints_ms"][k]["p99"] or 0)
     queries = await endpoint_queries(engine, sm, managers[0])
     plans = await explain_all(sm, queries, big)
