@@ -87,18 +87,13 @@ async def test_out_of_range_ids_are_422_before_any_sql(  # type: ignore[no-untyp
         ("manager_client", f"/v1/customers/{2**63}", tokens.manager(manager.id)),
         ("alliance_client", f"/v1/redemptions?before_id={TOO_BIG}", tokens.merchant(merchant.id)),
     ]
-    apps = {
-        "customer_client": customer_app,
-        "manager_client": manager_app,
-        "alliance_client": alliance_app,
-        "admin_client": admin_app,
-    }
     for client, path, headers in cases:
         async with alone():  # four apps' pools at once: no other xdist worker's connections meanwhile
             responses = await asyncio.gather(*[clients[client].get(path, headers=headers) for _ in range(50)])
         assert await stray_backends(engine) == [], path
-        # the staff and merchant token checks open up to 50 connections in one app; closing its idle
-        # ones after the burst keeps four apps' pools (and the other worker's) under max_connections
-        await apps[client].state.engine.dispose()
+        # the staff and merchant token checks open up to 50 connections in one app; closing the idle
+        # ones after each burst keeps four apps' pools (and the other worker's) under max_connections
+        for app in (customer_app, manager_app, alliance_app, admin_app):
+            await app.state.engine.dispose()
         for r in responses:
             assert assert_error(r, 422)["error"] == "validation_error", (path, r.text)

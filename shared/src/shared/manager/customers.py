@@ -5,8 +5,8 @@ Index use (no sequential scan of a customer-sized table): an account manager's r
 joined by primary key to `customer_profiles` only when a profile filter needs the whole scope
 (else for the page's rows); overdue tasks are one array-keyed scan of the open tasks'
 `care_tasks(customer_id)` index; `customers` is read (by primary key) for the rows of the page
-only, unless a filter on its columns needs the whole scope; last contact, a backward index scan of `touches(customer_id, occurred_at)`, is read
-only for the rows of the page (and for the scope only when filtering on days since contact);
+only, unless a filter on its columns needs the whole scope; last contact, a backward index scan
+of `touches(customer_id, occurred_at)`, is read only for the rows of the page (and for the scope only when filtering on days since contact);
 tags the `customer_tag_sets` primary key. A branch head's rows come from `customers(branch_id, id)`.
 Sorting by priority therefore sorts at most the scope, never the table.
 
@@ -145,8 +145,8 @@ def _statement(shape: _Shape) -> tuple[str, list[str]]:
     scope the function over the profile — plus the overdue open tasks (statuses inline so the
     partial index ix_care_tasks_open_customer_due matches a generic plan too): for a manager one
     array-keyed scan of that index over their customer ids, for a branch a probe per customer.
-    `customers` and `customer_profiles` are read for the whole scope only when a filter (or a branch head's scope)
-    needs them, else for the page's rows only, and the last contact (a backward index probe of
+    `customers` and `customer_profiles` are read for the whole scope only when a filter (or a
+    branch head's scope) needs them, else for the page's rows only, and the last contact (a backward index probe of
     touches) for the page's rows only.
     """
     first = shape.customers_first
