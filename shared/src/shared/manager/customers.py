@@ -6,8 +6,8 @@ joined by primary key to `customer_profiles` only when a profile filter needs th
 (else for the page's rows); overdue tasks are one array-keyed scan of the open tasks'
 `care_tasks(customer_id)` index; `customers` is read (by primary key) for the rows of the page
 only, unless a filter on its columns needs the whole scope; last contact, a backward index scan
-of `touches(customer_id, occurred_at)`, is read only for the rows of the page (and for the scope only when filtering on days since contact);
-tags the `customer_tag_sets` primary key. A branch head's rows come from `customers(branch_id, id)`.
+of `touches(customer_id, occurred_at)`, is read only for the rows of the page (and for the scope
+only when filtering on days since contact); tags the `customer_tag_sets` primary key. A branch head's rows come from `customers(branch_id, id)`.
 Sorting by priority therefore sorts at most the scope, never the table.
 
 Priority = churn_score × ARPU (the monthly revenue at risk, in fen; without a model score the
