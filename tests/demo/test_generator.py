@@ -536,6 +536,24 @@ def test_same_seed_gives_the_same_city_also_on_the_non_superuser_path(
         _drop(server_url, again)
 
 
+def test_loader_sessions_compress_their_wal_where_the_server_allows(
+    city: tuple[str, dict, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = city[0]
+    with psycopg.connect(url) as plain:
+        default = plain.execute("SHOW wal_compression").fetchone()[0]
+        superuser = plain.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+        lz4 = plain.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'wal_compression'").fetchone()[
+            0
+        ]
+    with generator._connect(url) as conn:
+        assert conn.execute("SHOW wal_compression").fetchone()[0] == ("lz4" if superuser and lz4 else default)
+        assert conn.execute("SHOW maintenance_work_mem").fetchone()[0] == "256MB"  # the session is usable
+    monkeypatch.setattr(generator, "_is_superuser", lambda conn: False)
+    with generator._connect(url) as conn:
+        assert conn.execute("SHOW wal_compression").fetchone()[0] == default
+
+
 def test_another_seed_gives_another_city() -> None:
     def rows(seed: int) -> bytes:
         pop = population.draw(500, months=3, seed=seed, as_of=AS_OF)
