@@ -102,18 +102,27 @@ class _Shape:
 
 
 def _filters(shape: _Shape, cid: str) -> list[str]:
-    """WHERE conditions of the scope query; `cid` is the customer id column."""
+    """WHERE conditions of the scope query; `cid` is the customer id column.
+
+    In a manager's scope (a few hundred customers) the list values are hidden from the planner
+    (`native.planner_opaque`): with them visible every tier, stage, risk or four-high filter was
+    planned again on each request; the one generic plan is as fast. A branch head's scope keeps
+    them visible (its plans depend on them, and it is not the hot path)."""
+
+    def value(name: str, sql_type: str) -> str:
+        return native.planner_opaque(name, sql_type) if shape.scope == "manager" else f":{name}"
+
     out: list[str] = []
     if shape.tiers:
-        out.append("c.tier = ANY(:tiers)")
+        out.append(f"c.tier = ANY({value('tiers', 'text[]')})")
     if shape.stages:
-        out.append("p.lifecycle_stage = ANY(:stages)")
+        out.append(f"p.lifecycle_stage = ANY({value('stages', 'text[]')})")
     if shape.risks:
-        out.append("p.risk_level = ANY(:risks)")
+        out.append(f"p.risk_level = ANY({value('risks', 'text[]')})")
     if shape.four_high == "any":
         out.append("jsonb_array_length(p.four_high) > 0")
     elif shape.four_high:
-        out.append("p.four_high @> :four_high")
+        out.append(f"p.four_high @> {value('four_high', 'jsonb')}")
     if shape.tags:  # every listed tag; an unknown code matches no one
         out.append(
             f"""EXISTS (SELECT 1 FROM customer_tag_sets ts WHERE ts.customer_id = {cid}
