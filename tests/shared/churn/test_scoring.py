@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
@@ -51,6 +52,36 @@ class TestTrainingFrame:
         assert set(frame.ids[frame.y == 1].tolist()) == churned and len(churned) > 30
         calls = frame.X[:, feat.FEATURES.index("competitor_calls_90d")]
         assert calls[frame.y == 1].mean() > 5 * max(calls[frame.y == 0].mean(), 0.01)
+
+    async def test_a_sampled_frame_aggregates_only_its_sample(self, sm, city) -> None:
+        """A 20 % training sample is the full frame's rows for the sampled customers, and the
+        aggregates read only their rows: Postgres does not push the join's filter into a grouped
+        subquery, so each aggregate carries the sample condition itself."""
+        cutoff = feat.add_months(city["last_month"], -4)
+        lo, hi = city["first_id"] - 1, city["last_id"]
+        async with sm() as s:
+            full = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=cutoff, horizon=2)
+            part = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=cutoff, horizon=2, sample=0.2)
+            assert 0.1 * len(full) < len(part) < 0.3 * len(full)
+            keep = np.isin(full.ids, part.ids)
+            assert np.array_equal(full.ids[keep], part.ids) and np.array_equal(full.y[keep], part.y)
+            assert np.array_equal(full.X[keep], part.X, equal_nan=True)
+
+            async def usage_rows_read(sample: float) -> int:
+                p = {**feat.params(cutoff, 2), "lo": lo, "hi": hi, "sample": int(round(sample * 10000))}
+                plan = await s.scalar(
+                    text("EXPLAIN (ANALYZE, FORMAT JSON) " + feat._STATEMENTS["train"].text),
+                    p,  # noqa: SLF001
+                )
+                scans = [n for n in _nodes(plan[0]["Plan"]) if n.get("Relation Name", "").startswith("monthly_usage")]
+                return sum(n["Actual Rows"] * n["Actual Loops"] for n in scans)  # partitions included
+
+            everyone, sampled = await usage_rows_read(1.0), await usage_rows_read(0.2)
+        assert everyone > 2 * len(full) and sampled < 0.4 * everyone
+
+
+def _nodes(plan: dict) -> list[dict]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
 
 class TestScoreAll:

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.pipeline import Pipeline
 
-from shared.churn.pipeline import ModelConfig, build, cpu_limits, cross_validate, make_logreg
+from shared.churn.pipeline import ModelConfig, build, cpu_limits, cross_validate, linear_alone, make_logreg
 
 RISK_LEVELS = ("low", "medium", "high")
 SLICE = 20_000  # rows scored at once
@@ -153,8 +153,10 @@ def fit_artifact(
         oof = cross_validate(config, X, y, n_num, n_cat, folds=calibration_folds).oof
     calibrator = binned_isotonic(oof, y)
     with cpu_limits():
-        model = build(config, n_num, n_cat).fit(X, y)
-        explainer = LinearExplainer(n_num, n_cat).fit(X, y)
+        with linear_alone(config.kind):
+            model = build(config, n_num, n_cat).fit(X, y)
+        with linear_alone("logreg"):
+            explainer = LinearExplainer(n_num, n_cat).fit(X, y)
     high_cut = float(np.quantile(oof, 1 - high_share))
     medium_cut = float(np.quantile(oof, 1 - medium_share))
     return ChurnArtifact(

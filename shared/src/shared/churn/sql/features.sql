@@ -5,6 +5,8 @@
 -- days of the months 3 and 5 before it (the 6-month window is [:m_5, :m]); :cutoff_end = :m + 1
 -- month; :label_end = :cutoff_end + horizon months; :sample keeps rows whose id hash falls under
 -- :sample of 10000. The ELIGIBLE placeholder below is one of two fixed fragments from features.py.
+-- Every aggregate carries the same sample condition as `base`: Postgres does not push a join's
+-- filter into a grouped subquery, so without it a 20 % sample aggregated every customer's rows.
 -- Aggregates over non-integer values (ratios, variances) run in numeric, whose sums are exact: a
 -- float8 sum depends on the order rows arrive in, which follows the plan, and a last-bit change
 -- at a tree split moved risk levels on a rerun over unchanged data. Integer float8 sums are exact.
@@ -46,6 +48,7 @@ u AS (
            avg(mu.broadband_gb::float8) FILTER (WHERE mu.month > CAST(:m_3 AS date)) AS broadband3
     FROM monthly_usage mu
     WHERE mu.customer_id > CAST(:lo AS bigint) AND mu.customer_id <= CAST(:hi AS bigint)
+      AND (CAST(:sample AS int) >= 10000 OR abs(hashint8(mu.customer_id)) % 10000 < CAST(:sample AS int))
       AND mu.month >= CAST(:m_5 AS date) AND mu.month <= CAST(:m AS date)
     GROUP BY mu.customer_id
 ),
@@ -56,6 +59,7 @@ cp AS (
            min(k.satisfaction) AS satisfaction_min_90d
     FROM complaints k
     WHERE k.customer_id > CAST(:lo AS bigint) AND k.customer_id <= CAST(:hi AS bigint)
+      AND (CAST(:sample AS int) >= 10000 OR abs(hashint8(k.customer_id)) % 10000 < CAST(:sample AS int))
       AND k.occurred_at >= CAST(:cutoff_end AS date) - interval '90 days' AND k.occurred_at < CAST(:cutoff_end AS date)
     GROUP BY k.customer_id
 ),
@@ -65,6 +69,7 @@ cc AS (
            count(*) FILTER (WHERE x.called_at >= CAST(:cutoff_end AS date) - interval '30 days') AS competitor_calls_30d
     FROM competitor_calls x
     WHERE x.customer_id > CAST(:lo AS bigint) AND x.customer_id <= CAST(:hi AS bigint)
+      AND (CAST(:sample AS int) >= 10000 OR abs(hashint8(x.customer_id)) % 10000 < CAST(:sample AS int))
       AND x.called_at >= CAST(:cutoff_end AS date) - interval '90 days' AND x.called_at < CAST(:cutoff_end AS date)
     GROUP BY x.customer_id
 ),
@@ -73,7 +78,8 @@ hs AS (
            count(*) FILTER (WHERE h.started_on >= CAST(:cutoff_end AS date) - interval '365 days')
                OVER (PARTITION BY h.customer_id) AS handset_changes_12m
     FROM handsets h
-    WHERE h.customer_id > CAST(:lo AS bigint) AND h.customer_id <= CAST(:hi AS bigint) AND h.started_on < CAST(:cutoff_end AS date)
+    WHERE h.customer_id > CAST(:lo AS bigint) AND h.customer_id <= CAST(:hi AS bigint)
+      AND (CAST(:sample AS int) >= 10000 OR abs(hashint8(h.customer_id)) % 10000 < CAST(:sample AS int)) AND h.started_on < CAST(:cutoff_end AS date)
     ORDER BY h.customer_id, h.started_on DESC, h.id DESC
 )
 SELECT b.id AS customer_id,
