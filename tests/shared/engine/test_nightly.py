@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from shared.engine.runner import run_status
-from tests.shared.engine.conftest import City, run, snapshot
+from shared.engine.runner import WRITTEN_TABLES, run_status
+from tests.shared.engine.conftest import RUN_STAGES, City, run, snapshot
 
 
 async def _rows(sm, sql: str, **params):  # type: ignore[no-untyped-def]
@@ -207,6 +207,30 @@ class TestRerun:
         await run(engine, city)
         after = await snapshot(sm, city)
         assert before == after
+
+    async def test_a_run_leaves_what_it_wrote_vacuumed(self, sm, engine, city: City) -> None:
+        """The morning's lists read the night's tables through index-only scans: every table a
+        stage wrote is vacuumed when the run is done, and its pages are all visible again."""
+        async with sm() as s:
+            started = await s.scalar(text("SELECT clock_timestamp()"))
+        await run(engine, city)
+        written = sorted({t for stage in RUN_STAGES for t in WRITTEN_TABLES.get(stage, [])})
+        assert {"customer_profiles", "manager_assignments", "care_tasks", "customer_tag_sets"} <= set(written)
+        async with sm() as s:
+            rows = (
+                await s.execute(
+                    text(
+                        "SELECT relname, last_vacuum FROM pg_stat_user_tables WHERE relname = ANY(:t) ORDER BY relname"
+                    ),
+                    {"t": written},
+                )
+            ).all()
+            hidden = await s.scalar(
+                text("SELECT relpages - relallvisible FROM pg_class WHERE relname = 'manager_assignments'")
+            )
+        assert [r.relname for r in rows] == written
+        assert all(r.last_vacuum is not None and r.last_vacuum >= started for r in rows), rows
+        assert hidden == 0
 
     async def test_changed_behaviour_is_picked_up_with_tag_history(self, sm, engine, city: City) -> None:
         customer = city.ordinary()[0]

@@ -19,7 +19,7 @@ from shared.churn.scoring import score_all
 from shared.db.locking import Lock, session_lock
 from shared.db.transactions import own_transaction
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
-from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range
+from shared.engine.jobs import RunContext, Stopwatch, analyze_if_stale, id_range, vacuum
 from shared.errors import Conflict
 from shared.logging import get_logger
 
@@ -53,6 +53,20 @@ OUTPUT_TABLES = {
     "tags": ["customer_tag_sets"],
     "strategies": ["recommendations"],
     "assignment": ["manager_assignments"],
+}
+
+# What each stage writes (its triggers included: a profile's churn score or ARPU moves its
+# assignment's revenue at risk), vacuumed once the run is done (`jobs.vacuum`).
+WRITTEN_TABLES = {
+    "features": ["customer_features"],
+    "tiers": ["customers", "customer_features"],
+    "churn": ["customer_profiles", "manager_assignments"],
+    "four_high": ["four_high_flags"],
+    "profiles": ["customer_profiles", "manager_assignments"],
+    "tags": ["customer_tag_sets"],
+    "strategies": ["recommendations"],
+    "assignment": ["manager_assignments"],
+    "care_tasks": ["care_tasks"],
 }
 
 
@@ -175,9 +189,11 @@ async def _run_stages(
     incremental: bool = False,
 ) -> None:
     log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi, resumed=sorted(finished))
+    written: list[str] = []
     for name, stage in STAGES:
         if only and name not in only:
             continue
+        written += [t for t in WRITTEN_TABLES.get(name, []) if t not in written]
         if name in finished:
             if on_stage_done is not None:
                 await on_stage_done(name)
@@ -241,6 +257,8 @@ async def _run_stages(
         )
         if on_stage_done is not None:
             await on_stage_done(name)
+    # the morning's reads find the night's tables clean (see jobs.vacuum); part of the run's time
+    log.info("engine.vacuum.done", run_id=run_id, seconds=await vacuum(sm, written))
     async with own_transaction(sm) as s:
         await s.execute(
             text("UPDATE engine_runs SET status = 'done', finished_at = now(), error = NULL WHERE id = :r"),
