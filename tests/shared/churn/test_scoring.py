@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from shared import clock
 from shared.churn import features as feat
 from shared.churn import registry, scoring
+from shared.engine import runner
+from shared.engine.runner import run_nightly
 from shared.errors import NotFound
 
 
@@ -122,6 +125,66 @@ class TestScoreAll:
 
         again = await scoring.score_all(sm, cutoff=city["last_month"])
         assert again == written and await _profiles(sm, city["active_drifters"]) == drift  # rerun: same values
+
+
+class TestFirstModelInTheNight:
+    async def test_trained_from_the_start_of_the_run_beside_the_earlier_stages(
+        self, sm, engine, city, monkeypatch
+    ) -> None:
+        """A night with no usable model starts training it when the run starts (the stages
+        before churn keep PostgreSQL busy meanwhile), and the churn stage scores with it."""
+        monkeypatch.setattr(registry, "AUTO_CANDIDATES", ("logreg",))  # keep the file fast
+        async with sm.begin() as s:
+            await s.execute(text("UPDATE churn_models SET active = false"))
+        done_when_called: list[set[str]] = []
+        original = registry.train
+
+        async def spying(sm_, **kw):  # type: ignore[no-untyped-def]
+            async with sm_() as s:
+                done = await s.scalars(
+                    text(
+                        "SELECT stage FROM engine_run_stages WHERE status = 'done'"
+                        " AND run_id = (SELECT max(id) FROM engine_runs)"
+                    )
+                )
+                done_when_called.append(set(done.all()))
+            return await original(sm_, **kw)
+
+        monkeypatch.setattr(registry, "train", spying)
+        run_id = await run_nightly(engine, run_date=clock.today(), only=["features", "tiers", "churn"], chunk=700)
+        assert done_when_called == [set()]  # one training, called before any stage was done
+        async with sm() as s:
+            version = await s.scalar(text("SELECT version FROM churn_models WHERE active"))
+            status = await s.scalar(
+                text("SELECT status FROM engine_run_stages WHERE run_id = :r AND stage = 'churn'"), {"r": run_id}
+            )
+        assert status == "done" and version is not None
+        scored = await _profiles(sm, city["active_drifters"])
+        assert scored and {r[4] for r in scored.values()} == {version}
+
+    async def test_a_run_failing_before_churn_leaves_no_model_and_no_lock(self, sm, engine, city, monkeypatch) -> None:
+        monkeypatch.setattr(registry, "AUTO_CANDIDATES", ("logreg",))
+        async with sm.begin() as s:
+            await s.execute(text("UPDATE churn_models SET active = false"))
+            before = await s.scalar(text("SELECT coalesce(max(version), 0) FROM churn_models"))
+
+        async def broken(ctx):  # type: ignore[no-untyped-def]
+            raise RuntimeError("feed missing")
+
+        monkeypatch.setattr(runner, "STAGES", [("features", broken), *runner.STAGES[1:]])
+        with pytest.raises(RuntimeError, match="feed missing"):
+            await run_nightly(engine, run_date=clock.today(), only=["features", "churn"], chunk=700)
+        async with sm() as s:
+            assert await s.scalar(text("SELECT coalesce(max(version), 0) FROM churn_models")) == before
+            assert not await registry.training_in_progress(s)
+        monkeypatch.undo()
+        await registry.train(sm, candidate="logreg", activate=True, latest=city["last_month"])  # for the next test
+
+    async def test_a_usable_model_means_no_training(self, sm, engine, city, monkeypatch) -> None:
+        async with sm() as s:
+            assert await s.scalar(text("SELECT count(*) FROM churn_models WHERE active")) == 1
+        monkeypatch.setattr(registry, "train", None)  # would fail if called
+        assert await scoring.start_training_if_needed(sm) is None
 
 
 class TestRegistry:

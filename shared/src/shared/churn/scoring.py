@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from datetime import date, datetime
 
 import numpy as np
@@ -120,6 +121,33 @@ def _records(art: ChurnArtifact, frame: feat.Frame) -> list[tuple]:
     return list(zip(*cols, strict=True))
 
 
+async def usable_model(session: AsyncSession) -> tuple[int, ChurnArtifact] | None:
+    """The active model, unless there is none or it was trained on another feature set."""
+    active = await registry.load_active(session)
+    if active is not None and active[1].feature_names != list(feat.FEATURES):
+        log.warning("churn.model_stale", model_version=active[0], reason="feature set changed since training")
+        return None
+    return active
+
+
+async def start_training_if_needed(sm: async_sessionmaker[AsyncSession]) -> asyncio.Task[int] | None:
+    """When scoring will need a first model, start training it now, as a task of its own.
+
+    A first install trains for most of a minute at 1M customers (mostly numpy on this process's
+    cores, after two history frames in PostgreSQL), while the stages before churn (features,
+    tiers) keep PostgreSQL busy: run side by side, each uses the cores the other leaves. Training
+    reads only history (usage, complaints, calls, handsets and the customers' join, contract and
+    churn dates), which those stages never write, so the model is the one a later start would
+    train. None when the active model is usable (a normal night)."""
+    async with sm() as s:
+        if await usable_model(s) is not None:
+            return None
+        last = await feat.latest_month(s)
+    if last is None:
+        return None
+    return asyncio.create_task(registry.train(sm, activate=True, latest=last), name="churn.training")
+
+
 async def _write(session: AsyncSession, records: list[tuple], version: int) -> None:
     await session.execute(text(_TEMP))
     conn = await session.connection()
@@ -173,10 +201,12 @@ async def score_all(
     chunk: int = 100_000,
     parallel: int = 2,
     incremental: bool = False,
+    training: Awaitable[int] | None = None,
 ) -> int:
     """Score every active customer with the active model (training and activating one first if
     none is active, or if the active one was trained on another feature set); returns the number
-    of profiles written.
+    of profiles written. `training`: a training the caller started already (see
+    `start_training_if_needed`), awaited first.
 
     `incremental`: when the last complete pass used the same model and cut-off month, score only
     the customers whose input rows changed since it started (see `changed_since`); a score
@@ -187,12 +217,11 @@ async def score_all(
     trained. Safe to rerun; concurrent runs only repeat the same writes.
     """
     started = time.perf_counter()
+    if training is not None:
+        await training  # the engine started it with the run; raises what train() raises
     async with sm() as s:
-        active = await registry.load_active(s)
+        active = await usable_model(s)
         last = cutoff or await feat.latest_month(s)
-    if active is not None and active[1].feature_names != list(feat.FEATURES):
-        log.warning("churn.model_stale", model_version=active[0], reason="feature set changed since training")
-        active = None
     if active is None:
         await registry.train(sm, activate=True, latest=last)
         async with sm() as s:

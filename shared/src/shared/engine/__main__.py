@@ -26,7 +26,9 @@ def engine_settings() -> Settings:
             "statement_timeout_ms": 900_000,
             "idle_in_tx_timeout_ms": 300_000,
             "lock_timeout_ms": 60_000,
-            "pool_size": 4,
+            # two chunks in flight, their progress rows, and a first model's training beside them
+            # (its lock, its session and two history frames)
+            "pool_size": 6,
             "max_overflow": 2,
             "pool_timeout_s": 60.0,
         }

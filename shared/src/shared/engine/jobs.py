@@ -45,6 +45,8 @@ class RunContext:
     notes: dict[str, object] = field(default_factory=dict)
     incremental: bool = False
     """recompute only customers changed since a stage's watermark (stages that keep one)"""
+    churn_training: asyncio.Task[int] | None = None
+    """a first churn model being trained since the run started (the churn stage awaits it)"""
 
     @property
     def as_of(self) -> datetime:

@@ -6,8 +6,10 @@ starting another one (for the same date): nothing is duplicated and nothing is l
 
 from __future__ import annotations
 
+import asyncio
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from datetime import date
 
 from sqlalchemy import text
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import clock
 from shared.churn.registry import NoChurnHistory
-from shared.churn.scoring import score_all
+from shared.churn.scoring import score_all, start_training_if_needed
 from shared.db.locking import Lock, session_lock
 from shared.db.transactions import own_transaction
 from shared.engine import assignment, care, clusters, features, fourhigh, profiles, strategies, tags, tiers
@@ -30,7 +32,9 @@ async def churn_stage(ctx: RunContext) -> int:
     """Churn scores (`shared.churn.scoring.score_all`). Skipped with a logged note when there is
     no churn history to train a first model on; any other failure fails the run."""
     try:
-        return int(await score_all(ctx.sm, run_id=ctx.run_id, incremental=ctx.incremental) or 0)
+        return int(
+            await score_all(ctx.sm, run_id=ctx.run_id, incremental=ctx.incremental, training=ctx.churn_training) or 0
+        )
     except NoChurnHistory as exc:
         ctx.notes["churn"] = f"skipped: {exc}"
         log.warning("engine.churn.skipped", reason=str(exc))
@@ -175,6 +179,24 @@ async def run_nightly(
     return run_id
 
 
+@asynccontextmanager
+async def _early_training(
+    sm: async_sessionmaker[AsyncSession], wanted: bool
+) -> AsyncIterator[asyncio.Task[int] | None]:
+    """A first churn model trained beside the stages before churn (`start_training_if_needed`).
+    A run that fails before churn cancels it (a fit in progress finishes in its thread and is
+    discarded: the model is registered only after the fit returns)."""
+    task = await start_training_if_needed(sm) if wanted else None
+    try:
+        yield task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with suppress(asyncio.CancelledError, Exception):
+                await task  # retrieved: a failure the churn stage never awaited is not an orphan
+
+
 async def _run_stages(
     sm: async_sessionmaker[AsyncSession],
     run_id: int,
@@ -190,73 +212,81 @@ async def _run_stages(
 ) -> None:
     log.info("engine.run.started", run_id=run_id, run_date=day.isoformat(), lo=lo, hi=hi, resumed=sorted(finished))
     written: list[str] = []
-    for name, stage in STAGES:
-        if only and name not in only:
-            continue
-        written += [t for t in WRITTEN_TABLES.get(name, []) if t not in written]
-        if name in finished:
-            if on_stage_done is not None:
-                await on_stage_done(name)
-            continue
-        async with own_transaction(sm) as s:
-            await s.execute(
-                text(
-                    "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
-                    "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
-                ),
-                {"r": run_id, "st": name},
-            )
-
-        async def progress(n: int, _name: str = name) -> None:
-            async with own_transaction(sm) as s:
-                await s.execute(
-                    text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
-                    {"n": n, "r": run_id, "st": _name},
-                )
-
-        ctx = RunContext(
-            sm=sm,
-            run_id=run_id,
-            run_date=day,
-            lo=lo,
-            hi=hi,
-            chunk=chunk,
-            parallel=parallel,
-            progress=progress,
-            incremental=incremental,
-        )
-        watch = Stopwatch()
-        try:
-            rows = await stage(ctx)
-        except Exception as exc:
+    churn_runs = "churn" not in finished and (not only or "churn" in only)
+    async with _early_training(sm, churn_runs) as training:
+        for name, stage in STAGES:
+            if only and name not in only:
+                continue
+            written += [t for t in WRITTEN_TABLES.get(name, []) if t not in written]
+            if name in finished:
+                if on_stage_done is not None:
+                    await on_stage_done(name)
+                continue
             async with own_transaction(sm) as s:
                 await s.execute(
                     text(
-                        "UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
+                        "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
+                        "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
+                    ),
+                    {"r": run_id, "st": name},
+                )
+
+            async def progress(n: int, _name: str = name) -> None:
+                async with own_transaction(sm) as s:
+                    await s.execute(
+                        text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
+                        {"n": n, "r": run_id, "st": _name},
+                    )
+
+            ctx = RunContext(
+                sm=sm,
+                run_id=run_id,
+                run_date=day,
+                lo=lo,
+                hi=hi,
+                chunk=chunk,
+                parallel=parallel,
+                progress=progress,
+                incremental=incremental,
+                churn_training=training,
+            )
+            watch = Stopwatch()
+            try:
+                rows = await stage(ctx)
+            except Exception as exc:
+                async with own_transaction(sm) as s:
+                    await s.execute(
+                        text(
+                            "UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
+                            "WHERE run_id = :r AND stage = :st"
+                        ),
+                        {"sec": watch.seconds, "r": run_id, "st": name},
+                    )
+                    await s.execute(
+                        text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
+                        {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]},
+                    )
+                log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
+                raise
+            await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
+            async with own_transaction(sm) as s:
+                await s.execute(
+                    text(
+                        "UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
                         "WHERE run_id = :r AND stage = :st"
                     ),
-                    {"sec": watch.seconds, "r": run_id, "st": name},
+                    {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name},
                 )
-                await s.execute(
-                    text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
-                    {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]},
-                )
-            log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
-            raise
-        await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
-        async with own_transaction(sm) as s:
-            await s.execute(
-                text(
-                    "UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
-                    "WHERE run_id = :r AND stage = :st"
-                ),
-                {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name},
+            log.info(
+                "engine.stage.done",
+                run_id=run_id,
+                stage=name,
+                rows=rows,
+                seconds=watch.seconds,
+                notes=ctx.notes or None,
             )
-        log.info(
-            "engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None
-        )
-        if on_stage_done is not None:
-            await on_stage_done(name)
+            if on_stage_done is not None:
+                await on_stage_done(name)
     # the morning's reads find the night's tables clean (see jobs.vacuum); part of the run's time
     log.info("engine.vacuum.done", run_id=run_id, seconds=await vacuum(sm, written))
     async with own_transaction(sm) as s:
