@@ -10,6 +10,7 @@ import asyncio
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import text
@@ -93,6 +94,10 @@ STAGES: list[Stage] = [
     ("care_tasks", care.run),
 ]
 STAGE_NAMES = [name for name, _ in STAGES]
+# Stages that run side by side (they must be consecutive in STAGES): churn scoring reads only the
+# source tables and writes the churn columns of profiles; clusters and four-high read features
+# (and the usage feeds) and write their own tables; profiles, after them, reads all three.
+BESIDE: list[frozenset[str]] = [frozenset({"churn", "clusters", "four_high"})]
 
 
 class RunInProgress(Conflict):
@@ -197,6 +202,18 @@ async def _early_training(
                 await task  # retrieved: a failure the churn stage never awaited is not an orphan
 
 
+def steps(stages: list[Stage]) -> list[list[Stage]]:
+    """STAGES in order, consecutive members of a BESIDE group joined into one step."""
+    out: list[list[Stage]] = []
+    for item in stages:
+        group = next((g for g in BESIDE if item[0] in g), None)
+        if out and group is not None and out[-1][0][0] in group:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
 async def _run_stages(
     sm: async_sessionmaker[AsyncSession],
     run_id: int,
@@ -214,79 +231,35 @@ async def _run_stages(
     written: list[str] = []
     churn_runs = "churn" not in finished and (not only or "churn" in only)
     async with _early_training(sm, churn_runs) as training:
-        for name, stage in STAGES:
-            if only and name not in only:
-                continue
-            written += [t for t in WRITTEN_TABLES.get(name, []) if t not in written]
-            if name in finished:
-                if on_stage_done is not None:
-                    await on_stage_done(name)
-                continue
-            async with own_transaction(sm) as s:
-                await s.execute(
-                    text(
-                        "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
-                        "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
-                    ),
-                    {"r": run_id, "st": name},
-                )
-
-            async def progress(n: int, _name: str = name) -> None:
-                async with own_transaction(sm) as s:
-                    await s.execute(
-                        text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
-                        {"n": n, "r": run_id, "st": _name},
-                    )
-
-            ctx = RunContext(
-                sm=sm,
-                run_id=run_id,
-                run_date=day,
-                lo=lo,
-                hi=hi,
-                chunk=chunk,
-                parallel=parallel,
-                progress=progress,
-                incremental=incremental,
-                churn_training=training,
+        base = RunContext(
+            sm=sm,
+            run_id=run_id,
+            run_date=day,
+            lo=lo,
+            hi=hi,
+            chunk=chunk,
+            parallel=parallel,
+            incremental=incremental,
+            churn_training=training,
+        )
+        for step in steps(STAGES):
+            todo: list[Stage] = []
+            for name, stage in step:
+                if only and name not in only:
+                    continue
+                written += [t for t in WRITTEN_TABLES.get(name, []) if t not in written]
+                if name in finished:
+                    if on_stage_done is not None:
+                        await on_stage_done(name)
+                    continue
+                todo.append((name, stage))
+            # side by side: a failing stage lets the others of its step finish, then fails the run
+            results = await asyncio.gather(
+                *(_run_stage(base, name, stage, on_stage_done) for name, stage in todo), return_exceptions=True
             )
-            watch = Stopwatch()
-            try:
-                rows = await stage(ctx)
-            except Exception as exc:
-                async with own_transaction(sm) as s:
-                    await s.execute(
-                        text(
-                            "UPDATE engine_run_stages SET status = 'failed', seconds = :sec "
-                            "WHERE run_id = :r AND stage = :st"
-                        ),
-                        {"sec": watch.seconds, "r": run_id, "st": name},
-                    )
-                    await s.execute(
-                        text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
-                        {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]},
-                    )
-                log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
-                raise
-            await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
-            async with own_transaction(sm) as s:
-                await s.execute(
-                    text(
-                        "UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec "
-                        "WHERE run_id = :r AND stage = :st"
-                    ),
-                    {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name},
-                )
-            log.info(
-                "engine.stage.done",
-                run_id=run_id,
-                stage=name,
-                rows=rows,
-                seconds=watch.seconds,
-                notes=ctx.notes or None,
-            )
-            if on_stage_done is not None:
-                await on_stage_done(name)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                raise failures[0]
     # the morning's reads find the night's tables clean (see jobs.vacuum); part of the run's time
     log.info("engine.vacuum.done", run_id=run_id, seconds=await vacuum(sm, written))
     async with own_transaction(sm) as s:
@@ -295,6 +268,62 @@ async def _run_stages(
             {"r": run_id},
         )
     log.info("engine.run.done", run_id=run_id)
+
+
+async def _run_stage(
+    base: RunContext,
+    name: str,
+    stage: Callable[[RunContext], Awaitable[int]],
+    on_stage_done: Callable[[str], Awaitable[None]] | None,
+) -> None:
+    """One stage with its bookkeeping: its engine_run_stages row (running, then done with rows
+    and seconds, or failed with the run), the ANALYZE of its outputs, the caller's callback."""
+    sm, run_id = base.sm, base.run_id
+    async with own_transaction(sm) as s:
+        await s.execute(
+            text(
+                "INSERT INTO engine_run_stages (run_id, stage, status, rows, seconds) VALUES (:r, :st, 'running', 0, 0) "
+                "ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', rows = 0, seconds = 0, started_at = now()"
+            ),
+            {"r": run_id, "st": name},
+        )
+
+    async def progress(n: int) -> None:
+        async with own_transaction(sm) as s:
+            await s.execute(
+                text("UPDATE engine_run_stages SET rows = rows + :n WHERE run_id = :r AND stage = :st"),
+                {"n": n, "r": run_id, "st": name},
+            )
+
+    ctx = replace(base, progress=progress, notes={})
+    watch = Stopwatch()
+    try:
+        rows = await stage(ctx)
+    except Exception as exc:
+        async with own_transaction(sm) as s:
+            await s.execute(
+                text(
+                    "UPDATE engine_run_stages SET status = 'failed', seconds = :sec WHERE run_id = :r AND stage = :st"
+                ),
+                {"sec": watch.seconds, "r": run_id, "st": name},
+            )
+            await s.execute(
+                text("UPDATE engine_runs SET status = 'failed', finished_at = now(), error = :e WHERE id = :r"),
+                {"r": run_id, "e": f"{name}: {type(exc).__name__}: {exc}"[:4000]},
+            )
+        log.error("engine.stage.failed", run_id=run_id, stage=name, error=traceback.format_exc(limit=5))
+        raise
+    await analyze_if_stale(sm, OUTPUT_TABLES.get(name, []))
+    async with own_transaction(sm) as s:
+        await s.execute(
+            text(
+                "UPDATE engine_run_stages SET status = 'done', rows = :rows, seconds = :sec WHERE run_id = :r AND stage = :st"
+            ),
+            {"rows": rows, "sec": watch.seconds, "r": run_id, "st": name},
+        )
+    log.info("engine.stage.done", run_id=run_id, stage=name, rows=rows, seconds=watch.seconds, notes=ctx.notes or None)
+    if on_stage_done is not None:
+        await on_stage_done(name)
 
 
 async def run_status(session: AsyncSession, run_id: int) -> dict | None:
