@@ -15,6 +15,7 @@ from shared.churn.pipeline import (
     CANDIDATE_BY_NAME,
     NumericBlock,
     build,
+    cores_shared,
     cpu_limits,
     cross_validate,
     parallel_folds,
@@ -98,6 +99,16 @@ class TestLinearFitsUseTheCores:
         with cpu_limits(), parallel_folds(2):
             select([hgb, CANDIDATE_BY_NAME["logreg"]], X, y, X.shape[1], 0, folds=3)
         assert len(seen) == 3 and {t for _, t in seen} == {1}
+
+    def test_linear_fits_beside_engine_stages_keep_one_thread(self, seen: list[tuple[str, int]]) -> None:
+        """A first model trained while engine stages run (cores_shared) does not fight them for
+        the cores with a two-thread BLAS call; once they are done, its next fits use both."""
+        X, y = _frame()
+        with cpu_limits(), parallel_folds(2):
+            with cores_shared():
+                cross_validate(CANDIDATE_BY_NAME["logreg"], X, y, X.shape[1], 0, folds=3)
+            cross_validate(CANDIDATE_BY_NAME["logreg"], X, y, X.shape[1], 0, folds=3)
+        assert [t for _, t in seen] == [1, 1, 1, 2, 2, 2]
 
     def test_one_job_keeps_one_thread(self, seen: list[tuple[str, int]]) -> None:
         X, y = _frame()

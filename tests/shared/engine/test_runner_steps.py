@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from shared import clock
+from shared.churn import pipeline
 from shared.engine import runner
 from shared.engine.jobs import RunContext
 
@@ -36,11 +37,13 @@ class _Recorder:
         self.running: set[str] = set()
         self.together: list[frozenset[str]] = []
         self.started: list[str] = []
+        self.sharing: dict[str, int] = {}
         self.fail = fail
 
     def stage(self, name: str):  # type: ignore[no-untyped-def]
         async def run(ctx: RunContext) -> int:
             self.started.append(name)
+            self.sharing[name] = pipeline._sharing  # noqa: SLF001
             self.running.add(name)
             try:
                 for _ in range(5):
@@ -69,6 +72,8 @@ async def test_the_beside_step_runs_its_stages_at_once(sm, engine, monkeypatch) 
     assert max(len(t) for t in rec.together) == 3
     assert all(t <= {"churn", "clusters", "four_high"} for t in rec.together if len(t) > 1)
     assert set((await _stages(sm, run_id)).values()) == {"done"}
+    # a first model training meanwhile keeps its linear fits on one BLAS thread (pipeline.linear_alone)
+    assert rec.sharing["features"] == rec.sharing["tiers"] == rec.sharing["profiles"] == 1
 
 
 async def test_a_failure_in_the_step_lets_it_finish_and_stops_the_run(sm, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -76,14 +76,34 @@ def parallel_folds(jobs: int) -> Iterator[None]:
         _jobs.reset(token)
 
 
+_sharing = 0  # other work of this process running now (engine stages beside a training)
+_sharing_lock = threading.Lock()
+
+
+@contextmanager
+def cores_shared() -> Iterator[None]:
+    """Marks work of this process that keeps the cores busy meanwhile (the engine's stages beside
+    a first model's training): linear fits started inside it stay on one BLAS thread."""
+    global _sharing
+    with _sharing_lock:
+        _sharing += 1
+    try:
+        yield
+    finally:
+        with _sharing_lock:
+            _sharing -= 1
+
+
 @contextmanager
 def linear_alone(kind: str) -> Iterator[None]:
     """A linear fit with nothing fitting beside it may use the `parallel_folds` cores for its
     BLAS calls (the Newton solver's Hessian products: a 200k-row spline fit 5.3 s on one thread,
-    3.5 s on two). Only BLAS, and only where no tree fit shares the cores: OpenBLAS threads next
-    to another fit's thread oversubscribe the machine. Anything else keeps the caller's limits."""
+    3.5 s on two). Only BLAS, and only where nothing shares the cores: no tree fit beside it, and
+    no engine stage (`cores_shared`) — a parallel BLAS call waits for its slowest thread, and
+    next to two busy PostgreSQL backends the 1M city's evaluation took 36–41 s on two threads
+    against 15 s alone. Anything else keeps the caller's limits."""
     jobs = _jobs.get()
-    if kind != "logreg" or jobs <= 1:
+    if kind != "logreg" or jobs <= 1 or _sharing:
         yield
         return
     with threadpool_limits(limits=jobs, user_api="blas"):

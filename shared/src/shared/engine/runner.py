@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, nullcontext, suppress
 from dataclasses import replace
 from datetime import date
 
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import clock
+from shared.churn.pipeline import cores_shared
 from shared.churn.registry import NoChurnHistory
 from shared.churn.scoring import score_all, start_training_if_needed
 from shared.db.locking import Lock, session_lock
@@ -297,8 +298,11 @@ async def _run_stage(
 
     ctx = replace(base, progress=progress, notes={})
     watch = Stopwatch()
+    # a first churn model may be training meanwhile; the churn stage itself only waits for it
+    sharing = nullcontext() if name == "churn" else cores_shared()
     try:
-        rows = await stage(ctx)
+        with sharing:
+            rows = await stage(ctx)
     except Exception as exc:
         async with own_transaction(sm) as s:
             await s.execute(
