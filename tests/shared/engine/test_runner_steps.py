@@ -1,5 +1,5 @@
-"""The run's steps: churn, clusters and four-high run side by side (they read and write disjoint
-tables), every other stage alone and in order; a failing stage lets its step finish, then fails the
+"""The run's steps: churn, clusters and four-high run side by side, and so do assignment and tags
+(each group reads and writes disjoint tables), every other stage alone and in order; a failing stage lets its step finish, then fails the
 run before the next step."""
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ def test_churn_clusters_and_four_high_form_one_step() -> None:
         ["tiers"],
         ["churn", "clusters", "four_high"],
         ["profiles"],
-        ["tags"],
+        ["assignment", "tags"],
         ["strategies"],
-        ["assignment"],
         ["care_tasks"],
     ]
     assert [n for step in names for n in step] == runner.STAGE_NAMES  # the order is kept
@@ -70,7 +69,10 @@ async def test_the_beside_step_runs_its_stages_at_once(sm, engine, monkeypatch) 
     monkeypatch.setattr(runner, "start_training_if_needed", lambda sm: asyncio.sleep(0, None))
     run_id = await runner.run_nightly(engine, run_date=clock.today())
     assert max(len(t) for t in rec.together) == 3
-    assert all(t <= {"churn", "clusters", "four_high"} for t in rec.together if len(t) > 1)
+    assert all(
+        t <= {"churn", "clusters", "four_high"} or t == {"assignment", "tags"} for t in rec.together if len(t) > 1
+    )
+    assert frozenset({"assignment", "tags"}) in rec.together
     assert set((await _stages(sm, run_id)).values()) == {"done"}
     # a first model training meanwhile keeps its linear fits on one BLAS thread (pipeline.linear_alone)
     assert rec.sharing["features"] == rec.sharing["tiers"] == rec.sharing["profiles"] == 1

@@ -89,16 +89,22 @@ STAGES: list[Stage] = [
     ("clusters", clusters.run),
     ("four_high", fourhigh.run),
     ("profiles", profiles.run),
+    ("assignment", assignment.run),
     ("tags", tags.run),
     ("strategies", strategies.run),
-    ("assignment", assignment.run),
     ("care_tasks", care.run),
 ]
 STAGE_NAMES = [name for name, _ in STAGES]
 # Stages that run side by side (they must be consecutive in STAGES): churn scoring reads only the
 # source tables and writes the churn columns of profiles; clusters and four-high read features
 # (and the usage feeds) and write their own tables; profiles, after them, reads all three.
-BESIDE: list[frozenset[str]] = [frozenset({"churn", "clusters", "four_high"})]
+# Assignment reads profiles, features and customers and writes assignments (and their history);
+# tags read profiles and features and write tag sets; neither reads what the other writes, and
+# care tasks, last, read both assignments and the strategies' recommendations.
+BESIDE: list[frozenset[str]] = [
+    frozenset({"churn", "clusters", "four_high"}),
+    frozenset({"assignment", "tags"}),
+]
 
 
 class RunInProgress(Conflict):
