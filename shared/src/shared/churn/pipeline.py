@@ -663,21 +663,20 @@ def _cv_many(
     # fit at a time (its dense design matrix is the biggest allocation of an evaluation)
     tasks = [(c, k) for k in range(len(splits)) for c in configs]
     linear = threading.Lock()
+    jobs = _jobs.get()
+    # linear fits run one at a time anyway (the lock): all-linear tasks go one after another, each
+    # on every core (linear_alone); otherwise `jobs` fits at once
+    all_linear = all(c.kind == "logreg" for c in configs)
+    pooled = jobs > 1 and len(tasks) > 1 and not all_linear
+    spread = jobs if pooled else 1
     with cpu_limits():
-        jobs = spread = _jobs.get()
-        if all(c.kind == "logreg" for c in configs):
-            spread = 1
-            # linear fits run one at a time anyway (the lock): one after another, each on every core
-            with linear_alone("logreg"):
-                for task in tasks:
-                    one(task)
-        elif jobs > 1 and len(tasks) > 1:
+        if pooled:
             with ThreadPoolExecutor(jobs) as pool:
                 list(pool.map(one, tasks))
         else:
-            spread = 1
-            for task in tasks:
-                one(task)
+            with linear_alone("logreg") if all_linear else nullcontext():
+                for task in tasks:
+                    one(task)
     out = []
     for c in configs:
         aucs = [float(roc_auc_score(y[test], oof[c.name][test])) for _, test in splits]

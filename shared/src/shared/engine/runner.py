@@ -202,9 +202,8 @@ async def _early_training(
     try:
         yield task
     finally:
-        if task is not None and not task.done():
-            task.cancel()
         if task is not None:
+            task.cancel()  # a no-op once it is done
             with suppress(asyncio.CancelledError, Exception):
                 await task  # retrieved: a failure the churn stage never awaited is not an orphan
 
