@@ -38,6 +38,7 @@ from shared.churn.pipeline import (
 from shared.churn.pipeline import select as select_model
 from shared.db.locking import Lock, advisory_lock, lock_held, session_unlock, try_session_lock
 from shared.db.transactions import own_transaction
+from shared.engine.watermarks import declare_reader
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
 from shared.models import ChurnModel
@@ -227,6 +228,7 @@ async def _train_locked(
 ) -> int:
     started = time.perf_counter()
     async with sm() as s:
+        await declare_reader(s)  # open through both frames: the night's watermarks must not wait for it
         await s.execute(text("SET LOCAL statement_timeout = '600s'"))
         last = latest or await feat.latest_month(s)
         first = await feat.first_month(s)
@@ -239,6 +241,7 @@ async def _train_locked(
             """One labelled window on its own connection, so the two windows' SQL runs side by side
             (each is a pass over every customer: 16 s apiece at 1M)."""
             async with sm() as fs:
+                await declare_reader(fs)
                 await fs.execute(text("SET LOCAL statement_timeout = '600s'"))
                 return await feat.training_frame(fs, cutoff=cutoff, horizon=horizon, max_rows=max_rows)
 

@@ -26,7 +26,7 @@ from shared.churn.model import RISK_LEVELS, ChurnArtifact
 from shared.churn.pipeline import cpu_limits
 from shared.db import native
 from shared.db.transactions import own_transaction
-from shared.engine.watermarks import last_pass, record_pass, watermark_instant
+from shared.engine.watermarks import declare_reader, last_pass, record_pass, watermark_instant
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -173,6 +173,7 @@ async def _read(sm: async_sessionmaker[AsyncSession], *, lo: int, hi: int, cutof
     """One chunk's features, read in its own short transaction. No parallel workers: chunks
     already run one per core."""
     async with sm() as s:
+        await declare_reader(s)
         await s.execute(text("SET LOCAL statement_timeout = '300s'"))
         await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         await s.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -286,6 +287,7 @@ async def _score_changed(
     async def one(part: list[int]) -> int:
         async with gate:
             async with sm() as s:
+                await declare_reader(s)
                 await s.execute(text("SET LOCAL statement_timeout = '300s'"))
                 await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
                 frame = await feat.fetch_chunk(s, lo=part[0] - 1, hi=part[-1], cutoff=cutoff, mode="score", ids=part)
