@@ -56,6 +56,39 @@ class TestTrainingFrame:
         calls = frame.X[:, feat.FEATURES.index("competitor_calls_90d")]
         assert calls[frame.y == 1].mean() > 5 * max(calls[frame.y == 0].mean(), 0.01)
 
+    @pytest.mark.parametrize("mode", ["train", "score", "score_ids"])
+    async def test_the_binary_read_gives_the_rows_frame(self, sm, city, monkeypatch, mode: str) -> None:
+        """Frames come through binary COPY (shared.db.binary_rows); the row-by-row read, its
+        fallback, must give the same frame, NaN for NaN."""
+        from shared.db import binary_rows
+
+        cutoff = feat.add_months(city["last_month"], -4)
+        ids = list(range(city["first_id"], city["last_id"] + 1, 3)) if mode == "score_ids" else None
+        kw = {"lo": city["first_id"] - 1, "hi": city["last_id"], "cutoff": cutoff, "horizon": 2}
+        kw["mode"] = "score" if mode == "score_ids" else mode
+        taken: list[bool] = []
+        fetch = binary_rows.fetch_columns
+
+        async def spy(*a, **k):  # type: ignore[no-untyped-def]
+            out = await fetch(*a, **k)
+            taken.append(out is not None)
+            return out
+
+        monkeypatch.setattr(binary_rows, "fetch_columns", spy)
+        async with sm() as s:
+            binary = await feat.fetch_chunk(s, ids=ids, **kw)
+
+        async def nothing(*a, **k) -> None:  # type: ignore[no-untyped-def]
+            return None
+
+        monkeypatch.setattr(binary_rows, "fetch_columns", nothing)
+        async with sm() as s:
+            rows = await feat.fetch_chunk(s, ids=ids, **kw)
+        assert taken == [True] and len(binary) == len(rows) > 500
+        assert np.array_equal(binary.ids, rows.ids) and np.array_equal(binary.y, rows.y)
+        assert binary.X.dtype == rows.X.dtype == np.float64 and binary.X.shape == rows.X.shape
+        assert np.array_equal(binary.X, rows.X, equal_nan=True) and np.isnan(rows.X).any()
+
     async def test_a_sampled_frame_aggregates_only_its_sample(self, sm, city) -> None:
         """A 20 % training sample is the full frame's rows for the sampled customers, and the
         aggregates read only their rows: Postgres does not push the join's filter into a grouped

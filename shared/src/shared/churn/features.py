@@ -20,6 +20,8 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import binary_rows, native
+
 FEATURES: tuple[str, ...] = (
     "tenure_months",
     "months_observed",
@@ -76,6 +78,8 @@ def _only_ids(sql: str) -> str:
 
 
 _STATEMENTS["score_ids"] = text(_only_ids(_SQL.replace("{ELIGIBLE}", _ELIGIBLE["score"])))
+_NATIVE = {mode: native.to_asyncpg(str(statement.text)) for mode, statement in _STATEMENTS.items()}
+"""the same statements with $n parameters, for the binary read (shared.db.binary_rows)"""
 
 
 def add_months(d: date, n: int) -> date:
@@ -135,7 +139,12 @@ async def fetch_chunk(
     # Whole chunks are joined: hash/merge joins are always right here, while a nested loop chosen
     # from stale statistics (a city bulk-loaded minutes ago) re-runs each aggregate per customer.
     await session.execute(text("SET LOCAL enable_nestloop = off"))
-    rows = (await session.execute(_STATEMENTS[mode], p)).all()
+    statement, names = _NATIVE[mode]
+    driver = await native.driver_connection(await session.connection())
+    columns = await binary_rows.fetch_columns(driver, statement, native.bind(names, p))
+    if columns is not None:
+        return Frame(columns[0].astype(np.int64), np.column_stack(columns[2:]), columns[1].astype(np.int8))
+    rows = (await session.execute(_STATEMENTS[mode], p)).all()  # a NULL somewhere: row by row
     if not rows:
         return Frame(np.empty(0, np.int64), np.empty((0, len(FEATURES))), np.empty(0, np.int8))
     id_col = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -23,7 +23,7 @@ from sqlalchemy.util import greenlet_spawn
 from shared.db import faults
 from shared.db.engine import behind_pgbouncer
 
-_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)\b")
 
 
 def to_asyncpg(sql: str) -> tuple[str, list[str]]:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock
 from shared.db.results import rowcount
-from shared.engine import incremental
+from shared.db.transactions import own_transaction
+from shared.engine import incremental, tiers
 from shared.engine.incremental import age_moved, changed_in, subset_sql
 from shared.engine.jobs import RunContext, sql
 from shared.models import CustomerFeatures
@@ -26,16 +27,20 @@ from shared.touches.service import OUTBOUND_CHANNELS
 
 COLUMNS = [c.name for c in CustomerFeatures.__table__.columns if c.name != "computed_at"]
 _VALUES = [c for c in COLUMNS if c not in ("customer_id", "tier")]
-"""`tier` is the tiers stage's (it reads this view and writes both copies); a new row starts from the customer's"""
+"""`tier` is the tiers stage's (it reads this view and writes both copies). A new row starts
+from the tier the rules give it, which the tiers stage then writes to the customer: starting it
+from the customer's own (the loader's) tier made the tiers stage rewrite every new feature row,
+890k rows of a 1M cold run. An existing row's tier is never written here."""
 
 
 def _upsert() -> str:
     cols = ", ".join(COLUMNS)
+    picked = ", ".join(f"{tiers.rule_tier('src')} AS tier" if c == "tier" else c for c in COLUMNS)
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in _VALUES)
     old = ", ".join(f"customer_features.{c}" for c in _VALUES)
     new = ", ".join(f"EXCLUDED.{c}" for c in _VALUES)
     return (
-        f"INSERT INTO customer_features ({cols}) SELECT {cols} FROM ({sql('features')}) AS src "
+        f"INSERT INTO customer_features ({cols}) SELECT {picked} FROM ({sql('features')}) AS src "
         f"ON CONFLICT (customer_id) DO UPDATE SET {sets}, computed_at = now() "
         f"WHERE ({old}) IS DISTINCT FROM ({new})"
     )
@@ -122,7 +127,8 @@ async def run(ctx: RunContext) -> int:
         "outbound": sorted(OUTBOUND_CHANNELS),  # touches_this_month: the same channels the single-touch check counts
     }
     params["month_start_ts"] = clock.local_midnight(ctx.month_start)
-    async with ctx.sm() as s:
+    async with own_transaction(ctx.sm) as s:
+        await tiers.seed_default_rules(s)  # a new row's tier follows them (see _VALUES)
         plans = await incremental.config_hash(s, "SELECT id, monthly_fee_fen FROM products ORDER BY id")
     key = {"last_month": last, "month_start": ctx.month_start, "plans": plans}
     p = await incremental.plan(

@@ -45,15 +45,20 @@ async def seed_default_rules(session: AsyncSession) -> int:
     return len(DEFAULT_RULES)
 
 
-# rank is not unique (the back office may give two tiers the same rank): `r.tier` breaks the tie,
-# else the winner would follow the rules' physical row order and flip after any edit.
-_ASSIGN = """
+def rule_tier(row: str) -> str:
+    """SQL: the tier the rules give a feature row (`row` is its alias). rank is not unique (the
+    back office may give two tiers the same rank): `r.tier` breaks the tie, else the winner would
+    follow the rules' physical row order and flip after any edit."""
+    return (
+        f"coalesce((SELECT r.tier FROM tier_rules r WHERE {row}.tenure_months >= r.min_tenure_months"
+        f" AND {row}.arpu_6m_fen >= r.min_avg_bill_fen ORDER BY r.rank DESC, r.tier LIMIT 1), 'star1')"
+    )
+
+
+_ASSIGN = f"""
 UPDATE customers c SET tier = x.tier, updated_at = now()
 FROM (
-    SELECT f.customer_id,
-        coalesce((SELECT r.tier FROM tier_rules r
-                  WHERE f.tenure_months >= r.min_tenure_months AND f.arpu_6m_fen >= r.min_avg_bill_fen
-                  ORDER BY r.rank DESC, r.tier LIMIT 1), 'star1') AS tier
+    SELECT f.customer_id, {rule_tier("f")} AS tier
     FROM customer_features f
     WHERE f.customer_id > :lo AND f.customer_id <= :hi /*subset f.customer_id*/
 ) x
