@@ -64,6 +64,10 @@ async def run(ctx: RunContext) -> int:
 
     async def work(s: AsyncSession, lo: int, hi: int, ids: list[int] | None) -> int:
         bound = {"lo": lo, "hi": hi, "ids": ids}
+        # The planner memoizes the per-row vector and distance laterals (it guesses repeated
+        # feature values), but every row's key is distinct: 48,419 misses in 48,437 lookups, a
+        # 131 MB cache evicting, and a 50k chunk's upsert 1.9 s against 1.36 s without.
+        await s.execute(text("SET LOCAL enable_memoize = off"))
         await s.execute(delete_gone, bound)
         result = await s.execute(stmt, {**params, **bound})
         return max(rowcount(result), 0)
