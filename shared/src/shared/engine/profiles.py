@@ -18,10 +18,13 @@ from shared.engine.incremental import subset_sql
 from shared.engine.jobs import RunContext, sql
 from shared.programme import settings as programme_settings
 
+# the range inside NOT EXISTS too: without it every chunk hashed the whole feature view (967k
+# rows, 0.44 s per 50k chunk at 1M, to delete nothing)
 _DELETE_GONE = """
     DELETE FROM customer_profiles p
     WHERE p.customer_id > :lo AND p.customer_id <= :hi /*subset p.customer_id*/
-      AND NOT EXISTS (SELECT 1 FROM customer_features f WHERE f.customer_id = p.customer_id)
+      AND NOT EXISTS (SELECT 1 FROM customer_features f WHERE f.customer_id = p.customer_id
+                        AND f.customer_id > :lo AND f.customer_id <= :hi)
 """
 CHANGED = [
     "SELECT customer_id FROM customer_features WHERE computed_at >= :since",

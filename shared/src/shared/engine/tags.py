@@ -196,14 +196,12 @@ _EDITED_TAGS = (
 )
 EDITED_SHARE = 0.25
 """above this share of definitions edited since the last pass, the tags stage is a full pass"""
-_COUNT = text(
-    """
-    UPDATE tag_definitions d SET customers = coalesce(n.customers, 0), counted_at = now()
-    FROM tag_definitions d2
-    LEFT JOIN (SELECT t AS tag_id, count(*) AS customers
-               FROM customer_tag_sets, unnest(tag_ids) AS t GROUP BY t) n ON n.tag_id = d2.id
-    WHERE d.id = d2.id
-    """
+# A full pass recounts: a plain SELECT (an UPDATE ... FROM never gets a parallel plan, and the
+# count unnests every set: 28M tags at 1M customers, 3.8 s on one core), then one small UPDATE.
+_TALLY = text("SELECT t AS tag_id, count(*) AS customers FROM customer_tag_sets, unnest(tag_ids) AS t GROUP BY t")
+_SET_COUNTS = text(
+    "UPDATE tag_definitions d SET customers = coalesce(CAST(CAST(:counts AS jsonb) ->> CAST(d.id AS text) AS int), 0), "
+    "counted_at = now()"
 )
 
 
@@ -288,6 +286,7 @@ async def run(ctx: RunContext) -> int:
         if p.subset:  # the counts move by what this pass changed; a full pass recounts
             await s.execute(_ADD_COUNTS, {"deltas": json.dumps({k: v for k, v in deltas.items() if v})})
         else:
-            await s.execute(_COUNT)
+            counts = {str(r.tag_id): int(r.customers) for r in await s.execute(_TALLY)}
+            await s.execute(_SET_COUNTS, {"counts": json.dumps(counts)})
     await incremental.finish(ctx, p)
     return changed
