@@ -8,6 +8,7 @@ cancelled when the customer no longer has one.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from sqlalchemy import text
@@ -89,8 +90,26 @@ WHERE f.customer_id = t.customer_id AND f.do_not_disturb AND t.status IN ('open'
 """
 
 
-async def run(ctx: RunContext) -> int:
+# (lo, hi] ranges of manager ids, each holding about an equal share of the assigned customers
+_MANAGER_RANGES = """
+SELECT DISTINCT max(manager_id) OVER (PARTITION BY part) AS hi
+FROM (SELECT manager_id, ntile(CAST(:parts AS int)) OVER (ORDER BY manager_id) AS part FROM manager_assignments) x
+ORDER BY 1
+"""
 
+
+async def manager_ranges(session: AsyncSession, parts: int) -> list[tuple[int, int]]:
+    """Ranges of whole managers (a manager's customers sort together, so each range's upper bound
+    takes a manager's customers entirely), `parts` of them or fewer."""
+    highs = [int(h) for h in await session.scalars(text(_MANAGER_RANGES), {"parts": parts})]
+    return list(zip([-1, *highs[:-1]], highs, strict=True))
+
+
+async def run(ctx: RunContext) -> int:
+    """Tasks follow their customer's manager and are cancelled without one (one transaction),
+    then the new tasks are made per range of managers, `ctx.parallel` ranges side by side: the
+    single statement over every assigned customer ran on one core (5.9 s of a 1M cold run's
+    last stage, 29 s at 4M, with the other core idle; a 1M rerun 3.1-3.25 -> 2.3 s)."""
     async with own_transaction(ctx.sm) as s:
         await seed_holidays(s)
         await tune(s)
@@ -99,26 +118,32 @@ async def run(ctx: RunContext) -> int:
         moved = rowcount(await s.execute(text(_FOLLOW)))
         cancelled = rowcount(await s.execute(text(_CANCEL)))
         cancelled += rowcount(await s.execute(text(_CANCEL_DND)))
-        statement = (
-            sql("care_tasks")
-            .replace("{ro_ladder}", retention_offers.LADDER_CTE)
-            .replace("{ro_pick}", retention_offers.PICK_LATERAL)
-            .replace("{ro_reason}", retention_offers.REASON_EXPR)
-        )
-        created = rowcount(
-            await s.execute(
-                text(statement),
-                {
-                    **await retention_offers.params(s),
-                    "ro_care_script": retention_offers.CARE_CALL_SCRIPT,
-                    "run_date": ctx.run_date,
-                    "month_start": ctx.month_start,
-                    "month_period": month_period(last),
-                    "birthday_lead_days": int(cfg["birthday_lead_days"]),
-                    "holiday_lead_days": int(cfg["holiday_lead_days"]),
-                    "max_per_manager_per_day": int(cfg["max_per_manager_per_day"]),
-                },
-            )
-        )
+        params = {
+            **await retention_offers.params(s),
+            "ro_care_script": retention_offers.CARE_CALL_SCRIPT,
+            "run_date": ctx.run_date,
+            "month_start": ctx.month_start,
+            "month_period": month_period(last),
+            "birthday_lead_days": int(cfg["birthday_lead_days"]),
+            "holiday_lead_days": int(cfg["holiday_lead_days"]),
+            "max_per_manager_per_day": int(cfg["max_per_manager_per_day"]),
+        }
+        # one range per chunk in flight: every range's hash joins scan the whole feature and profile
+        # views, so more, smaller ranges cost more (a 1M rerun: 4 ranges 3.0 s, 2 ranges 2.3 s)
+        ranges = await manager_ranges(s, max(1, ctx.parallel))
+    statement = text(
+        sql("care_tasks")
+        .replace("{ro_ladder}", retention_offers.LADDER_CTE)
+        .replace("{ro_pick}", retention_offers.PICK_LATERAL)
+        .replace("{ro_reason}", retention_offers.REASON_EXPR)
+    )
+    gate = asyncio.Semaphore(max(1, ctx.parallel))
+
+    async def one(lo: int, hi: int) -> int:
+        async with gate, own_transaction(ctx.sm) as s:
+            await tune(s)
+            return rowcount(await s.execute(statement, {**params, "manager_lo": lo, "manager_hi": hi}))
+
+    created = sum(await asyncio.gather(*(one(lo, hi) for lo, hi in ranges)))
     ctx.notes["care"] = {"created": created, "moved": moved, "cancelled": cancelled}
     return created + moved + cancelled

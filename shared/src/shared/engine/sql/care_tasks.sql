@@ -1,4 +1,6 @@
--- Care tasks for assigned customers, one INSERT per kind; the UNIQUE dedupe_key makes a rerun
+-- Care tasks for the customers of the managers in (:manager_lo, :manager_hi] (everything here is
+-- per customer or per manager, and a customer has one manager, so the ranges run side by side);
+-- one INSERT per kind; the UNIQUE dedupe_key makes a rerun
 -- (same day or later in the period) a no-op. Greetings and routine care skip do-not-disturb
 -- customers and those who refused a contact in the last 30 days; no task at all for do-not-disturb.
 -- Churn retention offers the rung of the ladder of the cause that fits the customer budget
@@ -17,6 +19,7 @@ base AS MATERIALIZED (
     LEFT JOIN LATERAL (SELECT r.product_id, r.script, r.reason FROM recommendations r
                        WHERE r.customer_id = a.customer_id AND r.status = 'open'
                        ORDER BY r.score DESC, r.id LIMIT 1) r ON true
+    WHERE a.manager_id > CAST(:manager_lo AS bigint) AND a.manager_id <= CAST(:manager_hi AS bigint)
 ),
 quiet_ok AS (SELECT * FROM base WHERE NOT do_not_disturb AND refusals_30d = 0),
 tasks AS (
@@ -90,7 +93,8 @@ one_a_day AS (
 ),
 booked AS (
     SELECT manager_id, due_on, count(*) AS n FROM care_tasks
-    WHERE status IN ('open', 'in_progress') AND manager_id IS NOT NULL AND due_on >= CAST(:run_date AS date)
+    WHERE status IN ('open', 'in_progress') AND due_on >= CAST(:run_date AS date)
+      AND manager_id > CAST(:manager_lo AS bigint) AND manager_id <= CAST(:manager_hi AS bigint)
     GROUP BY manager_id, due_on
 ),
 -- A manager's day holds at most :max_per_manager_per_day open tasks; what does not fit waits for a later run.
