@@ -169,13 +169,19 @@ async def _bounds(sm: async_sessionmaker[AsyncSession], chunk: int) -> list[tupl
     return out
 
 
+async def _begin_read(s: AsyncSession) -> None:
+    """A scoring chunk's read transaction: read-only (pass watermarks do not wait for it), bounded,
+    no parallel workers (chunks already run one per core)."""
+    await declare_reader(s)
+    await s.execute(text("SET LOCAL statement_timeout = '300s'"))
+    await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 async def _read(sm: async_sessionmaker[AsyncSession], *, lo: int, hi: int, cutoff: date) -> feat.Frame:
     """One chunk's features, read in its own short transaction. No parallel workers: chunks
     already run one per core."""
     async with sm() as s:
-        await declare_reader(s)
-        await s.execute(text("SET LOCAL statement_timeout = '300s'"))
-        await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        await _begin_read(s)
         await s.execute(text("SET LOCAL work_mem = '64MB'"))
         frame = await feat.fetch_chunk(s, lo=lo, hi=hi, cutoff=cutoff, mode="score")
         await s.rollback()
@@ -287,9 +293,7 @@ async def _score_changed(
     async def one(part: list[int]) -> int:
         async with gate:
             async with sm() as s:
-                await declare_reader(s)
-                await s.execute(text("SET LOCAL statement_timeout = '300s'"))
-                await s.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+                await _begin_read(s)
                 frame = await feat.fetch_chunk(s, lo=part[0] - 1, hi=part[-1], cutoff=cutoff, mode="score", ids=part)
                 await s.rollback()
             return await _score_and_write(sm, art, frame, version) if len(frame) else 0
